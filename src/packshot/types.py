@@ -162,8 +162,13 @@ class ProductMaps:
 # ------------------------------------------------------------------------------------ condition
 @dataclass(frozen=True)
 class Light:
-    """A key light. Azimuth 0 deg = from the camera's right, 90 = from behind the viewer's top
-    (front), counter-clockwise seen from above; elevation 0 = horizon, 90 = overhead."""
+    """A key light.
+
+    ``azimuth`` is measured in the horizontal plane: 0 deg = light from the right of the frame
+    (+x), 90 = from the camera side (+z, front light), 180 = from the left, 270 = from behind the
+    product (back light). ``elevation`` 0 = horizon, 90 = overhead. ``softness`` 0 = hard point
+    light .. 1 = large soft box; ``kelvin`` colour temperature; ``intensity`` relative key level.
+    """
 
     azimuth: float = 45.0
     elevation: float = 45.0
