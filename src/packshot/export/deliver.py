@@ -1,0 +1,643 @@
+"""Export: frames -> fixed, encoded, tagged, named files at a destination, plus manifest and feeds.
+
+For each frame and each profile: fix the pixels for the profile (the compliance fixer: white
+background, fill, size, upscaling), encode (JPEG / PNG / WebP with an sRGB ICC profile), write
+provenance metadata, name the file from a template and route it to an fsspec destination. A
+manifest records what went where; optional Google / Meta feeds list the public image links.
+
+This module is an edge (like the CLI): it reads frames and writes files. One bad frame, or one
+file the destination refuses, is reported and the rest of the batch goes on.
+
+Hot path, per frame: the frame is decoded once; profiles that ask the fixer for the same thing
+apart from the output size (same aspect, fill, background and edge rules) share one fixer call at
+the largest of their sizes, and the smaller sizes are area-resampled from it in linear light;
+encodes run in a thread pool (Pillow and OpenCV release the GIL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError, PackshotError
+from ..imaging import linear_to_srgb, load_image, load_mask, resize_linear
+from ..provenance import record, sha256_array
+from . import feeds as feeds_mod
+from .metadata import FORMATS, ExportMetadata, digital_source_type, encode_with_metadata, provenance_digest
+from .naming import DEFAULT_TEMPLATE, NameAllocator
+from .routing import Destination, DestinationError, RetryPolicy, write_manifest
+
+SOURCE_KINDS = ("embedded", "diffusion", "capture")
+
+MANIFEST_NAME = "packshot-manifest.json"
+"""Name of the manifest at the destination."""
+
+MIN_QUALITY_FOR_BYTE_LIMIT = 60
+"""Lowest JPEG / WebP quality export steps down to when a profile's byte limit is exceeded."""
+
+
+# ---------------------------------------------------------------------------------------------
+# frames
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportFrame:
+    """A frame ready for export.
+
+    Attributes
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear light in [0, 1].
+    alpha : ndarray or None
+        float32 H x W product alpha in [0, 1] (where the product is), None when unknown.
+    sku, scene, variant : str
+        Identity of the frame (naming, feeds, metadata).
+    source_kind : str
+        "embedded", "diffusion" or "capture" (chooses the IPTC DigitalSourceType).
+    provenance : mapping
+        The frame's provenance (from its sidecar).
+    source : str
+        Where the frame came from (for messages and the manifest).
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    sku: str
+    scene: str
+    variant: str
+    source_kind: str
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    @property
+    def key(self) -> str:
+        return f"{self.sku}/{self.scene}/{self.variant}"
+
+
+def is_sidecar(path: Path) -> bool:
+    """Whether ``path`` is a frame sidecar JSON (it names a product alpha and a source kind)."""
+    if path.suffix.lower() != ".json":
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "product_alpha" in data and "sku" in data
+
+
+def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expand (recursively, sorted) to the frame sidecars inside them.
+
+    Raises
+    ------
+    InputError
+        A path that does not exist, or a folder with no frame sidecar in it.
+    """
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.json") if is_sidecar(q))
+            if not found:
+                raise InputError(p, "folder holds no frame sidecar (<variant>.json beside <variant>.png)")
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(p, "does not exist")
+    return out
+
+
+def load_export_frame(path: str | Path) -> ExportFrame:
+    """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
+
+    A sidecar (schema in contracts.md) gives the frame PNG beside it, its product alpha and its
+    source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
+    white; its SKU is the file stem, scene "main", variant "1".
+
+    Raises
+    ------
+    InputError
+        Missing files, a sidecar without the fields export needs, an unknown source kind.
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".json":
+        img = load_image(p)
+        rgb, alpha = img.rgb, img.alpha
+        if alpha is not None:  # a cut-out: onto white, as a plain packshot
+            rgb = (rgb * alpha[..., None] + (1.0 - alpha[..., None])).astype(np.float32)
+        return ExportFrame(rgb=rgb, alpha=alpha, sku=p.stem, scene="main", variant="1", source_kind="capture",
+                           provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p))
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(p, "sidecar does not exist") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(p, f"sidecar is not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(p, "sidecar must be a JSON object")
+    for key in ("sku", "scene", "variant", "product_alpha"):
+        if key not in data:
+            raise InputError(p, f"sidecar has no '{key}' field")
+    kind = data.get("source_kind", "embedded")
+    if kind not in SOURCE_KINDS:
+        raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
+    frame_png = p.with_suffix(".png")
+    img = load_image(frame_png)
+    alpha_path = Path(data["product_alpha"])
+    if not alpha_path.is_absolute():
+        alpha_path = p.parent / alpha_path
+    alpha = load_mask(alpha_path, size=img.size)
+    provenance = data.get("provenance") or {}
+    return ExportFrame(rgb=img.rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]),
+                       variant=str(data["variant"]), source_kind=kind,
+                       provenance={**provenance, "frame_sha256": img.sha256}, source=str(p))
+
+
+def frame_from_render(frame: Any, source: str = "<memory>") -> ExportFrame:
+    """An :class:`ExportFrame` from a :class:`packshot.types.Frame`."""
+    spec = frame.spec
+    return ExportFrame(rgb=frame.rgb, alpha=frame.product_alpha, sku=str(spec.sku), scene=str(spec.scene),
+                       variant=str(spec.variant), source_kind=frame.source_kind,
+                       provenance=dict(frame.provenance or {}), source=source)
+
+
+def _as_export_frame(item: Any) -> ExportFrame:
+    if isinstance(item, ExportFrame):
+        return item
+    if isinstance(item, (str, Path)):
+        return load_export_frame(item)
+    if hasattr(item, "spec") and hasattr(item, "product_alpha"):
+        return frame_from_render(item)
+    raise InputError("frames", f"cannot export a {type(item).__name__}; give sidecar paths, images or Frames")
+
+
+def _describe_source(item: Any) -> str:
+    if isinstance(item, (str, Path)):
+        return str(item)
+    if isinstance(item, ExportFrame):
+        return item.source
+    spec = getattr(item, "spec", None)
+    return f"{spec.sku}/{spec.scene}/{spec.variant}" if spec is not None else repr(item)[:60]
+
+
+# ---------------------------------------------------------------------------------------------
+# pixels: fixer, resample, convert, encode
+# ---------------------------------------------------------------------------------------------
+# Encoding converts linear light to 8-bit sRGB for every output pixel, the largest cost of an
+# export after the codec itself. The curve is imaging.linear_to_srgb, tabulated once at 1/16 of an
+# 8-bit step (so it is not a second implementation of the transfer function), plus the same
+# centred 4x4 ordered dither as imaging.linear_to_srgb8: the result matches it to within one level.
+_LUT_SIZE = 1 << 14
+# entry i covers linear values [i, i + 1) / (size - 1): tabulated at the middle, so truncating the
+# scaled value is a rounding; in units of 1/32 of an 8-bit level
+_LUT = np.rint(
+    linear_to_srgb(np.minimum((np.arange(_LUT_SIZE, dtype=np.float32) + 0.5) / (_LUT_SIZE - 1), 1.0)) * 255.0 * 32.0
+).astype(np.uint16)
+# 4x4 Bayer offsets (2b + 1) / 32 = (b + 0.5) / 16 of a level: floor(v + offset) is imaging's centred dither + rint
+_BAYER_32 = (2 * np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) + 1).astype(np.uint16)
+
+
+def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
+    """float32 linear H x W x 3 in [0, 1] -> uint8 sRGB with ordered dither, via a lookup table.
+
+    Within one 8-bit level of :func:`packshot.imaging.linear_to_srgb8` (same curve, same dither)
+    and several times faster.
+    """
+    import cv2
+
+    h, w = linear.shape[:2]
+    scaled = cv2.multiply(np.ascontiguousarray(linear, dtype=np.float32), float(_LUT_SIZE - 1))
+    index = np.clip(scaled, 0.0, float(_LUT_SIZE - 1), out=scaled).astype(np.uint16)
+    values = _LUT[index]
+    tile = np.tile(_BAYER_32, (h // 4 + 1, w // 4 + 1))[:h, :w]
+    values += tile[..., None] if values.ndim == 3 else tile
+    values >>= 5
+    return values.astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The fixer's output for one profile as export uses it."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    upscaled: bool
+    provenance: Mapping[str, Any]
+
+
+FixFunction = Callable[[np.ndarray, "np.ndarray | None", Any], Any]
+
+
+def _default_fixer() -> FixFunction:
+    from .fixer import fix_for_profile
+
+    return fix_for_profile
+
+
+def _fix(fixer: FixFunction, frame: ExportFrame, profile: Any) -> Fixed:
+    result = fixer(frame.rgb, frame.alpha, profile)
+    rgb = getattr(result, "rgb", None)
+    if rgb is None:
+        raise TypeError(f"the fixer returned {type(result).__name__} without an 'rgb' image")
+    alpha = getattr(result, "alpha", None)
+    provenance = dict(getattr(result, "provenance", {}) or {})
+    upscaled = bool(getattr(result, "upscaled", False) or provenance.get("upscaled", False))
+    return Fixed(rgb=np.asarray(rgb, np.float32), alpha=alpha, upscaled=upscaled, provenance=provenance)
+
+
+# Fields of a profile that change what the fixer does other than the output size. Profiles that
+# agree on these and on the aspect ratio share one fixer call at the largest size.
+_FIX_FIELDS = ("fill_target", "fill_min", "background", "background_tolerance", "edge_clearance", "safe_zone",
+               "allow_alpha", "aspect")
+
+
+def _fix_key(profile: Any) -> tuple:
+    w, h = profile.size
+    g = math.gcd(int(w), int(h))
+    return (w // g, h // g) + tuple(repr(getattr(profile, f, None)) for f in _FIX_FIELDS)
+
+
+def plan_fixes(profiles: Sequence[Any]) -> list[tuple[Any, list[Any]]]:
+    """Group profiles that need the same fix apart from size: ``[(largest, [members...]), ...]``."""
+    groups: dict[tuple, list[Any]] = {}
+    for p in profiles:
+        groups.setdefault(_fix_key(p), []).append(p)
+    return [(max(members, key=lambda p: p.size[0] * p.size[1]), members) for members in groups.values()]
+
+
+def _output_format(profile: Any) -> str:
+    for fmt in getattr(profile, "formats", ()) or (getattr(profile, "output_format", "JPEG"),):
+        if fmt in FORMATS:
+            return fmt
+    raise InputError(f"profile '{profile.name}'", f"accepts only {', '.join(profile.formats)}; export writes "
+                                                  f"{', '.join(FORMATS)}")
+
+
+def _quality(profile: Any, fmt: str) -> int:
+    if fmt == "WEBP":
+        return int(getattr(profile, "webp_quality", 90))
+    return int(getattr(profile, "jpeg_quality", 92))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One encoded output before it is named and routed."""
+
+    profile: str
+    data: bytes
+    format: str
+    quality: int | None
+    size: tuple[int, int]
+    upscaled: bool
+    provenance: Mapping[str, Any]
+    digest: str
+
+
+def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame_hash: str) -> Encoded:
+    fmt = _output_format(profile)
+    w, h = profile.size
+    rgb, alpha = fixed.rgb, fixed.alpha
+    resampled = (rgb.shape[1], rgb.shape[0]) != (w, h)
+    if resampled:
+        rgb = resize_linear(rgb, (w, h))
+        if alpha is not None:
+            alpha = resize_linear(alpha, (w, h))
+    keep_alpha = alpha is not None and fmt != "JPEG" and bool(getattr(profile, "allow_alpha", True))
+    rgb8 = linear_to_srgb8_fast(rgb)
+    alpha8 = np.clip(np.rint(np.asarray(alpha, np.float32) * 255.0), 0, 255).astype(np.uint8) if keep_alpha else None
+    quality = _quality(profile, fmt) if fmt in ("JPEG", "WEBP") else None
+    params = {"profile": profile.name, "format": fmt, "size": [w, h], "fixed_by": fixed_by,
+              "resampled_from": list(fixed.rgb.shape[1::-1]) if resampled else None,
+              "profile_definition": _profile_dict(profile)}
+    prov = record("export", "packshot.export", params=params, inputs={"frame_pixels": frame_hash},
+                  source_kind=frame.source_kind, digital_source_type=digital_source_type(frame.source_kind),
+                  fix=dict(fixed.provenance), upscaled=fixed.upscaled, frame=dict(frame.provenance))
+    max_bytes = getattr(profile, "max_bytes", None)
+    while True:
+        prov["params"]["quality"] = quality
+        digest = provenance_digest(prov)
+        meta = ExportMetadata(source_kind=frame.source_kind, provenance_digest=digest, sku=frame.sku,
+                              scene=frame.scene, variant=frame.variant, profile=profile.name, upscaled=fixed.upscaled)
+        data = encode_with_metadata(rgb8, fmt, meta, quality=quality or 90, alpha8=alpha8)
+        if not max_bytes or len(data) <= max_bytes:
+            break
+        if quality is None or quality - 5 < MIN_QUALITY_FOR_BYTE_LIMIT:
+            raise InputError(f"profile '{profile.name}'", f"{frame.key}: the {fmt} file is {len(data)} bytes, over "
+                             f"the profile's limit of {max_bytes} bytes even at quality {quality or '-'}")
+        quality -= 5
+    return Encoded(profile=profile.name, data=data, format=fmt, quality=quality, size=(w, h),
+                   upscaled=fixed.upscaled, provenance=prov, digest=digest)
+
+
+def _profile_dict(profile: Any) -> dict[str, Any]:
+    if hasattr(profile, "to_dict"):
+        return profile.to_dict()
+    if dataclasses.is_dataclass(profile):
+        return dataclasses.asdict(profile)
+    return {"name": getattr(profile, "name", str(profile))}
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportedFile:
+    """One file that arrived at the destination."""
+
+    frame: str
+    """``sku/scene/variant``."""
+    source: str
+    """The input the frame was read from."""
+    sku: str
+    scene: str
+    variant: str
+    profile: str
+    path: str
+    """Path relative to the destination."""
+    url: str
+    """Full URL (or local path)."""
+    bytes: int
+    sha256: str
+    width: int
+    height: int
+    format: str
+    quality: int | None
+    source_kind: str
+    digital_source_type: str
+    upscaled: bool
+    provenance_digest: str
+    attempts: int
+    public_url: str | None = None
+    """Public link (``public_url`` + path) when a public base URL was given."""
+    provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The export's provenance record; its digest is in the file's XMP."""
+
+
+@dataclass(frozen=True)
+class ExportFailure:
+    """Something that did not arrive, and why."""
+
+    source: str
+    """The input (frame sidecar or image) concerned, or the destination for manifest / feed."""
+    profile: str | None
+    """The profile concerned; None when the whole frame failed."""
+    error: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export did."""
+
+    destination: str
+    files: tuple[ExportedFile, ...]
+    failures: tuple[ExportFailure, ...]
+    manifest_url: str | None = None
+    local_manifest: Path | None = None
+    feed_urls: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the export
+# ---------------------------------------------------------------------------------------------
+def resolve_profiles(profiles: Iterable[Any]) -> list[Any]:
+    """Profile names, YAML paths or Profile objects -> Profile objects (unknown names fail early)."""
+    from .profiles import get_profile
+
+    out: list[Any] = []
+    seen: set[str] = set()
+    for p in profiles:
+        prof = p if hasattr(p, "size") and hasattr(p, "name") else get_profile(p)
+        if prof.name in seen:
+            raise InputError("--profile", f"'{prof.name}' is given twice")
+        seen.add(prof.name)
+        _output_format(prof)
+        out.append(prof)
+    if not out:
+        raise InputError("--profile", "give at least one profile")
+    return out
+
+
+def export_frames(
+    frames: Iterable[Any],
+    profiles: Iterable[Any],
+    dest: str | Path | Destination,
+    template: str = DEFAULT_TEMPLATE,
+    feed: str | Sequence[str] | None = None,
+    public_url: str | None = None,
+    on_collision: str = "suffix",
+    retry: RetryPolicy = RetryPolicy(),
+    storage_options: Mapping[str, Any] | None = None,
+    local_manifest: str | Path | None = None,
+    manifest_name: str = MANIFEST_NAME,
+    workers: int = 2,
+    fixer: FixFunction | None = None,
+    on_progress: Callable[[str, ExportFailure | None], None] | None = None,
+) -> ExportResult:
+    """Export frames for marketplace profiles to a destination.
+
+    Parameters
+    ----------
+    frames : iterable
+        Frame sidecar JSON paths, plain images (cut-outs on white), :class:`packshot.types.Frame`
+        or :class:`ExportFrame` objects. Read one at a time; a frame that fails is reported.
+    profiles : iterable
+        Profile names (``amazon-main``), YAML profile paths or Profile objects. An unknown one
+        fails the export before anything is written.
+    dest : str, Path or Destination
+        fsspec URL or local folder (see :mod:`packshot.export.routing`).
+    template : str
+        File name template (see :mod:`packshot.export.naming`).
+    feed : str or sequence of str, optional
+        "google" and / or "meta": write feeds under ``feeds/`` at the destination.
+    public_url : str, optional
+        Base URL the destination is served from; needed for feeds and recorded in the manifest.
+    on_collision : str
+        "suffix" or "error" (see :class:`packshot.export.naming.NameAllocator`).
+    retry : RetryPolicy
+        Upload retries.
+    storage_options : mapping, optional
+        fsspec options for ``dest``.
+    local_manifest : path, optional
+        Also write the manifest here (it is always written at the destination).
+    manifest_name : str
+        Name of the manifest at the destination.
+    workers : int
+        Threads for fixing, encoding and uploading.
+    fixer : callable, optional
+        ``fixer(rgb_linear, alpha, profile) -> object with .rgb`` (default
+        :func:`packshot.export.fixer.fix_for_profile`).
+    on_progress : callable, optional
+        Called with each frame's source and its failure (None when it went through).
+
+    Returns
+    -------
+    ExportResult
+        Files written, failures, where the manifest and feeds went.
+
+    Raises
+    ------
+    InputError
+        Unknown profile, bad template, a feed without ``public_url``.
+    DestinationError
+        The destination cannot be written at all (checked before any frame is read).
+    """
+    t0 = time.perf_counter()
+    profile_list = resolve_profiles(profiles)
+    feed_kinds = [feed] if isinstance(feed, str) else list(feed or [])
+    for kind in feed_kinds:
+        if kind not in feeds_mod.FEED_KINDS:
+            raise InputError("--feed", f"'{kind}' is not one of {', '.join(feeds_mod.FEED_KINDS)}")
+        feeds_mod.check_public_url(public_url, kind)
+    namer = NameAllocator(template=template, on_collision=on_collision)
+    destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
+    destination.preflight()
+    fix = fixer or _default_fixer()
+    groups = plan_fixes(profile_list)
+    order = {p.name: i for i, p in enumerate(profile_list)}
+
+    files: list[ExportedFile] = []
+    failures: list[ExportFailure] = []
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        for index, item in enumerate(frames, start=1):
+            source = _describe_source(item)
+            frame_failures = _export_one(item, index, source, groups, order, fix, namer, destination, public_url,
+                                         pool, files, failures)
+            if on_progress is not None:
+                on_progress(source, frame_failures[0] if frame_failures else None)
+
+    feed_urls: list[str] = []
+    for kind in feed_kinds:
+        try:
+            built = feeds_mod.build_feed(kind, [feeds_mod.FeedImage(f.sku, f.profile, f.path) for f in files],
+                                         public_url or "")
+            feed_urls.append(destination.put_text(built.path, built.text, built.content_type).url)
+        except PackshotError as exc:
+            failures.append(ExportFailure(source=f"{kind} feed", profile=None, error=str(exc)))
+
+    manifest = build_manifest(destination, template, profile_list, files, failures, public_url, feed_urls)
+    manifest_url, local = None, None
+    try:
+        delivered, local = write_manifest(manifest, destination, manifest_name, local_manifest)
+        manifest_url = delivered.url
+    except (PackshotError, OSError) as exc:
+        failures.append(ExportFailure(source=destination.display, profile=None, error=f"manifest: {exc}"))
+        local = Path(local_manifest) if local_manifest is not None and Path(local_manifest).exists() else None
+    return ExportResult(destination=destination.display, files=tuple(files), failures=tuple(failures),
+                        manifest_url=manifest_url, local_manifest=local, feed_urls=tuple(feed_urls),
+                        seconds=time.perf_counter() - t0)
+
+
+def _export_one(item, index, source, groups, order, fix, namer, destination, public_url, pool,
+                files: list[ExportedFile], failures: list[ExportFailure]) -> list[ExportFailure]:
+    """Export one frame for every profile; appends to ``files`` / ``failures``; returns its failures."""
+    mine: list[ExportFailure] = []
+    try:
+        frame = _as_export_frame(item)
+        frame_hash = sha256_array(frame.rgb)
+    except Exception as exc:  # one bad frame never stops the batch
+        mine.append(ExportFailure(source=source, profile=None, error=_message(exc)))
+        failures.extend(mine)
+        return mine
+
+    def fix_group(group):
+        largest, members = group
+        try:
+            return _fix(fix, frame, largest), largest.name, members
+        except Exception as exc:
+            return exc, largest.name, members
+
+    jobs = []
+    for fixed, fixed_by, members in pool.map(fix_group, groups):
+        for profile in members:
+            if isinstance(fixed, Exception):
+                mine.append(ExportFailure(source=source, profile=profile.name, error=_message(fixed)))
+            else:
+                jobs.append((profile, fixed, fixed_by))
+    jobs.sort(key=lambda j: order[j[0].name])
+
+    def encode_job(job):
+        profile, fixed, fixed_by = job
+        try:
+            return _encode(frame, profile, fixed, fixed_by, frame_hash)
+        except Exception as exc:
+            return exc
+
+    named = []
+    for (profile, _, _), encoded in zip(jobs, pool.map(encode_job, jobs)):
+        if isinstance(encoded, Exception):
+            mine.append(ExportFailure(source=source, profile=profile.name, error=_message(encoded)))
+            continue
+        fields = {"sku": frame.sku, "scene": frame.scene, "variant": frame.variant, "profile": profile.name,
+                  "ext": FORMATS[encoded.format], "width": encoded.size[0], "height": encoded.size[1],
+                  "kind": frame.source_kind, "index": index}
+        try:
+            named.append((namer.allocate(fields, owner=f"{frame.key} {profile.name}"), encoded))
+        except PackshotError as exc:
+            mine.append(ExportFailure(source=source, profile=profile.name, error=str(exc)))
+
+    def upload(job):
+        path, encoded = job
+        try:
+            return destination.put(path, encoded.data)
+        except Exception as exc:
+            return exc
+
+    for (path, encoded), delivered in zip(named, pool.map(upload, named)):
+        if isinstance(delivered, Exception):
+            mine.append(ExportFailure(source=source, profile=encoded.profile, error=_message(delivered)))
+            continue
+        files.append(ExportedFile(
+            frame=frame.key, source=source, sku=frame.sku, scene=frame.scene, variant=frame.variant,
+            profile=encoded.profile, path=delivered.path, url=delivered.url, bytes=delivered.bytes,
+            sha256=delivered.sha256, width=encoded.size[0], height=encoded.size[1], format=encoded.format,
+            quality=encoded.quality, source_kind=frame.source_kind,
+            digital_source_type=digital_source_type(frame.source_kind), upscaled=encoded.upscaled,
+            provenance_digest=encoded.digest, attempts=delivered.attempts,
+            public_url=feeds_mod.public_link(public_url, delivered.path) if public_url else None,
+            provenance=encoded.provenance,
+        ))
+    failures.extend(mine)
+    return mine
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, (PackshotError, OSError, ValueError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def build_manifest(destination: Destination, template: str, profiles: Sequence[Any], files: Sequence[ExportedFile],
+                   failures: Sequence[ExportFailure], public_url: str | None, feed_urls: Sequence[str]) -> dict:
+    """The manifest: what went where (sizes, sha256), what failed, and each file's provenance."""
+    return {
+        "packshot_version": __version__,
+        "destination": destination.display,
+        "template": template,
+        "profiles": [p.name for p in profiles],
+        "public_url": public_url,
+        "files": [dataclasses.asdict(f) for f in files],
+        "failures": [dataclasses.asdict(f) for f in failures],
+        "feeds": list(feed_urls),
+    }
+
+
+__all__ = ["ExportFrame", "ExportResult", "ExportedFile", "ExportFailure", "collect_frames", "export_frames",
+           "load_export_frame", "plan_fixes", "resolve_profiles", "linear_to_srgb8_fast", "DestinationError"]
