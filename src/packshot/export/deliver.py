@@ -449,7 +449,7 @@ def export_frames(
     manifest_name: str = MANIFEST_NAME,
     workers: int = 2,
     fixer: FixFunction | None = None,
-    on_progress: Callable[[str, ExportFailure | None], None] | None = None,
+    on_progress: Callable[[str, Sequence[ExportFailure]], None] | None = None,
 ) -> ExportResult:
     """Export frames for marketplace profiles to a destination.
 
@@ -485,7 +485,7 @@ def export_frames(
         ``fixer(rgb_linear, alpha, profile) -> object with .rgb`` (default
         :func:`packshot.export.fixer.fix_for_profile`).
     on_progress : callable, optional
-        Called with each frame's source and its failure (None when it went through).
+        Called after each frame with its source and its failures (empty when all went through).
 
     Returns
     -------
@@ -521,7 +521,7 @@ def export_frames(
             frame_failures = _export_one(item, index, source, groups, order, fix, namer, destination, public_url,
                                          pool, files, failures)
             if on_progress is not None:
-                on_progress(source, frame_failures[0] if frame_failures else None)
+                on_progress(source, frame_failures)
 
     feed_urls: list[str] = []
     for kind in feed_kinds:

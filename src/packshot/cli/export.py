@@ -1,0 +1,109 @@
+"""``packshot export``: frames -> marketplace-ready files at a destination, a manifest and feeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import err_console
+
+
+def _storage_options(values: list[str], as_json: str | None) -> dict:
+    """``--storage-option key=value`` (dotted keys nest, values parsed as JSON when they can be)."""
+    options: dict = {}
+    if as_json:
+        try:
+            loaded = json.loads(as_json)
+        except ValueError as exc:
+            raise typer.BadParameter(f"not JSON ({exc})", param_hint="--storage-options") from exc
+        if not isinstance(loaded, dict):
+            raise typer.BadParameter("must be a JSON object", param_hint="--storage-options")
+        options.update(loaded)
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--storage-option")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        node = options
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return options
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_command(
+        frames: List[Path] = typer.Argument(..., help="Frame sidecars (<variant>.json), folders of frames, or "
+                                                      "plain images (cut-outs on white)."),
+        profile: List[str] = typer.Option(..., "--profile", "-p", help="Marketplace profile name or YAML file; "
+                                                                       "repeat for several."),
+        dest: str = typer.Option(..., "--dest", "-d", help="Destination: folder, file://, s3://, gs://, memory://"),
+        feed: List[str] = typer.Option([], "--feed", help="Write a product image feed: google (TSV) or meta (CSV)."),
+        template: str = typer.Option("{sku}_{scene}_{variant}_{profile}.{ext}", "--template", "-t",
+                                     help="File name template; fields: sku scene variant profile ext width "
+                                          "height kind index; '/' makes folders."),
+        public_url: Optional[str] = typer.Option(None, "--public-url", help="Base URL the destination is served "
+                                                                            "from (needed for feeds)."),
+        on_collision: str = typer.Option("suffix", "--on-collision", help="Two outputs with one name: suffix "
+                                                                          "(-2, -3) or error."),
+        retries: int = typer.Option(4, "--retries", help="Tries per upload, the first included."),
+        manifest: Optional[Path] = typer.Option(None, "--manifest", help="Also write the manifest here (default for "
+                                                                         "remote destinations: "
+                                                                         "./packshot-manifest.json)."),
+        storage_option: List[str] = typer.Option([], "--storage-option", help="fsspec option KEY=VALUE for the "
+                                                 "destination (dotted keys nest: client_kwargs.endpoint_url=...)."),
+        storage_options: Optional[str] = typer.Option(None, "--storage-options", help="fsspec options as JSON."),
+        workers: int = typer.Option(2, "--workers", help="Threads for fixing, encoding and uploading."),
+    ) -> None:
+        """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
+        from ..errors import PackshotError
+        from ..export.deliver import collect_frames, export_frames
+        from ..export.routing import RetryPolicy
+
+        options = _storage_options(storage_option, storage_options)
+        try:
+            inputs = collect_frames(frames)
+        except PackshotError as exc:
+            err_console.print(f"[red]input error[/red] {exc}")
+            raise typer.Exit(2)
+        local_manifest = manifest
+        if local_manifest is None and "://" in dest and not dest.startswith("file://"):
+            local_manifest = Path("packshot-manifest.json")
+
+        reported_by_progress = [0]
+
+        def progress(source: str, failures) -> None:
+            reported_by_progress[0] += len(failures)
+            for failure in failures:
+                what = f" [{failure.profile}]" if failure.profile else ""
+                err_console.print(f"[red]failed[/red] {source}{what}: {failure.error}")
+
+        try:
+            result = export_frames(
+                inputs, profile, dest, template=template, feed=feed or None, public_url=public_url,
+                on_collision=on_collision, retry=RetryPolicy(attempts=retries), storage_options=options,
+                local_manifest=local_manifest, workers=workers, on_progress=progress,
+            )
+        except PackshotError as exc:
+            err_console.print(f"[red]export error[/red] {exc}")
+            raise typer.Exit(2)
+        for f in result.files:
+            typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
+        frames_total = len({f.source for f in result.files} | {f.source for f in result.failures})
+        err_console.print(
+            f"{len(result.files)} files to {result.destination} from {frames_total} inputs in {result.seconds:.2f} s; "
+            f"{len(result.failures)} failed" + (f"; manifest {result.manifest_url}" if result.manifest_url else "")
+        )
+        for url in result.feed_urls:
+            err_console.print(f"feed {url}")
+        for failure in result.failures[reported_by_progress[0]:]:  # feeds and manifest
+            err_console.print(f"[red]failed[/red] {failure.source}: {failure.error}")
+        raise typer.Exit(result.exit_code)
