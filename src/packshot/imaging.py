@@ -1,26 +1,40 @@
 """Image I/O and the one place where colour conventions are converted.
 
 Inside the pipeline an image is ``float32`` H x W x 3, **linear light**, in [0, 1]; alpha is
-``float32`` H x W in [0, 1], straight (not premultiplied). Decoding applies EXIF orientation,
-converts an embedded ICC profile to sRGB, then sRGB -> linear. Encoding is the reverse, with
-a small ordered dither so that smooth gradients do not band in 8 bits.
+``float32`` H x W in [0, 1], straight (not premultiplied). Decoding converts the file's mode
+(palette, greyscale, CMYK, 16-bit...) to RGB, converts an embedded ICC profile to sRGB, applies
+the EXIF orientation, then sRGB -> linear. Encoding is the reverse, with a small ordered dither
+so that smooth gradients do not band in 8 bits.
 
 Every write is atomic: a temporary file in the same folder, then ``os.replace``.
+
+Decompression-bomb guard
+------------------------
+``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`, 100 MP) is checked on the size in the
+file's header, before any pixel is decoded. Pillow has its own process-wide guard
+(``PIL.Image.MAX_IMAGE_PIXELS``: a warning above ~89 MP, an error above ~179 MP). This module
+never changes that global on the normal path. Only when Pillow refuses a file before we can read
+its header size (or the caller allows more pixels than Pillow does) is the file re-opened with
+Pillow's guard lifted, under a module lock and restored right after; our own limit is then the
+one that applies. Other threads that call Pillow directly during that short window run without
+Pillow's guard, which is the only global effect.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+import stat
 import tempfile
-import warnings
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import ImageLoadError, ImageTooLargeError, InputError
 from .provenance import sha256_bytes
@@ -29,6 +43,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 """Default pixel limit for decoded images (decompression-bomb guard), 100 MP."""
 
 SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")
+"""File suffixes the loader is meant for (HEIC/HEIF only where ``pillow_heif`` is installed)."""
 
 try:  # HEIC / AVIF where the plugin is installed
     import pillow_heif  # type: ignore
@@ -43,19 +58,58 @@ except ImportError:  # pragma: no cover - optional
 
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
 
+T = TypeVar("T")
+
 
 # ---------------------------------------------------------------------------------------------
 # colour conversions
 # ---------------------------------------------------------------------------------------------
+def _as_float_array(values, func: str) -> np.ndarray:
+    a = np.asarray(values)
+    if a.dtype.kind in "iub":
+        raise ValueError(
+            f"{func} expects float values in [0, 1], got dtype {a.dtype}; "
+            "convert 8-bit data with srgb8_to_linear / uint8_to_float"
+        )
+    return a.astype(np.float32, copy=False)
+
+
 def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] -> linear light in [0, 1] (IEC 61966-2-1), float32."""
-    s = np.clip(np.asarray(srgb, dtype=np.float32), 0.0, 1.0)
+    """sRGB-encoded values -> linear light (IEC 61966-2-1).
+
+    Parameters
+    ----------
+    srgb : ndarray
+        Any shape, float, sRGB-encoded in [0, 1] (values outside are clipped).
+
+    Returns
+    -------
+    ndarray
+        float32, same shape, linear light in [0, 1].
+
+    Examples
+    --------
+    >>> float(srgb_to_linear(0.5))  # doctest: +ELLIPSIS
+    0.2140...
+    """
+    s = np.clip(_as_float_array(srgb, "srgb_to_linear"), 0.0, 1.0)
     return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] -> sRGB-encoded values in [0, 1], float32."""
-    x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
+    """Linear light -> sRGB-encoded values (IEC 61966-2-1).
+
+    Parameters
+    ----------
+    linear : ndarray
+        Any shape, float, linear light in [0, 1] (values outside are clipped).
+
+    Returns
+    -------
+    ndarray
+        float32, same shape, sRGB-encoded in [0, 1].
+    """
+    x = np.clip(_as_float_array(linear, "linear_to_srgb"), 0.0, 1.0)
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(
         np.float32
     )
@@ -65,30 +119,37 @@ _LUT_8BIT_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 
 
 def srgb8_to_linear(srgb8: np.ndarray) -> np.ndarray:
-    """uint8 sRGB -> float32 linear, through a lookup table (exact and fast)."""
+    """uint8 sRGB (any shape) -> float32 linear light in [0, 1], through a lookup table."""
     a = np.asarray(srgb8)
     if a.dtype != np.uint8:
         raise ValueError(f"srgb8_to_linear expects uint8, got {a.dtype}")
     return _LUT_8BIT_TO_LINEAR[a]
 
 
-# 4x4 Bayer matrix, centred, in units of one 8-bit step
+# 4x4 Bayer matrix, centred, in units of one 8-bit step: offsets in [-15/32, +15/32], so a value
+# that already sits on an 8-bit level never moves (8-bit decode -> encode is lossless).
 _BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16.0 - 0.5
 
 
 def linear_to_srgb8(linear: np.ndarray, dither: bool = True) -> np.ndarray:
-    """float32 linear -> uint8 sRGB.
+    """float linear light -> uint8 sRGB.
 
     Parameters
     ----------
     linear : ndarray
         H x W or H x W x C linear-light values in [0, 1].
     dither : bool
-        Add a deterministic ordered dither of +-0.5 step before rounding so gradients do not
-        band. Deterministic: the same input gives the same bytes.
+        Add a deterministic 4 x 4 ordered dither (less than +-0.5 step) before rounding so that
+        smooth gradients do not band. The same input always gives the same bytes, and a value
+        that already sits on an 8-bit level is left on it.
+
+    Returns
+    -------
+    ndarray
+        uint8, same shape.
     """
     s = linear_to_srgb(linear) * 255.0
-    if dither:
+    if dither and s.ndim >= 2:
         h, w = s.shape[:2]
         tile = np.tile(_BAYER4, (h // 4 + 1, w // 4 + 1))[:h, :w]
         if s.ndim == 3:
@@ -108,8 +169,10 @@ def uint8_to_float(values: np.ndarray) -> np.ndarray:
 
 
 def luminance(linear_rgb: np.ndarray) -> np.ndarray:
-    """Relative luminance (Rec. 709 weights) of linear RGB, H x W float32."""
-    return (linear_rgb[..., :3] @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
+    """Relative luminance (Rec. 709 / sRGB weights) of linear RGB (..., 3) -> (...), float32."""
+    return (np.asarray(linear_rgb, np.float32)[..., :3] @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(
+        np.float32
+    )
 
 
 # sRGB (D65) linear -> XYZ -> CIELAB
@@ -117,40 +180,39 @@ _RGB_TO_XYZ = np.array(
     [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
     np.float32,
 )
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ.astype(np.float64)).astype(np.float32)
 _D65 = np.array([0.95047, 1.0, 1.08883], np.float32)
+_LAB_EPSILON = 216 / 24389
+_LAB_KAPPA = 24389 / 27
 
 
 def linear_to_lab(linear_rgb: np.ndarray) -> np.ndarray:
-    """Linear sRGB (..., 3) -> CIELAB (..., 3), D65 white, float32."""
+    """Linear sRGB (..., 3) -> CIELAB (..., 3), D65 white, float32 (L in [0, 100])."""
     xyz = np.asarray(linear_rgb, np.float32)[..., :3] @ _RGB_TO_XYZ.T / _D65
-    eps = 216 / 24389
-    kappa = 24389 / 27
-    f = np.where(xyz > eps, np.cbrt(np.maximum(xyz, eps)), (kappa * xyz + 16) / 116)
-    L = 116 * f[..., 1] - 16
+    f = np.where(xyz > _LAB_EPSILON, np.cbrt(np.maximum(xyz, _LAB_EPSILON)), (_LAB_KAPPA * xyz + 16) / 116)
+    lightness = 116 * f[..., 1] - 16
     a = 500 * (f[..., 0] - f[..., 1])
     b = 200 * (f[..., 1] - f[..., 2])
-    return np.stack([L, a, b], axis=-1).astype(np.float32)
+    return np.stack([lightness, a, b], axis=-1).astype(np.float32)
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
-    """CIELAB (..., 3), D65 -> linear sRGB (..., 3), float32 (not clipped)."""
+    """CIELAB (..., 3), D65 -> linear sRGB (..., 3), float32 (not clipped: out-of-gamut shows)."""
     lab = np.asarray(lab, np.float32)
     fy = (lab[..., 0] + 16) / 116
     fx = fy + lab[..., 1] / 500
     fz = fy - lab[..., 2] / 200
-    eps = 216 / 24389
-    kappa = 24389 / 27
 
     def finv(f):
         f3 = f**3
-        return np.where(f3 > eps, f3, (116 * f - 16) / kappa)
+        return np.where(f3 > _LAB_EPSILON, f3, (116 * f - 16) / _LAB_KAPPA)
 
     xyz = np.stack([finv(fx), finv(fy), finv(fz)], axis=-1) * _D65
-    return (xyz @ np.linalg.inv(_RGB_TO_XYZ).T.astype(np.float32)).astype(np.float32)
+    return (xyz @ _XYZ_TO_RGB.T).astype(np.float32)
 
 
 def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
-    """CIEDE2000 colour difference between two CIELAB arrays of the same shape (..., 3)."""
+    """CIEDE2000 colour difference between two CIELAB arrays of the same shape (..., 3) -> (...)."""
     from skimage.color import deltaE_ciede2000
 
     return deltaE_ciede2000(np.asarray(lab1, np.float64), np.asarray(lab2, np.float64)).astype(np.float32)
@@ -168,15 +230,18 @@ class LoadedImage:
     rgb : ndarray
         float32 H x W x 3, linear light in [0, 1], EXIF-rotated, in sRGB primaries.
     alpha : ndarray or None
-        float32 H x W in [0, 1] when the file had an alpha channel (or palette transparency).
+        float32 H x W in [0, 1], straight, when the file had an alpha channel (or palette
+        transparency) that is not fully opaque; None otherwise.
     path : str
         Where it came from ("<bytes>" when decoded from memory).
     sha256 : str
         Hash of the file's bytes.
     source_mode : str
-        The Pillow mode (or "16-bit" decoder) of the file before conversion.
+        The Pillow mode of the file before conversion ("+16-bit" when decoded at 16 bits).
+    source_format : str
+        Pillow's format name ("JPEG", "PNG", ...).
     notes : tuple of str
-        What was done on load ("exif-orientation 6", "icc->sRGB", "cmyk->rgb", ...).
+        What was done on load ("exif-orientation 6", "icc->sRGB (...)", "cmyk->rgb", ...).
     """
 
     rgb: np.ndarray
@@ -193,7 +258,7 @@ class LoadedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+def _check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> None:
     if width <= 0 or height <= 0:
         raise ImageLoadError(name, f"image has an empty size {width}x{height}")
     if max_pixels and width * height > max_pixels:
@@ -204,33 +269,229 @@ def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def _apply_icc(img: Image.Image, name: str, notes: list[str]) -> Image.Image:
-    icc = img.info.get("icc_profile")
-    if not icc:
-        return img
+_PILLOW_GUARD_LOCK = threading.Lock()
+
+
+def _with_pillow_guard_lifted(action: Callable[[], T]) -> T:
+    """Run ``action``; if Pillow's own bomb guard refuses the file, run it again without it.
+
+    The retry holds a module lock while ``PIL.Image.MAX_IMAGE_PIXELS`` is lifted and restores it
+    afterwards. ``action`` must check our own ``max_pixels`` on the header size before decoding,
+    so a file over our limit is still refused before any pixel is allocated.
+    """
     try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        desc = ImageCms.getProfileDescription(src).strip().lower()
-        if "srgb" in desc and img.mode in ("RGB", "RGBA"):
-            return img  # already sRGB
-        out_mode = "RGBA" if img.mode in ("RGBA", "LA", "PA") else "RGB"
-        if img.mode not in ("RGB", "RGBA", "CMYK", "L"):
-            img = img.convert("RGBA" if out_mode == "RGBA" else "RGB")
-        converted = ImageCms.profileToProfile(
-            img, src, _SRGB_PROFILE, outputMode=out_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL
-        )
-        notes.append(f"icc->sRGB ({desc[:40]})")
-        return converted
-    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
-        notes.append(f"icc profile ignored ({exc.__class__.__name__})")
-        return img
+        return action()
+    except Image.DecompressionBombError:
+        pass
+    with _PILLOW_GUARD_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return action()
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
-def _decode_16bit(data: bytes, name: str) -> np.ndarray | None:
-    """Decode 16-bit PNG/TIFF to a float array in [0, 1] (H x W x C, RGB(A) order), or None."""
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:512]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def _describe_decode_failure(name: str, data: bytes, exc: BaseException) -> ImageLoadError:
+    msg = str(exc) or exc.__class__.__name__
+    if isinstance(exc, UnidentifiedImageError):
+        if _looks_like_text(data):
+            return ImageLoadError(name, "not an image file: it contains text")
+        return ImageLoadError(name, "not a recognised image file (corrupt, or another kind of file)")
+    lowered = msg.lower()
+    if isinstance(exc, EOFError) or any(k in lowered for k in ("truncated", "broken", "premature", "eof")):
+        return ImageLoadError(name, f"image file is truncated or its data is corrupt ({msg})")
+    return ImageLoadError(name, f"image cannot be decoded ({msg})")
+
+
+def _open_pil(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image, int | None]:
+    """Open ``data`` with Pillow, check the header size against ``max_pixels``, decode it.
+
+    Returns the loaded image and, for TIFF, the orientation tag as it was in the file: Pillow
+    turns TIFF pixels upright while loading and then deletes the tag.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, MemoryError):
+        raise
+    except Exception as exc:  # any decoder failure becomes an error naming the file
+        raise _describe_decode_failure(name, data, exc) from exc
+    _check_pixels(name, img.width, img.height, max_pixels)
+    tiff_orientation = img.tag_v2.get(0x0112) if img.format == "TIFF" else None
+    try:
+        img.load()
+    except (Image.DecompressionBombError, MemoryError):
+        raise
+    except Exception as exc:
+        raise _describe_decode_failure(name, data, exc) from exc
+    return img, tiff_orientation
+
+
+def _exif_orientation(img: Image.Image, notes: list[str], tiff_orientation: int | None = None) -> int:
+    if img.format == "TIFF":
+        value = 1 if tiff_orientation is None else tiff_orientation
+    else:
+        try:
+            value = img.getexif().get(0x0112, 1)
+        except Exception:  # a broken EXIF block must not make the image unreadable
+            notes.append("exif unreadable, orientation ignored")
+            return 1
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        value = 1
+    if value not in range(1, 9):
+        notes.append(f"exif orientation {value} is invalid, ignored")
+        return 1
+    return value
+
+
+def _orient_array(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an H x W (x C) array: what a viewer shows upright.
+
+    Matches ``PIL.ImageOps.exif_transpose``: 2 mirror, 3 rotate 180, 4 flip, 5 transpose,
+    6 rotate 90 clockwise, 7 transverse, 8 rotate 90 counter-clockwise.
+    """
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(int(orientation))
+    return np.ascontiguousarray(op(arr)) if op else arr
+
+
+# --- ICC profiles -----------------------------------------------------------------------------
+_ICC_SPACE_FOR_MODE = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK", "LAB": "LAB"}
+
+
+class _IccMismatch(ValueError):
+    """The embedded profile does not describe the image's colour space."""
+
+
+@functools.lru_cache(maxsize=32)
+def _icc_transform(icc: bytes, in_mode: str) -> tuple[ImageCms.ImageCmsTransform | None, str]:
+    """A transform from the embedded profile to sRGB (None when it already is sRGB) and its name.
+
+    Transforms are cached by profile bytes (building one takes milliseconds) and built with
+    ``NOCACHE`` so that one transform may be applied from several threads at once.
+    """
+    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    desc = (ImageCms.getProfileDescription(src) or "").strip() or "unnamed profile"
+    space = src.profile.xcolor_space.strip().upper()
+    if space != _ICC_SPACE_FOR_MODE.get(in_mode):
+        raise _IccMismatch(f"a {space} profile on a {in_mode} image")
+    if in_mode == "RGB" and "srgb" in desc.lower():
+        return None, desc
+    transform = ImageCms.buildTransform(
+        src, _SRGB_PROFILE, in_mode, "RGB",
+        renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=ImageCms.Flags.NOCACHE,
+    )
+    return transform, desc
+
+
+def _lookup_icc(icc: bytes, in_mode: str, notes: list[str]) -> ImageCms.ImageCmsTransform | None:
+    try:
+        transform, desc = _icc_transform(bytes(icc), in_mode)
+    except _IccMismatch as exc:
+        notes.append(f"icc profile ignored ({exc})")
+        return None
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        notes.append(f"icc profile ignored (unreadable: {exc.__class__.__name__})")
+        return None
+    if transform is not None:
+        notes.append(f"icc->sRGB ({desc[:48]})")
+    return transform
+
+
+def _icc_to_srgb_pil(img: Image.Image, icc: bytes, notes: list[str]) -> Image.Image | None:
+    """Convert an 8-bit RGB / L / CMYK / LAB Pillow image to sRGB RGB, or None to leave it."""
+    transform = _lookup_icc(icc, img.mode, notes)
+    if transform is None:
+        return None
+    try:
+        return ImageCms.applyTransform(img, transform)
+    except (ImageCms.PyCMSError, ValueError) as exc:
+        notes.append(f"icc conversion failed, profile ignored ({exc})")
+        return None
+
+
+_ICC_GRID_STEP = 5  # 8-bit levels between nodes of the 3-D lookup table: 52^3 nodes, all exact
+
+
+def _icc_to_srgb_float(colour: np.ndarray, icc: bytes, notes: list[str]) -> np.ndarray:
+    """Convert wide (16-bit) colour H x W x C (C = 1 grey or 3 RGB) in [0, 1] to sRGB-encoded.
+
+    Pillow's colour engine works on 8-bit images only, so the profile is sampled on a lookup
+    table (every 8-bit grey level; every 5th level per RGB channel) and interpolated in float:
+    smooth 16-bit gradients stay smooth, and colours are within about one 8-bit step.
+    Returns H x W x 3 (or the input unchanged when no conversion applies).
+    """
+    channels = colour.shape[2]
+    transform = _lookup_icc(icc, "L" if channels == 1 else "RGB", notes)
+    if transform is None:
+        return colour
+    if channels == 1:
+        nodes = Image.fromarray(np.arange(256, dtype=np.uint8)[None, :], "L")
+        table = np.asarray(ImageCms.applyTransform(nodes, transform), np.float32)[0] / 255.0  # 256 x 3
+        x = colour[..., 0] * 255.0
+        return np.stack([np.interp(x, np.arange(256), table[:, c]) for c in range(3)], -1).astype(np.float32)
+    from scipy.ndimage import map_coordinates
+
+    levels = np.arange(0, 256, _ICC_GRID_STEP, dtype=np.uint8)
+    n = len(levels)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(1, -1, 3)
+    table = np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(grid), "RGB"), transform))
+    table = table.reshape(n, n, n, 3).astype(np.float32) / 255.0
+    h, w = colour.shape[:2]
+    flat = colour.reshape(-1, 3) * (255.0 / _ICC_GRID_STEP)
+    out = np.empty((flat.shape[0], 3), np.float32)
+    chunk = 1 << 20  # bounded temporary memory on large images
+    for start in range(0, flat.shape[0], chunk):
+        coords = flat[start : start + chunk].T
+        for c in range(3):
+            out[start : start + chunk, c] = map_coordinates(table[..., c], coords, order=1, mode="nearest")
+    return np.clip(out, 0.0, 1.0).reshape(h, w, 3)
+
+
+# --- 16-bit and other wide modes --------------------------------------------------------------
+def _is_16bit_png(data: bytes) -> bool:
+    # PNG IHDR: 8-byte signature, 4 length, 4 type, 4 width, 4 height, 1 bit depth
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
+
+
+def _is_16bit_tiff(img: Image.Image) -> bool:
+    tags = getattr(img, "tag_v2", None)
+    if tags is None:
+        return False
+    bits = tags.get(258, (8,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return 16 in bits
+
+
+def _decode_16bit(data: bytes) -> np.ndarray | None:
+    """Decode 16-bit PNG/TIFF to float32 H x W x C in [0, 1] (grey, grey+alpha, RGB, RGBA), or None.
+
+    Pillow holds 16-bit colour only as 8 bits, so colour 16-bit files go through OpenCV, which
+    neither applies EXIF orientation nor ICC profiles here (IMREAD_UNCHANGED): both are done by
+    the caller, exactly as for 8-bit files.
+    """
     import cv2
 
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16:
         return None
     a = arr.astype(np.float32) / 65535.0
@@ -243,130 +504,190 @@ def _decode_16bit(data: bytes, name: str) -> np.ndarray | None:
     return np.ascontiguousarray(a)
 
 
-def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def _match_upright(arr: np.ndarray, upright: Image.Image, orientation: int) -> np.ndarray:
+    """Orient an OpenCV decode of a TIFF like Pillow's (upright) pixels of the same file.
+
+    Whether OpenCV applies the TIFF orientation tag depends on its version and decoder path,
+    so compare both candidates with Pillow's 8-bit pixels and keep the one that matches.
+    """
+    reference = np.asarray(upright.convert("RGB"), np.float32) / 255.0
+    best, best_error = arr, np.inf
+    for candidate in (arr, _orient_array(arr, orientation)):
+        if candidate.shape[:2] != reference.shape[:2]:
+            continue
+        colour = candidate[..., :3] if candidate.shape[2] >= 3 else np.repeat(candidate[..., :1], 3, axis=2)
+        error = float(np.abs(colour - reference).mean())
+        if error < best_error:
+            best, best_error = candidate, error
+    return best
+
+
+def _wide_array(img: Image.Image, data: bytes, fmt: str, notes: list[str], orientation: int = 1
+                ) -> np.ndarray | None:
+    """Float H x W x C in [0, 1] for modes deeper than 8 bits, None for 8-bit images.
+
+    The array is oriented as Pillow's pixels are: for TIFF, Pillow has already applied the
+    ``orientation`` tag, so an OpenCV decode of a TIFF is turned the same way here.
+    """
+    mode = img.mode
+    if mode.startswith("I;16"):
+        notes.append("16-bit grey")
+        return (np.asarray(img).astype(np.float32) / 65535.0)[..., None]
+    if mode == "I":
+        notes.append("32-bit integer grey read on the 16-bit scale")
+        return (np.clip(np.asarray(img, np.float64), 0, 65535) / 65535.0).astype(np.float32)[..., None]
+    if mode == "F":
+        notes.append("float grey read as [0, 1]")
+        return np.clip(np.nan_to_num(np.asarray(img, np.float32)), 0.0, 1.0)[..., None]
+    sixteen = (fmt == "PNG" and _is_16bit_png(data)) or (fmt == "TIFF" and _is_16bit_tiff(img))
+    if not sixteen or mode not in ("RGB", "RGBA", "LA", "RGBX", "L"):
+        return None
+    arr = _decode_16bit(data)
+    if arr is not None and fmt == "TIFF" and orientation != 1:
+        arr = _match_upright(arr, img, orientation)
+    if arr is None or arr.shape[:2] != (img.height, img.width):
+        notes.append("16-bit decode unavailable, read at 8 bits")
+        return None
+    if mode == "LA" and arr.shape[2] == 4:  # OpenCV expands grey+alpha to BGRA
+        arr = np.ascontiguousarray(arr[..., [0, 3]])
+    notes.append("16-bit colour" if arr.shape[2] >= 3 else "16-bit grey")
+    return arr
+
+
+# --- 8-bit modes -------------------------------------------------------------------------------
+def _to_rgb8(img: Image.Image, icc: bytes | None, fmt: str, name: str, notes: list[str]):
+    """Any 8-bit Pillow mode -> (uint8 H x W x 3 sRGB, uint8 H x W alpha or None)."""
+    alpha8 = None
+    if img.mode in ("P", "PA"):
+        has_alpha = img.mode == "PA" or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+        notes.append("palette->rgb" + (" with transparency" if has_alpha else ""))
+    elif img.mode in ("RGBa", "La"):  # premultiplied -> straight
+        img = img.convert(img.mode[:-1] + "A")
+    elif img.mode == "1":
+        img = img.convert("L")
+    if img.mode in ("RGBA", "LA"):
+        alpha8 = np.asarray(img.getchannel("A"))
+        img = img.convert("RGB" if img.mode == "RGBA" else "L")
+    elif img.mode == "RGBX":
+        img = img.convert("RGB")
+    if fmt == "JPEG" and img.mode == "CMYK" and "adobe" not in img.info:
+        # Pillow reads every CMYK JPEG as Adobe-inverted; without the Adobe marker the stored
+        # values are plain ink amounts, so undo that inversion.
+        img = img.point(lambda v: 255 - v)
+        notes.append("cmyk without adobe marker")
+    if icc:
+        converted = _icc_to_srgb_pil(img, icc, notes) if img.mode in _ICC_SPACE_FOR_MODE else None
+        if converted is not None:
+            img = converted
+    if img.mode == "CMYK":
+        img = img.convert("RGB")
+        notes.append("cmyk->rgb (no usable ICC profile: plain ink formula)")
+    elif img.mode == "LAB":
+        lab_to_srgb = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _SRGB_PROFILE, "LAB", "RGB")
+        img = ImageCms.applyTransform(img, lab_to_srgb)
+        notes.append("lab->rgb")
+    elif img.mode == "L":
+        img = img.convert("RGB")
+        notes.append("grey->rgb")
+    elif img.mode != "RGB":
+        try:
+            img = img.convert("RGB")
+        except (ValueError, OSError) as exc:
+            raise ImageLoadError(name, f"unsupported image mode {img.mode}") from exc
+    return np.asarray(img), alpha8
+
+
+def _decode(data: bytes, name: str, max_pixels: int | None) -> LoadedImage:
+    notes: list[str] = []
+    img, tiff_orientation = _open_pil(data, name, max_pixels)
+    fmt = img.format or "?"
+    source_mode = img.mode
+    if getattr(img, "n_frames", 1) > 1:
+        notes.append("first frame of an animated/multi-page file")
+    orientation = _exif_orientation(img, notes, tiff_orientation)
+    icc = img.info.get("icc_profile") or None
+
+    wide = _wide_array(img, data, fmt, notes, orientation)
+    if wide is not None:
+        source_mode += " 16-bit" if "16-bit" in notes[-1] else ""
+        colour, alpha = wide, None
+        if wide.shape[2] in (2, 4):
+            colour, alpha = wide[..., :-1], wide[..., -1]
+        if icc:
+            colour = _icc_to_srgb_float(colour, icc, notes)
+        if colour.shape[2] == 1:
+            colour = np.repeat(colour, 3, axis=2)
+        rgb = srgb_to_linear(colour)
+    else:
+        rgb8, alpha8 = _to_rgb8(img, icc, fmt, name, notes)
+        rgb = srgb8_to_linear(np.ascontiguousarray(rgb8))
+        alpha = None if alpha8 is None else uint8_to_float(alpha8)
+
+    if orientation != 1:
+        if fmt != "TIFF":  # Pillow turns TIFF pixels upright itself while loading
+            rgb = _orient_array(rgb, orientation)
+            alpha = None if alpha is None else _orient_array(alpha, orientation)
+        notes.append(f"exif-orientation {orientation}")
+    if alpha is not None:
+        alpha = np.ascontiguousarray(alpha, dtype=np.float32)
+        if float(alpha.min()) >= 1.0:
+            alpha = None  # a fully opaque alpha channel carries no cut-out information
+            notes.append("opaque alpha dropped")
+    return LoadedImage(np.ascontiguousarray(rgb, dtype=np.float32), alpha, name, sha256_bytes(data),
+                       source_mode, fmt, tuple(notes))
+
+
+def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode image bytes into pipeline conventions.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        Named in every error (the file path, or "<bytes>").
+    max_pixels : int or None
+        Refuse images with more pixels than this, checked on the header before decoding.
+        None or 0: no limit of ours (Pillow's own guard is lifted too).
+
+    Returns
+    -------
+    LoadedImage
+        ``rgb`` float32 H x W x 3 linear light in [0, 1] (EXIF-rotated, sRGB primaries),
+        ``alpha`` float32 H x W or None.
 
     Raises
     ------
     ImageLoadError
-        Not an image, truncated, an unsupported mode; the message names ``name``.
+        Empty, not an image, truncated, an unsupported mode; the message names ``name``.
     ImageTooLargeError
         More than ``max_pixels`` pixels.
     """
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise TypeError(f"decode_image expects bytes, got {type(data).__name__}")
+    if max_pixels is not None and max_pixels < 0:
+        raise ValueError(f"max_pixels must be positive or None, got {max_pixels}")
     if not data:
         raise ImageLoadError(name, "file is empty (0 bytes)")
-    notes: list[str] = []
-    if max_pixels and max_pixels > (Image.MAX_IMAGE_PIXELS or 0) // 2:
-        # Our own limit is checked below; let Pillow's guard sit above it.
-        Image.MAX_IMAGE_PIXELS = max_pixels * 2
+    return _with_pillow_guard_lifted(lambda: _decode(data, name, max_pixels))
+
+
+def _read_file(path: str | Path, what: str) -> tuple[Path, bytes]:
+    p = Path(path)
+    if not p.exists():
+        raise ImageLoadError(p, f"{what} does not exist")
+    if p.is_dir():
+        raise ImageLoadError(p, f"is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            fmt = img.format or "?"
-            _check_pixels(name, img.width, img.height, max_pixels)
-            img.load()
-    except ImageTooLargeError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(name, f"image is too large to decode safely ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageLoadError(name, "not a recognised image file (corrupt, or another kind of file)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        msg = str(exc)
-        if "truncated" in msg.lower():
-            raise ImageLoadError(name, f"image file is truncated ({msg})") from exc
-        raise ImageLoadError(name, f"image cannot be decoded ({msg})") from exc
-
-    source_mode = img.mode
-    orientation = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
-    if getattr(img, "n_frames", 1) > 1:
-        notes.append("first frame of an animated/multi-page file")
-
-    wide16 = None
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F") or (fmt in ("PNG", "TIFF") and _is_16bit_png(data)):
-        wide16 = _decode_16bit(data, name)
-    if wide16 is not None:
-        notes.append("16-bit decode")
-        source_mode = f"{source_mode} (16-bit)"
-        arr = wide16
-        if orientation != 1:
-            arr = _orient_array(arr, orientation)
-            notes.append(f"exif-orientation {orientation}")
-        if arr.shape[2] in (1, 2):
-            rgb = np.repeat(arr[..., :1], 3, axis=2)
-            alpha = arr[..., 1] if arr.shape[2] == 2 else None
-        else:
-            rgb, alpha = arr[..., :3], (arr[..., 3] if arr.shape[2] == 4 else None)
-        lin = srgb_to_linear(rgb)
-        return LoadedImage(lin, None if alpha is None else alpha.astype(np.float32), name,
-                           sha256_bytes(data), source_mode, fmt, tuple(notes))
-
-    if orientation not in (1, None):
-        img = ImageOps.exif_transpose(img)
-        notes.append(f"exif-orientation {orientation}")
-
-    # palette / greyscale / CMYK / I / F modes -> RGB or RGBA
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        notes.append("palette->rgb")
-    elif img.mode in ("1", "L", "I", "F"):
-        if img.mode in ("I", "F"):
-            img = img.point(lambda v: v / 256 if img.mode == "I" else v * 255).convert("L")
-        notes.append("grey->rgb")
-    elif img.mode == "LA":
-        img = img.convert("RGBA")
-        notes.append("grey+alpha->rgba")
-    elif img.mode == "PA":
-        img = img.convert("RGBA")
-    img = _apply_icc(img, name, notes)
-    if img.mode == "CMYK":
-        img = img.convert("RGB")
-        notes.append("cmyk->rgb (naive, no profile)")
-    elif img.mode in ("YCbCr", "LAB", "HSV"):
-        img = img.convert("RGB")
-    elif img.mode == "RGBa":
-        img = img.convert("RGBA")
-    elif img.mode in ("L", "1"):
-        img = img.convert("RGB")
-    if img.mode not in ("RGB", "RGBA"):
-        try:
-            img = img.convert("RGB")
-        except (ValueError, OSError) as exc:
-            raise ImageLoadError(name, f"unsupported image mode {source_mode}") from exc
-
-    arr = np.asarray(img)
-    alpha = None
-    if arr.shape[2] == 4:
-        alpha = uint8_to_float(arr[..., 3])
-        arr = arr[..., :3]
-        if float(alpha.min()) >= 1.0:
-            alpha = None  # fully opaque alpha carries no information
-    return LoadedImage(srgb8_to_linear(np.ascontiguousarray(arr)), alpha, name, sha256_bytes(data),
-                       source_mode, fmt, tuple(notes))
+        return p, p.read_bytes()
+    except OSError as exc:
+        raise ImageLoadError(p, f"cannot be read ({exc.strerror or exc})") from exc
 
 
-def _is_16bit_png(data: bytes) -> bool:
-    # PNG IHDR: 8-byte signature, 4 length, 4 type, 4 width, 4 height, 1 bit depth
-    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
-
-
-def _orient_array(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to an H x W x C array."""
-    ops = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1, :],
-        5: lambda a: np.swapaxes(a, 0, 1),
-        6: lambda a: np.rot90(a, -1),
-        7: lambda a: np.rot90(a, 1)[::-1, ::-1],
-        8: lambda a: np.rot90(a, 1),
-    }
-    op = ops.get(int(orientation))
-    return np.ascontiguousarray(op(arr)) if op else arr
-
-
-def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Read and decode an image file (see :func:`decode_image`).
 
     Examples
@@ -375,65 +696,106 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     >>> img.rgb.dtype, img.rgb.max() <= 1.0     # doctest: +SKIP
     (dtype('float32'), True)
     """
-    p = Path(path)
-    if not p.exists():
-        raise ImageLoadError(p, "file does not exist")
-    if p.is_dir():
-        raise ImageLoadError(p, "is a folder, not an image file")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ImageLoadError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    p, data = _read_file(path, "image file")
     return decode_image(data, str(p), max_pixels=max_pixels)
 
 
-def load_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+def load_mask(
+    path: str | Path, size: tuple[int, int] | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
     """Read a grey mask file as float32 H x W in [0, 1] (no colour transform).
+
+    The alpha channel is used when the file has a non-opaque one, else the grey values;
+    16-bit masks keep their precision; EXIF orientation is applied as for images.
 
     Parameters
     ----------
+    path : str or Path
+        The mask file.
     size : (width, height), optional
         When given, the mask must have this size.
+    max_pixels : int or None
+        Pixel limit, as for :func:`load_image`.
     """
-    p = Path(path)
-    try:
-        with Image.open(p) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA"):
-                a = np.asarray(im.convert("RGBA"))[..., 3]
-                if a.min() == 255:
-                    a = np.asarray(im.convert("L"))
-            elif im.mode in ("I;16", "I;16B", "I"):
-                a = (np.asarray(im, dtype=np.float32) / 65535.0 * 255.0)
-            else:
+    p, data = _read_file(path, "mask file")
+    name = str(p)
+    if not data:
+        raise ImageLoadError(p, "mask file is empty (0 bytes)")
+
+    def read() -> np.ndarray:
+        notes: list[str] = []
+        im, tiff_orientation = _open_pil(data, name, max_pixels)
+        orientation = _exif_orientation(im, notes, tiff_orientation)
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            a = np.asarray(im.convert("RGBA"))[..., 3]
+            if a.min() == 255:
                 a = np.asarray(im.convert("L"))
-    except FileNotFoundError as exc:
-        raise ImageLoadError(p, "mask file does not exist") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageLoadError(p, f"mask cannot be decoded ({exc})") from exc
-    m = np.asarray(a, np.float32) / 255.0
+            m = uint8_to_float(a)
+        else:
+            wide = _wide_array(im, data, im.format or "?", notes, orientation)
+            if wide is not None:
+                channels = wide.shape[2]
+                if channels in (2, 4) and wide[..., -1].min() < 1:
+                    m = wide[..., -1]
+                elif channels >= 3:
+                    m = luminance(wide[..., :3])
+                else:
+                    m = wide[..., 0]
+            else:
+                m = uint8_to_float(np.asarray(im.convert("L")))
+        if im.format == "TIFF":  # already upright
+            return np.asarray(m, np.float32)
+        return _orient_array(np.asarray(m, np.float32), orientation)
+
+    m = _with_pillow_guard_lifted(read)
     if size is not None and (m.shape[1], m.shape[0]) != tuple(size):
         raise InputError(p, f"mask is {m.shape[1]}x{m.shape[0]}, expected {size[0]}x{size[1]}")
-    return m
+    return np.ascontiguousarray(m, dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
 # saving
 # ---------------------------------------------------------------------------------------------
+def _default_file_mode() -> int:
+    # mkstemp creates 0600 files; give outputs the usual permissions under the process umask.
+    # Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
     """Open a temporary file beside ``path``; on success rename it over ``path``.
 
-    A crash or exception leaves ``path`` untouched and no temporary file behind.
+    An exception (or a crash) inside the block leaves ``path`` as it was (absent or the old
+    content, never a half-written file) and removes the temporary file. The data is flushed to
+    disk before the rename. Text modes write UTF-8.
+
+    Examples
+    --------
+    >>> with atomic_writer("out.json", "w") as f:   # doctest: +SKIP
+    ...     f.write("{}")
     """
+    if mode not in ("wb", "w", "xb", "x") and mode not in ("bw", "wt", "tw"):
+        raise ValueError(f"atomic_writer mode must be a write mode ('wb' or 'w'), got {mode!r}")
+    exclusive = "x" in mode
     p = Path(path)
+    if exclusive and p.exists():
+        raise FileExistsError(f"{p}: already exists")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    open_mode = mode.replace("x", "w")
     try:
-        with os.fdopen(fd, mode) as f:
+        with os.fdopen(fd, open_mode, **({} if "b" in open_mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(p).st_mode) if p.exists() else _FILE_MODE)
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -448,12 +810,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically, as UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+@functools.lru_cache(maxsize=1)
 def srgb_icc_bytes() -> bytes:
-    """An sRGB ICC profile to embed in exported files."""
+    """An sRGB ICC profile to embed in exported files (the same bytes on every call)."""
     return ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes()
 
 
@@ -462,10 +825,25 @@ _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".t
 
 
 def to_pil(rgb_linear: np.ndarray, alpha: np.ndarray | None = None, dither: bool = True) -> Image.Image:
-    """Pipeline image (+ optional alpha) -> 8-bit sRGB Pillow image (RGB or RGBA)."""
-    rgb8 = linear_to_srgb8(rgb_linear, dither=dither)
+    """Pipeline image (+ optional alpha) -> 8-bit sRGB Pillow image (RGB or RGBA).
+
+    Parameters
+    ----------
+    rgb_linear : ndarray
+        float32 H x W x 3 linear light in [0, 1].
+    alpha : ndarray, optional
+        float32 H x W in [0, 1], straight.
+    dither : bool
+        Ordered dither before rounding to 8 bits (see :func:`linear_to_srgb8`).
+    """
+    rgb = np.asarray(rgb_linear)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb_linear must be H x W x 3, got shape {rgb.shape}")
+    rgb8 = linear_to_srgb8(rgb, dither=dither)
     if alpha is None:
         return Image.fromarray(rgb8, "RGB")
+    if np.shape(alpha) != rgb.shape[:2]:
+        raise ValueError(f"alpha must be H x W = {rgb.shape[:2]}, got shape {np.shape(alpha)}")
     return Image.fromarray(np.dstack([rgb8, float_to_uint8(alpha)]), "RGBA")
 
 
@@ -481,12 +859,14 @@ def encode_image(
 ) -> bytes:
     """Encode a pipeline image to bytes in ``fmt`` ("JPEG", "PNG", "WEBP", "TIFF", "BMP").
 
-    Output is deterministic for the same input. JPEG has no alpha: pass alpha only for PNG,
-    WebP or TIFF (a ValueError otherwise).
+    Output is deterministic for the same input. JPEG and BMP have no alpha: pass alpha only for
+    PNG, WebP or TIFF (a ValueError otherwise). The sRGB profile is embedded unless ``icc`` is False.
     """
     fmt = fmt.upper()
     if fmt == "JPG":
         fmt = "JPEG"
+    if fmt not in set(_FORMATS.values()):
+        raise ValueError(f"fmt must be one of {sorted(set(_FORMATS.values()))}, got {fmt!r}")
     if alpha is not None and fmt in ("JPEG", "BMP"):
         raise ValueError(f"{fmt} cannot store alpha; flatten the image first")
     img = to_pil(rgb_linear, alpha, dither=dither)
@@ -499,6 +879,8 @@ def encode_image(
         kwargs.update(quality=int(quality), method=4)
     elif fmt == "PNG":
         kwargs.update(compress_level=6)
+    elif fmt == "TIFF":
+        kwargs.update(compression="tiff_deflate")
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         kwargs["exif"] = exif
     if xmp is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
@@ -509,7 +891,10 @@ def encode_image(
 
 
 def save_image(path: str | Path, rgb_linear: np.ndarray, alpha: np.ndarray | None = None, **kwargs) -> Path:
-    """Encode by the file suffix and write atomically. Returns the path."""
+    """Encode by the file suffix and write atomically. Returns the path.
+
+    ``kwargs`` go to :func:`encode_image` (quality, icc, dither, exif, xmp).
+    """
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
@@ -519,8 +904,13 @@ def save_image(path: str | Path, rgb_linear: np.ndarray, alpha: np.ndarray | Non
 
 
 def save_gray(path: str | Path, values: np.ndarray, bits: int = 8) -> Path:
-    """Save a [0, 1] float map (mask, depth) as an 8- or 16-bit grey PNG, atomically."""
+    """Save a [0, 1] float map (mask, depth) as an 8- or 16-bit grey PNG, atomically.
+
+    No colour transform: the stored level is ``round(value * (2**bits - 1))``.
+    """
     v = np.clip(np.asarray(values, np.float32), 0.0, 1.0)
+    if v.ndim != 2:
+        raise ValueError(f"values must be H x W, got shape {v.shape}")
     if bits == 16:
         img = Image.fromarray(np.rint(v * 65535).astype(np.uint16))
     elif bits == 8:
@@ -534,13 +924,19 @@ def save_gray(path: str | Path, values: np.ndarray, bits: int = 8) -> Path:
 
 
 def resize_linear(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a linear-light image or map to ``size`` = (width, height) with area/cubic filtering."""
+    """Resize a linear-light image or a [0, 1] map to ``size`` = (width, height).
+
+    Area averaging when shrinking (the right filter in linear light), bicubic otherwise; the
+    result is clipped to [0, 1] (bicubic overshoots). float32, H' x W' (x C).
+    """
     import cv2
 
     w, h = int(size[0]), int(size[1])
     if w <= 0 or h <= 0:
         raise ValueError(f"size must be positive, got {size}")
     src_h, src_w = rgb.shape[:2]
-    interp = cv2.INTER_AREA if (w < src_w and h < src_h) else cv2.INTER_CUBIC
+    if (w, h) == (src_w, src_h):
+        return np.array(rgb, dtype=np.float32)
+    interp = cv2.INTER_AREA if (w <= src_w and h <= src_h) else cv2.INTER_CUBIC
     out = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), (w, h), interpolation=interp)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
