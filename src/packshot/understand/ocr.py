@@ -1,0 +1,257 @@
+"""Label text with PP-OCR (``rapidocr`` 3.x, PP-OCRv6 weights shipped in the wheel).
+
+:func:`read_text` reads the product (or a whole image) in any of the four right-angle
+orientations: it reads the image as it is, and when the result looks like rotated text (lines
+taller than wide, few confident characters, low confidence) it also reads it turned by 90, 180
+and 270 degrees, maps every line back to the original pixel grid and keeps, where readings of
+the same place overlap, the best one. PP-OCR's own line classifier already turns single
+upside-down lines; the extra passes catch what the detector misses on sideways text.
+
+One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
+calls are serialised by a lock because the engine keeps per-call state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, require
+from ..imaging import linear_to_srgb8
+from ..types import TextLine
+
+_ENGINE = None
+_ENGINE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    """How :func:`read_text` reads.
+
+    Attributes
+    ----------
+    max_side : int
+        The product crop is shrunk so its longest side is at most this (speed; label text stays legible).
+    min_side : int
+        Smaller crops are enlarged to this longest side so small print reaches the recogniser's size.
+    min_confidence : float
+        Lines read with lower confidence are dropped.
+    rotations : bool
+        Also read the image turned by 90 / 180 / 270 degrees when the first reading looks rotated or weak.
+    margin : float
+        Margin around the product's box, as a share of the box's longest side.
+    """
+
+    max_side: int = 1280
+    min_side: int = 640
+    min_confidence: float = 0.5
+    rotations: bool = True
+    margin: float = 0.03
+
+
+def engine():
+    """The process-wide RapidOCR engine (created on first use)."""
+    global _ENGINE
+    if _ENGINE is None:
+        with _ENGINE_LOCK:
+            if _ENGINE is None:
+                rapidocr = require("rapidocr", "understand", "label text (OCR)")
+                import logging
+
+                _ENGINE = rapidocr.RapidOCR(params={"Global.log_level": "error"})
+                logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    return _ENGINE
+
+
+def engine_info() -> dict:
+    """Provenance of the OCR models: package version and model names."""
+    import importlib.metadata as md
+
+    try:
+        version = md.version("rapidocr")
+    except md.PackageNotFoundError:  # pragma: no cover
+        version = "unknown"
+    return {"package": "rapidocr", "version": version, "det": "PP-OCRv6_det_small",
+            "rec": "PP-OCRv6_rec_small", "cls": "ch_ppocr_mobile_v2.0_cls"}
+
+
+# ---------------------------------------------------------------------------------------------
+# orientation handling
+# ---------------------------------------------------------------------------------------------
+def _rotate(img: np.ndarray, degrees: int) -> np.ndarray:
+    """Turn an image clockwise by 0, 90, 180 or 270 degrees."""
+    return np.ascontiguousarray(np.rot90(img, k=-(degrees // 90) % 4))
+
+
+def _unrotate_points(points: np.ndarray, degrees: int, width: int, height: int) -> np.ndarray:
+    """Map (x, y) points of an image turned clockwise by ``degrees`` back to the original
+    ``width`` x ``height`` image (continuous pixel coordinates)."""
+    x, y = points[:, 0], points[:, 1]
+    if degrees == 0:
+        return points
+    if degrees == 90:  # rotated (x', y') = (H - y, x)
+        return np.stack([y, height - x], axis=1)
+    if degrees == 180:
+        return np.stack([width - x, height - y], axis=1)
+    if degrees == 270:  # rotated (x', y') = (y, W - x)
+        return np.stack([width - y, x], axis=1)
+    raise ValueError(f"degrees must be 0, 90, 180 or 270, got {degrees}")
+
+
+@dataclass(frozen=True)
+class _Reading:
+    text: str
+    polygon: np.ndarray  # 4 x 2, original crop coordinates
+    confidence: float
+    vertical: bool  # taller than wide in the frame it was read in
+
+    @property
+    def weight(self) -> float:
+        # confident long readings win; squaring keeps a long low-confidence garble from winning
+        return self.confidence**2 * len(self.text.strip())
+
+
+def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> list[_Reading]:
+    h, w = img_bgr.shape[:2]
+    turned = _rotate(img_bgr, degrees)
+    eng = engine()
+    with _ENGINE_LOCK:
+        result = eng(turned)
+    boxes = getattr(result, "boxes", None)
+    txts = getattr(result, "txts", None)
+    scores = getattr(result, "scores", None)
+    if boxes is None or txts is None or scores is None:
+        return []
+    out = []
+    for box, text, score in zip(boxes, txts, scores):
+        text = str(text).strip()
+        if not text or float(score) < min_conf:
+            continue
+        poly = np.asarray(box, np.float64).reshape(-1, 2)[:4]
+        side_w = np.linalg.norm(poly[1] - poly[0])
+        side_h = np.linalg.norm(poly[3] - poly[0])
+        out.append(_Reading(text, _unrotate_points(poly, degrees, w, h), float(score),
+                            vertical=bool(side_h > 1.5 * side_w and len(text) > 1)))
+    return out
+
+
+def _looks_weak(readings: list[_Reading]) -> bool:
+    chars = sum(len(r.text) for r in readings)
+    if chars < 6:
+        return True
+    vertical = sum(len(r.text) for r in readings if r.vertical)
+    mean_conf = sum(r.confidence * len(r.text) for r in readings) / chars
+    return vertical > 0.3 * chars or mean_conf < 0.85
+
+
+def _box(poly: np.ndarray) -> tuple[float, float, float, float]:
+    return float(poly[:, 0].min()), float(poly[:, 1].min()), float(poly[:, 0].max()), float(poly[:, 1].max())
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over the smaller of two polygons' axis-aligned boxes."""
+    ax0, ay0, ax1, ay1 = _box(a)
+    bx0, by0, bx1, by1 = _box(b)
+    iw = max(0.0, min(ax1, bx1) - max(ax0, bx0))
+    ih = max(0.0, min(ay1, by1) - max(ay0, by0))
+    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+    return iw * ih / smaller if smaller > 0 else 0.0
+
+
+def _merge(passes: list[list[_Reading]]) -> list[_Reading]:
+    """Union of the passes; where readings of the same place overlap, the heavier one stays."""
+    pool = sorted((r for p in passes for r in p), key=lambda r: -r.weight)
+    kept: list[_Reading] = []
+    for r in pool:
+        if all(_overlap(r.polygon, k.polygon) < 0.5 for k in kept):
+            kept.append(r)
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------
+# public
+# ---------------------------------------------------------------------------------------------
+def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
+              config: OcrConfig = OcrConfig()) -> tuple[TextLine, ...]:
+    """Read the text lines on a product (or a whole image).
+
+    Parameters
+    ----------
+    rgb_linear : ndarray
+        float32 H x W x 3 linear-light image in [0, 1].
+    alpha : ndarray, optional
+        float32 H x W product alpha in [0, 1]: only the product's box is read, and pixels
+        outside the product are replaced by mid grey so backdrop text does not count.
+    config : OcrConfig
+
+    Returns
+    -------
+    tuple of TextLine
+        Lines in reading order (top to bottom, then left to right, in the original frame);
+        polygons are 4 corners in pixels of ``rgb_linear``, clockwise from the text's own
+        top-left corner (so an upside-down line starts at its lower right in the image).
+        An image without text gives an empty tuple.
+    """
+    import cv2
+
+    rgb = np.asarray(rgb_linear)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("rgb_linear", f"expected an H x W x 3 image, got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = 0, 0, w, h
+    if alpha is not None:
+        a = np.asarray(alpha, np.float32)
+        if a.shape != (h, w):
+            raise InputError("alpha", f"alpha is {a.shape}, image is {(h, w)}")
+        m = a > 0.5
+        if not m.any():
+            return ()
+        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        pad = int(round(config.margin * max(rows[-1] - rows[0], cols[-1] - cols[0]))) + 2
+        y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)
+        x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)
+        crop = rgb[y0:y1, x0:x1]
+        ac = a[y0:y1, x0:x1, None]
+        grey = np.float32(0.2140)  # sRGB 0.5 in linear light
+        crop = crop * ac + grey * (1.0 - ac)
+    else:
+        crop = rgb
+    ch, cw = crop.shape[:2]
+    if min(ch, cw) < 8:
+        return ()
+    longest = max(ch, cw)
+    scale = 1.0
+    if longest > config.max_side:
+        scale = config.max_side / longest
+    elif longest < config.min_side:
+        scale = config.min_side / longest
+    srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
+    sx = sy = 1.0
+    if scale != 1.0:
+        size = (max(int(round(cw * scale)), 1), max(int(round(ch * scale)), 1))
+        srgb8 = cv2.resize(srgb8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        sx, sy = size[0] / cw, size[1] / ch
+    bgr = np.ascontiguousarray(srgb8[..., ::-1])
+
+    passes = [_run(bgr, 0, config.min_confidence)]
+    if config.rotations and _looks_weak(passes[0]):
+        first = passes[0]
+        vertical = sum(len(r.text) for r in first if r.vertical) > 0.3 * max(sum(len(r.text) for r in first), 1)
+        order = (90, 270, 180) if vertical else (180, 90, 270)
+        for degrees in order:
+            passes.append(_run(bgr, degrees, config.min_confidence))
+            if not _looks_weak(_merge(passes)):
+                break
+    readings = _merge(passes)
+
+    lines = []
+    for r in readings:
+        poly = np.stack([r.polygon[:, 0] / sx + x0, r.polygon[:, 1] / sy + y0], axis=1)
+        poly[:, 0] = np.clip(poly[:, 0], 0, w)
+        poly[:, 1] = np.clip(poly[:, 1], 0, h)
+        lines.append(TextLine(text=r.text, polygon=tuple((round(float(px), 2), round(float(py), 2)) for px, py in poly),
+                              confidence=round(r.confidence, 4)))
+    lines.sort(key=lambda t: (round(t.box[1] / max(h / 40.0, 1.0)), t.box[0]))
+    return tuple(lines)
