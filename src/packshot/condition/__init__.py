@@ -1,1 +1,282 @@
-"""condition stage."""
+"""condition stage: a brief + the product's cut-out and maps -> one SceneSpec per frame to build.
+
+For each scene of the brief, each variant and each size, :func:`condition` resolves the look
+(preset, then reference images, then the brief's explicit overrides), the key light, the floor
+and the product's placement transform. Variant 0 is the preset as designed; variants 1.. move
+colour, light and placement within the preset's ranges, drawn from a generator seeded by
+(brief seed, scene name, variant) so every size of one variant shares one look.
+
+Variant names (the file names of frames): ``v0``, ``v1``, ... and, when a scene asks for more
+than one size, ``v0_1080x1350``, ``v0_1024x1024``, ... (see :func:`variant_name`).
+
+Examples
+--------
+>>> from packshot.condition import parse_brief, condition       # doctest: +SKIP
+>>> brief = parse_brief({"scenes": [{"preset": "marble", "variants": 2}]})
+>>> specs = condition(brief, cutout, maps, sku="bottle-001")
+>>> [s.provenance["variant_name"] for s in specs]
+['v0', 'v1']
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from ..errors import EmptyProductError
+from ..imaging import srgb_to_linear
+from ..provenance import record, sha256_array
+from ..types import Cutout, Light, Placement, ProductMaps, SceneSpec, alpha_bbox
+from .brief import ANCHORS, Brief, BriefError, SceneBrief, load_brief, parse_brief
+from .presets import PRESETS, Preset, get_preset
+from .reference import ReferenceLook, analyse_reference, estimate_floor_line, kelvin_to_rgb
+
+__all__ = [
+    "condition", "condition_scene", "load_brief", "parse_brief", "Brief", "BriefError", "SceneBrief",
+    "PRESETS", "Preset", "get_preset", "ReferenceLook", "analyse_reference", "kelvin_to_rgb",
+    "variant_name", "placement_for",
+]
+
+_ANCHOR_X = {"center": 0.5, "left": 0.3, "right": 0.7, "left-third": 1 / 3, "right-third": 2 / 3}
+MARGIN = 0.03
+"""Smallest gap between the product's box and the canvas edge, as a share of the canvas side."""
+
+
+def variant_name(variant: int, size: tuple[int, int], several_sizes: bool) -> str:
+    """File-name stem of a frame: ``v{variant}``, plus ``_{w}x{h}`` when a scene has several sizes."""
+    return f"v{variant}_{size[0]}x{size[1]}" if several_sizes else f"v{variant}"
+
+
+def _rng(seed: int, scene: str, variant: int) -> np.random.Generator:
+    # crc32 of the scene name: stable across processes (unlike hash())
+    return np.random.default_rng([int(seed), zlib.crc32(scene.encode("utf-8")), int(variant)])
+
+
+def placement_for(
+    source_box: tuple[int, int, int, int],
+    canvas: tuple[int, int],
+    base: tuple[float, float],
+    scale_share: float,
+    rotation: float = 0.0,
+) -> Placement:
+    """Placement that stands the product's box with its base centre on ``base``.
+
+    Parameters
+    ----------
+    source_box : (x0, y0, x1, y1)
+        The product's box in the cut-out.
+    canvas : (width, height)
+    base : (x, y)
+        Where the bottom centre of the (rotated) product box goes, in canvas pixels.
+    scale_share : float
+        Share of the canvas the box fills along its limiting side (0..1).
+    rotation : float
+        Degrees counter-clockwise.
+
+    The scale is reduced, and the box shifted, so the whole product stays inside the canvas
+    with a :data:`MARGIN` on every side.
+    """
+    x0, y0, x1, y1 = source_box
+    bw, bh = max(x1 - x0, 1), max(y1 - y0, 1)
+    W, H = canvas
+    th = np.radians(rotation)
+    # size of the rotated box per unit scale
+    rw = abs(np.cos(th)) * bw + abs(np.sin(th)) * bh
+    rh = abs(np.sin(th)) * bw + abs(np.cos(th)) * bh
+    s = scale_share * min(W / rw, H / rh)
+    s = min(s, (1 - 2 * MARGIN) * W / rw, (1 - 2 * MARGIN) * H / rh)
+    half_w, half_h = rw * s / 2, rh * s / 2
+    cx = float(np.clip(base[0], MARGIN * W + half_w, W - MARGIN * W - half_w))
+    cy = float(np.clip(base[1] - half_h, MARGIN * H + half_h, H - MARGIN * H - half_h))
+    return Placement(center=(cx, cy), scale=float(s), rotation=float(rotation))
+
+
+def _look_from_references(looks: list[ReferenceLook]) -> dict[str, Any]:
+    """Wall, floor and accent colours (sRGB) and light from reference images."""
+    from ..imaging import linear_to_srgb
+
+    palette = sorted((p for look in looks for p in look.palette), key=lambda p: -p.share)
+    out: dict[str, Any] = {}
+    if palette:
+        # The most common light colour is the backdrop; the most common other one the accent.
+        light = [p for p in palette if p.lab[0] >= 45] or palette
+        wall = light[0]
+        out["wall"] = tuple(float(v) for v in linear_to_srgb(np.array(wall.rgb, np.float32)))
+        floor_lin = np.clip(np.array(wall.rgb, np.float32) * 1.08, 0, 1)
+        out["floor"] = tuple(float(v) for v in linear_to_srgb(floor_lin))
+        others = [p for p in palette if abs(p.lab[0] - wall.lab[0]) + abs(p.lab[1] - wall.lab[1])
+                  + abs(p.lab[2] - wall.lab[2]) > 15]
+        if others:
+            out["podium_color"] = tuple(float(v) for v in linear_to_srgb(np.array(others[0].rgb, np.float32)))
+    confident = [look for look in looks if look.light_confidence >= 0.2]
+    if confident:
+        best = max(confident, key=lambda lk: lk.light_confidence)
+        out["azimuth"], out["elevation"] = best.azimuth, best.elevation
+    if looks:
+        out["kelvin"] = float(np.median([look.kelvin for look in looks]))
+    return out
+
+
+def _jitter(rng: np.random.Generator, half_width: float, active: bool) -> float:
+    return float(rng.uniform(-half_width, half_width)) if active else 0.0
+
+
+def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None, sku: str,
+                    brief_name: str = "brief", brief_sha256: str = "", cutout_sha256: str = "") -> list[SceneSpec]:
+    """SceneSpecs for one scene: every variant x size (variant-major order)."""
+    if cutout.bbox is None:
+        raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty)")
+    preset = get_preset(scene.preset)
+    ref_look = _look_from_references([r.look for r in scene.references])
+    plate_look: dict[str, Any] = {}
+    floor_line = horizon = None
+    floor_line_source = None
+    if scene.plate is not None:
+        if scene.plate_floor_line is not None:
+            floor_line, floor_line_source = scene.plate_floor_line, "brief"
+        else:
+            edge, strength = estimate_floor_line(scene.plate.rgb)
+            # The strongest long edge is most often where the surface meets the wall behind it;
+            # the product stands a little in front of (below) that line.
+            floor_line, floor_line_source = min(edge + 0.06, 0.95), f"estimated (edge {edge:.3f}, strength {strength:.2f})"
+        horizon = scene.plate_horizon if scene.plate_horizon is not None else max(floor_line - 0.35, 0.0)
+        look = analyse_reference(scene.plate.rgb)
+        plate_look = {"azimuth": look.azimuth, "elevation": look.elevation, "kelvin": look.kelvin,
+                      "light_confidence": look.light_confidence}
+
+    source_box = alpha_bbox(cutout.alpha)
+    assert source_box is not None  # checked through cutout.bbox above
+    several = len(scene.sizes) > 1
+    specs: list[SceneSpec] = []
+    for variant in range(scene.variants):
+        rng = _rng(scene.seed, scene.name, variant)
+        vary = variant > 0
+        # --- look: preset -> references -> brief overrides
+        pick = variant % len(preset.wall)
+        lightness = 1.0 + _jitter(rng, preset.lightness_range, vary)
+        wall = ref_look.get("wall", preset.wall[pick])
+        floor = ref_look.get("floor", preset.floor[pick % len(preset.floor)])
+        podium_color = ref_look.get("podium_color", preset.podium_colors[variant % len(preset.podium_colors)])
+        wall = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("wall", wall))
+        floor = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("floor", floor))
+        podium_color = tuple(float(c) for c in scene.backdrop.get("podium_color", podium_color))
+        backdrop = {
+            "wall": wall, "floor": floor, "podium_color": podium_color,
+            "wall_texture": scene.backdrop.get("wall_texture", preset.wall_texture),
+            "floor_texture": scene.backdrop.get("floor_texture", preset.floor_texture),
+            "podium": scene.backdrop.get("podium", preset.podium),
+            "podium_texture": scene.backdrop.get("podium_texture", preset.podium_texture),
+            "texture_strength": float(scene.backdrop.get("texture_strength", preset.texture_strength)),
+            "texture_tint": tuple(scene.backdrop.get("texture_tint", preset.texture_tint)),
+            "sweep_falloff": float(scene.backdrop.get("sweep_falloff", preset.sweep_falloff)),
+            "texture_seed": int(rng.integers(0, 2**31 - 1)),
+            "podium_width": float(1.25 + _jitter(rng, 0.12, vary)),
+        }
+        if scene.plate is not None:
+            backdrop.update(floor_line=floor_line, horizon=horizon, floor_line_source=floor_line_source,
+                            plate=scene.plate.path, plate_sha256=scene.plate.sha256)
+
+        # --- light: preset (+ variant jitter) -> references / plate -> brief
+        nominal = preset.light
+        azimuth = plate_look.get("azimuth", ref_look.get("azimuth", nominal.azimuth))
+        elevation = plate_look.get("elevation", ref_look.get("elevation", nominal.elevation))
+        kelvin = plate_look.get("kelvin", ref_look.get("kelvin", nominal.kelvin))
+        azimuth += _jitter(rng, preset.azimuth_range, vary)
+        elevation += _jitter(rng, preset.elevation_range, vary)
+        kelvin += _jitter(rng, preset.kelvin_range, vary)
+        li = scene.lighting
+        light = Light(
+            azimuth=float((li.azimuth if li.azimuth is not None else azimuth) % 360.0),
+            elevation=float(np.clip(li.elevation if li.elevation is not None else elevation, 5.0, 90.0)),
+            softness=float(li.softness if li.softness is not None else nominal.softness),
+            kelvin=float(np.clip(li.kelvin if li.kelvin is not None else kelvin, 1800.0, 12000.0)),
+            intensity=float(li.intensity if li.intensity is not None else nominal.intensity),
+        )
+        gloss = float(scene.floor if scene.floor is not None else (0.0 if scene.plate is not None else preset.floor_gloss))
+
+        # --- placement
+        pl = scene.placement
+        scale_share = pl.scale if pl.scale is not None else preset.scale
+        scale_share = float(np.clip(scale_share * (1.0 + _jitter(rng, 0.04, vary)), 0.05, 1.0))
+        if isinstance(pl.anchor, tuple):
+            ax, ay = pl.anchor
+        else:
+            ax = _ANCHOR_X[pl.anchor]
+            ay = floor_line if floor_line is not None else preset.base_y
+        ax = float(ax + _jitter(rng, 0.02, vary))
+        palette = tuple(tuple(float(v) for v in srgb_to_linear(np.array(c, np.float32)))
+                        for c in (wall, floor, podium_color))
+        for size in scene.sizes:
+            W, H = size
+            share = scale_share
+            if floor_line is not None and horizon is not None and isinstance(pl.anchor, tuple):
+                # perspective: things nearer the camera (lower in the plate) look bigger
+                share = scale_share * max(ay - horizon, 0.05) / max(floor_line - horizon, 0.05)
+            placement = placement_for(source_box, (W, H), (ax * W, ay * H), min(share, 1.0), pl.rotation)
+            # the product's base line in this canvas (after any clamping into the frame)
+            m = placement.matrix(source_box)
+            x0, y0, x1, y1 = source_box
+            corners = m @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1], [1, 1, 1, 1]], np.float64)
+            floor_y = float(corners[1].max())
+            name = variant_name(variant, size, several)
+            prov = record(
+                "condition", "presets",
+                params={"preset": preset.name, "variant": variant, "size": [W, H], "light": light.__dict__,
+                        "floor_gloss": gloss, "scale_share": share, "anchor": [ax, ay],
+                        "rotation": pl.rotation, "backdrop": {k: v for k, v in backdrop.items()}},
+                inputs={"brief": brief_sha256, "cutout": cutout_sha256,
+                        **{f"reference[{i}]": r.sha256 for i, r in enumerate(scene.references)},
+                        **({"plate": scene.plate.sha256} if scene.plate is not None else {})},
+                brief=brief_name, variant_name=name, seed=scene.seed, render_backend=scene.backend,
+                references=[dict(path=r.path, **r.look.to_dict()) for r in scene.references],
+                product_palette=[list(p.rgb) for p in (maps.palette if maps is not None else ())],
+                product_flags=[f.code for f in (maps.flags if maps is not None else ())],
+            )
+            specs.append(SceneSpec(
+                sku=sku, scene=scene.name, variant=variant, canvas=(W, H), placement=placement, light=light,
+                preset=preset.name, backdrop=backdrop, floor_y=floor_y, floor_gloss=gloss, palette=palette,
+                prompt=scene.prompt, negative_prompt=scene.negative_prompt, seed=scene.seed,
+                plate=scene.plate.rgb if scene.plate is not None else None,
+                references=tuple(r.path for r in scene.references), provenance=prov,
+            ))
+    return specs
+
+
+def cutout_hash(cutout: Cutout) -> str:
+    """A hash identifying the cut-out's pixels (rgb and alpha)."""
+    return sha256_array(np.concatenate([cutout.rgb.reshape(-1), cutout.alpha.reshape(-1)]))
+
+
+def condition(brief: Brief, cutout: Cutout, maps: ProductMaps | None, sku: str) -> list[SceneSpec]:
+    """Resolve a brief into one :class:`SceneSpec` per scene x variant x size.
+
+    Parameters
+    ----------
+    brief : Brief
+        From :func:`load_brief` or :func:`parse_brief` (references and plates already decoded).
+    cutout : Cutout
+        The locked product: its box sets the placement transform.
+    maps : ProductMaps or None
+        The product's maps (palette and risk flags are recorded in the provenance).
+    sku : str
+        The product's id, used in frame paths.
+
+    Returns
+    -------
+    list of SceneSpec
+        Scene-major, then variant, then size, in brief order.
+
+    Raises
+    ------
+    EmptyProductError
+        The cut-out has no product pixels.
+    """
+    if not isinstance(sku, str) or not sku or "/" in sku or sku in (".", ".."):
+        raise ValueError(f"sku must be a non-empty name without '/', got {sku!r}")
+    digest = cutout_hash(cutout)
+    specs: list[SceneSpec] = []
+    for scene in brief.scenes:
+        specs.extend(condition_scene(scene, cutout, maps, sku, brief.name, brief.sha256, digest))
+    return specs

@@ -1,1 +1,370 @@
-"""relight stage."""
+"""relight stage: make light, shadow, reflection and edges agree, without changing the product.
+
+Given a rendered :class:`~packshot.types.Frame` (background + locked product), this stage adds,
+all from the scene's one key light:
+
+* a **contact shadow** (occlusion right under the base) and a wider ambient occlusion;
+* a **cast shadow**: the product's silhouette projected onto the floor away from the light
+  (:func:`packshot.render.geometry.shadow_matrix`), sharp at the base and softer and lighter
+  with distance;
+* a **floor reflection** on glossy floors: the product mirrored about its base line, fading
+  and blurring with distance, only on the surface it stands on;
+* **bounded product shading**: the product's normals re-shaded toward the scene light and
+  tinted toward its colour temperature (and, on a plate, toward the plate's colour balance,
+  contrast and softness), scaled down until the mean CIEDE2000 difference on the product's
+  interior against the cut-out is at most :attr:`RelightConfig.max_delta_e`. The measured value
+  is recorded in the provenance;
+* **light wrap**: a little of the background's light on the product's outermost edge pixels;
+* **grain** matched between product and scene.
+
+Everything is computed in linear light; the frame's background is recovered exactly as
+``frame - placed product`` (the product is re-placed with the frame's own matrix), so no
+intermediate layer has to travel with the frame.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..imaging import delta_e2000, linear_to_lab, luminance
+from ..provenance import record
+from ..types import Cutout, Frame, ProductMaps
+from ..render.compose import place_product, warp_layer
+from ..render.geometry import blur, fast_blur, light_tint, shadow_matrix, support_mask
+
+REFERENCE_LIGHT = np.array([0.0, 0.35, 1.0], np.float32) / np.linalg.norm([0.0, 0.35, 1.0])
+"""Key light a packshot is assumed to have been taken under: frontal, a little above."""
+AMBIENT = 0.55
+"""Fill share in the product shading model (the rest is key light)."""
+
+
+@dataclass(frozen=True)
+class RelightConfig:
+    """Settings of the relight stage (defaults suit catalogue studio shots)."""
+
+    shadows: bool = True
+    """Draw the contact and cast shadows."""
+    contact_strength: float = 0.7
+    """Darkening right under the product's base, 0..1."""
+    cast_strength: float = 0.5
+    """Opacity of the cast shadow where it leaves the base (hard light; soft light halves it)."""
+    reflection: bool = True
+    """Draw a floor reflection when the scene's floor gloss is above 0."""
+    reflection_strength: float = 0.45
+    """Reflection opacity at the base line for a gloss-1 floor."""
+    shading: bool = True
+    """Re-shade the product toward the scene light (bounded by ``max_delta_e``)."""
+    shading_strength: float = 0.6
+    """Exponent on the shading gain before the bound: 0 none, 1 full Lambert re-shading."""
+    max_delta_e: float = 2.0
+    """Bound on the mean CIEDE2000 difference of the product interior vs the cut-out (contract: <= 3)."""
+    light_wrap: float = 0.3
+    """Share of background light wrapped onto the product's edge pixels, 0..1."""
+    grain: bool = True
+    """Match grain between product and scene."""
+    min_grain: float = 0.0025
+    """Least background grain (sRGB units): real photos have some, and it hides 8-bit steps."""
+    delta_e_samples: int = 20000
+    """Most interior pixels the deltaE bound is measured on (a fixed, evenly spaced sample)."""
+
+
+def interior_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
+    """Pixels well inside the product: alpha > 0.99, eroded by ``erode_px`` (bool H x W)."""
+    core = (alpha > 0.99).astype(np.uint8)
+    if erode_px > 0:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1, 2 * erode_px + 1))
+        core = cv2.erode(core, k)
+    return core > 0
+
+
+def sample_indices(mask: np.ndarray, max_samples: int) -> np.ndarray:
+    """Flat indices of at most ``max_samples`` evenly spaced True pixels (deterministic)."""
+    idx = np.flatnonzero(mask)
+    if idx.size > max_samples:
+        idx = idx[np.linspace(0, idx.size - 1, max_samples).astype(np.int64)]
+    return idx
+
+
+def mean_delta_e(rgb: np.ndarray, reference: np.ndarray, idx: np.ndarray) -> tuple[float, float]:
+    """Mean and 95th-percentile CIEDE2000 between two linear images on flat pixel indices."""
+    if idx.size == 0:
+        return 0.0, 0.0
+    a = rgb.reshape(-1, 3)[idx]
+    b = reference.reshape(-1, 3)[idx]
+    de = delta_e2000(linear_to_lab(np.clip(a, 0, 1)), linear_to_lab(np.clip(b, 0, 1)))
+    return float(de.mean()), float(np.percentile(de, 95))
+
+
+def _rotate_normals(normals: np.ndarray, rotation_deg: float) -> np.ndarray:
+    if abs(rotation_deg) < 1e-6:
+        return normals
+    th = np.radians(rotation_deg)
+    c, s = np.cos(th), np.sin(th)
+    out = normals.copy()
+    out[..., 0] = c * normals[..., 0] - s * normals[..., 1]
+    out[..., 1] = s * normals[..., 0] + c * normals[..., 1]
+    return out
+
+
+def _crop(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) -> tuple[slice, slice]:
+    w, h = size
+    x0, y0, x1, y1 = box
+    return slice(max(y0 - margin, 0), min(y1 + margin, h)), slice(max(x0 - margin, 0), min(x1 + margin, w))
+
+
+def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig()) -> Frame:
+    """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
+
+    Parameters
+    ----------
+    frame : Frame
+        From :func:`packshot.render.render` (its provenance carries the placement matrix and
+        the scene facts: support surface, grain, plate match).
+    cutout : Cutout
+        The same cut-out the frame was rendered from (the locked product).
+    maps : ProductMaps, optional
+        Normals for the shading; without maps the product is shaded as a flat card (colour
+        temperature only).
+    config : RelightConfig
+
+    Returns
+    -------
+    Frame
+        Same size, alpha and box; ``provenance["relight"]`` records the parameters, the
+        shading strength applied and the measured ``product_delta_e2000_mean``.
+    """
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    spec = frame.spec
+    W, H = frame.size
+    render_prov = frame.provenance.get("render", {})
+    scene: dict[str, Any] = dict(render_prov.get("scene", {}))
+    if "matrix" in render_prov:
+        matrix = np.array(render_prov["matrix"], np.float64)
+    else:
+        from ..render import product_matrix
+
+        matrix = product_matrix(spec, cutout)
+    placed = place_product(cutout.rgb, cutout.alpha, matrix, (W, H))
+    alpha = placed.alpha
+    a3 = alpha[..., None]
+    box = placed.box or frame.product_box
+    # the background's share of every pixel: B * (1 - alpha)
+    background_part = np.clip(frame.rgb - placed.premultiplied, 0.0, None)
+    light = spec.light
+    lx, ly, lz = (float(v) for v in light.direction())
+    base_y = float(box[3]) - 0.5
+    prod_h = float(max(box[3] - box[1], 1))
+    support = support_mask(scene.get("support", {"kind": "all"}), (W, H))
+    timings["place_s"] = time.perf_counter() - t_start
+
+    # ------------------------------------------------------------------ shadows
+    t0 = time.perf_counter()
+    occlusion = None
+    if config.shadows:
+        f = 2 if max(W, H) > 640 else 1
+        ws, hs = max(1, W // f), max(1, H // f)
+        a_s = cv2.resize(alpha, (ws, hs), interpolation=cv2.INTER_AREA) if f > 1 else alpha
+        bs, ph = base_y / f, prod_h / f
+        soft = float(light.softness)
+
+        def squash(k: float) -> np.ndarray:
+            # y' = base + k (y - base): the silhouette flattened onto the floor line
+            return warp_layer(a_s, np.array([[1.0, 0, 0], [0, k, bs * (1 - k)]]), (ws, hs))
+
+        contact = fast_blur(np.maximum(squash(0.05), squash(-0.02)), 0.012 * ph + 0.7)
+        ambient = fast_blur(np.maximum(squash(0.14), squash(-0.05)), 0.06 * ph)
+        m = shadow_matrix(bs, light)
+        ys = np.arange(hs, dtype=np.float32)[:, None]
+        height = np.clip((bs - ys) / ph, 0.0, 1.5)
+        cast0 = warp_layer(a_s, m, (ws, hs))
+        dist0 = warp_layer(a_s * height, m, (ws, hs))
+        sigmas = ((0.004 + 0.02 * soft) * ph, (0.01 + 0.07 * soft) * ph, (0.02 + 0.18 * soft) * ph)
+        levels = [fast_blur(cast0, s) for s in sigmas]
+        mid = fast_blur(cast0, sigmas[1])
+        dist = fast_blur(dist0, sigmas[1]) / np.maximum(mid, 1e-4)  # 0 at the base .. 1 at the top's shadow
+        tt = np.clip(dist * 2.0, 0.0, 2.0)
+        w1 = np.clip(tt, 0, 1)
+        w2 = np.clip(tt - 1, 0, 1)
+        cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
+        cast = cast * (1.0 - 0.65 * np.clip(dist, 0, 1))  # lighter further from the contact
+        cast_opacity = config.cast_strength * (1.0 - 0.5 * soft) * min(float(light.intensity), 1.5)
+        occ = 1.0 - (1.0 - config.contact_strength * np.clip(contact * 1.6, 0, 1)) \
+            * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
+        if f > 1:
+            occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
+        occlusion = np.clip(occ, 0.0, 0.95) * support
+        background_part = background_part * (1.0 - occlusion[..., None])
+    timings["shadows_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ floor reflection
+    t0 = time.perf_counter()
+    gloss = float(spec.floor_gloss)
+    reflection_drawn = False
+    if config.reflection and gloss > 0.01:
+        reach = (0.15 + 0.35 * gloss) * prod_h
+        y0 = int(max(np.floor(base_y), 0))
+        y1 = int(min(np.ceil(base_y + 3.0 * reach), H))
+        if y1 > y0:
+            rows = y1 - y0
+            # mirror about the base line, straight into the band below it
+            mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0]])
+            rgba = np.dstack([placed.premultiplied, alpha]).astype(np.float32)
+            refl = warp_layer(rgba, mirror, (W, rows))
+            sigma = (1.0 - gloss) * 0.03 * prod_h + 0.6
+            refl = blur(refl, sigma)
+            yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
+            fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
+            weight = (config.reflection_strength * gloss * fade * support[y0:y1])
+            if occlusion is not None:  # a shadowed floor reflects less of the product? no: the mirror image is unaffected
+                pass
+            band = background_part[y0:y1]
+            keep = 1.0 - alpha[y0:y1, :, None]
+            background_part[y0:y1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
+                + weight[..., None] * refl[..., :3] * keep
+            reflection_drawn = True
+    timings["reflection_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ bounded product shading
+    t0 = time.perf_counter()
+    ys_c, xs_c = _crop(box, 8, (W, H))
+    product = placed.rgb[ys_c, xs_c]
+    a_c = alpha[ys_c, xs_c]
+    wrap_sigma = max(1.0, 0.0025 * max(W, H))
+    interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
+    idx = sample_indices(interior, config.delta_e_samples)
+    match = scene.get("match", {})
+    gain = np.ones(product.shape, np.float32)
+    if config.shading:
+        tint = light_tint(light.kelvin, 0.3)
+        if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
+            normals = warp_layer(maps.normals.astype(np.float32), matrix, (W, H))[ys_c, xs_c]
+            normals = _rotate_normals(normals, spec.placement.rotation)
+            normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
+            lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
+            lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
+            shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
+            shade = blur(shade.astype(np.float32), 1.5) ** config.shading_strength
+        else:
+            shade = np.ones(a_c.shape, np.float32)
+        gain = shade[..., None] * tint[None, None, :]
+        if match.get("gains"):
+            gain = gain * np.array(match["gains"], np.float32)
+    contrast = float(match.get("contrast", 1.0))
+    extra_blur = float(match.get("blur", 0.0))
+    if extra_blur > 0.3:
+        # blur the product within itself (premultiplied), never mixing in the background
+        pa = blur(product * a_c[..., None], extra_blur)
+        soft_product = pa / np.maximum(blur(a_c, extra_blur), 1e-4)[..., None]
+        soft_product = np.where(a_c[..., None] > 1e-4, soft_product, product)
+    else:
+        soft_product = product
+    mean_lum = float(luminance(product.reshape(-1, 3)[idx]).mean()) if idx.size else 0.18
+
+    def adjusted(t: float, sel: np.ndarray | None = None) -> np.ndarray:
+        if sel is None:
+            p, s, g = product, soft_product, gain
+        else:
+            p = product.reshape(-1, 3)[sel]
+            s = soft_product.reshape(-1, 3)[sel]
+            g = gain.reshape(-1, 3)[sel]
+        out = p + t * (s - p)
+        out = out * (1.0 + t * (g - 1.0))
+        if contrast != 1.0:
+            out = mean_lum + (out - mean_lum) * (1.0 + t * (contrast - 1.0))
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def de_at(t: float) -> float:
+        if idx.size == 0:
+            return 0.0
+        ref = product.reshape(-1, 3)[idx]
+        de = delta_e2000(linear_to_lab(adjusted(t, idx)), linear_to_lab(np.clip(ref, 0, 1)))
+        return float(de.mean())
+
+    strength = 1.0
+    if de_at(1.0) > config.max_delta_e:
+        lo, hi = 0.0, 1.0
+        for _ in range(8):
+            mid_t = 0.5 * (lo + hi)
+            if de_at(mid_t) > config.max_delta_e:
+                hi = mid_t
+            else:
+                lo = mid_t
+        strength = lo
+    relit = adjusted(strength)
+    timings["shading_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ light wrap
+    t0 = time.perf_counter()
+    bg_c = background_part[ys_c, xs_c]
+    if config.light_wrap > 0:
+        inv = 1.0 - a_c
+        wrap_colour = blur(bg_c, wrap_sigma) / np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
+        edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
+        w = (config.light_wrap * np.clip(edge * 2.0, 0, 1))[..., None]
+        relit = relit * (1.0 - w) + np.clip(wrap_colour, 0, 1) * w
+    timings["light_wrap_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ grain
+    t0 = time.perf_counter()
+    product_noise = 0.0
+    background_grain = 0.0
+    product_grain = 0.0
+    out = background_part.copy()
+    out[ys_c, xs_c] = bg_c + relit * a_c[..., None]
+    if config.grain:
+        from ..render.plate import estimate_noise
+
+        product_noise = estimate_noise(product, interior) if interior.any() else 0.0
+        scene_noise = float(scene.get("noise", 0.0))
+        background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
+        product_grain = float(match.get("noise", 0.0))
+        rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
+        noise = rng.standard_normal((H, W), dtype=np.float32)
+        sigma_map = background_grain * (1.0 - alpha) + product_grain * alpha
+        if float(sigma_map.max()) > 0:
+            lum = luminance(out)
+            # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
+            slope = np.maximum(2.4 * np.power(np.maximum(lum, 1e-6), 0.583), 1.0 / 12.92)
+            out = out + (noise * sigma_map * slope)[..., None]
+    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    timings["grain_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ measure the bound on the result
+    t0 = time.perf_counter()
+    final_product = out[ys_c, xs_c]  # on interior pixels alpha is 1: the frame shows the product itself
+    de_mean, de_p95 = mean_delta_e(final_product, product, idx)
+    timings["measure_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_start
+
+    rec = record(
+        "relight", "embedded",
+        params={k: v for k, v in asdict(config).items()},
+        inputs=dict(render_prov.get("inputs", {})),
+        light={"azimuth": light.azimuth, "elevation": light.elevation, "softness": light.softness,
+               "kelvin": light.kelvin, "intensity": light.intensity, "direction": [lx, ly, lz]},
+        shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],
+        base_y=base_y,
+        reflection=reflection_drawn,
+        floor_gloss=gloss,
+        shading_strength_applied=round(strength, 4),
+        product_delta_e2000_mean=round(de_mean, 4),
+        product_delta_e2000_p95=round(de_p95, 4),
+        delta_e_pixels=int(idx.size),
+        grain={"product_noise": product_noise, "background": background_grain, "product": product_grain},
+        plate_match=match or None,
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
+    provenance = dict(frame.provenance)
+    provenance["relight"] = rec
+    return Frame(rgb=out, product_alpha=frame.product_alpha, product_box=frame.product_box, spec=spec,
+                 source_kind=frame.source_kind, provenance=provenance)
+
+
+__all__ = ["relight", "RelightConfig", "interior_mask", "mean_delta_e", "sample_indices"]

@@ -1,1 +1,120 @@
-"""render stage."""
+"""render stage: paint the scene around the locked product.
+
+A renderer (registered backend) paints the background of a :class:`~packshot.types.SceneSpec`;
+this module places the product's cut-out with one affine warp
+(:func:`packshot.render.compose.place_product`) and composites it over the background in linear
+light. The product's pixels are never repainted: shadows, reflection and the bounded relight
+are added by :func:`packshot.relight.relight`.
+
+Backends: ``studio`` (procedural scenes) and ``plate`` (a background photo).
+
+Examples
+--------
+>>> from packshot.render import render                      # doctest: +SKIP
+>>> frame = render(spec, cutout, maps, backend="studio")
+>>> frame.rgb.shape, frame.product_box
+((1024, 1024, 3), (312, 180, 712, 860))
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import EmptyProductError
+from ..provenance import record
+from ..registry import Registry
+from ..types import Cutout, Frame, ProductMaps, SceneSpec, alpha_bbox
+from .compose import PlacedProduct, composite, place_product
+
+
+class Renderer(Protocol):
+    """A scene painter: the background of a spec, and facts relight needs (JSON-ready)."""
+
+    name: str
+
+    def background(self, spec: SceneSpec, product: PlacedProduct) -> tuple[np.ndarray, dict[str, Any]]:
+        ...
+
+
+RENDERERS: Registry[Renderer] = Registry("render backend")
+
+
+@RENDERERS.register("studio", doc="Procedural studio scenes: sweep, podium, plinth, arch, textures (no model).")
+def _studio() -> Renderer:
+    from .studio import StudioRenderer
+
+    return StudioRenderer()
+
+
+@RENDERERS.register("plate", doc="A background photo as the scene, the product on its floor line.")
+def _plate() -> Renderer:
+    from .plate import PlateRenderer
+
+    return PlateRenderer()
+
+
+BACKENDS = RENDERERS
+"""Alias: every stage names its registry ``BACKENDS``."""
+
+
+def product_matrix(spec: SceneSpec, cutout: Cutout) -> np.ndarray:
+    """The 2 x 3 placement matrix (cut-out px -> frame px) for ``spec``."""
+    box = alpha_bbox(cutout.alpha)
+    if box is None:
+        raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty)")
+    return spec.placement.matrix(box)
+
+
+def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, backend: str = "studio") -> Frame:
+    """Build one frame: the scene's background with the locked product composited on it.
+
+    Parameters
+    ----------
+    spec : SceneSpec
+        From :func:`packshot.condition.condition`.
+    cutout : Cutout
+        The product (linear colour + alpha); placed by an affine warp only.
+    maps : ProductMaps, optional
+        Not used by the embedded renderers (relight uses them); accepted so every backend
+        has one signature.
+    backend : str
+        A name in :data:`RENDERERS` ("studio", "plate"). A spec with a plate needs "plate".
+
+    Returns
+    -------
+    Frame
+        ``rgb`` linear H x W x 3, ``product_alpha`` the product's alpha in the frame,
+        ``product_box`` its box, ``provenance["render"]`` the backend, parameters, timings and
+        ``scene`` facts (support surface, grain) relight reads.
+    """
+    if spec.plate is not None and backend == "studio":
+        backend = "plate"  # a scene with a background photo can only be painted by the plate renderer
+    renderer = RENDERERS.create(backend)
+    t0 = time.perf_counter()
+    matrix = product_matrix(spec, cutout)
+    product = place_product(cutout.rgb, cutout.alpha, matrix, spec.canvas)
+    if product.box is None:
+        raise EmptyProductError("placement", f"the product falls outside the {spec.canvas[0]}x{spec.canvas[1]} canvas")
+    t1 = time.perf_counter()
+    background, scene_info = renderer.background(spec, product)
+    t2 = time.perf_counter()
+    rgb = composite(background, product)
+    t3 = time.perf_counter()
+    prov = record(
+        "render", renderer.name,
+        params={"canvas": list(spec.canvas), "preset": spec.preset, "seed": spec.seed,
+                "placement": {"center": list(spec.placement.center), "scale": spec.placement.scale,
+                              "rotation": spec.placement.rotation}},
+        inputs=dict(spec.provenance.get("inputs", {})),
+        matrix=[[float(v) for v in row] for row in matrix],
+        scene=scene_info,
+        timings={"place_s": round(t1 - t0, 4), "background_s": round(t2 - t1, 4), "composite_s": round(t3 - t2, 4)},
+    )
+    return Frame(rgb=rgb, product_alpha=product.alpha, product_box=product.box, spec=spec,
+                 source_kind="embedded", provenance={"condition": dict(spec.provenance), "render": prov})
+
+
+__all__ = ["render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product", "PlacedProduct"]

@@ -1,0 +1,129 @@
+"""Placing the locked product: an affine warp of the cut-out's colour and alpha, nothing else.
+
+The product's pixels are never repainted. Placing it is one affine map (scale, rotation,
+translation) of the cut-out's premultiplied linear colour and alpha, resampled with bilinear
+filtering (after an area pre-shrink when the product gets much smaller, so fine label text does
+not alias), then un-premultiplied. qa uses the same function to build the reference it compares
+a frame against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..types import Box, alpha_bbox
+
+_PRESHRINK_BELOW = 0.75
+"""Scales below this are first area-averaged to the target size (bilinear alone would alias)."""
+
+
+@dataclass(frozen=True)
+class PlacedProduct:
+    """The product in frame coordinates.
+
+    Attributes
+    ----------
+    premultiplied : ndarray
+        float32 H x W x 3 linear colour times alpha (what a composite adds).
+    rgb : ndarray
+        float32 H x W x 3 straight linear colour (0 where alpha is 0).
+    alpha : ndarray
+        float32 H x W in [0, 1].
+    matrix : ndarray
+        float64 2 x 3, cut-out pixels -> frame pixels.
+    box : Box or None
+        Box of alpha > 0.5 in the frame.
+    """
+
+    premultiplied: np.ndarray
+    rgb: np.ndarray
+    alpha: np.ndarray
+    matrix: np.ndarray
+    box: Box | None
+
+
+def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Affine ``a`` after ``b`` (both 2 x 3)."""
+    a3 = np.vstack([a, [0, 0, 1]])
+    b3 = np.vstack([b, [0, 0, 1]])
+    return (a3 @ b3)[:2]
+
+
+def warp_layer(layer: np.ndarray, matrix: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
+    """Bilinear affine warp of an H x W (x C) float32 layer into a ``canvas`` (w, h); outside is 0.
+
+    Scales below 0.75 are area-averaged first, so the result is filtered, not point-sampled.
+    """
+    m = np.asarray(matrix, np.float64)
+    src = np.ascontiguousarray(layer, np.float32)
+    sx = float(np.hypot(m[0, 0], m[1, 0]))
+    sy = float(np.hypot(m[0, 1], m[1, 1]))
+    if min(sx, sy) < _PRESHRINK_BELOW:
+        h, w = src.shape[:2]
+        nw, nh = max(1, int(round(w * min(sx, 1.0)))), max(1, int(round(h * min(sy, 1.0))))
+        fx, fy = nw / w, nh / h
+        src = cv2.resize(src, (nw, nh), interpolation=cv2.INTER_AREA)
+        # pixel centres: x_old = (x_new + 0.5) / fx - 0.5
+        shrink_inv = np.array([[1 / fx, 0, 0.5 / fx - 0.5], [0, 1 / fy, 0.5 / fy - 0.5]])
+        m = _compose(m, shrink_inv)
+    channels = src.shape[2] if src.ndim == 3 else 1
+    if channels > 4:
+        raise ValueError(f"warp_layer handles at most 4 channels, got {channels}")
+    return cv2.warpAffine(src, m, (int(canvas[0]), int(canvas[1])), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def crop_to_product(rgb: np.ndarray, alpha: np.ndarray, margin: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Crop colour and alpha to the alpha > 0 region plus ``margin``; returns them and the offset matrix.
+
+    The matrix maps crop pixels to the original cut-out's pixels.
+    """
+    box = alpha_bbox(alpha, threshold=0.0)
+    if box is None:
+        return rgb, alpha, np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    h, w = alpha.shape
+    x0, y0 = max(box[0] - margin, 0), max(box[1] - margin, 0)
+    x1, y1 = min(box[2] + margin, w), min(box[3] + margin, h)
+    return rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1], np.array([[1.0, 0, x0], [0, 1.0, y0]])
+
+
+def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas: tuple[int, int]) -> PlacedProduct:
+    """Warp the locked product into a canvas.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear cut-out colour (straight).
+    alpha : ndarray
+        float32 H x W cut-out alpha.
+    matrix : ndarray
+        2 x 3 affine, cut-out pixels -> canvas pixels (:meth:`packshot.types.Placement.matrix`).
+    canvas : (width, height)
+
+    Returns
+    -------
+    PlacedProduct
+    """
+    if rgb.shape[:2] != alpha.shape:
+        raise ValueError(f"cut-out colour {rgb.shape[:2]} and alpha {alpha.shape} differ in size")
+    crop_rgb, crop_alpha, offset = crop_to_product(rgb, alpha)
+    m = _compose(np.asarray(matrix, np.float64), offset)
+    rgba = np.empty(crop_alpha.shape + (4,), np.float32)
+    # resample premultiplied colour: straight colour would bleed the (arbitrary) colour of
+    # transparent pixels into the edge
+    np.multiply(crop_rgb, crop_alpha[..., None], out=rgba[..., :3])
+    rgba[..., 3] = crop_alpha
+    warped = warp_layer(rgba, m, canvas)
+    a = np.clip(warped[..., 3], 0.0, 1.0)
+    premult = np.clip(warped[..., :3], 0.0, None)
+    premult = np.minimum(premult, a[..., None])  # straight colour stays <= 1
+    straight = np.divide(premult, a[..., None], out=np.zeros_like(premult), where=a[..., None] > 1e-4)
+    return PlacedProduct(premult, straight, a, np.asarray(matrix, np.float64), alpha_bbox(a))
+
+
+def composite(background: np.ndarray, product: PlacedProduct) -> np.ndarray:
+    """Linear-light 'over': product premultiplied colour + background x (1 - alpha)."""
+    return (product.premultiplied + background * (1.0 - product.alpha[..., None])).astype(np.float32)

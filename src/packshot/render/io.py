@@ -1,0 +1,183 @@
+"""Writing and reading frames: ``<out>/<sku>/<scene>/<variant>.png`` + ``.json`` + ``_alpha.png``.
+
+The sidecar JSON is what qa and export read::
+
+    {"sku", "scene", "variant", "size": [w, h], "product_box": [x0, y0, x1, y1],
+     "product_alpha": "<variant>_alpha.png",          # relative to the json
+     "cutout": "<path of the cut-out RGBA png>",        # relative to the json, or absolute
+     "placement": {"matrix": [[a, b, c], [d, e, f]],    # cut-out px -> frame px
+                   "center": [x, y], "scale": s, "rotation": deg},
+     "source_kind": "embedded" | "diffusion" | "capture",
+     "spec": {...},                                     # light, floor, preset, prompts, seed
+     "provenance": {...}}                               # every stage's record, input hashes
+
+PNG bytes depend only on the pixels (no timestamps), so the same inputs and seed give the same
+files. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..imaging import atomic_write_text, encode_image, atomic_write_bytes, load_image, load_mask, save_gray
+from ..types import Frame, Light, Placement, SceneSpec, alpha_bbox
+
+SIDECAR_VERSION = 1
+
+
+def frame_stem(frame_or_spec: Frame | SceneSpec) -> str:
+    """File-name stem of a frame: the variant name chosen by condition (``v0``, ``v0_1080x1350``)."""
+    spec = frame_or_spec.spec if isinstance(frame_or_spec, Frame) else frame_or_spec
+    name = spec.provenance.get("variant_name") if spec.provenance else None
+    return str(name) if name else f"v{spec.variant}"
+
+
+def frame_paths(out_dir: str | Path, frame_or_spec: Frame | SceneSpec) -> tuple[Path, Path]:
+    """Where :func:`save_frame` writes a frame's PNG and its sidecar JSON (the alpha is
+    ``<stem>_alpha.png`` beside them, see :func:`alpha_path`)."""
+    spec = frame_or_spec.spec if isinstance(frame_or_spec, Frame) else frame_or_spec
+    folder = Path(out_dir) / spec.sku / spec.scene
+    stem = frame_stem(spec)
+    return folder / f"{stem}.png", folder / f"{stem}.json"
+
+
+def alpha_path(png_path: str | Path) -> Path:
+    """The product-alpha PNG written beside a frame's PNG."""
+    p = Path(png_path)
+    return p.with_name(f"{p.stem}_alpha.png")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        # wall-clock timings differ run to run: they stay in memory, out of the byte-stable sidecar
+        return {str(k): _jsonable(v) for k, v in value.items() if k != "timings"}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return None  # arrays (a plate photo) are referenced by path and hash, never inlined
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def spec_to_dict(spec: SceneSpec) -> dict[str, Any]:
+    """JSON-ready description of a spec (the plate array is left out; its path and hash stay)."""
+    return _jsonable({
+        "sku": spec.sku, "scene": spec.scene, "variant": spec.variant, "canvas": list(spec.canvas),
+        "placement": {"center": list(spec.placement.center), "scale": spec.placement.scale,
+                      "rotation": spec.placement.rotation},
+        "light": {"azimuth": spec.light.azimuth, "elevation": spec.light.elevation,
+                  "softness": spec.light.softness, "kelvin": spec.light.kelvin, "intensity": spec.light.intensity},
+        "preset": spec.preset, "backdrop": dict(spec.backdrop), "floor_y": spec.floor_y,
+        "floor_gloss": spec.floor_gloss, "palette": [list(c) for c in spec.palette], "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt, "seed": spec.seed, "references": list(spec.references),
+    })
+
+
+def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None) -> Path:
+    """Write a frame, its product alpha and its sidecar; returns the sidecar's path.
+
+    Parameters
+    ----------
+    out_dir : path
+        Root folder; the frame goes to ``out_dir/<sku>/<scene>/<variant>.png``.
+    frame : Frame
+    cutout_path : path, optional
+        The cut-out RGBA PNG the frame was built from (recorded relative to the sidecar when
+        it lies under the same root, else absolute).
+    """
+    png, sidecar_path = frame_paths(out_dir, frame)
+    paths = {"png": png, "json": sidecar_path, "alpha": alpha_path(png)}
+    png.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(png, encode_image(frame.rgb, "PNG"))
+    save_gray(paths["alpha"], frame.product_alpha)
+    cut = None
+    if cutout_path is not None:
+        cp = Path(cutout_path).resolve()
+        try:
+            cut = os.path.relpath(cp, paths["json"].parent.resolve())
+        except ValueError:  # another drive (Windows)
+            cut = str(cp)
+        if cut.count("..") > 3:
+            cut = str(cp)
+    render_prov = frame.provenance.get("render", {})
+    matrix = render_prov.get("matrix")
+    sidecar = {
+        "sidecar_version": SIDECAR_VERSION,
+        "sku": frame.spec.sku,
+        "scene": frame.spec.scene,
+        "variant": frame_stem(frame),
+        "variant_index": frame.spec.variant,
+        "size": list(frame.size),
+        "product_box": [int(v) for v in frame.product_box],
+        "product_alpha": paths["alpha"].name,
+        "cutout": cut,
+        "placement": {"matrix": matrix, "center": list(frame.spec.placement.center),
+                      "scale": frame.spec.placement.scale, "rotation": frame.spec.placement.rotation},
+        "source_kind": frame.source_kind,
+        "spec": spec_to_dict(frame.spec),
+        "provenance": _jsonable(dict(frame.provenance)),
+    }
+    atomic_write_text(paths["json"], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return paths["json"]
+
+
+def read_sidecar(json_path: str | Path) -> dict[str, Any]:
+    """The sidecar as a dict (clear errors for a missing or broken file)."""
+    p = Path(json_path)
+    if not p.exists():
+        raise InputError(p, "frame sidecar does not exist")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(p, f"frame sidecar is not valid JSON ({exc})") from exc
+    for key in ("sku", "scene", "variant", "size", "product_box", "product_alpha"):
+        if key not in data:
+            raise InputError(p, f"frame sidecar has no '{key}'")
+    return data
+
+
+def load_frame(json_path: str | Path) -> Frame:
+    """Read a frame written by :func:`save_frame` back (linear RGB, alpha, spec, provenance).
+
+    The spec is rebuilt from the sidecar (a plate scene's photo is not reloaded: ``plate`` is
+    None). ``provenance["sidecar"]`` holds the sidecar path and its ``cutout`` entry resolved.
+    """
+    p = Path(json_path)
+    data = read_sidecar(p)
+    png = p.with_name(f"{data['variant']}.png")
+    img = load_image(png)
+    w, h = img.size
+    if [w, h] != list(data["size"]):
+        raise InputError(png, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
+    alpha = load_mask(p.parent / data["product_alpha"], size=(w, h))
+    s = data.get("spec", {})
+    pl = data.get("placement", {})
+    li = s.get("light", {})
+    spec = SceneSpec(
+        sku=data["sku"], scene=data["scene"], variant=int(data.get("variant_index", 0)), canvas=(w, h),
+        placement=Placement(tuple(pl.get("center", (w / 2, h / 2))), float(pl.get("scale", 1.0)),
+                            float(pl.get("rotation", 0.0))),
+        light=Light(**{k: float(v) for k, v in li.items()}) if li else Light(),
+        preset=s.get("preset", ""), backdrop=s.get("backdrop", {}), floor_y=float(s.get("floor_y", h)),
+        floor_gloss=float(s.get("floor_gloss", 0.0)), palette=tuple(tuple(c) for c in s.get("palette", ())),
+        prompt=s.get("prompt", ""), negative_prompt=s.get("negative_prompt", ""), seed=int(s.get("seed", 0)),
+        references=tuple(s.get("references", ())),
+        provenance={**(data.get("provenance", {}).get("condition", {})), "variant_name": data["variant"]},
+    )
+    provenance = dict(data.get("provenance", {}))
+    cut = data.get("cutout")
+    provenance["sidecar"] = {"path": str(p), "cutout": str((p.parent / cut).resolve()) if cut else None}
+    box = tuple(int(v) for v in data["product_box"])
+    return Frame(rgb=img.rgb, product_alpha=alpha, product_box=box, spec=spec,  # type: ignore[arg-type]
+                 source_kind=data.get("source_kind", "embedded"), provenance=provenance)

@@ -1,0 +1,249 @@
+"""The ``studio`` renderer: procedural studio scenes built around the product, no model needed.
+
+A seamless paper sweep (or a table top meeting a wall) lit by the scene's key light, with
+light fall-off away from the hot spot, an optional podium or plinth (cylinder, box) the product
+stands on or an arch panel behind it, shaded from the same light and casting its own shadow,
+and procedural surface textures (marble, wood, terrazzo, concrete, linen) mapped onto the floor
+in perspective. Everything is linear light; the product itself is not drawn here (it is placed
+by :mod:`packshot.render.compose`, its shadows and reflection by :mod:`packshot.relight`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..imaging import srgb_to_linear
+from ..types import SceneSpec
+from .compose import PlacedProduct, warp_layer
+from .geometry import (
+    ellipse_coverage,
+    fast_blur,
+    light_tint,
+    polygon_coverage,
+    shadow_matrix,
+    smoothstep,
+)
+from .textures import TILE, make_texture, wrap_blur
+
+AMBIENT = 0.55
+"""Share of light that is fill (ambient) rather than key: studio fill is generous."""
+
+
+def _lin(color) -> np.ndarray:
+    return srgb_to_linear(np.asarray(color, np.float32))
+
+
+def _surface(base: np.ndarray, tint: np.ndarray, texture: np.ndarray | None, strength: float) -> np.ndarray:
+    """Albedo of a textured surface: base colour moved toward ``tint`` where the texture is high."""
+    if texture is None or strength <= 0:
+        return np.broadcast_to(base, base.shape)
+    t = (texture * strength)[..., None]
+    return base * (1.0 - t) + tint * t
+
+
+def _floor_texture(tile: np.ndarray, shape: tuple[int, int], horizon: float, base_y: float, cx: float) -> tuple[np.ndarray, np.ndarray]:
+    """Map a texture tile onto the floor in perspective; returns (texture, visibility).
+
+    Pinhole model: a floor point at distance D appears ``f * hc / D`` below the horizon, so the
+    tile coordinates of pixel (x, y) are ``u = (x - cx) * q``, ``v = K * q`` with
+    ``q = 1 / (y - horizon)``. Far rows sample a blurred tile (cheap mip-mapping) and fade
+    out near the horizon, where texture detail would alias.
+    """
+    h, w = shape
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    dist = np.maximum(ys - horizon, 1.0)
+    d_base = max(base_y - horizon, 8.0)
+    # tile pixels per image pixel across the floor at the product's base: one tile spans 0.7 W
+    k_u = TILE / (0.7 * w) * d_base
+    # foreshortening at the base row: 0.35 image px per floor px (f chosen to match)
+    k_v = k_u * d_base / 0.35
+    map_x = ((np.arange(w, dtype=np.float32)[None, :] - cx) * (k_u / dist)).astype(np.float32)
+    map_y = np.broadcast_to((k_v / dist) % (TILE * 64), (h, w)).astype(np.float32)
+    map_x = np.mod(map_x, TILE).astype(np.float32)
+    map_y = np.mod(map_y, TILE).astype(np.float32)
+    sharp = cv2.remap(tile, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    soft = cv2.remap(wrap_blur(tile, 3.0), map_x, map_y,
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    footprint = k_v / dist**2  # tile px per image row: large near the horizon
+    w_soft = np.clip((footprint - 1.5) / 4.0, 0.0, 1.0)
+    tex = sharp * (1 - w_soft) + soft * w_soft
+    visibility = np.clip((ys - horizon) / (0.05 * h), 0.0, 1.0) * np.ones((1, w), np.float32)
+    return tex.astype(np.float32), visibility.astype(np.float32)
+
+
+def _flat_texture(tile: np.ndarray, shape: tuple[int, int], scale: float) -> np.ndarray:
+    """A tile repeated flat (wall, podium front) at ``scale`` tile px per image px."""
+    h, w = shape
+    map_x = np.broadcast_to(np.mod(np.arange(w, dtype=np.float32)[None, :] * scale, TILE), (h, w))
+    map_y = np.broadcast_to(np.mod(np.arange(h, dtype=np.float32)[:, None] * scale, TILE), (h, w))
+    return cv2.remap(tile, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_WRAP)
+
+
+def _project_shadow(silhouette: np.ndarray, base_y: float, spec: SceneSpec, height: float) -> np.ndarray:
+    """Soft cast shadow of an upright silhouette on the floor (0..1)."""
+    m = shadow_matrix(base_y, spec.light)
+    h, w = silhouette.shape
+    shadow = warp_layer(silhouette, m, (w, h))
+    return fast_blur(shadow, (0.01 + 0.05 * spec.light.softness) * height)
+
+
+class StudioRenderer:
+    """Procedural studio scenes (sweep, podium, plinth, arch, textures). Registered as ``studio``."""
+
+    name = "studio"
+
+    def background(self, spec: SceneSpec, product: PlacedProduct) -> tuple[np.ndarray, dict[str, Any]]:
+        """Paint the scene without the product.
+
+        Returns
+        -------
+        background : ndarray
+            float32 H x W x 3 linear light.
+        info : dict
+            JSON-ready facts relight needs: ``support`` (where the product's shadow may
+            fall, see :func:`packshot.render.geometry.support_mask`), ``noise`` (the
+            scene's grain level, 0 here) and the geometry used.
+        """
+        W, H = spec.canvas
+        b = spec.backdrop
+        light = spec.light
+        lx, ly, lz = (float(v) for v in light.direction())
+        tint = light_tint(light.kelvin)
+        box = product.box or (0, 0, W, H)
+        px = (box[0] + box[2]) / 2.0
+        prod_w, prod_h = max(box[2] - box[0], 1), max(box[3] - box[1], 1)
+        base_y = float(spec.floor_y)
+        podium = b.get("podium", "none")
+        seed = int(b.get("texture_seed", spec.seed))
+        info: dict[str, Any] = {"podium": podium}
+
+        # ---- geometry of the room
+        if podium in ("cylinder", "box"):
+            rx = float(np.clip(prod_w / 2 * b.get("podium_width", 1.25), 0.1 * W, 0.45 * W))
+            ry = rx * 0.2
+            top_cy = base_y - 0.25 * ry
+            bottom_room = 0.985 * H - ry
+            podium_h = float(np.clip(0.22 * H, 0.04 * H, max(bottom_room - top_cy, 0.04 * H)))
+            ground_y = top_cy + podium_h
+        else:
+            ground_y = base_y
+        textured_floor = b.get("floor_texture", "none") != "none"
+        horizon = ground_y - (0.2 if textured_floor else 0.24) * H
+        horizon = max(horizon, 0.12 * H)
+        info["horizon"] = horizon
+        info["ground_y"] = ground_y
+
+        ys = np.arange(H, dtype=np.float32)[:, None]
+        xs = np.arange(W, dtype=np.float32)[None, :]
+        wall, floor = _lin(b["wall"]), _lin(b["floor"])
+        tex_tint = _lin(b.get("texture_tint", (0.5, 0.5, 0.5)))
+        strength = float(b.get("texture_strength", 0.0))
+
+        # ---- wall and floor albedo; a sweep blends over a wide curve, a table top has an edge
+        band = (0.004 if textured_floor else 0.12) * H
+        t = smoothstep(horizon - band, horizon + band, ys)  # H x 1: 0 wall, 1 floor
+        wall_tex = make_texture(b.get("wall_texture", "none"), seed + 1)
+        wall_alb = _surface(wall, tex_tint, None if wall_tex is None else _flat_texture(wall_tex, (H, W), TILE / (0.8 * W)),
+                            strength * 0.6)
+        floor_tex = make_texture(b.get("floor_texture", "none"), seed)
+        if floor_tex is not None:
+            ftex, vis = _floor_texture(floor_tex, (H, W), horizon, ground_y, W / 2.0)
+            floor_alb = _surface(floor, tex_tint, ftex * vis, strength)
+        else:
+            floor_alb = np.broadcast_to(floor, (H, W, 3))
+        albedo = wall_alb * (1.0 - t[..., None]) + floor_alb * t[..., None] if wall_alb.ndim == 3 else (
+            wall_alb[None, None, :] * (1.0 - t[..., None]) + floor_alb * t[..., None])
+        albedo = np.broadcast_to(albedo, (H, W, 3)).astype(np.float32)
+
+        # ---- illumination: a hot spot on the light's side of the product, falling off
+        falloff = float(b.get("sweep_falloff", 0.3))
+        hx = px + 0.45 * W * lx
+        hy = base_y - 0.3 * H
+        r2 = ((xs - hx) / W) ** 2 + 1.4 * ((ys - hy) / H) ** 2
+        illum = 1.0 - falloff * np.clip(r2 * 1.8, 0.0, 1.0) ** 0.85
+        # the wall darkens toward the top, away from the key
+        illum = illum * (1.0 - 0.4 * falloff * (1.0 - np.clip(ys / max(horizon, 1.0), 0, 1)) ** 2)
+        if textured_floor:
+            # a table top meeting the wall: a soft occlusion line along the junction
+            illum = illum * (1.0 - 0.18 * np.exp(-np.abs(ys - horizon) / (0.012 * H)))
+        level = 0.8 + 0.2 * float(light.intensity)
+        background = albedo * (illum * level)[..., None] * tint
+
+        # ---- podium / plinth / arch
+        support: dict[str, Any] = {"kind": "all"}
+        if podium in ("cylinder", "box", "arch"):
+            pod = _lin(b.get("podium_color", (0.9, 0.9, 0.9)))
+            pod_tex_tile = make_texture(b.get("podium_texture", "none"), seed + 2)
+            pod_alb = _surface(pod, tex_tint, None if pod_tex_tile is None else
+                               _flat_texture(pod_tex_tile, (H, W), TILE / (0.6 * W)), strength)
+            if pod_alb.ndim == 1:
+                pod_alb = np.broadcast_to(pod_alb, (H, W, 3))
+            key_top = AMBIENT + (1 - AMBIENT) * max(ly, 0.0)
+            key_front = AMBIENT + (1 - AMBIENT) * max(lz, 0.0)
+            if podium == "cylinder":
+                top = ellipse_coverage((H, W), px, top_cy, rx, ry)
+                bottom = ellipse_coverage((H, W), px, ground_y, rx, ry)
+                xcov = np.clip(np.minimum(xs - (px - rx), (px + rx) - xs) + 0.5, 0, 1)
+                rect = xcov * (ys >= top_cy)
+                body = np.maximum(rect, bottom) * (1.0 - top)
+                nx = np.clip((xs - px) / rx, -1, 1)
+                nz = np.sqrt(1 - nx**2)
+                lam = np.clip(nx * lx + nz * lz, 0, None)
+                # cylinder body: key from the light side, darker toward the floor (occlusion)
+                body_shade = (AMBIENT + (1 - AMBIENT) * lam) * (1.0 - 0.12 * smoothstep(top_cy, ground_y + ry, ys))
+                top_shade = key_top * (1.0 - 0.08 * np.abs(nx))
+                pod_cov = np.clip(top + body, 0, 1)
+                pod_rgb = pod_alb * ((body * body_shade + top * top_shade) / np.maximum(pod_cov, 1e-6))[..., None]
+                support = {"kind": "ellipse", "cx": px, "cy": top_cy, "rx": rx, "ry": ry}
+                pod_height = podium_h + ry
+            elif podium == "box":
+                front_top = base_y + 0.8 * ry
+                back = base_y - 1.2 * ry
+                shrink = 0.93
+                top_pts = np.array([[px - rx, front_top], [px + rx, front_top],
+                                    [px + rx * shrink, back], [px - rx * shrink, back]])
+                front_pts = np.array([[px - rx, front_top], [px + rx, front_top], [px + rx, ground_y + ry],
+                                      [px - rx, ground_y + ry]])
+                top = polygon_coverage((H, W), top_pts)
+                front = polygon_coverage((H, W), front_pts) * (1.0 - top)
+                front_shade = key_front * (1.0 - 0.1 * smoothstep(front_top, ground_y + ry, ys))
+                # a light bevel along the front top edge catches the key
+                bevel = np.exp(-((ys - front_top) / max(0.002 * H, 0.8)) ** 2) * 0.12 * max(ly, 0)
+                pod_cov = np.clip(top + front, 0, 1)
+                pod_rgb = pod_alb * ((front * (front_shade + bevel) + top * key_top) / np.maximum(pod_cov, 1e-6))[..., None]
+                support = {"kind": "polygon", "points": top_pts.tolist()}
+                pod_height = ground_y + ry - back
+            else:  # arch panel on the floor behind the product
+                aw = float(np.clip(prod_w * 1.7, 0.25 * W, 0.8 * W))
+                arch_bottom = base_y - 0.05 * H
+                arch_top = max(box[1] - 0.1 * H, 0.04 * H)
+                r = aw / 2
+                rect = polygon_coverage((H, W), np.array([[px - r, arch_top + r], [px + r, arch_top + r],
+                                                          [px + r, arch_bottom], [px - r, arch_bottom]]))
+                dome = ellipse_coverage((H, W), px, arch_top + r, r, r) * (ys <= arch_top + r + 1)
+                pod_cov = np.clip(np.maximum(rect, dome), 0, 1)
+                shade = key_front * (1.0 + 0.08 * lx * np.clip((xs - px) / r, -1, 1))
+                pod_rgb = pod_alb * shade[..., None]
+                # the arch throws a soft shadow onto the wall on the side away from the light
+                offset = np.array([[1, 0, -lx * 0.03 * W], [0, 1, 0.01 * H]], np.float64)
+                wall_shadow = fast_blur(warp_layer(pod_cov, offset, (W, H)), 0.02 * H)
+                background = background * (1.0 - 0.25 * wall_shadow * (1 - pod_cov))[..., None]
+                support = {"kind": "all"}
+                pod_height = 0.0
+            pod_rgb = pod_rgb * tint * level
+            if pod_height > 0:
+                # podium's own shadow and contact occlusion on the room floor
+                cast = _project_shadow(pod_cov, ground_y + ry * 0.5, spec, pod_height)
+                contact = fast_blur(ellipse_coverage((H, W), px, ground_y, rx * 1.05, ry * 1.2), 0.01 * H)
+                occ = np.clip(0.35 * (1 - 0.5 * light.softness) * cast + 0.35 * contact, 0, 0.8)
+                background = background * (1.0 - occ)[..., None]
+            background = background * (1.0 - pod_cov[..., None]) + pod_rgb * pod_cov[..., None]
+            info["podium_box"] = [float(px - rx), float(top_cy - ry), float(px + rx), float(ground_y + ry)] \
+                if podium != "arch" else None
+        info["support"] = support
+        info["noise"] = 0.0
+        return np.clip(background, 0.0, 1.0).astype(np.float32), info
