@@ -1,0 +1,103 @@
+"""``packshot cutout``: cut products out of photos.
+
+Writes ``OUT/<input stem>.png``: an RGBA PNG at the pixel size of the (EXIF-rotated) input, or
+with ``--mask-only`` the alpha as an 8-bit grey PNG. A failure on one input (unreadable file,
+no product found) is reported with its reason; the others still finish and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import EmptyProductError, InputError
+
+
+def parse_box(text: str) -> tuple[int, int, int, int]:
+    """``"x0,y0,x1,y1"`` -> a box; errors name the option."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise InputError("--box", f"needs four numbers x0,y0,x1,y1, got {text!r}")
+    try:
+        x0, y0, x1, y1 = (int(round(float(p))) for p in parts)
+    except ValueError as exc:
+        raise InputError("--box", f"needs numbers, got {text!r}") from exc
+    if x1 <= x0 or y1 <= y0:
+        raise InputError("--box", f"needs x1 > x0 and y1 > y0, got {text!r}")
+    return x0, y0, x1, y1
+
+
+def parse_point(text: str) -> tuple[float, float, int]:
+    """``"x,y"`` or ``"x,y,label"`` (label 1 = product, 0 = not product) -> a point."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (2, 3):
+        raise InputError("--point", f"needs x,y or x,y,label, got {text!r}")
+    try:
+        x, y = float(parts[0]), float(parts[1])
+        label = int(parts[2]) if len(parts) == 3 else 1
+    except ValueError as exc:
+        raise InputError("--point", f"needs numbers, got {text!r}") from exc
+    if label not in (0, 1):
+        raise InputError("--point", f"label must be 0 or 1, got {parts[2]!r}")
+    return x, y, label
+
+
+def register(app: typer.Typer) -> None:
+    from ..segment import BACKENDS
+
+    names = ", ".join(BACKENDS.names())
+
+    @app.command("cutout")
+    def cutout_command(
+        inputs: List[Path] = typer.Argument(..., help="Photos (or folders of photos) to cut out."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for <stem>.png outputs."),
+        backend: str = typer.Option("auto", "--backend", "-b", help=f"Segment backend: {names}."),
+        box: Optional[str] = typer.Option(None, "--box", help="Box prompt x0,y0,x1,y1 (pixels of the rotated input)."),
+        point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
+        mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
+        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse inputs with more pixels (bomb guard)."),
+    ) -> None:
+        """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
+        from ..imaging import load_image, save_gray
+        from ..segment import SegmentConfig, segment
+        from ..segment.io import save_cutout
+        from ..types import Prompt
+        from ._common import err_console, expand_inputs, run_batch
+
+        try:
+            if backend not in BACKENDS:
+                raise InputError("--backend", f"unknown backend {backend!r}; choose one of: {names}")
+            prompt = Prompt(box=parse_box(box) if box else None, points=tuple(parse_point(p) for p in point or ()))
+            # build the backend once: a bad onnx/sam path fails here, not once per input
+            backend_obj = BACKENDS.create(backend)
+        except (InputError, ValueError) as exc:
+            err_console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+        files = expand_inputs(inputs)
+        if not files:
+            err_console.print("[red]error[/red] no input images given")
+            raise typer.Exit(2)
+        config = SegmentConfig()
+        stems: dict[str, Path] = {}
+
+        def work(path: Path) -> None:
+            target = out / f"{Path(path).stem}.png"
+            if target.name in stems:
+                raise InputError(path, f"output {target} would overwrite the cut-out of {stems[target.name]}")
+            stems[target.name] = Path(path)
+            image = load_image(path, max_pixels=max_pixels)
+            cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
+            if cut.is_empty:
+                raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
+            out.mkdir(parents=True, exist_ok=True)
+            if mask_only:
+                save_gray(target, cut.alpha)
+            else:
+                save_cutout(target, cut)
+
+        result = run_batch(files, work, label="cutout")
+        if result.done:
+            err_console.print(f"wrote {len(result.done)} cut-out(s) to {out}")
+        raise typer.Exit(result.exit_code)

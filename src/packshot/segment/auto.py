@@ -1,0 +1,275 @@
+"""``auto``: the default backend, built for studio packshots.
+
+1. **Coarse pass** at ``work_size`` (512 px long side): fit a backdrop model (colour and
+   gradient) on the border of the photo, or on the ring around a box prompt
+   (:mod:`.backdrop`), and run u2netp saliency.
+2. **Fusion**: a pixel is product when its colour cannot be the backdrop, lit or shadowed.
+   A pixel that is the backdrop merely darkened (a shadow, or a neutral grey product) is
+   decided by saliency; a pixel that matches the backdrop is background, so holes (the backdrop
+   seen through a handle) stay holes.
+3. **Edges** at full resolution: in a band around the coarse outline each pixel is solved for
+   alpha against the local foreground and background colours (:mod:`.matting`).
+
+When the backdrop model does not explain the border (a desk, a shop shelf), the photo is not a
+clean-backdrop packshot: the flags say ``not-studio-backdrop``, the confidence drops, and the
+coarse mask comes from u2netp saliency refined by GrabCut (seeded by the box prompt when there
+is one).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..imaging import linear_to_srgb, resize_linear
+from ..types import Prompt
+from . import BACKENDS, Prediction, SegmentConfig
+from .backdrop import BackdropModel, border_mask, fit_backdrop
+from .matting import refine_alpha_band
+from .prompt import apply_points, box_mask, expand_box
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _srgb_to_linear_fast(s: np.ndarray) -> np.ndarray:
+    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Product probability of each pixel of a clean-backdrop photo (coarse pass).
+
+    Parameters
+    ----------
+    srgb : ndarray
+        float32 h x w x 3 sRGB-encoded coarse image.
+    model : BackdropModel
+        The fitted backdrop.
+    saliency : ndarray
+        float32 h x w saliency in [0, 1].
+
+    Returns
+    -------
+    prob : ndarray
+        float32 h x w in [0, 1].
+    stats : dict
+        Shares of the evidence kinds (for provenance).
+    """
+    bg = model.field
+    tol = max(3.0 * model.noise, 0.025)
+    diff = np.linalg.norm(srgb - bg, axis=2)
+    # shadow test in linear light, where a shadow scales the backdrop colour
+    lin = _srgb_to_linear_fast(srgb)
+    lin_bg = _srgb_to_linear_fast(bg)
+    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    shadow_col = np.clip(k, 0.0, 1.5)[..., None] * bg_lin_safe(lin_bg)
+    # chroma residual measured in sRGB units so thresholds share the noise scale
+    chroma = np.linalg.norm(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb, axis=2)
+    p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
+    p_colour = _smoothstep(chroma, 0.8 * tol, 1.8 * tol)
+    brighter = _smoothstep(k, 1.0 + 0.6 * tol, 1.0 + 1.5 * tol)
+    very_dark = 1.0 - _smoothstep(k, 0.12, 0.25)
+    unexplained = np.maximum.reduce([p_colour, brighter, very_dark])
+    sal_vote = _smoothstep(saliency, 0.25, 0.6)
+    # A pixel of backdrop colour is product only where saliency is sure of it (a white label on a
+    # white sweep, a shaded edge passing through the backdrop's grey); elsewhere it is backdrop,
+    # so the backdrop seen through a handle stays a hole.
+    sal_sure = _smoothstep(saliency, 0.7, 0.95)
+    prob = p_differs * np.maximum(unexplained, sal_vote) + (1.0 - p_differs) * sal_sure
+    # Saliency alone cannot make a product on a clean backdrop: min-max normalised, it finds a
+    # blob even in a blank frame. Something must differ from the backdrop.
+    hard = prob >= 0.5
+    if hard.any() and float((p_differs[hard] > 0.5).mean()) < 0.02:
+        prob = np.zeros_like(prob)
+    stats = {
+        "differs_share": round(float((p_differs > 0.5).mean()), 4),
+        "shadow_like_share": round(float(((p_differs > 0.5) & (unexplained < 0.5)).mean()), 4),
+    }
+    return prob.astype(np.float32), stats
+
+
+def bg_lin_safe(lin_bg: np.ndarray) -> np.ndarray:
+    return np.maximum(lin_bg, 1e-4)
+
+
+def clean_mask(prob: np.ndarray, min_part: float = 0.0008, max_hole: float = 0.0004) -> np.ndarray:
+    """Remove specks and fill pin holes in a coarse probability map (keeps real holes)."""
+    h, w = prob.shape
+    hard = (prob >= 0.5).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    if n > 1:
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        biggest = float(areas.max())
+        small = np.flatnonzero((areas < min_part * h * w) & (areas < 0.05 * biggest)) + 1
+        if small.size:
+            prob = np.where(np.isin(labels, small), np.minimum(prob, 0.2), prob)
+    inv = (prob < 0.5).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    if n > 1:
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        pin = np.flatnonzero(areas < max_hole * h * w) + 1
+        if pin.size:
+            # a pin hole touching the frame is background around the product, not a hole
+            lab_border = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])))
+            pin = np.array([p for p in pin if p not in lab_border], dtype=np.int64)
+            if pin.size:
+                prob = np.where(np.isin(labels, pin), np.maximum(prob, 0.8), prob)
+    return prob.astype(np.float32)
+
+
+def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.ndarray | None,
+                        points_small, iterations: int = 4) -> np.ndarray:
+    """Coarse product mask for a photo without a clean backdrop: GrabCut seeded by saliency.
+
+    Parameters
+    ----------
+    srgb : float32 h x w x 3 sRGB-encoded coarse image.
+    saliency : float32 h x w in [0, 1].
+    known_bg : bool h x w, pixels sure to be background (outside a box prompt), or None.
+    points_small : (x, y, label) in coarse pixels.
+    """
+    h, w = saliency.shape
+    mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    if known_bg is not None:
+        mask[known_bg] = cv2.GC_BGD
+        inside = ~known_bg
+        if not (mask == cv2.GC_PR_FGD).any():
+            # saliency saw nothing in the box: start from its central ellipse
+            ys, xs = np.nonzero(inside)
+            cy, cx = ys.mean(), xs.mean()
+            ry, rx = max((ys.max() - ys.min()) / 3, 1), max((xs.max() - xs.min()) / 3, 1)
+            yy, xx = np.mgrid[0:h, 0:w]
+            mask[(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1) & inside] = cv2.GC_PR_FGD
+    else:
+        mask[saliency < 0.03] = cv2.GC_BGD
+    r = max(2, int(0.012 * np.hypot(h, w)))
+    for x, y, lab in points_small:
+        cv2.circle(mask, (int(round(x)), int(round(y))), r, int(cv2.GC_FGD if lab == 1 else cv2.GC_BGD), -1)
+    fg_any = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).any()
+    bg_any = np.isin(mask, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()
+    if not (fg_any and bg_any):
+        return saliency.astype(np.float32)
+    img8 = np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8)[..., ::-1].copy()
+    bgd = np.zeros((1, 65), np.float64)
+    fgd = np.zeros((1, 65), np.float64)
+    try:
+        cv2.setRNGSeed(0)  # GrabCut's GMM initialisation uses OpenCV's RNG: fix it for repeatability
+        cv2.grabCut(img8, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return saliency.astype(np.float32)
+    gc = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    # soften the hard GrabCut edge by one pixel so the upsampled outline is not stair-stepped
+    return cv2.GaussianBlur(gc, (3, 3), 0.7)
+
+
+class AutoBackend:
+    """Backdrop model + u2netp saliency + edge matting (see the module docstring)."""
+
+    name = "auto"
+    handles_prompt = True
+
+    def predict(self, rgb: np.ndarray, prompt: Prompt | None, config: SegmentConfig) -> Prediction:
+        from .u2netp import u2netp_model
+
+        h, w = rgb.shape[:2]
+        flags: list[str] = []
+        box = prompt.box if prompt is not None else None
+        points = prompt.points if prompt is not None else ()
+        if box is not None:
+            roi = expand_box(box, max(config.prompt_margin, 0.04), (w, h), min_px=6)
+        else:
+            roi = (0, 0, w, h)
+        rx0, ry0, rx1, ry1 = roi
+        crop = rgb[ry0:ry1, rx0:rx1]
+        ch, cw = crop.shape[:2]
+        scale = min(1.0, config.work_size / max(ch, cw))
+        sw, sh = max(8, int(round(cw * scale))), max(8, int(round(ch * scale)))
+        small = resize_linear(crop, (sw, sh)) if (sw, sh) != (cw, ch) else crop
+        srgb = linear_to_srgb(small)
+        fx, fy = sw / cw, sh / ch
+
+        if box is not None:
+            bx0, by0, bx1, by1 = box
+            inner_box = (int((bx0 - rx0) * fx), int((by0 - ry0) * fy), int(np.ceil((bx1 - rx0) * fx)),
+                         int(np.ceil((by1 - ry0) * fy)))
+            known_bg = ~box_mask(inner_box, (sh, sw), grow=1)
+            if known_bg.sum() < 0.02 * sh * sw:
+                # the box fills the photo: only the photo's border can tell the backdrop
+                known_bg = border_mask((sh, sw))
+        else:
+            known_bg = border_mask((sh, sw))
+        model = fit_backdrop(srgb, known_bg, min_inliers=config.clean_backdrop_inliers)
+        saliency = u2netp_model(config).saliency(small, out_size=(sw, sh))
+
+        points_small = [((x - rx0) * fx, (y - ry0) * fy, lab) for x, y, lab in points]
+        params: dict = {"roi": list(roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
+                        "backdrop_inliers": round(model.inlier_share, 4)}
+        if model.clean:
+            prob, stats = studio_probability(srgb, model, saliency)
+            params.update(stats)
+            mode = "studio"
+            flags.append("studio-backdrop")
+            if box is not None:
+                prob = prob * ~known_bg
+            prob = clean_mask(prob)
+            for x, y, lab in points_small:
+                r = max(1, int(0.01 * np.hypot(sh, sw)))
+                cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
+        else:
+            flags.append("not-studio-backdrop")
+            if box is not None or points:
+                prob = grabcut_probability(srgb, saliency, known_bg if box is not None else None, points_small)
+                mode = "grabcut"
+                flags.append("fallback-grabcut")
+            else:
+                prob = saliency.copy()
+                mode = "saliency"
+                flags.append("fallback-u2netp")
+        params["mode"] = mode
+
+        # coarse -> crop resolution, then refine the edge band there
+        coarse = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
+        if config.refine_edges:
+            band = config.band_px / scale + 1.0
+            alpha_crop, band_stats = refine_alpha_band(crop, coarse, band)
+            params["edge_band"] = band_stats
+        else:
+            alpha_crop = coarse
+        alpha = np.zeros((h, w), np.float32)
+        alpha[ry0:ry1, rx0:rx1] = alpha_crop
+        if box is not None:
+            alpha *= box_mask(box, (h, w), grow=1)
+        if points:
+            alpha = apply_points(alpha, points, flags)
+
+        # confidence: the backdrop explained, saliency agreeing, the product inside the frame
+        hard = alpha > 0.5
+        sal_full = saliency >= 0.5
+        ours = prob >= 0.5
+        union = float((sal_full | ours).sum())
+        agreement = float((sal_full & ours).sum()) / union if union else 0.0
+        params["saliency_agreement"] = round(agreement, 4)
+        if mode == "studio":
+            confidence = model.inlier_share * (0.55 + 0.45 * agreement)
+        else:
+            confidence = 0.6 * (0.5 + 0.5 * agreement) if mode == "grabcut" else 0.5 * agreement
+        if hard.any() and box is None and (hard[0].any() or hard[-1].any() or hard[:, 0].any() or hard[:, -1].any()):
+            flags.append("touches-frame")
+            confidence *= 0.8
+        if agreement < 0.6 and hard.any():
+            flags.append("saliency-disagrees")
+        background = None
+        if mode == "studio":
+            from ..imaging import srgb_to_linear
+
+            background = tuple(float(c) for c in srgb_to_linear(np.asarray(model.mean_colour, np.float32)))
+        return Prediction(alpha=alpha, confidence=float(np.clip(confidence, 0.0, 1.0)), background=background,
+                          flags=tuple(flags), params=params)
+
+
+@BACKENDS.register("auto", doc="studio backdrop model + u2netp saliency + edge matting (default)")
+def make_auto_backend() -> AutoBackend:
+    """Studio backdrop model fused with u2netp saliency, edges matted (the default)."""
+    return AutoBackend()

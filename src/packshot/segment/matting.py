@@ -1,0 +1,217 @@
+"""Edge refinement and foreground colour estimation.
+
+Both rest on the compositing equation ``I = a F + (1 - a) B`` in linear light. Near a product
+edge the foreground colour ``F`` and the background colour ``B`` are smooth in space, so they
+are filled in from the sure-foreground and sure-background pixels nearby (a pull-push
+interpolation, linear in the number of pixels, so it stays cheap at 12 MP). Then
+
+- :func:`refine_alpha_band` solves each edge pixel for ``a`` (the projection of ``I - B`` on
+  ``F - B``, "known-background" matting) where ``F`` and ``B`` differ enough to tell;
+- :func:`estimate_foreground` solves each partly transparent pixel for ``F`` given ``a`` and
+  ``B``, regularised toward the nearby sure-foreground colour, so the old backdrop does not
+  survive as a halo.
+
+Closed-form matting (pymatting) costs seconds per megapixel; these solves cost a few array
+passes over the edge band's bounding box.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FOREGROUND_PRIOR_WEIGHT = 0.02
+"""Weight of the propagated foreground colour against the compositing equation (per pixel)."""
+
+
+def pull_push_fill(values: np.ndarray, weights: np.ndarray, min_size: int = 4) -> np.ndarray:
+    """Fill every pixel with a weighted average of the known values around it.
+
+    Parameters
+    ----------
+    values : ndarray
+        float32 H x W x C (or H x W) values; only those with weight > 0 count.
+    weights : ndarray
+        float32 H x W in [0, 1], 0 where a value is unknown.
+    min_size : int
+        Coarsest pyramid level side.
+
+    Returns
+    -------
+    ndarray
+        float32, same shape as ``values``: known pixels keep (about) their value, unknown ones
+        take the value of the nearest known region, smoothly.
+    """
+    vals = np.asarray(values, np.float32)
+    squeeze = vals.ndim == 2
+    if squeeze:
+        vals = vals[..., None]
+    w = np.asarray(weights, np.float32)
+    if float(w.max(initial=0.0)) <= 0:
+        out = np.zeros_like(vals)
+        return out[..., 0] if squeeze else out
+    levels_v = [vals * w[..., None]]
+    levels_w = [w]
+    while min(levels_w[-1].shape[:2]) > min_size:
+        hh, ww = levels_w[-1].shape[:2]
+        size = (max(1, (ww + 1) // 2), max(1, (hh + 1) // 2))
+        nv = cv2.resize(levels_v[-1], size, interpolation=cv2.INTER_AREA)
+        nw = cv2.resize(levels_w[-1], size, interpolation=cv2.INTER_AREA)
+        if nv.ndim == 2:
+            nv = nv[..., None]
+        levels_v.append(nv)
+        levels_w.append(nw)
+    # push: coarse estimate fills where the finer level has little weight
+    wc = levels_w[-1]
+    est = levels_v[-1] / np.maximum(wc, 1e-8)[..., None]
+    for v, wl in zip(reversed(levels_v[:-1]), reversed(levels_w[:-1])):
+        hh, ww = wl.shape[:2]
+        up = cv2.resize(est, (ww, hh), interpolation=cv2.INTER_LINEAR)
+        if up.ndim == 2:
+            up = up[..., None]
+        # weight saturates: a level with full coverage keeps its own average
+        conf = np.minimum(wl * 4.0, 1.0)[..., None]
+        own = v / np.maximum(wl, 1e-8)[..., None]
+        est = conf * own + (1.0 - conf) * up
+    return est[..., 0] if squeeze else est.astype(np.float32)
+
+
+def _sure_masks(alpha: np.ndarray, lo: float = 0.02, hi: float = 0.98) -> tuple[np.ndarray, np.ndarray]:
+    """Sure foreground and sure background, eroded by one pixel (their edge is mixed)."""
+    k = np.ones((3, 3), np.uint8)
+    fg = cv2.erode((alpha >= hi).astype(np.uint8), k)
+    bg = cv2.erode((alpha <= lo).astype(np.uint8), k)
+    return fg.astype(bool), bg.astype(bool)
+
+
+def _crop_box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    y0, y1 = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
+    x0, x1 = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
+    return slice(y0, y1), slice(x0, x1)
+
+
+def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, prior_weight: float = FOREGROUND_PRIOR_WEIGHT) -> np.ndarray:
+    """Foreground colour of every pixel given its alpha (edge decontamination).
+
+    Parameters
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear photo.
+    alpha : ndarray
+        float32 H x W in [0, 1].
+    prior_weight : float
+        Pull toward the nearby sure-foreground colour; wins where alpha is small.
+
+    Returns
+    -------
+    ndarray
+        float32 H x W x 3 linear foreground in [0, 1]: the photo where alpha is ~1, the solved
+        colour where alpha is fractional, the nearest foreground colour where alpha is ~0.
+    """
+    fg = rgb.astype(np.float32, copy=True)
+    mixed = (alpha > 0.02) & (alpha < 0.98)
+    if not mixed.any():
+        return fg
+    # Work on the bounding box of the mixed pixels (plus room for the fill to find colours).
+    pad = 16
+    crop = _crop_box(mixed, pad)
+    assert crop is not None
+    ys, xs = crop
+    a = alpha[ys, xs]
+    img = rgb[ys, xs]
+    sure_fg, sure_bg = _sure_masks(a)
+    if not sure_fg.any():
+        sure_fg = a >= 0.5
+    f_prop = pull_push_fill(img, sure_fg.astype(np.float32))
+    if sure_bg.any():
+        b_prop = pull_push_fill(img, sure_bg.astype(np.float32))
+    else:
+        b_prop = f_prop
+    a3 = a[..., None]
+    solved = (a3 * (img - (1.0 - a3) * b_prop) + prior_weight * f_prop) / (a3 * a3 + prior_weight)
+    solved = np.clip(solved, 0.0, 1.0)
+    m = (a > 0.02) & (a < 0.98)
+    out = fg[ys, xs]
+    out[m] = solved[m]
+    low = a <= 0.02
+    out[low] = np.clip(f_prop[low], 0.0, 1.0)
+    fg[ys, xs] = out
+    # far from the product, alpha 0: a flat copy of the nearest product colour is not needed,
+    # keep the photo (it is multiplied by alpha 0 anyway) - only the crop was touched.
+    return fg
+
+
+def refine_alpha_band(
+    rgb: np.ndarray,
+    coarse: np.ndarray,
+    band_px: float,
+    min_contrast: float = 0.015,
+    full_contrast: float = 0.06,
+) -> tuple[np.ndarray, dict]:
+    """Refine a coarse alpha in a band around its 0.5 contour by known-background matting.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear photo.
+    coarse : ndarray
+        float32 H x W coarse alpha (e.g. an upsampled probability) in [0, 1].
+    band_px : float
+        Half-width of the band, in pixels of ``rgb``.
+    min_contrast, full_contrast : float
+        Linear-light distance between the local foreground and background colours below which
+        the solve is not trusted (the coarse alpha is kept) and above which it is fully trusted.
+
+    Returns
+    -------
+    alpha : ndarray
+        float32 H x W in [0, 1].
+    stats : dict
+        ``band_pixels``, ``trusted_share`` (share of band pixels with enough contrast).
+    """
+    h, w = coarse.shape
+    hard = coarse >= 0.5
+    r = max(1, int(np.ceil(band_px)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    hard8 = hard.astype(np.uint8)
+    inner = cv2.erode(hard8, k).astype(bool)
+    outer = cv2.dilate(hard8, k).astype(bool)
+    band = outer & ~inner
+    alpha = coarse.astype(np.float32, copy=True)
+    alpha[inner] = 1.0
+    alpha[~outer] = 0.0
+    if not band.any():
+        return alpha, {"band_pixels": 0, "trusted_share": 0.0}
+    crop = _crop_box(band, 2 * r + 8)
+    assert crop is not None
+    ys, xs = crop
+    img = rgb[ys, xs]
+    f_known = inner[ys, xs]
+    b_known = ~outer[ys, xs]
+    bnd = band[ys, xs]
+    f_prop = pull_push_fill(img, f_known.astype(np.float32)) if f_known.any() else None
+    b_prop = pull_push_fill(img, b_known.astype(np.float32)) if b_known.any() else None
+    a_crop = alpha[ys, xs]
+    trusted_share = 0.0
+    if f_prop is not None and b_prop is not None:
+        d = f_prop - b_prop
+        num = ((img - b_prop) * d).sum(axis=2)
+        den = (d * d).sum(axis=2)
+        solved = np.clip(num / np.maximum(den, 1e-6), 0.0, 1.0)
+        contrast = np.sqrt(den)
+        trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
+        # A pixel whose colour is far from the F-B line is neither a mix of the two (texture,
+        # a label edge, a highlight): keep the coarse value there.
+        resid = img - b_prop - solved[..., None] * d
+        off_line = np.sqrt((resid * resid).sum(axis=2)) / np.maximum(contrast, 1e-6)
+        trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
+        refined = trust * solved + (1.0 - trust) * a_crop
+        a_crop = np.where(bnd, refined, a_crop)
+        trusted_share = float((trust[bnd] > 0.5).mean())
+    alpha[ys, xs] = a_crop
+    return np.clip(alpha, 0.0, 1.0), {"band_pixels": int(band.sum()), "trusted_share": round(trusted_share, 4)}
