@@ -173,7 +173,7 @@ class Destination:
     @property
     def display(self) -> str:
         """The destination as shown in messages and manifests (no credentials)."""
-        return self.root if self.is_local else redact_url(f"{self.protocol}://{self.root}")
+        return self.root if self.is_local else redact_url(f"{self.protocol}://{self.root.lstrip('/')}")
 
     def target(self, relpath: str) -> str:
         """Path of ``relpath`` inside the destination, as the file system names it."""
@@ -182,7 +182,9 @@ class Destination:
 
     def url_for(self, relpath: str) -> str:
         """Full URL (local path for local destinations) of ``relpath``."""
-        return self.target(relpath) if self.is_local else redact_url(f"{self.protocol}://{self.target(relpath)}")
+        if self.is_local:
+            return self.target(relpath)
+        return redact_url(f"{self.protocol}://{self.target(relpath).lstrip('/')}")
 
     # -- checks -----------------------------------------------------------------------------
     def preflight(self) -> None:
