@@ -34,9 +34,9 @@ import numpy as np
 
 from ..imaging import delta_e2000, linear_to_lab, luminance
 from ..provenance import record
-from ..types import Cutout, Frame, ProductMaps
+from ..types import Cutout, Frame, ProductMaps, alpha_bbox
 from ..render.compose import place_product, warp_layer
-from ..render.geometry import blur, fast_blur, light_tint, shadow_matrix, support_mask
+from ..render.geometry import FLOOR_FORESHORTENING, blur, fast_blur, light_tint, shadow_matrix, support_mask
 
 REFERENCE_LIGHT = np.array([0.0, 0.35, 1.0], np.float32) / np.linalg.norm([0.0, 0.35, 1.0])
 """Key light a packshot is assumed to have been taken under: frontal, a little above."""
@@ -52,7 +52,7 @@ class RelightConfig:
     """Draw the contact and cast shadows."""
     contact_strength: float = 0.7
     """Darkening right under the product's base, 0..1."""
-    cast_strength: float = 0.5
+    cast_strength: float = 0.6
     """Opacity of the cast shadow where it leaves the base (hard light; soft light halves it)."""
     reflection: bool = True
     """Draw a floor reflection when the scene's floor gloss is above 0."""
@@ -116,6 +116,28 @@ def _crop(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) ->
     w, h = size
     x0, y0, x1, y1 = box
     return slice(max(y0 - margin, 0), min(y1 + margin, h)), slice(max(x0 - margin, 0), min(x1 + margin, w))
+
+
+def _cutout_noise(cutout: Cutout, max_side: int = 512) -> float:
+    """Grain of the product photo (sRGB units) measured in the cut-out's own pixels.
+
+    Measured before placement: resampling (especially enlarging) smooths grain and would hide
+    it from the estimator. At most a ``max_side`` square from the middle of the product is used.
+    """
+    from ..render.plate import estimate_noise
+
+    box = cutout.bbox or alpha_bbox(cutout.alpha)
+    if box is None:
+        return 0.0
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    half = max_side // 2
+    ys = slice(max(cy - half, y0), min(cy + half, y1))
+    xs = slice(max(cx - half, x0), min(cx + half, x1))
+    inside = interior_mask(cutout.alpha[ys, xs], 2)
+    if inside.sum() < 64:
+        return 0.0
+    return estimate_noise(cutout.rgb[ys, xs], inside)
 
 
 def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig()) -> Frame:
@@ -185,6 +207,14 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         height = np.clip((bs - ys) / ph, 0.0, 1.5)
         cast0 = warp_layer(a_s, m, (ws, hs))
         dist0 = warp_layer(a_s * height, m, (ws, hs))
+        # A solid product is not a card: its footprint reaches behind the front of its base, and
+        # the shadow is the union of every depth slice's shadow, so spread it back (up the image)
+        # by the footprint's on-screen depth (about its width, foreshortened).
+        depth_px = int(round(FLOOR_FORESHORTENING * 0.8 * max(box[2] - box[0], 1) / f))
+        if depth_px >= 2:
+            kernel = np.ones((depth_px, 1), np.uint8)
+            cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))
+            dist0 = cv2.dilate(dist0, kernel, anchor=(0, 0))
         sigmas = ((0.004 + 0.02 * soft) * ph, (0.01 + 0.07 * soft) * ph, (0.02 + 0.18 * soft) * ph)
         levels = [fast_blur(cast0, s) for s in sigmas]
         mid = fast_blur(cast0, sigmas[1])
@@ -193,7 +223,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         w1 = np.clip(tt, 0, 1)
         w2 = np.clip(tt - 1, 0, 1)
         cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
-        cast = cast * (1.0 - 0.65 * np.clip(dist, 0, 1))  # lighter further from the contact
+        cast = cast * (1.0 - 0.5 * np.clip(dist, 0, 1))  # lighter further from the contact
         cast_opacity = config.cast_strength * (1.0 - 0.5 * soft) * min(float(light.intensity), 1.5)
         occ = 1.0 - (1.0 - config.contact_strength * np.clip(contact * 1.6, 0, 1)) \
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
@@ -222,8 +252,6 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
             fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
             weight = (config.reflection_strength * gloss * fade * support[y0:y1])
-            if occlusion is not None:  # a shadowed floor reflects less of the product? no: the mirror image is unaffected
-                pass
             band = background_part[y0:y1]
             keep = 1.0 - alpha[y0:y1, :, None]
             background_part[y0:y1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
@@ -319,9 +347,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     out = background_part.copy()
     out[ys_c, xs_c] = bg_c + relit * a_c[..., None]
     if config.grain:
-        from ..render.plate import estimate_noise
-
-        product_noise = estimate_noise(product, interior) if interior.any() else 0.0
+        product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
         scene_noise = float(scene.get("noise", 0.0))
         background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
         product_grain = float(match.get("noise", 0.0))
