@@ -137,6 +137,17 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         return ExportFrame(rgb=rgb, alpha=alpha, sku=p.stem, scene="main", variant="1", source_kind="capture",
                            provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p))
     try:
+        from ..render.io import load_frame
+    except ImportError:  # the render package without its io module: read the documented sidecar here
+        return _read_sidecar_frame(p)
+    frame = load_frame(p)
+    if frame.source_kind not in SOURCE_KINDS:
+        raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
+    return frame_from_render(frame, source=str(p))
+
+
+def _read_sidecar_frame(p: Path) -> ExportFrame:
+    try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(p, "sidecar does not exist") from exc
@@ -150,23 +161,23 @@ def load_export_frame(path: str | Path) -> ExportFrame:
     kind = data.get("source_kind", "embedded")
     if kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    frame_png = p.with_suffix(".png")
-    img = load_image(frame_png)
+    img = load_image(p.with_suffix(".png"))
     alpha_path = Path(data["product_alpha"])
     if not alpha_path.is_absolute():
         alpha_path = p.parent / alpha_path
     alpha = load_mask(alpha_path, size=img.size)
-    provenance = data.get("provenance") or {}
     return ExportFrame(rgb=img.rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]),
-                       variant=str(data["variant"]), source_kind=kind,
-                       provenance={**provenance, "frame_sha256": img.sha256}, source=str(p))
+                       variant=str(data["variant"]), source_kind=kind, provenance=data.get("provenance") or {},
+                       source=str(p))
 
 
 def frame_from_render(frame: Any, source: str = "<memory>") -> ExportFrame:
-    """An :class:`ExportFrame` from a :class:`packshot.types.Frame`."""
+    """An :class:`ExportFrame` from a :class:`packshot.types.Frame` (its variant name as render
+    named the file, e.g. ``v0`` or ``v0_1080x1350``)."""
     spec = frame.spec
+    variant = (spec.provenance or {}).get("variant_name") or f"v{spec.variant}"
     return ExportFrame(rgb=frame.rgb, alpha=frame.product_alpha, sku=str(spec.sku), scene=str(spec.scene),
-                       variant=str(spec.variant), source_kind=frame.source_kind,
+                       variant=str(variant), source_kind=frame.source_kind,
                        provenance=dict(frame.provenance or {}), source=source)
 
 
