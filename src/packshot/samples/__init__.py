@@ -1,9 +1,18 @@
-"""Generated sample products: realistic packshots with exact ground-truth masks.
+"""Generated sample products: realistic packshots with exact ground truth.
 
-Every sample is drawn here from code (nothing fetched, nothing copied): a bottle, box, jar, can
-or pouch with a printed label, shaded as a lit 3-D form, on a studio backdrop with a soft contact
-shadow. The mask is the exact pixel coverage of the product (soft only where the outline crosses
-a pixel), computed by drawing at 4x and averaging.
+Every sample is drawn here from code (nothing fetched, nothing copied).
+
+:func:`make_product` draws a bottle, box, jar, can or pouch with a flat printed label (flat so
+that OCR reads it), shaded as a lit 3-D form (soft studio key light, a soft specular highlight,
+a rim light, darkening toward the floor), on a studio backdrop with a soft contact shadow and
+optional sensor noise and JPEG compression. The mask is the exact area coverage of the product:
+the outline and every internal edge (cap, lid, box faces) are drawn at 4 x 4 subpixels and
+counted, and the photo is composited with that same coverage, so ``mask`` is the truth of the
+photo. Shading and colour are computed once per output pixel (they are smooth), which keeps a
+1024 px product at about a tenth of a second.
+
+:func:`make_primitive` draws a sphere, cylinder, box or bottle seen by an orthographic camera
+from the side, with analytically exact depth and normals, for geometry benchmarks.
 
 Examples
 --------
@@ -15,17 +24,20 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
-from ..imaging import save_gray, save_image, srgb_to_linear
+from ..imaging import decode_image, encode_image, save_gray, save_image, srgb8_to_linear, srgb_to_linear
 from ..types import Box, alpha_bbox
 
 KINDS = ("bottle", "box", "jar", "can", "pouch")
+PRIMITIVE_KINDS = ("sphere", "cylinder", "box", "bottle")
 SUPERSAMPLE = 4
+"""Subpixels per pixel side used for the exact coverage of outlines and internal edges."""
 
 _BRANDS = ("AURORA", "NORDIC", "VERDANT", "SOLARA", "KESTREL", "MERIDIAN", "LUMEN", "HALCYON")
 _LINES = ("Vitamin C", "Oat Drink", "Green Tea", "Sea Salt", "Cold Brew", "Hand Cream", "Granola", "Omega 3")
@@ -44,8 +56,15 @@ BACKDROPS = {
     "color": (0.62, 0.78, 0.86),
     "warm": (0.93, 0.86, 0.78),
 }
+"""Backdrop colours by name, sRGB in [0, 1]."""
+
+# part ids in the supersampled id map
+_BODY, _CAP, _SIDE, _TOP = 1, 2, 3, 4
+# key light: upper left, in front (x right, y up, z toward the camera)
+_KEY_LIGHT = np.array([-0.55, 0.30, 0.78], np.float32) / np.linalg.norm([-0.55, 0.30, 0.78])
 
 
+@functools.lru_cache(maxsize=64)
 def font(size: int, bold: bool = True) -> ImageFont.ImageFont:
     """A scalable sans font: DejaVu where installed, else Pillow's built-in scalable font."""
     names = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf") if bold else ("DejaVuSans.ttf",)
@@ -67,13 +86,18 @@ class SampleProduct:
 
     Attributes
     ----------
-    image : float32 H x W x 3 linear photo (product, backdrop, shadow, optional noise).
+    image : float32 H x W x 3 linear photo (product, backdrop, shadow, optional noise / JPEG).
     mask : float32 H x W exact product coverage in [0, 1] (the shadow is background).
     kind : "bottle", "box", "jar", "can" or "pouch".
     label_lines : the text printed on the label, top to bottom.
-    label_box : where the label sits in the image.
-    artwork : float32 linear RGB of the flat label (the "approved master artwork").
-    background : backdrop colour, linear RGB.
+    label_box : (x0, y0, x1, y1) of the label in image pixels (x1, y1 exclusive); whole pixels,
+        always inside the product.
+    artwork : float32 linear RGB of the flat label (the "approved master artwork"), drawn at
+        :data:`SUPERSAMPLE` times the label's size in the photo.
+    background : backdrop colour, linear RGB (the backdrop is exactly this colour where
+        ``gradient=0`` and ``shadow=False``).
+    seed : the seed it was drawn with.
+    meta : backdrop, noise, scale, jpeg_quality, cap_box (the cap / lid / rim region or None).
     """
 
     image: np.ndarray
@@ -88,13 +112,15 @@ class SampleProduct:
 
     @property
     def bbox(self) -> Box:
+        """Bounding box of ``mask > 0.5``."""
         box = alpha_bbox(self.mask)
-        assert box is not None  # generated products are never empty
+        if box is None:  # pragma: no cover - generated products are never empty
+            raise ValueError("the sample has an empty mask")
         return box
 
 
 def _label_artwork(lines: tuple[str, ...], w: int, h: int, ink, paper, accent) -> Image.Image:
-    """Draw the flat label: paper, an accent band, brand, product line and claim."""
+    """Draw the flat label: paper, an accent band, brand, product line and claim (sRGB)."""
     img = Image.new("RGB", (w, h), tuple(int(255 * c) for c in paper))
     d = ImageDraw.Draw(img)
     band = int(h * 0.30)
@@ -113,6 +139,169 @@ def _label_artwork(lines: tuple[str, ...], w: int, h: int, ink, paper, accent) -
     return img
 
 
+@dataclass
+class _Geometry:
+    """A product outline in image pixels: shapes drawn in order into an id map, then bands."""
+
+    shapes: list  # (part id, "rrect" | "rect" | "poly", coordinates, radius)
+    bands: list  # (from id, to id, y0, y1): re-label a horizontal band of an existing part
+    label_rect: tuple[float, float, float, float]
+    x_range: tuple[float, float]
+    half_w: float
+    shaded: str  # "cylinder", "box" or "pouch"
+    cap_rect: tuple[float, float] | None
+
+
+def _geometry(kind: str, rng: np.random.Generator, cx: float, top_y: float, base_y: float, ph: float) -> _Geometry:
+    if kind == "bottle":
+        bw = ph * float(rng.uniform(0.36, 0.44))
+        neck_w, cap_h = bw * 0.42, ph * 0.12
+        shoulder = top_y + ph * 0.30
+        shapes = [
+            (_BODY, "rrect", (cx - bw / 2, shoulder, cx + bw / 2, base_y), bw * 0.12),
+            (_BODY, "poly", ((cx - bw / 2, shoulder + bw * 0.12), (cx - neck_w / 2, top_y + cap_h + ph * 0.06),
+                             (cx + neck_w / 2, top_y + cap_h + ph * 0.06), (cx + bw / 2, shoulder + bw * 0.12)), 0),
+            (_BODY, "rect", (cx - neck_w / 2, top_y + cap_h * 0.9, cx + neck_w / 2, top_y + cap_h + ph * 0.08), 0),
+            (_CAP, "rrect", (cx - neck_w * 0.58, top_y, cx + neck_w * 0.58, top_y + cap_h), neck_w * 0.1),
+        ]
+        return _Geometry(shapes, [], (cx - bw * 0.46, shoulder + ph * 0.12, cx + bw * 0.46, base_y - ph * 0.08),
+                         (cx - bw / 2, cx + bw / 2), bw / 2, "cylinder", (top_y, top_y + cap_h))
+    if kind == "can":
+        bw = ph * float(rng.uniform(0.50, 0.58))
+        shapes = [(_BODY, "rrect", (cx - bw / 2, top_y, cx + bw / 2, base_y), bw * 0.06)]
+        bands = [(_BODY, _CAP, top_y, top_y + ph * 0.05), (_BODY, _CAP, base_y - ph * 0.03, base_y)]
+        return _Geometry(shapes, bands, (cx - bw * 0.44, top_y + ph * 0.18, cx + bw * 0.44, base_y - ph * 0.18),
+                         (cx - bw / 2, cx + bw / 2), bw / 2, "cylinder", (top_y, top_y + ph * 0.05))
+    if kind == "jar":
+        bw = ph * float(rng.uniform(0.80, 0.95))
+        lid_h = ph * 0.16
+        shapes = [
+            (_BODY, "rrect", (cx - bw / 2, top_y + lid_h * 0.9, cx + bw / 2, base_y), bw * 0.10),
+            (_CAP, "rrect", (cx - bw * 0.46, top_y, cx + bw * 0.46, top_y + lid_h), bw * 0.04),
+        ]
+        return _Geometry(shapes, [], (cx - bw * 0.42, top_y + ph * 0.34, cx + bw * 0.42, base_y - ph * 0.14),
+                         (cx - bw / 2, cx + bw / 2), bw / 2, "cylinder", (top_y, top_y + lid_h))
+    if kind == "box":
+        bw = ph * float(rng.uniform(0.55, 0.70))
+        depth = bw * 0.28
+        x0 = cx - (bw + depth) / 2
+        shapes = [
+            (_BODY, "rect", (x0, top_y + depth * 0.5, x0 + bw, base_y), 0),
+            (_SIDE, "poly", ((x0 + bw, top_y + depth * 0.5), (x0 + bw + depth, top_y),
+                             (x0 + bw + depth, base_y - depth * 0.5), (x0 + bw, base_y)), 0),
+            (_TOP, "poly", ((x0, top_y + depth * 0.5), (x0 + depth, top_y), (x0 + bw + depth, top_y),
+                            (x0 + bw, top_y + depth * 0.5)), 0),
+        ]
+        return _Geometry(shapes, [], (x0 + bw * 0.06, top_y + depth * 0.5 + ph * 0.10, x0 + bw * 0.94, base_y - ph * 0.10),
+                         (x0, x0 + bw + depth), bw / 2, "box", None)
+    # pouch: a stand-up pouch with a crimped top seal
+    bw = ph * float(rng.uniform(0.62, 0.72))
+    pts = [(cx - bw / 2 + t * bw, top_y + ph * 0.03 * np.sin(t * np.pi * 9) ** 2) for t in np.linspace(0, 1, 40)]
+    pts += [(cx + bw / 2, top_y + ph * 0.08), (cx + bw * 0.53, base_y - ph * 0.12), (cx + bw * 0.45, base_y),
+            (cx - bw * 0.45, base_y), (cx - bw * 0.53, base_y - ph * 0.12), (cx - bw / 2, top_y + ph * 0.08)]
+    shapes = [(_BODY, "poly", tuple(pts), 0)]
+    bands = [(_BODY, _CAP, top_y - 1, top_y + ph * 0.09)]
+    return _Geometry(shapes, bands, (cx - bw * 0.40, top_y + ph * 0.25, cx + bw * 0.40, base_y - ph * 0.18),
+                     (cx - bw * 0.53, cx + bw * 0.53), bw / 2, "pouch", (top_y, top_y + ph * 0.09))
+
+
+def _rounded_rect_polygon(x0: float, y0: float, x1: float, y1: float, radius: float) -> np.ndarray:
+    """The outline of a rounded rectangle as a polygon (32 segments per corner: within 0.1 % of r)."""
+    r = float(min(radius, (x1 - x0) / 2, (y1 - y0) / 2))
+    if r <= 0:
+        return np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], np.float64)
+    t = np.linspace(0, np.pi / 2, 33)
+    corners = [((x1 - r, y0 + r), -np.pi / 2), ((x1 - r, y1 - r), 0.0), ((x0 + r, y1 - r), np.pi / 2),
+               ((x0 + r, y0 + r), np.pi)]
+    pts = [np.stack([c[0] + r * np.cos(a0 + t), c[1] + r * np.sin(a0 + t)], axis=1) for c, a0 in corners]
+    return np.concatenate(pts)
+
+
+def _fill_polygon(points, origin: tuple[float, float], shape: tuple[int, int], scale: int) -> np.ndarray:
+    """Subpixels of a ``shape`` = (rows, cols) grid whose centres lie inside the polygon.
+
+    The grid has ``scale`` subpixels per image pixel and starts at image point ``origin``.
+    Even-odd scanline fill with a half-open rule, so a subpixel on a shared edge belongs to
+    exactly one side, and coverage counts are exact for the outline as given.
+    """
+    p = np.asarray(points, np.float64)
+    q = np.roll(p, -1, axis=0)
+    rows, cols = shape
+    yc = origin[1] + (np.arange(rows) + 0.5) / scale
+    ya, yb, xa, xb = p[:, 1], q[:, 1], p[:, 0], q[:, 0]
+    crosses = (yc[:, None] >= np.minimum(ya, yb)) & (yc[:, None] < np.maximum(ya, yb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = xa + (yc[:, None] - ya) * (xb - xa) / (yb - ya)
+    xs = np.sort(np.where(crosses, xs, np.inf), axis=1)
+    n_cross = crosses.sum(axis=1)
+    edges = np.zeros((rows, cols + 1), np.int32)
+    for k in range(0, int(n_cross.max(initial=0)), 2):
+        r = np.flatnonzero(n_cross > k + 1)
+        start = np.clip(np.ceil((xs[r, k] - origin[0]) * scale - 0.5), 0, cols).astype(np.int64)
+        stop = np.clip(np.ceil((xs[r, k + 1] - origin[0]) * scale - 0.5), 0, cols).astype(np.int64)
+        np.add.at(edges, (r, start), 1)
+        np.add.at(edges, (r, stop), -1)
+    return np.cumsum(edges, axis=1)[:, :cols] > 0
+
+
+def _part_coverage(geom: _Geometry, crop: tuple[int, int, int, int]) -> dict[int, np.ndarray]:
+    """Exact area coverage of each part inside ``crop`` (x0, y0, x1, y1), from 4 x 4 subpixels.
+
+    Shapes are filled in order (a later part covers an earlier one), then bands re-label rows.
+    """
+    import cv2
+
+    S = SUPERSAMPLE
+    x0, y0, x1, y1 = crop
+    cw, ch = x1 - x0, y1 - y0
+    ids = np.zeros((ch * S, cw * S), np.uint8)
+    for part, shape, coords, radius in geom.shapes:
+        outline = coords if shape == "poly" else _rounded_rect_polygon(*coords, radius if shape == "rrect" else 0)
+        ids[_fill_polygon(outline, (x0, y0), ids.shape, S)] = part
+    parts = sorted({shape[0] for shape in geom.shapes} | {band[1] for band in geom.bands})
+    for src, dst, band0, band1 in geom.bands:
+        # subpixel rows whose centre lies in [band0, band1)
+        r0 = int(np.clip(np.ceil((band0 - y0) * S - 0.5), 0, ch * S))
+        r1 = int(np.clip(np.ceil((band1 - y0) * S - 0.5), 0, ch * S))
+        rows = ids[r0:r1]
+        rows[rows == src] = dst
+    coverage = {}
+    for part in parts:
+        # 0/16 per subpixel averaged over 4 x 4 = the number of covered subpixels, exactly
+        count = cv2.resize((ids == part).view(np.uint8) * np.uint8(16), (cw, ch), interpolation=cv2.INTER_AREA)
+        if count.any():
+            coverage[int(part)] = count.astype(np.float32) / (S * S)
+    return coverage
+
+
+def _row_extents(alpha: np.ndarray, default_centre: float, default_half: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``alpha`` (crop coordinates): the centre and half width of the covered span."""
+    inside = alpha > 0.5
+    any_row = inside.any(axis=1)
+    w = alpha.shape[1]
+    left = np.argmax(inside, axis=1).astype(np.float32)
+    right = (w - np.argmax(inside[:, ::-1], axis=1)).astype(np.float32)
+    # sub-pixel refinement from the coverage of the edge pixels
+    rows = np.arange(alpha.shape[0])
+    left_cov = alpha[rows, np.clip(left.astype(int) - 1, 0, w - 1)]
+    right_cov = alpha[rows, np.clip(right.astype(int), 0, w - 1)]
+    left = left - left_cov
+    right = right + right_cov
+    centre = np.where(any_row, (left + right) / 2, default_centre)
+    half = np.where(any_row, np.maximum((right - left) / 2, 1.0), default_half)
+    return centre.astype(np.float32), half.astype(np.float32)
+
+
+def _cylinder_shade(nx: np.ndarray, specular: float, rim: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multiplicative diffuse shade and additive highlight for a vertical cylinder (linear light)."""
+    nz = np.sqrt(np.clip(1.0 - nx * nx, 0.0, 1.0))
+    half_lambert = 0.5 + 0.5 * (nx * _KEY_LIGHT[0] + nz * _KEY_LIGHT[2])
+    diffuse = 0.10 + 0.95 * half_lambert**2
+    # a soft vertical highlight (the reflection of a large softbox) and a thin rim light
+    highlight = specular * np.exp(-(((nx + 0.36) / 0.11) ** 2)) + rim * np.exp(-(((nx - 0.90) / 0.05) ** 2))
+    return diffuse.astype(np.float32), highlight.astype(np.float32)
+
+
 def make_product(
     kind: str = "bottle",
     seed: int = 0,
@@ -123,26 +312,44 @@ def make_product(
     noise: float = 0.0,
     gradient: float = 0.06,
     scale: float = 0.62,
+    jpeg_quality: int | None = None,
 ) -> SampleProduct:
     """Draw one product packshot.
 
     Parameters
     ----------
     kind : one of :data:`KINDS`.
-    seed : varies colours, text, proportions and position.
-    size : (width, height) of the image.
+    seed : varies colours, text, proportions and position. The same arguments give the same bytes.
+    size : (width, height) of the image, at least 32 x 32.
     backdrop : a name in :data:`BACKDROPS` or an sRGB triple in [0, 1].
     label : lines of label text (brand, product, claim); random from the seed when None.
     shadow : draw a soft contact shadow on the floor.
     noise : standard deviation of sensor noise in sRGB units (0.01 = 1 %).
-    gradient : strength of the backdrop's top-to-bottom light fall-off.
+    gradient : strength of the backdrop's top-to-bottom light fall-off and side vignette
+        (0 gives a perfectly flat backdrop).
     scale : product height as a share of the image height.
+    jpeg_quality : when given, the photo goes through a JPEG encode / decode at this quality
+        (compression artefacts, as in a delivered photo); the mask is unchanged.
+
+    Returns
+    -------
+    SampleProduct
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     w, h = int(size[0]), int(size[1])
     if w < 32 or h < 32:
         raise ValueError(f"size must be at least 32x32, got {size}")
+    if not 0.05 <= scale <= 0.95:
+        raise ValueError(f"scale must be in [0.05, 0.95], got {scale}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    if jpeg_quality is not None and not 1 <= int(jpeg_quality) <= 100:
+        raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
+    if isinstance(backdrop, str) and backdrop not in BACKDROPS:
+        raise ValueError(f"backdrop must be one of {sorted(BACKDROPS)} or an sRGB triple, got {backdrop!r}")
+    import cv2
+
     rng = np.random.default_rng(seed)
     bg = BACKDROPS[backdrop] if isinstance(backdrop, str) else tuple(float(c) for c in backdrop)
     accent, paper = _PALETTES[int(rng.integers(len(_PALETTES)))]
@@ -152,138 +359,320 @@ def make_product(
             _LINES[int(rng.integers(len(_LINES)))],
             _CLAIMS[int(rng.integers(len(_CLAIMS)))],
         )
-    S = SUPERSAMPLE
-    W, H = w * S, h * S
-    ph = scale * H * float(rng.uniform(0.92, 1.05))
-    cx = W / 2 + float(rng.uniform(-0.05, 0.05)) * W
-    base_y = H * 0.5 + ph / 2 + float(rng.uniform(-0.02, 0.03)) * H
+    ph = scale * h * float(rng.uniform(0.92, 1.05))
+    cx = w / 2 + float(rng.uniform(-0.05, 0.05)) * w
+    base_y = h * 0.5 + ph / 2 + float(rng.uniform(-0.02, 0.03)) * h
     top_y = base_y - ph
+    geom = _geometry(kind, rng, cx, top_y, base_y, ph)
 
-    mask_img = Image.new("L", (W, H), 0)
-    md = ImageDraw.Draw(mask_img)
-    body_col = np.array(accent if kind in ("can", "pouch") else paper, np.float32)
-    glass = kind == "jar"
-    if kind == "bottle":
-        bw = ph * float(rng.uniform(0.36, 0.44))
-        neck_w, cap_h = bw * 0.42, ph * 0.12
-        shoulder = top_y + ph * 0.30
-        md.rounded_rectangle([cx - bw / 2, shoulder, cx + bw / 2, base_y], radius=bw * 0.12, fill=255)
-        md.polygon([(cx - bw / 2, shoulder + bw * 0.12), (cx - neck_w / 2, top_y + cap_h + ph * 0.06),
-                    (cx + neck_w / 2, top_y + cap_h + ph * 0.06), (cx + bw / 2, shoulder + bw * 0.12)], fill=255)
-        md.rectangle([cx - neck_w / 2, top_y + cap_h, cx + neck_w / 2, top_y + cap_h + ph * 0.08], fill=255)
-        md.rounded_rectangle([cx - neck_w * 0.58, top_y, cx + neck_w * 0.58, top_y + cap_h], radius=neck_w * 0.1, fill=255)
-        half_w = bw / 2
-        label_rect = (cx - bw * 0.46, shoulder + ph * 0.12, cx + bw * 0.46, base_y - ph * 0.08)
-        cap_rect = (top_y, top_y + cap_h)
-    elif kind == "can":
-        bw = ph * float(rng.uniform(0.50, 0.58))
-        md.rounded_rectangle([cx - bw / 2, top_y, cx + bw / 2, base_y], radius=bw * 0.06, fill=255)
-        half_w = bw / 2
-        label_rect = (cx - bw * 0.44, top_y + ph * 0.18, cx + bw * 0.44, base_y - ph * 0.18)
-        cap_rect = (top_y, top_y + ph * 0.05)
-    elif kind == "jar":
-        bw = ph * float(rng.uniform(0.80, 0.95))
-        lid_h = ph * 0.16
-        md.rounded_rectangle([cx - bw / 2, top_y + lid_h * 0.9, cx + bw / 2, base_y], radius=bw * 0.10, fill=255)
-        md.rounded_rectangle([cx - bw * 0.46, top_y, cx + bw * 0.46, top_y + lid_h], radius=bw * 0.04, fill=255)
-        half_w = bw / 2
-        label_rect = (cx - bw * 0.42, top_y + ph * 0.34, cx + bw * 0.42, base_y - ph * 0.14)
-        cap_rect = (top_y, top_y + lid_h)
-    elif kind == "box":
-        bw = ph * float(rng.uniform(0.55, 0.70))
-        depth = bw * 0.28
-        x0 = cx - (bw + depth) / 2
-        md.rectangle([x0, top_y + depth * 0.5, x0 + bw, base_y], fill=255)
-        md.polygon([(x0 + bw, top_y + depth * 0.5), (x0 + bw + depth, top_y), (x0 + bw + depth, base_y - depth * 0.5),
-                    (x0 + bw, base_y)], fill=255)
-        md.polygon([(x0, top_y + depth * 0.5), (x0 + depth, top_y), (x0 + bw + depth, top_y), (x0 + bw, top_y + depth * 0.5)], fill=255)
-        half_w = bw / 2
-        label_rect = (x0 + bw * 0.06, top_y + depth * 0.5 + ph * 0.10, x0 + bw * 0.94, base_y - ph * 0.10)
-        cap_rect = None
-    else:  # pouch
-        bw = ph * float(rng.uniform(0.62, 0.72))
-        pts = []
-        for t in np.linspace(0, 1, 40):
-            pts.append((cx - bw / 2 + t * bw, top_y + ph * 0.03 * np.sin(t * np.pi * 9) ** 2))
-        pts += [(cx + bw / 2, top_y + ph * 0.08), (cx + bw * 0.53, base_y - ph * 0.12), (cx + bw * 0.45, base_y),
-                (cx - bw * 0.45, base_y), (cx - bw * 0.53, base_y - ph * 0.12), (cx - bw / 2, top_y + ph * 0.08)]
-        md.polygon(pts, fill=255)
-        half_w = bw / 2
-        label_rect = (cx - bw * 0.40, top_y + ph * 0.25, cx + bw * 0.40, base_y - ph * 0.18)
-        cap_rect = None
+    # --- exact coverage of every part, inside the product's crop only ---
+    cx0 = int(np.clip(np.floor(geom.x_range[0]) - 2, 0, w))
+    cx1 = int(np.clip(np.ceil(geom.x_range[1]) + 2, 0, w))
+    cy0 = int(np.clip(np.floor(top_y) - 2, 0, h))
+    cy1 = int(np.clip(np.ceil(base_y) + 2, 0, h))
+    coverage = _part_coverage(geom, (cx0, cy0, cx1, cy1))
+    alpha_crop = sum(coverage.values()).astype(np.float32)
+    ch, cw = alpha_crop.shape
 
-    m_ss = np.asarray(mask_img, np.float32) / 255.0
+    # --- colour and shading, once per pixel, in linear light ---
+    ys = (np.arange(cy0, cy1, dtype=np.float32) + 0.5)[:, None]
+    xs = (np.arange(cx0, cx1, dtype=np.float32) + 0.5)[None, :]
+    centre, half = _row_extents(alpha_crop, cx - cx0, geom.half_w)
+    nx = np.clip((xs - cx0 - centre[:, None]) / half[:, None], -1.0, 1.0)
+    t = np.clip((ys - top_y) / max(ph, 1.0), 0.0, 1.0)  # 0 at the top, 1 at the floor
+    floor_darkening = 1.0 - 0.06 * t - 0.22 * np.exp(-(base_y - ys) / max(0.015 * ph, 0.75))
 
-    # --- product colour at supersampled resolution (sRGB) ---
-    xs = (np.arange(W, dtype=np.float32) - cx) / max(half_w, 1.0)
-    ys = np.arange(H, dtype=np.float32)[:, None]
-    nx = np.clip(xs, -1, 1)[None, :]
-    nz = np.sqrt(np.clip(1 - nx**2, 0, 1))
-    if kind == "box":
-        shade = np.full((1, W), 0.95, np.float32)
-        shade = np.where(xs[None, :] * half_w > (x0 + bw - cx), 0.70, shade)
-    elif kind == "pouch":
-        shade = 0.80 + 0.2 * nz
-    else:
-        light = np.array([-0.45, 0.5, 0.74], np.float32)
-        lam = np.clip(nx * light[0] + nz * light[2], 0, 1)
-        spec = np.clip(nx * -0.35 + nz * 0.94, 0, 1) ** 60
-        shade = 0.30 + 0.72 * lam + (0.5 if kind in ("can", "jar") else 0.3) * spec
-    vertical = 1.0 - 0.06 * (ys - top_y) / max(ph, 1)
-    colour = np.empty((H, W, 3), np.float32)
-    colour[:] = body_col
-    if cap_rect is not None:
-        cap_col = np.array((0.25, 0.25, 0.27) if kind != "jar" else accent, np.float32)
-        in_cap = (ys >= cap_rect[0]) & (ys < cap_rect[1])
-        colour = np.where(in_cap[..., None], cap_col, colour)
-    if kind == "box":
-        top_face = np.broadcast_to(ys < top_y + depth * 0.5, (H, W))
-        colour = np.where(top_face[..., None], np.array(paper) * 0.9 + 0.1, colour)
+    paper_lin = srgb_to_linear(np.array(paper, np.float32))
+    accent_lin = srgb_to_linear(np.array(accent, np.float32))
+    body_lin = accent_lin if kind in ("can", "pouch") else paper_lin
+    # base colour per part: a constant (3,) except the body, which carries the label
+    base = {part: body_lin for part in coverage}
 
-    lx0, ly0, lx1, ly1 = (int(round(v)) for v in label_rect)
-    art = _label_artwork(label, max(lx1 - lx0, 8), max(ly1 - ly0, 8), (0.1, 0.1, 0.12), paper, accent)
-    label_arr = np.asarray(art, np.float32) / 255.0
-    colour[ly0:ly1, lx0:lx1] = label_arr[: ly1 - ly0, : lx1 - lx0]
-    colour = colour * shade[..., None] * vertical[..., None] if shade.ndim == 2 else colour * shade * vertical
-    if glass:
-        colour = colour * 0.9 + 0.08
-    colour = np.clip(colour, 0, 1)
+    # the label: drawn at SUPERSAMPLE x its size (the master artwork), area-averaged into the photo
+    S = SUPERSAMPLE
+    lx0, ly0, lx1, ly1 = (int(round(v)) for v in geom.label_rect)
+    lw, lh = max(lx1 - lx0, 4), max(ly1 - ly0, 4)
+    lx1, ly1 = lx0 + lw, ly0 + lh
+    art = _label_artwork(tuple(label), lw * S, lh * S, (0.1, 0.1, 0.12), paper, accent)
+    artwork = srgb8_to_linear(np.asarray(art))
+    label_lin = cv2.resize(artwork, (lw, lh), interpolation=cv2.INTER_AREA)  # exact S x S means
+    if _BODY in base:
+        base[_BODY] = np.broadcast_to(body_lin, (ch, cw, 3)).copy()
+        base[_BODY][ly0 - cy0 : ly1 - cy0, lx0 - cx0 : lx1 - cx0] = label_lin
 
-    # --- downsample to the output size (area average = exact coverage) ---
-    def down(a: np.ndarray) -> np.ndarray:
-        return a.reshape(h, S, w, S, *a.shape[2:]).mean(axis=(1, 3))
+    if geom.shaded == "cylinder":
+        specular = {"can": 0.55, "jar": 0.40, "bottle": 0.28}[kind]
+        diffuse, highlight = _cylinder_shade(nx, specular, rim=0.12)
+        shade = {p: diffuse for p in base}
+        glow = {p: highlight for p in base}
+    elif geom.shaded == "box":
+        front = 0.90 - 0.05 * t - 0.06 * np.clip((xs - cx0 - centre[:, None]) / geom.half_w, -1, 1)
+        shade = {_BODY: front, _SIDE: np.full_like(front, 0.50), _TOP: np.full_like(front, 1.05)}
+        glow = {p: 0.0 for p in base}
+    else:  # pouch: a soft pillow with faint creases
+        mid = (top_y + base_y) / 2
+        v = (ys - mid) / max(ph / 2, 1.0)
+        nz = np.sqrt(np.clip(1.0 - 0.75 * nx * nx - 0.35 * v * v, 0.05, 1.0))
+        phase = float(rng.uniform(0, 2 * np.pi))
+        crease = 1.0 + 0.025 * np.sin(ys * (9.0 / max(ph, 1.0)) * np.pi + phase) * np.cos(xs * 0.021 + phase)
+        lam = 0.5 + 0.5 * (nx * _KEY_LIGHT[0] + nz * _KEY_LIGHT[2] - v * _KEY_LIGHT[1] * 0.5)
+        shade = {p: (0.12 + 0.95 * lam**2) * crease for p in base}
+        glow = {p: 0.10 * np.exp(-(((nx + 0.30) / 0.22) ** 2)) * nz for p in base}
+    if _CAP in base:
+        cap_srgb = {"bottle": (0.25, 0.25, 0.27), "can": (0.78, 0.78, 0.80), "jar": accent}.get(kind)
+        if cap_srgb is None:  # pouch seal: the body colour, a little darker
+            base[_CAP] = body_lin * 0.85
+        else:
+            base[_CAP] = srgb_to_linear(np.array(cap_srgb, np.float32))
+    if kind == "box" and _TOP in base:
+        base[_TOP] = paper_lin * 0.9 + 0.06
 
-    lin_ss = srgb_to_linear(colour) * m_ss[..., None]
-    alpha = down(m_ss).astype(np.float32)
-    fg = np.where(alpha[..., None] > 1e-6, down(lin_ss) / np.maximum(alpha[..., None], 1e-6), 0).astype(np.float32)
+    fg_sum = np.zeros((ch, cw, 3), np.float32)
+    full = (ch, cw)
+    for part, cov in coverage.items():
+        # work on the part's own bounding box only (the box's faces, a cap: small regions)
+        rows, cols = np.flatnonzero(cov.any(axis=1)), np.flatnonzero(cov.any(axis=0))
+        win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+
+        def crop(a):
+            a = np.asarray(a, np.float32)
+            return np.broadcast_to(a, full)[win] if a.ndim == 2 else a[win] if a.ndim == 3 else a
+
+        light = crop(np.broadcast_to(shade[part], full) * np.broadcast_to(floor_darkening, full))
+        colour = crop(base[part]) * light[..., None] + crop(np.broadcast_to(glow[part], full))[..., None]
+        if kind == "jar":  # glass: a little of the backdrop's light comes through
+            colour = colour * 0.88 + 0.04
+        fg_sum[win] += np.clip(colour, 0.0, 1.0) * cov[win][..., None]
+    fg = fg_sum / np.maximum(alpha_crop, 1e-6)[..., None]
 
     # --- backdrop with light fall-off and a soft contact shadow ---
-    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-    xx = np.linspace(-1, 1, w, dtype=np.float32)[None, :, None]
-    bg_srgb = np.array(bg, np.float32) * (1 - gradient * yy) * (1 - gradient * 0.5 * xx**2)
-    background = srgb_to_linear(np.clip(bg_srgb, 0, 1))
+    background_lin = srgb_to_linear(np.array(bg, np.float32))
+    if gradient:
+        # the fall-off is smooth: evaluate it on a coarse grid and interpolate (16x fewer powers)
+        gh, gw = max(2, h // 4), max(2, w // 4)
+        yy = np.linspace(0, 1, gh, dtype=np.float32)[:, None, None]
+        xx = np.linspace(-1, 1, gw, dtype=np.float32)[None, :, None]
+        bg_srgb = np.array(bg, np.float32) * (1 - gradient * yy) * (1 - gradient * 0.5 * xx**2)
+        image = cv2.resize(srgb_to_linear(np.clip(bg_srgb, 0, 1)), (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        image = np.empty((h, w, 3), np.float32)
+        image[:] = background_lin
     if shadow:
-        sh = Image.new("L", (w, h), 0)
-        sd = ImageDraw.Draw(sh)
-        by, ex = base_y / S, half_w / S * 1.15
-        sd.ellipse([cx / S - ex, by - ex * 0.12, cx / S + ex, by + ex * 0.12], fill=200)
-        sh = sh.filter(ImageFilter.GaussianBlur(radius=max(2, ex * 0.18)))
-        occ = np.asarray(sh, np.float32) / 255.0
-        background = background * (1 - 0.55 * occ[..., None])
-    image = fg * alpha[..., None] + background * (1 - alpha[..., None])
+        _contact_shadow(image, (geom.x_range[0] + geom.x_range[1]) / 2, base_y, (geom.x_range[1] - geom.x_range[0]) / 2)
+    region = image[cy0:cy1, cx0:cx1]
+    a3 = alpha_crop[..., None]
+    image[cy0:cy1, cx0:cx1] = fg * a3 + region * (1 - a3)
+    mask = np.zeros((h, w), np.float32)
+    mask[cy0:cy1, cx0:cx1] = alpha_crop
+
     if noise > 0:
         from ..imaging import linear_to_srgb
+
         s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
         image = srgb_to_linear(np.clip(s, 0, 1))
-    box = (int(lx0 / S), int(ly0 / S), int(np.ceil(lx1 / S)), int(np.ceil(ly1 / S)))
-    artwork = srgb_to_linear(label_arr)
+    if jpeg_quality is not None:
+        image = decode_image(encode_image(image, "JPEG", quality=int(jpeg_quality), icc=False), "<sample>").rgb
+    cap_box = None
+    if geom.cap_rect is not None:
+        cap_box = (int(np.floor(geom.x_range[0])), int(np.floor(geom.cap_rect[0])),
+                   int(np.ceil(geom.x_range[1])), int(np.ceil(geom.cap_rect[1])))
     return SampleProduct(
-        image=image.astype(np.float32), mask=alpha, kind=kind, label_lines=tuple(label), label_box=box,
-        artwork=artwork, background=tuple(float(c) for c in srgb_to_linear(np.array(bg, np.float32))),
-        seed=seed, meta={"backdrop": backdrop, "noise": noise, "scale": scale},
+        image=np.ascontiguousarray(image, dtype=np.float32), mask=mask, kind=kind, label_lines=tuple(label),
+        label_box=(lx0, ly0, lx1, ly1), artwork=artwork,
+        background=tuple(float(c) for c in background_lin), seed=seed,
+        meta={"backdrop": backdrop, "noise": noise, "scale": scale, "jpeg_quality": jpeg_quality,
+              "cap_box": cap_box},
     )
 
 
+def _contact_shadow(image: np.ndarray, cx: float, base_y: float, half_w: float) -> None:
+    """Darken the floor under the product in place: a wide soft shadow and a tight contact line."""
+    import cv2
+
+    h, w = image.shape[:2]
+    ex = half_w * 1.15
+    ey = max(ex * 0.12, 1.5)
+    sigma_soft = max(2.0, ex * 0.18)
+    reach = ex + 4 * sigma_soft
+    x0, x1 = int(max(0, np.floor(cx - reach))), int(min(w, np.ceil(cx + reach)))
+    y0, y1 = int(max(0, np.floor(base_y - ey - 4 * sigma_soft))), int(min(h, np.ceil(base_y + ey + 4 * sigma_soft)))
+    if x1 <= x0 or y1 <= y0:
+        return
+    ys = (np.arange(y0, y1, dtype=np.float32) + 0.5)[:, None]
+    xs = (np.arange(x0, x1, dtype=np.float32) + 0.5)[None, :]
+    # the wide shadow is smooth: blur it at a reduced scale and interpolate back
+    k = max(1, int(sigma_soft // 3))
+    sw, sh = max(1, (x1 - x0) // k), max(1, (y1 - y0) // k)
+    sxs = x0 + (np.arange(sw, dtype=np.float32) + 0.5) * (x1 - x0) / sw
+    sys_ = y0 + (np.arange(sh, dtype=np.float32) + 0.5) * (y1 - y0) / sh
+    soft = ((((sxs[None, :] - cx) / ex) ** 2 + ((sys_[:, None] - base_y) / ey) ** 2) <= 1.0).astype(np.float32)
+    soft = cv2.GaussianBlur(soft, (0, 0), sigma_soft * sw / (x1 - x0))
+    soft = cv2.resize(soft, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    tight_y = max(ey * 0.30, 1.0)
+    band = slice(max(0, int(base_y - 4 * tight_y) - y0), max(0, int(base_y + 4 * tight_y) + 1 - y0))
+    contact = np.zeros_like(soft)
+    near = ((((xs - cx) / (half_w * 0.98)) ** 2 + ((ys[band] - base_y + tight_y * 0.3) / tight_y) ** 2) <= 1.0)
+    if near.size:
+        contact[band] = cv2.GaussianBlur(near.astype(np.float32), (0, 0), max(1.0, tight_y * 0.6))
+    occlusion = 1.0 - (1.0 - 0.50 * soft) * (1.0 - 0.55 * contact)
+    image[y0:y1, x0:x1] *= (1.0 - occlusion)[..., None]
+
+
+# ---------------------------------------------------------------------------------------------
+# primitives with exact geometry
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Primitive:
+    """A shape with analytically exact geometry, seen by an orthographic camera from the side.
+
+    Coordinates: x right, y up, z toward the camera, in pixels; the shape's vertical axis passes
+    through the image centre. Depth and normals are defined at pixel centres that fall on the
+    shape (``valid``); elsewhere depth is 0 and normals are (0, 0, 0).
+
+    Attributes
+    ----------
+    image : float32 H x W x 3 linear photo: a matte shape lit by ``light`` on a flat backdrop.
+    mask : float32 H x W exact area coverage in [0, 1] (4 x 4 subpixels).
+    depth : float32 H x W, larger = nearer: the surface's z in pixels plus an offset that puts
+        every surface pixel above 0 (the backdrop, 0, is farthest). Exactly z(x, y) of the shape.
+    normals : float32 H x W x 3 unit normals, x right, y up, z toward the camera.
+    valid : bool H x W, pixel centre on the shape.
+    kind : "sphere", "cylinder", "box" or "bottle".
+    light : the unit light direction used for the shading.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    depth: np.ndarray
+    normals: np.ndarray
+    valid: np.ndarray
+    kind: str
+    light: tuple[float, float, float]
+
+
+def _bottle_profile(height: float, radius: float):
+    """Radius r(y) and dr/dy of a bottle (y up, 0 at the centre): body, cosine shoulder, neck, cap."""
+    bottom, top = -height / 2, height / 2
+    shoulder0, shoulder1 = bottom + 0.55 * height, bottom + 0.75 * height
+    neck_r, cap0, cap_r = radius * 0.38, bottom + 0.86 * height, radius * 0.46
+
+    def profile(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.clip((y - shoulder0) / (shoulder1 - shoulder0), 0.0, 1.0)
+        r = neck_r + (radius - neck_r) * 0.5 * (1 + np.cos(np.pi * t))
+        dr = np.where((t > 0) & (t < 1), -(radius - neck_r) * 0.5 * np.pi * np.sin(np.pi * t) / (shoulder1 - shoulder0), 0.0)
+        r = np.where(y >= cap0, cap_r, r)
+        dr = np.where(y >= cap0, 0.0, dr)
+        inside = (y >= bottom) & (y <= top)
+        return np.where(inside, r, -1.0), np.where(inside, dr, 0.0)
+
+    return profile
+
+
+def make_primitive(
+    kind: str = "sphere",
+    size: int | tuple[int, int] = 256,
+    albedo: tuple[float, float, float] = (0.60, 0.45, 0.35),
+    backdrop: tuple[float, float, float] = (0.85, 0.85, 0.85),
+    light: tuple[float, float, float] = (-0.4, 0.5, 0.77),
+    yaw_degrees: float = 30.0,
+) -> Primitive:
+    """Draw a primitive with exact mask, depth and normals (for the understand stage's benchmark).
+
+    Parameters
+    ----------
+    kind : one of :data:`PRIMITIVE_KINDS`. "sphere" (radius 0.38 of the smaller side),
+        "cylinder" and "bottle" (surfaces of revolution about the vertical axis), "box"
+        (turned ``yaw_degrees`` about the vertical axis, so two faces show).
+    size : side in pixels, or (width, height); at least 16.
+    albedo : linear RGB of the matte surface.
+    backdrop : linear RGB of the flat backdrop.
+    light : direction toward the light (x right, y up, z toward the camera); normalised.
+    yaw_degrees : the box's turn, in (0, 90).
+
+    Returns
+    -------
+    Primitive
+    """
+    if kind not in PRIMITIVE_KINDS:
+        raise ValueError(f"kind must be one of {PRIMITIVE_KINDS}, got {kind!r}")
+    w, h = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    if w < 16 or h < 16:
+        raise ValueError(f"size must be at least 16, got {size}")
+    if not 0 < yaw_degrees < 90:
+        raise ValueError(f"yaw_degrees must be in (0, 90), got {yaw_degrees}")
+    light_dir = np.asarray(light, np.float64)
+    light_dir = light_dir / np.linalg.norm(light_dir)
+    side = min(w, h)
+
+    def surface(x: np.ndarray, y: np.ndarray):
+        """(inside, z, normal) at points (x, y) in centred pixel units, y up."""
+        if kind == "box":
+            phi = np.deg2rad(yaw_degrees)
+            a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
+            s, c = np.sin(phi), np.cos(phi)
+            u_front = (x - b / 2 * s) / c  # on the face w = +b/2, normal (sin, 0, cos)
+            on_front = np.abs(u_front) <= a / 2
+            w_left = (x + a / 2 * c) / s  # on the face u = -a/2, normal (-cos, 0, sin)
+            on_left = (np.abs(w_left) <= b / 2) & ~on_front
+            z = np.where(on_front, -u_front * s + b / 2 * c, a / 2 * s + w_left * c)
+            n = np.where(on_front[..., None], np.array([s, 0.0, c]), np.array([-c, 0.0, s]))
+            inside = (on_front | on_left) & (np.abs(y) <= hh / 2)
+            return inside, z, n
+        if kind == "sphere":
+            radius = 0.38 * side
+            r, dr = np.sqrt(np.clip(radius**2 - y**2, 0, None)), -y / np.maximum(np.sqrt(np.clip(radius**2 - y**2, 1e-12, None)), 1e-6)
+            r = np.where(np.abs(y) < radius, r, -1.0)
+        elif kind == "cylinder":
+            radius, height = 0.26 * side, 0.80 * h
+            r = np.where(np.abs(y) <= height / 2, radius, -1.0) + 0 * x
+            dr = np.zeros_like(r)
+        else:
+            r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
+        inside = np.abs(x) < r
+        z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
+        # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
+        n = np.stack([x, -r * dr, z], axis=-1)
+        n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+        return inside, z, n
+
+    # exact coverage from 4 x 4 subpixel centres
+    S = SUPERSAMPLE
+    sx = (np.arange(w * S, dtype=np.float64) + 0.5) / S - w / 2
+    sy = h / 2 - (np.arange(h * S, dtype=np.float64) + 0.5) / S
+    inside_ss, _, _ = surface(np.broadcast_to(sx[None, :], (h * S, w * S)), np.broadcast_to(sy[:, None], (h * S, w * S)))
+    mask = inside_ss.reshape(h, S, w, S).mean(axis=(1, 3)).astype(np.float32)
+
+    px = (np.arange(w, dtype=np.float64) + 0.5) - w / 2
+    py = h / 2 - (np.arange(h, dtype=np.float64) + 0.5)
+    X, Y = np.broadcast_to(px[None, :], (h, w)), np.broadcast_to(py[:, None], (h, w))
+    valid, z, normals = surface(X, Y)
+    offset = side  # every visible z is > -side / 2, so depth = z + side > 0 on the shape
+    depth = np.where(valid, z + offset, 0.0).astype(np.float32)
+    normals = np.where(valid[..., None], normals, 0.0).astype(np.float32)
+
+    # shading: Lambert + ambient; edge pixels whose centre misses the shape take the nearest normal
+    shading_normals = normals.copy()
+    if (~valid & (mask > 0)).any():
+        import cv2
+
+        _, labels = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        ys_valid, xs_valid = np.nonzero(valid)
+        lookup = np.zeros(labels.max() + 1, np.int64)
+        lookup[labels[ys_valid, xs_valid]] = np.arange(len(ys_valid))
+        nearest = lookup[labels]
+        shading_normals = normals[ys_valid[nearest], xs_valid[nearest]]
+    lambert = np.clip(shading_normals @ light_dir.astype(np.float32), 0.0, 1.0)
+    fg = np.asarray(albedo, np.float32) * (0.18 + 0.82 * lambert)[..., None]
+    a3 = mask[..., None]
+    image = (fg * a3 + np.asarray(backdrop, np.float32) * (1 - a3)).astype(np.float32)
+    return Primitive(image=image, mask=mask, depth=depth, normals=normals, valid=valid, kind=kind,
+                     light=tuple(float(v) for v in light_dir))
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
 def write_sample(sample: SampleProduct, folder: str | Path, name: str | None = None, fmt: str = "png") -> dict:
     """Write ``<name>.<fmt>`` (photo), ``<name>_mask.png`` and ``<name>_master.png`` (artwork)."""
     folder = Path(folder)
