@@ -183,7 +183,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     lx, ly, lz = (float(v) for v in light.direction())
     base_y = float(box[3]) - 0.5
     prod_h = float(max(box[3] - box[1], 1))
-    support = support_mask(scene.get("support", {"kind": "all"}), (W, H))
+    support_desc = scene.get("support", {"kind": "all"})
+    support = None if support_desc.get("kind", "all") == "all" else support_mask(support_desc, (W, H))
     timings["place_s"] = time.perf_counter() - t_start
 
     # ------------------------------------------------------------------ shadows
@@ -229,8 +230,14 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
         if f > 1:
             occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
-        occlusion = np.clip(occ, 0.0, 0.95) * support
-        background_part = background_part * (1.0 - occlusion[..., None])
+        occlusion = np.clip(occ, 0.0, 0.95)
+        if support is not None:
+            occlusion *= support
+        # darken only where there is shadow
+        rows_any = np.flatnonzero(occlusion.max(axis=1) > 1e-4)
+        if rows_any.size:
+            r0, r1 = int(rows_any[0]), int(rows_any[-1]) + 1
+            background_part[r0:r1] *= (1.0 - occlusion[r0:r1, :, None])
     timings["shadows_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ floor reflection
@@ -243,18 +250,24 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         y1 = int(min(np.ceil(base_y + 3.0 * reach), H))
         if y1 > y0:
             rows = y1 - y0
-            # mirror about the base line, straight into the band below it
-            mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0]])
-            rgba = np.dstack([placed.premultiplied, alpha]).astype(np.float32)
-            refl = warp_layer(rgba, mirror, (W, rows))
             sigma = (1.0 - gloss) * 0.03 * prod_h + 0.6
-            refl = blur(refl, sigma)
+            pad = int(np.ceil(3 * sigma)) + 2
+            cx0, cx1 = max(box[0] - pad, 0), min(box[2] + pad, W)
+            # the source rows the mirrored band needs: y_src = 2 base_y - y
+            sy0 = int(max(np.floor(2 * base_y - y1) - 1, 0))
+            sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
+            rgba = placed.rgba if placed.rgba is not None else np.dstack([placed.premultiplied, alpha])
+            # mirror about the base line, straight into the band below it
+            mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
+            refl = blur(warp_layer(rgba[sy0:sy1, cx0:cx1], mirror, (cx1 - cx0, rows)), sigma)
             yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
             fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
-            weight = (config.reflection_strength * gloss * fade * support[y0:y1])
-            band = background_part[y0:y1]
-            keep = 1.0 - alpha[y0:y1, :, None]
-            background_part[y0:y1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
+            weight = config.reflection_strength * gloss * fade
+            if support is not None:
+                weight = weight * support[y0:y1, cx0:cx1]
+            band = background_part[y0:y1, cx0:cx1]
+            keep = 1.0 - alpha[y0:y1, cx0:cx1, None]
+            background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
                 + weight[..., None] * refl[..., :3] * keep
             reflection_drawn = True
     timings["reflection_s"] = time.perf_counter() - t0
@@ -272,7 +285,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     if config.shading:
         tint = light_tint(light.kelvin, 0.3)
         if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
-            normals = warp_layer(maps.normals.astype(np.float32), matrix, (W, H))[ys_c, xs_c]
+            local = np.array(matrix, np.float64)
+            local[:, 2] -= (xs_c.start, ys_c.start)
+            normals = warp_layer(maps.normals.astype(np.float32), local,
+                                 (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
             normals = _rotate_normals(normals, spec.placement.rotation)
             normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
             lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
@@ -308,19 +324,23 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             out = mean_lum + (out - mean_lum) * (1.0 + t * (contrast - 1.0))
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 
+    # the search for the strength runs on a smaller evenly spaced subset of the sample
+    search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 4000)).astype(np.int64)] if idx.size else idx
+    search_ref_lab = linear_to_lab(np.clip(product.reshape(-1, 3)[search_idx], 0, 1))
+
     def de_at(t: float) -> float:
-        if idx.size == 0:
+        if search_idx.size == 0:
             return 0.0
-        ref = product.reshape(-1, 3)[idx]
-        de = delta_e2000(linear_to_lab(adjusted(t, idx)), linear_to_lab(np.clip(ref, 0, 1)))
-        return float(de.mean())
+        return float(delta_e2000(linear_to_lab(adjusted(t, search_idx)), search_ref_lab).mean())
 
     strength = 1.0
-    if de_at(1.0) > config.max_delta_e:
+    # aim a little under the bound so the full-sample measurement (and grain) stays within it
+    target = config.max_delta_e * 0.97
+    if de_at(1.0) > target:
         lo, hi = 0.0, 1.0
-        for _ in range(8):
+        for _ in range(7):
             mid_t = 0.5 * (lo + hi)
-            if de_at(mid_t) > config.max_delta_e:
+            if de_at(mid_t) > target:
                 hi = mid_t
             else:
                 lo = mid_t
@@ -357,7 +377,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         if float(sigma_map.max()) > 0:
             lum = luminance(out)
             # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
-            slope = np.maximum(2.4 * np.power(np.maximum(lum, 1e-6), 0.583), 1.0 / 12.92)
+            slope = np.maximum(2.4 * cv2.pow(np.maximum(lum, 1e-6), 0.583), 1.0 / 12.92)
             out = out + (noise * sigma_map * slope)[..., None]
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
     timings["grain_s"] = time.perf_counter() - t0

@@ -43,6 +43,9 @@ class PlacedProduct:
     alpha: np.ndarray
     matrix: np.ndarray
     box: Box | None
+    rgba: np.ndarray | None = None
+    """float32 H x W x 4: premultiplied colour and alpha in one array (``premultiplied`` and
+    ``alpha`` are views of it)."""
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,21 +112,41 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
     """
     if rgb.shape[:2] != alpha.shape:
         raise ValueError(f"cut-out colour {rgb.shape[:2]} and alpha {alpha.shape} differ in size")
+    W, H = int(canvas[0]), int(canvas[1])
     crop_rgb, crop_alpha, offset = crop_to_product(rgb, alpha)
     m = _compose(np.asarray(matrix, np.float64), offset)
-    rgba = np.empty(crop_alpha.shape + (4,), np.float32)
-    # resample premultiplied colour: straight colour would bleed the (arbitrary) colour of
-    # transparent pixels into the edge
-    np.multiply(crop_rgb, crop_alpha[..., None], out=rgba[..., :3])
-    rgba[..., 3] = crop_alpha
-    warped = warp_layer(rgba, m, canvas)
-    a = np.clip(warped[..., 3], 0.0, 1.0)
-    premult = np.clip(warped[..., :3], 0.0, None)
-    premult = np.minimum(premult, a[..., None])  # straight colour stays <= 1
-    straight = np.divide(premult, a[..., None], out=np.zeros_like(premult), where=a[..., None] > 1e-4)
-    return PlacedProduct(premult, straight, a, np.asarray(matrix, np.float64), alpha_bbox(a))
+    # Only the canvas region the product lands in is resampled (plus a pixel for the filter).
+    ch, cw = crop_alpha.shape
+    corners = m @ np.array([[0, cw, 0, cw], [0, 0, ch, ch], [1, 1, 1, 1]], np.float64)
+    x0 = int(np.clip(np.floor(corners[0].min()) - 2, 0, W))
+    x1 = int(np.clip(np.ceil(corners[0].max()) + 2, 0, W))
+    y0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
+    y1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
+    rgba = np.zeros((H, W, 4), np.float32)
+    if x1 > x0 and y1 > y0:
+        src = np.empty(crop_alpha.shape + (4,), np.float32)
+        # resample premultiplied colour: straight colour would bleed the (arbitrary) colour of
+        # transparent pixels into the edge
+        np.multiply(crop_rgb, crop_alpha[..., None], out=src[..., :3])
+        src[..., 3] = crop_alpha
+        local = m.copy()
+        local[:, 2] -= (x0, y0)
+        region = warp_layer(src, local, (x1 - x0, y1 - y0))
+        np.clip(region, 0.0, 1.0, out=region)
+        # straight colour stays <= 1: premultiplied colour never exceeds alpha
+        np.minimum(region[..., :3], region[..., 3:4], out=region[..., :3])
+        rgba[y0:y1, x0:x1] = region
+    a = rgba[..., 3]
+    premult = rgba[..., :3]
+    straight = np.zeros((H, W, 3), np.float32)
+    if x1 > x0 and y1 > y0:
+        ra = rgba[y0:y1, x0:x1, 3:4]
+        np.divide(rgba[y0:y1, x0:x1, :3], ra, out=straight[y0:y1, x0:x1], where=ra > 1e-4)
+    return PlacedProduct(premult, straight, a, np.asarray(matrix, np.float64), alpha_bbox(a), rgba)
 
 
 def composite(background: np.ndarray, product: PlacedProduct) -> np.ndarray:
     """Linear-light 'over': product premultiplied colour + background x (1 - alpha)."""
-    return (product.premultiplied + background * (1.0 - product.alpha[..., None])).astype(np.float32)
+    out = background * (1.0 - product.alpha[..., None])
+    out += product.premultiplied
+    return out.astype(np.float32, copy=False)
