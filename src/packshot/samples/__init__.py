@@ -234,14 +234,20 @@ def _fill_polygon(points, origin: tuple[float, float], shape: tuple[int, int], s
         xs = xa + (yc[:, None] - ya) * (xb - xa) / (yb - ya)
     xs = np.sort(np.where(crosses, xs, np.inf), axis=1)
     n_cross = crosses.sum(axis=1)
-    edges = np.zeros((rows, cols + 1), np.int32)
+    inside = np.zeros((rows, cols), bool)
+    columns = np.arange(cols, dtype=np.int32)[None, :]
     for k in range(0, int(n_cross.max(initial=0)), 2):
         r = np.flatnonzero(n_cross > k + 1)
-        start = np.clip(np.ceil((xs[r, k] - origin[0]) * scale - 0.5), 0, cols).astype(np.int64)
-        stop = np.clip(np.ceil((xs[r, k + 1] - origin[0]) * scale - 0.5), 0, cols).astype(np.int64)
-        np.add.at(edges, (r, start), 1)
-        np.add.at(edges, (r, stop), -1)
-    return np.cumsum(edges, axis=1)[:, :cols] > 0
+        if r.size == 0:
+            continue
+        start = np.ceil((xs[r, k] - origin[0]) * scale - 0.5).astype(np.int32)[:, None]
+        stop = np.ceil((xs[r, k + 1] - origin[0]) * scale - 0.5).astype(np.int32)[:, None]
+        band = slice(r[0], r[-1] + 1)
+        if r.size == r[-1] - r[0] + 1:  # contiguous rows (the usual case): no fancy indexing
+            inside[band] ^= (columns >= start) & (columns < stop)
+        else:
+            inside[r] ^= (columns >= start) & (columns < stop)
+    return inside
 
 
 def _part_coverage(geom: _Geometry, crop: tuple[int, int, int, int]) -> dict[int, np.ndarray]:
@@ -604,8 +610,8 @@ def make_primitive(
     light_dir = light_dir / np.linalg.norm(light_dir)
     side = min(w, h)
 
-    def surface(x: np.ndarray, y: np.ndarray):
-        """(inside, z, normal) at points (x, y) in centred pixel units, y up."""
+    def surface(x: np.ndarray, y: np.ndarray, inside_only: bool = False):
+        """(inside, z, normal) at points (x, y) in centred pixel units, y up (broadcast together)."""
         if kind == "box":
             phi = np.deg2rad(yaw_degrees)
             a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
@@ -624,14 +630,16 @@ def make_primitive(
             r = np.where(np.abs(y) < radius, r, -1.0)
         elif kind == "cylinder":
             radius, height = 0.26 * side, 0.80 * h
-            r = np.where(np.abs(y) <= height / 2, radius, -1.0) + 0 * x
+            r = np.where(np.abs(y) <= height / 2, radius, -1.0)
             dr = np.zeros_like(r)
         else:
             r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
         inside = np.abs(x) < r
+        if inside_only:
+            return inside, None, None
         z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
         # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
-        n = np.stack([x, -r * dr, z], axis=-1)
+        n = np.stack(np.broadcast_arrays(x, -r * dr, z), axis=-1)
         n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
         return inside, z, n
 
@@ -639,13 +647,16 @@ def make_primitive(
     S = SUPERSAMPLE
     sx = (np.arange(w * S, dtype=np.float64) + 0.5) / S - w / 2
     sy = h / 2 - (np.arange(h * S, dtype=np.float64) + 0.5) / S
-    inside_ss, _, _ = surface(np.broadcast_to(sx[None, :], (h * S, w * S)), np.broadcast_to(sy[:, None], (h * S, w * S)))
+    inside_ss, _, _ = surface(sx[None, :], sy[:, None], inside_only=True)
+    inside_ss = np.broadcast_to(inside_ss, (h * S, w * S))
     mask = inside_ss.reshape(h, S, w, S).mean(axis=(1, 3)).astype(np.float32)
 
     px = (np.arange(w, dtype=np.float64) + 0.5) - w / 2
     py = h / 2 - (np.arange(h, dtype=np.float64) + 0.5)
-    X, Y = np.broadcast_to(px[None, :], (h, w)), np.broadcast_to(py[:, None], (h, w))
-    valid, z, normals = surface(X, Y)
+    valid, z, normals = surface(px[None, :], py[:, None])
+    valid = np.broadcast_to(valid, (h, w))
+    z = np.broadcast_to(z, (h, w))
+    normals = np.broadcast_to(normals, (h, w, 3))
     offset = side  # every visible z is > -side / 2, so depth = z + side > 0 on the shape
     depth = np.where(valid, z + offset, 0.0).astype(np.float32)
     normals = np.where(valid[..., None], normals, 0.0).astype(np.float32)
