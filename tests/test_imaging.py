@@ -624,7 +624,7 @@ def test_corrupt_bytes(data):
         decode_image(data, "corrupt.png")
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"])
 @pytest.mark.parametrize("keep", [0.5, 0.9])
 def test_truncated_files(tmp_path, fmt, keep):
     rgb8 = np.random.default_rng(6).integers(0, 256, (64, 64, 3), dtype=np.uint8)
@@ -633,6 +633,16 @@ def test_truncated_files(tmp_path, fmt, keep):
     path.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ImageLoadError, match=rf"cut\.{fmt.lower()}: .*(truncated|corrupt|decoded)"):
         load_image(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_16bit_png(keep):
+    import cv2
+
+    rgb16 = np.random.default_rng(7).integers(0, 65536, (64, 64, 3), dtype=np.uint16)
+    data = cv2.imencode(".png", rgb16)[1].tobytes()
+    with pytest.raises(ImageLoadError, match=r"cut16\.png: .*(truncated|corrupt)"):
+        decode_image(data[: int(len(data) * keep)], "cut16.png")
 
 
 def test_missing_file_and_folder(tmp_path):
