@@ -26,6 +26,7 @@ import contextlib
 import functools
 import io
 import os
+import struct
 import stat
 import tempfile
 import threading
@@ -816,8 +817,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 @functools.lru_cache(maxsize=1)
 def srgb_icc_bytes() -> bytes:
-    """An sRGB ICC profile to embed in exported files (the same bytes on every call)."""
-    return ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes()
+    """An sRGB ICC profile to embed in exported files (the same bytes on every call and run)."""
+    data = bytearray(ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes())
+    # lcms stamps the header's creation dateTime (bytes 24..35) with the current time, which
+    # made every encoded file differ from run to run: pin it so outputs are byte-stable.
+    data[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+    return bytes(data)
 
 
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF",
