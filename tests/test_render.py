@@ -201,3 +201,22 @@ def test_gradients_do_not_band(cutout):
         longest = max(longest, current)
     assert column.max() - column.min() >= 3
     assert longest <= 8
+
+
+def test_encoded_frames_are_byte_stable_across_processes(tmp_path, cutout):
+    """The same frame encoded in another process, a second later, gives the same PNG bytes."""
+    import subprocess
+    import sys
+    import time
+
+    from packshot.imaging import encode_image
+
+    (spec,) = _spec(cutout, {"preset": "studio-white"}, size="96x96")
+    rgb = render(spec, cutout).rgb
+    np.save(tmp_path / "rgb.npy", rgb)
+    here = encode_image(rgb, "PNG")
+    time.sleep(1.1)  # a timestamp in any header would now differ
+    code = ("import sys, numpy as np; from packshot.imaging import encode_image; "
+            f"sys.stdout.buffer.write(encode_image(np.load({str(tmp_path / 'rgb.npy')!r}), 'PNG'))")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
+    assert there == here

@@ -125,7 +125,7 @@ PRESETS: Mapping[str, Preset] = {
             podium="cylinder",
             podium_colors=(_hex("eab8bf"), _hex("b9dccd"), _hex("c9bfe6"), _hex("efd3a8")),
             floor_gloss=0.0, light=Light(azimuth=135, elevation=50, softness=0.7, kelvin=5400),
-            base_y=0.66, scale=0.52, sweep_falloff=0.3,
+            base_y=0.66, scale=0.48, sweep_falloff=0.3,
         ),
         Preset(
             "marble", "White Carrara marble counter, soft window light, light reflection.",
@@ -177,7 +177,7 @@ PRESETS: Mapping[str, Preset] = {
             wall=(_hex("7a1620"), _hex("1f4a34")), floor=(_hex("8c1d27"), _hex("24573d")),
             podium="cylinder", podium_colors=(_hex("d8b55e"), _hex("cfae62")),
             floor_gloss=0.5, light=Light(azimuth=135, elevation=45, softness=0.5, kelvin=3400),
-            base_y=0.66, scale=0.5, sweep_falloff=0.6,
+            base_y=0.66, scale=0.46, sweep_falloff=0.6,
         ),
         Preset(
             "back-to-school", "Kraft-paper linen desk against a school-bus yellow wall, box plinth.",

@@ -188,7 +188,7 @@ class StudioRenderer:
                 top = ellipse_coverage((H, W), px, top_cy, rx, ry)
                 bottom = ellipse_coverage((H, W), px, ground_y, rx, ry)
                 xcov = np.clip(np.minimum(xs - (px - rx), (px + rx) - xs) + 0.5, 0, 1)
-                rect = xcov * (ys >= top_cy)
+                rect = xcov * ((ys >= top_cy) & (ys <= ground_y))
                 body = np.maximum(rect, bottom) * (1.0 - top)
                 nx = np.clip((xs - px) / rx, -1, 1)
                 nz = np.sqrt(1 - nx**2)
