@@ -1,0 +1,643 @@
+"""Marketplace compliance check: every rule of a profile, measured, with its limit and a verdict.
+
+:func:`check_image` reads an encoded file (path or bytes) or a pipeline array and returns a
+:class:`ComplianceReport` with one :class:`RuleResult` per rule, including the rules a profile
+does not impose (status ``skip``), so a report always shows the whole list.
+
+How the rules measure
+---------------------
+- **Product region.** From ``product_alpha`` when given (``alpha > 0.5`` for its box, any
+  ``alpha > 0`` counts as product for the background rule). Otherwise estimated: the
+  background is every pixel connected to the frame border whose colour stays within
+  :attr:`CheckConfig.background_similarity` levels of the border's median colour; the
+  product is the rest, without specks and letters smaller than
+  :attr:`CheckConfig.min_component_share` of the largest part (so text in the background
+  counts as background). A grey halo that touches the product is then part of the product:
+  pass ``product_alpha`` to judge halos.
+- **Background** (``background: white``): share of background pixels that are not exactly
+  RGB 255, 255, 255. Pixels within a few pixels of the product are left out, because lossy
+  codecs ring inside the blocks an edge crosses: 1 px for lossless files, 8 px for JPEG
+  without chroma subsampling, 16 px for subsampled JPEG and WebP.
+- **Fill**: the product's bounding box over the frame, ``max(box_w / W, box_h / H)``: the extent
+  along the tighter side. For a square frame this is the box's longest side over the frame's,
+  which is how Amazon's "fills 85 % of the frame" is measured.
+- **Edge clearance**: border pixels darker than 250 in any channel (a product or shadow cut by
+  the frame edge).
+- **Text**: PP-OCR (``packshot.understand.ocr.read_text`` when present, else ``rapidocr``) on the
+  frame, downscaled to at most :attr:`CheckConfig.ocr_max_side`. A line mostly on the product is
+  label text and allowed; a line mostly off it is text in the background; a line partly on and
+  partly off crosses the product's outline, as watermarks and promo stickers do.
+- **Colour space**: the pixel mode must be RGB (or grey / palette) and an embedded ICC profile
+  must describe sRGB; an untagged file is read as sRGB, as browsers and marketplaces do.
+- **JPEG quality** is estimated from the luminance quantisation table (libjpeg scaling).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import InputError
+from ..imaging import decode_image, linear_to_srgb8
+from .profiles import Profile, get_profile
+
+STATUSES = ("pass", "fail", "warn", "skip")
+"""``fail`` breaks a hard rule; ``warn`` misses a recommendation; ``skip``: the profile has no such rule."""
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """How the compliance check measures."""
+
+    background_similarity: int = 12
+    """Levels (0-255) a pixel may differ from the border colour and still be estimated background."""
+    min_component_share: float = 0.10
+    """Estimated product parts smaller than this share of the largest part are treated as background."""
+    edge_dark_level: int = 250
+    """A border pixel darker than this in any channel is a product or shadow cut by the frame edge."""
+    ocr_max_side: int = 1280
+    """The frame is downscaled to this longest side before OCR (speed; text stays readable)."""
+    ocr_min_score: float = 0.7
+    """OCR lines below this confidence are ignored."""
+    text_on_product: float = 0.75
+    """A text line with at least this share of its box on the product is label text."""
+    text_off_product: float = 0.25
+    """A text line with at most this share of its box on the product is background text."""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule of a profile: what was measured, the limit, and the verdict."""
+
+    rule: str
+    """Rule name (``background``, ``fill``, ...)."""
+    status: str
+    """``pass``, ``fail``, ``warn`` or ``skip``."""
+    measured: Any
+    """The measured value (JSON-serialisable); None when not measured."""
+    limit: Any
+    """The profile's limit in words or numbers; None when the profile has no such rule."""
+    message: str = ""
+    """What was found, in words a user can act on."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "status": self.status, "measured": self.measured, "limit": self.limit,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """Every rule of ``profile`` measured on one image."""
+
+    profile: str
+    """Profile name."""
+    source: str
+    """File name, ``<bytes>`` or ``<array>``."""
+    size: tuple[int, int]
+    """(width, height) of the image."""
+    rules: tuple[RuleResult, ...]
+    """One result per rule, in a fixed order."""
+    product_region: str = "estimated"
+    """``alpha`` when the product alpha was given, ``estimated`` otherwise."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """Extra measurements (product box, text lines found)."""
+
+    @property
+    def passed(self) -> bool:
+        """True when no rule failed (warnings do not fail)."""
+        return not any(r.status == "fail" for r in self.rules)
+
+    @property
+    def failures(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.rules if r.status == "fail")
+
+    @property
+    def warnings(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.rules if r.status == "warn")
+
+    def rule(self, name: str) -> RuleResult:
+        """The result of rule ``name`` (KeyError when there is none)."""
+        for r in self.rules:
+            if r.rule == name:
+                return r
+        raise KeyError(f"no rule '{name}'; rules: {', '.join(r.rule for r in self.rules)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile, "source": self.source, "size": list(self.size), "passed": self.passed,
+                "product_region": self.product_region, "rules": [r.to_dict() for r in self.rules],
+                "details": dict(self.details)}
+
+
+RULES = ("format", "longest-side", "shortest-side", "recommended-size", "pixels", "aspect", "file-size",
+         "colour-space", "transparency", "jpeg-quality", "background", "fill", "edge-clearance", "safe-zone",
+         "text")
+"""Every rule, in report order."""
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the image and its file facts
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the check needs to know about an image: 8-bit sRGB pixels and file facts."""
+
+    srgb8: np.ndarray
+    """uint8 H x W x 3 sRGB pixels (after EXIF orientation; ICC converted to sRGB)."""
+    alpha: np.ndarray | None
+    """float32 H x W transparency channel in [0, 1], or None."""
+    name: str
+    """File name, ``<bytes>`` or ``<array>``."""
+    file_format: str | None = None
+    """Pillow format name; None for arrays."""
+    mode: str | None = None
+    """Pillow mode of the file (``RGB``, ``CMYK``...)."""
+    icc_description: str | None = None
+    """Description of the embedded ICC profile, or None."""
+    n_bytes: int | None = None
+    """File size in bytes; None for arrays."""
+    jpeg_quality: int | None = None
+    """Estimated JPEG quality, or None."""
+    jpeg_subsampling: int | None = None
+    """0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0; None when not a JPEG."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.srgb8.shape[1], self.srgb8.shape[0]
+
+    @property
+    def is_file(self) -> bool:
+        return self.file_format is not None
+
+
+# libjpeg's standard luminance quantisation table (Annex K), natural order
+_STD_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
+
+
+def estimate_jpeg_quality(luma_table: Any) -> int:
+    """The libjpeg quality (1-100) whose scaled standard table is closest to ``luma_table``.
+
+    Parameters
+    ----------
+    luma_table : sequence of 64 ints
+        The luminance quantisation table as Pillow reports it (``img.quantization[0]``).
+    """
+    t = np.asarray(list(luma_table), np.float64)
+    if t.size != 64:
+        raise ValueError(f"a JPEG quantisation table has 64 entries, got {t.size}")
+    # Pillow reports tables in zig-zag or natural order depending on version: compare sorted too
+    best_q, best_err = 50, np.inf
+    for q in range(1, 101):
+        scale = 5000.0 / q if q < 50 else 200.0 - 2.0 * q
+        std = np.clip(np.floor((_STD_LUMA * scale + 50.0) / 100.0), 1, 255)
+        err = min(np.abs(std - t).sum(), np.abs(np.sort(std) - np.sort(t)).sum())
+        if err < best_err:
+            best_q, best_err = q, err
+    return best_q
+
+
+def read_facts(image: str | Path | bytes | np.ndarray, name: str | None = None) -> ImageFacts:
+    """Decode an image file, its bytes, or an array into :class:`ImageFacts`.
+
+    Parameters
+    ----------
+    image : path, bytes or ndarray
+        A file, its bytes, float32 linear H x W x 3 (pipeline convention) or uint8 sRGB
+        H x W x 3 / H x W x 4.
+
+    Raises
+    ------
+    InputError
+        Not an image, an empty or wrongly shaped array; the message names the input.
+    """
+    if isinstance(image, np.ndarray):
+        return _facts_from_array(image, name or "<array>")
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return _facts_from_bytes(bytes(image), name or "<bytes>")
+    if isinstance(image, (str, Path)):
+        p = Path(image)
+        if not p.exists():
+            raise InputError(p, "file does not exist")
+        if p.is_dir():
+            raise InputError(p, "is a folder, not an image file")
+        return _facts_from_bytes(p.read_bytes(), name or str(p))
+    raise InputError(name or "image", f"expected a path, bytes or an array, got {type(image).__name__}")
+
+
+def _facts_from_array(a: np.ndarray, name: str) -> ImageFacts:
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(name, f"image array must be H x W x 3 (or 4), got shape {a.shape}")
+    alpha = None
+    if a.dtype == np.uint8:
+        srgb8 = np.ascontiguousarray(a[..., :3])
+        if a.shape[2] == 4:
+            alpha = a[..., 3].astype(np.float32) / 255.0
+    elif np.issubdtype(a.dtype, np.floating):
+        if a.shape[2] == 4:
+            raise InputError(name, "a float image is linear RGB H x W x 3; pass the alpha as product_alpha")
+        if not np.isfinite(a).all() or a.min() < -1e-6 or a.max() > 1 + 1e-6:
+            raise InputError(name, "a float image must be linear light in [0, 1] without NaN")
+        srgb8 = linear_to_srgb8(a, dither=False)
+    else:
+        raise InputError(name, f"image array must be uint8 sRGB or float32 linear, got {a.dtype}")
+    return ImageFacts(srgb8=srgb8, alpha=alpha, name=name)
+
+
+def _facts_from_bytes(data: bytes, name: str) -> ImageFacts:
+    from PIL import Image, ImageCms
+
+    loaded = decode_image(data, name)  # validates and raises ImageLoadError naming the file
+    mode = loaded.source_mode
+    fmt = loaded.source_format
+    icc_desc = quality = sampling = None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            icc = im.info.get("icc_profile")
+            if icc:
+                try:
+                    icc_desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+                except (ImageCms.PyCMSError, OSError, ValueError):
+                    icc_desc = "<unreadable ICC profile>"
+            if fmt == "JPEG":
+                from PIL import JpegImagePlugin
+
+                tables = getattr(im, "quantization", None) or {}
+                if 0 in tables:
+                    quality = estimate_jpeg_quality(tables[0])
+                sampling = JpegImagePlugin.get_sampling(im)
+    except OSError:  # pragma: no cover - decode_image succeeded on the same bytes
+        pass
+    # 8-bit values as stored: the LUT decode round-trips exactly through an undithered encode
+    srgb8 = linear_to_srgb8(loaded.rgb, dither=False)
+    return ImageFacts(srgb8=srgb8, alpha=loaded.alpha, name=name, file_format=fmt, mode=mode,
+                      icc_description=icc_desc, n_bytes=len(data), jpeg_quality=quality,
+                      jpeg_subsampling=None if sampling is None or sampling < 0 else int(sampling))
+
+
+# ---------------------------------------------------------------------------------------------
+# product region
+# ---------------------------------------------------------------------------------------------
+def estimate_product_region(srgb8: np.ndarray, config: CheckConfig = CheckConfig()) -> np.ndarray:
+    """Estimate which pixels are the product in an 8-bit frame (see the module docstring).
+
+    Parameters
+    ----------
+    srgb8 : ndarray
+        uint8 H x W x 3.
+
+    Returns
+    -------
+    ndarray
+        bool H x W, True on the product (its enclosed holes included).
+    """
+    import cv2
+
+    h, w = srgb8.shape[:2]
+    border = np.concatenate([srgb8[0], srgb8[-1], srgb8[:, 0], srgb8[:, -1]]).astype(np.int16)
+    bg = np.median(border, axis=0)
+    diff = np.abs(srgb8.astype(np.int16) - bg.astype(np.int16)).max(axis=2)
+    similar = (diff <= config.background_similarity).astype(np.uint8)
+    n, labels = cv2.connectedComponents(similar, connectivity=4)
+    on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    on_border = on_border[on_border != 0]  # label 0 = pixels unlike the border colour
+    background = np.isin(labels, on_border)
+    product = (~background).astype(np.uint8)
+    n, plabels, stats, _ = cv2.connectedComponentsWithStats(product, connectivity=8)
+    if n <= 1:
+        return np.zeros((h, w), bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= config.min_component_share * areas.max()) + 1
+    return np.isin(plabels, keep)
+
+
+def _product_masks(facts: ImageFacts, product_alpha: np.ndarray | None,
+                   config: CheckConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """(box mask, support mask, how): the box mask gives the product box, the support mask every
+    pixel the product covers at all."""
+    w, h = facts.size
+    if product_alpha is not None:
+        a = np.asarray(product_alpha)
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        if a.shape != (h, w):
+            raise InputError("product_alpha", f"is {a.shape[1] if a.ndim > 1 else '?'}x{a.shape[0]}, "
+                             f"the image is {w}x{h}")
+        if a.dtype == np.uint8:
+            a = a.astype(np.float32) / 255.0
+        return a > 0.5, a > (0.5 / 255.0), "alpha"
+    region = estimate_product_region(facts.srgb8, config)
+    return region, region, "estimated"
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def codec_margin(facts: ImageFacts) -> int:
+    """Pixels around the product left out of the background rule because the codec rings there."""
+    if facts.file_format == "JPEG":
+        return 8 if facts.jpeg_subsampling in (0, None) else 16
+    if facts.file_format == "WEBP":
+        return 16  # lossy WebP: 16 x 16 macroblocks, 4:2:0 chroma (lossless WebP does not ring)
+    return 1
+
+
+def product_fill(box: tuple[int, int, int, int] | None, size: tuple[int, int]) -> float:
+    """Product share of the frame: ``max(box_w / W, box_h / H)`` (0 without a product)."""
+    if box is None:
+        return 0.0
+    w, h = size
+    return max((box[2] - box[0]) / w, (box[3] - box[1]) / h)
+
+
+# ---------------------------------------------------------------------------------------------
+# OCR
+# ---------------------------------------------------------------------------------------------
+_OCR_ENGINE: list = []
+
+
+def read_frame_text(srgb8: np.ndarray, max_side: int = 1280) -> list[tuple[str, tuple[int, int, int, int], float]]:
+    """Text lines in an 8-bit sRGB frame: ``(text, box in frame pixels, confidence)``.
+
+    Uses ``packshot.understand.ocr.read_text`` when that module exists (rotation-robust PP-OCR),
+    else ``rapidocr`` directly.
+    """
+    import cv2
+
+    h, w = srgb8.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    small = srgb8 if scale >= 1.0 else cv2.resize(srgb8, (max(1, round(w * scale)), max(1, round(h * scale))),
+                                                   interpolation=cv2.INTER_AREA)
+    lines: list[tuple[str, tuple[int, int, int, int], float]] = []
+    try:
+        from ..understand.ocr import read_text  # type: ignore[attr-defined]
+    except ImportError:
+        read_text = None
+    if read_text is not None:
+        from ..imaging import srgb8_to_linear
+
+        for line in read_text(srgb8_to_linear(small)):
+            x0, y0, x1, y1 = line.box
+            lines.append((line.text, _unscale((x0, y0, x1, y1), scale, w, h), float(line.confidence)))
+        return lines
+    if not _OCR_ENGINE:
+        import logging
+
+        from rapidocr import RapidOCR
+
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        _OCR_ENGINE.append(RapidOCR())
+    result = _OCR_ENGINE[0](np.ascontiguousarray(small))
+    if result.txts is None:
+        return lines
+    for text, poly, score in zip(result.txts, result.boxes, result.scores):
+        poly = np.asarray(poly, np.float64)
+        box = (poly[:, 0].min(), poly[:, 1].min(), poly[:, 0].max(), poly[:, 1].max())
+        lines.append((str(text), _unscale(box, scale, w, h), float(score)))
+    return lines
+
+
+def _unscale(box, scale: float, w: int, h: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (v / scale for v in box)
+    return (int(np.clip(np.floor(x0), 0, w)), int(np.clip(np.floor(y0), 0, h)),
+            int(np.clip(np.ceil(x1), 0, w)), int(np.clip(np.ceil(y1), 0, h)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the check
+# ---------------------------------------------------------------------------------------------
+def check_image(
+    image: str | Path | bytes | np.ndarray,
+    profile: Profile | str,
+    product_alpha: np.ndarray | None = None,
+    *,
+    config: CheckConfig = CheckConfig(),
+    name: str | None = None,
+) -> ComplianceReport:
+    """Measure every rule of ``profile`` on one image.
+
+    Parameters
+    ----------
+    image : path, bytes or ndarray
+        An encoded file (path or bytes), float32 linear H x W x 3, or uint8 sRGB H x W x 3.
+        File rules (format, byte size, colour space, quality) are skipped for arrays.
+    profile : Profile or str
+        A profile or its name / YAML path (see :func:`packshot.export.profiles.get_profile`).
+    product_alpha : ndarray, optional
+        float32 H x W in [0, 1] (or uint8): the product's alpha in this frame. Estimated when None.
+    config : CheckConfig
+        Measurement settings.
+    name : str, optional
+        Name of the source in the report (defaults to the path).
+
+    Returns
+    -------
+    ComplianceReport
+        One result per rule in :data:`RULES`; ``report.passed`` is False when any failed.
+
+    Examples
+    --------
+    >>> report = check_image("frame.jpg", "amazon-main")   # doctest: +SKIP
+    >>> [r.rule for r in report.failures]                   # doctest: +SKIP
+    ['fill']
+    """
+    prof = get_profile(profile)
+    facts = read_facts(image, name)
+    w, h = facts.size
+    box_mask, support, how = _product_masks(facts, product_alpha, config)
+    box = _bbox(box_mask)
+    results: dict[str, RuleResult] = {}
+
+    def add(rule: str, status: str, measured: Any, limit: Any, message: str = "") -> None:
+        results[rule] = RuleResult(rule, status, measured, limit, message)
+
+    def skip(rule: str, why: str) -> None:
+        add(rule, "skip", None, None, why)
+
+    no_rule = f"{prof.name} has no such rule"
+    not_file = "not a file (an array): nothing to measure"
+
+    # --- file rules ---
+    if not facts.is_file:
+        skip("format", not_file)
+    else:
+        ok = facts.file_format in prof.formats
+        add("format", "pass" if ok else "fail", facts.file_format, list(prof.formats),
+            "" if ok else f"{facts.file_format} is not accepted; save as {' or '.join(prof.formats)}")
+
+    longest, shortest = max(w, h), min(w, h)
+    lo, hi = prof.min_longest_side, prof.max_longest_side
+    if lo is None and hi is None:
+        skip("longest-side", no_rule)
+    else:
+        limit = " and ".join(s for s in ((f">= {lo}" if lo else ""), (f"<= {hi}" if hi else "")) if s)
+        bad = (lo is not None and longest < lo) or (hi is not None and longest > hi)
+        add("longest-side", "fail" if bad else "pass", longest, limit,
+            f"longest side {longest} px is outside {limit} px" if bad else "")
+    if prof.min_shortest_side is None:
+        skip("shortest-side", no_rule)
+    else:
+        bad = shortest < prof.min_shortest_side
+        add("shortest-side", "fail" if bad else "pass", shortest, f">= {prof.min_shortest_side}",
+            f"shortest side {shortest} px is below {prof.min_shortest_side} px" if bad else "")
+    if prof.recommended_longest_side is None:
+        skip("recommended-size", no_rule)
+    else:
+        bad = longest < prof.recommended_longest_side
+        add("recommended-size", "warn" if bad else "pass", longest, f">= {prof.recommended_longest_side}",
+            f"longest side {longest} px is below the recommended {prof.recommended_longest_side} px "
+            "(zoom and sharpness suffer)" if bad else "")
+    if prof.max_pixels is None:
+        skip("pixels", no_rule)
+    else:
+        bad = w * h > prof.max_pixels
+        add("pixels", "fail" if bad else "pass", w * h, f"<= {prof.max_pixels}",
+            f"{w * h / 1e6:.1f} MP is over {prof.max_pixels / 1e6:.1f} MP" if bad else "")
+    if prof.aspect is None:
+        skip("aspect", no_rule)
+    else:
+        ratio = w / h
+        bad = abs(ratio / prof.aspect - 1) > prof.aspect_tolerance
+        add("aspect", "fail" if bad else "pass", round(ratio, 4),
+            f"{prof.aspect:.4f} +- {prof.aspect_tolerance:.0%}",
+            f"aspect {w}:{h} = {ratio:.3f}, expected {prof.aspect:.3f}" if bad else "")
+    if not facts.is_file:
+        skip("file-size", not_file)
+    elif prof.max_bytes is None:
+        skip("file-size", no_rule)
+    else:
+        bad = facts.n_bytes > prof.max_bytes
+        add("file-size", "fail" if bad else "pass", facts.n_bytes, f"<= {prof.max_bytes}",
+            f"{facts.n_bytes:,} bytes is over the limit of {prof.max_bytes:,} bytes" if bad else "")
+    if not facts.is_file:
+        skip("colour-space", not_file)
+    else:
+        mode_ok = facts.mode.split(" ")[0] in ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "I;16", "I;16B", "I")
+        desc = facts.icc_description
+        icc_ok = desc is None or "srgb" in desc.lower()
+        measured = f"{facts.mode}, " + (f"ICC '{desc}'" if desc else "untagged (read as sRGB)")
+        problems = []
+        if not mode_ok:
+            problems.append(f"pixel mode {facts.mode} is not RGB")
+        if not icc_ok:
+            problems.append(f"embedded ICC profile '{desc}' is not sRGB")
+        add("colour-space", "pass" if not problems else "fail", measured, prof.color_space, "; ".join(problems))
+
+    if facts.alpha is None:
+        add("transparency", "pass", "opaque", "opaque" if not prof.allow_alpha else "any")
+    else:
+        see_through = float((facts.alpha < 1.0).mean())
+        bad = not prof.allow_alpha and see_through > 0
+        add("transparency", "fail" if bad else "pass", round(see_through, 6),
+            "opaque" if not prof.allow_alpha else "any",
+            f"{see_through:.1%} of the pixels are transparent; {prof.name} needs an opaque image "
+            "(flatten onto white)" if bad else "")
+    if prof.recommended_min_jpeg_quality is None:
+        skip("jpeg-quality", no_rule)
+    elif facts.file_format != "JPEG" or facts.jpeg_quality is None:
+        skip("jpeg-quality", "not a JPEG")
+    else:
+        bad = facts.jpeg_quality < prof.recommended_min_jpeg_quality
+        add("jpeg-quality", "warn" if bad else "pass", facts.jpeg_quality, f">= {prof.recommended_min_jpeg_quality}",
+            f"estimated JPEG quality {facts.jpeg_quality} is below the recommended "
+            f"{prof.recommended_min_jpeg_quality}" if bad else "")
+
+    # --- content rules ---
+    details: dict[str, Any] = {"product_box": list(box) if box else None}
+    if prof.background != "white":
+        skip("background", f"{prof.name} allows any background")
+    else:
+        import cv2
+
+        margin = codec_margin(facts)
+        near = cv2.dilate(support.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                                                (2 * margin + 1, 2 * margin + 1)))
+        outside = near == 0
+        n_out = int(outside.sum())
+        if n_out == 0:
+            add("background", "fail", None, f"<= {prof.background_tolerance:.2%} not RGB 255",
+                "no background left to measure: the product covers the whole frame")
+        else:
+            px = facts.srgb8[outside]
+            not_white = px.min(axis=1) < 255
+            share = float(not_white.mean())
+            near_white = int((not_white & (px.min(axis=1) >= 235)).sum())
+            darker = int(not_white.sum()) - near_white
+            bad = share > prof.background_tolerance
+            msg = ""
+            if bad:
+                msg = (f"{share:.2%} of the background is not pure white RGB 255 ({near_white:,} near-white "
+                       f"residue pixels, {darker:,} darker); mean colour of those "
+                       f"{tuple(int(v) for v in px[not_white].mean(axis=0).round())}")
+            add("background", "fail" if bad else "pass", round(share, 6), f"<= {prof.background_tolerance:.2%}",
+                msg)
+            details["background_margin_px"] = margin
+    if prof.fill_min is None:
+        skip("fill", no_rule)
+    else:
+        fill = product_fill(box, facts.size)
+        bad = fill < prof.fill_min
+        add("fill", "fail" if bad else "pass", round(fill, 4), f">= {prof.fill_min:.0%}",
+            (f"the product fills {fill:.1%} of the frame, below {prof.fill_min:.0%}" if box else
+             "no product found") if bad else "")
+    if not prof.edge_clearance:
+        skip("edge-clearance", no_rule)
+    else:
+        s = facts.srgb8
+        border = np.concatenate([s[0], s[-1], s[1:-1, 0], s[1:-1, -1]])
+        dark = int((border.min(axis=1) < config.edge_dark_level).sum())
+        sides = [name for name, line in (("top", s[0]), ("bottom", s[-1]), ("left", s[:, 0]), ("right", s[:, -1]))
+                 if (line.min(axis=1) < config.edge_dark_level).any()]
+        add("edge-clearance", "fail" if dark else "pass", dark, 0,
+            f"{dark} non-white border pixels (a product or shadow cut by the frame edge at the "
+            f"{', '.join(sides)})" if dark else "")
+    if prof.safe_zone is None:
+        skip("safe-zone", no_rule)
+    else:
+        sx0, sy0, sx1, sy1 = prof.safe_zone.box(w, h)
+        if box is None:
+            add("safe-zone", "pass", "no product", [sx0, sy0, sx1, sy1])
+        else:
+            over = {"top": sy0 - box[1], "bottom": box[3] - sy1, "left": sx0 - box[0], "right": box[2] - sx1}
+            over = {k: int(v) for k, v in over.items() if v > 0}
+            add("safe-zone", "fail" if over else "pass", over or 0, [sx0, sy0, sx1, sy1],
+                "the product reaches into the bands kept free for the interface: "
+                + ", ".join(f"{v} px at the {k}" for k, v in over.items()) if over else "")
+    if prof.text_allowed:
+        skip("text", f"{prof.name} allows text")
+    else:
+        found = []
+        for text, (x0, y0, x1, y1), score in read_frame_text(facts.srgb8, config.ocr_max_side):
+            if score < config.ocr_min_score or len(text.strip()) < 2 or x1 <= x0 or y1 <= y0:
+                continue
+            on = float(box_mask[y0:y1, x0:x1].mean())
+            where = ("product" if on >= config.text_on_product else
+                     "background" if on <= config.text_off_product else "over-outline")
+            found.append({"text": text, "box": [x0, y0, x1, y1], "score": round(score, 3), "where": where,
+                          "on_product": round(on, 3)})
+        details["text_lines"] = found
+        offending = [f for f in found if f["where"] != "product"]
+        msg = ""
+        if offending:
+            msg = "; ".join(f"'{f['text']}' " + ("in the background" if f["where"] == "background" else
+                                                  "across the product's outline (watermark or sticker)")
+                            for f in offending)
+        add("text", "fail" if offending else "pass", len(offending), 0, msg)
+
+    ordered = tuple(results[r] for r in RULES)
+    return ComplianceReport(prof.name, facts.name, facts.size, ordered, how, details)
+
+
+__all__ = ["RULES", "STATUSES", "CheckConfig", "ComplianceReport", "ImageFacts", "RuleResult", "check_image",
+           "codec_margin", "estimate_jpeg_quality", "estimate_product_region", "product_fill", "read_facts",
+           "read_frame_text"]

@@ -1,0 +1,506 @@
+"""Make a frame compliant with a marketplace profile.
+
+Two modes, chosen by the profile's background rule:
+
+``white`` (Amazon main image): the product is recomposed on pure white.
+    1. The product's edge colours are decontaminated (the old backdrop removed from
+       semi-transparent pixels), so no grey halo survives.
+    2. Specks of alpha far smaller than the product are dropped (segmentation residue).
+    3. The product, premultiplied, is resampled once and composited over RGB 1.0; alpha below
+       one 8-bit step becomes 0 and near-white pixels of the outer edge are snapped to 1.0, so the
+       background is exactly 255 after encoding. Cast shadows of the source are not carried over,
+       so no shadow can be cut by the frame edge.
+    4. The scale puts the product's bounding box at the profile's fill target
+       (``max(box_w / W, box_h / H)``, as the check measures it), centred in the frame (or in its
+       safe area).
+
+``any`` (lifestyle slots): the scene is kept. A window of the profile's aspect is cut around the
+    product so that the product sits inside the safe area with a margin; where the window runs
+    past the frame it is padded with the frame's border colour (clean backdrops) or a blurred
+    cover of the frame (busy scenes). Then the window is resized to the profile size.
+
+In both modes an input that would have to be enlarged more than
+:attr:`FixerConfig.max_enlargement` times, or whose source canvas is below the profile's
+minimum side, is first enlarged by the super-resolution backend (Real-ESRGAN x4 by default);
+provenance records whether and with which backend.
+
+When ``alpha`` is None the product is segmented with :func:`packshot.segment.segment` when that
+stage is available, else with a near-white backdrop threshold (clean white backdrops only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import EmptyProductError, InputError
+from ..imaging import encode_image, linear_to_srgb8, srgb8_to_linear
+from ..provenance import record, sha256_array
+from ..types import alpha_bbox
+from .profiles import Profile, get_profile
+from .upscale import Upscaler, get_upscaler
+
+_ONE_STEP = 1.0 / 255.0
+
+
+@dataclass(frozen=True)
+class FixerConfig:
+    """How the fixer recomposes a frame."""
+
+    default_fill: float = 0.85
+    """Fill used for white-background profiles that set no ``fill_target``."""
+    max_enlargement: float = 2.0
+    """Super-resolution runs when the product (or scene) must be enlarged more than this."""
+    near_white_level: int = 250
+    """Outer-edge pixels (alpha < 0.5) at or above this 8-bit level in every channel become 255."""
+    residue_share: float = 0.002
+    """Alpha islands smaller than this share of the largest product part are dropped as residue."""
+    decontaminate_sigma: float = 4.0
+    """Gaussian sigma (px) of the local backdrop and interior colour estimates used on edges."""
+    scene_margin: float = 0.04
+    """Margin kept around the product inside the safe area when a scene is cropped (share of side)."""
+    uniform_border_levels: float = 3.0
+    """A border whose 8-bit spread is within this is a clean backdrop: padding uses its colour."""
+
+
+@dataclass(frozen=True)
+class FixedImage:
+    """A frame made compliant with one profile.
+
+    Attributes
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear light in [0, 1] at the profile's size, opaque (write it without
+        an alpha channel).
+    alpha : ndarray
+        float32 H x W in [0, 1]: the product's alpha in this frame (for checks and QA; not a
+        transparency channel).
+    provenance : dict
+        Backend, parameters and input hashes; ``params.upscaled`` and ``params.upscaler`` say
+        whether and how the input was enlarged.
+    upscaled : bool
+        True when super-resolution enlarged the input.
+    profile : str
+        Profile name.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    upscaled: bool = False
+    profile: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def _check_inputs(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
+        raise InputError("rgb_linear", f"must be H x W x 3 linear RGB, got shape {rgb.shape}")
+    if not np.issubdtype(rgb.dtype, np.floating):
+        raise InputError("rgb_linear", f"must be float linear light in [0, 1], got {rgb.dtype} "
+                         "(convert with packshot.imaging)")
+    rgb = np.clip(np.nan_to_num(rgb.astype(np.float32, copy=False)), 0.0, 1.0)
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.shape != rgb.shape[:2]:
+            raise InputError("alpha", f"is {alpha.shape}, expected {rgb.shape[:2]} to match rgb_linear")
+        if alpha.dtype == np.uint8:
+            alpha = alpha.astype(np.float32) / 255.0
+        alpha = np.clip(np.nan_to_num(alpha.astype(np.float32, copy=False)), 0.0, 1.0)
+    return rgb, alpha
+
+
+def _blur_normalised(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Gaussian average of ``values`` (H x W x C) with ``weight`` (H x W); also the blurred weight."""
+    import cv2
+
+    k = int(2 * round(3 * sigma) + 1)
+    wb = cv2.GaussianBlur(weight.astype(np.float32), (k, k), sigma)
+    vb = cv2.GaussianBlur((values * weight[..., None]).astype(np.float32), (k, k), sigma)
+    return vb / np.maximum(wb, 1e-6)[..., None], wb
+
+
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.ndarray:
+    """Estimate the product's own colour on soft edges, removing the old backdrop.
+
+    Solves ``I = alpha F + (1 - alpha) B`` for ``F`` with ``B`` the local backdrop (a weighted blur
+    of the pixels with alpha ~ 0) where alpha is large enough for that to be stable, and blends
+    towards the nearby interior colour where alpha is small.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        float32 H x W x 3 linear composite.
+    alpha : ndarray
+        float32 H x W in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        float32 H x W x 3 linear foreground colour (meaningful where alpha > 0).
+    """
+    bg_w = (alpha < 0.02).astype(np.float32)
+    if bg_w.sum() > 0:
+        backdrop, bw = _blur_normalised(rgb, bg_w, sigma * 2)
+        fallback = np.median(rgb[bg_w > 0], axis=0)
+        backdrop = np.where((bw > 1e-3)[..., None], backdrop, fallback).astype(np.float32)
+    else:
+        backdrop = np.ones_like(rgb)
+    solved = (rgb - (1.0 - alpha[..., None]) * backdrop) / np.maximum(alpha, 1e-3)[..., None]
+    solved = np.clip(solved, 0.0, 1.0)
+    interior_w = (alpha > 0.95).astype(np.float32)
+    interior, iw = _blur_normalised(rgb, interior_w, sigma)
+    has_interior = (iw > 1e-3)[..., None]
+    trust = np.clip((alpha - 0.15) / 0.5, 0.0, 1.0)[..., None]
+    edge = np.where(has_interior, trust * solved + (1 - trust) * interior, solved)
+    return np.where((alpha >= 0.999)[..., None], rgb, edge).astype(np.float32)
+
+
+def white_backdrop_alpha(rgb: np.ndarray, similarity: int = 8, soft_levels: int = 24) -> np.ndarray:
+    """Product alpha of a photo on a clean, light backdrop (fallback when no segmenter is available).
+
+    The backdrop is every pixel connected to the frame border within ``similarity`` 8-bit levels of
+    the border's median colour; the product is the rest (enclosed white parts included), its edge
+    softened by the distance from the backdrop colour over ``soft_levels`` levels.
+    """
+    import cv2
+
+    from .check import CheckConfig, estimate_product_region
+
+    srgb8 = linear_to_srgb8(rgb, dither=False)
+    region = estimate_product_region(srgb8, CheckConfig(background_similarity=similarity, min_component_share=0.02))
+    border = np.concatenate([srgb8[0], srgb8[-1], srgb8[:, 0], srgb8[:, -1]]).astype(np.int16)
+    bg = np.median(border, axis=0)
+    dist = np.abs(srgb8.astype(np.int16) - bg.astype(np.int16)).max(axis=2).astype(np.float32)
+    soft = np.clip(dist / float(soft_levels), 0.0, 1.0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    core = cv2.erode(region.astype(np.uint8), kernel).astype(bool)
+    near = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)
+    return np.where(core, 1.0, np.where(near, soft, 0.0)).astype(np.float32)
+
+
+def _segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """(alpha, foreground colour or None, provenance) for a frame without alpha."""
+    try:
+        from ..segment import segment  # type: ignore[attr-defined]
+    except ImportError:
+        segment = None
+    if segment is not None:
+        cut = segment(rgb)
+        if cut.is_empty:
+            raise EmptyProductError("rgb_linear", "the segmenter found no product in the frame")
+        return cut.alpha.astype(np.float32), cut.rgb.astype(np.float32), {
+            "method": "packshot.segment", "provenance": dict(cut.provenance)}
+    return white_backdrop_alpha(rgb), None, {"method": "near-white-backdrop-threshold"}
+
+
+def _drop_residue(alpha: np.ndarray, share: float) -> np.ndarray:
+    """Zero alpha islands much smaller than the largest product part."""
+    import cv2
+
+    solid = (alpha > 0.02).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    if n <= 2:
+        return alpha
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.flatnonzero(areas < share * areas.max()) + 1
+    if small.size == 0:
+        return alpha
+    out = alpha.copy()
+    out[np.isin(labels, small)] = 0.0
+    return out
+
+
+def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    w, h = max(1, int(size[0])), max(1, int(size[1]))
+    shrink = w <= a.shape[1] and h <= a.shape[0]
+    return cv2.resize(np.ascontiguousarray(a, np.float32), (w, h),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+def _paste(canvas: np.ndarray, tile: np.ndarray, x0: int, y0: int) -> None:
+    """Paste ``tile`` into ``canvas`` at (x0, y0), clipped to the canvas."""
+    H, W = canvas.shape[:2]
+    h, w = tile.shape[:2]
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + w, W), min(y0 + h, H)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    canvas[cy0:cy1, cx0:cx1] = tile[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+
+
+def _safe_area(profile: Profile) -> tuple[float, float, float, float]:
+    """Safe area as shares (x0, y0, x1, y1) of the frame."""
+    z = profile.safe_zone
+    if z is None:
+        return 0.0, 0.0, 1.0, 1.0
+    return z.left, z.top, 1.0 - z.right, 1.0 - z.bottom
+
+
+def _needs_upscale(enlargement: float, source_canvas_side: float, profile: Profile, config: FixerConfig) -> str:
+    """Why super-resolution should run, or '' when it should not."""
+    if enlargement > config.max_enlargement:
+        return f"enlargement {enlargement:.2f}x > {config.max_enlargement}x"
+    if profile.min_longest_side and source_canvas_side < profile.min_longest_side:
+        return f"source canvas {source_canvas_side:.0f} px < profile minimum {profile.min_longest_side} px"
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the fixer
+# ---------------------------------------------------------------------------------------------
+def fix_for_profile(
+    rgb_linear: np.ndarray,
+    alpha: np.ndarray | None,
+    profile: Profile | str,
+    *,
+    upscaler: str | Upscaler | None = "realesrgan",
+    foreground: np.ndarray | None = None,
+    config: FixerConfig = FixerConfig(),
+) -> FixedImage:
+    """Recompose a frame so that it passes ``profile``'s check.
+
+    Parameters
+    ----------
+    rgb_linear : ndarray
+        float32 H x W x 3 linear light in [0, 1]: a frame or a photo.
+    alpha : ndarray or None
+        float32 H x W in [0, 1]: the product's straight alpha in the frame. None: segmented
+        (see the module docstring).
+    profile : Profile or str
+        Target profile or its name / YAML path.
+    upscaler : str, Upscaler or None
+        Super-resolution backend (``realesrgan``, ``bicubic`` or an object); None never
+        super-resolves (plain interpolation only).
+    foreground : ndarray, optional
+        Decontaminated product colour (``Cutout.rgb``); estimated from the frame when None.
+    config : FixerConfig
+        Recomposition settings.
+
+    Returns
+    -------
+    FixedImage
+        At ``profile.size``; provenance records the mode, scale, placement and upscaling.
+
+    Raises
+    ------
+    InputError
+        Wrong shapes or dtypes (named).
+    EmptyProductError
+        The alpha has no product pixels in a white-background profile.
+    """
+    prof = get_profile(profile)
+    rgb, alpha = _check_inputs(rgb_linear, alpha)
+    inputs = {"rgb": sha256_array(rgb)}
+    seg_info: dict = {"method": "given"}
+    if alpha is None:
+        alpha, seg_fg, seg_info = _segment(rgb)
+        if foreground is None:
+            foreground = seg_fg
+    else:
+        inputs["alpha"] = sha256_array(alpha)
+    if foreground is not None:
+        foreground, _ = _check_inputs(foreground, None)
+        if foreground.shape != rgb.shape:
+            raise InputError("foreground", f"is {foreground.shape}, expected {rgb.shape}")
+    up = get_upscaler(upscaler) if upscaler is not None else None
+    if prof.background == "white":
+        out_rgb, out_alpha, params, used = _fix_white(rgb, alpha, foreground, prof, up, config)
+    else:
+        out_rgb, out_alpha, params, used = _fix_scene(rgb, alpha, prof, up, config)
+    params.update(profile=prof.name, size=list(prof.size), segmentation=seg_info)
+    prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=inputs)
+    return FixedImage(out_rgb, out_alpha, prov, used, prof.name)
+
+
+def _upscale_params(up: Upscaler | None, reason: str, used: bool) -> dict:
+    return {"upscaled": used, "upscale_reason": reason or None,
+            "upscaler": up.describe() if (up is not None and used) else None,
+            "upscale_skipped": ("no upscaler given" if (reason and up is None) else None)}
+
+
+def _fix_white(rgb, alpha, foreground, prof: Profile, up: Upscaler | None, config: FixerConfig):
+    W, H = prof.size
+    alpha = _drop_residue(alpha, config.residue_share)
+    box = alpha_bbox(alpha, 0.5)
+    extent = alpha_bbox(alpha, _ONE_STEP)
+    if box is None or extent is None:
+        raise EmptyProductError("alpha", "has no product pixels (alpha > 0.5): nothing to place on white")
+    # work on the product's crop only: everything else becomes white
+    pad = 3
+    h0, w0 = alpha.shape
+    cx0, cy0 = max(extent[0] - pad, 0), max(extent[1] - pad, 0)
+    cx1, cy1 = min(extent[2] + pad, w0), min(extent[3] + pad, h0)
+    a = alpha[cy0:cy1, cx0:cx1]
+    if foreground is not None:
+        fg = foreground[cy0:cy1, cx0:cx1]
+    else:
+        # decontaminate with the backdrop around the crop in view
+        m = int(4 * config.decontaminate_sigma)
+        ex0, ey0, ex1, ey1 = max(cx0 - m, 0), max(cy0 - m, 0), min(cx1 + m, w0), min(cy1 + m, h0)
+        fg_full = decontaminate(rgb[ey0:ey1, ex0:ex1], alpha[ey0:ey1, ex0:ex1], config.decontaminate_sigma)
+        fg = fg_full[cy0 - ey0:cy1 - ey0, cx0 - ex0:cx1 - ex0]
+    premult = fg * a[..., None]
+
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    ew, eh = extent[2] - extent[0], extent[3] - extent[1]
+    sx0, sy0, sx1, sy1 = _safe_area(prof)
+    avail_w, avail_h = (sx1 - sx0) * W, (sy1 - sy0) * H
+    fill = prof.fill_target or config.default_fill
+    scale = fill / max(bw / W, bh / H)
+    if prof.safe_zone is not None:
+        scale = min(scale, fill * avail_w / bw, fill * avail_h / bh)
+    # the soft edge (alpha > one step) must fit inside the frame with a pixel to spare
+    scale = min(scale, (avail_w - 4) / ew, (avail_h - 4) / eh)
+    reason = _needs_upscale(scale, max(W, H) / scale, prof, config)
+    used = bool(reason) and up is not None
+    if used:
+        over_white = premult + (1.0 - a[..., None])
+        big = up.upscale(over_white)
+        a = np.clip(_resize(a, (big.shape[1], big.shape[0])), 0.0, 1.0)
+        premult = np.clip(big - (1.0 - a[..., None]), 0.0, None)
+        premult = np.minimum(premult, a[..., None])
+    new_w, new_h = max(1, round((cx1 - cx0) * scale)), max(1, round((cy1 - cy0) * scale))
+    a_s = np.clip(_resize(a, (new_w, new_h)), 0.0, 1.0)
+    p_s = np.clip(_resize(premult, (new_w, new_h)), 0.0, None)
+    a_s[a_s < _ONE_STEP] = 0.0  # cubic ringing leaves faint alpha far out: that would be grey residue
+    p_s = np.minimum(p_s, a_s[..., None])
+    # source crop px -> output px (exact per axis after rounding the new size)
+    fx, fy = new_w / (cx1 - cx0), new_h / (cy1 - cy0)
+    # centre the product box (not the soft extent) in the safe area
+    pcx, pcy = ((box[0] + box[2]) / 2 - cx0) * fx, ((box[1] + box[3]) / 2 - cy0) * fy
+    tx, ty = (sx0 + sx1) / 2 * W, (sy0 + sy1) / 2 * H
+    x0, y0 = int(round(tx - pcx)), int(round(ty - pcy))
+    ex0, ey0 = (extent[0] - cx0) * fx, (extent[1] - cy0) * fy
+    ex1, ey1 = (extent[2] - cx0) * fx, (extent[3] - cy0) * fy
+    # keep the soft extent inside the frame (a shadow or edge cut by the frame fails the check)
+    x0 = int(np.clip(x0, 2 - ex0, W - 2 - ex1))
+    y0 = int(np.clip(y0, 2 - ey0, H - 2 - ey1))
+    alpha_c = np.zeros((H, W), np.float32)
+    premult_c = np.zeros((H, W, 3), np.float32)
+    _paste(alpha_c, a_s, x0, y0)
+    _paste(premult_c, p_s, x0, y0)
+    out = premult_c + (1.0 - alpha_c[..., None])
+    # near-white residue on the outer edge -> exactly white
+    level = float(srgb8_to_linear(np.array([config.near_white_level], np.uint8))[0])
+    residue = (alpha_c < 0.5) & (out.min(axis=2) >= level)
+    out[residue] = 1.0
+    out[alpha_c <= 0.0] = 1.0
+    params = {"mode": "white", "fill_target": fill, "scale": round(float(scale), 6),
+              "offset": [x0, y0], "source_box": list(box), "snapped_residue_px": int(residue.sum()),
+              **_upscale_params(up, reason, used)}
+    return np.clip(out, 0.0, 1.0).astype(np.float32), alpha_c, params, used
+
+
+def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig):
+    import cv2
+
+    W, H = prof.size
+    aspect = W / H
+    h0, w0 = rgb.shape[:2]
+    box = alpha_bbox(alpha, 0.5) if alpha is not None else None
+    if box is None:
+        box = (0, 0, w0, h0)
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    sx0, sy0, sx1, sy1 = _safe_area(prof)
+    m = config.scene_margin
+    # the largest window of the profile's aspect inside the frame, grown if the product does not
+    # fit inside its safe area with a margin
+    win_w = min(float(w0), h0 * aspect)
+    need_w = max(bw / max((sx1 - sx0) - 2 * m, 0.1), aspect * bh / max((sy1 - sy0) - 2 * m, 0.1))
+    if prof.safe_zone is not None or box != (0, 0, w0, h0):
+        win_w = max(win_w, need_w) if need_w > win_w else win_w
+    win_h = win_w / aspect
+    # centre the product in the safe area, then slide the window back into the frame where the
+    # product still stays inside the safe area
+    pcx, pcy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    x0 = pcx - (sx0 + sx1) / 2 * win_w
+    y0 = pcy - (sy0 + sy1) / 2 * win_h
+    if win_w <= w0:
+        x0 = float(np.clip(x0, 0, w0 - win_w))
+    if win_h <= h0:
+        y0 = float(np.clip(y0, 0, h0 - win_h))
+    x0 = float(np.clip(x0, bx1 - (sx1 - m) * win_w, bx0 - (sx0 + m) * win_w)) if (sx1 - sx0 - 2 * m) * win_w >= bw else x0
+    y0 = float(np.clip(y0, by1 - (sy1 - m) * win_h, by0 - (sy0 + m) * win_h)) if (sy1 - sy0 - 2 * m) * win_h >= bh else y0
+    scale = W / win_w
+    reason = _needs_upscale(scale, max(win_w, win_h), prof, config)
+    used = bool(reason) and up is not None
+    # the part of the frame inside the window
+    ix0, iy0 = int(np.floor(max(x0, 0))), int(np.floor(max(y0, 0)))
+    ix1, iy1 = int(np.ceil(min(x0 + win_w, w0))), int(np.ceil(min(y0 + win_h, h0)))
+    part = rgb[iy0:iy1, ix0:ix1]
+    part_a = alpha[iy0:iy1, ix0:ix1] if alpha is not None else np.zeros(part.shape[:2], np.float32)
+    if used:
+        part = up.upscale(part)
+    out_w, out_h = round((ix1 - ix0) * scale), round((iy1 - iy0) * scale)
+    part_s = np.clip(_resize(part, (out_w, out_h)), 0.0, 1.0)
+    part_as = np.clip(_resize(part_a, (out_w, out_h)), 0.0, 1.0)
+    ox, oy = int(round((ix0 - x0) * scale)), int(round((iy0 - y0) * scale))
+    covers = ox <= 0 and oy <= 0 and ox + out_w >= W and oy + out_h >= H
+    border = linear_to_srgb8(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), dither=False)
+    spread = float(np.percentile(border, 98, axis=0).max() - np.percentile(border, 2, axis=0).min())
+    if covers:
+        pad_mode = "none"
+        canvas = np.zeros((H, W, 3), np.float32)
+    elif spread <= config.uniform_border_levels:
+        pad_mode = "border-colour"
+        canvas = np.empty((H, W, 3), np.float32)
+        canvas[:] = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
+    else:
+        pad_mode = "blurred-cover"
+        cover = max(W / w0, H / h0)
+        big = _resize(rgb, (int(np.ceil(w0 * cover)), int(np.ceil(h0 * cover))))
+        cy, cxx = (big.shape[0] - H) // 2, (big.shape[1] - W) // 2
+        canvas = big[cy:cy + H, cxx:cxx + W].copy()
+        sigma = max(W, H) * 0.03
+        canvas = cv2.GaussianBlur(canvas, (0, 0), sigma) * 0.9
+    alpha_c = np.zeros((H, W), np.float32)
+    _paste(canvas, part_s, ox, oy)
+    _paste(alpha_c, part_as, ox, oy)
+    params = {"mode": "scene", "window": [round(x0, 2), round(y0, 2), round(win_w, 2), round(win_h, 2)],
+              "scale": round(float(scale), 6), "padding": pad_mode, **_upscale_params(up, reason, used)}
+    return np.clip(canvas, 0.0, 1.0).astype(np.float32), alpha_c, params, used
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding within the profile's limits
+# ---------------------------------------------------------------------------------------------
+def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, fmt: str | None = None,
+                       min_quality: int = 70, **encode_kwargs: Any) -> bytes:
+    """Encode a fixed frame in the profile's format and quality, lowering the quality in steps of 4
+    (not below ``min_quality``) until it fits the profile's byte limit.
+
+    Raises
+    ------
+    InputError
+        The format is not accepted by the profile, or no quality fits the byte limit.
+    """
+    prof = get_profile(profile)
+    rgb = fixed.rgb if isinstance(fixed, FixedImage) else fixed
+    fmt = (fmt or prof.output_format).upper().replace("JPG", "JPEG")
+    if fmt not in prof.formats:
+        raise InputError("fmt", f"{fmt} is not accepted by {prof.name}; choose one of {', '.join(prof.formats)}")
+    quality = prof.jpeg_quality if fmt == "JPEG" else prof.webp_quality
+    while True:
+        data = encode_image(rgb, fmt, quality=quality, **encode_kwargs)
+        if prof.max_bytes is None or len(data) <= prof.max_bytes:
+            return data
+        if fmt not in ("JPEG", "WEBP") or quality - 4 < min_quality:
+            raise InputError(prof.name, f"{fmt} of {len(data):,} bytes is over the limit of {prof.max_bytes:,} "
+                             f"bytes even at quality {quality}")
+        quality -= 4
+
+
+__all__ = ["FixedImage", "FixerConfig", "decontaminate", "encode_for_profile", "fix_for_profile",
+           "white_backdrop_alpha"]

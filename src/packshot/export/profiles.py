@@ -1,0 +1,430 @@
+"""Marketplace and ad-platform profiles: what an image must be to be accepted where it is going.
+
+A :class:`Profile` states the output size the fixer produces and the rules :func:`check_image
+<packshot.export.check.check_image>` measures: sides, aspect, fill, background, format, quality,
+colour space, byte limit, text and safe zones. The built-in profiles follow
+``shared/reference/marketplaces.md`` (collected 2026-11); numbers a platform only *recommends*
+are kept apart from hard limits so that a check can warn without failing.
+
+User profiles are YAML files with the same field names; ``extends: <built-in>`` starts from a
+built-in profile and overrides only the fields given::
+
+    name: my-shop
+    extends: shopify
+    size: [1600, 1600]
+    max_bytes: 5000000
+    text_allowed: false
+
+Examples
+--------
+>>> from packshot.export.profiles import get_profile
+>>> p = get_profile("amazon-main")
+>>> p.fill_target, p.fill_min, p.background
+(0.88, 0.85, 'white')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InputError
+
+BACKGROUND_RULES = ("white", "any")
+"""``white``: pure RGB 255 outside the product; ``any``: no rule on the background."""
+
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP")
+"""Format names as Pillow reports them."""
+
+_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
+
+
+@dataclass(frozen=True)
+class SafeZone:
+    """Bands of the frame that must stay free of key content (the product), as fractions of the
+    frame's height (top, bottom) and width (left, right). Meta Stories keep ~250 px at the top and
+    ~340 px at the bottom of 1080 x 1920 free for the interface."""
+
+    top: float = 0.0
+    """Share of the frame height at the top kept free of the product."""
+    bottom: float = 0.0
+    """Share of the frame height at the bottom kept free of the product."""
+    left: float = 0.0
+    """Share of the frame width at the left kept free of the product."""
+    right: float = 0.0
+    """Share of the frame width at the right kept free of the product."""
+
+    def box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The safe area ``(x0, y0, x1, y1)`` in pixels of a ``width`` x ``height`` frame."""
+        return (int(round(self.left * width)), int(round(self.top * height)),
+                width - int(round(self.right * width)), height - int(round(self.bottom * height)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where an image is going and what it must be there.
+
+    Sizes are in pixels, shares in [0, 1]. ``None`` means "no rule". Fields named
+    ``recommended_*`` only warn; every other rule fails the check.
+    """
+
+    name: str
+    """Profile name (``amazon-main``) or the stem of a YAML profile."""
+    size: tuple[int, int] = (2000, 2000)
+    """(width, height) the fixer produces."""
+    description: str = ""
+    """One line: the platform and slot."""
+    min_longest_side: int | None = None
+    """Hard minimum of the longest side (px)."""
+    min_shortest_side: int | None = None
+    """Hard minimum of the shortest side (px)."""
+    recommended_longest_side: int | None = None
+    """Recommended minimum of the longest side (px): below it the check warns (zoom, sharpness)."""
+    max_longest_side: int | None = None
+    """Hard maximum of the longest side (px)."""
+    max_pixels: int | None = None
+    """Hard maximum of width x height."""
+    aspect: float | None = None
+    """Required width / height (1.0 square, 0.8 for 4:5, 0.5625 for 9:16)."""
+    aspect_tolerance: float = 0.01
+    """Allowed relative deviation from ``aspect``."""
+    fill_target: float | None = None
+    """Product share of the frame the fixer aims at (bounding-box extent, see check.py)."""
+    fill_min: float | None = None
+    """Minimum product share of the frame the check accepts."""
+    background: str = "any"
+    """``white`` (RGB 255 outside the product) or ``any``."""
+    background_tolerance: float = 0.001
+    """Largest share of background pixels allowed to differ from RGB 255 (``white`` only)."""
+    edge_clearance: bool = False
+    """No product or shadow may be cut by the frame edge (non-white pixels on the border)."""
+    formats: tuple[str, ...] = ("JPEG", "PNG")
+    """Accepted file formats (Pillow names); the first is the one the exporter writes."""
+    jpeg_quality: int = 92
+    """JPEG quality the exporter writes."""
+    webp_quality: int = 90
+    """WebP quality the exporter writes."""
+    recommended_min_jpeg_quality: int | None = None
+    """JPEG quality below which the check warns (estimated from the quantisation tables)."""
+    color_space: str = "sRGB"
+    """Colour space the pixels must be in (an embedded ICC profile must describe it)."""
+    allow_alpha: bool = True
+    """Whether a transparency channel with non-opaque pixels is accepted."""
+    max_bytes: int | None = None
+    """Hard maximum file size in bytes."""
+    text_allowed: bool = True
+    """Whether added text, watermarks or logos are allowed off the product."""
+    safe_zone: SafeZone | None = None
+    """Bands that must stay free of the product (Stories)."""
+    source: str = ""
+    """Where the numbers come from."""
+
+    def __post_init__(self) -> None:
+        _validate(self, f"profile '{self.name}'")
+
+    @property
+    def output_format(self) -> str:
+        """The format the exporter writes (the first accepted one)."""
+        return self.formats[0]
+
+    @property
+    def extension(self) -> str:
+        """File extension of :attr:`output_format` without the dot."""
+        return {"JPEG": "jpg", "TIFF": "tif"}.get(self.output_format, self.output_format.lower())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/YAML-friendly dict (round-trips through :func:`profile_from_dict`)."""
+        d = dataclasses.asdict(self)
+        d["size"] = list(self.size)
+        d["formats"] = list(self.formats)
+        return d
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------
+def _fail(where: str, field_name: str, problem: str) -> InputError:
+    return InputError(where, f"field '{field_name}': {problem}")
+
+
+def _validate(p: Profile, where: str) -> None:
+    if not isinstance(p.name, str) or not p.name.strip():
+        raise _fail(where, "name", f"must be a non-empty string, got {p.name!r}")
+    if (not isinstance(p.size, tuple) or len(p.size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in p.size)):
+        raise _fail(where, "size", f"must be [width, height] in positive whole pixels, got {p.size!r}")
+    for name in ("min_longest_side", "min_shortest_side", "recommended_longest_side", "max_longest_side",
+                 "max_pixels", "max_bytes"):
+        v = getattr(p, name)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+            raise _fail(where, name, f"must be a positive whole number or null, got {v!r}")
+    for name in ("fill_target", "fill_min"):
+        v = getattr(p, name)
+        if v is not None and (not _is_number(v) or not 0.0 < v <= 1.0):
+            raise _fail(where, name, f"must be a share in (0, 1] or null, got {v!r}")
+    if p.fill_target is not None and p.fill_min is not None and p.fill_target < p.fill_min:
+        raise _fail(where, "fill_target", f"{p.fill_target} is below fill_min {p.fill_min}: the fixer would "
+                    "produce frames its own check rejects")
+    if p.aspect is not None and (not _is_number(p.aspect) or p.aspect <= 0):
+        raise _fail(where, "aspect", f"must be a positive width/height ratio or null, got {p.aspect!r}")
+    if not _is_number(p.aspect_tolerance) or not 0 <= p.aspect_tolerance < 1:
+        raise _fail(where, "aspect_tolerance", f"must be in [0, 1), got {p.aspect_tolerance!r}")
+    if p.aspect is not None and abs(p.size[0] / p.size[1] / p.aspect - 1) > p.aspect_tolerance:
+        raise _fail(where, "size", f"{p.size[0]}x{p.size[1]} does not have the profile's aspect {p.aspect}")
+    if p.background not in BACKGROUND_RULES:
+        raise _fail(where, "background", f"must be one of {', '.join(BACKGROUND_RULES)}, got {p.background!r}")
+    if not _is_number(p.background_tolerance) or not 0 <= p.background_tolerance < 1:
+        raise _fail(where, "background_tolerance", f"must be a share in [0, 1), got {p.background_tolerance!r}")
+    if not isinstance(p.formats, tuple) or not p.formats:
+        raise _fail(where, "formats", "must be a non-empty list of formats")
+    for f in p.formats:
+        if f not in IMAGE_FORMATS:
+            raise _fail(where, "formats", f"unknown format {f!r}; use some of {', '.join(IMAGE_FORMATS)}")
+    for name in ("jpeg_quality", "webp_quality", "recommended_min_jpeg_quality"):
+        v = getattr(p, name)
+        if v is None and name.startswith("recommended"):
+            continue
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
+            raise _fail(where, name, f"must be a whole number in 1..100, got {v!r}")
+    if p.color_space != "sRGB":
+        raise _fail(where, "color_space", f"only 'sRGB' is supported, got {p.color_space!r}")
+    for name in ("allow_alpha", "text_allowed", "edge_clearance"):
+        if not isinstance(getattr(p, name), bool):
+            raise _fail(where, name, f"must be true or false, got {getattr(p, name)!r}")
+    if p.safe_zone is not None:
+        if not isinstance(p.safe_zone, SafeZone):
+            raise _fail(where, "safe_zone", f"must be a SafeZone, got {type(p.safe_zone).__name__}")
+        z = p.safe_zone
+        for side in ("top", "bottom", "left", "right"):
+            v = getattr(z, side)
+            if not _is_number(v) or not 0 <= v < 1:
+                raise _fail(where, f"safe_zone.{side}", f"must be a share of the frame in [0, 1), got {v!r}")
+        if z.top + z.bottom >= 0.9 or z.left + z.right >= 0.9:
+            raise _fail(where, "safe_zone", "leaves less than 10 % of the frame for the product")
+    if p.min_longest_side and p.max_longest_side and p.min_longest_side > p.max_longest_side:
+        raise _fail(where, "min_longest_side", "is larger than max_longest_side")
+    for name, ok in (("size", lambda: p.min_longest_side is None or max(p.size) >= p.min_longest_side),
+                     ("size", lambda: p.min_shortest_side is None or min(p.size) >= p.min_shortest_side),
+                     ("size", lambda: p.max_longest_side is None or max(p.size) <= p.max_longest_side),
+                     ("size", lambda: p.max_pixels is None or p.size[0] * p.size[1] <= p.max_pixels)):
+        if not ok():
+            raise _fail(where, name, f"{p.size[0]}x{p.size[1]} breaks the profile's own size limits")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# built-in profiles (shared/reference/marketplaces.md)
+# ---------------------------------------------------------------------------------------------
+_MB = 1_000_000  # platforms state limits in MB; decimal megabytes are the stricter reading
+
+_AMAZON = "Amazon Seller Central product image requirements (G9FUUH87RBNXGKB7)"
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="amazon-main", size=(2000, 2000), description="Amazon main (first) product image",
+            min_longest_side=500, recommended_longest_side=1000, max_longest_side=10_000,
+            fill_target=0.88, fill_min=0.85, background="white", edge_clearance=True,
+            formats=("JPEG", "PNG", "TIFF", "GIF"), allow_alpha=False, text_allowed=False, source=_AMAZON,
+        ),
+        Profile(
+            name="amazon-additional", size=(2000, 2000), description="Amazon additional images (lifestyle allowed)",
+            min_longest_side=500, recommended_longest_side=1000, max_longest_side=10_000,
+            formats=("JPEG", "PNG", "TIFF", "GIF"), allow_alpha=False, text_allowed=True, source=_AMAZON,
+        ),
+        Profile(
+            name="google-shopping", size=(1500, 1500), description="Google Merchant Center image_link",
+            min_shortest_side=100, recommended_longest_side=1500, max_pixels=64_000_000, max_bytes=16 * _MB,
+            formats=("JPEG", "WEBP", "PNG", "GIF", "BMP", "TIFF"), text_allowed=False,
+            source="Google Merchant Center image_link spec (answer 6324350)",
+        ),
+        Profile(
+            name="shopify", size=(2048, 2048), description="Shopify product media (square recommended)",
+            max_longest_side=4472, max_pixels=20_000_000, max_bytes=20 * _MB,
+            formats=("JPEG", "PNG", "GIF", "WEBP"), source="Shopify help (secondary sources)",
+        ),
+        Profile(
+            name="meta-square", size=(1080, 1080), description="Meta (Facebook/Instagram) feed 1:1",
+            aspect=1.0, max_bytes=30 * _MB, formats=("JPEG", "PNG"), source="Meta ads guide (secondary sources)",
+        ),
+        Profile(
+            name="meta-portrait", size=(1080, 1350), description="Meta (Facebook/Instagram) feed 4:5",
+            aspect=0.8, max_bytes=30 * _MB, formats=("JPEG", "PNG"), source="Meta ads guide (secondary sources)",
+        ),
+        Profile(
+            name="meta-story", size=(1080, 1920), description="Meta Stories / Reels 9:16",
+            aspect=9 / 16, max_bytes=30 * _MB, formats=("JPEG", "PNG"),
+            safe_zone=SafeZone(top=250 / 1920, bottom=340 / 1920),
+            source="Meta ads guide (secondary sources)",
+        ),
+        Profile(
+            name="ebay", size=(1600, 1600), description="eBay listing picture",
+            min_longest_side=500, recommended_longest_side=1000, recommended_min_jpeg_quality=90,
+            formats=("JPEG", "PNG"), text_allowed=False, source="eBay picture policy",
+        ),
+        Profile(
+            name="etsy", size=(2000, 2000), description="Etsy listing photo",
+            min_longest_side=635, recommended_longest_side=2000, max_bytes=10 * _MB,
+            formats=("JPEG", "PNG"), source="Etsy seller handbook (secondary sources)",
+        ),
+    )
+}
+"""The built-in profiles by name."""
+
+
+# ---------------------------------------------------------------------------------------------
+# user profiles
+# ---------------------------------------------------------------------------------------------
+_FIELDS = {f.name: f for f in dataclasses.fields(Profile)}
+
+
+def profile_from_dict(data: Mapping[str, Any], where: str = "profile") -> Profile:
+    """Build a :class:`Profile` from a mapping (parsed YAML), validating every field.
+
+    Parameters
+    ----------
+    data : mapping
+        Field names as in :class:`Profile`; ``extends`` names a built-in profile to start from.
+    where : str
+        The file or source named in error messages.
+
+    Raises
+    ------
+    InputError
+        An unknown field or a bad value; the message names ``where`` and the field.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(where, f"a profile must be a mapping of fields, got {type(data).__name__}")
+    data = dict(data)
+    base: dict[str, Any] = {}
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if parent not in PROFILES:
+            raise _fail(where, "extends", f"unknown built-in profile {parent!r}; choose one of "
+                        f"{', '.join(PROFILES)}")
+        base = {f: getattr(PROFILES[parent], f) for f in _FIELDS}
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise _fail(where, unknown[0], f"unknown field; known fields: {', '.join(_FIELDS)}, extends")
+    merged = {**base, **data}
+    if "name" not in merged:
+        raise _fail(where, "name", "is missing")
+    if "size" in merged:
+        merged["size"] = _as_tuple(merged["size"], where, "size")
+    if "formats" in merged:
+        fmts = merged["formats"]
+        if isinstance(fmts, str):
+            fmts = [fmts]
+        fmts = _as_tuple(fmts, where, "formats")
+        merged["formats"] = tuple(_FORMAT_ALIASES.get(str(f).upper(), str(f).upper()) for f in fmts)
+    zone = merged.get("safe_zone")
+    if zone is not None and not isinstance(zone, SafeZone):
+        if not isinstance(zone, Mapping):
+            raise _fail(where, "safe_zone", "must be a mapping with top, bottom, left, right shares")
+        extra = sorted(set(zone) - {"top", "bottom", "left", "right"})
+        if extra:
+            raise _fail(where, f"safe_zone.{extra[0]}", "unknown side; use top, bottom, left, right")
+        merged["safe_zone"] = SafeZone(**{k: zone[k] for k in zone})
+    for name in ("aspect", "fill_target", "fill_min", "aspect_tolerance", "background_tolerance"):
+        v = merged.get(name)
+        if isinstance(v, str) and ":" in v:  # "4:5" style aspect ratios
+            merged[name] = _ratio(v, where, name)
+    try:
+        profile = Profile.__new__(Profile)
+        for f in _FIELDS.values():
+            object.__setattr__(profile, f.name, merged[f.name] if f.name in merged else _default(f))
+        _validate(profile, where)
+    except InputError:
+        raise
+    except (TypeError, ValueError) as exc:  # pragma: no cover - _validate names the field first
+        raise InputError(where, str(exc)) from exc
+    return profile
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # pragma: no cover - no factories today
+        return f.default_factory()
+    raise KeyError(f.name)  # pragma: no cover - only 'name', checked above
+
+
+def _as_tuple(v: Any, where: str, name: str) -> tuple:
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    raise _fail(where, name, f"must be a list, got {v!r}")
+
+
+def _ratio(text: str, where: str, name: str) -> float:
+    a, _, b = text.partition(":")
+    try:
+        return float(a) / float(b)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise _fail(where, name, f"cannot read ratio {text!r}; write it as W:H or a number") from exc
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a YAML profile file.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not YAML, or a field is unknown or invalid (named in the message).
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(p, "profile file does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(p, f"profile file cannot be read ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InputError(p, f"profile is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from exc
+    if data is None:
+        raise InputError(p, "profile file is empty")
+    if isinstance(data, Mapping) and "name" not in data:
+        data = {**data, "name": p.stem}
+    return profile_from_dict(data, where=str(p))
+
+
+def profile_names() -> list[str]:
+    """Names of the built-in profiles."""
+    return list(PROFILES)
+
+
+def get_profile(name_or_path: str | Path | Profile) -> Profile:
+    """A built-in profile by name, or a user profile from a ``.yaml`` / ``.yml`` file.
+
+    Raises
+    ------
+    InputError
+        Unknown name (the message lists the choices) or an invalid profile file.
+    """
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    key = str(name_or_path)
+    if key in PROFILES:
+        return PROFILES[key]
+    p = Path(key)
+    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+        return load_profile(p)
+    raise InputError(
+        "--profile", f"unknown profile '{key}'; choose one of: {', '.join(PROFILES)}, or give the path of a "
+        "YAML profile file",
+    )
+
+
+__all__ = ["BACKGROUND_RULES", "IMAGE_FORMATS", "PROFILES", "Profile", "SafeZone", "get_profile", "load_profile",
+           "profile_from_dict", "profile_names"]
