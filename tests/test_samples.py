@@ -62,6 +62,16 @@ def test_label_box_inside_the_product(products, kind):
     assert s.artwork.shape == ((y1 - y0) * SUPERSAMPLE, (x1 - x0) * SUPERSAMPLE, 3)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("size, scale", [((32, 32), 0.62), ((48, 40), 0.5), ((128, 128), 0.95), ((200, 120), 0.8)])
+def test_small_and_large_products_keep_label_and_product_in_frame(kind, size, scale):
+    s = make_product(kind, seed=7, size=size, scale=scale)
+    x0, y0, x1, y1 = s.label_box
+    assert x1 > x0 and y1 > y0 and s.mask[y0:y1, x0:x1].min() == 1.0
+    assert s.mask[0].max() == 0 and s.mask[-1].max() == 0  # the product sits wholly in the frame
+    assert s.mask[:, 0].max() == 0 and s.mask[:, -1].max() == 0
+
+
 def test_label_in_the_photo_is_the_artwork_shaded(products):
     # Flat label (no wrap): the label region is the area-averaged artwork times a smooth
     # shading, so the ratio between photo and artwork varies slowly and never inverts contrast.
@@ -171,6 +181,8 @@ def test_noise_and_jpeg_change_the_photo_not_the_mask():
 @pytest.mark.parametrize("kwargs, match", [
     ({"kind": "vase"}, "kind"), ({"size": (16, 64)}, "size"), ({"scale": 1.5}, "scale"),
     ({"noise": -1}, "noise"), ({"jpeg_quality": 0}, "jpeg_quality"), ({"backdrop": "purple"}, "backdrop"),
+    ({"size": (64, 64), "scale": 0.1}, "at least 16 px"),
+    ({"kind": "jar", "size": (60, 200)}, "does not fit in a 60x200 image"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -326,14 +326,16 @@ def make_product(
     ----------
     kind : one of :data:`KINDS`.
     seed : varies colours, text, proportions and position. The same arguments give the same bytes.
-    size : (width, height) of the image, at least 32 x 32.
+    size : (width, height) of the image, at least 32 x 32; the product must fit in it (a
+        ValueError says so otherwise).
     backdrop : a name in :data:`BACKDROPS` or an sRGB triple in [0, 1].
     label : lines of label text (brand, product, claim); random from the seed when None.
     shadow : draw a soft contact shadow on the floor.
     noise : standard deviation of sensor noise in sRGB units (0.01 = 1 %).
     gradient : strength of the backdrop's top-to-bottom light fall-off and side vignette
         (0 gives a perfectly flat backdrop).
-    scale : product height as a share of the image height.
+    scale : product height as a share of the image height, in [0.05, 0.95]; the product must
+        be at least 16 px tall.
     jpeg_quality : when given, the photo goes through a JPEG encode / decode at this quality
         (compression artefacts, as in a delivered photo); the mask is unchanged.
 
@@ -369,7 +371,22 @@ def make_product(
     cx = w / 2 + float(rng.uniform(-0.05, 0.05)) * w
     base_y = h * 0.5 + ph / 2 + float(rng.uniform(-0.02, 0.03)) * h
     top_y = base_y - ph
+    if ph < 16:
+        raise ValueError(f"the product would be {ph:.1f} px tall at scale {scale}: it needs at least 16 px "
+                         "(raise scale or the image height)")
+    state = rng.bit_generator.state
     geom = _geometry(kind, rng, cx, top_y, base_y, ph)
+    # the random placement may push a large product over the edge: move it back in if it fits
+    dx = max(0.0, 1.0 - geom.x_range[0]) - max(0.0, geom.x_range[1] - (w - 1.0))
+    dy = max(0.0, 1.0 - top_y) - max(0.0, base_y - (h - 1.0))
+    if dx or dy:
+        cx, top_y, base_y = cx + dx, top_y + dy, base_y + dy
+        rng.bit_generator.state = state  # the same proportions, redrawn at the new place
+        geom = _geometry(kind, rng, cx, top_y, base_y, ph)
+    if geom.x_range[0] < 0 or geom.x_range[1] > w or top_y < 0 or base_y > h:
+        raise ValueError(f"a {kind} at scale {scale} does not fit in a {w}x{h} image "
+                         f"(it spans x {geom.x_range[0]:.0f}..{geom.x_range[1]:.0f}, y {top_y:.0f}..{base_y:.0f}): "
+                         "lower scale or widen the image")
 
     # --- exact coverage of every part, inside the product's crop only ---
     cx0 = int(np.clip(np.floor(geom.x_range[0]) - 2, 0, w))
@@ -396,8 +413,10 @@ def make_product(
 
     # the label: drawn at SUPERSAMPLE x its size (the master artwork), area-averaged into the photo
     S = SUPERSAMPLE
-    lx0, ly0, lx1, ly1 = (int(round(v)) for v in geom.label_rect)
-    lw, lh = max(lx1 - lx0, 4), max(ly1 - ly0, 4)
+    # whole pixels inside the label's rectangle, so the label box lies wholly on the product
+    lx0, ly0 = (int(np.ceil(v)) for v in geom.label_rect[:2])
+    lx1, ly1 = (int(np.floor(v)) for v in geom.label_rect[2:])
+    lw, lh = max(lx1 - lx0, 1), max(ly1 - ly0, 1)
     lx1, ly1 = lx0 + lw, ly0 + lh
     art = _label_artwork(tuple(label), lw * S, lh * S, (0.1, 0.1, 0.12), paper, accent)
     artwork = srgb8_to_linear(np.asarray(art))
