@@ -645,6 +645,13 @@ def test_truncated_16bit_png(keep):
         decode_image(data[: int(len(data) * keep)], "cut16.png")
 
 
+@pytest.mark.skipif(imaging.pillow_heif is not None, reason="pillow-heif is installed")
+def test_heic_without_plugin_names_the_package():
+    heic = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0" + b"mif1heic" + b"\0" * 64
+    with pytest.raises(ImageLoadError, match=r"photo\.heic: HEIC/HEIF image: .*pillow-heif"):
+        decode_image(heic, "photo.heic")
+
+
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(ImageLoadError, match="does not exist"):
         load_image(tmp_path / "nowhere.png")

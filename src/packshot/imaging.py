@@ -302,9 +302,15 @@ def _looks_like_text(data: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
+
+
 def _describe_decode_failure(name: str, data: bytes, exc: BaseException) -> ImageLoadError:
     msg = str(exc) or exc.__class__.__name__
     if isinstance(exc, UnidentifiedImageError):
+        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS and pillow_heif is None:
+            return ImageLoadError(name, "HEIC/HEIF image: reading it needs the pillow-heif package "
+                                        "(pip install pillow-heif)")
         if _looks_like_text(data):
             return ImageLoadError(name, "not an image file: it contains text")
         return ImageLoadError(name, "not a recognised image file (corrupt, or another kind of file)")
