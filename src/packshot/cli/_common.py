@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import PackshotError
 from ..imaging import SUPPORTED_SUFFIXES
 
-err_console = Console(stderr=True)
+# soft_wrap: an error message naming a long path is never cut or elided
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
@@ -46,7 +48,8 @@ def run_batch(items: Iterable[Path], work: Callable[[Path], None], label: str = 
     """
     items = list(items)
     result = BatchResult()
-    show = (len(items) > 1) if show_progress is None else show_progress
+    # a live progress bar only on a terminal: in logs it would crop the failure lines
+    show = (len(items) > 1 and err_console.is_terminal) if show_progress is None else show_progress
     progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.fields[name]}"), console=err_console, disable=not show, transient=False)
     with progress:
@@ -58,10 +61,10 @@ def run_batch(items: Iterable[Path], work: Callable[[Path], None], label: str = 
                 result.done.append(item)
             except (PackshotError, ValueError, OSError) as exc:
                 result.failed.append((item, str(exc)))
-                err_console.print(f"[red]failed[/red] {item}: {exc}")
+                err_console.print(f"[red]failed[/red] {escape(str(item))}: {escape(str(exc))}")
             except Exception as exc:  # an unexpected bug: report it with its type, keep going
                 result.failed.append((item, f"{type(exc).__name__}: {exc}"))
-                err_console.print(f"[red]failed[/red] {item}: {type(exc).__name__}: {exc}")
+                err_console.print(f"[red]failed[/red] {escape(str(item))}: {type(exc).__name__}: {escape(str(exc))}")
             progress.advance(task)
     if result.failed:
         err_console.print(f"{len(result.failed)} of {len(items)} failed")
