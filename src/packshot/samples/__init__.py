@@ -31,7 +31,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..imaging import decode_image, encode_image, save_gray, save_image, srgb8_to_linear, srgb_to_linear
+from ..imaging import (
+    decode_image,
+    encode_image,
+    linear_to_srgb,
+    save_gray,
+    save_image,
+    srgb8_to_linear,
+    srgb_to_linear,
+)
 from ..types import Box, alpha_bbox
 
 KINDS = ("bottle", "box", "jar", "can", "pouch")
@@ -460,11 +468,16 @@ def make_product(
         win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
 
         def crop(a):
+            """The part's window of a map (H x W, H x 1, 1 x W, scalar), colour image or constant colour."""
             a = np.asarray(a, np.float32)
-            return np.broadcast_to(a, full)[win] if a.ndim == 2 else a[win] if a.ndim == 3 else a
+            if a.ndim == 3:
+                return a[win]
+            if a.ndim == 1:  # a constant colour
+                return a
+            return np.broadcast_to(a, full)[win]
 
-        light = crop(np.broadcast_to(shade[part], full) * np.broadcast_to(floor_darkening, full))
-        colour = crop(base[part]) * light[..., None] + crop(np.broadcast_to(glow[part], full))[..., None]
+        light = crop(shade[part]) * crop(floor_darkening)
+        colour = crop(base[part]) * light[..., None] + crop(glow[part])[..., None]
         if kind == "jar":  # glass: a little of the backdrop's light comes through
             colour = colour * 0.88 + 0.04
         fg_sum[win] += np.clip(colour, 0.0, 1.0) * cov[win][..., None]
@@ -491,8 +504,6 @@ def make_product(
     mask[cy0:cy1, cx0:cx1] = alpha_crop
 
     if noise > 0:
-        from ..imaging import linear_to_srgb
-
         s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
         image = srgb_to_linear(np.clip(s, 0, 1))
     if jpeg_quality is not None:
