@@ -610,9 +610,10 @@ def test_zero_byte_file(tmp_path):
         load_image(path)
 
 
-def test_text_file_named_jpg(tmp_path):
+@pytest.mark.parametrize("text", ["These are not the pixels you are looking for.\n", "\ufeff" + "grüße " * 100])
+def test_text_file_named_jpg(tmp_path, text):
     path = tmp_path / "notes.jpg"
-    path.write_text("These are not the pixels you are looking for.\n")
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ImageLoadError, match=r"notes\.jpg: not an image file: it contains text"):
         load_image(path)
 

@@ -238,7 +238,8 @@ class LoadedImage:
     sha256 : str
         Hash of the file's bytes.
     source_mode : str
-        The Pillow mode of the file before conversion ("+16-bit" when decoded at 16 bits).
+        The Pillow mode of the file before conversion, with " 16-bit" appended when the
+        pixels were decoded at 16 bits ("RGB 16-bit", "I;16 16-bit").
     source_format : str
         Pillow's format name ("JPEG", "PNG", ...).
     notes : tuple of str
@@ -294,12 +295,16 @@ def _with_pillow_guard_lifted(action: Callable[[], T]) -> T:
 
 
 def _looks_like_text(data: bytes) -> bool:
+    """Whether the file starts like UTF-8 text (a text file with an image's name)."""
     head = data[:512]
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return all(c.isprintable() or c in "\r\n\t" for c in text)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the 512-byte boundary
+            return False
+        text = head[: exc.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    return bool(text) and all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
