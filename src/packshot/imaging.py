@@ -792,17 +792,13 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
     >>> with atomic_writer("out.json", "w") as f:   # doctest: +SKIP
     ...     f.write("{}")
     """
-    if mode not in ("wb", "w", "xb", "x") and mode not in ("bw", "wt", "tw"):
+    if mode not in ("wb", "w", "wt"):
         raise ValueError(f"atomic_writer mode must be a write mode ('wb' or 'w'), got {mode!r}")
-    exclusive = "x" in mode
     p = Path(path)
-    if exclusive and p.exists():
-        raise FileExistsError(f"{p}: already exists")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    open_mode = mode.replace("x", "w")
     try:
-        with os.fdopen(fd, open_mode, **({} if "b" in open_mode else {"encoding": "utf-8"})) as f:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
