@@ -158,7 +158,7 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
                 "ask for a higher-resolution packshot; upscaling invents detail and must be reviewed",
                 float(np.clip(1.0 - side / config.min_product_side, 0.0, 1.0))))
     clutter = backdrop_clutter(cutout.image, cutout.alpha)
-    if clutter >= config.clutter_score or "not-studio-backdrop" in cutout.flags:
+    if clutter >= config.clutter_score:
         flags.append(RiskFlag(
             "cluttered-backdrop",
             f"the photo is not on a clean backdrop (clutter score {clutter:.2f}): the cut-out edge and "
@@ -174,4 +174,5 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
                 f"{1 + len(others)} separate products in one photo",
                 "cut one product per photo (give a box prompt) or confirm the set is sold together",
                 min(1.0, 0.5 + 0.1 * len(others))))
-    return tuple(flags)
+    # scores rounded so that maps.json holds them exactly
+    return tuple(RiskFlag(f.code, f.reason, f.recommendation, round(float(f.score), 4)) for f in flags)

@@ -34,20 +34,32 @@ class MaterialsConfig:
     work_side : int
         Longest side of the grid the cues are computed on (maps are resized back).
     see_through_delta_e : float
-        A product pixel within this CIEDE76 distance of the backdrop behind it counts as see-through.
+        A product pixel within this CIE76 distance (Lab) of the backdrop behind it counts as see-through.
+    blown_out_lightness : float
+        Backdrop L* above which the backdrop is clipped white and colour cannot reveal see-through areas.
     specular_full_share : float
         Share of the product in highlights at which the specular score reaches 1.
     transparency_full_share : float
         Share of the product that is see-through at which the transparency score reaches 1.
     reflective_full_share : float
         Share of the product that is mirror-like at which the reflective score reaches 1.
+    reflective_blur : float
+        Blur before the mirror cue, as a share of the product's longest side (hides fine print).
+    reflective_chroma : float
+        Chroma (CIELAB C*) up to which a surface counts as grey (metal tints what it reflects a little).
+    reflective_window : float
+        Neighbourhood of the mirror cue (darkest vs brightest), as a share of the product's longest side.
     """
 
     work_side: int = 384
     see_through_delta_e: float = 8.0
+    blown_out_lightness: float = 95.0
     specular_full_share: float = 0.03
-    transparency_full_share: float = 0.35
-    reflective_full_share: float = 0.25
+    transparency_full_share: float = 0.3
+    reflective_full_share: float = 0.2
+    reflective_blur: float = 0.006
+    reflective_chroma: float = 10.0
+    reflective_window: float = 0.04
 
 
 def estimate_backdrop(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray | None, float]:
@@ -128,9 +140,13 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     specular_score = float(np.clip((specular > 0.5).sum() / n_solid / config.specular_full_share, 0, 1))
 
     # --- transparency: backdrop seen through, partial alpha inside ---
-    filled = ndimage.binary_fill_holes(solid)
-    interior = ndimage.binary_erosion(filled, iterations=max(int(round(scale_px)), 1))
-    partial = np.where(interior, np.clip((0.9 - a) / 0.8, 0, 1), 0.0)
+    # Holes are not product: only the solid part's interior counts (a scissors' handle shows the
+    # backdrop because there is nothing there, not because it is glass).
+    rim = max(int(round(scale_px)), 1)
+    interior = ndimage.binary_erosion(solid, iterations=rim)
+    # a matte that lets the backdrop through inside the product (not at its anti-aliased rim)
+    body = ndimage.binary_erosion(a > 0.05, iterations=rim)
+    partial = np.where(body, np.clip((0.9 - a) / 0.8, 0, 1), 0.0)
     see_through = np.zeros_like(a)
     if image is not None:
         backdrop, visible = estimate_backdrop(small(image), a)
@@ -138,29 +154,44 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
             photo_lab = linear_to_lab(np.clip(small(image), 0, 1))
             back_lab = linear_to_lab(backdrop)
             delta = np.linalg.norm(photo_lab - back_lab, axis=-1)
-            close = np.clip(1.0 - delta / config.see_through_delta_e, 0, 1)
-            # only well inside the product: at the rim every photo mixes in the backdrop
-            see_through = close * interior
+            close = np.clip(1.0 - delta / (2.0 * config.see_through_delta_e), 0, 1)
+            # On a blown-out white sweep a white product and a clear one both read as paper
+            # white: there the colour says nothing, so only partial alpha can tell.
+            blown_out = (back_lab[..., 0] > config.blown_out_lightness) & (photo_lab[..., 0] > config.blown_out_lightness - 8)
+            see_through = close * interior * ~blown_out
     transparency = np.clip(np.maximum(partial, see_through), 0, 1).astype(np.float32)
-    n_interior = max(int(interior.sum()), 1)
+    n_interior = max(int((interior | body).sum()), 1)
     transparency_score = float(np.clip((transparency > 0.5).sum() / n_interior / config.transparency_full_share, 0, 1))
 
-    # --- reflective: dark and bright side by side in unsaturated areas, at a coarse scale ---
-    coarse = max(scale_px * 1.5, 1.0)
-    lum_c = cv2.GaussianBlur(lum, (0, 0), coarse)
-    win = int(max(3, round(scale_px * 6))) | 1
-    local_max = cv2.dilate(lum_c, np.ones((win, win), np.uint8))
-    local_min = cv2.erode(lum_c, np.ones((win, win), np.uint8))
+    # --- reflective: dark and bright side by side in unsaturated areas ---
+    # measured on the product only: a dark carton next to a white sweep is not a mirror
+    ys, xs = np.nonzero(solid)
+    product_px = max(int(ys.max() - ys.min()), int(xs.max() - xs.min()), 1)
+    coarse = max(product_px * config.reflective_blur, 0.7)
+    lum_c = cv2.GaussianBlur(lum * solid, (0, 0), coarse) / np.maximum(cv2.GaussianBlur(solid.astype(np.float32), (0, 0), coarse), 1e-3)
+    win = int(max(3, round(product_px * config.reflective_window))) | 1
+    kernel = np.ones((win, win), np.uint8)
+    local_max = cv2.dilate(np.where(solid, lum_c, 0.0).astype(np.float32), kernel)
+    local_min = cv2.erode(np.where(solid, lum_c, 1.0).astype(np.float32), kernel)
     # contrast in stops between the brightest and darkest nearby: mirrors span many stops
     stops = np.log2(np.maximum(local_max, 1e-4) / np.maximum(local_min, 1e-4))
     chroma_c = cv2.GaussianBlur(chroma, (0, 0), coarse)
-    grey = np.clip(1.0 - (chroma_c - 10.0) / 15.0, 0, 1)
-    reflective = np.clip((stops - 2.0) / 2.0, 0, 1) * grey * np.clip((local_max - 0.25) / 0.3, 0, 1)
+    grey = np.clip(1.0 - (chroma_c - config.reflective_chroma) / 15.0, 0, 1)
+    # Print is two-tone (ink and paper, few grey levels between); a mirror shows a continuous
+    # run of tones from its dark to its bright reflections.
+    mid = ((lum > 0.04) & (lum < 0.45) & solid).astype(np.float32)
+    mid_share = cv2.blur(mid, (win, win)) / np.maximum(cv2.blur(solid.astype(np.float32), (win, win)), 1e-3)
+    continuous = np.clip((mid_share - 0.25) / 0.25, 0, 1)
+    reflective = (np.clip((stops - 2.0) / 2.0, 0, 1) * grey * np.clip((local_max - 0.25) / 0.3, 0, 1)
+                  * continuous)
     no_text = np.ones_like(a, bool)
     for x0, y0, x1, y1 in text_boxes:
         no_text[int(y0 * s):int(np.ceil(y1 * s)), int(x0 * s):int(np.ceil(x1 * s))] = False
     reflective = (reflective * solid * no_text).astype(np.float32)
-    reflective_score = float(np.clip((reflective > 0.5).sum() / n_solid / config.reflective_full_share, 0, 1))
+    # share of the product's grey surfaces that is mirror-like: a small chrome part on a printed
+    # box is as much a problem as a whole steel spoon
+    grey_area = max(float((grey * solid * no_text > 0.5).sum()), 0.03 * n_solid, 1.0)
+    reflective_score = float(np.clip((reflective > 0.5).sum() / grey_area / config.reflective_full_share, 0, 1))
 
     def big(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)
