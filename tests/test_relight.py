@@ -144,3 +144,22 @@ def test_grain_matches_a_noisy_product():
     corner = np.zeros(out.product_alpha.shape, bool)
     corner[5:60, 5:60] = True
     assert estimate_noise(out.rgb, corner) > 0.5 * grain["product_noise"]
+
+
+def test_no_halo_at_the_edge(bottle):
+    """Edge pixels stay between the product's colour and the background's (no bright or dark ring)."""
+    maps = product_maps_for(bottle.alpha)
+    for preset in ("studio-white", "festive"):
+        frame = _frame(bottle, preset=preset)
+        out = relight(frame, bottle, maps, RelightConfig(grain=False, shadows=False, reflection=False))
+        placed = place_product(bottle.rgb, bottle.alpha, np.array(frame.provenance["render"]["matrix"]), frame.size)
+        a = placed.alpha
+        edge = (a > 0.05) & (a < 0.95)
+        background = (frame.rgb - placed.premultiplied) / np.maximum(1 - a, 1e-3)[..., None]
+        lum_out = luminance(out.rgb)[edge]
+        lum_fg = luminance(placed.rgb)[edge]
+        lum_bg = luminance(background)[edge]
+        lo = np.minimum(lum_fg, lum_bg) - 0.02
+        hi = np.maximum(lum_fg, lum_bg) + 0.02
+        inside = (lum_out >= lo) & (lum_out <= hi)
+        assert edge.sum() > 50 and inside.mean() > 0.99

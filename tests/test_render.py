@@ -220,3 +220,18 @@ def test_encoded_frames_are_byte_stable_across_processes(tmp_path, cutout):
             f"sys.stdout.buffer.write(encode_image(np.load({str(tmp_path / 'rgb.npy')!r}), 'PNG'))")
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
     assert there == here
+
+
+def test_plate_perspective_scales_with_depth(tmp_path, cutout):
+    _plate(tmp_path, edge=0.5)
+    heights = {}
+    for y in (0.62, 0.9):
+        brief = parse_brief({"scenes": [{"name": "room", "plate": "plate.png", "sizes": ["400x300"],
+                                         "plate_floor_line": 0.62, "plate_horizon": 0.3,
+                                         "placement": {"anchor": [0.5, y], "scale": 0.4}}]}, tmp_path)
+        (spec,) = condition(brief, cutout, None, "sku")
+        frame = render(spec, cutout, backend="plate")
+        heights[y] = frame.product_box[3] - frame.product_box[1]
+        assert frame.product_box[3] == pytest.approx(y * 300, abs=2)
+    # nearer the camera (lower in the plate) looks bigger: (0.9 - 0.3) / (0.62 - 0.3)
+    assert heights[0.9] / heights[0.62] == pytest.approx((0.9 - 0.3) / (0.62 - 0.3), rel=0.08)
