@@ -233,7 +233,8 @@ def test_primitive_normals_agree_with_depth_gradients(primitives, kind):
     dz_dx = (z[1:-1, 2:] - z[1:-1, :-2]) / 2
     dz_dy = (z[:-2, 1:-1] - z[2:, 1:-1]) / 2  # rows grow downward, y grows upward
     n = p.normals[1:-1, 1:-1].astype(np.float64)
-    neighbourhood = p.valid[1:-1, 1:-1] & p.valid[1:-1, 2:] & p.valid[1:-1, :-2] & p.valid[:-2, 1:-1] & p.valid[2:, 1:-1]
+    v = p.valid
+    neighbourhood = v[1:-1, 1:-1] & v[1:-1, 2:] & v[1:-1, :-2] & v[:-2, 1:-1] & v[2:, 1:-1]
     steep = n[..., 2] < 0.35  # near the silhouette a finite difference is not a derivative
     sample = neighbourhood & ~steep
     assert sample.sum() > 1000

@@ -200,7 +200,8 @@ def _geometry(kind: str, rng: np.random.Generator, cx: float, top_y: float, base
             (_TOP, "poly", ((x0, top_y + depth * 0.5), (x0 + depth, top_y), (x0 + bw + depth, top_y),
                             (x0 + bw, top_y + depth * 0.5)), 0),
         ]
-        return _Geometry(shapes, [], (x0 + bw * 0.06, top_y + depth * 0.5 + ph * 0.10, x0 + bw * 0.94, base_y - ph * 0.10),
+        label = (x0 + bw * 0.06, top_y + depth * 0.5 + ph * 0.10, x0 + bw * 0.94, base_y - ph * 0.10)
+        return _Geometry(shapes, [], label,
                          (x0, x0 + bw + depth), bw / 2, "box", None)
     # pouch: a stand-up pouch with a crimped top seal
     bw = ph * float(rng.uniform(0.62, 0.72))
@@ -595,7 +596,8 @@ def _bottle_profile(height: float, radius: float):
     def profile(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.clip((y - shoulder0) / (shoulder1 - shoulder0), 0.0, 1.0)
         r = neck_r + (radius - neck_r) * 0.5 * (1 + np.cos(np.pi * t))
-        dr = np.where((t > 0) & (t < 1), -(radius - neck_r) * 0.5 * np.pi * np.sin(np.pi * t) / (shoulder1 - shoulder0), 0.0)
+        slope = -(radius - neck_r) * 0.5 * np.pi * np.sin(np.pi * t) / (shoulder1 - shoulder0)
+        dr = np.where((t > 0) & (t < 1), slope, 0.0)
         r = np.where(y >= cap0, cap_r, r)
         dr = np.where(y >= cap0, 0.0, dr)
         inside = (y >= bottom) & (y <= top)
@@ -656,7 +658,8 @@ def make_primitive(
             return inside, z, n
         if kind == "sphere":
             radius = 0.38 * side
-            r, dr = np.sqrt(np.clip(radius**2 - y**2, 0, None)), -y / np.maximum(np.sqrt(np.clip(radius**2 - y**2, 1e-12, None)), 1e-6)
+            r = np.sqrt(np.clip(radius**2 - y**2, 0, None))
+            dr = -y / np.maximum(r, 1e-6)  # r r' = -y on a sphere
             r = np.where(np.abs(y) < radius, r, -1.0)
         elif kind == "cylinder":
             radius, height = 0.26 * side, 0.80 * h
