@@ -220,7 +220,7 @@ def test_storage_option_parsing():
 @pytest.fixture
 def small_profiles(tmp_path):
     main = tmp_path / "mini-main.yaml"
-    main.write_text("extends: amazon-main\nsize: [320, 320]\nmin_longest_side: 200\nrecommended_longest_side: 300\n")
+    main.write_text("extends: amazon-main\nsize: [320, 320]\nmin_longest_side: 100\nrecommended_longest_side: 300\n")
     square = tmp_path / "mini-square.yaml"
     square.write_text("extends: meta-square\nsize: [240, 240]\n")
     return [main, square]

@@ -62,10 +62,12 @@ def register(app: typer.Typer) -> None:
                                                  "destination (dotted keys nest: client_kwargs.endpoint_url=...)."),
         storage_options: Optional[str] = typer.Option(None, "--storage-options", help="fsspec options as JSON."),
         workers: int = typer.Option(2, "--workers", help="Threads for fixing, encoding and uploading."),
+        upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for inputs below a "
+                                     "profile's minimum: realesrgan, bicubic or none."),
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
-        from ..export.deliver import collect_frames, export_frames
+        from ..export.deliver import collect_frames, default_fixer, export_frames
         from ..export.routing import RetryPolicy
 
         options = _storage_options(storage_option, storage_options)
@@ -91,6 +93,7 @@ def register(app: typer.Typer) -> None:
                 inputs, profile, dest, template=template, feed=feed or None, public_url=public_url,
                 on_collision=on_collision, retry=RetryPolicy(attempts=retries), storage_options=options,
                 local_manifest=local_manifest, workers=workers, on_progress=progress,
+                fixer=default_fixer(None if upscaler == "none" else upscaler),
             )
         except PackshotError as exc:
             err_console.print(f"[red]export error[/red] {exc}")

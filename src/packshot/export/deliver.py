@@ -30,7 +30,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError, PackshotError
 from ..imaging import linear_to_srgb, load_image, load_mask, resize_linear
-from ..provenance import record, sha256_array
+from ..provenance import record, sha256_array, sha256_file
 from . import feeds as feeds_mod
 from .metadata import FORMATS, ExportMetadata, digital_source_type, encode_with_metadata, provenance_digest
 from .naming import DEFAULT_TEMPLATE, NameAllocator
@@ -76,10 +76,16 @@ class ExportFrame:
     source_kind: str
     provenance: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
+    pixels_sha256: str | None = None
+    """sha256 of the frame's image file when it came from one (cheaper than hashing the array)."""
 
     @property
     def key(self) -> str:
         return f"{self.sku}/{self.scene}/{self.variant}"
+
+    def input_hash(self) -> str:
+        """Hash identifying the frame's pixels: its file's sha256, else the array's."""
+        return self.pixels_sha256 or sha256_array(self.rgb)
 
 
 def is_sidecar(path: Path) -> bool:
@@ -135,7 +141,8 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         if alpha is not None:  # a cut-out: onto white, as a plain packshot
             rgb = (rgb * alpha[..., None] + (1.0 - alpha[..., None])).astype(np.float32)
         return ExportFrame(rgb=rgb, alpha=alpha, sku=p.stem, scene="main", variant="1", source_kind="capture",
-                           provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p))
+                           provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p),
+                           pixels_sha256=img.sha256)
     try:
         from ..render.io import load_frame
     except ImportError:  # the render package without its io module: read the documented sidecar here
@@ -143,7 +150,8 @@ def load_export_frame(path: str | Path) -> ExportFrame:
     frame = load_frame(p)
     if frame.source_kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    return frame_from_render(frame, source=str(p))
+    png = p.with_name(f"{json.loads(p.read_text(encoding='utf-8'))['variant']}.png")
+    return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
@@ -168,7 +176,7 @@ def _read_sidecar_frame(p: Path) -> ExportFrame:
     alpha = load_mask(alpha_path, size=img.size)
     return ExportFrame(rgb=img.rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]),
                        variant=str(data["variant"]), source_kind=kind, provenance=data.get("provenance") or {},
-                       source=str(p))
+                       source=str(p), pixels_sha256=img.sha256)
 
 
 def frame_from_render(frame: Any, source: str = "<memory>") -> ExportFrame:
@@ -217,20 +225,46 @@ _LUT = np.rint(
 _BAYER_32 = (2 * np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) + 1).astype(np.uint16)
 
 
+try:  # numba comes with pymatting (a core dependency); the numpy path below is the fallback
+    import numba as _numba
+except ImportError:  # pragma: no cover - depends on the environment
+    _numba = None
+
+if _numba is not None:
+
+    @_numba.njit(nogil=True, cache=True)
+    def _srgb8_kernel(linear, lut, bayer, out):  # pragma: no cover - compiled
+        # one pass: clamp, table look-up, dither, round; nogil so the export threads run it in parallel
+        h, w, c = linear.shape
+        top = lut.shape[0] - 1
+        scale = np.float32(top)
+        for i in range(h):
+            for j in range(w):
+                offset = bayer[i & 3, j & 3]
+                for k in range(c):
+                    v = linear[i, j, k] * scale
+                    index = 0 if not v > 0 else (top if v >= scale else np.int32(v))
+                    out[i, j, k] = (lut[index] + offset) >> 5
+        return out
+
+
 def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
     """float32 linear H x W x 3 in [0, 1] -> uint8 sRGB with ordered dither, via a lookup table.
 
     Within one 8-bit level of :func:`packshot.imaging.linear_to_srgb8` (same curve, same dither)
-    and several times faster.
+    and several times faster: one compiled pass (numba, which pymatting brings) or, without
+    numba, a few numpy passes.
     """
-    import cv2
-
+    linear = np.ascontiguousarray(linear, dtype=np.float32)
+    if linear.ndim == 2:
+        return linear_to_srgb8_fast(linear[..., None])[..., 0]
+    if _numba is not None:
+        return _srgb8_kernel(linear, _LUT, _BAYER_32, np.empty(linear.shape, np.uint8))
     h, w = linear.shape[:2]
-    scaled = cv2.multiply(np.ascontiguousarray(linear, dtype=np.float32), float(_LUT_SIZE - 1))
-    index = np.clip(scaled, 0.0, float(_LUT_SIZE - 1), out=scaled).astype(np.uint16)
+    scaled = linear * np.float32(_LUT_SIZE - 1)
+    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, float(_LUT_SIZE - 1)).astype(np.uint16)
     values = _LUT[index]
-    tile = np.tile(_BAYER_32, (h // 4 + 1, w // 4 + 1))[:h, :w]
-    values += tile[..., None] if values.ndim == 3 else tile
+    values += np.tile(_BAYER_32, (h // 4 + 1, w // 4 + 1))[:h, :w, None]
     values >>= 5
     return values.astype(np.uint8)
 
@@ -248,10 +282,19 @@ class Fixed:
 FixFunction = Callable[[np.ndarray, "np.ndarray | None", Any], Any]
 
 
-def _default_fixer() -> FixFunction:
+def default_fixer(upscaler: str | None = "realesrgan") -> FixFunction:
+    """The compliance fixer (:func:`packshot.export.fixer.fix_for_profile`) with ``upscaler``
+    ("realesrgan", "bicubic", or None for plain interpolation)."""
     from .fixer import fix_for_profile
+    from .upscale import UPSCALERS
 
-    return fix_for_profile
+    if upscaler is not None and upscaler not in UPSCALERS.names():
+        raise InputError("--upscaler", f"'{upscaler}' is not one of {', '.join(UPSCALERS.names())}, none")
+
+    def fix(rgb, alpha, profile):
+        return fix_for_profile(rgb, alpha, profile, upscaler=upscaler)
+
+    return fix
 
 
 def _fix(fixer: FixFunction, frame: ExportFrame, profile: Any) -> Fixed:
@@ -266,9 +309,11 @@ def _fix(fixer: FixFunction, frame: ExportFrame, profile: Any) -> Fixed:
 
 
 # Fields of a profile that change what the fixer does other than the output size. Profiles that
-# agree on these and on the aspect ratio share one fixer call at the largest size.
+# agree on these and on the aspect ratio share one fixer call at the largest size. The fixer's
+# decision to super-resolve depends on the minimum side (kept in the key) and on the enlargement,
+# which only grows with the size: a smaller member never needs an upscale the largest did not get.
 _FIX_FIELDS = ("fill_target", "fill_min", "background", "background_tolerance", "edge_clearance", "safe_zone",
-               "allow_alpha", "aspect")
+               "allow_alpha", "aspect", "min_longest_side")
 
 
 def _fix_key(profile: Any) -> tuple:
@@ -316,15 +361,13 @@ class Encoded:
 def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame_hash: str) -> Encoded:
     fmt = _output_format(profile)
     w, h = profile.size
-    rgb, alpha = fixed.rgb, fixed.alpha
+    # The fixer's alpha says where the product is (for checks); it is not transparency: the
+    # fixed frame is opaque and is written without an alpha channel.
+    rgb = fixed.rgb
     resampled = (rgb.shape[1], rgb.shape[0]) != (w, h)
     if resampled:
         rgb = resize_linear(rgb, (w, h))
-        if alpha is not None:
-            alpha = resize_linear(alpha, (w, h))
-    keep_alpha = alpha is not None and fmt != "JPEG" and bool(getattr(profile, "allow_alpha", True))
     rgb8 = linear_to_srgb8_fast(rgb)
-    alpha8 = np.clip(np.rint(np.asarray(alpha, np.float32) * 255.0), 0, 255).astype(np.uint8) if keep_alpha else None
     quality = _quality(profile, fmt) if fmt in ("JPEG", "WEBP") else None
     params = {"profile": profile.name, "format": fmt, "size": [w, h], "fixed_by": fixed_by,
               "resampled_from": list(fixed.rgb.shape[1::-1]) if resampled else None,
@@ -338,7 +381,7 @@ def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame
         digest = provenance_digest(prov)
         meta = ExportMetadata(source_kind=frame.source_kind, provenance_digest=digest, sku=frame.sku,
                               scene=frame.scene, variant=frame.variant, profile=profile.name, upscaled=fixed.upscaled)
-        data = encode_with_metadata(rgb8, fmt, meta, quality=quality or 90, alpha8=alpha8)
+        data = encode_with_metadata(rgb8, fmt, meta, quality=quality or 90)
         if not max_bytes or len(data) <= max_bytes:
             break
         if quality is None or quality - 5 < MIN_QUALITY_FOR_BYTE_LIMIT:
@@ -520,7 +563,7 @@ def export_frames(
     namer = NameAllocator(template=template, on_collision=on_collision)
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
     destination.preflight()
-    fix = fixer or _default_fixer()
+    fix = fixer or default_fixer()
     groups = plan_fixes(profile_list)
     order = {p.name: i for i, p in enumerate(profile_list)}
 
@@ -562,7 +605,7 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
     mine: list[ExportFailure] = []
     try:
         frame = _as_export_frame(item)
-        frame_hash = sha256_array(frame.rgb)
+        frame_hash = frame.input_hash()
     except Exception as exc:  # one bad frame never stops the batch
         mine.append(ExportFailure(source=source, profile=None, error=_message(exc)))
         failures.extend(mine)
