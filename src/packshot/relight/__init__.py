@@ -175,10 +175,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         matrix = product_matrix(spec, cutout)
     placed = place_product(cutout.rgb, cutout.alpha, matrix, (W, H))
     alpha = placed.alpha
-    a3 = alpha[..., None]
     box = placed.box or frame.product_box
     # the background's share of every pixel: B * (1 - alpha)
-    background_part = np.clip(frame.rgb - placed.premultiplied, 0.0, None)
+    background_part = np.subtract(frame.rgb, placed.premultiplied, dtype=np.float32)
+    np.maximum(background_part, 0.0, out=background_part)
     light = spec.light
     lx, ly, lz = (float(v) for v in light.direction())
     base_y = float(box[3]) - 0.5
@@ -364,7 +364,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     product_noise = 0.0
     background_grain = 0.0
     product_grain = 0.0
-    out = background_part.copy()
+    out = background_part  # ours: no copy needed
     out[ys_c, xs_c] = bg_c + relit * a_c[..., None]
     if config.grain:
         product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
@@ -373,13 +373,19 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         product_grain = float(match.get("noise", 0.0))
         rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
         noise = rng.standard_normal((H, W), dtype=np.float32)
-        sigma_map = background_grain * (1.0 - alpha) + product_grain * alpha
-        if float(sigma_map.max()) > 0:
+        if background_grain > 0 or product_grain > 0:
+            sigma_map = (1.0 - alpha) * background_grain
+            if product_grain > 0:
+                sigma_map += alpha * product_grain
             lum = luminance(out)
             # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
-            slope = np.maximum(2.4 * cv2.pow(np.maximum(lum, 1e-6), 0.583), 1.0 / 12.92)
-            out = out + (noise * sigma_map * slope)[..., None]
-    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+            slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
+            slope *= 2.4
+            np.maximum(slope, 1.0 / 12.92, out=slope)
+            noise *= sigma_map
+            noise *= slope
+            out += noise[..., None]
+    np.clip(out, 0.0, 1.0, out=out)
     timings["grain_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ measure the bound on the result

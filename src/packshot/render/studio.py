@@ -155,23 +155,33 @@ class StudioRenderer:
             floor_alb = _surface(floor, tex_tint, ftex * vis, strength)
         else:
             floor_alb = np.broadcast_to(floor, (H, W, 3))
-        albedo = wall_alb * (1.0 - t[..., None]) + floor_alb * t[..., None] if wall_alb.ndim == 3 else (
-            wall_alb[None, None, :] * (1.0 - t[..., None]) + floor_alb * t[..., None])
-        albedo = np.broadcast_to(albedo, (H, W, 3)).astype(np.float32)
+        t3 = t[..., None]  # H x 1 x 1
+        if wall_alb.ndim == 1 and floor_tex is None:
+            albedo = wall_alb * (1.0 - t3) + floor * t3  # H x 1 x 3: constant along rows
+        else:
+            albedo = np.asarray(wall_alb).reshape((-1, W, 3) if wall_alb.ndim == 3 else (1, 1, 3)) * (1.0 - t3) \
+                + floor_alb * t3
 
-        # ---- illumination: a hot spot on the light's side of the product, falling off
+        # ---- illumination: a hot spot on the light's side of the product, falling off. It is
+        # smooth, so it is computed on a 4x coarser grid and interpolated.
         falloff = float(b.get("sweep_falloff", 0.3))
         hx = px + 0.45 * W * lx
         hy = base_y - 0.3 * H
-        r2 = ((xs - hx) / W) ** 2 + 1.4 * ((ys - hy) / H) ** 2
-        illum = 1.0 - falloff * np.clip(r2 * 1.8, 0.0, 1.0) ** 0.85
-        # the wall darkens toward the top, away from the key
-        illum = illum * (1.0 - 0.4 * falloff * (1.0 - np.clip(ys / max(horizon, 1.0), 0, 1)) ** 2)
+        ws_, hs_ = max(2, W // 4), max(2, H // 4)
+        xs_s = (np.arange(ws_, dtype=np.float32)[None, :] + 0.5) * (W / ws_) - 0.5
+        ys_s = (np.arange(hs_, dtype=np.float32)[:, None] + 0.5) * (H / hs_) - 0.5
+        r2 = ((xs_s - hx) / W) ** 2 + 1.4 * ((ys_s - hy) / H) ** 2
+        illum_s = (1.0 - falloff * np.clip(r2 * 1.8, 0.0, 1.0) ** 0.85).astype(np.float32)
+        illum = cv2.resize(illum_s, (W, H), interpolation=cv2.INTER_LINEAR)
+        # the wall darkens toward the top, away from the key (a function of the row only)
+        row_light = 1.0 - 0.4 * falloff * (1.0 - np.clip(ys / max(horizon, 1.0), 0, 1)) ** 2
         if textured_floor:
             # a table top meeting the wall: a soft occlusion line along the junction
-            illum = illum * (1.0 - 0.18 * np.exp(-np.abs(ys - horizon) / (0.012 * H)))
+            row_light = row_light * (1.0 - 0.18 * np.exp(-np.abs(ys - horizon) / (0.012 * H)))
         level = 0.8 + 0.2 * float(light.intensity)
-        background = albedo * (illum * level)[..., None] * tint
+        illum *= row_light
+        background = albedo * illum[..., None]
+        background *= (tint * level).astype(np.float32)
 
         # ---- podium / plinth / arch
         support: dict[str, Any] = {"kind": "all"}
@@ -246,4 +256,6 @@ class StudioRenderer:
                 if podium != "arch" else None
         info["support"] = support
         info["noise"] = 0.0
-        return np.clip(background, 0.0, 1.0).astype(np.float32), info
+        background = np.asarray(background, np.float32)
+        np.clip(background, 0.0, 1.0, out=background)
+        return background, info
