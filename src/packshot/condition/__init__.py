@@ -29,7 +29,7 @@ from ..errors import EmptyProductError
 from ..imaging import srgb_to_linear
 from ..provenance import record, sha256_array
 from ..types import Cutout, Light, Placement, ProductMaps, SceneSpec, alpha_bbox
-from .brief import ANCHORS, Brief, BriefError, SceneBrief, load_brief, parse_brief
+from .brief import Brief, BriefError, SceneBrief, load_brief, parse_brief
 from .presets import PRESETS, Preset, get_preset
 from .reference import ReferenceLook, analyse_reference, estimate_floor_line, kelvin_to_rgb
 

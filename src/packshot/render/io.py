@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..imaging import atomic_write_text, encode_image, atomic_write_bytes, load_image, load_mask, save_gray
-from ..types import Frame, Light, Placement, SceneSpec, alpha_bbox
+from ..types import Frame, Light, Placement, SceneSpec
 
 SIDECAR_VERSION = 1
 
