@@ -216,7 +216,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             kernel = np.ones((depth_px, 1), np.uint8)
             cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))
             dist0 = cv2.dilate(dist0, kernel, anchor=(0, 0))
-        sigmas = ((0.004 + 0.02 * soft) * ph, (0.01 + 0.07 * soft) * ph, (0.02 + 0.18 * soft) * ph)
+        sigmas = ((0.004 + 0.015 * soft) * ph, (0.01 + 0.05 * soft) * ph, (0.02 + 0.11 * soft) * ph)
         levels = [fast_blur(cast0, s) for s in sigmas]
         mid = fast_blur(cast0, sigmas[1])
         dist = fast_blur(dist0, sigmas[1]) / np.maximum(mid, 1e-4)  # 0 at the base .. 1 at the top's shadow
@@ -225,7 +225,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         w2 = np.clip(tt - 1, 0, 1)
         cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
         cast = cast * (1.0 - 0.5 * np.clip(dist, 0, 1))  # lighter further from the contact
-        cast_opacity = config.cast_strength * (1.0 - 0.5 * soft) * min(float(light.intensity), 1.5)
+        cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5)
         occ = 1.0 - (1.0 - config.contact_strength * np.clip(contact * 1.6, 0, 1)) \
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
         if f > 1:
