@@ -20,7 +20,7 @@ import dataclasses
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -225,27 +225,19 @@ _LUT = np.rint(
 _BAYER_32 = (2 * np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) + 1).astype(np.uint16)
 
 
-try:  # numba comes with pymatting (a core dependency); the numpy path below is the fallback
-    import numba as _numba
-except ImportError:  # pragma: no cover - depends on the environment
-    _numba = None
+_KERNEL: Any = None  # the compiled pass, False when numba is missing; loaded on first use
 
-if _numba is not None:
 
-    @_numba.njit(nogil=True, cache=True)
-    def _srgb8_kernel(linear, lut, bayer, out):  # pragma: no cover - compiled
-        # one pass: clamp, table look-up, dither, round; nogil so the export threads run it in parallel
-        h, w, c = linear.shape
-        top = lut.shape[0] - 1
-        scale = np.float32(top)
-        for i in range(h):
-            for j in range(w):
-                offset = bayer[i & 3, j & 3]
-                for k in range(c):
-                    v = linear[i, j, k] * scale
-                    index = 0 if not v > 0 else (top if v >= scale else np.int32(v))
-                    out[i, j, k] = (lut[index] + offset) >> 5
-        return out
+def _compiled_kernel():
+    global _KERNEL
+    if _KERNEL is None:
+        try:
+            from ._srgb_kernel import srgb8_kernel
+        except ImportError:  # pragma: no cover - numba comes with pymatting
+            _KERNEL = False
+        else:
+            _KERNEL = srgb8_kernel
+    return _KERNEL or None
 
 
 def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
@@ -258,8 +250,9 @@ def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     if linear.ndim == 2:
         return linear_to_srgb8_fast(linear[..., None])[..., 0]
-    if _numba is not None:
-        return _srgb8_kernel(linear, _LUT, _BAYER_32, np.empty(linear.shape, np.uint8))
+    kernel = _compiled_kernel()
+    if kernel is not None:
+        return kernel(linear, _LUT, _BAYER_32, np.empty(linear.shape, np.uint8))
     h, w = linear.shape[:2]
     scaled = linear * np.float32(_LUT_SIZE - 1)
     index = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, float(_LUT_SIZE - 1)).astype(np.uint16)
@@ -308,12 +301,13 @@ def _fix(fixer: FixFunction, frame: ExportFrame, profile: Any) -> Fixed:
     return Fixed(rgb=np.asarray(rgb, np.float32), alpha=alpha, upscaled=upscaled, provenance=provenance)
 
 
-# Fields of a profile that change what the fixer does other than the output size. Profiles that
-# agree on these and on the aspect ratio share one fixer call at the largest size. The fixer's
+# Fields of a profile that change what the fixer does other than the output size (what fixer.py
+# reads, plus the white-background rules it may come to read). Profiles that agree on these and
+# on the aspect ratio of their size share one fixer call at the largest size. The fixer's
 # decision to super-resolve depends on the minimum side (kept in the key) and on the enlargement,
 # which only grows with the size: a smaller member never needs an upscale the largest did not get.
-_FIX_FIELDS = ("fill_target", "fill_min", "background", "background_tolerance", "edge_clearance", "safe_zone",
-               "allow_alpha", "aspect", "min_longest_side")
+_FIX_FIELDS = ("background", "fill_target", "safe_zone", "min_longest_side", "background_tolerance",
+               "edge_clearance")
 
 
 def _fix_key(profile: Any) -> tuple:
@@ -611,41 +605,47 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
         failures.extend(mine)
         return mine
 
-    def fix_group(group):
-        largest, members = group
-        try:
-            return _fix(fix, frame, largest), largest.name, members
-        except Exception as exc:
-            return exc, largest.name, members
+    # Fix each group, and encode a group's members as soon as its fix is done (the pool never
+    # idles while another group is still being fixed). Outcomes are collected per profile and
+    # read back in profile order, so names and failures do not depend on thread timing.
+    def fix_group(largest):
+        return _fix(fix, frame, largest)
 
-    jobs = []
-    for fixed, fixed_by, members in pool.map(fix_group, groups):
+    def encode_job(profile, fixed, fixed_by):
+        return _encode(frame, profile, fixed, fixed_by, frame_hash)
+
+    outcomes: dict[str, Any] = {}
+    fix_futures = {pool.submit(fix_group, largest): (largest, members) for largest, members in groups}
+    encode_futures = {}
+    for future in as_completed(fix_futures):
+        largest, members = fix_futures[future]
+        try:
+            fixed = future.result()
+        except Exception as exc:
+            for profile in members:
+                outcomes[profile.name] = exc
+            continue
         for profile in members:
-            if isinstance(fixed, Exception):
-                mine.append(ExportFailure(source=source, profile=profile.name, error=_message(fixed)))
-            else:
-                jobs.append((profile, fixed, fixed_by))
-    jobs.sort(key=lambda j: order[j[0].name])
-
-    def encode_job(job):
-        profile, fixed, fixed_by = job
+            encode_futures[profile.name] = pool.submit(encode_job, profile, fixed, largest.name)
+    for name, future in encode_futures.items():
         try:
-            return _encode(frame, profile, fixed, fixed_by, frame_hash)
+            outcomes[name] = future.result()
         except Exception as exc:
-            return exc
+            outcomes[name] = exc
 
     named = []
-    for (profile, _, _), encoded in zip(jobs, pool.map(encode_job, jobs)):
+    for profile_name in sorted(outcomes, key=order.__getitem__):
+        encoded = outcomes[profile_name]
         if isinstance(encoded, Exception):
-            mine.append(ExportFailure(source=source, profile=profile.name, error=_message(encoded)))
+            mine.append(ExportFailure(source=source, profile=profile_name, error=_message(encoded)))
             continue
-        fields = {"sku": frame.sku, "scene": frame.scene, "variant": frame.variant, "profile": profile.name,
+        fields = {"sku": frame.sku, "scene": frame.scene, "variant": frame.variant, "profile": profile_name,
                   "ext": FORMATS[encoded.format], "width": encoded.size[0], "height": encoded.size[1],
                   "kind": frame.source_kind, "index": index}
         try:
-            named.append((namer.allocate(fields, owner=f"{frame.key} {profile.name}"), encoded))
+            named.append((namer.allocate(fields, owner=f"{frame.key} {profile_name}"), encoded))
         except PackshotError as exc:
-            mine.append(ExportFailure(source=source, profile=profile.name, error=str(exc)))
+            mine.append(ExportFailure(source=source, profile=profile_name, error=str(exc)))
 
     def upload(job):
         path, encoded = job
