@@ -175,6 +175,19 @@ def cmyk_profile() -> bytes:
                                                    (b"A2B0", lut)])
 
 
+def table_rgb_profile() -> bytes:
+    """A table-based RGB profile (lut8 A2B0 into Lab, 2-point grid), gentle and inside sRGB."""
+    clut = b""
+    for r, g, b in itertools.product((0, 1), repeat=3):
+        lab = (30 + 40 * (r + g + b) / 3, 20 * (r - g), 20 * (g - b))
+        clut += bytes([round(lab[0] * 255 / 100), round(lab[1] + 128), round(lab[2] + 128)])
+    identity = bytes(range(256))
+    lut = (b"mft1" + b"\0" * 4 + bytes([3, 3, 2, 0]) + b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+           + identity * 3 + clut + identity * 3)
+    return icc_profile(b"RGB ", b"Lab ", b"scnr", [(b"desc", _desc("test table RGB")), (b"wtpt", _xyz(*_D50)),
+                                                  (b"A2B0", lut)])
+
+
 def adobe_to_srgb_reference(rgb8) -> np.ndarray:
     """Adobe RGB 8-bit -> sRGB [0, 255] through the published D65 matrices (independent math)."""
     adobe_to_xyz = np.array([[0.5767309, 0.1855540, 0.1881852], [0.2973769, 0.6273491, 0.0752741],
@@ -509,6 +522,33 @@ def test_16bit_colour_with_icc_profile():
     assert "16-bit colour" in loaded.notes and any("icc->sRGB" in n for n in loaded.notes)
     assert_allclose(linear_to_srgb(loaded.rgb[1, 1]) * 255, adobe_to_srgb_reference((200, 100, 50)), atol=1.5)
     assert loaded.rgb[0, 0, 0] > loaded.rgb[1, 1, 0]  # a 16-bit step survives the conversion
+
+
+def test_16bit_icc_conversion_agrees_with_8bit():
+    # the 16-bit path interpolates a sampled lookup table; on 8-bit colours it must agree with
+    # the colour engine applied directly (a swapped axis or a wrong weight would not)
+    import cv2
+
+    rgb8 = np.random.default_rng(9).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    eight = decode_image(pil_bytes(Image.fromarray(rgb8), "PNG", icc_profile=ADOBE_RGB_ICC))
+    png16 = cv2.imencode(".png", (rgb8.astype(np.uint16) * 257)[..., ::-1])[1].tobytes()
+    sixteen = decode_image(insert_png_chunk(png16, png_chunk(b"iCCP", b"a\0\0" + zlib.compress(ADOBE_RGB_ICC))))
+    difference = np.abs(linear_to_srgb(sixteen.rgb) - linear_to_srgb(eight.rgb)) * 255
+    assert difference.max() < 1.5 and difference.mean() < 0.5
+
+
+def test_16bit_table_based_profile_agrees_with_8bit():
+    import cv2
+
+    icc = table_rgb_profile()
+    rgb8 = np.random.default_rng(10).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    eight = decode_image(pil_bytes(Image.fromarray(rgb8), "PNG", icc_profile=icc))
+    png16 = cv2.imencode(".png", (rgb8.astype(np.uint16) * 257)[..., ::-1])[1].tobytes()
+    sixteen = decode_image(insert_png_chunk(png16, png_chunk(b"iCCP", b"t\0\0" + zlib.compress(icc))))
+    assert "icc applied through a sampled table" in sixteen.notes
+    assert np.abs(to8(eight).astype(int) - rgb8.astype(int)).mean() > 10  # the profile did change colours
+    difference = np.abs(linear_to_srgb(sixteen.rgb) - linear_to_srgb(eight.rgb)) * 255
+    assert difference.max() < 2.0 and difference.mean() < 0.6
 
 
 @pytest.mark.parametrize("bits", [8, 16])
