@@ -1,1 +1,342 @@
-"""qa stage."""
+"""qa stage: is the product in the frame still the product?
+
+:func:`qa` compares a rendered frame with the cut-out placed in frame coordinates (the locked product
+as it should look) and, when given, the approved master artwork, and returns a
+:class:`~packshot.types.QAReport` with a verdict ``pass`` / ``review`` / ``fail``, one
+:class:`~packshot.types.CheckResult` per check and the reasons for anything not passed:
+
+``silhouette`` (:mod:`.silhouette`)
+    the product's outline found in the frame's pixels (not taken from the renderer) against the
+    locked mask: local outward growth (a melted or grown cap), inward shrinkage, IoU; and the
+    renderer's declared alpha against the locked mask.
+``colour`` (:mod:`.colour`)
+    mean and 95th-percentile deltaE2000 and masked SSIM on the product interior. The relight stage
+    may move the mean by up to 3, so that is where review starts.
+``text`` (:mod:`.text`)
+    PP-OCR of the master (or of the cut-out when there is none) and of the frame's product, aligned
+    token by token; numbers and units are critical.
+``geometry`` (:mod:`.geometry`)
+    keypoints matched between cut-out and frame: global drift (homography) and local bends.
+
+Every threshold lives in :class:`QAConfig`. The stage does no I/O: :mod:`packshot.cli.qa` reads
+frames and writes ``<variant>_qa.json`` and ``<variant>_qa_overlay.png``.
+
+Examples
+--------
+>>> from packshot.qa import qa                                         # doctest: +SKIP
+>>> report = qa(frame.rgb, frame.product_alpha, ref_rgb, ref_alpha, master=artwork)  # doctest: +SKIP
+>>> report.verdict, report.reasons                                      # doctest: +SKIP
+('pass', ())
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import EmptyProductError, InputError
+from ..provenance import record, sha256_array
+from ..types import Box, CheckResult, QAReport, TextLine, alpha_bbox
+from .colour import ColourResult, interior_mask, measure_colour
+from .geometry import GeometryResult, measure_geometry
+from .silhouette import SilhouetteResult, measure_silhouette
+from .text import TextResult, compare_text, read_lines
+
+__all__ = ["QAConfig", "QADetails", "qa", "qa_with_details", "worst", "STATUSES"]
+
+STATUSES = ("pass", "review", "fail")
+"""Check statuses and verdicts, from best to worst."""
+
+
+@dataclass(frozen=True)
+class QAConfig:
+    """Thresholds and settings of the qa checks (review when past the first, fail past the second)."""
+
+    crop_margin: float = 0.06
+    """Margin around the product box for every check, as a share of the box's longest side (+12 px)."""
+    edge_band_px: float = 3.0
+    """Half-width (px) of the band inside the outline in which the product's colour is sampled."""
+    backdrop_gaps_px: tuple[float, ...] = (3.0, 8.0)
+    """Distances (px) outside the outline at which the backdrop colour is sampled (near and far ring)."""
+    min_edge_contrast: float = 0.08
+    """Least product/backdrop contrast (sRGB units) for an outline stretch to be measured."""
+    outline_stretch_px: float = 6.0
+    """Gaussian sigma (px along the outline) over which outline offsets are averaged."""
+    base_share: float = 0.12
+    """Lowest share of the product's height treated as its base (contact shadow, reflection): not judged."""
+    growth_review_px: float = 0.4
+    """Outward growth of an outline stretch (px) that sends a frame to review."""
+    growth_fail_px: float = 2.0
+    """Outward growth of an outline stretch (px) that fails a frame."""
+    shrink_review_px: float = 1.0
+    """Inward shrinkage of an outline stretch (px) that sends a frame to review."""
+    shrink_fail_px: float = 3.0
+    """Inward shrinkage of an outline stretch (px) that fails a frame."""
+    iou_review: float = 0.97
+    """Silhouette IoU (frame evidence vs locked mask) below which a frame goes to review."""
+    iou_fail: float = 0.90
+    """Silhouette IoU below which a frame fails."""
+    declared_iou_review: float = 0.98
+    """IoU of the renderer's declared product alpha vs the locked mask below which a frame goes to review."""
+    declared_iou_fail: float = 0.90
+    """IoU of the declared alpha vs the locked mask below which a frame fails."""
+    interior_erode_px: int = 4
+    """Erosion (px) of the alpha that defines the product interior for colour checks."""
+    mean_de_review: float = 3.0
+    """Mean deltaE2000 on the interior above which a frame goes to review (relight may move it up to 3)."""
+    mean_de_fail: float = 6.0
+    """Mean deltaE2000 above which a frame fails."""
+    p95_de_review: float = 9.0
+    """95th-percentile deltaE2000 above which a frame goes to review."""
+    p95_de_fail: float = 15.0
+    """95th-percentile deltaE2000 above which a frame fails."""
+    ssim_review: float = 0.85
+    """Masked SSIM (luminance) below which a frame goes to review."""
+    ssim_fail: float = 0.60
+    """Masked SSIM below which a frame fails."""
+    fuzzy_ratio: float = 0.75
+    """Similarity at which two different words count as OCR noise, not a change (never numbers/units)."""
+    ocr_max_side: int = 640
+    """Longest side (px) the product crop or master is shrunk to before OCR."""
+    ocr_min_side: int = 400
+    """Longest side (px) small crops are enlarged to before OCR."""
+    warp_review_px: float = 0.5
+    """Local print displacement (px, agreed by neighbouring keypoints) that sends a frame to review."""
+    warp_fail_px: float = 1.5
+    """Local print displacement (px) that fails a frame."""
+    drift_review_px: float = 1.5
+    """Global print drift (px, homography corner displacement) that sends a frame to review."""
+    drift_fail_px: float = 4.0
+    """Global print drift (px) that fails a frame."""
+    min_keypoints: int = 12
+    """Fewer matched keypoints than this and the geometry check is skipped (plain products)."""
+
+
+@dataclass(frozen=True)
+class QADetails:
+    """Everything :func:`qa_with_details` measured, maps included (for the overlay), in crop coordinates."""
+
+    crop: Box
+    silhouette: SilhouetteResult
+    colour: ColourResult
+    geometry: GeometryResult
+    text: TextResult | None
+    approved_lines: tuple[TextLine, ...]
+    frame_lines: tuple[TextLine, ...]
+
+
+def worst(statuses) -> str:
+    """The worst of some statuses ("pass" for none)."""
+    return max(statuses, key=STATUSES.index, default="pass")
+
+
+def _grade(value: float, review: float, fail: float, higher_is_worse: bool = True) -> str:
+    if higher_is_worse:
+        return "fail" if value > fail else "review" if value > review else "pass"
+    return "fail" if value < fail else "review" if value < review else "pass"
+
+
+def _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, master) -> None:
+    for name, arr, nd in (("frame_rgb", frame_rgb, 3), ("product_alpha", product_alpha, 2),
+                          ("reference_rgb", reference_rgb, 3), ("reference_alpha", reference_alpha, 2)):
+        a = np.asarray(arr)
+        if a.ndim != nd or (nd == 3 and a.shape[2] != 3):
+            want = "H x W x 3" if nd == 3 else "H x W"
+            raise InputError(name, f"expected a {want} array, got shape {a.shape}")
+        if a.shape[:2] != np.asarray(frame_rgb).shape[:2]:
+            raise InputError(name, f"is {a.shape[:2]}, the frame is {np.asarray(frame_rgb).shape[:2]}")
+        if not np.isfinite(a).all():
+            raise InputError(name, "has NaN or infinite values")
+    if master is not None:
+        m = np.asarray(master)
+        if m.ndim != 3 or m.shape[2] != 3 or min(m.shape[:2]) < 8:
+            raise InputError("master", f"expected an H x W x 3 artwork of at least 8 x 8 px, got shape {m.shape}")
+
+
+def _crop_box(alpha: np.ndarray, margin: float) -> Box:
+    box = alpha_bbox(alpha)
+    if box is None:
+        raise EmptyProductError("reference_alpha", "the placed cut-out has no product pixels (alpha > 0.5)")
+    x0, y0, x1, y1 = box
+    pad = int(round(margin * max(x1 - x0, y1 - y0))) + 12
+    h, w = alpha.shape
+    return max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, w), min(y1 + pad, h)
+
+
+def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray,
+                    reference_alpha: np.ndarray, master: np.ndarray | None = None,
+                    config: QAConfig = QAConfig()) -> tuple[QAReport, QADetails]:
+    """:func:`qa`, also returning the maps and per-token results the overlay draws."""
+    _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, master)
+    frame_rgb = np.asarray(frame_rgb, np.float32)
+    reference_rgb = np.asarray(reference_rgb, np.float32)
+    reference_alpha = np.asarray(reference_alpha, np.float32)
+    product_alpha = np.asarray(product_alpha, np.float32)
+    cx0, cy0, cx1, cy1 = crop = _crop_box(reference_alpha, config.crop_margin)
+    sl = (slice(cy0, cy1), slice(cx0, cx1))
+    f, r, ra, pa = frame_rgb[sl], reference_rgb[sl], reference_alpha[sl], product_alpha[sl]
+    checks: list[CheckResult] = []
+    warnings: list[str] = []
+
+    # --- silhouette ---
+    sil = measure_silhouette(f, ra, pa, r, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
+                             min_contrast=config.min_edge_contrast, stretch_px=config.outline_stretch_px,
+                             base_share=config.base_share)
+    checks.append(CheckResult(
+        "silhouette.growth", _grade(sil.max_growth_px, config.growth_review_px, config.growth_fail_px),
+        round(sil.max_growth_px, 3), [config.growth_review_px, config.growth_fail_px],
+        f"product outline grown outward by {sil.max_growth_px:.2f} px along a stretch "
+        f"(expansion {100 * sil.expansion_share:.2f} % of the product area)"))
+    checks.append(CheckResult(
+        "silhouette.shrink", _grade(sil.max_shrink_px, config.shrink_review_px, config.shrink_fail_px),
+        round(sil.max_shrink_px, 3), [config.shrink_review_px, config.shrink_fail_px],
+        f"product outline shrunk inward by {sil.max_shrink_px:.2f} px along a stretch"))
+    checks.append(CheckResult(
+        "silhouette.iou", _grade(sil.iou, config.iou_review, config.iou_fail, higher_is_worse=False),
+        round(sil.iou, 4), [config.iou_review, config.iou_fail],
+        f"IoU of the product found in the frame vs the locked mask {sil.iou:.4f}"))
+    checks.append(CheckResult(
+        "silhouette.declared_iou",
+        _grade(sil.declared_iou, config.declared_iou_review, config.declared_iou_fail, higher_is_worse=False),
+        round(sil.declared_iou, 4), [config.declared_iou_review, config.declared_iou_fail],
+        f"IoU of the renderer's product alpha vs the locked mask {sil.declared_iou:.4f}"))
+    if sil.reliable_share < 0.5:
+        warnings.append(f"only {100 * sil.reliable_share:.0f} % of the outline contrasts with the backdrop "
+                        f"enough to measure growth")
+
+    # --- colour ---
+    col = measure_colour(f, r, ra, erode_px=config.interior_erode_px)
+    checks.append(CheckResult(
+        "colour.mean_de", _grade(col.mean_de, config.mean_de_review, config.mean_de_fail),
+        round(col.mean_de, 3), [config.mean_de_review, config.mean_de_fail],
+        f"mean deltaE2000 on the product interior {col.mean_de:.2f} "
+        f"(mean Lab shift {', '.join(f'{v:+.1f}' for v in col.mean_shift_lab)})"))
+    checks.append(CheckResult(
+        "colour.p95_de", _grade(col.p95_de, config.p95_de_review, config.p95_de_fail),
+        round(col.p95_de, 3), [config.p95_de_review, config.p95_de_fail],
+        f"95th-percentile deltaE2000 on the product interior {col.p95_de:.2f}"))
+    checks.append(CheckResult(
+        "colour.ssim", _grade(col.ssim, config.ssim_review, config.ssim_fail, higher_is_worse=False),
+        round(col.ssim, 4), [config.ssim_review, config.ssim_fail],
+        f"masked SSIM of the product interior {col.ssim:.3f}"))
+
+    # --- geometry ---
+    geo = measure_geometry(f, r, col.interior)
+    if geo.matches < config.min_keypoints:
+        checks.append(CheckResult("geometry.local_warp", "pass", None, [config.warp_review_px, config.warp_fail_px],
+                                  f"skipped: only {geo.matches} keypoints matched (too little print to measure)"))
+        warnings.append("geometry not measured: too few keypoints on the product")
+    else:
+        checks.append(CheckResult(
+            "geometry.local_warp", _grade(geo.local_warp_px, config.warp_review_px, config.warp_fail_px),
+            round(geo.local_warp_px, 3), [config.warp_review_px, config.warp_fail_px],
+            f"print bent locally by {geo.local_warp_px:.2f} px ({geo.matches} keypoints)"))
+        checks.append(CheckResult(
+            "geometry.drift", _grade(geo.homography_shift_px, config.drift_review_px, config.drift_fail_px),
+            round(geo.homography_shift_px, 3), [config.drift_review_px, config.drift_fail_px],
+            f"print moved by up to {geo.homography_shift_px:.2f} px (homography, {geo.inliers} inliers, "
+            f"residual {geo.residual_px:.2f} px)"))
+
+    # --- text ---
+    frame_lines = read_lines(f, ra, config.ocr_max_side, config.ocr_min_side)
+    if master is not None:
+        approved_lines = read_lines(np.asarray(master, np.float32), None, config.ocr_max_side, config.ocr_min_side)
+        source = "master"
+    else:
+        approved_lines = read_lines(r, ra, config.ocr_max_side, config.ocr_min_side)
+        source = "cutout"
+        warnings.append("no master artwork: label text compared with the cut-out")
+    txt: TextResult | None = None
+    if not approved_lines:
+        checks.append(CheckResult("text", "pass", None, None, f"skipped: no text read on the {source}"))
+    else:
+        txt = compare_text(approved_lines, frame_lines, source, config.fuzzy_ratio, frame_offset=(0.0, 0.0))
+        bad = [d for d in txt.diffs if d.status in ("missing", "changed", "invented")]
+        if not frame_lines:
+            status, what = "fail", "no text read on the frame's product"
+        elif txt.critical:
+            status = "fail"
+            what = "; ".join(_describe(d) for d in bad if d.critical)
+        elif bad:
+            status = "review"
+            what = "; ".join(_describe(d) for d in bad)
+        else:
+            status, what = "pass", "label text matches"
+        checks.append(CheckResult(
+            "text", status, {"missing": txt.missing, "changed": txt.changed, "invented": txt.invented,
+                             "critical": txt.critical}, None,
+            f"{what} ({source}: {txt.approved_text!r}; frame: {txt.frame_text!r})"))
+
+    verdict = worst(c.status for c in checks)
+    reasons = tuple(f"{c.name}: {c.message}" for c in checks if c.status != "pass")
+    metrics = {
+        "crop": list(crop),
+        "silhouette": {"iou": sil.iou, "declared_iou": sil.declared_iou, "expansion_share": sil.expansion_share,
+                       "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
+                       "reliable_share": sil.reliable_share},
+        "colour": {"mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
+                   "ssim": col.ssim, "interior_px": col.interior_px},
+        "geometry": {"matches": geo.matches, "inliers": geo.inliers, "drift_px": geo.homography_shift_px,
+                     "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
+        "text": None if txt is None else {
+            "source": txt.source, "approved": txt.approved_text, "frame": txt.frame_text,
+            "tokens": [{"status": d.status, "approved": d.approved, "frame": d.frame, "critical": d.critical}
+                       for d in txt.diffs]},
+        "warnings": warnings,
+    }
+    inputs = {"frame": sha256_array(frame_rgb), "product_alpha": sha256_array(product_alpha),
+              "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
+    if master is not None:
+        inputs["master"] = sha256_array(np.asarray(master, np.float32))
+    from ..understand.ocr import engine_info
+
+    provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
+    report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
+    # OCR boxes are in crop pixels: the overlay shifts them by the crop origin
+    return report, QADetails(crop, sil, col, geo, txt, approved_lines, frame_lines)
+
+
+def _params(config: QAConfig) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def _describe(d) -> str:
+    kind = "critical " if d.critical else ""
+    if d.status == "missing":
+        return f"{kind}token {d.approved!r} missing"
+    if d.status == "invented":
+        return f"{kind}token {d.frame!r} invented"
+    return f"{kind}token {d.approved!r} changed to {d.frame!r}"
+
+
+def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray, reference_alpha: np.ndarray,
+       master: np.ndarray | None = None, config: QAConfig = QAConfig()) -> QAReport:
+    """Check one frame against its locked product (and master artwork).
+
+    Parameters
+    ----------
+    frame_rgb : ndarray
+        float32 H x W x 3 linear frame in [0, 1].
+    product_alpha : ndarray
+        float32 H x W product alpha the renderer reports for the frame.
+    reference_rgb, reference_alpha : ndarray
+        The cut-out warped into frame coordinates (H x W x 3 linear straight colour, H x W alpha):
+        the product as it should look.
+    master : ndarray, optional
+        float32 h x w x 3 linear approved master artwork (flat label). Without it the label text is
+        compared with the cut-out's and a warning says so.
+    config : QAConfig
+
+    Returns
+    -------
+    QAReport
+        ``verdict`` pass / review / fail, ``checks``, ``reasons`` (one per check not passed),
+        ``metrics`` (JSON-serialisable numbers, OCR tokens, warnings) and ``provenance``.
+
+    Raises
+    ------
+    InputError
+        Arrays of the wrong shape or size, NaNs; EmptyProductError when the reference has no product.
+    """
+    return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config)[0]

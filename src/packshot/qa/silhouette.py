@@ -1,0 +1,186 @@
+"""Silhouette checks: does the product in the frame still have the locked outline?
+
+The frame's product is found independently of the renderer's claim. In a band around the locked
+outline every pixel is unmixed against two local colours: the product's colour a few pixels inside
+the outline (``F``) and the backdrop's colour a few pixels outside it (``B``). The estimated coverage
+``(I - B) . (F - B) / |F - B|^2`` is the matting equation solved for one pixel; where ``F`` and ``B``
+are too alike to tell apart the pixel is left out (and counted in ``reliable_share``).
+
+The coverage in excess of the locked alpha, summed across the band along each outline normal, is
+the local outward offset of the outline in pixels: a cap grown by 5 % moves its outline ~1-3 px
+outward along its whole length, while grain and light wrap average out. Backdrop rings at two
+distances catch both thin and wide growth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..imaging import linear_to_srgb
+
+
+@dataclass(frozen=True)
+class SilhouetteResult:
+    """What the silhouette check measured (maps are in crop coordinates).
+
+    Attributes
+    ----------
+    iou : IoU of the product estimated in the frame against the locked (placed source) mask.
+    declared_iou : IoU of the renderer's product alpha against the locked mask.
+    expansion_share : product coverage outside the locked mask, as a share of the product area.
+    max_growth_px : the largest outward offset of the outline, averaged along a stretch of it (px).
+    max_shrink_px : the largest inward offset, the same way (px).
+    reliable_share : share of the outline with enough product/backdrop contrast to measure.
+    growth_map : float32 crop-sized map of coverage outside the locked mask (>0 = product pixels).
+    offset_map : float32 crop-sized map of the local outline offset at outline pixels (px, + outward).
+    outline : bool crop-sized map of the locked outline.
+    """
+
+    iou: float
+    declared_iou: float
+    expansion_share: float
+    max_growth_px: float
+    max_shrink_px: float
+    reliable_share: float
+    growth_map: np.ndarray
+    offset_map: np.ndarray
+    outline: np.ndarray
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def _ring_colour(enc: np.ndarray, ring: np.ndarray, sigma: float) -> np.ndarray:
+    """Colour of the ring, smoothed along it (normalised convolution), then spread to every pixel from
+    its nearest ring pixel."""
+    import cv2
+    from scipy import ndimage
+
+    weight = cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma)
+    summed = cv2.GaussianBlur(enc * ring[..., None], (0, 0), sigma)
+    smooth = summed / np.maximum(weight[..., None], 1e-6)
+    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
+    return smooth[iy, ix]
+
+
+def _base(locked_alpha: np.ndarray, base_share: float) -> np.ndarray:
+    """The lowest ``base_share`` of the product's rows: where contact shadows and floor reflections sit."""
+    rows = np.flatnonzero((locked_alpha > 0.5).any(axis=1))
+    low = np.zeros(locked_alpha.shape, bool)
+    if rows.size:
+        y0, y1 = rows[0], rows[-1] + 1
+        low[int(y1 - base_share * (y1 - y0)):, :] = True
+    return low
+
+
+def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared_alpha: np.ndarray,
+                       reference_rgb: np.ndarray,
+                       band_px: float = 3.0, ring_gaps: tuple[float, ...] = (3.0, 8.0), min_contrast: float = 0.08,
+                       stretch_px: float = 6.0, base_share: float = 0.12) -> SilhouetteResult:
+    """Measure the product's outline in ``frame_rgb`` against ``locked_alpha``.
+
+    Parameters
+    ----------
+    frame_rgb : float32 H x W x 3 linear frame (a crop around the product is enough).
+    locked_alpha : float32 H x W placed source alpha in [0, 1] (the outline the product must keep).
+    declared_alpha : float32 H x W product alpha the renderer reports for the frame.
+    reference_rgb : float32 H x W x 3 linear straight colour of the placed cut-out: the product's own colour
+        right at its edge (shading falls off toward a cylinder's outline), scaled by the relight gain.
+    band_px : half-width of the band (px) inside which the product colour is sampled.
+    ring_gaps : distances (px) beyond the outline at which the backdrop colour is sampled; each also sets
+        how far outward growth is measured (growth wider than the largest gap is measured only partly).
+    min_contrast : least |F - B| (sRGB units, 0..sqrt(3)) for a pixel to be measured.
+    stretch_px : Gaussian sigma (px of outline) over which offsets are averaged.
+    base_share : the outline in this lowest share of the product's height is its base, where contact
+        shadows and floor reflections legitimately darken or colour the backdrop; offsets there are not judged.
+    """
+    import cv2
+    from scipy import ndimage
+
+    locked = locked_alpha > 0.5
+    # unmix in linear light, where the renderer composites; judge contrast in sRGB, where the eye does
+    enc = np.asarray(frame_rgb, np.float32)
+    d_out = ndimage.distance_transform_edt(~locked)
+    d_in = ndimage.distance_transform_edt(locked)
+    # Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
+    # edge's shading), times the relight gain measured on a ring just inside the band (where light wrap
+    # and edge mixing do not reach).
+    _, (ny, nx) = ndimage.distance_transform_edt(~locked, return_indices=True)
+    ref = np.asarray(reference_rgb, np.float32)
+    # a soft edge pixel knows its own foreground colour; beyond the cut-out, take the nearest outline pixel's
+    ref_ext = np.where((locked_alpha > 0.05)[..., None], ref, ref[ny, nx])
+    inner_ring = locked & (d_in > band_px) & (d_in <= band_px + 2.0)
+    if inner_ring.sum() < 8:
+        inner_ring = locked & (d_in > 1.0)
+    ratio = np.clip((enc + 1e-3) / (ref + 1e-3), 0.5, 2.0)
+    gain = _ring_colour(ratio, inner_ring, 1.5)
+    F = ref_ext * gain
+    best_contrast = np.zeros(locked.shape, np.float32)
+    coverage = locked_alpha.astype(np.float32).copy()
+    measured = np.zeros(locked.shape, bool)
+    near_contrast = None
+    for gap in ring_gaps:
+        outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + 2.5)
+        if outer_ring.sum() < 8:
+            continue
+        B = _ring_colour(enc, outer_ring, 1.5)
+        diff = F - B
+        est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
+        contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
+        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast)
+        if near_contrast is None:
+            near_contrast = contrast
+            better = band
+        else:
+            # A farther ring is used only where the nearer one lost its contrast: there the near "backdrop"
+            # is product-coloured, i.e. the product has grown past it. Picking the larger contrast
+            # everywhere would favour noise that pushes B away from F, and read as growth.
+            better = band & (contrast > 1.6 * near_contrast)
+        # unclipped below 0 and above 1 so that grain averages out instead of biasing the sums
+        coverage[better] = np.clip(est[better], -0.5, 1.5)
+        best_contrast[better] = contrast[better]
+        measured |= band
+    # Outside the locked outline any coverage is growth; inside it, missing coverage is shrinkage. They are
+    # summed apart because shading that darkens toward a cylinder's edge reads as "more than full" inside.
+    excess = np.where(measured, np.minimum(coverage, 1.0) - locked_alpha, 0.0).astype(np.float32)
+    outside = measured & ~locked
+    inside = measured & locked
+
+    # attribute every band pixel's excess to its nearest outline pixel: the column sums are offsets
+    outline = locked & ~ndimage.binary_erosion(locked)
+    _, (oy, ox) = ndimage.distance_transform_edt(~outline, return_indices=True)
+    outline_measured = outline & (best_contrast >= min_contrast)
+    # average along the outline: blur the sums and the count of measured outline pixels alike
+    den = cv2.GaussianBlur(outline_measured.astype(np.float32), (0, 0), stretch_px)
+    # a stretch counts only when most of it was measured
+    den_all = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), stretch_px)
+    ok = outline & (den > 0.5 * den_all) & (den > 1e-3) & ~_base(locked_alpha, base_share)
+
+    def stretch_offsets(where: np.ndarray) -> np.ndarray:
+        per_outline = np.zeros(locked.shape, np.float64)
+        np.add.at(per_outline, (oy[where], ox[where]), excess[where])
+        num = cv2.GaussianBlur(per_outline.astype(np.float32) * outline_measured, (0, 0), stretch_px)
+        return np.where(ok, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
+
+    grow_offset = stretch_offsets(outside)
+    shrink_offset = stretch_offsets(inside)
+    offset = np.where(grow_offset >= -shrink_offset, grow_offset, shrink_offset)
+
+    est_mask = np.where(measured, coverage > 0.5, locked)
+    area = max(float(locked_alpha.sum()), 1.0)
+    growth = np.where(measured & ~locked, np.clip(coverage - locked_alpha, 0, 1), 0.0).astype(np.float32)
+    return SilhouetteResult(
+        iou=_iou(est_mask, locked),
+        declared_iou=_iou(declared_alpha > 0.5, locked),
+        expansion_share=float(growth.sum() / area),
+        max_growth_px=float(max(grow_offset.max(initial=0.0), 0.0)),
+        max_shrink_px=float(max(-shrink_offset.min(initial=0.0), 0.0)),
+        reliable_share=float(outline_measured.sum() / max(outline.sum(), 1)),
+        growth_map=growth,
+        offset_map=offset,
+        outline=outline,
+    )
