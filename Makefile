@@ -26,11 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/cutout.py
-	$(PY) benchmarks/understand.py
-	$(PY) benchmarks/render.py
-	$(PY) benchmarks/qa.py
-	$(PY) benchmarks/export.py
+	for b in cutout understand render qa export; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) out
