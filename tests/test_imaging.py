@@ -175,6 +175,29 @@ def cmyk_profile() -> bytes:
                                                    (b"A2B0", lut)])
 
 
+def _para_srgb() -> bytes:
+    """The sRGB tone curve as a 'para' function of type 3."""
+    params = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+    return b"para" + b"\0" * 4 + struct.pack(">HH", 3, 0) + b"".join(_s15(v) for v in params)
+
+
+def _curve_table(gamma: float, count: int = 1024) -> bytes:
+    table = np.round(np.linspace(0, 1, count) ** gamma * 65535).astype(">u2").tobytes()
+    return b"curv" + b"\0" * 4 + struct.pack(">I", count) + table
+
+
+def srgb_colorants() -> list[tuple[float, float, float]]:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).profile
+    return [profile.red_colorant[0], profile.green_colorant[0], profile.blue_colorant[0]]
+
+
+def rgb_profile(name: str, colorants, curves: list[bytes]) -> bytes:
+    tags = [(b"desc", _desc(name)), (b"wtpt", _xyz(*_D50))]
+    tags += [(sig, _xyz(*c)) for sig, c in zip((b"rXYZ", b"gXYZ", b"bXYZ"), colorants)]
+    tags += [(sig, curve) for sig, curve in zip((b"rTRC", b"gTRC", b"bTRC"), curves)]
+    return icc_profile(b"RGB ", b"XYZ ", b"mntr", tags)
+
+
 def table_rgb_profile() -> bytes:
     """A table-based RGB profile (lut8 A2B0 into Lab, 2-point grid), gentle and inside sRGB."""
     clut = b""
@@ -535,6 +558,30 @@ def test_16bit_icc_conversion_agrees_with_8bit():
     sixteen = decode_image(insert_png_chunk(png16, png_chunk(b"iCCP", b"a\0\0" + zlib.compress(ADOBE_RGB_ICC))))
     difference = np.abs(linear_to_srgb(sixteen.rgb) - linear_to_srgb(eight.rgb)) * 255
     assert difference.max() < 1.5 and difference.mean() < 0.5
+
+
+@pytest.mark.parametrize("curve", ["para", "table"])
+def test_16bit_matrix_profile_curve_types(curve):
+    # sRGB primaries with the sRGB curve as a 'para' function, or a gamma 2.2 sampled table
+    # (compared with the same gamma given as one number): the exact float path reads both.
+    import cv2
+
+    rgb16 = np.random.default_rng(11).integers(0, 65536, (16, 16, 3), dtype=np.uint16)
+    png16 = cv2.imencode(".png", rgb16[..., ::-1])[1].tobytes()
+
+    def decode(icc):
+        return decode_image(insert_png_chunk(png16, png_chunk(b"iCCP", b"p\0\0" + zlib.compress(icc))))
+
+    if curve == "para":
+        loaded = decode(rgb_profile("test para", srgb_colorants(), [_para_srgb()] * 3))
+        assert any(n.startswith("icc->sRGB (test para") for n in loaded.notes)
+        # identity, to the precision of the profile's 16.16 fixed-point numbers: far below 8 bits
+        assert_allclose(linear_to_srgb(loaded.rgb) * 65535, rgb16, atol=257 / 10)
+    else:
+        tabled = decode(rgb_profile("test table", srgb_colorants(), [_curve_table(2.2)] * 3))
+        gamma = decode(rgb_profile("test gamma", srgb_colorants(), [_curve(2.2)] * 3))
+        assert_allclose(tabled.rgb, gamma.rgb, atol=2e-4)
+        assert_allclose(gamma.rgb, (rgb16 / 65535.0) ** (563 / 256), atol=2e-3)  # u8Fixed8 stores 2.2 as 563/256
 
 
 def test_16bit_table_based_profile_agrees_with_8bit():
