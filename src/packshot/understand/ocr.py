@@ -60,7 +60,10 @@ def engine():
                 rapidocr = require("rapidocr", "understand", "label text (OCR)")
                 import logging
 
-                _ENGINE = rapidocr.RapidOCR(params={"Global.log_level": "error"})
+                # The detector sees the crop at the size read_text prepared (limit "max" only
+                # shrinks): the default "min 736" would upscale every small crop again.
+                _ENGINE = rapidocr.RapidOCR(params={"Global.log_level": "error", "Det.limit_type": "max",
+                                                    "Det.limit_side_len": 1600})
                 logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return _ENGINE
 
@@ -113,7 +116,8 @@ class _Reading:
         return self.confidence**2 * len(self.text.strip())
 
 
-def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> list[_Reading]:
+def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> tuple[list[_Reading], int]:
+    """Read the image turned by ``degrees``; returns the kept readings and how many lines were detected."""
     h, w = img_bgr.shape[:2]
     turned = _rotate(img_bgr, degrees)
     eng = engine()
@@ -123,27 +127,36 @@ def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> list[_Reading]:
     txts = getattr(result, "txts", None)
     scores = getattr(result, "scores", None)
     if boxes is None or txts is None or scores is None:
-        return []
+        return [], 0
     out = []
     for box, text, score in zip(boxes, txts, scores):
         text = str(text).strip()
         if not text or float(score) < min_conf:
             continue
+        if len(text) == 1 and float(score) < 0.9:
+            continue  # a lone glyph read without certainty is usually a shape (a round cap reads "O")
         poly = np.asarray(box, np.float64).reshape(-1, 2)[:4]
         side_w = np.linalg.norm(poly[1] - poly[0])
         side_h = np.linalg.norm(poly[3] - poly[0])
         out.append(_Reading(text, _unrotate_points(poly, degrees, w, h), float(score),
                             vertical=bool(side_h > 1.5 * side_w and len(text) > 1)))
-    return out
+    # lines of two or more glyphs, however badly read: turned text reads as garble, not as nothing
+    return out, sum(1 for t in txts if len(str(t).strip()) >= 2)
+
+
+def _vertical_share(readings: list[_Reading]) -> float:
+    chars = sum(len(r.text) for r in readings)
+    return sum(len(r.text) for r in readings if r.vertical) / chars if chars else 0.0
 
 
 def _looks_weak(readings: list[_Reading]) -> bool:
+    """True when the reading looks like rotated text: sideways lines, or little read with confidence."""
     chars = sum(len(r.text) for r in readings)
-    if chars < 6:
+    if chars == 0:
         return True
-    vertical = sum(len(r.text) for r in readings if r.vertical)
+    confident = sum(len(r.text) for r in readings if r.confidence >= 0.8)
     mean_conf = sum(r.confidence * len(r.text) for r in readings) / chars
-    return vertical > 0.3 * chars or mean_conf < 0.85
+    return _vertical_share(readings) > 0.3 or confident < 4 or mean_conf < 0.75
 
 
 def _box(poly: np.ndarray) -> tuple[float, float, float, float]:
@@ -235,13 +248,14 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         sx, sy = size[0] / cw, size[1] / ch
     bgr = np.ascontiguousarray(srgb8[..., ::-1])
 
-    passes = [_run(bgr, 0, config.min_confidence)]
-    if config.rotations and _looks_weak(passes[0]):
-        first = passes[0]
-        vertical = sum(len(r.text) for r in first if r.vertical) > 0.3 * max(sum(len(r.text) for r in first), 1)
-        order = (90, 270, 180) if vertical else (180, 90, 270)
+    first, detected = _run(bgr, 0, config.min_confidence)
+    passes = [first]
+    # Nothing detected at all: turning the image will not make text appear (the detector finds
+    # text in any orientation; it is the recogniser that needs the right way up).
+    if config.rotations and detected and _looks_weak(first):
+        order = (90, 270) if _vertical_share(first) > 0.3 else (180, 90)
         for degrees in order:
-            passes.append(_run(bgr, degrees, config.min_confidence))
+            passes.append(_run(bgr, degrees, config.min_confidence)[0])
             if not _looks_weak(_merge(passes)):
                 break
     readings = _merge(passes)
