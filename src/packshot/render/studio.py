@@ -180,34 +180,42 @@ class StudioRenderer:
             row_light = row_light * (1.0 - 0.18 * np.exp(-np.abs(ys - horizon) / (0.012 * H)))
         level = 0.8 + 0.2 * float(light.intensity)
         illum *= row_light
-        background = albedo * illum[..., None]
+        background = (albedo * illum[..., None]).astype(np.float32)
         background *= (tint * level).astype(np.float32)
 
         # ---- podium / plinth / arch
         support: dict[str, Any] = {"kind": "all"}
         if podium in ("cylinder", "box", "arch"):
+            # The podium only touches rows below its top (and its shadow a little above):
+            # work on that band of rows, with absolute coordinates shifted by r0.
+            if podium == "arch":
+                arch_top = max(box[1] - 0.1 * H, 0.04 * H)
+                r0 = int(max(arch_top - 2, 0))
+            else:
+                r0 = int(max(top_cy - ry - 0.1 * H, 0))
+            Hr = H - r0
+            ys_r = ys[r0:]
             pod = _lin(b.get("podium_color", (0.9, 0.9, 0.9)))
             pod_tex_tile = make_texture(b.get("podium_texture", "none"), seed + 2)
             pod_alb = _surface(pod, tex_tint, None if pod_tex_tile is None else
-                               _flat_texture(pod_tex_tile, (H, W), TILE / (0.6 * W)), strength)
-            if pod_alb.ndim == 1:
-                pod_alb = np.broadcast_to(pod_alb, (H, W, 3))
+                               _flat_texture(pod_tex_tile, (H, W), TILE / (0.6 * W))[r0:], strength)
             key_top = AMBIENT + (1 - AMBIENT) * max(ly, 0.0)
             key_front = AMBIENT + (1 - AMBIENT) * max(lz, 0.0)
+            region = background[r0:]
             if podium == "cylinder":
-                top = ellipse_coverage((H, W), px, top_cy, rx, ry)
-                bottom = ellipse_coverage((H, W), px, ground_y, rx, ry)
+                top = ellipse_coverage((Hr, W), px, top_cy - r0, rx, ry)
+                bottom = ellipse_coverage((Hr, W), px, ground_y - r0, rx, ry)
                 xcov = np.clip(np.minimum(xs - (px - rx), (px + rx) - xs) + 0.5, 0, 1)
-                rect = xcov * ((ys >= top_cy) & (ys <= ground_y))
+                rect = xcov * ((ys_r >= top_cy) & (ys_r <= ground_y))
                 body = np.maximum(rect, bottom) * (1.0 - top)
                 nx = np.clip((xs - px) / rx, -1, 1)
                 nz = np.sqrt(1 - nx**2)
                 lam = np.clip(nx * lx + nz * lz, 0, None)
                 # cylinder body: key from the light side, darker toward the floor (occlusion)
-                body_shade = (AMBIENT + (1 - AMBIENT) * lam) * (1.0 - 0.12 * smoothstep(top_cy, ground_y + ry, ys))
+                body_shade = (AMBIENT + (1 - AMBIENT) * lam) * (1.0 - 0.12 * smoothstep(top_cy, ground_y + ry, ys_r))
                 top_shade = key_top * (1.0 - 0.08 * np.abs(nx))
                 pod_cov = np.clip(top + body, 0, 1)
-                pod_rgb = pod_alb * ((body * body_shade + top * top_shade) / np.maximum(pod_cov, 1e-6))[..., None]
+                shade = (body * body_shade + top * top_shade) / np.maximum(pod_cov, 1e-6)
                 support = {"kind": "ellipse", "cx": px, "cy": top_cy, "rx": rx, "ry": ry}
                 pod_height = podium_h + ry
             elif podium == "box":
@@ -218,40 +226,41 @@ class StudioRenderer:
                                     [px + rx * shrink, back], [px - rx * shrink, back]])
                 front_pts = np.array([[px - rx, front_top], [px + rx, front_top], [px + rx, ground_y + ry],
                                       [px - rx, ground_y + ry]])
-                top = polygon_coverage((H, W), top_pts)
-                front = polygon_coverage((H, W), front_pts) * (1.0 - top)
-                front_shade = key_front * (1.0 - 0.1 * smoothstep(front_top, ground_y + ry, ys))
+                shift = np.array([0.0, r0])
+                top = polygon_coverage((Hr, W), top_pts - shift)
+                front = polygon_coverage((Hr, W), front_pts - shift) * (1.0 - top)
+                front_shade = key_front * (1.0 - 0.1 * smoothstep(front_top, ground_y + ry, ys_r))
                 # a light bevel along the front top edge catches the key
-                bevel = np.exp(-((ys - front_top) / max(0.002 * H, 0.8)) ** 2) * 0.12 * max(ly, 0)
+                bevel = np.exp(-((ys_r - front_top) / max(0.002 * H, 0.8)) ** 2) * 0.12 * max(ly, 0)
                 pod_cov = np.clip(top + front, 0, 1)
-                pod_rgb = pod_alb * ((front * (front_shade + bevel) + top * key_top) / np.maximum(pod_cov, 1e-6))[..., None]
+                shade = (front * (front_shade + bevel) + top * key_top) / np.maximum(pod_cov, 1e-6)
                 support = {"kind": "polygon", "points": top_pts.tolist()}
                 pod_height = ground_y + ry - back
             else:  # arch panel on the floor behind the product
                 aw = float(np.clip(prod_w * 1.7, 0.25 * W, 0.8 * W))
                 arch_bottom = base_y - 0.05 * H
-                arch_top = max(box[1] - 0.1 * H, 0.04 * H)
                 r = aw / 2
-                rect = polygon_coverage((H, W), np.array([[px - r, arch_top + r], [px + r, arch_top + r],
-                                                          [px + r, arch_bottom], [px - r, arch_bottom]]))
-                dome = ellipse_coverage((H, W), px, arch_top + r, r, r) * (ys <= arch_top + r + 1)
+                rect = polygon_coverage((Hr, W), np.array([[px - r, arch_top + r - r0], [px + r, arch_top + r - r0],
+                                                           [px + r, arch_bottom - r0], [px - r, arch_bottom - r0]]))
+                dome = ellipse_coverage((Hr, W), px, arch_top + r - r0, r, r) * (ys_r <= arch_top + r + 1)
                 pod_cov = np.clip(np.maximum(rect, dome), 0, 1)
-                shade = key_front * (1.0 + 0.08 * lx * np.clip((xs - px) / r, -1, 1))
-                pod_rgb = pod_alb * shade[..., None]
+                shade = np.broadcast_to(key_front * (1.0 + 0.08 * lx * np.clip((xs - px) / r, -1, 1)), (Hr, W))
                 # the arch throws a soft shadow onto the wall on the side away from the light
                 offset = np.array([[1, 0, -lx * 0.03 * W], [0, 1, 0.01 * H]], np.float64)
-                wall_shadow = fast_blur(warp_layer(pod_cov, offset, (W, H)), 0.02 * H)
-                background = background * (1.0 - 0.25 * wall_shadow * (1 - pod_cov))[..., None]
+                wall_shadow = fast_blur(warp_layer(pod_cov, offset, (W, Hr)), 0.02 * H)
+                region *= (1.0 - 0.25 * wall_shadow * (1 - pod_cov))[..., None]
                 support = {"kind": "all"}
                 pod_height = 0.0
-            pod_rgb = pod_rgb * tint * level
+            pod_rgb = pod_alb * shade[..., None]
+            pod_rgb *= (tint * level).astype(np.float32)
             if pod_height > 0:
                 # podium's own shadow and contact occlusion on the room floor
-                cast = _project_shadow(pod_cov, ground_y + ry * 0.5, spec, pod_height)
-                contact = fast_blur(ellipse_coverage((H, W), px, ground_y, rx * 1.05, ry * 1.2), 0.01 * H)
+                cast = _project_shadow(pod_cov, ground_y + ry * 0.5 - r0, spec, pod_height)
+                contact = fast_blur(ellipse_coverage((Hr, W), px, ground_y - r0, rx * 1.05, ry * 1.2), 0.01 * H)
                 occ = np.clip(0.35 * (1 - 0.5 * light.softness) * cast + 0.35 * contact, 0, 0.8)
-                background = background * (1.0 - occ)[..., None]
-            background = background * (1.0 - pod_cov[..., None]) + pod_rgb * pod_cov[..., None]
+                region *= (1.0 - occ)[..., None]
+            cov3 = pod_cov[..., None]
+            background[r0:] = region * (1.0 - cov3) + pod_rgb * cov3
             info["podium_box"] = [float(px - rx), float(top_cy - ry), float(px + rx), float(ground_y + ry)] \
                 if podium != "arch" else None
         info["support"] = support

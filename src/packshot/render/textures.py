@@ -22,6 +22,13 @@ def periodic_noise(rng: np.random.Generator, size: int, cells: int | tuple[int, 
     """
     cy, cx = (cells, cells) if isinstance(cells, int) else cells
     grid = rng.uniform(-1.0, 1.0, (cy, cx)).astype(np.float32)
+    if size % cy == 0 and size % cx == 0:
+        # Cubic interpolation reads 2 cells either side: wrapping 2 cells of padding is
+        # enough, and far cheaper than upsampling a 3 x 3 tiling.
+        py, px = size // cy, size // cx
+        padded = np.pad(grid, 2, mode="wrap")
+        up = cv2.resize(padded, ((cx + 4) * px, (cy + 4) * py), interpolation=cv2.INTER_CUBIC)
+        return up[2 * py : 2 * py + size, 2 * px : 2 * px + size]
     big = np.tile(grid, (3, 3))
     up = cv2.resize(big, (3 * size, 3 * size), interpolation=cv2.INTER_CUBIC)
     return up[size : 2 * size, size : 2 * size]
@@ -52,11 +59,11 @@ def fbm(rng: np.random.Generator, size: int, base_cells: int = 4, octaves: int =
 def marble(rng: np.random.Generator, size: int = TILE) -> np.ndarray:
     """Carrara-like marble: thin dark veins along a turbulent diagonal, soft clouding."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    turbulence = fbm(rng, size, 3, 6)
+    turbulence = fbm(rng, size, 4, 6)
     # integer frequencies along x and y keep the pattern periodic
     phase = 2 * np.pi * (2 * x + 1 * y) + 5.0 * turbulence
     veins = (1.0 - np.abs(np.sin(phase))) ** 10
-    fine = (1.0 - np.abs(np.sin(2 * np.pi * (3 * x - 2 * y) + 7.0 * fbm(rng, size, 6, 5)))) ** 24
+    fine = (1.0 - np.abs(np.sin(2 * np.pi * (3 * x - 2 * y) + 7.0 * fbm(rng, size, 8, 5)))) ** 24
     cloud = 0.5 + 0.5 * fbm(rng, size, 4, 4)
     return np.clip(0.75 * veins + 0.45 * fine + 0.18 * cloud, 0, 1).astype(np.float32)
 
@@ -67,8 +74,8 @@ def wood(rng: np.random.Generator, size: int = TILE, planks: int = 4) -> np.ndar
     Rows of the tile run along the grain (v), columns across the planks (u).
     """
     # grain: noise with few cells along v and many across u gives long streaks along the grain
-    streak = (periodic_noise(rng, size, (2, 48)) * 0.5 + periodic_noise(rng, size, (4, 96)) * 0.3
-              + periodic_noise(rng, size, (3, 12)) * 0.6)
+    streak = (periodic_noise(rng, size, (2, 64)) * 0.5 + periodic_noise(rng, size, (4, 128)) * 0.3
+              + periodic_noise(rng, size, (4, 16)) * 0.6)
     u = np.arange(size, dtype=np.float32)[None, :] / size
     v = np.arange(size, dtype=np.float32)[:, None] / size
     plank = np.floor(u * planks)
@@ -106,7 +113,7 @@ def terrazzo(rng: np.random.Generator, size: int = TILE, chips: int = 220) -> np
 
 def concrete(rng: np.random.Generator, size: int = TILE) -> np.ndarray:
     """Cast concrete: low-frequency mottling, fine sand grain and small air pits."""
-    mottle = 0.5 + 0.5 * fbm(rng, size, 3, 6, gain=0.55)
+    mottle = 0.5 + 0.5 * fbm(rng, size, 4, 6, gain=0.55)
     sand = 0.5 + 0.5 * periodic_noise(rng, size, size // 2)
     pits = (rng.random((size, size)) > 0.9985).astype(np.float32)
     pits = wrap_blur(pits, 1.1) * 8.0
