@@ -241,7 +241,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     # --- text ---
     frame_lines = read_lines(f, ra, config.ocr_max_side, config.ocr_min_side)
     if master is not None:
-        approved_lines = read_lines(np.asarray(master, np.float32), None, config.ocr_max_side, config.ocr_min_side)
+        approved_lines = _master_lines(np.asarray(master, np.float32), config.ocr_max_side, config.ocr_min_side)
         source = "master"
     else:
         approved_lines = read_lines(r, ra, config.ocr_max_side, config.ocr_min_side)
@@ -295,6 +295,19 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
     # OCR boxes are in crop pixels: the overlay shifts them by the crop origin
     return report, QADetails(crop, sil, col, geo, txt, approved_lines, frame_lines)
+
+
+_MASTER_OCR: dict[tuple[str, int, int], tuple[TextLine, ...]] = {}
+
+
+def _master_lines(master: np.ndarray, max_side: int, min_side: int) -> tuple[TextLine, ...]:
+    """OCR of a master artwork, memoised by its hash: a SKU's frames share one master."""
+    key = (sha256_array(master), max_side, min_side)
+    if key not in _MASTER_OCR:
+        if len(_MASTER_OCR) >= 16:
+            _MASTER_OCR.pop(next(iter(_MASTER_OCR)))
+        _MASTER_OCR[key] = read_lines(master, None, max_side, min_side)
+    return _MASTER_OCR[key]
 
 
 def _params(config: QAConfig) -> dict:

@@ -31,6 +31,7 @@ import numpy as np
 from ..imaging import delta_e2000, lab_to_linear, linear_to_lab, linear_to_srgb, srgb_to_linear
 from ..samples import _BRANDS, _CLAIMS, _LINES, make_product
 from ..types import Box, Placement, alpha_bbox
+from .frames import warp_premultiplied
 
 DEFECTS = ("untouched", "digit", "word-removed", "word-invented", "logo-bend", "cap-growth", "colour")
 """Every planted defect, ``untouched`` first."""
@@ -95,20 +96,6 @@ def cutout_of(kind: str, seed: int, label: tuple[str, ...], size: int) -> tuple[
     fg = (s.image - bg * (1.0 - a[..., None])) / np.maximum(a[..., None], 1e-3)
     fg = np.where(a[..., None] > 1e-3, np.clip(fg, 0.0, 1.0), 0.0).astype(np.float32)
     return fg, a.astype(np.float32), s
-
-
-def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas, premultiplied (no dark fringes)."""
-    import cv2
-
-    w, h = size
-    pre = np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
-    out = cv2.warpAffine(pre, np.asarray(matrix, np.float64), (w, h), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    a = np.clip(out[..., 3], 0.0, 1.0)
-    rgb_out = np.where(a[..., None] > 1e-4, out[..., :3] / np.maximum(a[..., None], 1e-4), 0.0)
-    return np.clip(rgb_out, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
 
 
 def _backdrop(size: tuple[int, int], colour, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,108 @@
+"""``packshot qa``: check rendered frames against their cut-out and master artwork.
+
+    packshot qa FRAME_DIR [--master DIR] [--fail-on fail|review] [--no-overlay]
+
+Finds every frame sidecar written by ``packshot render`` under FRAME_DIR (``<variant>.json`` beside
+``<variant>.png``), warps the cut-out it names into the frame and runs :func:`packshot.qa.qa`.
+Master artwork per SKU comes from ``--master DIR`` (``<sku>.png``, ``<sku>_master.png`` or any image
+whose stem is the SKU); a SKU without one is checked against its cut-out's text, with a warning.
+
+Writes, atomically, next to each frame: ``<variant>_qa.json`` (verdict, every check with its value
+and thresholds, OCR tokens, provenance) and ``<variant>_qa_overlay.png``. Prints a summary table.
+
+Exit code: 0 when no frame fails; 1 when any frame fails QA (or, with ``--fail-on review``, needs
+review) or could not be checked (missing cut-out, unreadable frame, ...).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import err_console, run_batch
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("qa")
+    def qa_command(
+        frame_dir: Path = typer.Argument(..., help="Folder of rendered frames (searched recursively), or one sidecar JSON."),
+        master: Optional[Path] = typer.Option(None, "--master", "-m",
+                                              help="Folder of approved master artwork, one image per SKU."),
+        fail_on: str = typer.Option("fail", "--fail-on", help="Lowest verdict that makes the exit code non-zero: fail or review."),
+        overlay: bool = typer.Option(True, "--overlay/--no-overlay", help="Write <variant>_qa_overlay.png."),
+    ) -> None:
+        """Check frames: silhouette, colour, label text and print geometry against the cut-out (and master)."""
+        from PIL import Image
+        from rich.console import Console
+        from rich.table import Table
+
+        from ..errors import InputError
+        from ..imaging import atomic_write_bytes, atomic_write_text, load_image
+        from ..qa import QAConfig, qa_with_details
+        from ..qa.frames import find_master, find_sidecars, load_frame_inputs
+        from ..qa.overlay import make_overlay
+        from ..qa.report import report_to_json
+
+        if fail_on not in ("fail", "review"):
+            raise typer.BadParameter(f"--fail-on must be 'fail' or 'review', got {fail_on!r}")
+        if master is not None and not master.is_dir():
+            err_console.print(f"[red]error[/red] {master}: master folder does not exist")
+            raise typer.Exit(2)
+        try:
+            sidecars = find_sidecars(frame_dir)
+        except InputError as exc:
+            err_console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+        if not sidecars:
+            err_console.print(f"[red]error[/red] {frame_dir}: no frame sidecars (<variant>.json) found")
+            raise typer.Exit(2)
+
+        config = QAConfig()
+        masters: dict[str, object] = {}
+        rows: list[tuple[str, str, str, str, str]] = []
+
+        def master_for(sku: str):
+            if sku not in masters:
+                path = find_master(master, sku) if master is not None else None
+                if master is not None and path is None:
+                    err_console.print(f"[yellow]warning[/yellow] no master artwork for SKU {sku!r} in {master}: "
+                                      f"label text is compared with the cut-out")
+                masters[sku] = (path, load_image(path).rgb if path is not None else None)
+            return masters[sku]
+
+        def check(sidecar: Path) -> None:
+            inputs = load_frame_inputs(sidecar)
+            master_path, artwork = master_for(inputs.sku)
+            report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
+                                              inputs.reference_alpha, artwork, config)
+            stem = inputs.variant
+            text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
+                                  variant=inputs.variant, master=str(master_path) if master_path else None)
+            atomic_write_text(sidecar.with_name(f"{stem}_qa.json"), text)
+            if overlay:
+                img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
+                buf = io.BytesIO()
+                Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
+                atomic_write_bytes(sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+            first = report.reasons[0] if report.reasons else ""
+            rows.append((inputs.sku, inputs.scene, inputs.variant, report.verdict, first))
+
+        result = run_batch(sidecars, check, label="qa")
+        table = Table(title=f"qa: {len(sidecars)} frame(s)")
+        for col in ("sku", "scene", "variant", "verdict", "first reason"):
+            table.add_column(col, overflow="fold")
+        colours = {"pass": "green", "review": "yellow", "fail": "red"}
+        for sku, scene, variant, verdict, reason in rows:
+            table.add_row(sku, scene, variant, f"[{colours[verdict]}]{verdict}[/]", reason)
+        for path, why in result.failed:
+            table.add_row("?", "", str(path), "[red]error[/]", why)
+        Console(width=160).print(table)
+        bad = {"fail"} if fail_on == "fail" else {"fail", "review"}
+        failing = sum(r[3] in bad for r in rows)
+        typer.echo(f"{sum(r[3] == 'pass' for r in rows)} pass, {sum(r[3] == 'review' for r in rows)} review, "
+                   f"{sum(r[3] == 'fail' for r in rows)} fail, {len(result.failed)} error(s)")
+        if failing or result.failed:
+            raise typer.Exit(1)

@@ -1,0 +1,133 @@
+"""Reading what the qa checks need from a frame folder written by :func:`packshot.render.io.save_frame`.
+
+The sidecar names the product alpha, the cut-out and the placement matrix (cut-out px -> frame px);
+the cut-out is warped into the frame with premultiplied alpha to give the reference (the locked
+product as it should look). Master artwork is found per SKU in a folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..imaging import SUPPORTED_SUFFIXES, load_image, load_mask
+from ..types import Placement, alpha_bbox
+
+
+@dataclass(frozen=True)
+class FrameInputs:
+    """One frame ready for :func:`packshot.qa.qa` (all arrays in frame pixels, linear light)."""
+
+    sidecar: Path
+    image: Path
+    sku: str
+    scene: str
+    variant: str
+    frame_rgb: np.ndarray
+    product_alpha: np.ndarray
+    reference_rgb: np.ndarray
+    reference_alpha: np.ndarray
+    cutout: Path
+
+
+def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas.
+
+    Interpolating premultiplied colour keeps the edge free of the dark (or backdrop-coloured) fringe
+    that interpolating straight colour against zero-alpha pixels gives. Returns straight colour.
+    """
+    import cv2
+
+    w, h = size
+    pre = np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
+    out = cv2.warpAffine(pre, np.asarray(matrix, np.float64), (int(w), int(h)), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    a = np.clip(out[..., 3], 0.0, 1.0)
+    rgb_out = np.where(a[..., None] > 1e-4, out[..., :3] / np.maximum(a[..., None], 1e-4), 0.0)
+    return np.clip(rgb_out, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
+
+
+def is_sidecar(path: Path) -> bool:
+    """A frame sidecar: JSON with the keys save_frame writes (qa's own ``*_qa.json`` are not)."""
+    import json
+
+    if path.suffix.lower() != ".json" or path.name.endswith("_qa.json"):
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and all(k in data for k in ("sku", "variant", "product_alpha", "placement"))
+
+
+def find_sidecars(root: Path) -> list[Path]:
+    """Every frame sidecar under ``root`` (recursive, sorted); a sidecar file itself is returned as is."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise InputError(root, "frame folder does not exist")
+    return sorted(p for p in root.rglob("*.json") if is_sidecar(p))
+
+
+def load_frame_inputs(sidecar: Path) -> FrameInputs:
+    """Frame, declared product alpha and the warped cut-out for one sidecar.
+
+    Raises
+    ------
+    InputError
+        The sidecar, frame, alpha or cut-out is missing or unreadable, or sizes disagree; the message
+        names the file.
+    """
+    from ..render.io import read_sidecar
+
+    sidecar = Path(sidecar)
+    data = read_sidecar(sidecar)
+    image = sidecar.with_name(f"{data['variant']}.png")
+    frame = load_image(image)
+    w, h = frame.size
+    if [w, h] != [int(v) for v in data["size"]]:
+        raise InputError(image, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
+    alpha = load_mask(sidecar.parent / data["product_alpha"], size=(w, h))
+    cut = data.get("cutout")
+    if not cut:
+        raise InputError(sidecar, "sidecar names no cut-out: the frame cannot be checked against its product")
+    cut_path = Path(cut) if Path(cut).is_absolute() else (sidecar.parent / cut)
+    if not cut_path.is_file():
+        raise InputError(cut_path, f"cut-out named by {sidecar} does not exist")
+    cutout = load_image(cut_path)
+    if cutout.alpha is None:
+        raise InputError(cut_path, "cut-out has no alpha channel")
+    placement = data.get("placement") or {}
+    matrix = placement.get("matrix")
+    if matrix is None:
+        box = alpha_bbox(cutout.alpha)
+        if box is None:
+            raise InputError(cut_path, "cut-out is empty (no alpha > 0.5)")
+        matrix = Placement(tuple(placement.get("center", (w / 2, h / 2))), float(placement.get("scale", 1.0)),
+                           float(placement.get("rotation", 0.0))).matrix(box)
+    matrix = np.asarray(matrix, np.float64)
+    if matrix.shape != (2, 3) or not np.isfinite(matrix).all():
+        raise InputError(sidecar, f"placement matrix must be 2 x 3 finite numbers, got {matrix.tolist()}")
+    ref_rgb, ref_alpha = warp_premultiplied(cutout.rgb, cutout.alpha, matrix, (w, h))
+    return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
+                       variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
+                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path)
+
+
+def find_master(master_dir: Path, sku: str) -> Path | None:
+    """The master artwork for ``sku`` in ``master_dir``: ``<sku>.png``, ``<sku>_master.png``, or any image
+    whose stem is the sku (or ``<sku>_master``); None when there is none."""
+    master_dir = Path(master_dir)
+    for name in (f"{sku}.png", f"{sku}_master.png"):
+        if (master_dir / name).is_file():
+            return master_dir / name
+    if master_dir.is_dir():
+        for p in sorted(master_dir.iterdir()):
+            if p.suffix.lower() in SUPPORTED_SUFFIXES and p.stem in (sku, f"{sku}_master") and p.is_file():
+                return p
+    return None

@@ -1,0 +1,102 @@
+"""The qa stage on generated frames with planted defects: each defect is caught by the check meant
+for it, and an untouched relit frame passes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from packshot.errors import EmptyProductError, InputError
+from packshot.imaging import linear_to_srgb8
+from packshot.qa import QAConfig, qa, qa_with_details
+from packshot.qa.overlay import make_overlay
+from packshot.qa.planted import make_case
+from packshot.qa.report import report_from_dict, report_to_json
+
+# (defect, kind, seed, the check that must catch it, the least verdict)
+PLANTED = [
+    ("digit", "box", 4, "text", "fail"),
+    ("word-removed", "can", 5, "text", "review"),
+    ("word-invented", "pouch", 6, "text", "review"),
+    ("logo-bend", "jar", 7, "geometry.local_warp", "review"),
+    ("cap-growth", "bottle", 8, "silhouette.growth", "review"),
+    ("colour", "can", 9, "colour.mean_de", "review"),
+]
+ORDER = ("pass", "review", "fail")
+
+
+def run(case, master=True, config=QAConfig()):
+    return qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha,
+              case.master if master else None, config)
+
+
+def status_of(report, name):
+    return {c.name: c.status for c in report.checks}[name]
+
+
+@pytest.mark.parametrize("defect,kind,seed,check,least", PLANTED, ids=[p[0] for p in PLANTED])
+def test_planted_defect_is_caught(defect, kind, seed, check, least):
+    case = make_case(kind, seed, defect)
+    report = run(case)
+    assert ORDER.index(report.verdict) >= ORDER.index(least), (case.notes, report.reasons)
+    assert status_of(report, check) != "pass", (case.notes, report.reasons)
+    assert any(r.startswith(check) for r in report.reasons)
+
+
+@pytest.mark.parametrize("kind,seed", [("bottle", 8), ("jar", 7)])
+def test_untouched_relit_frame_passes(kind, seed):
+    case = make_case(kind, seed, "untouched")
+    report = run(case)
+    assert report.verdict == "pass", report.reasons
+    assert report.reasons == ()
+    # the stand-in relight really moved colours (it is not a copy of the reference)
+    assert 0.5 < report.metrics["colour"]["mean_de"] <= 3.0
+
+
+def test_digit_change_names_the_token():
+    case = make_case("box", 4, "digit")
+    report = run(case)
+    tokens = report.metrics["text"]["tokens"]
+    changed = [t for t in tokens if t["status"] == "changed"]
+    assert changed and all(t["critical"] for t in changed)
+    assert "critical token" in " ".join(report.reasons)
+
+
+def test_missing_master_warns_and_checks_against_the_cutout():
+    case = make_case("bottle", 8, "word-removed")
+    report = run(case, master=False)
+    assert any("no master" in w for w in report.metrics["warnings"])
+    assert report.metrics["text"]["source"] == "cutout"
+    assert status_of(report, "text") == "review"
+
+
+def test_report_json_round_trip_and_overlay():
+    case = make_case("jar", 7, "logo-bend")
+    report, details = qa_with_details(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha,
+                                      case.master)
+    text = report_to_json(report, frame="x.png")
+    data = json.loads(text)
+    assert data["verdict"] == report.verdict and data["frame"] == "x.png"
+    back = report_from_dict(data)
+    assert [c.name for c in back.checks] == [c.name for c in report.checks]
+    assert report_to_json(report, frame="x.png") == text  # deterministic bytes
+    img = make_overlay(case.frame_rgb, report, details)
+    assert img.shape == case.frame_rgb.shape and img.dtype == np.uint8
+    plain = linear_to_srgb8(case.frame_rgb, dither=False)
+    x0, y0, x1, y1 = details.crop
+    assert (img[y0:y1, x0:x1] != plain[y0:y1, x0:x1]).any(axis=2).mean() > 0.1  # heat map and outline drawn
+    assert tuple(img[2, 2]) == {"review": (230, 140, 0), "fail": (210, 30, 30)}[report.verdict]  # verdict bar
+
+
+def test_bad_inputs_name_the_argument():
+    case = make_case("bottle", 8, "untouched")
+    with pytest.raises(InputError, match="product_alpha"):
+        qa(case.frame_rgb, case.product_alpha[:10], case.reference_rgb, case.reference_alpha)
+    with pytest.raises(InputError, match="reference_rgb"):
+        qa(case.frame_rgb, case.product_alpha, case.reference_rgb[..., 0], case.reference_alpha)
+    with pytest.raises(EmptyProductError):
+        qa(case.frame_rgb, case.product_alpha, case.reference_rgb, np.zeros_like(case.reference_alpha))
+    with pytest.raises(InputError, match="master"):
+        qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha, master=np.zeros((4, 4)))
