@@ -910,6 +910,14 @@ def test_encoded_files_carry_srgb_profile_and_metadata():
         assert "icc_profile" not in im.info
 
 
+def test_embedded_srgb_profile_is_byte_stable():
+    # lcms stamps a creation time into profiles it writes; the embedded one is pinned so that
+    # the same image encodes to the same bytes in every run
+    icc = imaging.srgb_icc_bytes()
+    assert icc[24:36] == struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+    assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip().startswith("sRGB")
+
+
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
