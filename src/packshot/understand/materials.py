@@ -136,7 +136,11 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     brighter = np.clip((lum / np.maximum(surround, 1e-3) - 1.3) / 0.7, 0, 1)
     bright = np.clip((lum - 0.45) / 0.35, 0, 1)
     unsaturated = np.clip(1.0 - chroma / 25.0, 0, 1)
-    specular = brighter * bright * unsaturated * solid
+    # printed white type on a dark label is bright and unsaturated too, but not a highlight
+    no_text = np.ones_like(a, bool)
+    for x0, y0, x1, y1 in text_boxes:
+        no_text[int(y0 * s):int(np.ceil(y1 * s)), int(x0 * s):int(np.ceil(x1 * s))] = False
+    specular = brighter * bright * unsaturated * solid * no_text
     specular_score = float(np.clip((specular > 0.5).sum() / n_solid / config.specular_full_share, 0, 1))
 
     # --- transparency: backdrop seen through, partial alpha inside ---
@@ -184,9 +188,6 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     continuous = np.clip((mid_share - 0.25) / 0.25, 0, 1)
     reflective = (np.clip((stops - 2.0) / 2.0, 0, 1) * grey * np.clip((local_max - 0.25) / 0.3, 0, 1)
                   * continuous)
-    no_text = np.ones_like(a, bool)
-    for x0, y0, x1, y1 in text_boxes:
-        no_text[int(y0 * s):int(np.ceil(y1 * s)), int(x0 * s):int(np.ceil(x1 * s))] = False
     reflective = (reflective * solid * no_text).astype(np.float32)
     # share of the product's grey surfaces that is mirror-like: a small chrome part on a printed
     # box is as much a problem as a whole steel spoon
