@@ -24,8 +24,8 @@ In both modes an input that would have to be enlarged more than
 minimum side, is first enlarged by the super-resolution backend (Real-ESRGAN x4 by default);
 provenance records whether and with which backend.
 
-When ``alpha`` is None the product is segmented with :func:`packshot.segment.segment` when that
-stage is available, else with a near-white backdrop threshold (clean white backdrops only).
+When ``alpha`` is None the product is segmented with :func:`packshot.segment.segment`; on a
+clean light backdrop that alpha is united with the non-backdrop region (see :func:`_segment`).
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class FixerConfig:
 
     default_fill: float = 0.85
     """Fill used for white-background profiles that set no ``fill_target``."""
-    max_enlargement: float = 2.0
-    """Super-resolution runs when the product (or scene) must be enlarged more than this."""
+    max_enlargement: float = 4.0
+    """Super-resolution also runs when the product (or scene) must be enlarged more than this
+    (beyond 4x plain interpolation is visibly soft), even where the profile sets no minimum."""
     near_white_level: int = 250
     """Outer-edge pixels (alpha < 0.5) at or above this 8-bit level in every channel become 255."""
     residue_share: float = 0.002
@@ -165,22 +166,36 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.
     return np.where((alpha >= 0.999)[..., None], rgb, edge).astype(np.float32)
 
 
-def white_backdrop_alpha(rgb: np.ndarray, similarity: int = 8, soft_levels: int = 24) -> np.ndarray:
-    """Product alpha of a photo on a clean, light backdrop (fallback when no segmenter is available).
+def clean_backdrop_colour(rgb: np.ndarray, min_level: int = 230, max_spread: int = 12) -> np.ndarray | None:
+    """The backdrop's 8-bit colour when the frame's border is a clean, light, even backdrop, else None."""
+    from .check import border_colour
 
-    The backdrop is every pixel connected to the frame border within ``similarity`` 8-bit levels of
-    the border's median colour; the product is the rest (enclosed white parts included), its edge
-    softened by the distance from the backdrop colour over ``soft_levels`` levels.
+    srgb8 = linear_to_srgb8(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])[None], dither=False)
+    colour = border_colour(np.repeat(srgb8, 2, axis=0))
+    px = srgb8[0].astype(np.int16)
+    near = np.abs(px - colour.astype(np.int16)).max(axis=1) <= max_spread
+    # the product may touch the border: judge the backdrop on the border pixels that look like it
+    if int(colour.min()) < min_level or near.mean() < 0.5:
+        return None
+    return colour
+
+
+def backdrop_alpha(rgb: np.ndarray, similarity: int = 6, soft_levels: int = 24) -> np.ndarray:
+    """Product alpha of a photo on a clean, light backdrop, without a model.
+
+    The backdrop is every pixel connected to the frame border within ``similarity`` 8-bit levels
+    of the border's colour; the product is the rest (parts enclosed by the product, such as the
+    white body of a white bulb inside its outline, included), its edge softened by the
+    distance from the backdrop colour over ``soft_levels`` levels. Shadows on the backdrop are
+    darker than ``similarity`` and stay with the product.
     """
     import cv2
 
-    from .check import CheckConfig, estimate_product_region
+    from .check import CheckConfig, border_colour, colour_distance, estimate_product_region
 
     srgb8 = linear_to_srgb8(rgb, dither=False)
     region = estimate_product_region(srgb8, CheckConfig(background_similarity=similarity, min_component_share=0.02))
-    border = np.concatenate([srgb8[0], srgb8[-1], srgb8[:, 0], srgb8[:, -1]]).astype(np.int16)
-    bg = np.median(border, axis=0)
-    dist = np.abs(srgb8.astype(np.int16) - bg.astype(np.int16)).max(axis=2).astype(np.float32)
+    dist = colour_distance(srgb8, border_colour(srgb8)).astype(np.float32)
     soft = np.clip(dist / float(soft_levels), 0.0, 1.0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     core = cv2.erode(region.astype(np.uint8), kernel).astype(bool)
@@ -189,18 +204,28 @@ def white_backdrop_alpha(rgb: np.ndarray, similarity: int = 8, soft_levels: int 
 
 
 def _segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """(alpha, foreground colour or None, provenance) for a frame without alpha."""
-    try:
-        from ..segment import segment  # type: ignore[attr-defined]
-    except ImportError:
-        segment = None
-    if segment is not None:
-        cut = segment(rgb)
-        if cut.is_empty:
-            raise EmptyProductError("rgb_linear", "the segmenter found no product in the frame")
-        return cut.alpha.astype(np.float32), cut.rgb.astype(np.float32), {
-            "method": "packshot.segment", "provenance": dict(cut.provenance)}
-    return white_backdrop_alpha(rgb), None, {"method": "near-white-backdrop-threshold"}
+    """(alpha, decontaminated foreground colour or None, provenance) for a frame without alpha.
+
+    :func:`packshot.segment.segment` gives the alpha. On a clean light backdrop it is united
+    with :func:`backdrop_alpha`, so that a segmenter that loses white-on-white parts (white
+    bulbs on white) cannot remove product from the frame: there, every pixel that is not
+    backdrop stays.
+    """
+    from ..segment import segment
+
+    cut = segment(rgb)
+    info: dict = {"method": "packshot.segment", "provenance": dict(cut.provenance)}
+    if clean_backdrop_colour(rgb) is not None:
+        kept = backdrop_alpha(rgb)
+        alpha = np.maximum(cut.alpha.astype(np.float32), kept)
+        info["united_with"] = "backdrop_alpha (clean light backdrop)"
+        info["pixels_added_to_segment"] = int(((kept > 0.5) & (cut.alpha <= 0.5)).sum())
+        if not (alpha > 0.5).any():
+            raise EmptyProductError("rgb_linear", "no product found in the frame")
+        return alpha, None, info  # edge colours are re-estimated against the union
+    if cut.is_empty:
+        raise EmptyProductError("rgb_linear", "the segmenter found no product in the frame")
+    return cut.alpha.astype(np.float32), cut.rgb.astype(np.float32), info
 
 
 def _drop_residue(alpha: np.ndarray, share: float) -> np.ndarray:
@@ -386,20 +411,20 @@ def _fix_white(rgb, alpha, foreground, prof: Profile, up: Upscaler | None, confi
     # keep the soft extent inside the frame (a shadow or edge cut by the frame fails the check)
     x0 = int(np.clip(x0, 2 - ex0, W - 2 - ex1))
     y0 = int(np.clip(y0, 2 - ey0, H - 2 - ey1))
-    alpha_c = np.zeros((H, W), np.float32)
-    premult_c = np.zeros((H, W, 3), np.float32)
-    _paste(alpha_c, a_s, x0, y0)
-    _paste(premult_c, p_s, x0, y0)
-    out = premult_c + (1.0 - alpha_c[..., None])
-    # near-white residue on the outer edge -> exactly white
+    # composite on the tile only: everything outside it is exactly white
+    tile = p_s + (1.0 - a_s[..., None])
     level = float(srgb8_to_linear(np.array([config.near_white_level], np.uint8))[0])
-    residue = (alpha_c < 0.5) & (out.min(axis=2) >= level)
-    out[residue] = 1.0
-    out[alpha_c <= 0.0] = 1.0
+    darkest = np.minimum(np.minimum(tile[..., 0], tile[..., 1]), tile[..., 2])
+    residue = (a_s < 0.5) & (darkest >= level)  # near-white residue on the outer edge -> exactly white
+    tile[residue | (a_s <= 0.0)] = 1.0
+    alpha_c = np.zeros((H, W), np.float32)
+    out = np.ones((H, W, 3), np.float32)
+    _paste(alpha_c, a_s, x0, y0)
+    _paste(out, np.clip(tile, 0.0, 1.0), x0, y0)
     params = {"mode": "white", "fill_target": fill, "scale": round(float(scale), 6),
               "offset": [x0, y0], "source_box": list(box), "snapped_residue_px": int(residue.sum()),
               **_upscale_params(up, reason, used)}
-    return np.clip(out, 0.0, 1.0).astype(np.float32), alpha_c, params, used
+    return out, alpha_c, params, used
 
 
 def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig):
@@ -459,12 +484,14 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
         canvas[:] = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
     else:
         pad_mode = "blurred-cover"
-        cover = max(W / w0, H / h0)
-        big = _resize(rgb, (int(np.ceil(w0 * cover)), int(np.ceil(h0 * cover))))
-        cy, cxx = (big.shape[0] - H) // 2, (big.shape[1] - W) // 2
-        canvas = big[cy:cy + H, cxx:cxx + W].copy()
-        sigma = max(W, H) * 0.03
-        canvas = cv2.GaussianBlur(canvas, (0, 0), sigma) * 0.9
+        # blur at a small size: the same look as a wide Gaussian at full size, for a fraction of the cost
+        small = 96.0 / max(W, H)
+        sw, sh = max(2, round(W * small)), max(2, round(H * small))
+        cover = max(sw / w0, sh / h0)
+        shrunk = _resize(rgb, (max(sw, round(w0 * cover)), max(sh, round(h0 * cover))))
+        cy, cxx = (shrunk.shape[0] - sh) // 2, (shrunk.shape[1] - sw) // 2
+        blurred = cv2.GaussianBlur(shrunk[cy:cy + sh, cxx:cxx + sw], (0, 0), 3.0) * 0.9
+        canvas = _resize(blurred, (W, H))
     alpha_c = np.zeros((H, W), np.float32)
     _paste(canvas, part_s, ox, oy)
     _paste(alpha_c, part_as, ox, oy)
@@ -502,5 +529,5 @@ def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, f
         quality -= 4
 
 
-__all__ = ["FixedImage", "FixerConfig", "decontaminate", "encode_for_profile", "fix_for_profile",
-           "white_backdrop_alpha"]
+__all__ = ["FixedImage", "FixerConfig", "backdrop_alpha", "clean_backdrop_colour", "decontaminate",
+           "encode_for_profile", "fix_for_profile"]
