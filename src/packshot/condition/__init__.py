@@ -172,7 +172,7 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
             "texture_tint": tuple(scene.backdrop.get("texture_tint", preset.texture_tint)),
             "sweep_falloff": float(scene.backdrop.get("sweep_falloff", preset.sweep_falloff)),
             "texture_seed": int(rng.integers(0, 2**31 - 1)),
-            "podium_width": float(1.25 + _jitter(rng, 0.12, vary)),
+            "podium_width": float(1.45 + _jitter(rng, 0.12, vary)),
         }
         if scene.plate is not None:
             backdrop.update(floor_line=floor_line, horizon=horizon, floor_line_source=floor_line_source,

@@ -123,7 +123,7 @@ class StudioRenderer:
 
         # ---- geometry of the room
         if podium in ("cylinder", "box"):
-            rx = float(np.clip(prod_w / 2 * b.get("podium_width", 1.25), 0.16 * W, 0.45 * W))
+            rx = float(np.clip(prod_w / 2 * b.get("podium_width", 1.45), 0.16 * W, 0.45 * W))
             ry = rx * 0.2
             top_cy = base_y - 0.25 * ry
             bottom_room = 0.985 * H - ry
