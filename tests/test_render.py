@@ -235,3 +235,41 @@ def test_plate_perspective_scales_with_depth(tmp_path, cutout):
         assert frame.product_box[3] == pytest.approx(y * 300, abs=2)
     # nearer the camera (lower in the plate) looks bigger: (0.9 - 0.3) / (0.62 - 0.3)
     assert heights[0.9] / heights[0.62] == pytest.approx((0.9 - 0.3) / (0.62 - 0.3), rel=0.08)
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0])
+def test_plate_softness_estimate(sigma):
+    import cv2
+
+    from packshot.render.plate import estimate_softness
+
+    img = np.zeros((160, 160, 3), np.float32)
+    img[:, 80:] = 0.8
+    img[80:, :40] = 0.4
+    assert estimate_softness(cv2.GaussianBlur(img, (0, 0), sigma)) == pytest.approx(sigma, rel=0.15)
+
+
+@pytest.mark.parametrize("sigma", [0.005, 0.02])
+def test_plate_noise_estimate(sigma):
+    from packshot.imaging import linear_to_srgb
+    from packshot.render.plate import estimate_noise
+
+    rng = np.random.default_rng(1)
+    flat = linear_to_srgb(np.full((160, 160, 3), 0.3, np.float32))
+    noisy = np.clip(flat + rng.normal(0, sigma, (160, 160, 1)).astype(np.float32), 0, 1)
+    assert estimate_noise(srgb_to_linear(noisy)) == pytest.approx(sigma, rel=0.1)
+
+
+def test_soft_plate_softens_the_product(tmp_path, cutout, maps):
+    import cv2
+
+    path = _plate(tmp_path)
+    soft = cv2.GaussianBlur(load_image(path).rgb, (0, 0), 2.5)
+    save_image(tmp_path / "soft.png", soft)
+    brief = parse_brief({"scenes": [{"name": "room", "plate": "soft.png", "sizes": ["480x360"]}]}, tmp_path)
+    (spec,) = condition(brief, cutout, maps, "sku")
+    frame = render(spec, cutout, maps)
+    match = frame.provenance["render"]["scene"]["match"]
+    assert match["blur"] > 0.8
+    out = relight(frame, cutout, maps)
+    assert out.provenance["relight"]["product_delta_e2000_mean"] <= 3.0
