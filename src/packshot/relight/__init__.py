@@ -218,8 +218,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             dist0 = cv2.dilate(dist0, kernel, anchor=(0, 0))
         sigmas = ((0.004 + 0.015 * soft) * ph, (0.01 + 0.05 * soft) * ph, (0.02 + 0.11 * soft) * ph)
         levels = [fast_blur(cast0, s) for s in sigmas]
-        mid = fast_blur(cast0, sigmas[1])
-        dist = fast_blur(dist0, sigmas[1]) / np.maximum(mid, 1e-4)  # 0 at the base .. 1 at the top's shadow
+        dist = fast_blur(dist0, sigmas[1]) / np.maximum(levels[1], 1e-4)  # 0 at the base .. 1 at the top's shadow
         tt = np.clip(dist * 2.0, 0.0, 2.0)
         w1 = np.clip(tt, 0, 1)
         w2 = np.clip(tt - 1, 0, 1)
