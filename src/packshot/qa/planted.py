@@ -153,7 +153,49 @@ def _label_box_in_frame(sample, matrix: np.ndarray) -> Box:
             int(np.ceil(pts[:, 0].max())), int(np.ceil(pts[:, 1].max())))
 
 
-def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, relight: bool = True) -> Case:
+PIPELINE_PRESETS = ("studio-white", "studio-grey", "marble", "wood", "concrete", "festive", "winter", "summer")
+"""Scene presets the ``pipeline`` engine draws from (several have glossy floors: reflections)."""
+
+
+def _maps_from_alpha(alpha: np.ndarray):
+    """ProductMaps from the alpha alone (depth from the distance to the outline, normals from its slope):
+    what relight needs, without running the understand stage."""
+    import cv2
+
+    from ..types import Materials, ProductMaps
+
+    inside = (alpha > 0.5).astype(np.uint8)
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5).astype(np.float32)
+    depth = np.sqrt(dist / max(float(dist.max()), 1.0)).astype(np.float32)
+    gy, gx = np.gradient(cv2.GaussianBlur(depth, (0, 0), 2.0))
+    normals = np.dstack([-gx * 40.0, gy * 40.0, np.ones_like(gx)]).astype(np.float32)
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    zero = np.zeros_like(alpha, dtype=np.float32)
+    return ProductMaps(depth=depth, normals=normals, edges=zero, materials=Materials(zero, zero, zero, 0.0, 0.0, 0.0),
+                       palette=(), text=(), flags=())
+
+
+def _pipeline_frame(cut_rgb: np.ndarray, cut_alpha: np.ndarray, size: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Render and relight the cut-out with the real stages: (frame, product alpha, matrix, preset)."""
+    from ..condition import condition, parse_brief
+    from ..relight import relight
+    from ..render import render
+    from ..types import Cutout
+
+    preset = PIPELINE_PRESETS[int(rng.integers(len(PIPELINE_PRESETS)))]
+    lighting = {"azimuth": float(rng.uniform(0, 180)), "elevation": float(rng.uniform(15, 60)),
+                "kelvin": float(rng.uniform(3200, 7500))}
+    brief = parse_brief({"scenes": [{"name": "s", "preset": preset, "sizes": [f"{size}x{size}"],
+                                     "lighting": lighting}]})
+    cutout = Cutout(rgb=cut_rgb, alpha=cut_alpha, image=cut_rgb, bbox=alpha_bbox(cut_alpha), confidence=1.0)
+    (spec,) = condition(brief, cutout, None, "sku")
+    frame = relight(render(spec, cutout), cutout, _maps_from_alpha(cut_alpha))
+    return frame.rgb, frame.product_alpha, np.asarray(frame.provenance["render"]["matrix"], np.float64), preset
+
+
+def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, relight: bool = True,
+              engine: str = "stand-in") -> Case:
     """Build one frame of a generated product with ``defect`` planted (see :data:`DEFECTS`).
 
     Parameters
@@ -162,10 +204,15 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     seed : varies product, label, placement, backdrop, light and the defect's details.
     defect : one of :data:`DEFECTS`.
     size : frame side in pixels (the cut-out is drawn at the same size).
-    relight : apply the stand-in relight (shading, tint, light wrap, grain).
+    relight : apply the stand-in relight (shading, tint, light wrap, grain); stand-in engine only.
+    engine : "stand-in" (a flat studio sweep and the stand-in relight, fast) or "pipeline" (the real
+        condition -> render -> relight stages on a random preset and light: shadows, reflections,
+        bounded shading, light wrap, grain).
     """
     if defect not in DEFECTS:
         raise ValueError(f"defect must be one of {DEFECTS}, got {defect!r}")
+    if engine not in ("stand-in", "pipeline"):
+        raise ValueError(f"engine must be 'stand-in' or 'pipeline', got {engine!r}")
     rng = np.random.default_rng([seed, 101])
     label = base_label(seed)
     cut_rgb, cut_alpha, sample = cutout_of(kind, seed, label, size)
@@ -205,28 +252,36 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
         frame_label = (label[0], added, label[2])
         notes = f"{label[1]!r} -> {added!r}"
 
+    f_rgb, f_alpha = cut_rgb, cut_alpha
     if frame_label != label:
         f_rgb, f_alpha, _ = cutout_of(kind, seed, frame_label, size)
-        prod_rgb, prod_alpha = warp_premultiplied(f_rgb, f_alpha, matrix, (size, size))
+    if engine == "pipeline":
+        frame, prod_alpha, matrix, preset = _pipeline_frame(f_rgb, f_alpha, size, np.random.default_rng([seed, 303]))
+        ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (size, size))
+        notes = f"{preset}; {notes}" if notes else preset
     else:
-        prod_rgb, prod_alpha = ref_rgb, ref_alpha
-    frame = prod_rgb * prod_alpha[..., None] + backdrop * (1 - prod_alpha[..., None])
-    if relight:
-        frame = stand_in_relight(frame, prod_alpha, backdrop, np.random.default_rng(light_seed))
+        prod_rgb, prod_alpha = warp_premultiplied(f_rgb, f_alpha, matrix, (size, size))
+        frame = prod_rgb * prod_alpha[..., None] + backdrop * (1 - prod_alpha[..., None])
+        if relight:
+            frame = stand_in_relight(frame, prod_alpha, backdrop, np.random.default_rng(light_seed))
+        prod_alpha = ref_alpha
 
     label_box = _label_box_in_frame(sample, matrix)
     box = alpha_bbox(ref_alpha)
     cap_h = (box[3] - box[1]) * _CAP_SHARE[kind]
     cap_box = (box[0], box[1], box[2], int(np.ceil(box[1] + cap_h)))
 
+    planted = ""
     if defect == "logo-bend":
-        frame, notes = _bend_logo(frame, ref_alpha, brand_text_box(sample, label, matrix), drng)
+        frame, planted = _bend_logo(frame, ref_alpha, brand_text_box(sample, label, matrix), drng)
     elif defect == "cap-growth":
-        frame, notes = _grow_region(frame, ref_alpha, cap_box, 1.05)
+        frame, planted = _grow_region(frame, ref_alpha, cap_box, 1.05)
     elif defect == "colour":
-        frame, notes = _shift_colour(frame, ref_alpha, 4.0, drng)
+        frame, planted = _shift_colour(frame, ref_alpha, 4.0, drng)
+    if planted:
+        notes = f"{notes}; {planted}" if notes else planted
 
-    return Case(frame_rgb=frame.astype(np.float32), product_alpha=ref_alpha, reference_rgb=ref_rgb,
+    return Case(frame_rgb=frame.astype(np.float32), product_alpha=prod_alpha, reference_rgb=ref_rgb,
                 reference_alpha=ref_alpha, master=sample.artwork, kind=kind, seed=seed, defect=defect,
                 label_lines=label, label_box=label_box, cap_box=cap_box, cutout_rgb=cut_rgb,
                 cutout_alpha=cut_alpha, matrix=matrix, notes=notes)
@@ -321,9 +376,9 @@ def _shift_colour(frame: np.ndarray, alpha: np.ndarray, target: float, rng: np.r
     return out.astype(np.float32), f"Lab shift {np.round(k * direction, 2).tolist()} (mean dE2000 {mean_de(k):.2f})"
 
 
-def with_defect(case: Case, defect: str) -> Case:
+def with_defect(case: Case, defect: str, engine: str = "stand-in") -> Case:
     """The same product and frame with another defect planted (re-built, deterministic)."""
-    return make_case(case.kind, case.seed, defect, size=case.frame_rgb.shape[0])
+    return make_case(case.kind, case.seed, defect, size=case.frame_rgb.shape[0], engine=engine)
 
 
 __all__ = ["DEFECTS", "Case", "make_case", "base_label", "cutout_of", "warp_premultiplied", "brand_text_box",
