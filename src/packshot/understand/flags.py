@@ -115,7 +115,10 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
         cluttered-backdrop, multiple-products (only those raised).
     """
     flags: list[RiskFlag] = []
-    if materials.transparency_score >= config.transparent_score:
+    # A mirror shows the backdrop too (a steel spoon reflects the black sweep): when the mirror
+    # cue is the stronger one, the backdrop-coloured pixels are reflections, not see-through.
+    if (materials.transparency_score >= config.transparent_score
+            and materials.transparency_score >= materials.reflective_score):
         flags.append(RiskFlag(
             "transparent",
             f"see-through or refractive product (transparency score {materials.transparency_score:.2f}): "

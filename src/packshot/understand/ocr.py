@@ -1,11 +1,13 @@
 """Label text with PP-OCR (``rapidocr`` 3.x, PP-OCRv6 weights shipped in the wheel).
 
 :func:`read_text` reads the product (or a whole image) in any of the four right-angle
-orientations: it reads the image as it is, and when the result looks like rotated text (lines
-taller than wide, few confident characters, low confidence) it also reads it turned by 90, 180
-and 270 degrees, maps every line back to the original pixel grid and keeps, where readings of
-the same place overlap, the best one. PP-OCR's own line classifier already turns single
-upside-down lines; the extra passes catch what the detector misses on sideways text.
+orientations. PP-OCR's detector finds text lines in any orientation, turns tall line crops
+upright and its line classifier flips upside-down lines, so one pass reads most turned photos.
+When the first reading still looks turned (many lines taller than wide, few characters read
+with confidence, low mean confidence) and something was detected, the image is read again
+turned by 90 and 270 degrees (sideways lines) or 180 and 90 degrees (weak reading); every line
+is mapped back to the original pixel grid, and where readings of the same place overlap the
+heavier one (confidence squared x length) stays. A textless image costs one pass.
 
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
