@@ -1,0 +1,112 @@
+"""``packshot check``: is this image allowed where it is going? Every rule of a profile, measured.
+
+Exit code: 0 when every image passes every profile (warnings allowed), 1 when a rule fails or an
+image cannot be read, 2 for bad arguments (an unknown profile lists the choices).
+
+The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
+image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.check`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import err_console, expand_inputs
+
+_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "0"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _sidecar_alpha(image: Path) -> Path | None:
+    candidate = image.with_name(f"{image.stem}_alpha.png")
+    return candidate if candidate.is_file() else None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check_command(
+        images: List[Path] = typer.Argument(..., help="Image files or folders of images."),
+        profile: List[str] = typer.Option(..., "--profile", "-p", help="Profile name or YAML file; repeat for "
+                                                                       "several."),
+        alpha: Optional[Path] = typer.Option(None, "--alpha", help="Product alpha mask (grey PNG) for a single "
+                                                                   "image; default: <stem>_alpha.png beside the "
+                                                                   "image when present, else estimated."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead of tables."),
+        show_skipped: bool = typer.Option(False, "--show-skipped", help="Also list the rules a profile does "
+                                                                        "not impose."),
+    ) -> None:
+        """Check images against marketplace profiles: rule, measured value, limit, pass/fail."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from ..errors import InputError, PackshotError
+        from ..export.check import check_image
+        from ..export.profiles import get_profile
+        from ..imaging import load_image, load_mask
+
+        try:
+            profiles = [get_profile(p) for p in profile]
+        except InputError as exc:
+            raise typer.BadParameter(exc.problem, param_hint="--profile") from exc
+        paths = expand_inputs(images)
+        if not paths:
+            raise typer.BadParameter("no image files found", param_hint="IMAGES")
+        if alpha is not None and len(paths) != 1:
+            raise typer.BadParameter("--alpha needs exactly one image", param_hint="--alpha")
+
+        console = Console(file=sys.stdout, soft_wrap=True)
+        documents: list[dict] = []
+        any_failed = False
+        for path in paths:
+            try:
+                mask_path = alpha or _sidecar_alpha(path)
+                mask = None
+                if mask_path is not None:
+                    size = load_image(path).size
+                    mask = load_mask(mask_path, size=size)
+                reports = [check_image(path, prof, product_alpha=mask) for prof in profiles]
+            except (PackshotError, OSError, ValueError) as exc:
+                any_failed = True
+                err_console.print(f"[red]failed[/red] {path}: {exc}")
+                documents.append({"image": str(path), "error": str(exc)})
+                continue
+            for report in reports:
+                any_failed |= not report.passed
+                doc = report.to_dict()
+                doc["alpha"] = str(mask_path) if mask_path else None
+                documents.append(doc)
+                if as_json:
+                    continue
+                verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
+                region = f"product from {mask_path.name}" if mask_path else "product region estimated"
+                table = Table(title=f"{path.name}  {report.size[0]}x{report.size[1]}  {report.profile}  {verdict}",
+                              caption=region, title_justify="left", caption_justify="left")
+                for col in ("rule", "measured", "limit", "result", "note"):
+                    table.add_column(col, overflow="fold")
+                for r in report.rules:
+                    if r.status == "skip" and not show_skipped:
+                        continue
+                    style = _STYLE[r.status]
+                    table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
+                                  r.message)
+                console.print(table)
+        if as_json:
+            typer.echo(json.dumps({"passed": not any_failed, "results": documents}, indent=2, default=str))
+        if any_failed:
+            raise typer.Exit(1)
