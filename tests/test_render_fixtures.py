@@ -28,9 +28,12 @@ def product_maps_for(alpha: np.ndarray) -> ProductMaps:
 
 
 def sample_cutout(kind: str = "bottle", seed: int = 1, size: int = 320) -> Cutout:
-    """A generated product as a Cutout (exact alpha, its photo as the colour)."""
+    """A generated product as a Cutout: exact alpha, edge colours freed of the old backdrop
+    by the segment stage's foreground estimation (as a real cut-out has them)."""
+    from packshot.segment import cutout_from_mask
+
     s = make_product(kind, seed=seed, size=(size, size))
-    return Cutout(rgb=s.image, alpha=s.mask, image=s.image, bbox=alpha_bbox(s.mask), confidence=1.0)
+    return cutout_from_mask(s.image, s.mask)
 
 
 def solid_cutout(color=(0.7, 0.05, 0.05), size=(200, 260), box=(60, 40, 140, 220)) -> Cutout:

@@ -64,8 +64,8 @@ class RelightConfig:
     """Exponent on the shading gain before the bound: 0 none, 1 full Lambert re-shading."""
     max_delta_e: float = 2.0
     """Bound on the mean CIEDE2000 difference of the product interior vs the cut-out (contract: <= 3)."""
-    light_wrap: float = 0.3
-    """Share of background light wrapped onto the product's edge pixels, 0..1."""
+    light_wrap: float = 0.25
+    """Share of background light wrapped onto the product's outermost edge pixels, 0..1."""
     grain: bool = True
     """Match grain between product and scene."""
     min_grain: float = 0.0025
@@ -197,15 +197,21 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         bs, ph = base_y / f, prod_h / f
         soft = float(light.softness)
 
-        def squash(k: float) -> np.ndarray:
-            # y' = base + k (y - base): the silhouette flattened onto the floor line
-            return warp_layer(a_s, np.array([[1.0, 0, 0], [0, k, bs * (1 - k)]]), (ws, hs))
-
-        contact = fast_blur(np.maximum(squash(0.05), squash(-0.02)), 0.012 * ph + 0.7)
-        ambient = fast_blur(np.maximum(squash(0.14), squash(-0.05)), 0.06 * ph)
-        m = shadow_matrix(bs, light)
         ys = np.arange(hs, dtype=np.float32)[:, None]
         height = np.clip((bs - ys) / ph, 0.0, 1.5)
+
+        def squash(layer: np.ndarray, k: float) -> np.ndarray:
+            # y' = base + k (y - base): the layer flattened onto the floor line
+            return warp_layer(layer, np.array([[1.0, 0, 0], [0, k, bs * (1 - k)]]), (ws, hs))
+
+        # Only the parts of the product near the floor occlude it: the lowest few percent of
+        # its height for the contact shadow, the lower third for the wider ambient occlusion
+        # (a tilted product touches with a corner, a pouch with its narrow base).
+        near = a_s * np.clip(1.0 - height / 0.08, 0.0, 1.0)
+        low = a_s * np.clip(1.0 - height / 0.35, 0.0, 1.0)
+        contact = fast_blur(np.maximum(squash(near, 0.5), squash(near, -0.25)), 0.012 * ph + 0.7)
+        ambient = fast_blur(np.maximum(squash(low, 0.4), squash(low, -0.15)), 0.06 * ph)
+        m = shadow_matrix(bs, light)
         cast0 = warp_layer(a_s, m, (ws, hs))
         dist0 = warp_layer(a_s * height, m, (ws, hs))
         # A solid product is not a card: its footprint reaches behind the front of its base, and
@@ -354,7 +360,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         inv = 1.0 - a_c
         wrap_colour = blur(bg_c, wrap_sigma) / np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
         edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
-        w = (config.light_wrap * np.clip(edge * 2.0, 0, 1))[..., None]
+        # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
+        w = (config.light_wrap * np.clip(edge * 2.0, 0, 1) ** 2)[..., None]
         relit = relit * (1.0 - w) + np.clip(wrap_colour, 0, 1) * w
     timings["light_wrap_s"] = time.perf_counter() - t0
 
