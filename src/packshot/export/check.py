@@ -73,6 +73,9 @@ class CheckConfig:
     ocr_min_ink: int = 40
     """OCR runs only when marks off the product (not touching it) hold at least this many pixels at
     the OCR scale: a legible line of two or three characters has more ink than that."""
+    ocr_contrast: int = 48
+    """Marks off the product that differ from the backdrop by more than this (levels) count as ink
+    even when they touch the product."""
     ocr_min_score: float = 0.7
     """OCR lines below this confidence are ignored."""
     text_on_product: float = 0.75
@@ -369,7 +372,10 @@ def _product_masks(facts: ImageFacts, product_alpha: np.ndarray | None,
             a = a.astype(np.float32) / 255.0
         return a > 0.5, a > (0.5 / 255.0), "alpha"
     region = estimate_product_region(facts.srgb8, config)
-    return region, region, "estimated"
+    # the box comes from the visibly non-background part: codec ringing and the faintest
+    # anti-aliased edge pixels belong to the region but not to the product's extent
+    visible = region & (colour_distance(facts.srgb8, border_colour(facts.srgb8)) > config.textured_similarity)
+    return (visible if visible.any() else region), region, "estimated"
 
 
 def channel_min(a: np.ndarray) -> np.ndarray:
@@ -471,12 +477,16 @@ def _find_added_text(facts: ImageFacts, box_mask: np.ndarray, support: np.ndarra
     box = _bbox(support)
     hug = margin + 2 + (int(0.02 * max(box[2] - box[0], box[3] - box[1])) if box else 0)
     ring = outside & ~away_from_product(support, hug)
-    marks = (outside & (colour_distance(s, bg) > 3)).astype(np.uint8)
+    distance = colour_distance(s, bg)
+    marks = (outside & (distance > 3)).astype(np.uint8)
     n, labels = cv2.connectedComponents(marks, connectivity=8)
     attached = np.zeros(n, bool)
     attached[np.unique(labels[ring])] = True
     attached[0] = True
-    free_ink = int((~attached[labels]).sum())
+    # ink = marks standing free of the product, or contrasted marks anywhere off it (letters that
+    # touch the product are still letters; a soft product edge is faint)
+    ink = (~attached[labels] & (marks > 0)) | (outside & (distance > config.ocr_contrast))
+    free_ink = int(ink.sum())
     scale = min(1.0, config.ocr_max_side / max(s.shape[:2]))
     if free_ink * scale * scale < config.ocr_min_ink:
         # text needs ink: without free-standing marks off the product there is nothing to read
