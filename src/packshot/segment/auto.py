@@ -69,10 +69,13 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
     chroma = np.linalg.norm(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb, axis=2)
     p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
     p_colour = _smoothstep(chroma, 0.8 * tol, 1.8 * tol)
-    brighter = _smoothstep(k, 1.0 + 0.6 * tol, 1.0 + 1.5 * tol)
-    very_dark = 1.0 - _smoothstep(k, 0.12, 0.25)
-    unexplained = np.maximum.reduce([p_colour, brighter, very_dark])
-    sal_vote = _smoothstep(saliency, 0.25, 0.6)
+    # Lighting is never quite even: only a much brighter or much darker pixel is surely not
+    # backdrop; a moderate change of brightness (a shadow, a lit wrinkle, a grey product) is
+    # left to saliency.
+    much_brighter = _smoothstep(k, 1.25, 1.45)
+    very_dark = 1.0 - _smoothstep(k, 0.04, 0.10)
+    unexplained = np.maximum.reduce([p_colour, much_brighter, very_dark])
+    sal_vote = _smoothstep(saliency, 0.35, 0.65)
     # A pixel of backdrop colour is product only where saliency is sure of it (a white label on a
     # white sweep, a shaded edge passing through the backdrop's grey); elsewhere it is backdrop,
     # so the backdrop seen through a handle stays a hole.
@@ -219,14 +222,18 @@ class AutoBackend:
                 cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
         else:
             flags.append("not-studio-backdrop")
-            if box is not None or points:
-                prob = grabcut_probability(srgb, saliency, known_bg if box is not None else None, points_small)
-                mode = "grabcut"
-                flags.append("fallback-grabcut")
-            else:
-                prob = saliency.copy()
-                mode = "saliency"
-                flags.append("fallback-u2netp")
+            prob = saliency.copy()
+            mode = "saliency"
+            flags.append("fallback-u2netp")
+            if box is not None:
+                prob *= ~known_bg
+                inside = float((~known_bg).sum())
+                if float((prob >= 0.5).sum()) < 0.05 * inside or points:
+                    # saliency found (almost) nothing in the box, or points must be honoured:
+                    # GrabCut with the box as the sure background and saliency as the start
+                    prob = grabcut_probability(srgb, saliency, known_bg, points_small)
+                    mode = "grabcut"
+                    flags[-1] = "fallback-grabcut"
         params["mode"] = mode
 
         # coarse -> crop resolution, then refine the edge band there

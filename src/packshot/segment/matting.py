@@ -76,6 +76,37 @@ def pull_push_fill(values: np.ndarray, weights: np.ndarray, min_size: int = 4) -
     return est[..., 0] if squeeze else est.astype(np.float32)
 
 
+def _smooth01(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _seal_thin_gaps(alpha: np.ndarray, band: np.ndarray, sure_bg: np.ndarray) -> np.ndarray:
+    """Make product of the backdrop-coloured pixels the product's own outline encloses.
+
+    A clear rim or a highlight can take the backdrop's colour a pixel inside the product's
+    dark outline; solved alone those pixels read as background and nick the outline. Pixels of
+    the band that a 3 x 3 closing of the mask seals off from the sure background are product.
+    Real holes (the backdrop through a handle) are wider than the band: their centre is sure
+    background, so they stay open.
+    """
+    hard = (alpha > 0.5).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    closed = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, k)
+    n, labels = cv2.connectedComponents((1 - closed).astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return alpha
+    open_labels = np.unique(labels[sure_bg & (closed == 0)])
+    enclosed = (closed == 0) & ~np.isin(labels, open_labels)
+    fill = ((closed == 1) & (hard == 0)) | enclosed
+    fill &= band
+    if not fill.any():
+        return alpha
+    out = alpha.copy()
+    out[fill] = np.maximum(out[fill], 0.75)
+    return out
+
+
 def _sure_masks(alpha: np.ndarray, lo: float = 0.02, hi: float = 0.98) -> tuple[np.ndarray, np.ndarray]:
     """Sure foreground and sure background, eroded by one pixel (their edge is mixed)."""
     k = np.ones((3, 3), np.uint8)
@@ -166,7 +197,6 @@ def refine_alpha_band(
     min_contrast, full_contrast : float
         Linear-light distance between the local foreground and background colours below which
         the solve is not trusted (the coarse alpha is kept) and above which it is fully trusted.
-
     Returns
     -------
     alpha : ndarray
@@ -202,16 +232,17 @@ def refine_alpha_band(
         d = f_prop - b_prop
         num = ((img - b_prop) * d).sum(axis=2)
         den = (d * d).sum(axis=2)
-        solved = np.clip(num / np.maximum(den, 1e-6), 0.0, 1.0)
         contrast = np.sqrt(den)
         trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
-        # A pixel whose colour is far from the F-B line is neither a mix of the two (texture,
-        # a label edge, a highlight): keep the coarse value there.
+        solved = np.clip(num / np.maximum(den, 1e-6), 0.0, 1.0)
+        # A pixel whose colour is far from the F-B line is no mix of the two (texture, a
+        # label edge, a highlight): the projection says nothing about it.
         resid = img - b_prop - solved[..., None] * d
         off_line = np.sqrt((resid * resid).sum(axis=2)) / np.maximum(contrast, 1e-6)
         trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
         refined = trust * solved + (1.0 - trust) * a_crop
         a_crop = np.where(bnd, refined, a_crop)
+        a_crop = _seal_thin_gaps(a_crop, bnd, b_known)
         trusted_share = float((trust[bnd] > 0.5).mean())
     alpha[ys, xs] = a_crop
     return np.clip(alpha, 0.0, 1.0), {"band_pixels": int(band.sum()), "trusted_share": round(trusted_share, 4)}

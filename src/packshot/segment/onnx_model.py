@@ -40,6 +40,9 @@ def _session(path: str, threads: int):
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # Busy-waiting worker threads only burn CPU on a shared machine (and slow the run down
+    # when cores are oversubscribed); the model runs once per photo, so nothing is lost.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types

@@ -202,7 +202,7 @@ class SamBackend:
         scale = s / max(h, w)
         nh, nw = max(1, int(h * scale + 0.5)), max(1, int(w * scale + 0.5))
         small = Image.fromarray(linear_to_srgb8(rgb, dither=False), "RGB").resize((nw, nh), Image.BILINEAR)
-        x = torch.as_tensor(np.asarray(small)).permute(2, 0, 1)[None].float()
+        x = torch.as_tensor(np.array(small)).permute(2, 0, 1)[None].float()
         box = prompt.box if prompt is not None else None
         pts = prompt.points if prompt is not None else ()
         if box is None and not pts:
