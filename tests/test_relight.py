@@ -163,3 +163,25 @@ def test_no_halo_at_the_edge(bottle):
         hi = np.maximum(lum_fg, lum_bg) + 0.02
         inside = (lum_out >= lo) & (lum_out <= hi)
         assert edge.sum() > 50 and inside.mean() > 0.99
+
+
+def test_transparent_products_get_lighter_shadows_and_less_reshading(bottle):
+    from dataclasses import replace
+
+    from packshot.types import RiskFlag
+
+    maps = product_maps_for(bottle.alpha)
+    glass = replace(maps, flags=(RiskFlag("transparent", "glass", "check by eye"),))
+    frame = _frame(bottle, lighting={"azimuth": 10, "elevation": 30, "softness": 0.3})
+    config = RelightConfig(reflection=False, grain=False, light_wrap=0)
+    opaque = relight(frame, bottle, maps, config)
+    clear = relight(frame, bottle, glass, config)
+    x0, y0, x1, y1 = frame.product_box
+    w, h = x1 - x0, y1 - y0
+    rows, cols = slice(int(y1 - 0.3 * h), int(y1)), slice(max(x0 - w, 0), x0 - 2)
+    dark_opaque = _darkening(frame.rgb, opaque.rgb)[rows, cols].mean()
+    dark_clear = _darkening(frame.rgb, clear.rgb)[rows, cols].mean()
+    assert dark_clear < 0.8 * dark_opaque
+    adapt = clear.provenance["relight"]["material_adaptation"]
+    assert adapt["transparent"] and adapt["shading_exponent"] < RelightConfig().shading_strength
+    assert not opaque.provenance["relight"]["material_adaptation"]["transparent"]

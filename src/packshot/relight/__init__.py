@@ -72,6 +72,10 @@ class RelightConfig:
     """Least background grain (sRGB units): real photos have some, and it hides 8-bit steps."""
     delta_e_samples: int = 20000
     """Most interior pixels the deltaE bound is measured on (a fixed, evenly spaced sample)."""
+    respect_material_flags: bool = True
+    """Products flagged transparent get lighter shadows and little re-shading (light passes
+    through; relighting them as opaque is a known failure), reflective ones half the re-shading
+    (a mirror shows its surroundings, not Lambert shading)."""
 
 
 def interior_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
@@ -186,6 +190,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     support_desc = scene.get("support", {"kind": "all"})
     support = None if support_desc.get("kind", "all") == "all" else support_mask(support_desc, (W, H))
     timings["place_s"] = time.perf_counter() - t_start
+    transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
+    reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
+    shadow_scale = 0.6 if transparent else 1.0
+    shading_exponent = config.shading_strength * (0.35 if transparent else 1.0) * (0.5 if reflective else 1.0)
 
     # ------------------------------------------------------------------ shadows
     t0 = time.perf_counter()
@@ -230,8 +238,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         w2 = np.clip(tt - 1, 0, 1)
         cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
         cast = cast * (1.0 - 0.5 * np.clip(dist, 0, 1))  # lighter further from the contact
-        cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5)
-        occ = 1.0 - (1.0 - config.contact_strength * np.clip(contact * 1.6, 0, 1)) \
+        cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5) * shadow_scale
+        occ = 1.0 - (1.0 - config.contact_strength * (0.5 + 0.5 * shadow_scale) * np.clip(contact * 1.6, 0, 1)) \
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
         if f > 1:
             occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
@@ -299,7 +307,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
             lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
             shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
-            shade = blur(shade.astype(np.float32), 1.5) ** config.shading_strength
+            shade = blur(shade.astype(np.float32), 1.5) ** shading_exponent
         else:
             shade = np.ones(a_c.shape, np.float32)
         gain = shade[..., None] * tint[None, None, :]
@@ -410,6 +418,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],
         base_y=base_y,
         reflection=reflection_drawn,
+        material_adaptation={"transparent": transparent, "reflective": reflective,
+                             "shading_exponent": shading_exponent, "shadow_scale": shadow_scale},
         floor_gloss=gloss,
         shading_strength_applied=round(strength, 4),
         product_delta_e2000_mean=round(de_mean, 4),
