@@ -109,8 +109,6 @@ def test_measuring_spoons_are_reflective(photos_dir):
     assert maps.has_flag("reflective"), maps.materials.reflective_score
 
 
-@pytest.mark.xfail(strict=True, reason="missed target: the chrome part is a small share of the boxed product and "
-                   "the mirror cue scores it ~0.28 (< 0.5); see BENCHMARKS.md")
 def test_spark_plug_is_reflective(segmented):
     maps = understand(segmented("apc15_spark_plug"), NO_OCR)
     assert maps.has_flag("reflective"), maps.materials.reflective_score

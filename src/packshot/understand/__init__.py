@@ -85,7 +85,8 @@ def _check_cutout(cutout: Cutout) -> None:
         arr = np.asarray(arr)
         if arr.shape != a.shape + (3,):
             raise InputError(name, f"must be H x W x 3 matching alpha {a.shape}, got shape {arr.shape}")
-    if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+    # resampling leaves alpha a hair outside [0, 1]; more than that is a wrong input
+    if not np.isfinite(a).all() or a.min() < -1e-3 or a.max() > 1 + 1e-3:
         raise InputError("cutout.alpha", "alpha must be finite and in [0, 1]")
     if not (a > 0.5).any():
         raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty); nothing to measure")
@@ -119,7 +120,7 @@ def understand(cutout: Cutout, config: UnderstandConfig = UnderstandConfig()) ->
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     rgb = np.asarray(cutout.rgb, np.float32)
-    alpha = np.asarray(cutout.alpha, np.float32)
+    alpha = np.clip(np.asarray(cutout.alpha, np.float32), 0.0, 1.0)
     image = np.asarray(cutout.image, np.float32)
 
     t = time.perf_counter()

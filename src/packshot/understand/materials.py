@@ -33,6 +33,9 @@ class MaterialsConfig:
     ----------
     work_side : int
         Longest side of the grid the cues are computed on (maps are resized back).
+    highlight_level : float
+        Linear luminance above which (plus 0.15 for full weight) a bright spot can be a highlight;
+        printed paper white sits below clipping, highlights clip.
     see_through_delta_e : float
         A product pixel within this CIE76 distance (Lab) of the backdrop behind it counts as see-through.
     blown_out_lightness : float
@@ -52,11 +55,12 @@ class MaterialsConfig:
     """
 
     work_side: int = 384
+    highlight_level: float = 0.6
     see_through_delta_e: float = 8.0
     blown_out_lightness: float = 95.0
     specular_full_share: float = 0.03
     transparency_full_share: float = 0.3
-    reflective_full_share: float = 0.2
+    reflective_full_share: float = 0.6
     reflective_blur: float = 0.006
     reflective_chroma: float = 10.0
     reflective_window: float = 0.04
@@ -134,7 +138,7 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     # --- specular highlights ---
     surround = cv2.GaussianBlur(lum, (0, 0), max(scale_px * 3, 1.0))
     brighter = np.clip((lum / np.maximum(surround, 1e-3) - 1.3) / 0.7, 0, 1)
-    bright = np.clip((lum - 0.45) / 0.35, 0, 1)
+    bright = np.clip((lum - config.highlight_level) / 0.15, 0, 1)
     unsaturated = np.clip(1.0 - chroma / 25.0, 0, 1)
     # printed white type on a dark label is bright and unsaturated too, but not a highlight
     no_text = np.ones_like(a, bool)
@@ -186,8 +190,16 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     mid = ((lum > 0.04) & (lum < 0.45) & solid).astype(np.float32)
     mid_share = cv2.blur(mid, (win, win)) / np.maximum(cv2.blur(solid.astype(np.float32), (win, win)), 1e-3)
     continuous = np.clip((mid_share - 0.25) / 0.25, 0, 1)
-    reflective = (np.clip((stops - 2.0) / 2.0, 0, 1) * grey * np.clip((local_max - 0.25) / 0.3, 0, 1)
-                  * continuous)
+    mirror = (np.clip((stops - 2.0) / 2.0, 0, 1) * grey * np.clip((local_max - 0.25) / 0.3, 0, 1)
+              * continuous)
+    # Brushed or curved metal under soft light is less contrasty but carries highlights: a grey
+    # surface dotted with specular highlights and some contrast around them.
+    highlight_density = (cv2.blur((specular > 0.5).astype(np.float32), (win, win))
+                         / np.maximum(cv2.blur(solid.astype(np.float32), (win, win)), 1e-3))
+    grey_strict = np.clip(1.0 - (chroma_c - 14.0) / 6.0, 0, 1)
+    metal = (grey_strict * np.clip((highlight_density - 0.015) / 0.03, 0, 1)
+             * np.clip((stops - 1.0) / 1.0, 0, 1))
+    reflective = np.maximum(mirror, metal)
     reflective = (reflective * solid * no_text).astype(np.float32)
     # share of the product's grey surfaces that is mirror-like: a small chrome part on a printed
     # box is as much a problem as a whole steel spoon
