@@ -81,7 +81,8 @@ def test_report_json_round_trip_and_overlay():
     assert data["verdict"] == report.verdict and data["frame"] == "x.png"
     back = report_from_dict(data)
     assert [c.name for c in back.checks] == [c.name for c in report.checks]
-    assert report_to_json(report, frame="x.png") == text  # deterministic bytes
+    again = qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha, case.master)
+    assert report_to_json(again, frame="x.png") == text  # same inputs, same bytes
     img = make_overlay(case.frame_rgb, report, details)
     assert img.shape == case.frame_rgb.shape and img.dtype == np.uint8
     plain = linear_to_srgb8(case.frame_rgb, dither=False)
@@ -100,3 +101,14 @@ def test_bad_inputs_name_the_argument():
         qa(case.frame_rgb, case.product_alpha, case.reference_rgb, np.zeros_like(case.reference_alpha))
     with pytest.raises(InputError, match="master"):
         qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha, master=np.zeros((4, 4)))
+
+
+def test_real_render_and_relight():
+    """The honest version: the real condition -> render -> relight stages (shadows, reflections, bounded
+    shading, light wrap, grain) leave an untouched frame passing, and a grown cap is still caught."""
+    untouched = make_case("can", 11, "untouched", engine="pipeline")
+    report = run(untouched)
+    assert report.verdict == "pass", (untouched.notes, report.reasons)
+    grown = make_case("can", 11, "cap-growth", engine="pipeline")
+    report = run(grown)
+    assert status_of(report, "silhouette.growth") != "pass", (grown.notes, report.reasons)
