@@ -289,3 +289,28 @@ def test_cli_feed_without_public_url_exits_2(tmp_path, small_profiles):
     frame = write_frame(tmp_path / "frames", "SKU-1", "studio", "v0")
     res = _run([frame, "--profile", small_profiles[1], "--dest", tmp_path / "out", "--feed", "meta"])
     assert res.exit_code == 2 and "--public-url" in res.output
+
+
+def test_smaller_size_resampled_from_a_shared_fix_still_passes_its_check(tmp_path):
+    """Two white-background profiles that differ only in size share one fix; the smaller one is
+    resampled from the larger and must still pass its own compliance check."""
+    from packshot.export.check import check_image
+    from packshot.export.profiles import profile_from_dict
+
+    large = profile_from_dict({"name": "white-l", "extends": "amazon-main", "size": [400, 400], "min_longest_side": 100})
+    small = profile_from_dict({"name": "white-s", "extends": "amazon-main", "size": [300, 300], "min_longest_side": 100})
+    frame = write_frame(tmp_path / "frames", "SKU-1", "studio", "v0", size=(256, 256))
+    result = export_frames([frame], [large, small], tmp_path / "out")
+    assert result.ok, result.failures
+    (fix_of_small,) = [f for f in result.files if f.profile == "white-s"]
+    assert fix_of_small.provenance["params"]["resampled_from"] == [400, 400]
+    for f, profile in zip(result.files, (large, small)):
+        report = check_image(tmp_path / "out" / f.path, profile)
+        assert report.passed, report
+
+
+def test_exporting_again_overwrites_in_place(frames, tmp_path):
+    first = export_frames(frames, [SQUARE_L], tmp_path / "out", fixer=CountingFixer())
+    again = export_frames(frames, [SQUARE_L], tmp_path / "out", fixer=CountingFixer())
+    assert [f.path for f in again.files] == [f.path for f in first.files]  # no -2 suffixes across runs
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.jpg")) == sorted(f.path for f in first.files)
