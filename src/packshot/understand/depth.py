@@ -196,7 +196,7 @@ class InflateDepth:
         Largest 5-95 percentile spread of log luminance for a region to count as evenly lit.
     """
 
-    max_side: int = 256
+    max_side: int = 192
     flat_faces: bool = True
     face_min_share: float = 0.06
     face_max_spread: float = 0.12

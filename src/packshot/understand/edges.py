@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..imaging import linear_to_srgb8
+from ..imaging import linear_to_srgb8, luminance
 
 
 def product_edges(rgb_linear: np.ndarray, alpha: np.ndarray, sigma: float = 0.33,
@@ -35,9 +35,15 @@ def product_edges(rgb_linear: np.ndarray, alpha: np.ndarray, sigma: float = 0.33
     edges = np.zeros(a.shape, np.float32)
     if not mask.any():
         return edges
-    grey = cv2.cvtColor(linear_to_srgb8(rgb_linear, dither=False), cv2.COLOR_RGB2GRAY)
-    grey = cv2.GaussianBlur(grey, (3, 3), 0)
-    median = float(np.median(grey[mask > 0]))
+    # work on the product's box only (a packshot is mostly backdrop), on sRGB-encoded luminance
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    y0, y1 = max(rows[0] - 2, 0), min(rows[-1] + 3, a.shape[0])
+    x0, x1 = max(cols[0] - 2, 0), min(cols[-1] + 3, a.shape[1])
+    box = (slice(y0, y1), slice(x0, x1))
+    grey_full = np.zeros(a.shape, np.uint8)
+    grey_full[box] = linear_to_srgb8(luminance(np.asarray(rgb_linear)[box]), dither=False)
+    grey = cv2.GaussianBlur(grey_full, (3, 3), 0)
+    median = float(np.median(grey[box][mask[box] > 0]))
     lo = int(max(0, (1.0 - sigma) * median))
     hi = int(min(255, (1.0 + sigma) * median))
     # very dark or very flat products: keep a floor so sensor noise is not drawn

@@ -8,7 +8,7 @@ from ..imaging import lab_to_linear, linear_to_lab
 from ..types import PaletteColor
 
 
-def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 15) -> tuple[np.ndarray, np.ndarray]:
     """Plain Lloyd k-means with k-means++ seeding (deterministic for a seeded ``rng``)."""
     n = points.shape[0]
     centres = [points[int(rng.integers(n))]]
@@ -35,7 +35,7 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iterations: in
 
 
 def extract_palette(rgb_linear: np.ndarray, alpha: np.ndarray, colors: int = 5, merge_delta_e: float = 10.0,
-                    min_share: float = 0.02, sample: int = 20000, seed: int = 0) -> tuple[PaletteColor, ...]:
+                    min_share: float = 0.02, sample: int = 8000, seed: int = 0) -> tuple[PaletteColor, ...]:
     """Main colours of the product, largest share first.
 
     Parameters
