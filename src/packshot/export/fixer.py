@@ -55,7 +55,9 @@ class FixerConfig:
     """Super-resolution also runs when the product (or scene) must be enlarged more than this
     (beyond 4x plain interpolation is visibly soft), even where the profile sets no minimum."""
     near_white_level: int = 250
-    """Outer-edge pixels (alpha < 0.5) at or above this 8-bit level in every channel become 255."""
+    """Outer-edge pixels (alpha < 0.5) at or above this 8-bit level in every channel become 255
+    (an invisible fringe that would only count as residue). Lower levels carve white gaps into
+    white products and cut faint print off them."""
     residue_share: float = 0.002
     """Alpha islands smaller than this share of the largest product part are dropped as residue."""
     decontaminate_sigma: float = 4.0
@@ -229,19 +231,23 @@ def _segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict]:
 
 
 def _drop_residue(alpha: np.ndarray, share: float) -> np.ndarray:
-    """Zero alpha islands much smaller than the largest product part."""
+    """Zero alpha islands that are not product: any connected patch of visible alpha whose solid
+    part (alpha > 0.5) is smaller than ``share`` of the largest one, faint patches without a solid
+    part included (they would print as off-white residue)."""
     import cv2
 
-    solid = (alpha > 0.02).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    visible = (alpha > _ONE_STEP).astype(np.uint8)
+    n, labels = cv2.connectedComponents(visible, connectivity=8)
     if n <= 2:
         return alpha
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    small = np.flatnonzero(areas < share * areas.max()) + 1
-    if small.size == 0:
+    solid = np.bincount(labels[alpha > 0.5], minlength=n)
+    solid[0] = 0
+    keep = solid >= share * max(int(solid.max()), 1)
+    keep[0] = True
+    if keep.all():
         return alpha
     out = alpha.copy()
-    out[np.isin(labels, small)] = 0.0
+    out[~keep[labels]] = 0.0
     return out
 
 
@@ -273,12 +279,13 @@ def _safe_area(profile: Profile) -> tuple[float, float, float, float]:
 
 
 def _needs_upscale(enlargement: float, source_canvas_side: float, profile: Profile, config: FixerConfig) -> str:
-    """Why super-resolution should run, or '' when it should not."""
-    if enlargement > config.max_enlargement:
-        return f"enlargement {enlargement:.2f}x > {config.max_enlargement}x"
+    """Why super-resolution should run ('; '-joined), or '' when it should not."""
+    reasons = []
     if profile.min_longest_side and source_canvas_side < profile.min_longest_side:
-        return f"source canvas {source_canvas_side:.0f} px < profile minimum {profile.min_longest_side} px"
-    return ""
+        reasons.append(f"source canvas {source_canvas_side:.0f} px < profile minimum {profile.min_longest_side} px")
+    if enlargement > config.max_enlargement:
+        reasons.append(f"enlargement {enlargement:.2f}x > {config.max_enlargement}x")
+    return "; ".join(reasons)
 
 
 # ---------------------------------------------------------------------------------------------
