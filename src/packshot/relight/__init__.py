@@ -122,7 +122,7 @@ def _crop(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) ->
     return slice(max(y0 - margin, 0), min(y1 + margin, h)), slice(max(x0 - margin, 0), min(x1 + margin, w))
 
 
-def _cutout_noise(cutout: Cutout, max_side: int = 512) -> float:
+def _cutout_noise(cutout: Cutout, max_side: int = 320) -> float:
     """Grain of the product photo (sRGB units) measured in the cut-out's own pixels.
 
     Measured before placement: resampling (especially enlarging) smooths grain and would hide
@@ -181,8 +181,12 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     alpha = placed.alpha
     box = placed.box or frame.product_box
     # the background's share of every pixel: B * (1 - alpha)
-    background_part = np.subtract(frame.rgb, placed.premultiplied, dtype=np.float32)
-    np.maximum(background_part, 0.0, out=background_part)
+    background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
+    ry0, ry1, rx0, rx1 = placed.region
+    if ry1 > ry0 and rx1 > rx0:  # outside the product's region the frame is all background
+        win = background_part[ry0:ry1, rx0:rx1]
+        win -= placed.premultiplied[ry0:ry1, rx0:rx1]
+        np.maximum(win, 0.0, out=win)
     light = spec.light
     lx, ly, lz = (float(v) for v in light.direction())
     base_y = float(box[3]) - 0.5
@@ -288,7 +292,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     # ------------------------------------------------------------------ bounded product shading
     t0 = time.perf_counter()
     ys_c, xs_c = _crop(box, 8, (W, H))
-    product = placed.rgb[ys_c, xs_c]
+    product = placed.straight(ys_c, xs_c)
     a_c = alpha[ys_c, xs_c]
     wrap_sigma = max(1.0, 0.0025 * max(W, H))
     interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
@@ -338,7 +342,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 
     # the search for the strength runs on a smaller evenly spaced subset of the sample
-    search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 4000)).astype(np.int64)] if idx.size else idx
+    search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 2500)).astype(np.int64)] if idx.size else idx
     search_ref_lab = linear_to_lab(np.clip(product.reshape(-1, 3)[search_idx], 0, 1))
 
     def de_at(t: float) -> float:
@@ -351,7 +355,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     target = config.max_delta_e * 0.97
     if de_at(1.0) > target:
         lo, hi = 0.0, 1.0
-        for _ in range(7):
+        for _ in range(6):  # strength to 1/64
             mid_t = 0.5 * (lo + hi)
             if de_at(mid_t) > target:
                 hi = mid_t

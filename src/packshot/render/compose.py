@@ -9,6 +9,7 @@ a frame against.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -28,24 +29,42 @@ class PlacedProduct:
     ----------
     premultiplied : ndarray
         float32 H x W x 3 linear colour times alpha (what a composite adds).
-    rgb : ndarray
-        float32 H x W x 3 straight linear colour (0 where alpha is 0).
     alpha : ndarray
         float32 H x W in [0, 1].
     matrix : ndarray
         float64 2 x 3, cut-out pixels -> frame pixels.
     box : Box or None
         Box of alpha > 0.5 in the frame.
+    rgba : ndarray or None
+        float32 H x W x 4: premultiplied colour and alpha in one array (``premultiplied`` and
+        ``alpha`` are views of it).
+    region : (y0, y1, x0, x1)
+        The rows and columns the product can touch; everything outside is 0.
     """
 
     premultiplied: np.ndarray
-    rgb: np.ndarray
     alpha: np.ndarray
     matrix: np.ndarray
     box: Box | None
     rgba: np.ndarray | None = None
-    """float32 H x W x 4: premultiplied colour and alpha in one array (``premultiplied`` and
-    ``alpha`` are views of it)."""
+    region: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def straight(self, rows: slice, cols: slice) -> np.ndarray:
+        """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
+        pre = self.premultiplied[rows, cols]
+        a = self.alpha[rows, cols][..., None]
+        out = np.zeros(pre.shape, np.float32)
+        np.divide(pre, a, out=out, where=a > 1e-4)
+        return out
+
+    @functools.cached_property
+    def rgb(self) -> np.ndarray:
+        """float32 H x W x 3 straight linear colour (0 where alpha is 0), computed on first use."""
+        y0, y1, x0, x1 = self.region
+        out = np.zeros(self.premultiplied.shape, np.float32)
+        if y1 > y0 and x1 > x0:
+            out[y0:y1, x0:x1] = self.straight(slice(y0, y1), slice(x0, x1))
+        return out
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -137,16 +156,23 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
         np.minimum(region[..., :3], region[..., 3:4], out=region[..., :3])
         rgba[y0:y1, x0:x1] = region
     a = rgba[..., 3]
-    premult = rgba[..., :3]
-    straight = np.zeros((H, W, 3), np.float32)
+    box = None
     if x1 > x0 and y1 > y0:
-        ra = rgba[y0:y1, x0:x1, 3:4]
-        np.divide(rgba[y0:y1, x0:x1, :3], ra, out=straight[y0:y1, x0:x1], where=ra > 1e-4)
-    return PlacedProduct(premult, straight, a, np.asarray(matrix, np.float64), alpha_bbox(a), rgba)
+        local_box = alpha_bbox(rgba[y0:y1, x0:x1, 3])
+        if local_box is not None:
+            box = (local_box[0] + x0, local_box[1] + y0, local_box[2] + x0, local_box[3] + y0)
+    return PlacedProduct(rgba[..., :3], a, np.asarray(matrix, np.float64), box, rgba, (y0, y1, x0, x1))
 
 
 def composite(background: np.ndarray, product: PlacedProduct) -> np.ndarray:
-    """Linear-light 'over': product premultiplied colour + background x (1 - alpha)."""
-    out = background * (1.0 - product.alpha[..., None])
-    out += product.premultiplied
-    return out.astype(np.float32, copy=False)
+    """Linear-light 'over': product premultiplied colour + background x (1 - alpha).
+
+    Only the product's region is blended; elsewhere the frame is the background.
+    """
+    out = np.array(background, dtype=np.float32, copy=True)
+    y0, y1, x0, x1 = product.region
+    if y1 > y0 and x1 > x0:
+        win = out[y0:y1, x0:x1]
+        win *= 1.0 - product.alpha[y0:y1, x0:x1, None]
+        win += product.premultiplied[y0:y1, x0:x1]
+    return out
