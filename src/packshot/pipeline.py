@@ -180,8 +180,35 @@ def _existing_frame(out: Path, spec: Any) -> tuple[Path, str] | None:
     return png, data.get("provenance", {}).get("run_key", "")
 
 
-def _qa_frame(sidecar: Path, master_rgb: Any) -> str:
-    from .qa.cli_support import qa_frame_file
+def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True) -> Any:
+    """Run the fidelity checks on one written frame; write ``<variant>_qa.json`` (and the overlay)
+    beside it, atomically. Returns the :class:`packshot.types.QAReport`."""
+    import io
 
-    report = qa_frame_file(sidecar, master_rgb)
-    return report.verdict
+    from PIL import Image
+
+    from .imaging import atomic_write_bytes, atomic_write_text
+    from .qa import QAConfig, qa_with_details
+    from .qa.frames import load_frame_inputs
+    from .qa.overlay import make_overlay
+    from .qa.report import report_to_json
+
+    sidecar = Path(sidecar)
+    config = QAConfig()
+    inputs = load_frame_inputs(sidecar)
+    report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
+                                      inputs.reference_alpha, master_rgb, config)
+    stem = inputs.variant
+    atomic_write_text(sidecar.with_name(f"{stem}_qa.json"),
+                      report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
+                                     variant=inputs.variant))
+    if overlay:
+        img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
+        buf = io.BytesIO()
+        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
+        atomic_write_bytes(sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+    return report
+
+
+def _qa_frame(sidecar: Path, master_rgb: Any) -> str:
+    return check_frame(sidecar, master_rgb).verdict
