@@ -50,28 +50,32 @@ def _floor_texture(tile: np.ndarray, shape: tuple[int, int], horizon: float, bas
     Pinhole model: a floor point at distance D appears ``f * hc / D`` below the horizon, so the
     tile coordinates of pixel (x, y) are ``u = (x - cx) * q``, ``v = K * q`` with
     ``q = 1 / (y - horizon)``. Far rows sample a blurred tile (cheap mip-mapping) and fade
-    out near the horizon, where texture detail would alias.
+    out near the horizon, where texture detail would alias. Only rows below the horizon are
+    computed (the rest is 0).
     """
     h, w = shape
-    ys = np.arange(h, dtype=np.float32)[:, None]
+    tex = np.zeros((h, w), np.float32)
+    visibility = np.zeros((h, w), np.float32)
+    y0 = int(np.clip(np.floor(horizon), 0, h))
+    if y0 >= h:
+        return tex, visibility
+    ys = np.arange(y0, h, dtype=np.float32)[:, None]
+    rows = h - y0
     dist = np.maximum(ys - horizon, 1.0)
     d_base = max(base_y - horizon, 8.0)
     # tile pixels per image pixel across the floor at the product's base: one tile spans 0.7 W
     k_u = TILE / (0.7 * w) * d_base
     # foreshortening at the base row: 0.35 image px per floor px (f chosen to match)
     k_v = k_u * d_base / 0.35
-    map_x = ((np.arange(w, dtype=np.float32)[None, :] - cx) * (k_u / dist)).astype(np.float32)
-    map_y = np.broadcast_to((k_v / dist) % (TILE * 64), (h, w)).astype(np.float32)
-    map_x = np.mod(map_x, TILE).astype(np.float32)
-    map_y = np.mod(map_y, TILE).astype(np.float32)
+    map_x = np.mod((np.arange(w, dtype=np.float32)[None, :] - cx) * (k_u / dist), TILE).astype(np.float32)
+    map_y = np.ascontiguousarray(np.broadcast_to(np.mod(k_v / dist, TILE), (rows, w)), dtype=np.float32)
     sharp = cv2.remap(tile, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    soft = cv2.remap(wrap_blur(tile, 3.0), map_x, map_y,
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    soft = cv2.remap(wrap_blur(tile, 3.0), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     footprint = k_v / dist**2  # tile px per image row: large near the horizon
     w_soft = np.clip((footprint - 1.5) / 4.0, 0.0, 1.0)
-    tex = sharp * (1 - w_soft) + soft * w_soft
-    visibility = np.clip((ys - horizon) / (0.05 * h), 0.0, 1.0) * np.ones((1, w), np.float32)
-    return tex.astype(np.float32), visibility.astype(np.float32)
+    tex[y0:] = sharp + w_soft * (soft - sharp)
+    visibility[y0:] = np.clip((ys - horizon) / (0.05 * h), 0.0, 1.0)
+    return tex, visibility
 
 
 def _flat_texture(tile: np.ndarray, shape: tuple[int, int], scale: float) -> np.ndarray:
