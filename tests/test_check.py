@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageDraw
+from PIL import Image, ImageCms, ImageDraw, ImageFilter
 from typer.testing import CliRunner
 
 from packshot.cli import app
@@ -73,8 +73,8 @@ def test_grey_background_fails():
 
 def test_near_white_residue_and_halo_fail_when_the_alpha_is_known():
     frame, alpha = product_frame()
-    halo = (np.asarray(Image.fromarray((alpha > 0.01).astype(np.uint8) * 255).filter(
-        __import__("PIL.ImageFilter", fromlist=["MaxFilter"]).MaxFilter(9))) > 0) & (alpha <= 0.0)
+    grown = Image.fromarray((alpha > 0.01).astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(9))
+    halo = (np.asarray(grown) > 0) & (alpha <= 0.0)
     frame[halo] = (246, 246, 246)  # an off-white ring left by a sloppy cut-out
     r = check_image(png(frame), "amazon-main", product_alpha=alpha).rule("background")
     assert r.status == "fail" and "near-white residue" in r.message

@@ -165,7 +165,7 @@ def test_story_from_a_landscape_scene_keeps_the_product_in_the_safe_area():
     sample = make_product("jar", seed=4, size=(480, 320), backdrop="color", scale=0.7)
     fixed = fix_for_profile(sample.image, sample.mask, "meta-story", upscaler="bicubic")
     assert fixed.provenance["params"]["mode"] == "scene"
-    assert fixed.provenance["params"]["padding"] in ("border-colour", "blurred-cover")
+    assert fixed.provenance["params"]["padding"] in ("backdrop-colour", "blurred-cover")
     x0, y0, x1, y1 = alpha_bbox(fixed.alpha, 0.5)
     assert y0 >= 250 and y1 <= 1920 - 340
     assert_passes(fixed, "meta-story", with_estimate=False)

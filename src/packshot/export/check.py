@@ -467,8 +467,6 @@ def _find_added_text(facts: ImageFacts, box_mask: np.ndarray, support: np.ndarra
     """Text lines that are not label text on the product, and how the frame was read."""
     import cv2
 
-    import cv2
-
     s = facts.srgb8
     bg = border_colour(s)
     margin = codec_margin(facts)

@@ -16,7 +16,7 @@ Two modes, chosen by the profile's background rule:
 
 ``any`` (lifestyle slots): the scene is kept. A window of the profile's aspect is cut around the
     product so that the product sits inside the safe area with a margin; where the window runs
-    past the frame it is padded with the frame's border colour (clean backdrops) or a blurred
+    past the frame it is padded with the backdrop's colour (clean backdrops) or a blurred
     cover of the frame (busy scenes). Then the window is resized to the profile size.
 
 In both modes an input that would have to be enlarged more than
@@ -64,8 +64,9 @@ class FixerConfig:
     """Gaussian sigma (px) of the local backdrop and interior colour estimates used on edges."""
     scene_margin: float = 0.04
     """Margin kept around the product inside the safe area when a scene is cropped (share of side)."""
-    uniform_border_levels: float = 3.0
-    """A border whose 8-bit spread is within this is a clean backdrop: padding uses its colour."""
+    uniform_border_levels: int = 3
+    """When most of the border is within this many 8-bit levels of its median colour, the frame
+    has a clean backdrop and scene padding uses that colour (else a blurred cover of the frame)."""
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,15 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.
 
 
 def clean_backdrop_colour(rgb: np.ndarray, min_level: int = 230, max_spread: int = 12) -> np.ndarray | None:
-    """The backdrop's 8-bit colour when the frame's border is a clean, light, even backdrop, else None."""
-    from .check import border_colour
+    """The backdrop's 8-bit sRGB colour when the frame's border is a clean, even backdrop, else None.
 
-    srgb8 = linear_to_srgb8(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])[None], dither=False)
-    colour = border_colour(np.repeat(srgb8, 2, axis=0))
-    px = srgb8[0].astype(np.int16)
-    near = np.abs(px - colour.astype(np.int16)).max(axis=1) <= max_spread
-    # the product may touch the border: judge the backdrop on the border pixels that look like it
+    Clean: at least half of the border pixels lie within ``max_spread`` levels of the border's
+    median colour (the product may touch the border), and every channel of that colour is at
+    least ``min_level`` (230: a light studio backdrop; 0: any colour).
+    """
+    border = linear_to_srgb8(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), dither=False)
+    colour = np.median(border, axis=0).round().astype(np.uint8)
+    near = np.abs(border.astype(np.int16) - colour.astype(np.int16)).max(axis=1) <= max_spread
     if int(colour.min()) < min_level or near.mean() < 0.5:
         return None
     return colour
@@ -449,10 +451,8 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
     m = config.scene_margin
     # the largest window of the profile's aspect inside the frame, grown if the product does not
     # fit inside its safe area with a margin
-    win_w = min(float(w0), h0 * aspect)
     need_w = max(bw / max((sx1 - sx0) - 2 * m, 0.1), aspect * bh / max((sy1 - sy0) - 2 * m, 0.1))
-    if prof.safe_zone is not None or box != (0, 0, w0, h0):
-        win_w = max(win_w, need_w) if need_w > win_w else win_w
+    win_w = max(min(float(w0), h0 * aspect), need_w)
     win_h = win_w / aspect
     # centre the product in the safe area, then slide the window back into the frame where the
     # product still stays inside the safe area
@@ -480,15 +480,14 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
     part_as = np.clip(_resize(part_a, (out_w, out_h)), 0.0, 1.0)
     ox, oy = int(round((ix0 - x0) * scale)), int(round((iy0 - y0) * scale))
     covers = ox <= 0 and oy <= 0 and ox + out_w >= W and oy + out_h >= H
-    border = linear_to_srgb8(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), dither=False)
-    spread = float(np.percentile(border, 98, axis=0).max() - np.percentile(border, 2, axis=0).min())
+    backdrop = None if covers else clean_backdrop_colour(rgb, min_level=0, max_spread=config.uniform_border_levels)
     if covers:
         pad_mode = "none"
         canvas = np.zeros((H, W, 3), np.float32)
-    elif spread <= config.uniform_border_levels:
-        pad_mode = "border-colour"
+    elif backdrop is not None:
+        pad_mode = "backdrop-colour"
         canvas = np.empty((H, W, 3), np.float32)
-        canvas[:] = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
+        canvas[:] = srgb8_to_linear(backdrop)
     else:
         pad_mode = "blurred-cover"
         # blur at a small size: the same look as a wide Gaussian at full size, for a fraction of the cost
