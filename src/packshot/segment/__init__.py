@@ -105,6 +105,8 @@ class Prediction:
     background : estimated backdrop colour (linear RGB) or None.
     flags : notes ("not-studio-backdrop", "fallback-u2netp", ...).
     params : what the backend did (JSON-serialisable), recorded in provenance.
+    foreground : float32 H x W x 3 decontaminated foreground when the backend solved it along
+        with alpha (None: :func:`cutout_from_mask` estimates it).
     """
 
     alpha: np.ndarray
@@ -112,6 +114,7 @@ class Prediction:
     background: tuple[float, float, float] | None = None
     flags: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    foreground: np.ndarray | None = None
 
 
 @runtime_checkable
@@ -256,9 +259,12 @@ def segment(
     inputs = {"image": image.sha256 if isinstance(image, LoadedImage) else sha256_array(rgb)}
     params = {
         "config": _jsonable(asdict(config)),
-        "prompt": None if prompt is None else {"box": prompt.box, "points": [list(p) for p in prompt.points]},
+        "prompt": None if prompt is None else {"box": None if prompt.box is None else list(prompt.box),
+                                               "points": [list(p) for p in prompt.points]},
         "backend_params": _jsonable(pred.params),
     }
+    prov = record("segment", backend_name, params=params, inputs=inputs,
+                  timings={"predict_s": round(t_predict, 4)})
     cut = cutout_from_mask(
         rgb,
         alpha,
@@ -266,9 +272,10 @@ def segment(
         confidence=0.0 if empty else float(pred.confidence),
         flags=tuple(flags),
         decontaminate=config.decontaminate,
+        provenance=prov,
+        foreground=None if empty or pred.foreground is None or pred.foreground.shape != rgb.shape else pred.foreground,
     )
-    prov = record("segment", backend_name, params=params, inputs=inputs,
-                  timings={"predict_s": round(t_predict, 4), "total_s": round(time.perf_counter() - t0, 4)})
+    prov["timings"]["total_s"] = round(time.perf_counter() - t0, 4)
     return Cutout(rgb=cut.rgb, alpha=cut.alpha, image=rgb, bbox=cut.bbox, confidence=cut.confidence,
                   background=cut.background, flags=cut.flags, provenance=prov)
 
@@ -281,6 +288,7 @@ def cutout_from_mask(
     flags: tuple[str, ...] = (),
     decontaminate: bool = True,
     provenance: dict[str, Any] | None = None,
+    foreground: np.ndarray | None = None,
 ) -> Cutout:
     """Build a :class:`Cutout` from a known alpha, estimating foreground colours.
 
@@ -299,6 +307,10 @@ def cutout_from_mask(
     decontaminate : bool
         Solve each edge pixel for the foreground colour that, mixed with the local
         background at its alpha, gives the observed colour (no halo of the old backdrop).
+    provenance : dict, optional
+        Recorded as is (default: a record of this call with the image and alpha hashes).
+    foreground : ndarray, optional
+        float32 H x W x 3 foreground already solved (by a backend): used instead of estimating.
 
     Returns
     -------
@@ -324,7 +336,11 @@ def cutout_from_mask(
             flags = ("empty", *flags)
         return Cutout(rgb=np.zeros_like(rgb), alpha=np.zeros_like(a), image=rgb, bbox=None, confidence=0.0,
                       background=background, flags=flags, provenance=dict(provenance or {}))
-    if decontaminate:
+    if foreground is not None:
+        if foreground.shape != rgb.shape:
+            raise InputError("foreground", f"shape {foreground.shape} does not match the image {rgb.shape}")
+        fg = np.asarray(foreground, np.float32)
+    elif decontaminate:
         from .matting import estimate_foreground
 
         fg = estimate_foreground(rgb, a)

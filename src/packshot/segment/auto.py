@@ -191,6 +191,9 @@ class AutoBackend:
         sw, sh = max(8, int(round(cw * scale))), max(8, int(round(ch * scale)))
         small = resize_linear(crop, (sw, sh)) if (sw, sh) != (cw, ch) else crop
         srgb = linear_to_srgb(small)
+        # Colour evidence is read on a lightly smoothed copy: sensor noise must not make specks
+        # of "product" on a plain backdrop (edges are placed at full resolution later anyway).
+        srgb_smooth = cv2.GaussianBlur(srgb, (0, 0), 1.0)
         fx, fy = sw / cw, sh / ch
 
         if box is not None:
@@ -203,14 +206,14 @@ class AutoBackend:
                 known_bg = border_mask((sh, sw))
         else:
             known_bg = border_mask((sh, sw))
-        model = fit_backdrop(srgb, known_bg, min_inliers=config.clean_backdrop_inliers)
+        model = fit_backdrop(srgb_smooth, known_bg, min_inliers=config.clean_backdrop_inliers)
         saliency = u2netp_model(config).saliency(small, out_size=(sw, sh))
 
         points_small = [((x - rx0) * fx, (y - ry0) * fy, lab) for x, y, lab in points]
         params: dict = {"roi": list(roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
                         "backdrop_inliers": round(model.inlier_share, 4)}
         if model.clean:
-            prob, stats = studio_probability(srgb, model, saliency)
+            prob, stats = studio_probability(srgb_smooth, model, saliency)
             params.update(stats)
             mode = "studio"
             flags.append("studio-backdrop")
@@ -236,14 +239,16 @@ class AutoBackend:
                     flags[-1] = "fallback-grabcut"
         params["mode"] = mode
 
-        # coarse -> crop resolution, then refine the edge band there
-        coarse = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
+        # refine the edge band at the crop's full resolution
+        foreground = None
         if config.refine_edges:
-            band = config.band_px / scale + 1.0
-            alpha_crop, band_stats = refine_alpha_band(crop, coarse, band)
+            alpha_crop, fg_crop, band_stats = refine_alpha_band(crop, prob, config.band_px)
             params["edge_band"] = band_stats
+            if config.decontaminate:
+                foreground = rgb.copy()
+                foreground[ry0:ry1, rx0:rx1] = fg_crop
         else:
-            alpha_crop = coarse
+            alpha_crop = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:
@@ -273,7 +278,7 @@ class AutoBackend:
 
             background = tuple(float(c) for c in srgb_to_linear(np.asarray(model.mean_colour, np.float32)))
         return Prediction(alpha=alpha, confidence=float(np.clip(confidence, 0.0, 1.0)), background=background,
-                          flags=tuple(flags), params=params)
+                          flags=tuple(flags), params=params, foreground=foreground)
 
 
 @BACKENDS.register("auto", doc="studio backdrop model + u2netp saliency + edge matting (default)")

@@ -177,72 +177,133 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, prior_weight: float 
     return fg
 
 
+def _fills(img: np.ndarray, f_known: np.ndarray, b_known: np.ndarray, max_pixels: float = 1.0e6):
+    """Pull-push fills of the sure-foreground and sure-background colours of ``img``.
+
+    Computed at reduced resolution when the crop is large: the fills are smooth fields, so
+    their resolution hardly matters, and this keeps a 12 MP photo cheap. Returns the two fills
+    and the scale factor (fill pixels per crop pixel).
+    """
+    h, w = f_known.shape
+    q = max(1.0, float(np.sqrt(h * w / max_pixels)))
+    fk, bk = f_known.astype(np.float32), b_known.astype(np.float32)
+    if q > 1.0:
+        size = (max(1, int(round(w / q))), max(1, int(round(h / q))))
+        fk_q = cv2.resize(fk, size, interpolation=cv2.INTER_AREA)
+        bk_q = cv2.resize(bk, size, interpolation=cv2.INTER_AREA)
+        f_val = cv2.resize(img * fk[..., None], size, interpolation=cv2.INTER_AREA) / np.maximum(fk_q, 1e-6)[..., None]
+        b_val = cv2.resize(img * bk[..., None], size, interpolation=cv2.INTER_AREA) / np.maximum(bk_q, 1e-6)[..., None]
+    else:
+        fk_q, bk_q, f_val, b_val = fk, bk, img, img
+    f_fill = pull_push_fill(f_val, fk_q) if fk.any() else None
+    b_fill = pull_push_fill(b_val, bk_q) if bk.any() else None
+    return f_fill, b_fill, q
+
+
+def _sample(field: np.ndarray, ys: np.ndarray, xs: np.ndarray, q: float) -> np.ndarray:
+    """Bilinear samples of a (possibly reduced) field at crop pixels (ys, xs) -> N x C."""
+    if q == 1.0:
+        return field[ys, xs]
+    mx = ((xs.astype(np.float32) + 0.5) / q - 0.5).reshape(-1, 1)
+    my = ((ys.astype(np.float32) + 0.5) / q - 0.5).reshape(-1, 1)
+    out = cv2.remap(field, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(len(ys), -1)
+
+
 def refine_alpha_band(
     rgb: np.ndarray,
     coarse: np.ndarray,
     band_px: float,
     min_contrast: float = 0.015,
     full_contrast: float = 0.06,
-) -> tuple[np.ndarray, dict]:
+    prior_weight: float = FOREGROUND_PRIOR_WEIGHT,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Refine a coarse alpha in a band around its 0.5 contour by known-background matting.
 
     Parameters
     ----------
     rgb : ndarray
-        float32 H x W x 3 linear photo.
+        float32 H x W x 3 linear photo (full resolution).
     coarse : ndarray
-        float32 H x W coarse alpha (e.g. an upsampled probability) in [0, 1].
+        float32 h x w coarse alpha in [0, 1], at any (usually lower) resolution.
     band_px : float
-        Half-width of the band, in pixels of ``rgb``.
+        Half-width of the refined band, in pixels of ``coarse``.
     min_contrast, full_contrast : float
         Linear-light distance between the local foreground and background colours below which
         the solve is not trusted (the coarse alpha is kept) and above which it is fully trusted.
+    prior_weight : float
+        See :func:`estimate_foreground`.
+
     Returns
     -------
     alpha : ndarray
         float32 H x W in [0, 1].
+    foreground : ndarray
+        float32 H x W x 3 linear foreground colour: the photo, with the band's pixels solved
+        for the colour that, mixed with the local background at their alpha, gives the photo.
     stats : dict
         ``band_pixels``, ``trusted_share`` (share of band pixels with enough contrast).
     """
-    h, w = coarse.shape
-    hard = coarse >= 0.5
+    h, w = rgb.shape[:2]
+    ch, cw = coarse.shape
+    hard = (coarse >= 0.5).astype(np.uint8)
     r = max(1, int(np.ceil(band_px)))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    hard8 = hard.astype(np.uint8)
-    inner = cv2.erode(hard8, k).astype(bool)
-    outer = cv2.dilate(hard8, k).astype(bool)
+    # the band is found at the coarse resolution (cheap) and scaled up
+    inner = cv2.erode(hard, k)
+    outer = cv2.dilate(hard, k)
+    if (cw, ch) != (w, h):
+        inner = cv2.resize(inner, (w, h), interpolation=cv2.INTER_NEAREST)
+        outer = cv2.resize(outer, (w, h), interpolation=cv2.INTER_NEAREST)
+        coarse_full = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        coarse_full = coarse.astype(np.float32, copy=True)
+        # At full resolution one more pixel each way: a soft edge is wider than the error of
+        # its 0.5 contour. (Scaled up, one coarse pixel already spans several.)
+        k3 = np.ones((3, 3), np.uint8)
+        inner = cv2.erode(inner, k3)
+        outer = cv2.dilate(outer, k3)
+    inner, outer = inner.astype(bool), outer.astype(bool)
     band = outer & ~inner
-    alpha = coarse.astype(np.float32, copy=True)
-    alpha[inner] = 1.0
-    alpha[~outer] = 0.0
+    alpha = np.where(inner, 1.0, np.where(outer, coarse_full, 0.0)).astype(np.float32)
+    foreground = rgb.copy()
     if not band.any():
-        return alpha, {"band_pixels": 0, "trusted_share": 0.0}
-    crop = _crop_box(band, 2 * r + 8)
+        return alpha, foreground, {"band_pixels": 0, "trusted_share": 0.0}
+    pad = int(2 * r * max(w / cw, h / ch)) + 8
+    crop = _crop_box(band, pad)
     assert crop is not None
-    ys, xs = crop
-    img = rgb[ys, xs]
-    f_known = inner[ys, xs]
-    b_known = ~outer[ys, xs]
-    bnd = band[ys, xs]
-    f_prop = pull_push_fill(img, f_known.astype(np.float32)) if f_known.any() else None
-    b_prop = pull_push_fill(img, b_known.astype(np.float32)) if b_known.any() else None
-    a_crop = alpha[ys, xs]
+    cys, cxs = crop
+    img = rgb[cys, cxs]
+    f_known = inner[cys, cxs]
+    b_known = ~outer[cys, cxs]
+    bnd = band[cys, cxs]
+    a_crop = alpha[cys, cxs]
+    f_fill, b_fill, q = _fills(img, f_known, b_known)
     trusted_share = 0.0
-    if f_prop is not None and b_prop is not None:
-        d = f_prop - b_prop
-        num = ((img - b_prop) * d).sum(axis=2)
-        den = (d * d).sum(axis=2)
+    if f_fill is not None and b_fill is not None:
+        ys, xs = np.nonzero(bnd)
+        pix = img[ys, xs]
+        f = _sample(f_fill, ys, xs, q)
+        b = _sample(b_fill, ys, xs, q)
+        d = f - b
+        den = (d * d).sum(axis=1)
         contrast = np.sqrt(den)
         trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
-        solved = np.clip(num / np.maximum(den, 1e-6), 0.0, 1.0)
+        solved = np.clip(((pix - b) * d).sum(axis=1) / np.maximum(den, 1e-6), 0.0, 1.0)
         # A pixel whose colour is far from the F-B line is no mix of the two (texture, a
         # label edge, a highlight): the projection says nothing about it.
-        resid = img - b_prop - solved[..., None] * d
-        off_line = np.sqrt((resid * resid).sum(axis=2)) / np.maximum(contrast, 1e-6)
+        resid = pix - b - solved[:, None] * d
+        off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
         trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
-        refined = trust * solved + (1.0 - trust) * a_crop
-        a_crop = np.where(bnd, refined, a_crop)
+        a_crop[ys, xs] = trust * solved + (1.0 - trust) * a_crop[ys, xs]
         a_crop = _seal_thin_gaps(a_crop, bnd, b_known)
-        trusted_share = float((trust[bnd] > 0.5).mean())
-    alpha[ys, xs] = a_crop
-    return np.clip(alpha, 0.0, 1.0), {"band_pixels": int(band.sum()), "trusted_share": round(trusted_share, 4)}
+        trusted_share = float((trust > 0.5).mean())
+        # foreground colour of the band's pixels (edge decontamination)
+        a = a_crop[ys, xs][:, None]
+        fg = (a * (pix - (1.0 - a) * b) + prior_weight * f) / (a * a + prior_weight)
+        fg = np.where(a >= 0.98, pix, fg)
+        fg_crop = foreground[cys, cxs]
+        fg_crop[ys, xs] = np.clip(fg, 0.0, 1.0)
+    alpha[cys, cxs] = a_crop
+    return np.clip(alpha, 0.0, 1.0), foreground, {"band_pixels": int(band.sum()),
+                                                  "trusted_share": round(trusted_share, 4)}
