@@ -212,9 +212,10 @@ def _describe_source(item: Any) -> str:
 # pixels: fixer, resample, convert, encode
 # ---------------------------------------------------------------------------------------------
 # Encoding converts linear light to 8-bit sRGB for every output pixel, the largest cost of an
-# export after the codec itself. The curve is imaging.linear_to_srgb, tabulated once at 1/16 of an
-# 8-bit step (so it is not a second implementation of the transfer function), plus the same
-# centred 4x4 ordered dither as imaging.linear_to_srgb8: the result matches it to within one level.
+# export after the codec itself. The curve is imaging.linear_to_srgb, tabulated once (16384 linear
+# steps, values in 1/32 of an 8-bit level; not a second implementation of the transfer function),
+# plus the same centred 4x4 ordered dither as imaging.linear_to_srgb8: the result matches it to
+# within one level.
 _LUT_SIZE = 1 << 14
 # entry i covers linear values [i, i + 1) / (size - 1): tabulated at the middle, so truncating the
 # scaled value is a rounding; in units of 1/32 of an 8-bit level
