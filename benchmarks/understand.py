@@ -25,6 +25,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import replace
 
 from _common import SHARED_PHOTOS, update_section  # noqa: E402  (puts src/ on the path)
 
@@ -36,9 +37,10 @@ from packshot.types import Cutout, alpha_bbox  # noqa: E402
 from packshot.understand import UnderstandConfig, understand  # noqa: E402
 from packshot.understand.depth import InflateDepth  # noqa: E402
 from packshot.understand.normals import angular_error_deg  # noqa: E402
-from packshot.understand.ocr import OcrConfig, read_text  # noqa: E402
+from packshot.understand.ocr import read_text  # noqa: E402
 
 IMAGES = SHARED_PHOTOS / "images"
+STAGE_OCR = UnderstandConfig().ocr_config  # as the stage reads: the product's box, unmasked
 MASKS = SHARED_PHOTOS / "masks"
 
 
@@ -116,10 +118,10 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
         for d in rotations:
             im, al = turn(rgb, d), (None if alpha is None else turn(alpha, d))
             t = time.perf_counter()
-            lines = read_text(im, al)
+            lines = read_text(im, al, STAGE_OCR)
             times.append(time.perf_counter() - t)
             found = found_words(expected, lines)
-            base = found_words(expected, read_text(im, al, OcrConfig(rotations=False)))
+            base = found_words(expected, read_text(im, al, replace(STAGE_OCR, rotations=False)))
             tot[d][0] += len(found)
             tot[d][1] += len(expected)
             tot_base[d][0] += len(base)
@@ -137,7 +139,8 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
     md = (f"Label text on the {len(ids)} real photos whose notes quote their label (quoted words parsed from "
           "SOURCES.csv notes; a word counts when it is an OCR token or, for 2+ characters, part of the OCR text "
           "with spaces removed). Cut-outs from the segment stage (photo shrunk to <= 1600 px), then "
-          "`read_text(rgb, alpha)` on the photo turned by 0 / 90 / 180 degrees.\n\n"
+          "`read_text(rgb, alpha)` as the stage calls it (the product's box, unmasked) on the photo turned by "
+          "0 / 90 / 180 degrees.\n\n"
           f"**Word recall {recall:.1%}** ({all_found}/{all_expected}; target >= 90 %): {per_rot}. "
           f"Baseline, one PP-OCR pass without rotation handling: {base_found / max(all_expected, 1):.1%} "
           f"({per_rot_base}). Median read_text time {statistics.median(times):.2f} s.\n\n"

@@ -13,6 +13,8 @@ from ._common import err_console, expand_inputs, run_batch
 def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_backend: str = "inflate",
                 ocr: bool = True, force: bool = False, max_pixels: int = 100_000_000) -> Path | None:
     """Inspect one photo (or RGBA cut-out PNG) into ``out/<stem>/``; returns the folder, None when up to date."""
+    from dataclasses import replace
+
     import numpy as np
 
     from ..imaging import atomic_write_bytes, load_image
@@ -26,14 +28,13 @@ def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_back
         return None
     image = load_image(path, max_pixels=max_pixels)
     if image.alpha is not None and float(image.alpha.min()) < 0.5:
-        # an RGBA cut-out: its alpha channel is the product
-        from ..segment import cutout_from_mask
+        # an RGBA cut-out: its alpha channel is the product (its facts, if packshot wrote it,
+        # come back from the PNG; the "photo" is the cut-out over its recorded backdrop)
+        from ..segment.io import load_cutout
 
-        cutout = cutout_from_mask(image.rgb, image.alpha, decontaminate=False)
-        cutout = type(cutout)(rgb=cutout.rgb, alpha=cutout.alpha, image=cutout.image, bbox=cutout.bbox,
-                              confidence=cutout.confidence, background=cutout.background,
-                              flags=tuple(cutout.flags) + ("input-alpha",),
-                              provenance={**dict(cutout.provenance), "source": str(path), "source_sha256": image.sha256})
+        cutout = load_cutout(path)
+        cutout = replace(cutout, flags=tuple(cutout.flags) + ("input-alpha",),
+                         provenance={**dict(cutout.provenance), "source": str(path), "source_sha256": image.sha256})
     else:
         from ..segment import segment
 

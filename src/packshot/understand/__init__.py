@@ -52,7 +52,8 @@ class UnderstandConfig:
     ocr : bool
         Read the label text (the slowest step; off gives an empty ``text``).
     ocr_config : OcrConfig
-        How the text is read (crop size, rotations, confidence).
+        How the text is read (crop size, rotations, confidence). The stage reads the product's
+        box in the source photo unmasked: a cut-out that clips the label must not hide its text.
     palette_colors : int
         Number of k-means clusters for the palette before near-identical ones merge.
     canny_sigma : float
@@ -67,7 +68,7 @@ class UnderstandConfig:
 
     depth_backend: str = "inflate"
     ocr: bool = True
-    ocr_config: OcrConfig = field(default_factory=OcrConfig)
+    ocr_config: OcrConfig = field(default_factory=lambda: OcrConfig(mask_outside=False))
     palette_colors: int = 5
     canny_sigma: float = 0.33
     materials: MaterialsConfig = field(default_factory=MaterialsConfig)
@@ -135,7 +136,7 @@ def understand(cutout: Cutout, config: UnderstandConfig = UnderstandConfig()) ->
     timings["edges"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    text = read_text(rgb, alpha, config.ocr_config) if config.ocr else ()
+    text = read_text(image, alpha, config.ocr_config) if config.ocr else ()
     timings["ocr"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -44,6 +44,10 @@ class OcrConfig:
         Also read the image turned by 90 / 180 / 270 degrees when the first reading looks rotated or weak.
     margin : float
         Margin around the product's box, as a share of the box's longest side.
+    mask_outside : bool
+        Grey out the pixels outside the product (so text of a new scene or a shop shelf does not
+        count). Off reads the product's whole box as photographed: tolerant of a cut-out that
+        misses part of the label.
     """
 
     max_side: int = 1280
@@ -51,6 +55,7 @@ class OcrConfig:
     min_confidence: float = 0.5
     rotations: bool = True
     margin: float = 0.03
+    mask_outside: bool = True
 
 
 def engine():
@@ -197,8 +202,9 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
     rgb_linear : ndarray
         float32 H x W x 3 linear-light image in [0, 1].
     alpha : ndarray, optional
-        float32 H x W product alpha in [0, 1]: only the product's box is read, and pixels
-        outside the product are replaced by mid grey so backdrop text does not count.
+        float32 H x W product alpha in [0, 1]: only the product's box is read, and (with
+        ``config.mask_outside``) pixels outside the product are replaced by mid grey so
+        backdrop text does not count.
     config : OcrConfig
 
     Returns
@@ -228,9 +234,10 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)
         x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)
         crop = rgb[y0:y1, x0:x1]
-        ac = a[y0:y1, x0:x1, None]
-        grey = np.float32(0.2140)  # sRGB 0.5 in linear light
-        crop = crop * ac + grey * (1.0 - ac)
+        if config.mask_outside:
+            ac = a[y0:y1, x0:x1, None]
+            grey = np.float32(0.2140)  # sRGB 0.5 in linear light
+            crop = crop * ac + grey * (1.0 - ac)
     else:
         crop = rgb
     ch, cw = crop.shape[:2]
