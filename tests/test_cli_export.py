@@ -314,3 +314,22 @@ def test_exporting_again_overwrites_in_place(frames, tmp_path):
     again = export_frames(frames, [SQUARE_L], tmp_path / "out", fixer=CountingFixer())
     assert [f.path for f in again.files] == [f.path for f in first.files]  # no -2 suffixes across runs
     assert sorted(p.name for p in (tmp_path / "out").glob("*.jpg")) == sorted(f.path for f in first.files)
+
+
+def test_in_memory_render_frames_are_exported(tmp_path):
+    from packshot.types import Frame, Light, Placement, SceneSpec
+
+    rgb = np.ones((90, 120, 3), np.float32)
+    rgb[20:70, 40:80] = 0.2
+    alpha = np.zeros((90, 120), np.float32)
+    alpha[20:70, 40:80] = 1.0
+    spec = SceneSpec(sku="SKU-7", scene="garden", variant=2, canvas=(120, 90), placement=Placement((60, 45), 1.0),
+                     light=Light(), preset="studio", backdrop={}, floor_y=70.0, floor_gloss=0.0)
+    frame = Frame(rgb=rgb, product_alpha=alpha, product_box=(40, 20, 80, 70), spec=spec, source_kind="diffusion",
+                  provenance={"render": {"backend": "test"}})
+    result = export_frames([frame], [SQUARE_L], tmp_path / "out", fixer=CountingFixer())
+    assert result.ok, result.failures
+    (f,) = result.files
+    assert f.path == "SKU-7_garden_v2_square-l.jpg"
+    assert read_metadata(tmp_path / "out" / f.path).digital_source_type == IPTC + "trainedAlgorithmicMedia"
+    assert f.provenance["frame"] == {"render": {"backend": "test"}}
