@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -158,7 +159,6 @@ def main() -> None:
         export_frames([sidecar], profiles, tmp / "sequential", fixer=cpu_timed_fixer, workers=1)
         seq_total = time.process_time() - c0
         seq_fix = sum(seq_fixer)
-    import statistics
 
     c_ours, c_plain, c_base = (statistics.median(cpu[k][-5:]) for k in ("ours", "plain", "base"))
 
