@@ -205,6 +205,11 @@ def test_collect_frames_finds_sidecars_only(frames, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no frame sidecar"):
         collect_frames([tmp_path / "empty"])
+    (tmp_path / "cutouts" / "sub").mkdir(parents=True)
+    save_image(tmp_path / "cutouts" / "b.png", np.ones((8, 8, 3), np.float32))
+    save_image(tmp_path / "cutouts" / "sub" / "a.jpg", np.ones((8, 8, 3), np.float32))
+    (tmp_path / "cutouts" / "notes.txt").write_text("x")
+    assert collect_frames([tmp_path / "cutouts"]) == [tmp_path / "cutouts" / "b.png", tmp_path / "cutouts" / "sub" / "a.jpg"]
 
 
 def test_storage_option_parsing():

@@ -100,20 +100,25 @@ def is_sidecar(path: Path) -> bool:
 
 
 def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expand (recursively, sorted) to the frame sidecars inside them.
+    """Files as given; folders expand (recursively, sorted) to the frame sidecars inside them, or,
+    when a folder holds no sidecar, to its image files (plain packshots or cut-outs).
 
     Raises
     ------
     InputError
-        A path that does not exist, or a folder with no frame sidecar in it.
+        A path that does not exist, or a folder with neither a frame sidecar nor an image in it.
     """
+    from ..imaging import SUPPORTED_SUFFIXES
+
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             found = sorted(q for q in p.rglob("*.json") if is_sidecar(q))
             if not found:
-                raise InputError(p, "folder holds no frame sidecar (<variant>.json beside <variant>.png)")
+                found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES)
+            if not found:
+                raise InputError(p, "folder holds no frame sidecar (<variant>.json beside <variant>.png) and no image")
             out.extend(found)
         elif p.exists():
             out.append(p)
