@@ -58,6 +58,26 @@ class OcrConfig:
     mask_outside: bool = True
 
 
+class _RecordingClassifier:
+    """Wraps PP-OCR's line-orientation classifier and keeps its last decisions.
+
+    A photo whose lines the classifier mostly flips by 180 degrees is upside down: it is then
+    read again turned the right way up (the detector also finds more lines on upright text).
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.last: list = []
+
+    def __call__(self, images):
+        out = self.inner(images)
+        self.last = list(getattr(out, "cls_res", None) or [])
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 def engine():
     """The process-wide RapidOCR engine (created on first use)."""
     global _ENGINE
@@ -69,9 +89,13 @@ def engine():
 
                 # The detector sees the crop at the size read_text prepared (limit "max" only
                 # shrinks): the default "min 736" would upscale every small crop again.
-                _ENGINE = rapidocr.RapidOCR(params={"Global.log_level": "error", "Det.limit_type": "max",
-                                                    "Det.limit_side_len": 1600})
+                eng = rapidocr.RapidOCR(params={"Global.log_level": "error", "Det.limit_type": "max",
+                                                "Det.limit_side_len": 1600})
                 logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+                loader = getattr(eng, "_load_cls_model", None)
+                if loader is not None:  # rapidocr 3.x: record which lines the classifier flipped
+                    eng.text_cls = _RecordingClassifier(loader())
+                _ENGINE = eng
     return _ENGINE
 
 
@@ -123,18 +147,28 @@ class _Reading:
         return self.confidence**2 * len(self.text.strip())
 
 
-def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> tuple[list[_Reading], int]:
-    """Read the image turned by ``degrees``; returns the kept readings and how many lines were detected."""
+def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> tuple[list[_Reading], int, float]:
+    """Read the image turned by ``degrees``.
+
+    Returns the kept readings, how many lines of 2+ glyphs were detected, and the share of
+    detected lines the line classifier turned upside down.
+    """
     h, w = img_bgr.shape[:2]
     turned = _rotate(img_bgr, degrees)
     eng = engine()
     with _ENGINE_LOCK:
+        recorder = getattr(eng, "text_cls", None)
+        if isinstance(recorder, _RecordingClassifier):
+            recorder.last = []
         result = eng(turned)
+        decisions = list(recorder.last) if isinstance(recorder, _RecordingClassifier) else []
+    flipped = (sum(1 for label, score in decisions if "180" in str(label) and float(score) > 0.9)
+               / len(decisions) if decisions else 0.0)
     boxes = getattr(result, "boxes", None)
     txts = getattr(result, "txts", None)
     scores = getattr(result, "scores", None)
     if boxes is None or txts is None or scores is None:
-        return [], 0
+        return [], 0, flipped
     out = []
     for box, text, score in zip(boxes, txts, scores):
         text = str(text).strip()
@@ -148,7 +182,7 @@ def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> tuple[list[_Read
         out.append(_Reading(text, _unrotate_points(poly, degrees, w, h), float(score),
                             vertical=bool(side_h > 1.5 * side_w and len(text) > 1)))
     # lines of two or more glyphs, however badly read: turned text reads as garble, not as nothing
-    return out, sum(1 for t in txts if len(str(t).strip()) >= 2)
+    return out, sum(1 for t in txts if len(str(t).strip()) >= 2), flipped
 
 
 def _vertical_share(readings: list[_Reading]) -> float:
@@ -181,10 +215,12 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _merge(passes: list[list[_Reading]]) -> list[_Reading]:
-    """Union of the passes; where readings of the same place overlap, the heavier one stays."""
-    pool = sorted((r for p in passes for r in p), key=lambda r: -r.weight)
+    """Union of the passes; where readings of the same place overlap, the heavier one stays
+    (on a near tie, the one from the earlier pass)."""
+    pool = [(r.weight * (1.0 - 0.02 * i), i, r) for i, p in enumerate(passes) for r in p]
+    pool.sort(key=lambda t: (-t[0], t[1]))
     kept: list[_Reading] = []
-    for r in pool:
+    for _, _, r in pool:
         if all(_overlap(r.polygon, k.polygon) < 0.5 for k in kept):
             kept.append(r)
     return kept
@@ -211,9 +247,11 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
     -------
     tuple of TextLine
         Lines in reading order (top to bottom, then left to right, in the original frame);
-        polygons are 4 corners in pixels of ``rgb_linear``, clockwise from the text's own
-        top-left corner (so an upside-down line starts at its lower right in the image).
-        An image without text gives an empty tuple.
+        polygons are 4 corners in pixels of ``rgb_linear``, clockwise. For lines read from a
+        turned pass (sideways or upside-down photos) the first corner is the text's own top-left
+        mapped back (an upside-down line starts at its lower right in the image); a line PP-OCR
+        turned by itself starts at its top-left corner in the image. An image without text
+        gives an empty tuple.
     """
     import cv2
 
@@ -257,16 +295,21 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         sx, sy = size[0] / cw, size[1] / ch
     bgr = np.ascontiguousarray(srgb8[..., ::-1])
 
-    first, detected = _run(bgr, 0, config.min_confidence)
+    first, detected, flipped = _run(bgr, 0, config.min_confidence)
     passes = [first]
     # Nothing detected at all: turning the image will not make text appear (the detector finds
     # text in any orientation; it is the recogniser that needs the right way up).
-    if config.rotations and detected and _looks_weak(first):
-        order = (90, 270) if _vertical_share(first) > 0.3 else (180, 90)
-        for degrees in order:
-            passes.append(_run(bgr, degrees, config.min_confidence)[0])
-            if not _looks_weak(_merge(passes)):
-                break
+    if config.rotations and detected:
+        if flipped > 0.5:
+            # upside down: read it the right way up, and prefer those readings (their polygons
+            # start at the text's own top-left; the detector also finds more upright lines)
+            passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
+        elif _looks_weak(first):
+            order = (90, 270) if _vertical_share(first) > 0.3 else (180, 90)
+            for degrees in order:
+                passes.append(_run(bgr, degrees, config.min_confidence)[0])
+                if not _looks_weak(_merge(passes)):
+                    break
     readings = _merge(passes)
 
     lines = []
