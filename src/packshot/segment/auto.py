@@ -242,11 +242,12 @@ class AutoBackend:
         # refine the edge band at the crop's full resolution
         foreground = None
         if config.refine_edges:
-            alpha_crop, fg_crop, band_stats = refine_alpha_band(crop, prob, config.band_px)
+            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, prob, config.band_px)
             params["edge_band"] = band_stats
-            if config.decontaminate:
+            if config.decontaminate and band_fg is not None:
+                ys, xs, colours = band_fg
                 foreground = rgb.copy()
-                foreground[ry0:ry1, rx0:rx1] = fg_crop
+                foreground[ys + ry0, xs + rx0] = colours
         else:
             alpha_crop = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
         alpha = np.zeros((h, w), np.float32)

@@ -177,7 +177,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, prior_weight: float 
     return fg
 
 
-def _fills(img: np.ndarray, f_known: np.ndarray, b_known: np.ndarray, max_pixels: float = 1.0e6):
+def _fills(img: np.ndarray, f_known: np.ndarray, b_known: np.ndarray, max_pixels: float = 0.3e6):
     """Pull-push fills of the sure-foreground and sure-background colours of ``img``.
 
     Computed at reduced resolution when the crop is large: the fills are smooth fields, so
@@ -200,14 +200,23 @@ def _fills(img: np.ndarray, f_known: np.ndarray, b_known: np.ndarray, max_pixels
     return f_fill, b_fill, q
 
 
-def _sample(field: np.ndarray, ys: np.ndarray, xs: np.ndarray, q: float) -> np.ndarray:
-    """Bilinear samples of a (possibly reduced) field at crop pixels (ys, xs) -> N x C."""
-    if q == 1.0:
+def _sample(field: np.ndarray, ys: np.ndarray, xs: np.ndarray, q: float, qy: float | None = None) -> np.ndarray:
+    """Bilinear samples of a field reduced by ``q`` (``qy`` down the rows, default ``q``) at
+    full-resolution pixels (ys, xs) -> N x C (N for a 2-D field)."""
+    qy = q if qy is None else qy
+    if q == 1.0 and qy == 1.0:
         return field[ys, xs]
-    mx = ((xs.astype(np.float32) + 0.5) / q - 0.5).reshape(-1, 1)
-    my = ((ys.astype(np.float32) + 0.5) / q - 0.5).reshape(-1, 1)
-    out = cv2.remap(field, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(len(ys), -1)
+    n = len(ys)
+    cols = 1024  # remap wants a 2-D map under 32767 a side: lay the samples out in rows
+    rows = -(-n // cols)
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n] = (xs.astype(np.float32) + 0.5) / q - 0.5
+    my[:n] = (ys.astype(np.float32) + 0.5) / qy - 0.5
+    out = cv2.remap(field, mx.reshape(rows, cols), my.reshape(rows, cols), interpolation=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    out = out.reshape(rows * cols, -1)[:n]
+    return out[:, 0] if field.ndim == 2 else out
 
 
 def refine_alpha_band(
@@ -217,7 +226,7 @@ def refine_alpha_band(
     min_contrast: float = 0.015,
     full_contrast: float = 0.06,
     prior_weight: float = FOREGROUND_PRIOR_WEIGHT,
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, tuple | None, dict]:
     """Refine a coarse alpha in a band around its 0.5 contour by known-background matting.
 
     Parameters
@@ -238,9 +247,10 @@ def refine_alpha_band(
     -------
     alpha : ndarray
         float32 H x W in [0, 1].
-    foreground : ndarray
-        float32 H x W x 3 linear foreground colour: the photo, with the band's pixels solved
-        for the colour that, mixed with the local background at their alpha, gives the photo.
+    band_foreground : tuple or None
+        ``(ys, xs, colours)``: the band's pixels and their foreground colour (N x 3 linear),
+        solved so that, mixed with the local background at their alpha, they give the photo
+        (elsewhere the foreground is the photo itself).
     stats : dict
         ``band_pixels``, ``trusted_share`` (share of band pixels with enough contrast).
     """
@@ -255,9 +265,7 @@ def refine_alpha_band(
     if (cw, ch) != (w, h):
         inner = cv2.resize(inner, (w, h), interpolation=cv2.INTER_NEAREST)
         outer = cv2.resize(outer, (w, h), interpolation=cv2.INTER_NEAREST)
-        coarse_full = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
     else:
-        coarse_full = coarse.astype(np.float32, copy=True)
         # At full resolution one more pixel each way: a soft edge is wider than the error of
         # its 0.5 contour. (Scaled up, one coarse pixel already spans several.)
         k3 = np.ones((3, 3), np.uint8)
@@ -265,10 +273,10 @@ def refine_alpha_band(
         outer = cv2.dilate(outer, k3)
     inner, outer = inner.astype(bool), outer.astype(bool)
     band = outer & ~inner
-    alpha = np.where(inner, 1.0, np.where(outer, coarse_full, 0.0)).astype(np.float32)
-    foreground = rgb.copy()
-    if not band.any():
-        return alpha, foreground, {"band_pixels": 0, "trusted_share": 0.0}
+    alpha = inner.astype(np.float32)
+    stats = {"band_pixels": int(band.sum()), "trusted_share": 0.0}
+    if not stats["band_pixels"]:
+        return alpha, None, stats
     pad = int(2 * r * max(w / cw, h / ch)) + 8
     crop = _crop_box(band, pad)
     assert crop is not None
@@ -277,33 +285,32 @@ def refine_alpha_band(
     f_known = inner[cys, cxs]
     b_known = ~outer[cys, cxs]
     bnd = band[cys, cxs]
-    a_crop = alpha[cys, cxs]
+    ys, xs = np.nonzero(bnd)
+    # the coarse alpha, bilinear at the band's pixels only (no full-size upsampled copy)
+    a_coarse = np.clip(_sample(coarse.astype(np.float32), ys + cys.start, xs + cxs.start, w / cw, h / ch), 0, 1)
+    a_crop = alpha[cys, cxs]  # a view: writes land in alpha
+    a_crop[ys, xs] = a_coarse
     f_fill, b_fill, q = _fills(img, f_known, b_known)
-    trusted_share = 0.0
-    if f_fill is not None and b_fill is not None:
-        ys, xs = np.nonzero(bnd)
-        pix = img[ys, xs]
-        f = _sample(f_fill, ys, xs, q)
-        b = _sample(b_fill, ys, xs, q)
-        d = f - b
-        den = (d * d).sum(axis=1)
-        contrast = np.sqrt(den)
-        trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
-        solved = np.clip(((pix - b) * d).sum(axis=1) / np.maximum(den, 1e-6), 0.0, 1.0)
-        # A pixel whose colour is far from the F-B line is no mix of the two (texture, a
-        # label edge, a highlight): the projection says nothing about it.
-        resid = pix - b - solved[:, None] * d
-        off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
-        trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
-        a_crop[ys, xs] = trust * solved + (1.0 - trust) * a_crop[ys, xs]
-        a_crop = _seal_thin_gaps(a_crop, bnd, b_known)
-        trusted_share = float((trust > 0.5).mean())
-        # foreground colour of the band's pixels (edge decontamination)
-        a = a_crop[ys, xs][:, None]
-        fg = (a * (pix - (1.0 - a) * b) + prior_weight * f) / (a * a + prior_weight)
-        fg = np.where(a >= 0.98, pix, fg)
-        fg_crop = foreground[cys, cxs]
-        fg_crop[ys, xs] = np.clip(fg, 0.0, 1.0)
-    alpha[cys, cxs] = a_crop
-    return np.clip(alpha, 0.0, 1.0), foreground, {"band_pixels": int(band.sum()),
-                                                  "trusted_share": round(trusted_share, 4)}
+    if f_fill is None or b_fill is None:
+        return alpha, None, stats
+    pix = img[ys, xs]
+    f = _sample(f_fill, ys, xs, q)
+    b = _sample(b_fill, ys, xs, q)
+    d = f - b
+    den = (d * d).sum(axis=1)
+    contrast = np.sqrt(den)
+    trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
+    solved = np.clip(((pix - b) * d).sum(axis=1) / np.maximum(den, 1e-6), 0.0, 1.0)
+    # A pixel whose colour is far from the F-B line is no mix of the two (texture, a label
+    # edge, a highlight): the projection says nothing about it.
+    resid = pix - b - solved[:, None] * d
+    off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
+    trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
+    a_crop[ys, xs] = trust * solved + (1.0 - trust) * a_coarse
+    alpha[cys, cxs] = _seal_thin_gaps(a_crop, bnd, b_known)
+    stats["trusted_share"] = round(float((trust > 0.5).mean()), 4)
+    # foreground colour of the band's pixels (edge decontamination)
+    a = alpha[cys, cxs][ys, xs][:, None]
+    fg = (a * (pix - (1.0 - a) * b) + prior_weight * f) / (a * a + prior_weight)
+    fg = np.clip(np.where(a >= 0.98, pix, fg), 0.0, 1.0).astype(np.float32)
+    return alpha, (ys + cys.start, xs + cxs.start, fg), stats
