@@ -462,10 +462,19 @@ def read_frame_text(srgb8: np.ndarray, max_side: int = 1280,
 # ---------------------------------------------------------------------------------------------
 # the check
 # ---------------------------------------------------------------------------------------------
-def _find_added_text(facts: ImageFacts, box_mask: np.ndarray, support: np.ndarray,
+def _find_added_text(facts: ImageFacts, box_mask: np.ndarray, support: np.ndarray, how: str,
                      config: CheckConfig) -> tuple[list[dict], str]:
     """Text lines that are not label text on the product, and how the frame was read."""
     import cv2
+
+    if how == "estimated" and box_mask.any():
+        # an estimated region misses white panels of the product (white on white), and the
+        # print on them would read as text beside the product: judge text against the
+        # region's convex hull instead
+        hull = cv2.convexHull(cv2.findNonZero(box_mask.astype(np.uint8)))
+        filled = np.zeros(box_mask.shape, np.uint8)
+        cv2.fillConvexPoly(filled, hull, 1)
+        box_mask = filled.astype(bool)
 
     s = facts.srgb8
     bg = border_colour(s)
@@ -707,7 +716,7 @@ def check_image(
     if prof.text_allowed:
         skip("text", f"{prof.name} allows text")
     else:
-        found, how_read = _find_added_text(facts, box_mask, support, config)
+        found, how_read = _find_added_text(facts, box_mask, support, how, config)
         details["text_lines"] = found
         offending = [f for f in found if f["where"] != "product"]
         msg = how_read

@@ -280,6 +280,32 @@ def _safe_area(profile: Profile) -> tuple[float, float, float, float]:
     return z.left, z.top, 1.0 - z.right, 1.0 - z.bottom
 
 
+def _unify_backdrop(rgb: np.ndarray, colour: np.ndarray, similar: int = 3, blend: int = 9) -> np.ndarray:
+    """Set a clean backdrop to exactly ``colour`` (8-bit sRGB) before padding with that colour.
+
+    Backdrop pixels within ``similar`` levels of the colour become it; up to ``blend`` levels
+    they fade into it; only pixels connected to the border count (the product keeps its own
+    near-backdrop colours). Without this the padding would show as a faint rectangle around
+    the photo's own, slightly noisy backdrop.
+    """
+    import cv2
+
+    from .check import colour_distance
+
+    srgb8 = linear_to_srgb8(rgb, dither=False)
+    d = colour_distance(srgb8, colour).astype(np.float32)
+    close = (d <= blend).astype(np.uint8)
+    n, labels = cv2.connectedComponents(close, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    on_border = np.zeros(n, bool)
+    on_border[edge[edge != 0]] = True
+    backdrop = on_border[labels]
+    keep = np.clip((d - similar) / float(blend - similar), 0.0, 1.0)
+    keep[~backdrop] = 1.0
+    target = srgb8_to_linear(np.asarray(colour, np.uint8))
+    return (rgb * keep[..., None] + target * (1.0 - keep[..., None])).astype(np.float32)
+
+
 def _needs_upscale(enlargement: float, source_canvas_side: float, profile: Profile, config: FixerConfig) -> str:
     """Why super-resolution should run ('; '-joined), or '' when it should not."""
     reasons = []
@@ -481,6 +507,8 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
     ox, oy = int(round((ix0 - x0) * scale)), int(round((iy0 - y0) * scale))
     covers = ox <= 0 and oy <= 0 and ox + out_w >= W and oy + out_h >= H
     backdrop = None if covers else clean_backdrop_colour(rgb, min_level=0, max_spread=config.uniform_border_levels)
+    if backdrop is not None:
+        part_s = _unify_backdrop(part_s, backdrop)
     if covers:
         pad_mode = "none"
         canvas = np.zeros((H, W, 3), np.float32)
