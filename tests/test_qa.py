@@ -112,3 +112,10 @@ def test_real_render_and_relight():
     grown = make_case("can", 11, "cap-growth", engine="pipeline")
     report = run(grown)
     assert status_of(report, "silhouette.growth") != "pass", (grown.notes, report.reasons)
+
+
+def test_config_rejects_thresholds_out_of_order():
+    with pytest.raises(ValueError, match="growth_review_px"):
+        QAConfig(growth_review_px=3.0, growth_fail_px=2.0)
+    with pytest.raises(ValueError, match="iou_review"):
+        QAConfig(iou_review=0.8, iou_fail=0.9)

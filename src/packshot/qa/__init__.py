@@ -97,6 +97,8 @@ class QAConfig:
     """Masked SSIM below which a frame fails."""
     fuzzy_ratio: float = 0.75
     """Similarity at which two different words count as OCR noise, not a change (never numbers/units)."""
+    print_unchanged_ncc: float = 0.97
+    """Per-character print correlation (frame vs cut-out) at which an OCR disagreement is noise, not a change."""
     ocr_max_side: int = 640
     """Longest side (px) the product crop or master is shrunk to before OCR."""
     ocr_min_side: int = 400
@@ -111,6 +113,28 @@ class QAConfig:
     """Global print drift (px) that fails a frame."""
     min_keypoints: int = 12
     """Fewer matched keypoints than this and the geometry check is skipped (plain products)."""
+    keypoint_ratio: float = 0.7
+    """Lowe ratio test for keypoint matches between cut-out and frame."""
+    warp_agree_radius_px: float = 20.0
+    """Neighbourhood (px) in which keypoints must agree on a displacement for it to count as a bend."""
+    warp_min_agree: int = 3
+    """How many neighbouring keypoints must agree (single mismatched keypoints are not bends)."""
+
+    def __post_init__(self) -> None:
+        # "higher is worse" pairs: review must come before fail; "lower is worse" pairs the other way round
+        for review, fail in (("growth_review_px", "growth_fail_px"), ("shrink_review_px", "shrink_fail_px"),
+                             ("mean_de_review", "mean_de_fail"), ("p95_de_review", "p95_de_fail"),
+                             ("warp_review_px", "warp_fail_px"), ("drift_review_px", "drift_fail_px")):
+            if not 0 <= getattr(self, review) <= getattr(self, fail):
+                raise ValueError(f"QAConfig.{review} must be >= 0 and <= {fail}, got "
+                                 f"{getattr(self, review)} and {getattr(self, fail)}")
+        for review, fail in (("iou_review", "iou_fail"), ("declared_iou_review", "declared_iou_fail"),
+                             ("ssim_review", "ssim_fail")):
+            if not getattr(self, fail) <= getattr(self, review) <= 1:
+                raise ValueError(f"QAConfig.{review} must be <= 1 and >= {fail}, got "
+                                 f"{getattr(self, review)} and {getattr(self, fail)}")
+        if not self.backdrop_gaps_px or min(self.backdrop_gaps_px) <= 0:
+            raise ValueError(f"QAConfig.backdrop_gaps_px must be positive distances, got {self.backdrop_gaps_px}")
 
 
 @dataclass(frozen=True)
@@ -222,7 +246,8 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
         f"masked SSIM of the product interior {col.ssim:.3f}"))
 
     # --- geometry ---
-    geo = measure_geometry(f, r, col.interior)
+    geo = measure_geometry(f, r, col.interior, ratio=config.keypoint_ratio,
+                           agree_radius_px=config.warp_agree_radius_px, min_agree=config.warp_min_agree)
     if geo.matches < config.min_keypoints:
         checks.append(CheckResult("geometry.local_warp", "pass", None, [config.warp_review_px, config.warp_fail_px],
                                   f"skipped: only {geo.matches} keypoints matched (too little print to measure)"))
@@ -251,8 +276,14 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     if not approved_lines:
         checks.append(CheckResult("text", "pass", None, None, f"skipped: no text read on the {source}"))
     else:
-        txt = compare_text(approved_lines, frame_lines, source, config.fuzzy_ratio, frame_offset=(0.0, 0.0))
-        bad = [d for d in txt.diffs if d.status in ("missing", "changed", "invented")]
+        # token boxes stay in crop pixels, like every map in QADetails (the overlay offsets them)
+        txt = compare_text(approved_lines, frame_lines, source, config.fuzzy_ratio, frame_rgb=f, reference_rgb=r,
+                           reference_alpha=ra, unchanged_ncc=config.print_unchanged_ncc)
+        bad = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and d.confirmed]
+        noise = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and not d.confirmed]
+        if noise:
+            warnings.append("OCR disagreed but the print is unchanged from the cut-out: "
+                            + "; ".join(f"{_describe(d)} (print correlation {d.print_similarity:.3f})" for d in noise))
         if not frame_lines:
             status, what = "fail", "no text read on the frame's product"
         elif txt.critical:
@@ -281,8 +312,9 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
                      "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
         "text": None if txt is None else {
             "source": txt.source, "approved": txt.approved_text, "frame": txt.frame_text,
-            "tokens": [{"status": d.status, "approved": d.approved, "frame": d.frame, "critical": d.critical}
-                       for d in txt.diffs]},
+            "unconfirmed": txt.unconfirmed,
+            "tokens": [{"status": d.status, "approved": d.approved, "frame": d.frame, "critical": d.critical,
+                        "confirmed": d.confirmed, "print_similarity": d.print_similarity} for d in txt.diffs]},
         "warnings": warnings,
     }
     inputs = {"frame": sha256_array(frame_rgb), "product_alpha": sha256_array(product_alpha),
@@ -293,7 +325,6 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
     report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
-    # OCR boxes are in crop pixels: the overlay shifts them by the crop origin
     return report, QADetails(crop, sil, col, geo, txt, approved_lines, frame_lines)
 
 

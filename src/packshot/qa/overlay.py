@@ -62,7 +62,8 @@ def make_overlay(frame_rgb: np.ndarray, report: QAReport, details, warp_review_p
             if d.frame_box is None:
                 continue
             bx0, by0, bx1, by1 = (int(round(v)) for v in d.frame_box)
-            colour = _CRITICAL if (d.critical and d.status not in ("ok", "fuzzy")) else _STATUS_COLOURS[d.status]
+            status = d.status if d.confirmed else "fuzzy"
+            colour = _CRITICAL if (d.critical and status not in ("ok", "fuzzy")) else _STATUS_COLOURS[status]
             cv2.rectangle(view, (bx0, by0), (bx1, by1), colour, 1)
     # header
     h, w = out.shape[:2]
