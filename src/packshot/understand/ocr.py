@@ -5,7 +5,8 @@ orientations. PP-OCR's detector finds text lines in any orientation, turns tall 
 upright and its line classifier flips upside-down lines, so one pass reads most turned photos.
 When the first reading still looks turned (many lines taller than wide, few characters read
 with confidence, low mean confidence) and something was detected, the image is read again
-turned by 90 and 270 degrees (sideways lines) or 180 and 90 degrees (weak reading); every line
+turned by 90 degrees (sideways lines) or by 180 and then 90 degrees (weak reading); a photo whose
+lines the classifier mostly flipped is read again turned by 180 degrees. Every line
 is mapped back to the original pixel grid, and where readings of the same place overlap the
 heavier one (confidence squared x length) stays. A textless image costs one pass.
 
@@ -305,7 +306,9 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
             # start at the text's own top-left; the detector also finds more upright lines)
             passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
         elif _looks_weak(first):
-            order = (90, 270) if _vertical_share(first) > 0.3 else (180, 90)
+            # One sideways pass serves both sideways directions: text at 270 degrees comes out
+            # upside down at 90, which the line classifier turns.
+            order = (90,) if _vertical_share(first) > 0.3 else (180, 90)
             for degrees in order:
                 passes.append(_run(bgr, degrees, config.min_confidence)[0])
                 if not _looks_weak(_merge(passes)):
