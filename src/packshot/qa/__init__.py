@@ -97,6 +97,9 @@ class QAConfig:
     """Masked SSIM below which a frame fails."""
     fuzzy_ratio: float = 0.75
     """Similarity at which two different words count as OCR noise, not a change (never numbers/units)."""
+    small_print_px: float = 14.0
+    """OCR line boxes shorter than this (px in the frame; ~8 px capitals) are too small to read reliably:
+    their tokens can send a frame to review but never fail it."""
     print_unchanged_ncc: float = 0.97
     """Per-character print correlation (frame vs cut-out) at which an OCR disagreement is noise, not a change."""
     ocr_max_side: int = 640
@@ -286,12 +289,13 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
                             + "; ".join(f"{_describe(d)} (print correlation {d.print_similarity:.3f})" for d in noise))
         if not frame_lines:
             status, what = "fail", "no text read on the frame's product"
-        elif txt.critical:
+        elif any(d.critical and not _small(d, config.small_print_px, source == "cutout") for d in bad):
             status = "fail"
-            what = "; ".join(_describe(d) for d in bad if d.critical)
+            what = "; ".join(_describe(d) for d in bad if d.critical and not _small(d, config.small_print_px, source == "cutout"))
         elif bad:
             status = "review"
-            what = "; ".join(_describe(d) for d in bad)
+            what = "; ".join(_describe(d) + (" (small print)" if _small(d, config.small_print_px, source == "cutout") else "")
+                             for d in bad)
         else:
             status, what = "pass", "label text matches"
         checks.append(CheckResult(
@@ -343,6 +347,13 @@ def _master_lines(master: np.ndarray, max_side: int, min_side: int) -> tuple[Tex
 
 def _params(config: QAConfig) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def _small(d, small_print_px: float, approved_in_frame: bool) -> bool:
+    """The token sits on a line shorter than ``small_print_px`` frame pixels (the frame's line, or for a
+    missing token the cut-out's line; a master's lines are in the master's pixels and do not count)."""
+    box = d.frame_box if d.frame_box is not None else (d.approved_box if approved_in_frame else None)
+    return box is not None and (box[3] - box[1]) < small_print_px
 
 
 def _describe(d) -> str:

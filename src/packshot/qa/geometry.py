@@ -31,7 +31,8 @@ class GeometryResult:
     ----------
     matches : corner-like keypoint matches that passed the ratio test.
     inliers : matches consistent with the RANSAC homography.
-    homography_shift_px : largest displacement of the product box's corners under the homography.
+    homography_shift_px : largest displacement, under the homography, of the corners of the box that
+        holds the matched print.
     residual_px : median reprojection error of the homography's inliers.
     local_warp_px : largest agreed residual after the affine fit (the local bend), px.
     points : float32 N x 2 keypoint positions (reference) used for the local warp.
@@ -124,8 +125,11 @@ def measure_geometry(frame_rgb: np.ndarray, reference_rgb: np.ndarray, interior:
         inliers = int(inl.sum())
         proj = cv2.perspectiveTransform(src[inl][None], H)[0]
         residual = float(np.median(np.linalg.norm(proj - dst[inl], axis=1))) if inliers else 0.0
-        ys, xs = np.nonzero(interior)
-        corners = np.float32([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]])
+        # judge the homography where there is print (the inliers' box): extrapolated to a bare part of
+        # the product its perspective terms would turn sub-pixel noise into pixels of "drift"
+        pts = src[inl] if inliers >= 4 else src
+        (px0, py0), (px1, py1) = pts.min(axis=0), pts.max(axis=0)
+        corners = np.float32([[px0, py0], [px1, py0], [px0, py1], [px1, py1]])
         moved = cv2.perspectiveTransform(corners[None], H)[0]
         shift = float(np.linalg.norm(moved - corners, axis=1).max())
 
