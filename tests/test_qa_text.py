@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from packshot.qa.text import align, compare_text, is_critical, tokenize
@@ -63,3 +64,35 @@ def test_align_keeps_frame_boxes_for_the_overlay():
     b = tokenize(lines("Sea Pepper"), offset=(10, 5))
     d = align(a, b)
     assert d[1].status == "changed" and d[1].frame_box[0] >= 10
+
+
+def _print(text: str, noise_seed: int | None = None, gain: float = 1.0) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    from packshot.imaging import srgb8_to_linear
+    from packshot.samples import font
+
+    img = Image.new("RGB", (160, 40), (235, 230, 220))
+    ImageDraw.Draw(img).text((8, 6), text, font=font(24), fill=(30, 30, 40))
+    rgb = srgb8_to_linear(np.asarray(img)) * gain
+    if noise_seed is not None:
+        rgb = rgb + np.random.default_rng(noise_seed).normal(0, 0.004, rgb.shape).astype(np.float32)
+    return np.clip(rgb, 0, 1).astype(np.float32)
+
+
+def test_ocr_disagreement_over_unchanged_print_is_unconfirmed():
+    reference = _print("500 mg")
+    relit = _print("500 mg", noise_seed=1, gain=0.9)  # shading and grain, same print
+    changed = _print("600 mg", noise_seed=1, gain=0.9)
+    alpha = np.ones(reference.shape[:2], np.float32)
+    approved = lines("500 mg")
+    misread = (TextLine("5OO mg", ((0, 0), (160, 0), (160, 40), (0, 40)), 0.9),)
+    same = compare_text(approved, misread, "cutout", frame_rgb=relit, reference_rgb=reference, reference_alpha=alpha)
+    assert same.critical == 0 and same.unconfirmed >= 1  # "5OO" splits into "5" + "oo": two disagreements
+    assert same.missing == same.changed == same.invented == 0
+    assert all(d.confirmed for d in same.diffs if d.status == "ok")
+    real = compare_text(approved, (TextLine("600 mg", ((0, 0), (160, 0), (160, 40), (0, 40)), 0.9),), "cutout",
+                        frame_rgb=changed, reference_rgb=reference, reference_alpha=alpha)
+    assert real.critical == 1 and real.unconfirmed == 0
+    (d,) = [d for d in real.diffs if d.status == "changed"]
+    assert d.print_similarity is not None and d.print_similarity < 0.97
