@@ -57,7 +57,7 @@ __all__ = [
 class SegmentConfig:
     """Settings of the segment stage (every backend reads the fields it needs)."""
 
-    work_size: int = 512
+    work_size: int = 768
     """Long side, in pixels, of the coarse pass (backdrop model, fusion, GrabCut)."""
     saliency_size: int = 320
     """Square input size of the u2netp saliency model."""

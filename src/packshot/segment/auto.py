@@ -1,6 +1,6 @@
 """``auto``: the default backend, built for studio packshots.
 
-1. **Coarse pass** at ``work_size`` (512 px long side): fit a backdrop model (colour and
+1. **Coarse pass** at ``work_size`` (768 px long side): fit a backdrop model (colour and
    gradient) on the border of the photo, or on the ring around a box prompt
    (:mod:`.backdrop`), and run u2netp saliency.
 2. **Fusion**: a pixel is product when its colour cannot be the backdrop, lit or shadowed.
@@ -73,7 +73,7 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
     # backdrop; a moderate change of brightness (a shadow, a lit wrinkle, a grey product) is
     # left to saliency.
     much_brighter = _smoothstep(k, 1.25, 1.45)
-    very_dark = 1.0 - _smoothstep(k, 0.04, 0.10)
+    very_dark = 1.0 - _smoothstep(k, 0.02, 0.06)
     unexplained = np.maximum.reduce([p_colour, much_brighter, very_dark])
     sal_vote = _smoothstep(saliency, 0.35, 0.65)
     # A pixel of backdrop colour is product only where saliency is sure of it (a white label on a
