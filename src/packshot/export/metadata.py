@@ -181,6 +181,14 @@ def build_iptc_app13(meta: ExportMetadata) -> bytes:
     return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
 
 
+def _xmp_app1(xmp: bytes) -> bytes:
+    """A JPEG APP1 segment (marker included) holding an XMP packet."""
+    payload = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    if len(payload) + 2 > 0xFFFF:
+        raise ValueError("XMP packet too long for one JPEG segment")
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
 def encode_with_metadata(
     rgb8: np.ndarray,
     fmt: str,
@@ -232,8 +240,9 @@ def encode_with_metadata(
     buf = io.BytesIO()
     if fmt == "JPEG":
         q = int(quality)
+        # XMP as our own APP1 segment (Pillow < 11 has no ``xmp`` option for JPEG), then IPTC APP13
         kwargs: dict[str, Any] = dict(quality=q, subsampling=0 if q >= 90 else 2, optimize=optimize,
-                                      icc_profile=_SRGB_ICC, xmp=xmp, extra=build_iptc_app13(meta))
+                                      icc_profile=_SRGB_ICC, extra=_xmp_app1(xmp) + build_iptc_app13(meta))
         try:
             img.save(buf, "JPEG", **kwargs)
         except OSError:
