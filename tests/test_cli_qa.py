@@ -64,6 +64,10 @@ def test_cli_qa_bad_input(tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["qa", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "no frame sidecars" in result.output
+    result = runner.invoke(app, ["qa", str(tmp_path / "empty"), "--master", str(tmp_path / "no-masters")])
+    assert result.exit_code == 2 and "master folder does not exist" in result.output
+    result = runner.invoke(app, ["qa", str(tmp_path / "empty"), "--fail-on", "sometimes"])
+    assert result.exit_code != 0 and "--fail-on" in result.output
     # a sidecar whose cut-out is gone: reported, exit code 1, no qa.json
     case = make_case("can", 5, "untouched")
     sidecar = write_frame(tmp_path, case, "gone", 0)

@@ -11,7 +11,8 @@ Writes, atomically, next to each frame: ``<variant>_qa.json`` (verdict, every ch
 and thresholds, OCR tokens, provenance) and ``<variant>_qa_overlay.png``. Prints a summary table.
 
 Exit code: 0 when no frame fails; 1 when any frame fails QA (or, with ``--fail-on review``, needs
-review) or could not be checked (missing cut-out, unreadable frame, ...).
+review) or could not be checked (missing cut-out, unreadable frame, ...); 2 when FRAME_DIR does not
+exist or holds no frame sidecars, or the ``--master`` folder does not exist.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def register(app: typer.Typer) -> None:
         fail_on: str = typer.Option("fail", "--fail-on", help="Lowest verdict that makes the exit code non-zero: fail or review."),
         overlay: bool = typer.Option(True, "--overlay/--no-overlay", help="Write <variant>_qa_overlay.png."),
     ) -> None:
-        """Check frames: silhouette, colour, label text and print geometry against the cut-out (and master)."""
+        """Check frames: silhouette, colour, label text and print geometry against the cut-out (and master).
+
+        Writes <variant>_qa.json and <variant>_qa_overlay.png beside each frame. Exit code: 0 when no
+        frame fails; 1 when a frame fails (or needs review, with --fail-on review) or cannot be checked;
+        2 when FRAME_DIR or --master is not usable.
+        """
         from PIL import Image
         from rich.console import Console
         from rich.table import Table

@@ -65,6 +65,8 @@ class QAConfig:
     """Gaussian sigma (px along the outline) over which outline offsets are averaged."""
     base_share: float = 0.12
     """Lowest share of the product's height treated as its base (contact shadow, reflection): not judged."""
+    max_backdrop_spread: float = 0.2
+    """Backdrop variation along the outline (share of product/backdrop contrast) above which it is not judged."""
     growth_review_px: float = 0.4
     """Outward growth of an outline stretch (px) that sends a frame to review."""
     growth_fail_px: float = 2.0
@@ -209,7 +211,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     # --- silhouette ---
     sil = measure_silhouette(f, ra, pa, r, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
                              min_contrast=config.min_edge_contrast, stretch_px=config.outline_stretch_px,
-                             base_share=config.base_share)
+                             base_share=config.base_share, max_backdrop_spread=config.max_backdrop_spread)
     checks.append(CheckResult(
         "silhouette.growth", _grade(sil.max_growth_px, config.growth_review_px, config.growth_fail_px),
         round(sil.max_growth_px, 3), [config.growth_review_px, config.growth_fail_px],

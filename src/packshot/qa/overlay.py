@@ -1,6 +1,6 @@
 """The qa overlay: what a reviewer looks at beside the frame.
 
-* a deltaE2000 heat map over the product interior (blue 0 .. red >= 8);
+* a deltaE2000 heat map over the product interior (blue 0 .. red >= 8, more opaque where larger);
 * the locked outline (cyan) and product pixels found outside it (magenta);
 * keypoints whose print moved (orange, or red past the fail threshold);
 * OCR boxes of the frame's text, coloured by status (green ok, orange changed/invented, red critical);
@@ -45,8 +45,10 @@ def make_overlay(frame_rgb: np.ndarray, report: QAReport, details, warp_review_p
     # deltaE heat map, half transparent, interior only
     de = np.clip(details.colour.de_map / max_de, 0, 1)
     heat = cv2.applyColorMap(np.rint(de * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    # opacity grows with the difference, so the product stays visible where it is faithful
     inside = details.colour.interior
-    view[inside] = (0.45 * view[inside] + 0.55 * heat[inside]).astype(np.uint8)
+    weight = np.clip(de[inside] * 1.2, 0.12, 0.75)[:, None]
+    view[inside] = ((1 - weight) * view[inside] + weight * heat[inside]).astype(np.uint8)
     # outline and growth
     grow = details.silhouette.growth_map > 0.35
     view[grow] = (255, 0, 255)

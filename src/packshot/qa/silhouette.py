@@ -67,6 +67,20 @@ def _ring_colour(enc: np.ndarray, ring: np.ndarray, sigma: float) -> np.ndarray:
     return smooth[iy, ix]
 
 
+def _ring_spread(srgb: np.ndarray, ring: np.ndarray, sigma: float) -> np.ndarray:
+    """How much the backdrop varies along the ring near each pixel (sRGB units, RMS over channels), spread
+    from the nearest ring pixel: large where a podium edge, a horizon or a prop meets the product."""
+    import cv2
+    from scipy import ndimage
+
+    weight = np.maximum(cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma), 1e-6)[..., None]
+    mean = cv2.GaussianBlur(srgb * ring[..., None], (0, 0), sigma) / weight
+    mean_sq = cv2.GaussianBlur(srgb**2 * ring[..., None], (0, 0), sigma) / weight
+    spread = np.sqrt(np.clip(mean_sq - mean**2, 0, None).sum(axis=2))
+    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
+    return spread[iy, ix]
+
+
 def _base(locked_alpha: np.ndarray, base_share: float) -> np.ndarray:
     """The lowest ``base_share`` of the product's rows: where contact shadows and floor reflections sit."""
     rows = np.flatnonzero((locked_alpha > 0.5).any(axis=1))
@@ -80,7 +94,8 @@ def _base(locked_alpha: np.ndarray, base_share: float) -> np.ndarray:
 def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared_alpha: np.ndarray,
                        reference_rgb: np.ndarray,
                        band_px: float = 3.0, ring_gaps: tuple[float, ...] = (3.0, 8.0), min_contrast: float = 0.08,
-                       stretch_px: float = 6.0, base_share: float = 0.12) -> SilhouetteResult:
+                       stretch_px: float = 6.0, base_share: float = 0.12,
+                       max_backdrop_spread: float = 0.2) -> SilhouetteResult:
     """Measure the product's outline in ``frame_rgb`` against ``locked_alpha``.
 
     Parameters
@@ -97,6 +112,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     stretch_px : Gaussian sigma (px of outline) over which offsets are averaged.
     base_share : the outline in this lowest share of the product's height is its base, where contact
         shadows and floor reflections legitimately darken or colour the backdrop; offsets there are not judged.
+    max_backdrop_spread : the backdrop ring's local variation (sRGB RMS) may be at most this share of the
+        product/backdrop contrast for a pixel to be unmixed (one backdrop colour is assumed).
     """
     import cv2
     from scipy import ndimage
@@ -104,6 +121,7 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     locked = locked_alpha > 0.5
     # unmix in linear light, where the renderer composites; judge contrast in sRGB, where the eye does
     enc = np.asarray(frame_rgb, np.float32)
+    srgb = linear_to_srgb(enc).astype(np.float32)
     d_out = ndimage.distance_transform_edt(~locked)
     d_in = ndimage.distance_transform_edt(locked)
     # Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
@@ -131,7 +149,10 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
         diff = F - B
         est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
         contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
-        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast)
+        # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
+        # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
+        uniform = _ring_spread(srgb, outer_ring, 3.0) <= max_backdrop_spread * contrast
+        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
         if near_contrast is None:
             near_contrast = contrast
             better = band
