@@ -18,6 +18,16 @@ as it should look) and, when given, the approved master artwork, and returns a
 ``geometry`` (:mod:`.geometry`)
     keypoints matched between cut-out and frame: global drift (homography) and local bends.
 
+What the checks do not judge, by design (the unmeasured share of the outline, OCR noise and skipped
+geometry are also reported per frame in ``metrics``):
+
+* the product's base (lowest 12 % of its height), where contact shadows and floor reflections touch
+  it, is not judged for growth; nor is outline where the backdrop changes along it (a podium edge)
+  or where product and backdrop are too alike to unmix (``reliable_share`` says how much was measured);
+* OCR disagreements over print that did not change from the cut-out are OCR noise (a warning);
+  tokens on lines under ``small_print_px`` can send a frame to review, never fail it;
+* products with too little print for keypoints skip the geometry check (a warning).
+
 Every threshold lives in :class:`QAConfig`. The stage does no I/O: :mod:`packshot.cli.qa` reads
 frames and writes ``<variant>_qa.json`` and ``<variant>_qa_overlay.png``.
 
