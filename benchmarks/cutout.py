@@ -92,12 +92,13 @@ def composite(photo_id: str, backdrop: str, seed: int) -> tuple[np.ndarray, np.n
     mask = load_mask(SHARED_PHOTOS / "masks" / f"{photo_id}.png")
     h, w = mask.shape
     x0, y0, x1, y1 = alpha_bbox(mask)
-    # place the object (its mask box) centred on a canvas with room around it
+    # place the object (its mask box) on a canvas it fills 45-80 % of, anywhere with a margin
     obj_w, obj_h = x1 - x0, y1 - y0
-    side = int(max(obj_w, obj_h) / 0.62)
-    cw, ch = min(max(side, obj_w + 40), 1600), min(max(int(side * 0.8), obj_h + 40), 1600)
-    cx, cy = (cw - obj_w) // 2 + int(rng.integers(-10, 11)), (ch - obj_h) // 2 + int(rng.integers(-10, 11))
-    cx, cy = int(np.clip(cx, 4, cw - obj_w - 4)), int(np.clip(cy, 4, ch - obj_h - 4))
+    fill = float(rng.uniform(0.45, 0.80))
+    side = int(max(obj_w, obj_h) / fill)
+    cw, ch = min(max(side, obj_w + 16), 1600), min(max(int(side * 0.8), obj_h + 16), 1600)
+    cx = int(rng.integers(8, max(9, cw - obj_w - 8)))
+    cy = int(rng.integers(8, max(9, ch - obj_h - 8)))
     alpha = np.zeros((ch, cw), np.float32)
     fg = np.zeros((ch, cw, 3), np.float32)
     alpha[cy:cy + obj_h, cx:cx + obj_w] = mask[y0:y1, x0:x1]
@@ -125,7 +126,8 @@ def studio_set(size: int, quick: bool) -> list[tuple[str, np.ndarray, np.ndarray
     for bi, backdrop in enumerate(("white", "grey", "color")):
         for ki, kind in enumerate(kinds):
             seed = 100 + 10 * bi + ki
-            s = make_product(kind, seed=seed, size=(size, size), backdrop=backdrop, noise=0.01)
+            s = make_product(kind, seed=seed, size=(size, size), backdrop=backdrop, noise=0.01,
+                             scale=0.45 + 0.08 * ((ki + bi) % 5))
             items.append((f"{kind}/{backdrop}", jpeg_roundtrip(s.image, 90), s.mask))
     photos = MASKED_PHOTOS[:2] if quick else MASKED_PHOTOS
     for pi, pid in enumerate(photos):
@@ -234,9 +236,9 @@ def main() -> None:
         "## Cut-out (`benchmarks/cutout.py`)",
         "",
         "`auto` (backdrop model + u2netp saliency + edge matting) against `u2netp` alone (rembg-style), same run.",
-        f"Studio set: {len(studio['auto'])} images ({len(subset(studio['auto'], True))} generated packshots on white, grey "
+        f"Studio set: {len(studio['auto'])} images ({len(subset(studio['auto'], True))} generated packshots, 45-77 % of the frame high, on white, grey "
         f"and coloured backdrops with noise and JPEG; {len(subset(studio['auto'], False))} composites of the masked "
-        "real objects in ../shared/photos on white/grey/coloured backdrops with a gradient, soft shadow, noise and JPEG q88).",
+        "real objects in ../shared/photos, filling 45-80 % of the frame at a random place, on white/grey/coloured backdrops with a gradient, soft shadow, noise and JPEG q88).",
         "Boundary F: outlines within 2 px at 1024 px scale.",
         "",
         "| set | metric | auto | u2netp | target (auto) |",

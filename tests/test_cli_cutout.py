@@ -114,3 +114,10 @@ def test_pixel_limit_and_prompt_outside_the_photo_fail_per_input(tmp_path, produ
     assert res.exit_code == 1 and "outside" in res.output
     res = run(tmp_path / "missing.jpg", "--out", tmp_path / "c")
     assert res.exit_code == 1 and "does not exist" in res.output
+
+
+def test_same_input_gives_the_same_bytes(tmp_path, products):
+    folder, _ = products
+    assert run(folder / "can.png", "--out", tmp_path / "a").exit_code == 0
+    assert run(folder / "can.png", "--out", tmp_path / "b").exit_code == 0
+    assert (tmp_path / "a" / "can.png").read_bytes() == (tmp_path / "b" / "can.png").read_bytes()

@@ -30,7 +30,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,7 +39,7 @@ from ..errors import InputError
 from ..imaging import LoadedImage
 from ..provenance import record
 from ..registry import Registry
-from ..types import Box, Cutout, Prompt, alpha_bbox
+from ..types import Cutout, Prompt, alpha_bbox
 
 __all__ = [
     "BACKENDS",
@@ -238,14 +237,12 @@ def segment(
         backend_obj = backend
         backend_name = getattr(backend, "name", type(backend).__name__)
 
-    t0 = time.perf_counter()
     if prompt is not None and not backend_obj.handles_prompt:
         from .prompt import predict_with_prompt
 
         pred = predict_with_prompt(backend_obj, rgb, prompt, config)
     else:
         pred = backend_obj.predict(rgb, prompt, config)
-    t_predict = time.perf_counter() - t0
 
     alpha = np.clip(np.asarray(pred.alpha, np.float32), 0.0, 1.0)
     if alpha.shape != (h, w):
@@ -264,8 +261,9 @@ def segment(
                                                "points": [list(p) for p in prompt.points]},
         "backend_params": _jsonable(pred.params),
     }
-    prov = record("segment", backend_name, params=params, inputs=inputs,
-                  timings={"predict_s": round(t_predict, 4)})
+    # no timings in provenance: it is written into the cut-out file, and the same inputs must
+    # give the same bytes
+    prov = record("segment", backend_name, params=params, inputs=inputs)
     cut = cutout_from_mask(
         rgb,
         alpha,
@@ -276,7 +274,6 @@ def segment(
         provenance=prov,
         foreground=None if empty or pred.foreground is None or pred.foreground.shape != rgb.shape else pred.foreground,
     )
-    prov["timings"]["total_s"] = round(time.perf_counter() - t0, 4)
     return Cutout(rgb=cut.rgb, alpha=cut.alpha, image=rgb, bbox=cut.bbox, confidence=cut.confidence,
                   background=cut.background, flags=cut.flags, provenance=prov)
 
@@ -376,11 +373,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
-
-
-def box_of(alpha: np.ndarray) -> Box | None:
-    """Alias of :func:`packshot.types.alpha_bbox` (box of alpha > 0.5)."""
-    return alpha_bbox(alpha)
 
 
 _register_builtin()

@@ -11,9 +11,11 @@
    alpha against the local foreground and background colours (:mod:`.matting`).
 
 When the backdrop model does not explain the border (a desk, a shop shelf), the photo is not a
-clean-backdrop packshot: the flags say ``not-studio-backdrop``, the confidence drops, and the
-coarse mask comes from u2netp saliency refined by GrabCut (seeded by the box prompt when there
-is one).
+clean-backdrop packshot: the flags say ``not-studio-backdrop`` and ``fallback-u2netp``, the
+confidence drops below 0.5, and the coarse mask is u2netp saliency (on the box crop when there
+is a box prompt). GrabCut, with the outside of the box as sure background, takes over when
+saliency finds (almost) nothing in the box or when points must be honoured (flag
+``fallback-grabcut``). The edge band is refined either way.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
     lin = _srgb_to_linear_fast(srgb)
     lin_bg = _srgb_to_linear_fast(bg)
     k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
-    shadow_col = np.clip(k, 0.0, 1.5)[..., None] * bg_lin_safe(lin_bg)
+    shadow_col = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
     # chroma residual measured in sRGB units so thresholds share the noise scale
     chroma = np.linalg.norm(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb, axis=2)
     p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
@@ -91,10 +93,6 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
         "shadow_like_share": round(float(((p_differs > 0.5) & (unexplained < 0.5)).mean()), 4),
     }
     return prob.astype(np.float32), stats
-
-
-def bg_lin_safe(lin_bg: np.ndarray) -> np.ndarray:
-    return np.maximum(lin_bg, 1e-4)
 
 
 def clean_mask(prob: np.ndarray, min_part: float = 0.0008, max_hole: float = 0.0004) -> np.ndarray:
@@ -267,7 +265,11 @@ class AutoBackend:
         if mode == "studio":
             confidence = model.inlier_share * (0.55 + 0.45 * agreement)
         else:
-            confidence = 0.6 * (0.5 + 0.5 * agreement) if mode == "grabcut" else 0.5 * agreement
+            # without a backdrop model, only saliency's own decidedness speaks for the mask
+            fg = saliency >= 0.5
+            undecided = float(((saliency > 0.2) & (saliency < 0.8)).sum()) / max(float(fg.sum()), 1.0)
+            decided = float(np.clip(1.0 - undecided, 0.0, 1.0)) if fg.any() else 0.0
+            confidence = 0.5 * decided * (0.6 + 0.4 * agreement)
         if hard.any() and box is None and (hard[0].any() or hard[-1].any() or hard[:, 0].any() or hard[:, -1].any()):
             flags.append("touches-frame")
             confidence *= 0.8

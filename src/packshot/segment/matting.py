@@ -226,7 +226,7 @@ def refine_alpha_band(
     min_contrast: float = 0.015,
     full_contrast: float = 0.06,
     prior_weight: float = FOREGROUND_PRIOR_WEIGHT,
-    max_shift: float = 0.5,
+    max_shift: float = 0.45,
 ) -> tuple[np.ndarray, tuple | None, dict]:
     """Refine a coarse alpha in a band around its 0.5 contour by known-background matting.
 
@@ -244,7 +244,7 @@ def refine_alpha_band(
     prior_weight : float
         See :func:`estimate_foreground`.
     max_shift : float
-        Largest change of a pixel's alpha from the (upsampled) coarse alpha.
+        Largest increase of a pixel's alpha over the (upsampled) coarse alpha.
 
     Returns
     -------
@@ -310,10 +310,11 @@ def refine_alpha_band(
     off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
     trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
     refined = trust * solved + (1.0 - trust) * a_coarse
-    # The solve places the edge within the coarse pass's transition, not anywhere in the band:
-    # a dark product on its own dark contact shadow is a perfect mix of "F" and "B" by colour,
-    # and only the coarse pass (saliency) can tell them apart.
-    a_crop[ys, xs] = np.clip(refined, a_coarse - max_shift, a_coarse + max_shift)
+    # The solve may not grow the product far past the coarse pass: a dark product on its own
+    # dark contact shadow is a perfect mix of "F" and "B" by colour, and only the coarse pass
+    # (saliency) can tell the shadow is not product. It may shrink it freely: the coarse pass
+    # is generous on soft edges (any colour change counts there).
+    a_crop[ys, xs] = np.minimum(refined, a_coarse + max_shift)
     alpha[cys, cxs] = _seal_thin_gaps(a_crop, bnd, b_known)
     stats["trusted_share"] = round(float((trust > 0.5).mean()), 4)
     # foreground colour of the band's pixels (edge decontamination)
