@@ -5,8 +5,9 @@ orientations. PP-OCR's detector finds text lines in any orientation, turns tall 
 upright and its line classifier flips upside-down lines, so one pass reads most turned photos.
 When the first reading still looks turned (many lines taller than wide, few characters read
 with confidence, low mean confidence) and something was detected, the image is read again
-turned by 90 degrees (sideways lines) or by 180 and then 90 degrees (weak reading); a photo whose
-lines the classifier mostly flipped is read again turned by 180 degrees. Every line
+turned: a photo whose lines the classifier mostly flipped is read again turned by 180 degrees;
+one with mostly sideways lines is read turned by 90 degrees, and by 270 too when the classifier
+flips most lines of that reading; a weak reading is retried at 180, then 90 degrees. Every line
 is mapped back to the original pixel grid, and where readings of the same place overlap the
 heavier one (confidence squared x length) stays. A textless image costs one pass.
 
@@ -305,11 +306,16 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
             # upside down: read it the right way up, and prefer those readings (their polygons
             # start at the text's own top-left; the detector also finds more upright lines)
             passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
+        elif _vertical_share(first) > 0.3:
+            # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
+            # lines, the photo was turned the other way: read it a quarter anticlockwise too,
+            # and prefer that upright reading.
+            quarter, _, flipped_quarter = _run(bgr, 90, config.min_confidence)
+            if flipped_quarter > 0.5:
+                passes.append(_run(bgr, 270, config.min_confidence)[0])
+            passes.append(quarter)
         elif _looks_weak(first):
-            # One sideways pass serves both sideways directions: text at 270 degrees comes out
-            # upside down at 90, which the line classifier turns.
-            order = (90,) if _vertical_share(first) > 0.3 else (180, 90)
-            for degrees in order:
+            for degrees in (180, 90):
                 passes.append(_run(bgr, degrees, config.min_confidence)[0])
                 if not _looks_weak(_merge(passes)):
                     break
