@@ -77,7 +77,7 @@ class QAConfig:
     """Lowest share of the product's height treated as its base (contact shadow, reflection): not judged."""
     max_backdrop_spread: float = 0.2
     """Backdrop variation along the outline (share of product/backdrop contrast) above which it is not judged."""
-    growth_review_px: float = 0.4
+    growth_review_px: float = 0.5
     """Outward growth of an outline stretch (px) that sends a frame to review."""
     growth_fail_px: float = 2.0
     """Outward growth of an outline stretch (px) that fails a frame."""
