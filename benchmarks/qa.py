@@ -69,6 +69,8 @@ def main() -> None:
     ap.add_argument("--engine", default="pipeline", choices=("pipeline", "stand-in"))
     ap.add_argument("--no-write", action="store_true", help="print only, do not update BENCHMARKS.md")
     ap.add_argument("--no-real", action="store_true", help="skip the real photos")
+    ap.add_argument("--extra-untouched-seeds", type=int, default=3,
+                    help="more seeds per kind with only the untouched frame (a firmer false-alarm count)")
     args = ap.parse_args()
     config = QAConfig()
     verdicts: dict[str, list[str]] = defaultdict(list)
@@ -79,35 +81,36 @@ def main() -> None:
     alarms: list[str] = []
     times: list[float] = []
     t_start = time.perf_counter()
-    for kind in KINDS:
-        for seed in range(100, 100 + args.seeds):
-            for defect in DEFECTS:
-                case = make_case(kind, seed, defect, size=args.size, engine=args.engine)
-                t0 = time.perf_counter()
-                report = qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha,
-                            case.master, config)
-                times.append(time.perf_counter() - t0)
-                verdicts[defect].append(report.verdict)
-                m = report.metrics
-                if defect == "untouched":
-                    for group, key in (("silhouette", "max_growth_px"), ("silhouette", "max_shrink_px"),
-                                       ("colour", "mean_de"), ("colour", "p95_de"), ("geometry", "local_warp_px"),
-                                       ("geometry", "drift_px")):
-                        untouched_max[f"{group}.{key}"] = max(untouched_max[f"{group}.{key}"], float(m[group][key]))
-                    untouched_max["colour.ssim (min)"] = min(untouched_max.get("colour.ssim (min)", 1.0),
-                                                             float(m["colour"]["ssim"]))
-                    if report.verdict != "pass":
-                        alarms.append(f"{kind}/{seed}: {report.verdict} ({'; '.join(report.reasons)[:160]})")
-                else:
-                    caught = report.verdict != "pass"
-                    if any(r.startswith(INTENDED[defect]) for r in report.reasons):
-                        by_check[defect] += 1
-                    if not caught:
-                        misses.append(f"{defect} {kind}/{seed}: {case.notes}")
-                if METRIC[defect]:
-                    g, k = METRIC[defect]
-                    values[defect].append(float(m[g][k]))
-                print(f"{kind:6s} {seed} {defect:13s} {report.verdict:6s} {times[-1]:.2f}s  {case.notes[:70]}", flush=True)
+    plan = [(kind, seed, defect) for kind in KINDS for seed in range(100, 100 + args.seeds) for defect in DEFECTS]
+    plan += [(kind, seed, "untouched") for kind in KINDS
+             for seed in range(200, 200 + args.extra_untouched_seeds)]
+    for kind, seed, defect in plan:
+        case = make_case(kind, seed, defect, size=args.size, engine=args.engine)
+        t0 = time.perf_counter()
+        report = qa(case.frame_rgb, case.product_alpha, case.reference_rgb, case.reference_alpha,
+                    case.master, config)
+        times.append(time.perf_counter() - t0)
+        verdicts[defect].append(report.verdict)
+        m = report.metrics
+        if defect == "untouched":
+            for group, key in (("silhouette", "max_growth_px"), ("silhouette", "max_shrink_px"),
+                               ("colour", "mean_de"), ("colour", "p95_de"), ("geometry", "local_warp_px"),
+                               ("geometry", "drift_px")):
+                untouched_max[f"{group}.{key}"] = max(untouched_max[f"{group}.{key}"], float(m[group][key]))
+            untouched_max["colour.ssim (min)"] = min(untouched_max.get("colour.ssim (min)", 1.0),
+                                                     float(m["colour"]["ssim"]))
+            if report.verdict != "pass":
+                alarms.append(f"{kind}/{seed}: {report.verdict} ({'; '.join(report.reasons)[:160]})")
+        else:
+            caught = report.verdict != "pass"
+            if any(r.startswith(INTENDED[defect]) for r in report.reasons):
+                by_check[defect] += 1
+            if not caught:
+                misses.append(f"{defect} {kind}/{seed}: {case.notes}")
+        if METRIC[defect]:
+            g, k = METRIC[defect]
+            values[defect].append(float(m[g][k]))
+        print(f"{kind:6s} {seed} {defect:13s} {report.verdict:6s} {times[-1]:.2f}s  {case.notes[:70]}", flush=True)
     real = [] if args.no_real else real_photo_untouched(640)
     wall = time.perf_counter() - t_start
     total = sum(len(v) for v in verdicts.values())
@@ -132,7 +135,8 @@ def main() -> None:
     n_defect = sum(len(verdicts[d]) for d in DEFECTS if d != "untouched")
     md = [
         f"`python benchmarks/qa.py --seeds {args.seeds} --size {args.size} --engine {args.engine}`: "
-        f"{total} cases = {len(KINDS)} kinds x {args.seeds} seeds x {len(DEFECTS)} (untouched + 6 defects), "
+        f"{total} cases = {len(KINDS)} kinds x {args.seeds} seeds x {len(DEFECTS)} (untouched + 6 defects) + "
+        f"{len(KINDS)} kinds x {args.extra_untouched_seeds} more seeds untouched only, "
         f"{args.size} px frames, "
         + ("rendered and relit by the real condition/render/relight stages (random preset, light, colour temperature)."
            if args.engine == "pipeline" else "stand-in studio sweep and relight (shading, tint, light wrap, grain)."),
