@@ -996,10 +996,26 @@ def encode_image(
         kwargs.update(compression="tiff_deflate")
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         kwargs["exif"] = exif
-    if xmp is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    if xmp is not None and fmt in ("JPEG", "WEBP", "TIFF"):
         kwargs["xmp"] = xmp
+    if xmp is not None and fmt == "PNG":
+        # Pillow writes PNG XMP only as an iTXt chunk under the XMP keyword
+        from PIL import PngImagePlugin
+
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp)
+        kwargs["pnginfo"] = info
     buf = io.BytesIO()
-    img.save(buf, fmt, **kwargs)
+    try:
+        img.save(buf, fmt, **kwargs)
+    except OSError as exc:
+        if fmt != "JPEG" or not kwargs.get("optimize"):
+            raise
+        # libjpeg's Huffman optimisation can fail on very noisy images ("broken data stream"):
+        # the file is still valid without it, only slightly larger
+        kwargs["optimize"] = False
+        buf = io.BytesIO()
+        img.save(buf, fmt, **kwargs)
     return buf.getvalue()
 
 
