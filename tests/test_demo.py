@@ -14,3 +14,8 @@ def test_demo_writes_a_contact_sheet_of_every_frame(tmp_path):
     assert len(frames) == 5 * 3 * 2
     for p in frames:
         assert p.relative_to(tmp_path).as_posix() in index
+    # the hero frames were exported for marketplaces and each delivered file passed its check
+    assert "marketplace export" in index
+    exported = sorted((tmp_path / "export").rglob("*.jpg"))
+    assert len(exported) == 5 * 2
+    assert "fail:" not in index

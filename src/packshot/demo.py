@@ -2,7 +2,8 @@
 
 Generates five products (bottle, box, jar, can, pouch) with printed labels, runs the demo brief
 (three scenes x two variants) through every stage, checks each frame against its master
-artwork, and writes ``<out>/index.html``, a contact sheet to open in a browser.
+artwork, exports the hero frames for Amazon (main image) and Meta (square) and checks the delivered
+files against those profiles, and writes ``<out>/index.html``, a contact sheet to open in a browser.
 """
 
 from __future__ import annotations
@@ -18,7 +19,30 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BRIEF = REPO / "examples" / "briefs" / "demo.yaml"
 
 
-def build_contact_sheet(out: Path, rows: list[dict]) -> Path:
+EXPORT_PROFILES = ("amazon-main", "meta-square")
+
+
+def export_hero_frames(out: Path, sidecars: list[Path]) -> list[dict]:
+    """Export the hero frames for marketplaces and check each delivered file against its profile."""
+    from .export.check import check_image
+    from .export.deliver import export_frames
+    from .export.profiles import get_profile
+
+    dest = out / "export"
+    result = export_frames(sidecars, EXPORT_PROFILES, dest, local_manifest=out / "export-manifest.json")
+    rows = []
+    for f in result.files:
+        path = dest / f.path
+        report = check_image(path, get_profile(f.profile))
+        failed = [r.name for r in report.rules if r.status == "fail"]
+        rows.append({"rel": path.relative_to(out).as_posix(), "label": f"{f.sku} / {f.profile}",
+                     "verdict": "pass" if report.passed else "fail: " + ", ".join(failed)})
+    for failure in result.failures:
+        rows.append({"rel": "", "label": str(getattr(failure, "frame", failure)), "verdict": f"fail: {failure}"})
+    return rows
+
+
+def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None = None) -> Path:
     """Write ``out/index.html``: per SKU the photo, the cut-out, the overview and every frame."""
     from .imaging import atomic_write_text
 
@@ -50,6 +74,14 @@ def build_contact_sheet(out: Path, rows: list[dict]) -> Path:
                 f"<figure><a href='{html.escape(frame['rel'])}'><img src='{html.escape(frame['rel'])}' loading='lazy'></a>"
                 f"<figcaption>{html.escape(frame['label'])} <b class='{cls}'>{html.escape(verdict)}</b></figcaption></figure>"
             )
+        parts.append("</div>")
+    if exports:
+        parts.append("<h2>marketplace export (hero frames), each file checked against its profile</h2><div class='row'>")
+        for e in exports:
+            cls = "pass" if e["verdict"] == "pass" else "fail"
+            img = f"<img src='{html.escape(e['rel'])}' loading='lazy'>" if e["rel"] else ""
+            parts.append(f"<figure>{img}<figcaption>{html.escape(e['label'])} "
+                         f"<b class='{cls}'>{html.escape(e['verdict'])}</b></figcaption></figure>")
         parts.append("</div>")
     parts.append("</body></html>")
     index = out / "index.html"
@@ -101,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"sku": sku, "flags": result.flags, "assets": assets, "frames": sorted(frames, key=lambda f: f["rel"])})
         print(f"{sku}: {len(result.frames)} frames, {len(result.skipped)} up to date "
               f"({', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
-    index = build_contact_sheet(out, rows)
+    heroes = sorted((out / "frames").glob("*/hero-white/v0.json"))
+    exports = export_hero_frames(out, heroes) if heroes else []
+    failures += sum(1 for e in exports if e["verdict"] != "pass")
+    index = build_contact_sheet(out, rows, exports)
     print(f"wrote {index} in {time.perf_counter() - t_start:.1f} s")
     return 1 if failures else 0
 

@@ -153,7 +153,9 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         t_render += time.perf_counter() - t0
         result.frames.append(png)
         if config.qa:
+            t0 = time.perf_counter()
             result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
+            result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
     result.timings["render"] = t_render
     return result
 
