@@ -1,7 +1,8 @@
 """The qa overlay: what a reviewer looks at beside the frame.
 
 * a deltaE2000 heat map over the product interior (blue 0 .. red >= 8, more opaque where larger);
-* the locked outline (cyan) and product pixels found outside it (magenta);
+* the locked outline (cyan) and product pixels found outside it (magenta; not at the base, which is
+  not judged: shadows and reflections touch it);
 * keypoints whose print moved (orange, or red past the fail threshold);
 * OCR boxes of the frame's text, coloured by status (green ok, orange changed/invented, red critical);
 * a header line with the verdict.
@@ -50,7 +51,7 @@ def make_overlay(frame_rgb: np.ndarray, report: QAReport, details, warp_review_p
     weight = np.clip(de[inside] * 1.2, 0.12, 0.75)[:, None]
     view[inside] = ((1 - weight) * view[inside] + weight * heat[inside]).astype(np.uint8)
     # outline and growth
-    grow = details.silhouette.growth_map > 0.35
+    grow = (details.silhouette.growth_map > 0.35) & ~details.silhouette.base  # the base is not judged
     view[grow] = (255, 0, 255)
     view[details.silhouette.outline] = (0, 230, 255)
     # keypoints that moved

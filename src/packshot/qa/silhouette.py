@@ -36,6 +36,7 @@ class SilhouetteResult:
     growth_map : float32 crop-sized map of coverage outside the locked mask (>0 = product pixels).
     offset_map : float32 crop-sized map of the local outline offset at outline pixels (px, + outward).
     outline : bool crop-sized map of the locked outline.
+    base : bool crop-sized map of the base rows, where growth is not judged.
     """
 
     iou: float
@@ -47,6 +48,7 @@ class SilhouetteResult:
     growth_map: np.ndarray
     offset_map: np.ndarray
     outline: np.ndarray
+    base: np.ndarray
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -179,7 +181,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     den = cv2.GaussianBlur(outline_measured.astype(np.float32), (0, 0), stretch_px)
     # a stretch counts only when most of it was measured
     den_all = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), stretch_px)
-    ok = outline & (den > 0.5 * den_all) & (den > 1e-3) & ~_base(locked_alpha, base_share)
+    base = _base(locked_alpha, base_share)
+    ok = outline & (den > 0.5 * den_all) & (den > 1e-3) & ~base
 
     def stretch_offsets(where: np.ndarray) -> np.ndarray:
         per_outline = np.zeros(locked.shape, np.float64)
@@ -204,4 +207,5 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
         growth_map=growth,
         offset_map=offset,
         outline=outline,
+        base=base,
     )
