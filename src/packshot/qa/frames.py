@@ -35,20 +35,18 @@ class FrameInputs:
 
 def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas.
+    """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas; returns straight colour.
 
-    Interpolating premultiplied colour keeps the edge free of the dark (or backdrop-coloured) fringe
-    that interpolating straight colour against zero-alpha pixels gives. Returns straight colour.
+    This is the renderer's own placement warp (:func:`packshot.render.compose.place_product`:
+    premultiplied resampling, area pre-shrink when the product is scaled down), so the reference
+    is exactly the locked product the renderer placed, not a differently filtered copy of it.
     """
-    import cv2
+    from ..render.compose import place_product
 
-    w, h = size
-    pre = np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
-    out = cv2.warpAffine(pre, np.asarray(matrix, np.float64), (int(w), int(h)), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    a = np.clip(out[..., 3], 0.0, 1.0)
-    rgb_out = np.where(a[..., None] > 1e-4, out[..., :3] / np.maximum(a[..., None], 1e-4), 0.0)
-    return np.clip(rgb_out, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
+    placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
+                           np.asarray(matrix, np.float64), (int(size[0]), int(size[1])))
+    a = np.clip(placed.alpha, 0.0, 1.0)
+    return np.clip(placed.rgb, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
 
 
 def is_sidecar(path: Path) -> bool:
