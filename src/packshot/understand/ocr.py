@@ -9,7 +9,9 @@ turned: a photo whose lines the classifier mostly flipped is read again turned b
 one with mostly sideways lines is read turned by 90 degrees, and by 270 too when the classifier
 flips most lines of that reading; a weak reading is retried at 180, then 90 degrees. Every line
 is mapped back to the original pixel grid, and where readings of the same place overlap the
-heavier one (confidence squared x length) stays. A textless image costs one pass.
+heavier one (confidence squared x length) stays. When nothing is detected at all the image is
+read once more a quarter turned (the detector misses small sideways print): a textless image
+costs two passes.
 
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
@@ -299,26 +301,32 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
 
     first, detected, flipped = _run(bgr, 0, config.min_confidence)
     passes = [first]
-    # Nothing detected at all: turning the image will not make text appear (the detector finds
-    # text in any orientation; it is the recogniser that needs the right way up).
-    if config.rotations and detected:
-        if flipped > 0.5:
-            # upside down: read it the right way up, and prefer those readings (their polygons
-            # start at the text's own top-left; the detector also finds more upright lines)
-            passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
-        elif _vertical_share(first) > 0.3:
-            # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
-            # lines, the photo was turned the other way: read it a quarter anticlockwise too,
-            # and prefer that upright reading.
-            quarter, _, flipped_quarter = _run(bgr, 90, config.min_confidence)
-            if flipped_quarter > 0.5:
-                passes.append(_run(bgr, 270, config.min_confidence)[0])
-            passes.append(quarter)
-        elif _looks_weak(first):
-            for degrees in (180, 90):
-                passes.append(_run(bgr, degrees, config.min_confidence)[0])
-                if not _looks_weak(_merge(passes)):
-                    break
+    if not config.rotations:
+        pass
+    elif not detected:
+        # The detector misses small sideways print: one quarter turn, then as below. A textless
+        # image costs two passes.
+        quarter, found, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        if found and flipped_quarter > 0.5:
+            passes.append(_run(bgr, 270, config.min_confidence)[0])
+        passes.append(quarter)
+    elif flipped > 0.5:
+        # upside down: read it the right way up, and prefer those readings (their polygons
+        # start at the text's own top-left; the detector also finds more upright lines)
+        passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
+    elif _vertical_share(first) > 0.3:
+        # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
+        # lines, the photo was turned the other way: read it a quarter anticlockwise too,
+        # and prefer that upright reading.
+        quarter, _, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        if flipped_quarter > 0.5:
+            passes.append(_run(bgr, 270, config.min_confidence)[0])
+        passes.append(quarter)
+    elif _looks_weak(first):
+        for degrees in (180, 90):
+            passes.append(_run(bgr, degrees, config.min_confidence)[0])
+            if not _looks_weak(_merge(passes)):
+                break
     readings = _merge(passes)
 
     lines = []
