@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import EmptyProductError, InputError
+from .errors import EmptyProductError
 from .imaging import DEFAULT_MAX_PIXELS, load_image
 from .provenance import sha256_bytes
 
@@ -185,30 +185,9 @@ def _existing_frame(out: Path, spec: Any) -> tuple[Path, str] | None:
 def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True) -> Any:
     """Run the fidelity checks on one written frame; write ``<variant>_qa.json`` (and the overlay)
     beside it, atomically. Returns the :class:`packshot.types.QAReport`."""
-    import io
+    from .qa.frames import check_frame_file
 
-    from PIL import Image
-
-    from .imaging import atomic_write_bytes, atomic_write_text
-    from .qa import QAConfig, qa_with_details
-    from .qa.frames import load_frame_inputs
-    from .qa.overlay import make_overlay
-    from .qa.report import report_to_json
-
-    sidecar = Path(sidecar)
-    config = QAConfig()
-    inputs = load_frame_inputs(sidecar)
-    report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
-                                      inputs.reference_alpha, master_rgb, config)
-    stem = inputs.variant
-    atomic_write_text(sidecar.with_name(f"{stem}_qa.json"),
-                      report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
-                                     variant=inputs.variant))
-    if overlay:
-        img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
-        buf = io.BytesIO()
-        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
-        atomic_write_bytes(sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+    report, _ = check_frame_file(Path(sidecar), master_rgb, overlay=overlay)
     return report
 
 

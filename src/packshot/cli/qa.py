@@ -17,7 +17,6 @@ exist or holds no frame sidecars, or the ``--master`` folder does not exist.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Optional
 
@@ -46,11 +45,10 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from ..errors import InputError
-        from ..imaging import atomic_write_bytes, atomic_write_text, load_image
-        from ..qa import QAConfig, qa_with_details
-        from ..qa.frames import find_master, find_sidecars, load_frame_inputs
-        from ..qa.overlay import make_overlay
-        from ..qa.report import report_to_json
+        from ..imaging import load_image
+        from ..qa import QAConfig
+        from ..qa.frames import check_frame_file, find_master, find_sidecars
+        from ..render.io import read_sidecar
 
         if fail_on not in ("fail", "review"):
             raise typer.BadParameter(f"--fail-on must be 'fail' or 'review', got {fail_on!r}")
@@ -80,19 +78,9 @@ def register(app: typer.Typer) -> None:
             return masters[sku]
 
         def check(sidecar: Path) -> None:
-            inputs = load_frame_inputs(sidecar)
-            master_path, artwork = master_for(inputs.sku)
-            report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
-                                              inputs.reference_alpha, artwork, config)
-            stem = inputs.variant
-            text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
-                                  variant=inputs.variant, master=str(master_path) if master_path else None)
-            atomic_write_text(sidecar.with_name(f"{stem}_qa.json"), text)
-            if overlay:
-                img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
-                buf = io.BytesIO()
-                Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
-                atomic_write_bytes(sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+            inputs_sku = read_sidecar(sidecar).get("sku", "")
+            master_path, artwork = master_for(str(inputs_sku))
+            report, inputs = check_frame_file(sidecar, artwork, config, overlay=overlay, master_path=master_path)
             first = report.reasons[0] if report.reasons else ""
             rows.append((inputs.sku, inputs.scene, inputs.variant, report.verdict, first))
 

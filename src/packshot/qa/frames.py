@@ -129,3 +129,37 @@ def find_master(master_dir: Path, sku: str) -> Path | None:
             if p.suffix.lower() in SUPPORTED_SUFFIXES and p.stem in (sku, f"{sku}_master") and p.is_file():
                 return p
     return None
+
+
+def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config=None, overlay: bool = True,
+                     master_path: Path | None = None):
+    """Check one written frame and write ``<variant>_qa.json`` (and ``<variant>_qa_overlay.png``)
+    beside it, atomically. Used by ``packshot qa`` and by the pipeline.
+
+    Returns
+    -------
+    (QAReport, FrameInputs)
+    """
+    import io
+
+    from PIL import Image
+
+    from ..imaging import atomic_write_bytes, atomic_write_text
+    from . import QAConfig, qa_with_details
+    from .overlay import make_overlay
+    from .report import report_to_json
+
+    config = config or QAConfig()
+    inputs = load_frame_inputs(Path(sidecar))
+    report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
+                                      inputs.reference_alpha, master_rgb, config)
+    stem = inputs.variant
+    text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
+                          variant=inputs.variant, master=str(master_path) if master_path else None)
+    atomic_write_text(inputs.sidecar.with_name(f"{stem}_qa.json"), text)
+    if overlay:
+        img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
+        buf = io.BytesIO()
+        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
+        atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+    return report, inputs
