@@ -40,7 +40,6 @@ def register(app: typer.Typer) -> None:
         frame fails; 1 when a frame fails (or needs review, with --fail-on review) or cannot be checked;
         2 when FRAME_DIR or --master is not usable.
         """
-        from PIL import Image
         from rich.console import Console
         from rich.table import Table
 
