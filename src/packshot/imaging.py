@@ -1008,7 +1008,7 @@ def encode_image(
     buf = io.BytesIO()
     try:
         img.save(buf, fmt, **kwargs)
-    except OSError as exc:
+    except OSError:
         if fmt != "JPEG" or not kwargs.get("optimize"):
             raise
         # libjpeg's Huffman optimisation can fail on very noisy images ("broken data stream"):
