@@ -107,10 +107,11 @@ def fit_backdrop(
             break
     resid = np.linalg.norm(values - a @ coef, axis=1)
     inlier_share = float((resid <= 3.0 * noise + tolerance).mean())
-    gx = (np.arange(w, dtype=np.float32) / max(w - 1, 1)) * 2 - 1
-    gy = (np.arange(h, dtype=np.float32) / max(h - 1, 1)) * 2 - 1
-    X, Y = np.meshgrid(gx, gy)
-    field = (_design(X.ravel(), Y.ravel()) @ coef).reshape(h, w, 3)
+    # evaluate the quadratic by broadcasting rows and columns (no h*w x 6 design matrix)
+    gx = ((np.arange(w, dtype=np.float32) / max(w - 1, 1)) * 2 - 1)[None, :, None]
+    gy = ((np.arange(h, dtype=np.float32) / max(h - 1, 1)) * 2 - 1)[:, None, None]
+    c = coef.astype(np.float32)
+    field = (c[0] + c[1] * gx + c[3] * gx * gx) + (c[2] * gy + c[5] * gy * gy) + c[4] * (gx * gy)
     field = np.clip(field, 0.0, 1.0).astype(np.float32)
     # a backdrop whose extrapolated field swings wildly is not a sweep
     swing = float(np.ptp(field.reshape(-1, 3), axis=0).max())
