@@ -97,6 +97,9 @@ def test_edges_are_decontaminated():
     assert fg_error < 0.03  # the cut-out's are red
     # and the solved alpha follows the true soft edge
     assert np.abs(cut.alpha[edge] - alpha[edge]).mean() < 0.12
+    # a known alpha (cutout_from_mask) is decontaminated the same way
+    known = cutout_from_mask(img, alpha)
+    assert np.abs(known.rgb[edge] - red).mean() < 0.03
 
 
 # ------------------------------------------------------------------------------ real photos

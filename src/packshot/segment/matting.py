@@ -6,13 +6,18 @@ are filled in from the sure-foreground and sure-background pixels nearby (a pull
 interpolation, linear in the number of pixels, so it stays cheap at 12 MP). Then
 
 - :func:`refine_alpha_band` solves each edge pixel for ``a`` (the projection of ``I - B`` on
-  ``F - B``, "known-background" matting) where ``F`` and ``B`` differ enough to tell;
+  ``F - B``, "known-background" matting) where ``F`` and ``B`` differ enough to tell and the
+  pixel lies on the line between them; it may shrink the coarse mask freely but grow it only a
+  little (a dark product on its dark contact shadow is a perfect colour mix of the two), and it
+  seals one-pixel gaps in the outline. Then it solves the band's pixels for ``F`` as below;
 - :func:`estimate_foreground` solves each partly transparent pixel for ``F`` given ``a`` and
   ``B``, regularised toward the nearby sure-foreground colour, so the old backdrop does not
-  survive as a halo.
+  survive as a halo (used for alphas that come from elsewhere: u2netp, ONNX, SAM, a mask).
 
-Closed-form matting (pymatting) costs seconds per megapixel; these solves cost a few array
-passes over the edge band's bounding box.
+The fills are computed at <= 0.3 MP and sampled at the band's pixels only.
+
+Closed-form matting (pymatting) costs seconds per megapixel and needs a trimap as good as
+ours; these closed-form per-pixel solves cost a few array passes, about 0.1 s at 12 MP.
 """
 
 from __future__ import annotations
@@ -148,32 +153,25 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, prior_weight: float 
     mixed = (alpha > 0.02) & (alpha < 0.98)
     if not mixed.any():
         return fg
-    # Work on the bounding box of the mixed pixels (plus room for the fill to find colours).
-    pad = 16
-    crop = _crop_box(mixed, pad)
+    # the bounding box of the mixed pixels, with room for the fills to find colours
+    crop = _crop_box(mixed, 16)
     assert crop is not None
-    ys, xs = crop
-    a = alpha[ys, xs]
-    img = rgb[ys, xs]
+    cys, cxs = crop
+    a = alpha[cys, cxs]
+    img = rgb[cys, cxs]
     sure_fg, sure_bg = _sure_masks(a)
     if not sure_fg.any():
         sure_fg = a >= 0.5
-    f_prop = pull_push_fill(img, sure_fg.astype(np.float32))
-    if sure_bg.any():
-        b_prop = pull_push_fill(img, sure_bg.astype(np.float32))
-    else:
-        b_prop = f_prop
-    a3 = a[..., None]
-    solved = (a3 * (img - (1.0 - a3) * b_prop) + prior_weight * f_prop) / (a3 * a3 + prior_weight)
-    solved = np.clip(solved, 0.0, 1.0)
-    m = (a > 0.02) & (a < 0.98)
-    out = fg[ys, xs]
-    out[m] = solved[m]
-    low = a <= 0.02
-    out[low] = np.clip(f_prop[low], 0.0, 1.0)
-    fg[ys, xs] = out
-    # far from the product, alpha 0: a flat copy of the nearest product colour is not needed,
-    # keep the photo (it is multiplied by alpha 0 anyway) - only the crop was touched.
+    f_fill, b_fill, q = _fills(img, sure_fg, sure_bg)
+    if f_fill is None:
+        return fg
+    ys, xs = np.nonzero((a > 0.02) & (a < 0.98))
+    pix = img[ys, xs]
+    f = _sample(f_fill, ys, xs, q)
+    b = _sample(b_fill, ys, xs, q) if b_fill is not None else f
+    a1 = a[ys, xs][:, None]
+    solved = (a1 * (pix - (1.0 - a1) * b) + prior_weight * f) / (a1 * a1 + prior_weight)
+    fg[ys + cys.start, xs + cxs.start] = np.clip(solved, 0.0, 1.0)
     return fg
 
 
