@@ -13,6 +13,12 @@ reflective
     reflects the dark room and the bright lights side by side); printed text is excluded.
 
 Each map is float32 H x W in [0, 1]; each score in [0, 1] summarises the map over the product.
+
+The thresholds in :class:`MaterialsConfig` were set by looking at the real photos in
+``../shared/photos`` (the same ones the flag tests and the benchmark use), so the flag results
+there are not an independent validation. Known confusions: glossy printed boxes with white type
+(a soap box, an eraser box) can score as reflective; a white product on a blown-out white sweep
+cannot be told from a clear one (only partial alpha can flag it there).
 """
 
 from __future__ import annotations
