@@ -55,12 +55,16 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
 
 
 def peak_rss_mb(code: str) -> float:
-    """Peak resident memory (MiB) of a fresh Python process running ``code`` (ru_maxrss of the child)."""
+    """Peak resident memory (MiB) of a fresh Python process running ``code``.
+
+    Read from the child's own ``VmHWM`` (high-water mark of its address space): ``ru_maxrss``
+    survives ``exec`` on Linux and would report the (larger) parent's memory at fork time.
+    """
     wrapper = (
-        "import resource, sys\n"
+        "import sys\n"
         f"sys.path.insert(0, {str(REPO / 'src')!r})\n"
         + code
-        + "\nprint('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        + "\nprint('PEAK_KB', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
     )
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():

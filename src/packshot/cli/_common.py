@@ -61,7 +61,9 @@ def run_batch(items: Iterable[Path], work: Callable[[Path], None], label: str = 
                 result.done.append(item)
             except (PackshotError, ValueError, OSError) as exc:
                 result.failed.append((item, str(exc)))
-                err_console.print(f"[red]failed[/red] {escape(str(item))}: {escape(str(exc))}")
+                # packshot's input errors already start with the file they name
+                message = str(exc) if str(exc).startswith(str(item)) else f"{item}: {exc}"
+                err_console.print(f"[red]failed[/red] {escape(message)}")
             except Exception as exc:  # an unexpected bug: report it with its type, keep going
                 result.failed.append((item, f"{type(exc).__name__}: {exc}"))
                 err_console.print(f"[red]failed[/red] {escape(str(item))}: {type(exc).__name__}: {escape(str(exc))}")
