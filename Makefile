@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP)
-	for b in cutout understand render qa export; do $(PY) benchmarks/$$b.py || exit 1; done
+	for b in cutout understand render qa export demo; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) out
