@@ -299,7 +299,9 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
         if noise:
             warnings.append("OCR disagreed but the print is unchanged from the cut-out: "
                             + "; ".join(f"{_describe(d)} (print correlation {d.print_similarity:.3f})" for d in noise))
-        if not frame_lines:
+        if not frame_lines and bad:
+            # (without a master, a token whose print is unchanged from the cut-out is OCR noise, not
+            # a lost label: it stays in the warnings above and cannot fail the frame on its own)
             status, what = "fail", "no text read on the frame's product"
         elif any(d.critical and not _small(d, config.small_print_px, source == "cutout") for d in bad):
             status = "fail"
