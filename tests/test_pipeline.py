@@ -150,3 +150,13 @@ def test_real_photos_through_packshot_run(photos_dir, photo_id, tmp_path):
         # the product is a substantial, fully inside part of the frame
         x0, y0, x1, y1 = box
         assert (x1 - x0) * (y1 - y0) > 0.05 * 384 * 384
+
+
+def test_run_cli_with_no_images_says_so(tmp_path):
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("scenes:\n  - name: white\n    preset: studio-white\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(app, ["run", str(empty), "--brief", str(brief), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "no input images" in res.output

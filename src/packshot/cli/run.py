@@ -43,5 +43,9 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"{result.sku}: {len(result.frames)} frames written, "
                               f"{len(result.skipped)} up to date{flags}")
 
-        result = run_batch(expand_inputs(photos), work, label="run")
+        items = expand_inputs(photos)
+        if not items:
+            err_console.print(f"[red]error[/red] no input images in {', '.join(map(str, photos))}")
+            raise typer.Exit(2)
+        result = run_batch(items, work, label="run")
         raise typer.Exit(result.exit_code)
