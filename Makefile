@@ -14,7 +14,6 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e ".[test,upscale,sam]"
-	$(PY) -c "import pymatting" # numba compiles once here, not inside a timed run
 	touch $(STAMP)
 
 install: $(STAMP)
