@@ -235,3 +235,28 @@ def test_decompression_bomb_warning_never_reaches_the_terminal(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["(40,", "40)", "(40,", "40)"]
     assert "DecompressionBomb" not in out.stderr, out.stderr
+
+
+def test_every_reader_refuses_a_device(tmp_path):
+    """Cut-outs, maps, sidecars, metadata and export checks read through the same bounded reader."""
+    from packshot.export.check import check_image
+    from packshot.export.metadata import read_metadata
+    from packshot.export.profiles import get_profile
+    from packshot.render.io import read_sidecar
+    from packshot.segment.io import load_cutout
+    from packshot.understand.io import load_maps
+
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "maps.json").symlink_to("/dev/zero")
+    for name in ("cut.png", "v0.json", "meta.jpg", "check.jpg"):
+        (tmp_path / name).symlink_to("/dev/zero")
+    calls = [
+        lambda: load_cutout(tmp_path / "cut.png"),
+        lambda: load_maps(tmp_path / "maps"),
+        lambda: read_sidecar(tmp_path / "v0.json"),
+        lambda: read_metadata(tmp_path / "meta.jpg"),
+        lambda: check_image(tmp_path / "check.jpg", get_profile("amazon-main")),
+    ]
+    for call in calls:
+        done, value = _finishes(call)
+        assert done and isinstance(value, InputError) and "device" in str(value), value
