@@ -17,18 +17,24 @@ from ..errors import PackshotError, PackshotWarning
 from ..imaging import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING, SUPPORTED_SUFFIXES, check_max_pixels
 
 # soft_wrap: an error message naming a long path is never cut or elided.
-# markup=False: messages hold file names, user text and brackets ("[width, height]") that Rich
-# would read as markup and swallow; styled labels go through print_error / print_warning.
-err_console = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+# Messages hold file names, user text and brackets ("[width, height]") that Rich would read as
+# markup and swallow: print them with print_error / print_warning (label styled, message
+# verbatim), or escape() them; never interpolate a message into a markup string.
+err_console = Console(stderr=True, soft_wrap=True)
 
 __all__ = ["BatchResult", "err_console", "escape", "expand_inputs", "max_pixels_option", "print_error",
-           "print_warning", "run_batch"]
+           "print_info", "print_warning", "run_batch"]
 
 
 def print_error(label: str, message: str, style: str = "red") -> None:
     """Print ``label message`` to stderr, the label styled; the message is printed as it is (never
     read as Rich markup, so "[width, height]" or a file called "[red].png" shows verbatim)."""
     err_console.print(Text.assemble((label, style), " ", str(message)))
+
+
+def print_info(message: str) -> None:
+    """Print ``message`` to stderr verbatim (no markup)."""
+    err_console.print(Text(str(message)))
 
 
 def print_warning(message: str) -> None:

@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from ..segment import SegmentConfig, segment
         from ..segment.io import save_cutout
         from ..types import Prompt
-        from ._common import err_console, expand_inputs, print_error, run_batch
+        from ._common import expand_inputs, print_error, print_info, run_batch
 
         try:
             if backend not in BACKENDS:
@@ -106,5 +106,5 @@ def register(app: typer.Typer) -> None:
 
         result = run_batch(files, work, label="cutout")
         if result.done:
-            err_console.print(f"wrote {len(result.done)} cut-out(s) to {out}")
+            print_info(f"wrote {len(result.done)} cut-out(s) to {out}")
         raise typer.Exit(result.exit_code)

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console, print_error
+from ._common import print_error, print_info
 
 
 def _storage_options(values: list[str], as_json: str | None) -> dict:
@@ -104,12 +104,12 @@ def register(app: typer.Typer) -> None:
         for f in result.files:
             typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
         frames_total = len({f.source for f in result.files} | {f.source for f in result.failures})
-        err_console.print(
+        print_info(
             f"{len(result.files)} files to {result.destination} from {frames_total} inputs in {result.seconds:.2f} s; "
             f"{len(result.failures)} failed" + (f"; manifest {result.manifest_url}" if result.manifest_url else "")
         )
         for url in result.feed_urls:
-            err_console.print(f"feed {url}")
+            print_info(f"feed {url}")
         for failure in result.failures[reported_by_progress[0]:]:  # feeds and manifest
             print_error("failed", f"{failure.source}: {failure.error}")
         raise typer.Exit(result.exit_code)

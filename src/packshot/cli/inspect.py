@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ._common import err_console, expand_inputs, max_pixels_option, print_error, run_batch
+from ._common import err_console, expand_inputs, max_pixels_option, print_error, print_info, run_batch
 
 
 def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_backend: str = "inflate",
@@ -54,7 +54,7 @@ def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_back
     # maps.json is written last by save_maps: its presence marks a finished folder
     save_maps(folder, maps, cutout)
     flags = ", ".join(f.code for f in maps.flags) or "no flags"
-    err_console.print(f"{path.name}: {len(maps.text)} text lines, {flags} -> {folder}")
+    print_info(f"{path.name}: {len(maps.text)} text lines, {flags} -> {folder}")
     return folder
 
 

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console, print_error, run_batch
+from ._common import print_error, print_info, run_batch
 
 _SKU_SUFFIX = re.compile(r"[-_.]?(cutout|cut-out|rgba)$", re.IGNORECASE)
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
                     frame = relight(frame, cutout, product_maps)
                 save_frame(out, frame, path)
                 written += 1
-            err_console.print(f"{this_sku}: {written} frames written to {out / this_sku}")
+            print_info(f"{this_sku}: {written} frames written to {out / this_sku}")
 
         result = run_batch(cutouts, work, label="render")
         raise typer.Exit(result.exit_code)
