@@ -9,6 +9,11 @@ class PackshotError(Exception):
     """Base class for every error packshot raises on purpose."""
 
 
+class PackshotWarning(UserWarning):
+    """Something the user should know that does not stop the work (e.g. only the first frame of an
+    animated GIF is used). The CLI prints these as ``warning <message>``."""
+
+
 class InputError(PackshotError, ValueError):
     """Bad input: names the file (or argument) and the problem.
 

@@ -17,7 +17,17 @@ never changes that global on the normal path. Only when Pillow refuses a file be
 its header size (or the caller allows more pixels than Pillow does) is the file re-opened with
 Pillow's guard lifted, under a module lock and restored right after; our own limit is then the
 one that applies. Other threads that call Pillow directly during that short window run without
-Pillow's guard, which is the only global effect.
+Pillow's guard, which is the only global effect. ``max_pixels`` must be a positive number of
+pixels and can be raised at most to :data:`MAX_PIXELS_CEILING` (500 MP): 0, negatives and larger
+values are refused, so the guard can never be switched off. Pillow's
+``DecompressionBombWarning`` is silenced (our own limit is the one that applies).
+
+Bounded reads
+-------------
+Every file packshot reads (photos, masks, cut-outs, plates, references, briefs, manifests) goes
+through :func:`read_bounded`: only regular files are read (``/dev/zero``, a FIFO or a folder is
+refused before a byte is read) and at most ``max_bytes`` bytes (:data:`MAX_IMAGE_BYTES` for
+images, :data:`MAX_DOCUMENT_BYTES` for text documents); a longer file is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import struct
 import stat
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -37,14 +48,29 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from .errors import ImageLoadError, ImageTooLargeError, InputError
+from .errors import ImageLoadError, ImageTooLargeError, InputError, PackshotWarning
 from .provenance import sha256_bytes
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Default pixel limit for decoded images (decompression-bomb guard), 100 MP."""
 
-SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")
-"""File suffixes the loader is meant for (HEIC/HEIF only where ``pillow_heif`` is installed)."""
+MAX_PIXELS_CEILING = 500_000_000
+"""Highest value ``max_pixels`` (``--max-pixels``) may be raised to, 500 MP."""
+
+MAX_IMAGE_BYTES = 1 << 30
+"""Largest image file read (1 GiB); a longer one is refused before it is decoded."""
+
+MAX_DOCUMENT_BYTES = 32 << 20
+"""Largest text document read (brief, manifest, profile, sidecar): 32 MiB."""
+
+SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif",
+                      ".avif")
+"""File suffixes the loader is meant for (HEIC/HEIF only where ``pillow_heif`` is installed; of an
+animated GIF or a multi-page TIFF the first frame is used, with a :class:`~packshot.errors.PackshotWarning`)."""
+
+# packshot checks its own max_pixels on every header before decoding: Pillow's warning for
+# images between its two limits is noise that would only leak to the terminal.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 try:  # HEIC / AVIF where the plugin is installed
     import pillow_heif  # type: ignore
@@ -260,10 +286,31 @@ class LoadedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def _check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> None:
+def check_max_pixels(max_pixels: object, source: str = "max_pixels") -> int:
+    """A valid pixel limit: a positive whole number up to :data:`MAX_PIXELS_CEILING`.
+
+    ``None`` stands for the ceiling. 0, negatives, non-integers and values over the ceiling
+    raise :class:`InputError` naming ``source`` (e.g. ``"--max-pixels"``): the bomb guard can be
+    raised, never switched off.
+    """
+    if max_pixels is None:
+        return MAX_PIXELS_CEILING
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)):
+        raise InputError(source, f"must be a whole number of pixels, got {max_pixels!r}")
+    value = int(max_pixels)
+    if value <= 0:
+        raise InputError(source, f"must be a positive number of pixels, got {value} (the decompression-bomb "
+                                 f"guard cannot be switched off)")
+    if value > MAX_PIXELS_CEILING:
+        raise InputError(source, f"{value} is over the ceiling of {MAX_PIXELS_CEILING} pixels "
+                                 f"({MAX_PIXELS_CEILING / 1e6:.0f} MP)")
+    return value
+
+
+def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageLoadError(name, f"image has an empty size {width}x{height}")
-    if max_pixels and width * height > max_pixels:
+    if width * height > max_pixels:
         raise ImageTooLargeError(
             name,
             f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the limit of "
@@ -325,7 +372,7 @@ def _describe_decode_failure(name: str, data: bytes, exc: BaseException) -> Imag
     return ImageLoadError(name, f"image cannot be decoded ({msg})")
 
 
-def _open_pil(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image, int | None]:
+def _open_pil(data: bytes, name: str, max_pixels: int) -> tuple[Image.Image, int | None]:
     """Open ``data`` with Pillow, check the header size against ``max_pixels``, decode it.
 
     Returns the loaded image and, for TIFF, the orientation tag as it was in the file: Pillow
@@ -711,13 +758,17 @@ def _to_rgb8(img: Image.Image, icc: bytes | None, fmt: str, name: str, notes: li
     return np.asarray(img), alpha8
 
 
-def _decode(data: bytes, name: str, max_pixels: int | None) -> LoadedImage:
+def _decode(data: bytes, name: str, max_pixels: int) -> LoadedImage:
     notes: list[str] = []
     img, tiff_orientation = _open_pil(data, name, max_pixels)
     fmt = img.format or "?"
     source_mode = img.mode
-    if getattr(img, "n_frames", 1) > 1:
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1:
         notes.append("first frame of an animated/multi-page file")
+        warnings.warn(PackshotWarning(f"{name}: {'animated' if fmt in ('GIF', 'PNG', 'WEBP') else 'multi-page'} "
+                                      f"{fmt} file with {frames} frames: only the first frame is used"),
+                      stacklevel=2)
     orientation = _exif_orientation(img, notes, tiff_orientation)
     icc = img.info.get("icc_profile") or None
 
@@ -761,8 +812,8 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = DE
     name : str
         Named in every error (the file path, or "<bytes>").
     max_pixels : int or None
-        Refuse images with more pixels than this, checked on the header before decoding.
-        None or 0: no limit of ours (Pillow's own guard is lifted too).
+        Refuse images with more pixels than this, checked on the header before decoding:
+        1 .. :data:`MAX_PIXELS_CEILING`; None means the ceiling. 0 and negatives are refused.
 
     Returns
     -------
@@ -781,23 +832,78 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = DE
         data = bytes(data)
     if not isinstance(data, bytes):
         raise TypeError(f"decode_image expects bytes, got {type(data).__name__}")
-    if max_pixels is not None and max_pixels < 0:
-        raise ValueError(f"max_pixels must be positive or None, got {max_pixels}")
+    limit = check_max_pixels(max_pixels)
     if not data:
         raise ImageLoadError(name, "file is empty (0 bytes)")
-    return _with_pillow_guard_lifted(lambda: _decode(data, name, max_pixels))
+    return _with_pillow_guard_lifted(lambda: _decode(data, name, limit))
+
+
+def read_bounded(path: str | Path, what: str = "file", max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` bytes: the one file reader of packshot.
+
+    The file is opened without blocking and checked with ``fstat`` on the open descriptor, so
+    a device (``/dev/zero``, ``/dev/urandom``), a FIFO, a socket or a folder is refused before
+    a byte is read, and a file swapped between check and read cannot slip through. At most
+    ``max_bytes + 1`` bytes are ever read: a longer file (or one that grows while read) is
+    refused without holding more than that in memory.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        What the file is ("image file", "brief", ...), used in error messages.
+    max_bytes : int
+        Largest accepted size.
+
+    Raises
+    ------
+    ImageLoadError
+        Missing, not a regular file, unreadable or too large; the message names the file.
+        (:class:`ImageLoadError` is an :class:`InputError`.)
+    """
+    p = Path(path)
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise ImageLoadError(p, f"{what} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError(p, f"is a folder, not {article} {what}") from exc
+    except OSError as exc:
+        raise ImageLoadError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageLoadError(p, f"is a folder, not {article} {what}")
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else
+                    "not a regular file")
+            raise ImageLoadError(p, f"is {kind}, not {article} {what} (only regular files are read)")
+        if st.st_size > max_bytes:
+            raise ImageLoadError(p, f"{what} is {st.st_size} bytes, over the limit of {max_bytes} bytes")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 24, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise ImageLoadError(p, f"{what} is over the limit of {max_bytes} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImageLoadError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        os.close(fd)
 
 
 def _read_file(path: str | Path, what: str) -> tuple[Path, bytes]:
-    p = Path(path)
-    if not p.exists():
-        raise ImageLoadError(p, f"{what} does not exist")
-    if p.is_dir():
-        raise ImageLoadError(p, f"is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
-    try:
-        return p, p.read_bytes()
-    except OSError as exc:
-        raise ImageLoadError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    return Path(path), read_bounded(path, what, MAX_IMAGE_BYTES)
 
 
 def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -809,6 +915,7 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     >>> img.rgb.dtype, img.rgb.max() <= 1.0     # doctest: +SKIP
     (dtype('float32'), True)
     """
+    check_max_pixels(max_pixels)
     p, data = _read_file(path, "image file")
     return decode_image(data, str(p), max_pixels=max_pixels)
 
@@ -830,6 +937,7 @@ def load_mask(
     max_pixels : int or None
         Pixel limit, as for :func:`load_image`.
     """
+    limit = check_max_pixels(max_pixels)
     p, data = _read_file(path, "mask file")
     name = str(p)
     if not data:
@@ -837,7 +945,7 @@ def load_mask(
 
     def read() -> np.ndarray:
         notes: list[str] = []
-        im, tiff_orientation = _open_pil(data, name, max_pixels)
+        im, tiff_orientation = _open_pil(data, name, limit)
         orientation = _exif_orientation(im, notes, tiff_orientation)
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             a = np.asarray(im.convert("RGBA"))[..., 3]

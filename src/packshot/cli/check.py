@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console, expand_inputs
+from ._common import err_console, escape, expand_inputs, print_error
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
                 reports = [check_image(path, prof, product_alpha=mask) for prof in profiles]
             except (PackshotError, OSError, ValueError) as exc:
                 any_failed = True
-                err_console.print(f"[red]failed[/red] {path}: {exc}")
+                print_error("failed", f"{path}: {exc}")
                 documents.append({"image": str(path), "error": str(exc)})
                 continue
             for report in reports:
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     continue
                 verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
-                region = f"product from {mask_path.name}" if mask_path else "product region estimated"
-                table = Table(title=f"{path.name}  {report.size[0]}x{report.size[1]}  {report.profile}  {verdict}",
+                region = f"product from {escape(mask_path.name)}" if mask_path else "product region estimated"
+                table = Table(title=f"{escape(path.name)}  {report.size[0]}x{report.size[1]}  {report.profile}  {verdict}",
                               caption=region, title_justify="left", caption_justify="left")
                 for col in ("rule", "measured", "limit", "result", "note"):
                     table.add_column(col, overflow="fold")
@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
                         continue
                     style = _STYLE[r.status]
                     table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
-                                  r.message)
+                                  escape(r.message))
                 console.print(table)
         if as_json:
             typer.echo(json.dumps({"passed": not any_failed, "results": documents}, indent=2, default=str))

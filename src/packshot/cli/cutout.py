@@ -7,12 +7,14 @@ no product found) is reported with its reason; the others still finish and the e
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..errors import EmptyProductError, InputError
+from ._common import max_pixels_option
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -21,9 +23,12 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
     if len(parts) != 4:
         raise InputError("--box", f"needs four numbers x0,y0,x1,y1, got {text!r}")
     try:
-        x0, y0, x1, y1 = (int(round(float(p))) for p in parts)
+        values = [float(p) for p in parts]
     except ValueError as exc:
         raise InputError("--box", f"needs numbers, got {text!r}") from exc
+    if not all(math.isfinite(v) for v in values):
+        raise InputError("--box", f"needs finite numbers (no inf or nan), got {text!r}")
+    x0, y0, x1, y1 = (int(round(v)) for v in values)
     if x1 <= x0 or y1 <= y0:
         raise InputError("--box", f"needs x1 > x0 and y1 > y0, got {text!r}")
     return x0, y0, x1, y1
@@ -39,6 +44,8 @@ def parse_point(text: str) -> tuple[float, float, int]:
         label = int(parts[2]) if len(parts) == 3 else 1
     except ValueError as exc:
         raise InputError("--point", f"needs numbers, got {text!r}") from exc
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InputError("--point", f"needs finite numbers (no inf or nan), got {text!r}")
     if label not in (0, 1):
         raise InputError("--point", f"label must be 0 or 1, got {parts[2]!r}")
     return x, y, label
@@ -57,14 +64,14 @@ def register(app: typer.Typer) -> None:
         box: Optional[str] = typer.Option(None, "--box", help="Box prompt x0,y0,x1,y1 (pixels of the rotated input)."),
         point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
         mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
-        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse inputs with more pixels (bomb guard)."),
+        max_pixels: int = max_pixels_option("Refuse inputs with more pixels (decompression-bomb guard)"),
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
         from ..imaging import load_image, save_gray
         from ..segment import SegmentConfig, segment
         from ..segment.io import save_cutout
         from ..types import Prompt
-        from ._common import err_console, expand_inputs, run_batch
+        from ._common import expand_inputs, print_error, print_info, run_batch
 
         try:
             if backend not in BACKENDS:
@@ -73,11 +80,11 @@ def register(app: typer.Typer) -> None:
             # build the backend once: a bad onnx/sam path fails here, not once per input
             backend_obj = BACKENDS.create(backend)
         except (InputError, ValueError) as exc:
-            err_console.print(f"[red]error[/red] {exc}")
+            print_error("error", str(exc))
             raise typer.Exit(2)
         files = expand_inputs(inputs)
         if not files:
-            err_console.print("[red]error[/red] no input images given")
+            print_error("error", "no input images given")
             raise typer.Exit(2)
         config = SegmentConfig()
         stems: dict[str, Path] = {}
@@ -99,5 +106,5 @@ def register(app: typer.Typer) -> None:
 
         result = run_batch(files, work, label="cutout")
         if result.done:
-            err_console.print(f"wrote {len(result.done)} cut-out(s) to {out}")
+            print_info(f"wrote {len(result.done)} cut-out(s) to {out}")
         raise typer.Exit(result.exit_code)

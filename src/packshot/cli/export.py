@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console
+from ._common import print_error, print_info
 
 
 def _storage_options(values: list[str], as_json: str | None) -> dict:
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
                                                                           "(-2, -3) or error."),
         retries: int = typer.Option(4, "--retries", help="Tries per upload, the first included."),
         manifest: Optional[Path] = typer.Option(None, "--manifest", help="Also write the manifest here (default for "
-                                                                         "remote destinations: "
+                                                                         "remote destinations other than memory://: "
                                                                          "./packshot-manifest.json)."),
         storage_option: List[str] = typer.Option([], "--storage-option", help="fsspec option KEY=VALUE for the "
                                                  "destination (dotted keys nest: client_kwargs.endpoint_url=...)."),
@@ -74,10 +74,13 @@ def register(app: typer.Typer) -> None:
         try:
             inputs = collect_frames(frames)
         except PackshotError as exc:
-            err_console.print(f"[red]input error[/red] {exc}")
+            print_error("input error", str(exc))
             raise typer.Exit(2)
         local_manifest = manifest
-        if local_manifest is None and "://" in dest and not dest.startswith("file://"):
+        scheme = dest.split("://", 1)[0].lower() if "://" in dest else ""
+        # a local copy of the manifest for remote stores only: memory:// is in-process, and a
+        # local folder already holds the manifest
+        if local_manifest is None and scheme not in ("", "file", "local", "memory"):
             local_manifest = Path("packshot-manifest.json")
 
         reported_by_progress = [0]
@@ -86,7 +89,7 @@ def register(app: typer.Typer) -> None:
             reported_by_progress[0] += len(failures)
             for failure in failures:
                 what = f" [{failure.profile}]" if failure.profile else ""
-                err_console.print(f"[red]failed[/red] {source}{what}: {failure.error}")
+                print_error("failed", f"{source}{what}: {failure.error}")
 
         try:
             result = export_frames(
@@ -96,17 +99,17 @@ def register(app: typer.Typer) -> None:
                 fixer=default_fixer(None if upscaler == "none" else upscaler),
             )
         except PackshotError as exc:
-            err_console.print(f"[red]export error[/red] {exc}")
+            print_error("export error", str(exc))
             raise typer.Exit(2)
         for f in result.files:
             typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
         frames_total = len({f.source for f in result.files} | {f.source for f in result.failures})
-        err_console.print(
+        print_info(
             f"{len(result.files)} files to {result.destination} from {frames_total} inputs in {result.seconds:.2f} s; "
             f"{len(result.failures)} failed" + (f"; manifest {result.manifest_url}" if result.manifest_url else "")
         )
         for url in result.feed_urls:
-            err_console.print(f"feed {url}")
+            print_info(f"feed {url}")
         for failure in result.failures[reported_by_progress[0]:]:  # feeds and manifest
-            err_console.print(f"[red]failed[/red] {failure.source}: {failure.error}")
+            print_error("failed", f"{failure.source}: {failure.error}")
         raise typer.Exit(result.exit_code)

@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ._common import err_console, expand_inputs, run_batch
+from ._common import err_console, expand_inputs, max_pixels_option, print_error, print_info, run_batch
 
 
 def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_backend: str = "inflate",
@@ -54,7 +54,7 @@ def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_back
     # maps.json is written last by save_maps: its presence marks a finished folder
     save_maps(folder, maps, cutout)
     flags = ", ".join(f.code for f in maps.flags) or "no flags"
-    err_console.print(f"{path.name}: {len(maps.text)} text lines, {flags} -> {folder}")
+    print_info(f"{path.name}: {len(maps.text)} text lines, {flags} -> {folder}")
     return folder
 
 
@@ -71,12 +71,12 @@ def register(app: typer.Typer) -> None:
         depth: str = typer.Option("inflate", "--depth", help="Depth backend: " + ", ".join(DEPTH_BACKENDS.names())),
         no_ocr: bool = typer.Option(False, "--no-ocr", help="Skip reading the label text."),
         force: bool = typer.Option(False, "--force", help="Inspect again even when the output folder is complete."),
-        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        max_pixels: int = max_pixels_option(),
     ) -> None:
         """Measure each product: depth, normals, edges, materials, palette, label text and risk flags."""
         if depth not in DEPTH_BACKENDS:
-            err_console.print(f"[red]error[/red] unknown depth backend '{depth}'; choose one of: "
-                              f"{', '.join(DEPTH_BACKENDS.names())}")
+            print_error("error", f"unknown depth backend '{depth}'; choose one of: "
+                                 f"{', '.join(DEPTH_BACKENDS.names())}")
             raise typer.Exit(2)
         skipped: list[Path] = []
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 import typer
 
-from ._common import err_console, run_batch
+from ._common import err_console, escape, print_error, print_warning, run_batch
 
 
 def register(app: typer.Typer) -> None:
@@ -52,15 +52,15 @@ def register(app: typer.Typer) -> None:
         if fail_on not in ("fail", "review"):
             raise typer.BadParameter(f"--fail-on must be 'fail' or 'review', got {fail_on!r}")
         if master is not None and not master.is_dir():
-            err_console.print(f"[red]error[/red] {master}: master folder does not exist")
+            print_error("error", f"{master}: master folder does not exist")
             raise typer.Exit(2)
         try:
             sidecars = find_sidecars(frame_dir)
         except InputError as exc:
-            err_console.print(f"[red]error[/red] {exc}")
+            print_error("error", str(exc))
             raise typer.Exit(2)
         if not sidecars:
-            err_console.print(f"[red]error[/red] {frame_dir}: no frame sidecars (<variant>.json) found")
+            print_error("error", f"{frame_dir}: no frame sidecars (<variant>.json) found")
             raise typer.Exit(2)
 
         config = QAConfig()
@@ -71,8 +71,8 @@ def register(app: typer.Typer) -> None:
             if sku not in masters:
                 path = find_master(master, sku) if master is not None else None
                 if master is not None and path is None:
-                    err_console.print(f"[yellow]warning[/yellow] no master artwork for SKU {sku!r} in {master}: "
-                                      f"label text is compared with the cut-out")
+                    print_warning(f"no master artwork for SKU {sku!r} in {master}: "
+                                  f"label text is compared with the cut-out")
                 masters[sku] = (path, load_image(path).rgb if path is not None else None)
             return masters[sku]
 
@@ -89,9 +89,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, overflow="fold")
         colours = {"pass": "green", "review": "yellow", "fail": "red"}
         for sku, scene, variant, verdict, reason in rows:
-            table.add_row(sku, scene, variant, f"[{colours[verdict]}]{verdict}[/]", reason)
+            table.add_row(escape(str(sku)), escape(str(scene)), escape(str(variant)), f"[{colours[verdict]}]{verdict}[/]", escape(reason))
         for path, why in result.failed:
-            table.add_row("?", "", str(path), "[red]error[/]", why)
+            table.add_row("?", "", escape(str(path)), "[red]error[/]", escape(why))
         Console(width=160).print(table)
         bad = {"fail"} if fail_on == "fail" else {"fail", "review"}
         failing = sum(r[3] in bad for r in rows)

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console, run_batch
+from ._common import print_error, print_info, run_batch
 
 _SKU_SUFFIX = re.compile(r"[-_.]?(cutout|cut-out|rgba)$", re.IGNORECASE)
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -92,23 +92,30 @@ def register(app: typer.Typer) -> None:
         from ..render.io import save_frame
 
         if backend not in RENDERERS:
-            err_console.print(f"[red]error[/red] unknown --backend '{backend}'; choose one of: "
-                              f"{', '.join(RENDERERS.names())}")
+            print_error("error", f"unknown --backend '{backend}'; choose one of: {', '.join(RENDERERS.names())}")
             raise typer.Exit(2)
         if sku is not None and len(cutouts) > 1:
-            err_console.print("[red]error[/red] --sku names one product; give one cut-out with it")
+            print_error("error", "--sku names one product; give one cut-out with it")
             raise typer.Exit(2)
+        if sku is not None:
+            from ..export.naming import check_sku
+
+            try:
+                check_sku(sku, "--sku")
+            except ValueError as exc:
+                print_error("error", str(exc))
+                raise typer.Exit(2)
         try:
             parsed = load_brief(brief)
         except (ValueError, OSError) as exc:
-            err_console.print(f"[red]brief error[/red] {exc}")
+            print_error("brief error", str(exc))
             raise typer.Exit(2)
         if scene:
             known = {s.name for s in parsed.scenes}
             unknown = [s for s in scene if s not in known]
             if unknown:
-                err_console.print(f"[red]error[/red] --scene {', '.join(unknown)}: not in the brief "
-                                  f"(scenes: {', '.join(sorted(known))})")
+                print_error("error", f"--scene {', '.join(unknown)}: not in the brief "
+                                     f"(scenes: {', '.join(sorted(known))})")
                 raise typer.Exit(2)
             import dataclasses
 
@@ -125,7 +132,7 @@ def register(app: typer.Typer) -> None:
                     frame = relight(frame, cutout, product_maps)
                 save_frame(out, frame, path)
                 written += 1
-            err_console.print(f"{this_sku}: {written} frames written to {out / this_sku}")
+            print_info(f"{this_sku}: {written} frames written to {out / this_sku}")
 
         result = run_batch(cutouts, work, label="render")
         raise typer.Exit(result.exit_code)

@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ._common import err_console, expand_inputs, run_batch
+from ._common import err_console, expand_inputs, max_pixels_option, print_error, run_batch
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
         force: bool = typer.Option(False, "--force", help="Render frames again even when up to date."),
         qa: bool = typer.Option(False, "--qa", help="Run the fidelity checks and write qa.json per frame."),
-        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        max_pixels: int = max_pixels_option(),
     ) -> None:
         """Cut out, inspect, condition, render and relight each photo (one SKU per photo)."""
         from ..condition import load_brief
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         try:
             parsed = load_brief(brief)
         except (ValueError, OSError) as exc:
-            err_console.print(f"[red]brief error[/red] {exc}")
+            print_error("brief error", str(exc))
             raise typer.Exit(2)
         config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
                            resume=not force, qa=qa, max_pixels=max_pixels)
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         items = expand_inputs(photos)
         if not items:
-            err_console.print(f"[red]error[/red] no input images in {', '.join(map(str, photos))}")
+            print_error("error", f"no input images in {', '.join(map(str, photos))}")
             raise typer.Exit(2)
         result = run_batch(items, work, label="run")
         raise typer.Exit(result.exit_code)

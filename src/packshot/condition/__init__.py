@@ -273,8 +273,9 @@ def condition(brief: Brief, cutout: Cutout, maps: ProductMaps | None, sku: str) 
     EmptyProductError
         The cut-out has no product pixels.
     """
-    if not isinstance(sku, str) or not sku or "/" in sku or sku in (".", ".."):
-        raise ValueError(f"sku must be a non-empty name without '/', got {sku!r}")
+    from ..export.naming import check_sku
+
+    check_sku(sku, "sku")  # it names a folder: full match, no control characters (InputError, a ValueError)
     digest = cutout_hash(cutout)
     specs: list[SceneSpec] = []
     for scene in brief.scenes:

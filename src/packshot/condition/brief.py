@@ -63,7 +63,7 @@ _BACKDROP_KEYS = {"wall", "floor", "wall_texture", "floor_texture", "texture_str
                   "podium", "podium_color", "podium_texture", "sweep_falloff"}
 _LIGHT_KEYS = {"azimuth", "elevation", "softness", "kelvin", "intensity"}
 _PLACEMENT_KEYS = {"anchor", "scale", "rotation"}
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: no trailing newline
 
 
 class BriefError(InputError):
@@ -273,7 +273,7 @@ def _parse_scene(ck: _Checker, raw: Mapping[str, Any], path: str, defaults: Mapp
 
     name = raw.get("name", f"scene{index}")
     name = ck.text(name, f"{path}.name")
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise ck.fail(f"{path}.name", f"must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or "
                                       f"digit (it names a folder), got {name!r}")
     if name in seen:
@@ -466,19 +466,10 @@ def load_brief(path: str | Path) -> Brief:
     BriefError
         A field is wrong; the message names the file and the field path.
     """
-    import yaml
+    from ..documents import load_document
 
     p = Path(path)
-    if not p.exists():
-        raise InputError(p, "brief file does not exist")
-    if p.is_dir():
-        raise InputError(p, "is a folder, not a brief YAML file")
-    raw = p.read_bytes()
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(p, "brief is not UTF-8 text") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(p, f"brief is not valid YAML ({exc})") from exc
+    # bounded read (regular files only, size cap), safe YAML with nesting and alias limits
+    data, raw = load_document(p, "brief", fmt="yaml")
     brief = parse_brief(data, p.parent, source=str(p))
     return Brief(brief.name, brief.scenes, str(p), sha256_bytes(raw))

@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import decode_image, linear_to_srgb8
+from ..imaging import decode_image, linear_to_srgb8, read_bounded
 from .profiles import Profile, get_profile
 
 STATUSES = ("pass", "fail", "warn", "skip")
@@ -241,7 +241,7 @@ def read_facts(image: str | Path | bytes | np.ndarray, name: str | None = None) 
             raise InputError(p, "file does not exist")
         if p.is_dir():
             raise InputError(p, "is a folder, not an image file")
-        return _facts_from_bytes(p.read_bytes(), name or str(p))
+        return _facts_from_bytes(read_bounded(p, "image file"), name or str(p))
     raise InputError(name or "image", f"expected a path, bytes or an array, got {type(image).__name__}")
 
 

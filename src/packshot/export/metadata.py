@@ -48,7 +48,7 @@ from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from .. import __version__
 from ..errors import ImageLoadError, InputError
-from ..imaging import srgb_icc_bytes
+from ..imaging import read_bounded, srgb_icc_bytes
 
 IPTC_DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
@@ -362,7 +362,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
     """
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     try:
-        data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+        data = bytes(source) if isinstance(source, (bytes, bytearray)) else read_bounded(source, "image file")
     except OSError as exc:
         raise ImageLoadError(name, f"cannot be read ({exc.strerror or exc})") from exc
     try:

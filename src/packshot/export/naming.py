@@ -40,6 +40,48 @@ _TRANSLITERATION = str.maketrans({
 })
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+SKU_PATTERN = re.compile(r"\w[\w.-]*")
+"""What a SKU may be (matched in full): Unicode letters, digits, ``_``, then also ``.`` and ``-``;
+no separator, no space, no control or format character, never ``.`` or ``..``."""
+SKU_MAX_BYTES = 200
+"""Longest SKU in UTF-8 bytes (it names a folder; file systems allow 255 bytes a name)."""
+
+
+def has_control_chars(text: str) -> bool:
+    """Whether ``text`` holds a control character (newline, tab, NUL, DEL, C1 controls...)."""
+    return bool(_CONTROL.search(text))
+
+
+def check_name(value: object, what: str, pattern: re.Pattern[str] = SKU_PATTERN, max_bytes: int = SKU_MAX_BYTES,
+               rule: str = "letters, digits, '_', '.' and '-', starting with a letter, digit or '_'") -> str:
+    """Return ``value`` when it is a safe name (it becomes a folder or file name), else raise.
+
+    The whole value must match ``pattern`` (``re.fullmatch``: a trailing newline never slips
+    through as it does with ``$``), hold no control character and fit in ``max_bytes`` UTF-8 bytes.
+
+    Raises
+    ------
+    InputError
+        Naming ``what`` (e.g. ``"--sku"``) and the rule.
+    """
+    if not isinstance(value, str) or not value:
+        raise InputError(what, f"must be a non-empty name, got {value!r}")
+    if has_control_chars(value):
+        raise InputError(what, f"{value!r} contains a control character (newline, tab...); names cannot")
+    if not pattern.fullmatch(value):
+        raise InputError(what, f"{value!r} is not a valid name: use {rule}")
+    size = len(value.encode("utf-8"))
+    if size > max_bytes:
+        raise InputError(what, f"{value[:40]!r}... is {size} bytes long; names are at most {max_bytes} bytes")
+    return value
+
+
+def check_sku(value: object, what: str = "sku") -> str:
+    """A SKU as a folder name: see :data:`SKU_PATTERN` and :data:`SKU_MAX_BYTES`."""
+    return check_name(value, what)
+
+
 class NameCollisionError(InputError):
     """Two outputs of one export would get the same name and the policy is ``"error"``."""
 
@@ -87,6 +129,8 @@ def _parse_template(template: str) -> list[str]:
     """Field names in ``template``; raises InputError for bad fields or unsafe literal text."""
     if not template or not template.strip():
         raise InputError("--template", "the file name template is empty")
+    if has_control_chars(template):
+        raise InputError("--template", f"{template!r} contains a control character (newline, tab...)")
     if "\\" in template:
         raise InputError("--template", f"'{template}': use '/' for folders, not '\\'")
     if template.startswith("/"):

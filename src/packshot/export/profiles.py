@@ -377,21 +377,11 @@ def load_profile(path: str | Path) -> Profile:
     InputError
         The file is missing, is not YAML, or a field is unknown or invalid (named in the message).
     """
-    import yaml
+    from ..documents import load_document
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(p, "profile file does not exist") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(p, f"profile file cannot be read ({exc})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise InputError(p, f"profile is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from exc
+    # bounded read (regular files only, size cap), safe YAML with nesting and alias limits
+    data, _raw = load_document(p, "profile file", fmt="yaml")
     if data is None:
         raise InputError(p, "profile file is empty")
     if isinstance(data, Mapping) and "name" not in data:

@@ -38,6 +38,9 @@ from ..imaging import atomic_write_bytes
 # protocols whose single PUT is atomic: a failed upload leaves no object at the key
 _ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "memory", "az", "abfs", "abfss", "adl"})
 _LOCAL_PROTOCOLS = frozenset({"file", "local"})
+# fsspec protocols that read but cannot take files as a destination folder
+_READ_ONLY_PROTOCOLS = frozenset({"http", "https", "zip", "tar", "libarchive", "github", "git", "data", "reference",
+                                  "jlab", "jupyter", "dask", "dbfs+ro", "hf+ro"})
 _EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
            "az": ("adlfs", "azure"), "abfs": ("adlfs", "azure"), "abfss": ("adlfs", "azure")}
 
@@ -148,16 +151,27 @@ class Destination:
         self.retry = retry
         self._sleep = sleep
         protocol = self.url.split("://", 1)[0].lower() if "://" in self.url else "file"
+        if protocol in _READ_ONLY_PROTOCOLS:
+            raise DestinationError(redact_url(self.url), f"{protocol}:// cannot be written to; use a folder, file://, "
+                                                         f"s3://, gs://, az://, memory:// or another writable store")
         if filesystem is None:
             import fsspec
 
             try:
                 filesystem, root = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
             except ImportError as exc:
-                module, extra = _EXTRAS.get(protocol, (protocol, protocol))
-                raise MissingExtraError(module, extra, f"{protocol}:// destinations") from exc
+                if protocol in _EXTRAS:
+                    module, extra = _EXTRAS[protocol]
+                    raise MissingExtraError(module, extra, f"{protocol}:// destinations") from exc
+                raise DestinationError(redact_url(self.url), f"{protocol}:// destinations need a package that is not "
+                                                             f"installed ({exc})") from exc
             except ValueError as exc:
                 raise DestinationError(redact_url(self.url), f"not a usable destination URL ({exc})") from exc
+            except OSError as exc:  # file systems that connect when opened (ftp, sftp, smb...)
+                raise DestinationError(redact_url(self.url), f"cannot reach this destination ({_describe(exc)})") from exc
+            except Exception as exc:  # client libraries raise their own types (credentials, endpoints)
+                raise DestinationError(redact_url(self.url), f"cannot open this destination "
+                                                             f"({type(exc).__name__}: {exc})") from exc
         else:
             root = filesystem._strip_protocol(self.url)
         self.fs = filesystem

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import atomic_write_text, encode_image, atomic_write_bytes, load_image, load_mask, save_gray
+from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, encode_image, load_image, load_mask,
+                       read_bounded, save_gray)
 from ..types import Frame, Light, Placement, SceneSpec
 
 SIDECAR_VERSION = 1
@@ -138,8 +139,8 @@ def read_sidecar(json_path: str | Path) -> dict[str, Any]:
     if not p.exists():
         raise InputError(p, "frame sidecar does not exist")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_bounded(p, "frame sidecar", MAX_DOCUMENT_BYTES).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(p, f"frame sidecar is not valid JSON ({exc})") from exc
     for key in ("sku", "scene", "variant", "size", "product_box", "product_alpha"):
         if key not in data:

@@ -173,7 +173,13 @@ def check_prompt(prompt: Prompt | None, size: tuple[int, int], name: str = "prom
     if box is not None:
         if len(box) != 4:
             raise InputError(f"{name} box", f"needs 4 numbers x0,y0,x1,y1, got {box}")
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+        try:
+            values = [float(v) for v in box]
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name} box", f"needs 4 numbers x0,y0,x1,y1, got {box}") from exc
+        if not all(np.isfinite(values)):
+            raise InputError(f"{name} box", f"needs finite numbers (no inf or nan), got {box}")
+        x0, y0, x1, y1 = (int(round(v)) for v in values)
         if x1 <= x0 or y1 <= y0:
             raise InputError(f"{name} box", f"x1 > x0 and y1 > y0 are needed, got {box}")
         cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ..errors import ImageLoadError, InputError
-from ..imaging import atomic_write_bytes, decode_image, srgb_icc_bytes, to_pil
+from ..imaging import atomic_write_bytes, decode_image, read_bounded, srgb_icc_bytes, to_pil
 from ..types import Cutout, alpha_bbox
 
 METADATA_KEY = "packshot:cutout"
@@ -57,9 +57,7 @@ def load_cutout(path: str | Path) -> Cutout:
         Not readable as an image, or without an alpha channel.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ImageLoadError(p, "cut-out file does not exist")
-    data = p.read_bytes()
+    data = read_bounded(p, "cut-out file")  # missing, a folder, a device or too large: ImageLoadError
     loaded = decode_image(data, str(p))
     if loaded.alpha is None:
         # decode_image drops a fully opaque alpha; tell that apart from no alpha at all

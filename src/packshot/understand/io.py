@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
-from ..imaging import atomic_write_bytes, atomic_write_text, float_to_uint8, save_gray, uint8_to_float
+from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, float_to_uint8, read_bounded,
+                       save_gray, uint8_to_float)
 from ..types import Cutout, Materials, PaletteColor, ProductMaps, RiskFlag, TextLine
 
 FILES = {"depth": "depth.png", "normals": "normals.png", "edges": "edges.png",
@@ -90,13 +91,14 @@ def _json_default(obj: Any) -> Any:
 
 
 def _read_png(path: Path) -> np.ndarray:
+    if not Path(path).exists():
+        raise InputError(path, "map file is missing (was the folder written by save_maps?)")
+    data = read_bounded(path, "map file")  # regular files only, size cap
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             im.load()
             return np.asarray(im)
-    except FileNotFoundError as exc:
-        raise InputError(path, "map file is missing (was the folder written by save_maps?)") from exc
-    except OSError as exc:
+    except (OSError, Image.DecompressionBombError) as exc:
         raise InputError(path, f"map file cannot be decoded ({exc})") from exc
 
 
@@ -105,10 +107,12 @@ def load_maps(folder: str | Path) -> ProductMaps:
     folder = Path(folder)
     jpath = folder / FILES["json"]
     try:
-        meta = json.loads(jpath.read_text())
+        if not jpath.exists():
+            raise FileNotFoundError(jpath)
+        meta = json.loads(read_bounded(jpath, "maps.json", MAX_DOCUMENT_BYTES))
     except FileNotFoundError as exc:
         raise InputError(jpath, "maps.json is missing: not a folder written by save_maps") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(jpath, f"maps.json is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if meta.get("schema") != SCHEMA:
         raise InputError(jpath, f"unknown schema {meta.get('schema')!r}, expected {SCHEMA!r}")
