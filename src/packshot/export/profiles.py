@@ -118,6 +118,9 @@ class Profile:
     """Whether added text, watermarks or logos are allowed off the product."""
     safe_zone: SafeZone | None = None
     """Bands that must stay free of the product (Stories)."""
+    keeps_metadata: bool = True
+    """Whether the platform keeps embedded metadata on upload. False: it strips it, so export also
+    writes each file's C2PA manifest as a ``.c2pa`` sidecar beside it (with credentials)."""
     source: str = ""
     """Where the numbers come from."""
 
@@ -190,7 +193,7 @@ def _validate(p: Profile, where: str) -> None:
             raise _fail(where, name, f"must be a whole number in 1..100, got {v!r}")
     if p.color_space != "sRGB":
         raise _fail(where, "color_space", f"only 'sRGB' is supported, got {p.color_space!r}")
-    for name in ("allow_alpha", "text_allowed", "edge_clearance"):
+    for name in ("allow_alpha", "text_allowed", "edge_clearance", "keeps_metadata"):
         if not isinstance(getattr(p, name), bool):
             raise _fail(where, name, f"must be true or false, got {getattr(p, name)!r}")
     if p.safe_zone is not None:
