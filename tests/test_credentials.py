@@ -435,3 +435,31 @@ def test_credentials_init_and_show(tmp_path):
     assert r.exit_code == 0 and "ES256" in r.output
     creds = load_credentials(tmp_path / "c")
     assert creds.development and creds.alg == "es256"
+
+
+# ---------------------------------------------------------------------------------------------
+# visible AI label
+# ---------------------------------------------------------------------------------------------
+def test_visible_ai_label_only_on_diffusion_frames(tmp_path, creds):
+    labelled = Profile(name="labelled", size=(400, 300), formats=("PNG",), ai_label="AI-edited")
+    plain = Profile(name="plain", size=(400, 300), formats=("PNG",))
+    for kind in ("diffusion", "embedded"):
+        sidecar = write_frame(tmp_path / kind, kind=kind)
+        result = export_frames([sidecar], [labelled, plain], tmp_path / f"out-{kind}", fixer=contain_fixer,
+                               credentials=creds)
+        by = {f.profile: load_image(tmp_path / f"out-{kind}" / f.path).rgb for f in result.files}
+        diff = np.abs(by["labelled"] - by["plain"]).max(axis=2) > 0.02
+        if kind == "diffusion":
+            ys, xs = np.nonzero(diff)
+            assert diff.sum() > 100 and ys.min() > 300 * 0.8 and xs.min() > 400 * 0.6  # bottom-right corner only
+            v = verify_file(tmp_path / f"out-{kind}" / next(f.path for f in result.files if f.profile == "labelled"))
+            assert any("AI-edited" in (a.get("description") or "") for a in v.actions)
+        else:
+            assert not diff.any()  # nothing AI-made: no label
+
+
+def test_ai_label_is_validated(tmp_path):
+    p = tmp_path / "x.yaml"
+    p.write_text("name: x\nai_label: " + "A" * 41 + "\n")
+    with pytest.raises(Exception, match="ai_label"):
+        load_profile(p)

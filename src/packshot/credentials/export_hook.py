@@ -46,12 +46,14 @@ class FrameExtras:
         """Sign ``data`` (an encoded file) with the export's credentials; None without credentials."""
         if self.signer is None:
             return None
+        from .label import needs_label
         from .manifest import build_manifest
 
         manifest = build_manifest(sku=frame.sku, scene=frame.scene, variant=frame.variant,
                                   source_kind=frame.source_kind, profile=profile.name, fmt=fmt, size=size,
                                   context=self.context, provenance=provenance, provenance_digest=digest,
-                                  alt_text=self.alt_text, upscaled=upscaled, quality=quality)
+                                  alt_text=self.alt_text, upscaled=upscaled, quality=quality,
+                                  ai_label=profile.ai_label if needs_label(profile, frame.source_kind) else "")
         signed, store = self.signer.sign(data, fmt, manifest)
         return Signed(signed, store)
 

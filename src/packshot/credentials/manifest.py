@@ -63,7 +63,7 @@ def _agent(what: str = "") -> dict[str, str]:
 def build_manifest(*, sku: str, scene: str, variant: str, source_kind: str, profile: str, fmt: str,
                    size: tuple[int, int], context: FrameContext, provenance: Mapping[str, Any],
                    provenance_digest: str, alt_text: str = "", upscaled: bool = False,
-                   quality: int | None = None, title: str | None = None) -> dict[str, Any]:
+                   quality: int | None = None, title: str | None = None, ai_label: str = "") -> dict[str, Any]:
     """The C2PA manifest definition (c2pa-python ``Builder`` JSON) for one exported file."""
     if source_kind not in PLACEMENT_SOURCE_TYPES:
         raise CredentialsError("source_kind", f"'{source_kind}' is not one of {', '.join(PLACEMENT_SOURCE_TYPES)}")
@@ -99,6 +99,9 @@ def build_manifest(*, sku: str, scene: str, variant: str, source_kind: str, prof
                     "description": f"fitted to the {profile} profile" + (" (super-resolved to reach its minimum size)"
                                                                         if upscaled else ""),
                     "parameters": {"com.packshot.width": int(size[0]), "com.packshot.height": int(size[1])}})
+    if ai_label:
+        actions.append({"action": "c2pa.edited", "softwareAgent": _agent("export"),
+                        "description": f"visible disclosure label \"{ai_label}\" drawn in the bottom-right corner"})
     actions.append({"action": "c2pa.converted", "softwareAgent": _agent("export"),
                     "description": f"encoded as {fmt} in sRGB" + (f" at quality {quality}" if quality else "")})
     if context.master_sha256:

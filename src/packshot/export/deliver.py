@@ -371,6 +371,10 @@ def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame
     if resampled:
         rgb = resize_linear(rgb, (w, h))
     rgb8 = linear_to_srgb8_fast(rgb)
+    from ..credentials.label import draw_label, needs_label
+
+    if needs_label(profile, frame.source_kind):  # a visible "AI-edited" label the platform asks for
+        rgb8 = draw_label(rgb8, profile.ai_label)
     quality = _quality(profile, fmt) if fmt in ("JPEG", "WEBP") else None
     params = {"profile": profile.name, "format": fmt, "size": [w, h], "fixed_by": fixed_by,
               "resampled_from": list(fixed.rgb.shape[1::-1]) if resampled else None,
