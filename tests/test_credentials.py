@@ -463,3 +463,30 @@ def test_ai_label_is_validated(tmp_path):
     p.write_text("name: x\nai_label: " + "A" * 41 + "\n")
     with pytest.raises(Exception, match="ai_label"):
         load_profile(p)
+
+
+def test_mp4_clip_can_be_signed_and_verified(tmp_path, creds):
+    # motion clips: the same signer and manifest, MP4 container (for the motion export to call)
+    av = pytest.importorskip("av")
+    from packshot.credentials.context import FrameContext
+    from packshot.credentials.manifest import ContentSigner, build_manifest
+
+    buf = io.BytesIO()
+    container = av.open(buf, "w", format="mp4")
+    stream = container.add_stream("libx264", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    for i in range(5):
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 40, np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    manifest = build_manifest(sku="a", scene="turntable", variant="v0", source_kind="diffusion", profile="clip",
+                              fmt="MP4", size=(64, 64), context=FrameContext(), provenance={},
+                              provenance_digest="sha256:0")
+    signed, _ = ContentSigner(load_credentials(creds)).sign(buf.getvalue(), "MP4", manifest)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(signed)
+    v = verify_file(clip)
+    assert v.valid and v.digital_source_types == [IPTC + "compositeWithTrainedAlgorithmicMedia"]
