@@ -52,7 +52,7 @@ def _check_credentials(path: Path) -> str:
     return "c2pa valid, " + ("trusted signer" if v.trusted else "untrusted signer")
 
 
-def export_hero_frames(out: Path, sidecars: list[Path]) -> list[dict]:
+def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | None = None) -> list[dict]:
     """Export the hero frames for marketplaces, signed with a development CA, and check each
     delivered file against its profile and its Content Credentials."""
     from .export.check import check_image
@@ -66,7 +66,7 @@ def export_hero_frames(out: Path, sidecars: list[Path]) -> list[dict]:
     else:
         print(f"Content Credentials: signing with {creds.describe()}")
     result = export_frames(sidecars, EXPORT_PROFILES, dest, local_manifest=out / "export-manifest.json",
-                           credentials=creds)
+                           credentials=creds, product_text=product_text)
     rows = []
     for f in result.files:
         path = dest / f.path
@@ -183,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sku}: {len(result.frames)} frames, {len(result.skipped)} up to date "
               f"({', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
     heroes = sorted((out / "frames").glob("*/hero-white/v0.json"))
-    exports = export_hero_frames(out, heroes) if heroes else []
+    # catalogue titles for the alt text ("Meridian Cold Brew bottle on a seamless white sweep...")
+    titles = {item["sku"]: {"title": f"{item['label'][0].title()} {item['label'][1]} {item['sku'].split('-')[0]}"}
+              for item in catalogue if item.get("label")}
+    exports = export_hero_frames(out, heroes, titles) if heroes else []
     failures += sum(1 for e in exports if e["verdict"] != "pass")
     index = build_contact_sheet(out, rows, exports)
     print(f"wrote {index} in {time.perf_counter() - t_start:.1f} s")
