@@ -490,3 +490,14 @@ def test_mp4_clip_can_be_signed_and_verified(tmp_path, creds):
     clip.write_bytes(signed)
     v = verify_file(clip)
     assert v.valid and v.digital_source_types == [IPTC + "compositeWithTrainedAlgorithmicMedia"]
+
+
+def test_tsa_url_is_recorded_and_checked(tmp_path):
+    r = CliRunner().invoke(app, ["credentials", "init", str(tmp_path / "c"), "--tsa-url", "http://ts.example/tsa"])
+    assert r.exit_code == 0
+    assert load_credentials(tmp_path / "c").tsa_url == "http://ts.example/tsa"
+    (tmp_path / "c" / "credentials.json").write_text('{"tsa_url": "ftp://x"}')
+    with pytest.raises(CredentialsError, match="tsa_url"):
+        load_credentials(tmp_path / "c")
+    r = CliRunner().invoke(app, ["credentials", "init", str(tmp_path / "d"), "--tsa-url", "nope"])
+    assert r.exit_code == 2 and not (tmp_path / "d").exists()

@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(365, "--days", help="Validity of the development certificates, in days."),
         name: str = typer.Option("packshot development signer", "--name", help="Common name of the signer."),
         force: bool = typer.Option(False, "--force", help="Replace credentials already in the folder."),
+        tsa_url: str = typer.Option(None, "--tsa-url", help="Timestamp authority (RFC 3161) URL to record in "
+                                    "credentials.json; signing then asks it for a trusted time."),
     ) -> None:
         """Make a self-signed development CA and a signer it issued (for trials: readers report it as untrusted)."""
         from ..errors import PackshotError
@@ -28,7 +30,7 @@ def register(app: typer.Typer) -> None:
         if days < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--days")
         try:
-            creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force)
+            creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url)
         except PackshotError as exc:
             err_console.print(f"[red]credentials error[/red] {exc}")
             raise typer.Exit(2)

@@ -224,7 +224,7 @@ def _check_signer_profile(cert: Any, where: Path) -> None:
 
 def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str = "packshot development signer",
                          organization: str = "packshot development", overwrite: bool = False,
-                         now: _dt.datetime | None = None) -> Credentials:
+                         now: _dt.datetime | None = None, tsa_url: str | None = None) -> Credentials:
     """Write a development CA and an ES256 signer it issued into ``folder``.
 
     Writes ``chain.pem`` (signer, then CA), ``key.pem`` (the signer's key), ``dev-ca.pem`` (the CA
@@ -245,6 +245,8 @@ def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str =
     from ..imaging import atomic_write_bytes, atomic_write_text
 
     root = Path(folder)
+    if tsa_url is not None and not str(tsa_url).startswith(("http://", "https://")):
+        raise CredentialsError("--tsa-url", f"{tsa_url!r} is not an http(s) URL")
     if not overwrite and ((root / CHAIN_NAME).exists() or (root / KEY_NAME).exists()):
         raise CredentialsError(root, f"already holds {CHAIN_NAME} / {KEY_NAME}; pass --force to replace them")
     root.mkdir(parents=True, exist_ok=True)
@@ -286,5 +288,5 @@ def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str =
         pass
     atomic_write_bytes(root / CHAIN_NAME, cert.public_bytes(pem) + ca_pem)
     atomic_write_bytes(root / DEV_CA_NAME, ca_pem)
-    atomic_write_text(root / CONFIG_NAME, json.dumps({"development": True, "tsa_url": None}, indent=2) + "\n")
+    atomic_write_text(root / CONFIG_NAME, json.dumps({"development": True, "tsa_url": tsa_url}, indent=2) + "\n")
     return load_credentials(root, now=now)
