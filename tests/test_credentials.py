@@ -420,6 +420,9 @@ def test_verify_trust_options(tmp_path, creds):
     assert runner.invoke(app, ["verify", "--require-trusted", path]).exit_code == 1
     r = runner.invoke(app, ["verify", "--require-trusted", "--trust-anchors", str(creds / "dev-ca.pem"), path])
     assert r.exit_code == 0 and "trusted signer" in r.output
+    r = runner.invoke(app, ["verify", str(out)])  # a folder: every image in it
+    assert r.exit_code == 0 and "glue-1_marble_v0_sq-jpeg.jpg" in r.output and "packshot-manifest" not in r.output
+    assert runner.invoke(app, ["verify", str(tmp_path / "in" / "frames" / "glue-1" / "maps")]).exit_code == 2
     r = runner.invoke(app, ["verify", "--json", path])
     data = json.loads(r.stdout)[0]
     assert data["valid"] and not data["trusted"] and data["ok"] and data["qa"]["verdict"] == "pass"

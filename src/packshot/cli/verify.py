@@ -14,8 +14,9 @@ from ._common import err_console
 def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_command(
-        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips to verify; a file without "
-                                                     "an embedded manifest is read with its .c2pa sidecar."),
+        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips to verify, or folders of "
+                                                     "them; a file without an embedded manifest is read with its "
+                                                     ".c2pa sidecar."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (a JSON list)."),
         require_trusted: bool = typer.Option(False, "--require-trusted", help="Fail (exit 1) when the signer is "
                                              "not trusted, e.g. a development CA."),
@@ -24,15 +25,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate signature and hard binding, and print the provenance chain. Exit 0 when every file is valid
         (an untrusted signer is a warning), 1 when a manifest is missing or invalid."""
-        from ..credentials.verify import verify_file
+        from ..credentials.verify import MEDIA_SUFFIXES, verify_file
         from ..errors import PackshotError
 
         if trust_anchors is not None and not trust_anchors.is_file():
             err_console.print(f"[red]input error[/red] {trust_anchors}: trust anchors file does not exist")
             raise typer.Exit(2)
+        expanded: list[Path] = []
+        for f in files:
+            if f.is_dir():
+                found = sorted(q for q in f.rglob("*") if q.is_file() and q.suffix.lower() in MEDIA_SUFFIXES)
+                if not found:
+                    err_console.print(f"[red]input error[/red] {f}: folder holds no image or clip to verify")
+                    raise typer.Exit(2)
+                expanded.extend(found)
+            else:
+                expanded.append(f)
         results = []
         try:
-            for f in files:
+            for f in expanded:
                 results.append(verify_file(f, trust_anchors=trust_anchors))
         except PackshotError as exc:
             err_console.print(f"[red]error[/red] {exc}")

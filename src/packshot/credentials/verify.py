@@ -27,6 +27,9 @@ _MIME_BY_SUFFIX = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/p
                    ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".tif": "image/tiff",
                    ".tiff": "image/tiff", ".avif": "image/avif", ".heic": "image/heic", ".gif": "image/gif"}
 
+MEDIA_SUFFIXES = frozenset(_MIME_BY_SUFFIX)
+"""File suffixes ``packshot verify`` reads."""
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -204,4 +207,4 @@ def _no_manifest(exc: Exception) -> str:
     return f"the manifest cannot be read: {text}"
 
 
-__all__ = ["Verification", "verify_file", "MIME"]
+__all__ = ["MEDIA_SUFFIXES", "Verification", "verify_file", "MIME"]
