@@ -504,3 +504,31 @@ def test_tsa_url_is_recorded_and_checked(tmp_path):
         load_credentials(tmp_path / "c")
     r = CliRunner().invoke(app, ["credentials", "init", str(tmp_path / "d"), "--tsa-url", "nope"])
     assert r.exit_code == 2 and not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("key_type", ["ps256", "ed25519"])
+def test_other_signing_algorithms(tmp_path, key_type):
+    folder = tmp_path / key_type
+    assert init_dev_credentials(folder, key_type=key_type).alg == key_type
+    result, out, _ = _export(tmp_path, folder, [JPEG])
+    v = verify_file(out / result.files[0].path)
+    assert v.valid and v.signer["alg"].lower() == key_type
+
+
+def test_encrypted_key_needs_its_passphrase(tmp_path, creds, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+
+    folder = tmp_path / "enc"
+    shutil.copytree(creds, folder)
+    key = serialization.load_pem_private_key((creds / "key.pem").read_bytes(), password=None)
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.BestAvailableEncryption(b"s3cret")))
+    monkeypatch.delenv("PACKSHOT_KEY_PASSPHRASE", raising=False)
+    with pytest.raises(CredentialsError, match="encrypted"):
+        load_credentials(folder)
+    monkeypatch.setenv("PACKSHOT_KEY_PASSPHRASE", "wrong")
+    with pytest.raises(CredentialsError, match="passphrase"):
+        load_credentials(folder)
+    monkeypatch.setenv("PACKSHOT_KEY_PASSPHRASE", "s3cret")
+    result, out, _ = _export(tmp_path, folder, [JPEG])
+    assert verify_file(out / result.files[0].path).valid

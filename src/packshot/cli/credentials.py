@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(365, "--days", help="Validity of the development certificates, in days."),
         name: str = typer.Option("packshot development signer", "--name", help="Common name of the signer."),
         force: bool = typer.Option(False, "--force", help="Replace credentials already in the folder."),
+        key_type: str = typer.Option("es256", "--key-type", help="Signer algorithm: es256, ps256 or ed25519."),
         tsa_url: str = typer.Option(None, "--tsa-url", help="Timestamp authority (RFC 3161) URL to record in "
                                     "credentials.json; signing then asks it for a trusted time."),
     ) -> None:
@@ -30,7 +31,8 @@ def register(app: typer.Typer) -> None:
         if days < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--days")
         try:
-            creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url)
+            creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url,
+                                         key_type=key_type)
         except PackshotError as exc:
             err_console.print(f"[red]credentials error[/red] {exc}")
             raise typer.Exit(2)

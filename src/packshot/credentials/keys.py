@@ -3,7 +3,8 @@
 Layout of a credentials folder (``packshot export --credentials DIR`` or ``PACKSHOT_CREDENTIALS``)::
 
     DIR/chain.pem          the signer's certificate first, then its intermediates (PEM)
-    DIR/key.pem            the signer's private key (PEM, PKCS#8 or traditional; not encrypted)
+    DIR/key.pem            the signer's private key (PEM, PKCS#8 or traditional; when encrypted,
+                           its passphrase comes from $PACKSHOT_KEY_PASSPHRASE)
     DIR/credentials.json   optional: {"tsa_url": "http://timestamp.example", "development": false}
 
 The key type chooses the algorithm: EC P-256 -> ES256, P-384 -> ES384, P-521 -> ES512,
@@ -33,6 +34,7 @@ KEY_NAME = "key.pem"
 CONFIG_NAME = "credentials.json"
 DEV_CA_NAME = "dev-ca.pem"
 ENV_VAR = "PACKSHOT_CREDENTIALS"
+PASSPHRASE_VAR = "PACKSHOT_KEY_PASSPHRASE"
 
 # extended key usages C2PA accepts for a claim signer (C2PA 2.x, certificate profile)
 _C2PA_EKUS = {
@@ -151,12 +153,20 @@ def load_credentials(folder: str | Path, now: _dt.datetime | None = None) -> Cre
         raise CredentialsError(chain_path, f"not a PEM certificate chain ({exc})") from exc
     if not certs:
         raise CredentialsError(chain_path, "holds no certificate")
+    passphrase = os.environ.get(PASSPHRASE_VAR)
     try:
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except TypeError as exc:
-        raise CredentialsError(key_path, "the private key is encrypted; give an unencrypted PEM key") from exc
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except TypeError:  # encrypted: decrypt with the passphrase, keep the plain key in memory only
+            if not passphrase:
+                raise CredentialsError(key_path, f"the private key is encrypted; set {PASSPHRASE_VAR} to its "
+                                                 "passphrase") from None
+            key = serialization.load_pem_private_key(key_pem, password=passphrase.encode("utf-8"))
+            key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
     except ValueError as exc:
-        raise CredentialsError(key_path, f"not a PEM private key ({str(exc).splitlines()[0]})") from exc
+        raise CredentialsError(key_path, f"not a PEM private key, or a wrong passphrase "
+                                         f"({str(exc).splitlines()[0]})") from exc
     alg = _alg_for(key, key_path)
 
     leaf = certs[0]
@@ -224,13 +234,15 @@ def _check_signer_profile(cert: Any, where: Path) -> None:
 
 def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str = "packshot development signer",
                          organization: str = "packshot development", overwrite: bool = False,
-                         now: _dt.datetime | None = None, tsa_url: str | None = None) -> Credentials:
+                         now: _dt.datetime | None = None, tsa_url: str | None = None,
+                         key_type: str = "es256") -> Credentials:
     """Write a development CA and an ES256 signer it issued into ``folder``.
 
     Writes ``chain.pem`` (signer, then CA), ``key.pem`` (the signer's key), ``dev-ca.pem`` (the CA
     alone, to add to a reader's trust anchors for tests) and ``credentials.json``
     (``"development": true``). The CA's private key is not kept. Readers report manifests signed
-    with it as untrusted.
+    with it as untrusted. ``key_type`` is the signer's algorithm: "es256" (EC P-256), "ps256"
+    (RSA 2048) or "ed25519".
 
     Raises
     ------
@@ -244,6 +256,13 @@ def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str =
 
     from ..imaging import atomic_write_bytes, atomic_write_text
 
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    makers = {"es256": lambda: ec.generate_private_key(ec.SECP256R1()),
+              "ps256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+              "ed25519": ed25519.Ed25519PrivateKey.generate}
+    if key_type not in makers:
+        raise CredentialsError("--key-type", f"'{key_type}' is not one of {', '.join(makers)}")
     root = Path(folder)
     if tsa_url is not None and not str(tsa_url).startswith(("http://", "https://")):
         raise CredentialsError("--tsa-url", f"{tsa_url!r} is not an http(s) URL")
@@ -267,7 +286,7 @@ def init_dev_credentials(folder: str | Path, days: int = 365, common_name: str =
           .add_extension(usage(False), critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = makers[key_type]()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_name).public_key(key.public_key())
