@@ -532,3 +532,38 @@ def test_encrypted_key_needs_its_passphrase(tmp_path, creds, monkeypatch):
     monkeypatch.setenv("PACKSHOT_KEY_PASSPHRASE", "s3cret")
     result, out, _ = _export(tmp_path, folder, [JPEG])
     assert verify_file(out / result.files[0].path).valid
+
+
+def test_source_photo_with_its_own_credentials_continues_the_history(tmp_path, creds):
+    # the photo was itself signed (a C2PA camera, an earlier edit): it becomes the parentOf
+    # ingredient with its manifest, and the reader validates the chain
+    from packshot.credentials.context import FrameContext
+    from packshot.credentials.manifest import ContentSigner, build_manifest
+
+    sidecar = write_frame(tmp_path / "in")
+    photo = tmp_path / "in/photos/glue-1.png"
+    signer = ContentSigner(load_credentials(creds))
+    camera = build_manifest(sku="glue-1", scene="camera", variant="-", source_kind="capture", profile="camera",
+                            fmt="PNG", size=(160, 120), context=FrameContext(), provenance={},
+                            provenance_digest="sha256:0", title="camera original")
+    photo.write_bytes(signer.sign(photo.read_bytes(), "PNG", camera)[0])
+    prov = json.loads(sidecar.read_text())
+    prov["provenance"]["photo_sha256"] = sha256_file(photo)
+    sidecar.write_text(json.dumps(prov))
+    result = export_frames([sidecar], [JPEG], tmp_path / "out", fixer=contain_fixer, credentials=signer)
+    path = tmp_path / "out" / result.files[0].path
+    v = verify_file(path)
+    assert v.valid, v.problems
+    parent = next(i for i in v.ingredients if i["relationship"] == "parentOf")
+    assert parent.get("active_manifest")  # the photo's own manifest travelled with it
+    assert parent["metadata"]["com.packshot.sha256"] == sha256_file(photo)
+    with c2pa.Reader(str(path)) as reader:
+        store = json.loads(reader.json())
+    assert len(store["manifests"]) == 2
+    titles = {m.get("title") for m in store["manifests"].values()}
+    assert "camera original" in titles
+    # a photo changed since the pipeline read it is not taken as the frame's source
+    photo.write_bytes(photo.read_bytes() + b"\0")
+    result = export_frames([sidecar], [JPEG], tmp_path / "out2", fixer=contain_fixer, credentials=signer)
+    v = verify_file(tmp_path / "out2" / result.files[0].path)
+    assert not next(i for i in v.ingredients if i["relationship"] == "parentOf").get("active_manifest")

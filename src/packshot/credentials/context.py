@@ -23,6 +23,8 @@ class FrameContext:
     """Facts about one frame for its manifest and alt text (all optional)."""
 
     photo_name: str | None = None
+    photo_path: str | None = None
+    """The source photo's path as the pipeline recorded it (it may no longer exist)."""
     photo_sha256: str | None = None
     master_sha256: str | None = None
     qa: Mapping[str, Any] | None = None
@@ -116,7 +118,8 @@ def frame_context(frame: Any) -> FrameContext:
                 label = tuple(str(t.get("text", "")).strip() for t in maps.get("text") or []
                               if isinstance(t, Mapping) and str(t.get("text", "")).strip())
     approval = approval or prov.get("approval") or None
-    return FrameContext(photo_name=Path(str(photo)).name if photo else None, photo_sha256=photo_sha,
+    return FrameContext(photo_name=Path(str(photo)).name if photo else None, photo_path=str(photo) if photo else None,
+                        photo_sha256=photo_sha,
                         master_sha256=master_sha, qa=qa, approval=approval, label_text=label, prompt=prompt,
                         models=tuple(models), stages=tuple(stages), render_backend=render_backend,
                         relight_backend=relight_backend)

@@ -40,6 +40,8 @@ class FrameExtras:
     description: str
     signer: Any = None
     title: str | None = None
+    photo: tuple[str, bytes] | None = None
+    """The source photo ``(mime, bytes)`` when it carries Content Credentials of its own."""
 
     def sign(self, frame: Any, profile: Any, data: bytes, fmt: str, size: tuple[int, int], provenance: Mapping,
              digest: str, quality: int | None, upscaled: bool) -> Signed | None:
@@ -54,7 +56,7 @@ class FrameExtras:
                                   context=self.context, provenance=provenance, provenance_digest=digest,
                                   alt_text=self.alt_text, upscaled=upscaled, quality=quality,
                                   ai_label=profile.ai_label if needs_label(profile, frame.source_kind) else "")
-        signed, store = self.signer.sign(data, fmt, manifest)
+        signed, store = self.signer.sign(data, fmt, manifest, streams={"photo": self.photo} if self.photo else None)
         return Signed(signed, store)
 
 
@@ -97,7 +99,8 @@ class ExportCredentials:
         text = self.product_text.get(frame.sku, {})
         alt = alt_text(frame.sku, frame.scene, ctx, title=text.get("title"), override=text.get("alt_text"))
         return FrameExtras(context=ctx, alt_text=alt, description=description(alt, frame.source_kind) if alt else "",
-                           signer=self.signer, title=text.get("title"))
+                           signer=self.signer, title=text.get("title"),
+                           photo=self.signer.photo_with_credentials(ctx) if self.signer is not None else None)
 
 
 def load_product_text(path: str | Path) -> dict[str, dict[str, str]]:

@@ -175,8 +175,41 @@ class ContentSigner:
         except self.c2pa.C2paError as exc:
             raise CredentialsError(self.credentials.folder, f"c2pa refuses to sign with these credentials: {exc}") from exc
 
-    def sign(self, data: bytes, fmt: str, manifest: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    def photo_with_credentials(self, context: FrameContext) -> tuple[str, bytes] | None:
+        """``(mime, bytes)`` of the frame's source photo when it still exists, is the photo the
+        pipeline hashed, and carries Content Credentials of its own (a C2PA camera, an earlier
+        edit): then it becomes the ``parentOf`` ingredient with its manifest, and the history
+        continues. None otherwise (the ingredient is then described by its name and sha256)."""
+        from pathlib import Path
+
+        from ..provenance import sha256_bytes
+        from .verify import _MIME_BY_SUFFIX
+
+        if not context.photo_path:
+            return None
+        path = Path(context.photo_path)
+        mime = _MIME_BY_SUFFIX.get(path.suffix.lower())
+        if mime is None or not path.is_file():
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if context.photo_sha256 and sha256_bytes(data) != context.photo_sha256:
+            return None  # changed since the pipeline read it: not the photo this frame came from
+        try:
+            with self.c2pa.Reader(mime, io.BytesIO(data)):
+                pass
+        except self.c2pa.C2paError:
+            return None
+        return mime, data
+
+    def sign(self, data: bytes, fmt: str, manifest: Mapping[str, Any],
+             streams: Mapping[str, tuple[str, bytes]] | None = None) -> tuple[bytes, bytes]:
         """Embed and sign ``manifest`` into the encoded file ``data``.
+
+        ``streams`` maps an ingredient label (``"photo"``) to ``(mime, bytes)``: that ingredient is
+        read from the file itself (carrying its own manifest) instead of its JSON description.
 
         Returns
         -------
@@ -185,8 +218,17 @@ class ContentSigner:
         mime = MIME[fmt]
         out = io.BytesIO()
         with self._lock:
-            builder = self.c2pa.Builder(dict(manifest), context=self._context)
+            definition = dict(manifest)
+            streamed = [i for i in definition.get("ingredients", []) if i.get("label") in (streams or {})]
+            definition["ingredients"] = [i for i in definition.get("ingredients", []) if i not in streamed]
+            builder = self.c2pa.Builder(definition, context=self._context)
+            keep = []  # ingredient streams stay referenced until the signing is done
             try:
+                for ingredient in streamed:
+                    ingredient_mime, blob = streams[ingredient["label"]]
+                    keep.append(io.BytesIO(blob))
+                    builder.add_ingredient({k: v for k, v in ingredient.items() if k != "format"}, ingredient_mime,
+                                           keep[-1])
                 store = builder.sign(self._signer, mime, io.BytesIO(data), out)
             finally:
                 builder.close()

@@ -92,7 +92,9 @@ class Verification:
                          f" ({s.get('alg') or '?'})" + (f", signed {s['time']}" if s.get("time") else ""))
         for ing in self.ingredients:
             sha = (ing.get("metadata") or {}).get("com.packshot.sha256")
-            lines.append(f"  ingredient ({ing.get('relationship')}): {ing.get('title')}" + (f", sha256 {sha}" if sha else ""))
+            own = ", carries its own Content Credentials" if ing.get("active_manifest") else ""
+            lines.append(f"  ingredient ({ing.get('relationship')}): {ing.get('title')}" + (f", sha256 {sha}" if sha else "")
+                         + own)
         for i, a in enumerate(self.actions, 1):
             agent = (a.get("softwareAgent") or {})
             agent_s = f" [{agent.get('name')} {agent.get('version', '')}]".rstrip() if isinstance(agent, Mapping) else ""
