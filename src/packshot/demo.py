@@ -22,21 +22,63 @@ DEFAULT_BRIEF = REPO / "examples" / "briefs" / "demo.yaml"
 EXPORT_PROFILES = ("amazon-main", "meta-square")
 
 
-def export_hero_frames(out: Path, sidecars: list[Path]) -> list[dict]:
-    """Export the hero frames for marketplaces and check each delivered file against its profile."""
+def demo_credentials(out: Path):
+    """A development CA and signer in ``out/credentials`` (made once, remade when unusable), or
+    None when the ``credentials`` extra (c2pa-python) is not installed."""
+    try:
+        import c2pa  # noqa: F401
+
+        from .credentials import CredentialsError, init_dev_credentials, load_credentials
+    except ImportError:
+        return None
+    folder = out / "credentials"
+    try:
+        return load_credentials(folder)
+    except CredentialsError:
+        return init_dev_credentials(folder, overwrite=True)
+
+
+def _check_credentials(path: Path) -> str:
+    """``"c2pa: valid, untrusted signer"`` (packshot verify and c2pa's own Reader agree) or a failure."""
+    import c2pa
+
+    from .credentials.verify import verify_file
+
+    v = verify_file(path)
+    with c2pa.Reader(str(path)) as reader:
+        state = reader.get_validation_state()
+    if not v.valid or state not in ("Valid", "Trusted"):
+        return f"fail: Content Credentials {state or 'missing'}: {'; '.join(v.problems) or v.error}"
+    return "c2pa valid, " + ("trusted signer" if v.trusted else "untrusted signer")
+
+
+def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | None = None) -> list[dict]:
+    """Export the hero frames for marketplaces, signed with a development CA, and check each
+    delivered file against its profile and its Content Credentials."""
     from .export.check import check_image
     from .export.deliver import export_frames
     from .export.profiles import get_profile
 
     dest = out / "export"
-    result = export_frames(sidecars, EXPORT_PROFILES, dest, local_manifest=out / "export-manifest.json")
+    creds = demo_credentials(out)
+    if creds is None:
+        print("Content Credentials: not signed (install the 'credentials' extra: c2pa-python)", file=sys.stderr)
+    else:
+        print(f"Content Credentials: signing with {creds.describe()}")
+    result = export_frames(sidecars, EXPORT_PROFILES, dest, local_manifest=out / "export-manifest.json",
+                           credentials=creds, product_text=product_text)
     rows = []
     for f in result.files:
         path = dest / f.path
         report = check_image(path, get_profile(f.profile))
         failed = [r.name for r in report.rules if r.status == "fail"]
+        verdict = "pass" if report.passed else "fail: " + ", ".join(failed)
+        c2pa_status = _check_credentials(path) if creds is not None else "not signed"
+        if c2pa_status.startswith("fail") and verdict == "pass":
+            verdict = c2pa_status
         rows.append({"rel": path.relative_to(out).as_posix(), "label": f"{f.sku} / {f.profile}",
-                     "verdict": "pass" if report.passed else "fail: " + ", ".join(failed)})
+                     "verdict": verdict, "credentials": c2pa_status, "alt": f.alt_text,
+                     "signer": creds.describe() if creds is not None else None})
     for failure in result.failures:
         rows.append({"rel": "", "label": str(getattr(failure, "frame", failure)), "verdict": f"fail: {failure}"})
     return rows
@@ -76,12 +118,19 @@ def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None 
             )
         parts.append("</div>")
     if exports:
-        parts.append("<h2>marketplace export (hero frames), each file checked against its profile</h2><div class='row'>")
+        parts.append("<h2>marketplace export (hero frames), each file checked against its profile</h2>")
+        signer = next((e.get("signer") for e in exports if e.get("signer")), None)
+        parts.append("<p class='flags'>Content Credentials (C2PA): " + (
+            f"every file is signed by {html.escape(signer)}. This development signer is UNTRUSTED: C2PA readers "
+            "report it as such; check a file with <code>packshot verify FILE</code>." if signer else
+            "not signed (install the 'credentials' extra).") + "</p><div class='row'>")
         for e in exports:
             cls = "pass" if e["verdict"] == "pass" else "fail"
-            img = f"<img src='{html.escape(e['rel'])}' loading='lazy'>" if e["rel"] else ""
+            img = (f"<img src='{html.escape(e['rel'])}' alt='{html.escape(e.get('alt') or '')}' loading='lazy'>"
+                   if e["rel"] else "")
+            creds = f"<br><small>{html.escape(e['credentials'])}</small>" if e.get("credentials") else ""
             parts.append(f"<figure>{img}<figcaption>{html.escape(e['label'])} "
-                         f"<b class='{cls}'>{html.escape(e['verdict'])}</b></figcaption></figure>")
+                         f"<b class='{cls}'>{html.escape(e['verdict'])}</b>{creds}</figcaption></figure>")
         parts.append("</div>")
     parts.append("</body></html>")
     index = out / "index.html"
@@ -134,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sku}: {len(result.frames)} frames, {len(result.skipped)} up to date "
               f"({', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
     heroes = sorted((out / "frames").glob("*/hero-white/v0.json"))
-    exports = export_hero_frames(out, heroes) if heroes else []
+    # catalogue titles for the alt text ("Meridian Cold Brew bottle on a seamless white sweep...")
+    titles = {item["sku"]: {"title": f"{item['label'][0].title()} {item['label'][1]} {item['sku'].split('-')[0]}"}
+              for item in catalogue if item.get("label")}
+    exports = export_hero_frames(out, heroes, titles) if heroes else []
     failures += sum(1 for e in exports if e["verdict"] != "pass")
     index = build_contact_sheet(out, rows, exports)
     print(f"wrote {index} in {time.perf_counter() - t_start:.1f} s")

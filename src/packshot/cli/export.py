@@ -64,6 +64,12 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", help="Threads for fixing, encoding and uploading."),
         upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for inputs below a "
                                      "profile's minimum: realesrgan, bicubic or none."),
+        credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
+                                                   help="Sign Content Credentials (C2PA) into every file with the "
+                                                        "PEM chain and key in this folder (see `packshot credentials "
+                                                        "init`)."),
+        product_text: Optional[Path] = typer.Option(None, "--product-text", help="CSV (sku,title,alt_text) or JSON "
+                                                    "with each SKU's title for the alt text, or its own alt text."),
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
@@ -73,6 +79,9 @@ def register(app: typer.Typer) -> None:
         options = _storage_options(storage_option, storage_options)
         try:
             inputs = collect_frames(frames)
+            from ..credentials.export_hook import load_product_text
+
+            texts = load_product_text(product_text) if product_text is not None else None
         except PackshotError as exc:
             print_error("input error", str(exc))
             raise typer.Exit(2)
@@ -97,12 +106,19 @@ def register(app: typer.Typer) -> None:
                 on_collision=on_collision, retry=RetryPolicy(attempts=retries), storage_options=options,
                 local_manifest=local_manifest, workers=workers, on_progress=progress,
                 fixer=default_fixer(None if upscaler == "none" else upscaler),
+                credentials=credentials, product_text=texts,
             )
         except PackshotError as exc:
             print_error("export error", str(exc))
             raise typer.Exit(2)
         for f in result.files:
             typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
+        if credentials is not None:
+            from ..credentials import load_credentials
+
+            creds = load_credentials(credentials)
+            signed = sum(1 for f in result.files if f.signed)
+            err_console.print(f"signed {signed} files with Content Credentials: {creds.describe()}")
         frames_total = len({f.source for f in result.files} | {f.source for f in result.failures})
         print_info(
             f"{len(result.files)} files to {result.destination} from {frames_total} inputs in {result.seconds:.2f} s; "

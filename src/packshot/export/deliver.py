@@ -356,9 +356,12 @@ class Encoded:
     upscaled: bool
     provenance: Mapping[str, Any]
     digest: str
+    c2pa_store: bytes | None = None
+    """The signed C2PA manifest store (with credentials), for a ``.c2pa`` sidecar."""
 
 
-def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame_hash: str) -> Encoded:
+def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame_hash: str,
+            extras: Any = None) -> Encoded:
     fmt = _output_format(profile)
     w, h = profile.size
     # The fixer's alpha says where the product is (for checks); it is not transparency: the
@@ -368,6 +371,10 @@ def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame
     if resampled:
         rgb = resize_linear(rgb, (w, h))
     rgb8 = linear_to_srgb8_fast(rgb)
+    from ..credentials.label import draw_label, needs_label
+
+    if needs_label(profile, frame.source_kind):  # a visible "AI-edited" label the platform asks for
+        rgb8 = draw_label(rgb8, profile.ai_label)
     quality = _quality(profile, fmt) if fmt in ("JPEG", "WEBP") else None
     params = {"profile": profile.name, "format": fmt, "size": [w, h], "fixed_by": fixed_by,
               "resampled_from": list(fixed.rgb.shape[1::-1]) if resampled else None,
@@ -380,8 +387,12 @@ def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame
         prov["params"]["quality"] = quality
         digest = provenance_digest(prov)
         meta = ExportMetadata(source_kind=frame.source_kind, provenance_digest=digest, sku=frame.sku,
-                              scene=frame.scene, variant=frame.variant, profile=profile.name, upscaled=fixed.upscaled)
+                              scene=frame.scene, variant=frame.variant, profile=profile.name, upscaled=fixed.upscaled,
+                              alt_text=extras.alt_text if extras else "", description=extras.description if extras else "")
         data = encode_with_metadata(rgb8, fmt, meta, quality=quality or 90)
+        signed = extras.sign(frame, profile, data, fmt, (w, h), prov, digest, quality, fixed.upscaled) if extras else None
+        if signed is not None:  # Content Credentials (packshot.credentials): the byte limit counts them
+            data = signed.data
         if not max_bytes or len(data) <= max_bytes:
             break
         if quality is None or quality - 5 < MIN_QUALITY_FOR_BYTE_LIMIT:
@@ -389,7 +400,9 @@ def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame
                              f"the profile's limit of {max_bytes} bytes even at quality {quality or '-'}")
         quality -= 5
     return Encoded(profile=profile.name, data=data, format=fmt, quality=quality, size=(w, h),
-                   upscaled=fixed.upscaled, provenance=prov, digest=digest)
+                   upscaled=fixed.upscaled, provenance=prov, digest=digest,
+                   c2pa_store=signed.store if signed is not None and not getattr(profile, "keeps_metadata", True)
+                   else None)
 
 
 def _profile_dict(profile: Any) -> dict[str, Any]:
@@ -434,6 +447,12 @@ class ExportedFile:
     """Public link (``public_url`` + path) when a public base URL was given."""
     provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The export's provenance record; its digest is in the file's XMP."""
+    signed: bool = False
+    """Whether the file carries a signed C2PA manifest (Content Credentials)."""
+    c2pa_sidecar: str | None = None
+    """Path (relative to the destination) of the ``.c2pa`` sidecar, for profiles that strip metadata."""
+    alt_text: str = ""
+    """Accessibility text written into the file (IPTC AltTextAccessibility)."""
 
 
 @dataclass(frozen=True)
@@ -504,6 +523,8 @@ def export_frames(
     workers: int = 2,
     fixer: FixFunction | None = None,
     on_progress: Callable[[str, Sequence[ExportFailure]], None] | None = None,
+    credentials: Any = None,
+    product_text: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ExportResult:
     """Export frames for marketplace profiles to a destination.
 
@@ -540,6 +561,11 @@ def export_frames(
         :func:`packshot.export.fixer.fix_for_profile`).
     on_progress : callable, optional
         Called after each frame with its source and its failures (empty when all went through).
+    credentials : path or Credentials, optional
+        Sign a C2PA manifest into every file (see :mod:`packshot.credentials`); checked before
+        anything is written. Profiles with ``keeps_metadata: false`` also get a ``.c2pa`` sidecar.
+    product_text : mapping, optional
+        SKU -> ``{"title", "alt_text"}`` for the accessibility text (alt text overrides).
 
     Returns
     -------
@@ -561,6 +587,9 @@ def export_frames(
             raise InputError("--feed", f"'{kind}' is not one of {', '.join(feeds_mod.FEED_KINDS)}")
         feeds_mod.check_public_url(public_url, kind)
     namer = NameAllocator(template=template, on_collision=on_collision)
+    from ..credentials.export_hook import ExportCredentials
+
+    signing = ExportCredentials(credentials, product_text)  # bad credentials stop here, before any write
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
     destination.preflight()
     fix = fixer or default_fixer()
@@ -573,7 +602,7 @@ def export_frames(
         for index, item in enumerate(frames, start=1):
             source = _describe_source(item)
             frame_failures = _export_one(item, index, source, groups, order, fix, namer, destination, public_url,
-                                         pool, files, failures)
+                                         pool, files, failures, signing)
             if on_progress is not None:
                 on_progress(source, frame_failures)
 
@@ -600,12 +629,13 @@ def export_frames(
 
 
 def _export_one(item, index, source, groups, order, fix, namer, destination, public_url, pool,
-                files: list[ExportedFile], failures: list[ExportFailure]) -> list[ExportFailure]:
+                files: list[ExportedFile], failures: list[ExportFailure], signing: Any = None) -> list[ExportFailure]:
     """Export one frame for every profile; appends to ``files`` / ``failures``; returns its failures."""
     mine: list[ExportFailure] = []
     try:
         frame = _as_export_frame(item)
         frame_hash = frame.input_hash()
+        extras = signing.for_frame(frame) if signing is not None else None
     except Exception as exc:  # one bad frame never stops the batch
         mine.append(ExportFailure(source=source, profile=None, error=_message(exc)))
         failures.extend(mine)
@@ -618,7 +648,7 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
         return _fix(fix, frame, largest)
 
     def encode_job(profile, fixed, fixed_by):
-        return _encode(frame, profile, fixed, fixed_by, frame_hash)
+        return _encode(frame, profile, fixed, fixed_by, frame_hash, extras)
 
     outcomes: dict[str, Any] = {}
     fix_futures = {pool.submit(fix_group, largest): (largest, members) for largest, members in groups}
@@ -656,6 +686,10 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
     def upload(job):
         path, encoded = job
         try:
+            if encoded.c2pa_store is not None:  # the profile strips metadata: the manifest also as a sidecar
+                from ..credentials.export_hook import sidecar_path
+
+                destination.put(sidecar_path(path), encoded.c2pa_store)
             return destination.put(path, encoded.data)
         except Exception as exc:
             return exc
@@ -672,10 +706,18 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
             digital_source_type=digital_source_type(frame.source_kind), upscaled=encoded.upscaled,
             provenance_digest=encoded.digest, attempts=delivered.attempts,
             public_url=feeds_mod.public_link(public_url, delivered.path) if public_url else None,
-            provenance=encoded.provenance,
+            provenance=encoded.provenance, signed=extras is not None and extras.signer is not None,
+            c2pa_sidecar=_sidecar(delivered.path) if encoded.c2pa_store is not None else None,
+            alt_text=extras.alt_text if extras is not None else "",
         ))
     failures.extend(mine)
     return mine
+
+
+def _sidecar(path: str) -> str:
+    from ..credentials.export_hook import sidecar_path
+
+    return sidecar_path(path)
 
 
 def _message(exc: BaseException) -> str:

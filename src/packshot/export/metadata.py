@@ -71,6 +71,8 @@ NS = {
     "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
     "packshot": "https://github.com/packshot/packshot/ns/1.0/",
+    "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
+    "dc": "http://purl.org/dc/elements/1.1/",
 }
 
 _SRGB_ICC = srgb_icc_bytes()
@@ -122,6 +124,10 @@ class ExportMetadata:
     """Whether the pixels were upscaled (e.g. Real-ESRGAN) to reach the profile's minimum size."""
     creator_tool: str = CREATOR_TOOL
     """``xmp:CreatorTool``."""
+    alt_text: str = ""
+    """IPTC ``Iptc4xmpCore:AltTextAccessibility`` (written only when not empty)."""
+    description: str = ""
+    """``dc:description``: what the image shows and how it was made (written only when not empty)."""
 
     @property
     def digital_source_type(self) -> str:
@@ -141,18 +147,34 @@ def build_xmp(meta: ExportMetadata) -> bytes:
         "packshot:Profile": meta.profile,
         "packshot:Upscaled": "True" if meta.upscaled else "False",
     }
-    ns_decl = " ".join(f"xmlns:{p}={quoteattr(NS[p])}" for p in ("xmp", "Iptc4xmpExt", "packshot"))
+    prefixes = ["xmp", "Iptc4xmpExt", "packshot"]
+    # language alternatives (alt text, description) are elements; only present when given, so a
+    # file without them keeps the compact attribute-only packet
+    alts = [(k, v) for k, v in (("Iptc4xmpCore:AltTextAccessibility", meta.alt_text),
+                                ("dc:description", meta.description)) if v]
+    prefixes += [k.split(":")[0] for k, _ in alts]
+    ns_decl = " ".join(f"xmlns:{p}={quoteattr(NS[p])}" for p in prefixes)
     body = "\n   ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items())
+    elements = "".join(f'   <{k}><rdf:Alt><rdf:li xml:lang="x-default">{_xml_text(v)}</rdf:li></rdf:Alt></{k}>\n'
+                       for k, v in alts)
+    description = (f'  <rdf:Description rdf:about="" {ns_decl}\n   {body}>\n{elements}  </rdf:Description>\n'
+                   if alts else f'  <rdf:Description rdf:about="" {ns_decl}\n   {body}/>\n')
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="{NS["x"]}" x:xmptk="{meta.creator_tool}">\n'
         f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">\n'
-        f'  <rdf:Description rdf:about="" {ns_decl}\n   {body}/>\n'
+        f'{description}'
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         '<?xpacket end="w"?>'
     )
     return packet.encode("utf-8")
+
+
+def _xml_text(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(str(text))
 
 
 def _iim_dataset(record: int, dataset: int, value: bytes) -> bytes:
@@ -296,6 +318,14 @@ class ImageMetadata:
     @property
     def provenance_digest(self) -> str | None:
         return self.xmp_fields.get("packshot:ProvenanceDigest")
+
+    @property
+    def alt_text(self) -> str | None:
+        return self.xmp_fields.get("Iptc4xmpCore:AltTextAccessibility")
+
+    @property
+    def description(self) -> str | None:
+        return self.xmp_fields.get("dc:description")
 
     @property
     def has_srgb_icc(self) -> bool:

@@ -118,6 +118,12 @@ class Profile:
     """Whether added text, watermarks or logos are allowed off the product."""
     safe_zone: SafeZone | None = None
     """Bands that must stay free of the product (Stories)."""
+    keeps_metadata: bool = True
+    """Whether the platform keeps embedded metadata on upload. False: it strips it, so export also
+    writes each file's C2PA manifest as a ``.c2pa`` sidecar beside it (with credentials)."""
+    ai_label: str = ""
+    """Visible disclosure text (e.g. "AI-edited") drawn in a corner of files made from frames a
+    trained model painted, for platforms that ask for one; "" for none."""
     source: str = ""
     """Where the numbers come from."""
 
@@ -188,9 +194,11 @@ def _validate(p: Profile, where: str) -> None:
             continue
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
             raise _fail(where, name, f"must be a whole number in 1..100, got {v!r}")
+    if not isinstance(p.ai_label, str) or len(p.ai_label) > 40:
+        raise _fail(where, "ai_label", f"must be a text of at most 40 characters (\"\" for none), got {p.ai_label!r}")
     if p.color_space != "sRGB":
         raise _fail(where, "color_space", f"only 'sRGB' is supported, got {p.color_space!r}")
-    for name in ("allow_alpha", "text_allowed", "edge_clearance"):
+    for name in ("allow_alpha", "text_allowed", "edge_clearance", "keeps_metadata"):
         if not isinstance(getattr(p, name), bool):
             raise _fail(where, name, f"must be true or false, got {getattr(p, name)!r}")
     if p.safe_zone is not None:

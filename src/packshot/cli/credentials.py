@@ -1,0 +1,60 @@
+"""``packshot credentials``: make and inspect the signing credentials for Content Credentials (C2PA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import err_console
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(name="credentials", help="Signing credentials for Content Credentials (C2PA).",
+                      no_args_is_help=True)
+
+    @sub.command("init")
+    def init_command(
+        folder: Path = typer.Argument(..., help="Folder to write chain.pem, key.pem, dev-ca.pem and "
+                                                "credentials.json into."),
+        days: int = typer.Option(365, "--days", help="Validity of the development certificates, in days."),
+        name: str = typer.Option("packshot development signer", "--name", help="Common name of the signer."),
+        force: bool = typer.Option(False, "--force", help="Replace credentials already in the folder."),
+        key_type: str = typer.Option("es256", "--key-type", help="Signer algorithm: es256, ps256 or ed25519."),
+        tsa_url: str = typer.Option(None, "--tsa-url", help="Timestamp authority (RFC 3161) URL to record in "
+                                    "credentials.json; signing then asks it for a trusted time."),
+    ) -> None:
+        """Make a self-signed development CA and a signer it issued (for trials: readers report it as untrusted)."""
+        from ..errors import PackshotError
+        from ..credentials import init_dev_credentials
+
+        if days < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--days")
+        try:
+            creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url,
+                                         key_type=key_type)
+        except PackshotError as exc:
+            err_console.print(f"[red]credentials error[/red] {exc}")
+            raise typer.Exit(2)
+        typer.echo(f"wrote {folder}/chain.pem, key.pem, dev-ca.pem, credentials.json")
+        typer.echo(f"signer: {creds.describe()}")
+        err_console.print("[yellow]warning[/yellow] this is a DEVELOPMENT CA: every manifest signed with it is "
+                          "reported as untrusted by C2PA readers; use a certificate from a C2PA-trusted CA for "
+                          "production")
+
+    @sub.command("show")
+    def show_command(folder: Path = typer.Argument(..., help="Credentials folder.")) -> None:
+        """Check a credentials folder and describe its signer (exit 2 when it cannot sign)."""
+        from ..errors import PackshotError
+        from ..credentials import load_credentials
+
+        try:
+            creds = load_credentials(folder)
+        except PackshotError as exc:
+            err_console.print(f"[red]credentials error[/red] {exc}")
+            raise typer.Exit(2)
+        typer.echo(f"signer: {creds.describe()}")
+        if creds.tsa_url:
+            typer.echo(f"timestamp authority: {creds.tsa_url}")
+
+    app.add_typer(sub, name="credentials")

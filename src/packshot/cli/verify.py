@@ -1,0 +1,62 @@
+"""``packshot verify``: read and validate the Content Credentials (C2PA) of files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import err_console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify_command(
+        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips to verify, or folders of "
+                                                     "them; a file without an embedded manifest is read with its "
+                                                     ".c2pa sidecar."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (a JSON list)."),
+        require_trusted: bool = typer.Option(False, "--require-trusted", help="Fail (exit 1) when the signer is "
+                                             "not trusted, e.g. a development CA."),
+        trust_anchors: Optional[Path] = typer.Option(None, "--trust-anchors", help="PEM file of extra CA "
+                                                     "certificates to trust."),
+    ) -> None:
+        """Validate signature and hard binding, and print the provenance chain. Exit 0 when every file is valid
+        (an untrusted signer is a warning), 1 when a manifest is missing or invalid."""
+        from ..credentials.verify import MEDIA_SUFFIXES, verify_file
+        from ..errors import PackshotError
+
+        if trust_anchors is not None and not trust_anchors.is_file():
+            err_console.print(f"[red]input error[/red] {trust_anchors}: trust anchors file does not exist")
+            raise typer.Exit(2)
+        expanded: list[Path] = []
+        for f in files:
+            if f.is_dir():
+                found = sorted(q for q in f.rglob("*") if q.is_file() and q.suffix.lower() in MEDIA_SUFFIXES)
+                if not found:
+                    err_console.print(f"[red]input error[/red] {f}: folder holds no image or clip to verify")
+                    raise typer.Exit(2)
+                expanded.extend(found)
+            else:
+                expanded.append(f)
+        results = []
+        try:
+            for f in expanded:
+                results.append(verify_file(f, trust_anchors=trust_anchors))
+        except PackshotError as exc:
+            err_console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+        codes = [r.exit_code(require_trusted) for r in results]
+        if as_json:
+            typer.echo(json.dumps([{**r.to_dict(), "ok": c == 0} for r, c in zip(results, codes)], indent=2))
+        else:
+            for r, c in zip(results, codes):
+                typer.echo(r.describe())
+                if r.has_manifest and r.valid and not r.trusted and require_trusted:
+                    typer.echo("  FAILED: --require-trusted and the signer is not trusted")
+        bad = sum(1 for c in codes if c)
+        if len(results) > 1 or bad:
+            err_console.print(f"{len(results) - bad} of {len(results)} verified" + (f"; {bad} failed" if bad else ""))
+        raise typer.Exit(1 if bad else 0)
