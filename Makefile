@@ -2,18 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# every extra the demo and the tests exercise (the default install stays light: see README)
+EXTRAS ?= test,upscale,sam,credentials
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/$(VENV)/numba-cache
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[test,upscale,sam]"
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +23,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m packshot.demo --out out
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 -q
+
+# the review app's browser tests drive Debian's Chromium (headless); installed through apt when missing
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	    echo "warning: could not install chromium through apt; the browser tests will fail" >&2; }
 
 bench: $(STAMP)
 	for b in cutout understand render qa export demo; do $(PY) benchmarks/$$b.py || exit 1; done

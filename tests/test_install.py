@@ -31,11 +31,12 @@ def test_no_top_level_rembg_dependency():
 
 
 def _python313() -> str | None:
-    for cand in (shutil.which("python3.13"), str(Path.home() / ".pyenv/versions/3.13.0/bin/python"),
-                 "/root/.pyenv/versions/3.13.0/bin/python"):
-        if cand and Path(cand).is_file():
-            return cand
-    return None
+    roots = [Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")), Path("/root/.pyenv")]
+    found = [str(p) for r in roots for p in sorted(r.glob("versions/3.13*/bin/python3.13"))]
+    which = shutil.which("python3.13")
+    if which and "shims" not in which:  # a pyenv shim fails unless a 3.13 version is selected
+        found.append(which)
+    return found[0] if found else None
 
 
 @pytest.mark.slow
