@@ -122,7 +122,25 @@ def test_stale_lock_of_killed_run_is_taken_over(tmp_path):
     assert holder["pid"] == proc.pid and is_stale(holder)
     with OutputLock(tmp_path) as lock:
         assert read_holder(tmp_path)["pid"] == os.getpid() and lock.held
+        assert lock.took_over["pid"] == proc.pid
     assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_without_flock_the_pid_check_guards_and_takes_over(tmp_path, monkeypatch):
+    monkeypatch.setattr(OutputLock, "_try_flock", lambda self: None)
+    with OutputLock(tmp_path):
+        with pytest.raises(FolderLockedError, match=f"pid {os.getpid()}"):
+            OutputLock(tmp_path).acquire()
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 999999999, "host": socket.gethostname()}))
+    with OutputLock(tmp_path) as lock:
+        assert lock.took_over["pid"] == 999999999 and read_holder(tmp_path)["pid"] == os.getpid()
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_lock_file_left_empty_by_a_kill_does_not_block(tmp_path):
+    (tmp_path / LOCK_NAME).write_text("")  # killed between creating and describing the lock
+    with OutputLock(tmp_path) as lock:
+        assert lock.held
 
 
 def test_holder_on_another_host_is_never_stale():

@@ -1,22 +1,24 @@
 """An exclusive lock on an output folder, so two runs never write into one folder at once.
 
-The lock is the file ``<folder>/.packshot.lock``, created with ``O_EXCL`` and holding a JSON
-description of its holder (pid, host, process start time, command, time taken). While held, the
-file is also ``flock``-ed where the filesystem supports it.
+The lock is the file ``<folder>/.packshot.lock``, ``flock``-ed exclusively by its holder and
+holding a JSON description of it (pid, host, process start time, command, time taken). The kernel
+drops a ``flock`` when its process dies, so the lock of a killed run is free at once. On a
+filesystem without ``flock`` the file is created with ``O_EXCL`` instead and a lock whose holder
+is dead is taken over by pid check (:func:`is_stale`).
 
 * A second run finds the lock and refuses with :class:`FolderLockedError`, whose message names
   the holder (pid, host, command, since when); with ``wait=True`` it polls until the lock is
   free (or ``timeout`` seconds pass).
-* A lock left by a run that was killed (SIGKILL, power loss) is *stale* when its holder is on
-  this host and its pid is dead (or the pid was reused by another process: the recorded start
-  time differs). A stale lock is taken over, atomically, by one waiting run.
+* A lock left by a run that was killed (SIGKILL, power loss) is *stale*: its holder is on this
+  host and its pid is dead (or the pid was reused by another process: the recorded start time
+  differs). It is taken over by the next run (``OutputLock.took_over`` names the dead holder).
 * :meth:`OutputLock.release` (the context manager's exit) deletes the file, and only when it is
   still ours.
 
 API
 ---
 ``OutputLock(folder, wait=False, timeout=None, command=None)``: a context manager;
-``.acquire()``, ``.release()``, ``.held``, ``.path``.
+``.acquire()``, ``.release()``, ``.held``, ``.path``, ``.took_over``.
 ``read_holder(folder) -> dict | None``: who holds the lock now (None when free).
 ``is_stale(holder) -> bool``: whether a holder dict describes a dead process on this host.
 ``FolderLockedError``: raised when the folder is held by a live process.
@@ -134,6 +136,9 @@ class OutputLock:
     timeout : with ``wait``, give up (``FolderLockedError``) after this many seconds; None = forever.
     command : what to record as the holder's command (default: this process's argv).
     poll : seconds between tries while waiting.
+
+    After :meth:`acquire`, ``took_over`` is the holder description of a dead run whose lock was
+    taken over (None when the folder was free).
     """
 
     def __init__(self, folder: str | Path, wait: bool = False, timeout: float | None = None,
@@ -144,6 +149,7 @@ class OutputLock:
         self.timeout = timeout
         self.command = command
         self.poll = poll
+        self.took_over: dict[str, Any] | None = None
         self._fd: int | None = None
         self._token: dict[str, Any] | None = None
 
@@ -151,19 +157,65 @@ class OutputLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def _try_create(self) -> bool:
+    # -- flock (local filesystems): the kernel drops the lock when its holder dies -----------------
+    def _try_flock(self) -> bool | None:
+        """True: acquired; False: held by a live process; None: this filesystem has no flock."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError:
+            os.close(fd)
+            return None
+        try:
+            # the file we locked must still be the lock file (a releasing holder unlinks it)
+            same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            return self._try_flock()
+        previous = _read(self.path)
+        me = _me(self.command)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(me, sort_keys=True) + "\n").encode(), 0)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        # a holder description left in a file nobody had locked: its run died without releasing
+        self.took_over = previous if previous else None
+        self._fd, self._token = fd, me
+        return True
+
+    # -- fallback without flock: O_EXCL + pid check ------------------------------------------------
+    def _try_exclusive(self) -> bool:
+        me = _me(self.command)
         try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            return False
-        me = _me(self.command)
+            holder = _read(self.path)
+            stale = is_stale(holder) if holder is not None else self._old_empty()
+            if not stale:
+                return False
+            # move the stale file aside (one contender wins the rename), then try again
+            aside = self.path.with_name(f"{LOCK_NAME}.stale.{os.getpid()}")
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.path, aside)
+                self.took_over = holder
+                with contextlib.suppress(OSError):
+                    os.unlink(aside)
+            return self._try_exclusive()
         try:
             os.write(fd, (json.dumps(me, sort_keys=True) + "\n").encode())
             os.fsync(fd)
-            with contextlib.suppress(OSError, AttributeError):
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -172,23 +224,10 @@ class OutputLock:
         self._fd, self._token = fd, me
         return True
 
-    def _stale_now(self) -> bool:
-        """Whether the existing lock file belongs to a dead holder (checked twice against races)."""
-        holder = _read(self.path)
-        if holder is None:
-            with contextlib.suppress(OSError):
-                # being written right now by a live run, or garbage left long ago
-                return time.time() - self.path.stat().st_mtime > 60
-            return False
-        return is_stale(holder)
-
-    def _take_over(self) -> None:
-        """Move a stale lock file aside atomically (only one contender wins the rename)."""
-        aside = self.path.with_name(f"{LOCK_NAME}.stale.{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(self.path, aside)
-            with contextlib.suppress(OSError):
-                os.unlink(aside)
+    def _old_empty(self) -> bool:
+        with contextlib.suppress(OSError):
+            return time.time() - self.path.stat().st_mtime > 60
+        return False
 
     def acquire(self) -> "OutputLock":
         if self.held:
@@ -196,24 +235,23 @@ class OutputLock:
         self.folder.mkdir(parents=True, exist_ok=True)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while True:
-            if self._try_create():
+            got = self._try_flock()
+            if got is None:
+                got = self._try_exclusive()
+            if got:
                 return self
-            if self._stale_now():
-                self._take_over()
-                continue
             if not self.wait or (deadline is not None and time.monotonic() >= deadline):
                 raise FolderLockedError(self.folder, read_holder(self.folder))
             time.sleep(self.poll)
 
     def release(self) -> None:
+        """Delete the lock file (while still holding it) and let go."""
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
         try:
-            current = _read(self.path)
-            if current is not None and self._token is not None and current.get("pid") == self._token["pid"] \
-                    and current.get("start") == self._token["start"]:
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
                     os.unlink(self.path)
         finally:
             with contextlib.suppress(OSError):

@@ -78,8 +78,11 @@ def register(app: typer.Typer) -> None:
                               f"{len(result.skipped)} up to date{flags}")
 
         try:
-            with terminate_as_exit(), OutputLock(out, wait=wait):
+            with terminate_as_exit(), OutputLock(out, wait=wait) as lock:
                 started = time.time()
+                if lock.took_over:
+                    err_console.print(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')}"
+                                      f" on {escape(str(lock.took_over.get('host', '?')))})")
                 result = run_batch(items, work, label="run")
                 for tmp in clean_temp_files(out, older_than=started):
                     err_console.print(f"removed {escape(str(tmp))} (left by an interrupted run)")
