@@ -296,3 +296,34 @@ def test_next_run_removes_temp_files_left_by_a_killed_run(rendered, tmp_path):
     assert res.exit_code == 0, res.output
     assert not any(p.exists() for p in left) and not (frames / LOCK_NAME).exists()
     assert _tree(frames) == _tree(rendered)
+
+
+def test_a_job_store_can_keep_the_run_records(rendered, tmp_path, monkeypatch):
+    """process_photo's records= takes any load/save store (the catalogue runner's database)."""
+    import packshot.segment
+    from packshot.condition import load_brief
+    from packshot.integrity import is_up_to_date
+    from packshot.pipeline import process_photo
+
+    class Store:
+        def __init__(self):
+            self.rows = {}
+
+        def load(self, out, sku):
+            return self.rows.get((str(out), sku))
+
+        def save(self, out, sku, record):
+            self.rows[(str(out), sku)] = json.loads(json.dumps(record))
+
+    frames = tmp_path / "frames"
+    shutil.copytree(rendered, frames)
+    (frames / "prod" / "run.json").unlink()
+    store = Store()
+    brief = load_brief(rendered.parent / "brief.yaml")
+    first = process_photo(rendered.parent / "prod.png", brief, frames, records=store)
+    assert len(first.skipped) == 2 and not (frames / "prod" / "run.json").exists()
+    record = store.rows[(str(frames), "prod")]
+    assert is_up_to_date(record, record["key"], frames / "prod") and "white/v0.png" in record["outputs"]
+    monkeypatch.setattr(packshot.segment, "segment", lambda *a, **k: pytest.fail("model work"))
+    again = process_photo(rendered.parent / "prod.png", brief, frames, records=store)
+    assert len(again.skipped) == 2 and again.frames == []

@@ -170,6 +170,21 @@ def read_run_record(sku_dir: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+class FileRecords:
+    """Where :func:`process_photo` keeps SKU run records by default: ``<out>/<sku>/run.json``.
+
+    Any object with the same two methods can replace it (a job store keeping the records in a
+    database): ``load(out, sku) -> dict | None`` and ``save(out, sku, record) -> None``. A record
+    is the plain dict of :func:`packshot.integrity.make_record` (paths relative to ``out/sku``)
+    with the extra fields ``photo``, ``frames``, ``flags`` (and ``verdicts`` with qa)."""
+
+    def load(self, out: Path, sku: str) -> dict[str, Any] | None:
+        return read_run_record(Path(out) / sku)
+
+    def save(self, out: Path, sku: str, record: dict[str, Any]) -> None:
+        atomic_write_text(Path(out) / sku / RUN_RECORD, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
 def _photo_digest(photo: Path) -> dict[str, Any] | None:
     """sha256 of a regular photo file, or None (a missing or special file is left to load_image's error)."""
     try:
@@ -181,7 +196,8 @@ def _photo_digest(photo: Path) -> dict[str, Any] | None:
 
 
 def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str | None = None,
-                  config: RunConfig = RunConfig(), master: str | Path | None = None) -> SkuResult:
+                  config: RunConfig = RunConfig(), master: str | Path | None = None,
+                  records: Any = None) -> SkuResult:
     """Run every stage for one photo and write its cut-out, maps and frames under ``out_dir/<sku>``.
 
     Parameters
@@ -192,6 +208,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     sku : SKU id; the photo's stem when None.
     config : :class:`RunConfig`.
     master : optional master artwork for the fidelity checks (with ``config.qa``).
+    records : where SKU run records are kept (:class:`FileRecords`, the default, or a job store
+        with the same ``load`` / ``save`` methods).
 
     Raises
     ------
@@ -212,6 +230,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     check_sku(sku, photo)
     out = Path(out_dir)
     result = SkuResult(sku=sku, photo=photo)
+    records = records if records is not None else FileRecords()
     sku_dir = out / sku
     result.cutout_path = sku_dir / "cutout.png"
     result.maps_dir = sku_dir / "maps"
@@ -222,7 +241,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     key = sku_key(digest["sha256"], brief, config, master_digest["sha256"] if master_digest else None) \
         if digest is not None else None
     if config.resume and key is not None:
-        record = read_run_record(sku_dir)
+        record = records.load(out, sku)
         if record is not None and is_up_to_date(record, key, sku_dir):
             result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
             result.flags = list(record.get("flags", []))
@@ -280,7 +299,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}
         record = make_record(key, outputs, sku_dir, photo=str(photo), frames=[_rel(p, sku_dir) for p in frames],
                              flags=result.flags, **({"verdicts": verdicts} if verdicts else {}))
-        atomic_write_text(sku_dir / RUN_RECORD, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        records.save(out, sku, record)
     _log_timings(sku_dir, photo, result.timings)
     return result
 
