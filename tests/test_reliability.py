@@ -108,6 +108,17 @@ def test_a_failed_photo_does_not_reserve_its_sku(tmp_path, brief, photo_bytes):
     assert json.loads((out / "prod" / "white" / "v0.json").read_text())["provenance"]["photo"] == str(photos / "prod.png")
 
 
+def test_cutout_a_failed_photo_does_not_reserve_its_name(tmp_path, photo_bytes):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "prod.jpg").write_bytes(b"not a jpeg at all")
+    (photos / "prod.png").write_bytes(photo_bytes["png"])
+    res = CliRunner().invoke(app, ["cutout", str(photos), "--out", str(tmp_path / "cut")])
+    assert res.exit_code == 1 and "1 of 2 failed" in res.output
+    assert "would overwrite" not in res.output
+    assert (tmp_path / "cut" / "prod.png").is_file()
+
+
 # -- 12 (names): an over-long stem is refused before any segmentation ---------------------------------
 def test_over_long_stem_is_a_clear_error_before_segmentation(tmp_path, brief, photo_bytes, monkeypatch):
     import packshot.segment
