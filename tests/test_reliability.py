@@ -338,3 +338,15 @@ def test_a_job_store_can_keep_the_run_records(rendered, tmp_path, monkeypatch):
     monkeypatch.setattr(packshot.segment, "segment", lambda *a, **k: pytest.fail("model work"))
     again = process_photo(rendered.parent / "prod.png", brief, frames, records=store)
     assert len(again.skipped) == 2 and again.frames == []
+
+
+def test_rerun_with_qa_checks_frames_an_earlier_run_rendered(rendered, tmp_path):
+    frames = tmp_path / "frames"
+    shutil.copytree(rendered, frames)
+    res = _run(rendered.parent / "prod.png", "--brief", rendered.parent / "brief.yaml", "--out", frames, "--qa")
+    assert res.exit_code == 0, res.output
+    assert "0 frames written, 2 up to date" in res.output
+    for v in ("v0", "v1"):
+        assert json.loads((frames / "prod" / "white" / f"{v}_qa.json").read_text())["verdict"] in ("pass", "review", "fail")
+    record = json.loads((frames / "prod" / "run.json").read_text())
+    assert "white/v0_qa.json" in record["outputs"] and set(record["verdicts"]) == {"white/v0.png", "white/v1.png"}

@@ -242,7 +242,9 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         if digest is not None else None
     if config.resume and key is not None:
         record = records.load(out, sku)
-        if record is not None and is_up_to_date(record, key, sku_dir):
+        frames_ok = record is not None and isinstance(record.get("frames"), list) and \
+            all(isinstance(f, str) and f in (record.get("outputs") or {}) for f in record["frames"])
+        if frames_ok and is_up_to_date(record, key, sku_dir):
             result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
             result.flags = list(record.get("flags", []))
             result.verdicts = {str(sku_dir / k): v for k, v in record.get("verdicts", {}).items()}
@@ -250,6 +252,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
 
     t0 = time.perf_counter()
     image = load_image(photo, max_pixels=config.max_pixels)
+    if digest is None or image.sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
+        key = sku_key(image.sha256, brief, config, master_digest["sha256"] if master_digest else None)
     cutout = segment(image, backend=config.segment_backend)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
@@ -273,6 +277,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         if existing is not None:
             result.skipped.append(existing)
             png = existing
+            if config.qa and not png.with_name(f"{png.stem}_qa.json").exists():  # rendered by a run without qa
+                result.verdicts[str(png)] = _qa_frame(png.with_suffix(".json"), master_rgb)
         else:
             t0 = time.perf_counter()
             backend = "plate" if spec.plate is not None else config.render_backend
