@@ -186,9 +186,22 @@ def test_export_of_unreadable_sidecars_is_an_error_not_plain_images(rendered, tm
     _break_sidecars(frames)
     res = CliRunner().invoke(app, ["export", str(frames), "-p", "shopify", "-d", str(tmp_path / "dest"),
                                    "--upscaler", "none"])
-    assert res.exit_code == 2
-    assert "frame sidecar cannot be read" in res.output and "v0.json" in res.output
+    assert res.exit_code == 1
+    assert "0 files" in res.output and "2 failed" in res.output
+    for v in ("v0", "v1"):
+        assert f"{v}.json: frame sidecar is not valid JSON" in res.output
     assert not any((tmp_path / "dest").rglob("*.jpg")) and not any((tmp_path / "dest").rglob("*.png"))
+
+
+def test_export_of_one_unreadable_sidecar_exports_the_rest(rendered, tmp_path):
+    frames = tmp_path / "frames"
+    shutil.copytree(rendered, frames)
+    (frames / "prod" / "white" / "v1.json").write_text("[]")
+    res = CliRunner().invoke(app, ["export", str(frames), "-p", "shopify", "-d", str(tmp_path / "dest"),
+                                   "--upscaler", "none"])
+    assert res.exit_code == 1
+    assert "v1.json: frame sidecar is not a JSON object" in res.output
+    assert [p.name for p in (tmp_path / "dest").rglob("*.jpg")] == ["prod_white_v0_shopify.jpg"]
 
 
 def test_plain_image_folders_skip_maps_masks_and_cutouts(rendered, tmp_path):

@@ -107,8 +107,8 @@ def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
     Raises
     ------
     InputError
-        A path that does not exist, a folder with neither a frame sidecar nor an image in it, or a
-        frame sidecar that cannot be read (named with the reason).
+        A path that does not exist, or a folder with neither a frame sidecar nor an image in it.
+        (A frame sidecar that cannot be read is listed: exporting it fails, naming the reason.)
     """
     from ..imaging import SUPPORTED_SUFFIXES
     from ..render.io import find_sidecars, is_byproduct_image
@@ -117,10 +117,9 @@ def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found, broken = find_sidecars(p)
-            if broken:
-                raise InputError(broken[0][0], broken[0][1] + (f" (and {len(broken) - 1} more unreadable sidecar(s))"
-                                                               if len(broken) > 1 else ""))
+            good, broken = find_sidecars(p)
+            # an unreadable sidecar stays in the list: its export fails with the reason (the others go on)
+            found = sorted([*good, *(q for q, _ in broken)])
             if not found:
                 found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES
                                and not is_byproduct_image(q))
