@@ -363,3 +363,14 @@ def test_rerun_with_qa_checks_frames_an_earlier_run_rendered(rendered, tmp_path)
         assert json.loads((frames / "prod" / "white" / f"{v}_qa.json").read_text())["verdict"] in ("pass", "review", "fail")
     record = json.loads((frames / "prod" / "run.json").read_text())
     assert "white/v0_qa.json" in record["outputs"] and set(record["verdicts"]) == {"white/v0.png", "white/v1.png"}
+
+
+def test_a_run_from_another_photo_with_the_same_sku_says_what_it_replaced(rendered, tmp_path, photo_bytes):
+    frames = tmp_path / "frames"
+    shutil.copytree(rendered, frames)
+    other = tmp_path / "elsewhere" / "prod.jpg"
+    other.parent.mkdir()
+    other.write_bytes(photo_bytes["jpg"])
+    res = _run(other, "--brief", rendered.parent / "brief.yaml", "--out", frames)
+    assert res.exit_code == 0, res.output
+    assert f"replaced the outputs an earlier run made from {rendered.parent / 'prod.png'}" in res.output
