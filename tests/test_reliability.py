@@ -12,13 +12,11 @@ import time
 import unicodedata
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from packshot.cli import app
-from packshot.imaging import save_image
 from packshot.locking import LOCK_NAME, OutputLock
 from packshot.pipeline import sku_from_path
 from packshot.samples import make_product, write_sample
