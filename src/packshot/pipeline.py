@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .documents import load_document
 from .errors import EmptyProductError, InputError
 from .imaging import DEFAULT_MAX_PIXELS, atomic_write_text, load_image
 from .integrity import file_digest, input_key, is_up_to_date, make_record, verify_record
@@ -166,7 +167,7 @@ def sku_key(photo_sha256: str, brief: Any, config: RunConfig, master_sha256: str
 def read_run_record(sku_dir: str | Path) -> dict[str, Any] | None:
     """The SKU's run record (``run.json``), or None when missing or unreadable."""
     try:
-        data = json.loads((Path(sku_dir) / RUN_RECORD).read_text(encoding="utf-8"))
+        data = load_document(Path(sku_dir) / RUN_RECORD, "run record", fmt="json")[0]
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -348,7 +349,7 @@ def _existing_frame(out: Path, spec: Any, key: str) -> Path | None:
 
     png, sidecar = frame_paths(out, spec)
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        data = load_document(sidecar, "frame sidecar", fmt="json")[0]
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..documents import load_document
 from .. import __version__
 from ..errors import InputError, PackshotError
 from ..imaging import linear_to_srgb, load_image, load_mask, resize_linear
@@ -93,7 +94,7 @@ def is_sidecar(path: Path) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_document(path, "frame sidecar", fmt="json")[0]
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "product_alpha" in data and "sku" in data
@@ -140,7 +141,7 @@ def input_files(path: str | Path) -> list[Path]:
     files = [p]
     if p.suffix.lower() == ".json":
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            data = load_document(p, "frame sidecar", fmt="json")[0]
         except (OSError, ValueError):
             data = {}
         if isinstance(data, dict):
@@ -180,13 +181,14 @@ def load_export_frame(path: str | Path) -> ExportFrame:
     frame = load_frame(p)
     if frame.source_kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    png = p.with_name(f"{json.loads(p.read_text(encoding='utf-8'))['variant']}.png")
+    variant = load_document(p, "frame sidecar", fmt="json")[0]["variant"]
+    png = p.with_name(f"{variant}.png")
     return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = load_document(p, "frame sidecar", fmt="json")[0]
     except FileNotFoundError as exc:
         raise InputError(p, "sidecar does not exist") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:

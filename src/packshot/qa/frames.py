@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..documents import load_document
 from ..errors import InputError
 from ..imaging import SUPPORTED_SUFFIXES, load_image, load_mask
 from ..types import Placement, alpha_bbox
@@ -56,7 +57,7 @@ def is_sidecar(path: Path) -> bool:
     if path.suffix.lower() != ".json" or path.name.endswith("_qa.json"):
         return False
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_document(path, "frame sidecar", fmt="json")[0]
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(data, dict) and all(k in data for k in ("sku", "variant", "product_alpha", "placement"))
