@@ -55,6 +55,7 @@ class SkuResult:
     frames: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     verdicts: dict[str, str] = field(default_factory=dict)
+    clips: list[Path] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -157,6 +158,15 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
             result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
     result.timings["render"] = t_render
+    if any(getattr(scene, "motion", None) for scene in brief.scenes):  # clips: see packshot.motion.io
+        from .motion.io import write_scene_clips
+
+        t0 = time.perf_counter()
+        for clip in write_scene_clips(out, brief, cutout, maps, sku, image.sha256, config.render_backend,
+                                      config.relight, config.qa, master_rgb, config.resume):
+            result.clips.append(clip.files[0])
+            result.verdicts[str(clip.files[0])] = clip.verdict
+        result.timings["motion"] = time.perf_counter() - t0
     return result
 
 
