@@ -93,7 +93,8 @@ class ClipWriter:
     """
 
     def __init__(self, paths: Sequence[str | Path], size: tuple[int, int], fps: int,
-                 settings: EncodeSettings = EncodeSettings()):
+                 settings: EncodeSettings = EncodeSettings(), silent_audio: bool = False,
+                 video_bitrate: int | None = None):
         av = require_av()
         w, h = int(size[0]), int(size[1])
         if w % 2 or h % 2:
@@ -104,6 +105,7 @@ class ClipWriter:
         self.paths = [Path(p) for p in paths]
         self._outputs: list[tuple[Any, Any, Path, Path]] = []
         self._count = 0
+        self._audio: list[tuple[Any, Any]] = []
         try:
             for p in self.paths:
                 codec = SUFFIX_CODEC.get(p.suffix.lower())
@@ -127,23 +129,43 @@ class ClipWriter:
                 cc.color_primaries = 1
                 cc.color_trc = 1  # BT.709 tag: what web players expect for sRGB-encoded frames
                 if codec == "h264":
-                    stream.options = {"crf": str(settings.h264_crf), "preset": settings.h264_preset,
-                                      "profile": "high", "flags": "+bitexact"}
+                    opts = {"preset": settings.h264_preset, "profile": "high", "flags": "+bitexact"}
+                    if video_bitrate:  # a platform's bitrate floor: constant bitrate (filler keeps it up)
+                        stream.bit_rate = int(video_bitrate)
+                        b = str(int(video_bitrate))
+                        opts.update({"x264-params": "nal-hrd=cbr:force-cfr=1", "minrate": b, "maxrate": b,
+                                     "bufsize": str(2 * int(video_bitrate))})
+                    else:
+                        opts["crf"] = str(settings.h264_crf)
                 else:
-                    stream.options = {"crf": str(settings.vp9_crf), "b": "0", "deadline": "realtime",
-                                      "cpu-used": str(settings.vp9_cpu_used), "row-mt": "1", "flags": "+bitexact"}
+                    opts = {"deadline": "realtime", "cpu-used": str(settings.vp9_cpu_used), "row-mt": "1",
+                            "flags": "+bitexact"}
+                    if video_bitrate:
+                        stream.bit_rate = int(video_bitrate)
+                    else:
+                        opts.update({"crf": str(settings.vp9_crf), "b": "0"})
+                stream.options = opts
+                if silent_audio:
+                    audio = container.add_stream("aac" if fmt == "mp4" else "libopus", rate=48000)
+                    audio.codec_context.layout = "stereo"
+                    self._audio.append((container, audio))
                 self._outputs.append((container, stream, Path(tmp), p))
         except BaseException:
             self._abort()
             raise
 
     def write(self, rgb_linear: np.ndarray) -> None:
+        """Encode one linear-light float32 H x W x 3 frame."""
+        self.write_srgb8(linear_to_srgb8_fast(rgb_linear))
+
+    def write_srgb8(self, srgb8: np.ndarray) -> None:
+        """Encode one 8-bit sRGB H x W x 3 frame."""
         import av
 
-        h, w = rgb_linear.shape[:2]
+        h, w = srgb8.shape[:2]
         if (w, h) != self.size:
             raise ValueError(f"frame {self._count} is {w}x{h}, the clip is {self.size[0]}x{self.size[1]}")
-        frame = av.VideoFrame.from_ndarray(linear_to_srgb8_fast(rgb_linear), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(srgb8), format="rgb24")
         yuv = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
         for container, stream, _, _ in self._outputs:
             yuv.pts = self._count
@@ -155,7 +177,28 @@ class ClipWriter:
     def frames_written(self) -> int:
         return self._count
 
+    def _write_silence(self) -> None:
+        import av
+
+        total = int(round(self._count / self.fps * 48000))
+        for container, stream in self._audio:
+            n = stream.codec_context.frame_size or 1024
+            pts = 0
+            while pts < total:
+                frame = av.AudioFrame.from_ndarray(np.zeros((2, n), np.float32), format="fltp", layout="stereo")
+                frame.sample_rate = 48000
+                frame.pts = pts
+                pts += n
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+
     def close(self) -> list[Path]:
+        if self._count == 0:
+            self._abort()
+            raise ValueError("no frames were written: a clip needs at least one frame")
+        self._write_silence()
         for container, stream, _, _ in self._outputs:
             for packet in stream.encode():
                 container.mux(packet)
