@@ -90,13 +90,13 @@ def check_motion(spec: MotionSpec) -> MotionSpec:
         raise ValueError(f"motion.fps: must be a whole number between 1 and {MAX_FPS}, got {spec.fps!r}")
     if not (np.isfinite(spec.seconds) and spec.seconds > 0):
         raise ValueError(f"motion.seconds: must be more than 0, got {spec.seconds!r}")
-    if spec.seconds > MAX_SECONDS:
-        raise ValueError(f"motion.seconds: at most {MAX_SECONDS:g} s, got {spec.seconds:g}")
     n = spec.frame_count
     if n < 2:
         raise ValueError(f"motion.seconds: {spec.seconds:g} s at {spec.fps} fps is {n} frame(s); a clip needs 2 or more")
     if n > MAX_FRAMES:
-        raise ValueError(f"motion: {spec.seconds:g} s at {spec.fps} fps is {n} frames, more than {MAX_FRAMES}")
+        raise ValueError(f"motion.seconds: {spec.seconds:g} s at {spec.fps} fps is {n} frames, more than {MAX_FRAMES}")
+    if spec.seconds > MAX_SECONDS:
+        raise ValueError(f"motion.seconds: at most {MAX_SECONDS:g} s, got {spec.seconds:g}")
     if spec.size is not None:
         w, h = spec.size
         if w % 2 or h % 2:

@@ -179,6 +179,16 @@ class ClipRenderer:
         self.timings: dict[str, float] = {"setup_s": self.setup_s, "light_s": 0.0, "ground_s": 0.0,
                                           "product_s": 0.0, "composite_s": 0.0}
         self._out = np.empty((H, W, 3), np.float32)
+        # the locked product, premultiplied once (place_product does this on every call)
+        from ..render.compose import crop_to_product
+
+        crop_rgb, crop_alpha, self._crop_offset = crop_to_product(cutout.rgb, cutout.alpha)
+        self._src = np.empty(crop_alpha.shape + (4,), np.float32)
+        np.multiply(crop_rgb, crop_alpha[..., None], out=self._src[..., :3])
+        self._src[..., 3] = crop_alpha
+        self._alpha = np.zeros((H, W), np.float32)
+        self._pre = np.zeros((H, W, 3), np.float32)
+        self._last_region = (0, 0, 0, 0)
 
     # ------------------------------------------------------------------ layers
     def _ground_rows(self) -> np.ndarray:
@@ -261,6 +271,38 @@ class ClipRenderer:
         return out
 
     # ------------------------------------------------------------------ frames
+    def place(self, matrix: np.ndarray) -> tuple[int, int, int, int]:
+        """The product warped into the frame buffers (``_pre``, ``_alpha``); returns its region.
+
+        The same computation as :func:`packshot.render.compose.place_product` (the still's warp,
+        which qa uses as the reference), with the premultiplied cut-out prepared once and the
+        frame-size buffers reused instead of allocated per frame.
+        """
+        from ..render.compose import warp_layer
+
+        W, H = self.size
+        ly0, ly1, lx0, lx1 = self._last_region
+        self._alpha[ly0:ly1, lx0:lx1] = 0.0
+        self._pre[ly0:ly1, lx0:lx1] = 0.0
+        m = _compose(np.asarray(matrix, np.float64), self._crop_offset)
+        ch, cw = self._src.shape[:2]
+        corners = m @ np.array([[0, cw, 0, cw], [0, 0, ch, ch], [1, 1, 1, 1]], np.float64)
+        x0 = int(np.clip(np.floor(corners[0].min()) - 2, 0, W))
+        x1 = int(np.clip(np.ceil(corners[0].max()) + 2, 0, W))
+        y0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
+        y1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
+        self._last_region = (y0, y1, x0, x1)
+        if x1 <= x0 or y1 <= y0:
+            return self._last_region
+        local = m.copy()
+        local[:, 2] -= (x0, y0)
+        region = warp_layer(self._src, local, (x1 - x0, y1 - y0))
+        np.clip(region, 0.0, 1.0, out=region)
+        np.minimum(region[..., :3], region[..., 3:4], out=region[..., :3])
+        self._pre[y0:y1, x0:x1] = region[..., :3]
+        self._alpha[y0:y1, x0:x1] = region[..., 3]
+        return self._last_region
+
     def frame_matrix(self, plan: FramePlan) -> np.ndarray:
         """The planned placement of the product in a frame (cut-out px -> frame px)."""
         return _compose(camera_matrix(plan, self.centre), self.still_matrix)
@@ -296,8 +338,6 @@ class ClipRenderer:
 
     def frames(self) -> Iterator[ClipFrame]:
         """Render every frame in order (each :class:`ClipFrame` reuses the previous one's buffers)."""
-        from ..render.compose import place_product
-
         W, H = self.size
         small_inv = np.linalg.inv(np.vstack([_scale(self.small_scale), [0, 0, 1]]))[:2]
         for plan in self.plans:
@@ -307,8 +347,8 @@ class ClipRenderer:
             t1 = time.perf_counter()
             light = self._light_at(plan.index)
             matrix = self.frame_matrix(plan)
-            placed = place_product(self.cutout.rgb, self.cutout.alpha, matrix, (W, H))
-            if placed.box is None:
+            y0, y1, x0, x1 = self.place(matrix)
+            if y1 <= y0 or x1 <= x0 or float(self._alpha[y0:y1, x0:x1].max()) <= 0.5:
                 raise EmptyProductError("motion", f"frame {plan.index}: the product leaves the {W}x{H} frame")
             t2 = time.perf_counter()
             o = plan.opacity
@@ -331,27 +371,29 @@ class ClipRenderer:
                         m *= o * o  # the shadow grows in with the product
                         m += 1.0
                         out[gy0:gy1, gx0:gx1] *= m[..., None]
-            y0, y1, x0, x1 = placed.region
-            pre = placed.premultiplied[y0:y1, x0:x1]
-            a = placed.alpha[y0:y1, x0:x1]
+            pre = self._pre[y0:y1, x0:x1]
+            a = self._alpha[y0:y1, x0:x1]
             win = out[y0:y1, x0:x1]
             if light is not None:
                 gain = self._warp_small(gain_m1, _compose(camera_matrix(plan, self.centre), small_inv),
                                         (y0, y1, x0, x1))
                 gain += 1.0
-                lit = pre * gain
+                gain *= pre
+                lit = gain
             else:
-                lit = pre
-            win *= 1.0 - o * a[..., None]
-            win += o * lit
-            np.clip(win, 0.0, 1.0, out=win)
+                lit = pre.copy()
+            keep = 1.0 - o * a
+            win *= keep[..., None]
             if o < 1.0:
-                placed.alpha[y0:y1, x0:x1] *= o
+                lit *= o
+                a *= o
+            win += lit
+            np.clip(win, 0.0, 1.0, out=win)
             t3 = time.perf_counter()
             self.timings["ground_s"] += t1 - t0
             self.timings["product_s"] += t2 - t1
             self.timings["composite_s"] += t3 - t2
-            yield ClipFrame(plan.index, out, placed.alpha, placed.premultiplied, matrix, plan, placed.region)
+            yield ClipFrame(plan.index, out, self._alpha, self._pre, matrix, plan, (y0, y1, x0, x1))
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready facts for the sidecar."""
