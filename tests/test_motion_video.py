@@ -173,3 +173,13 @@ def test_run_writes_the_clip_beside_the_still_and_resumes(tmp_path):
     mtime = (folder / "v0.mp4").stat().st_mtime_ns
     again = process_photo(sample["photo"], brief, tmp_path / "out", sku="box", config=RunConfig())
     assert (folder / "v0.mp4").stat().st_mtime_ns == mtime and again.clips == [folder / "v0.mp4"]
+
+
+def test_the_contact_sheet_plays_the_clip(tmp_path):
+    from packshot.demo import build_contact_sheet
+
+    clip = {"sku": "bottle-000", "mp4": "clips/b/story/v0.mp4", "webm": "clips/b/story/v0.webm",
+            "poster": "clips/b/story/v0.poster.jpg", "verdict": "pass", "frames": 48,
+            "motion": {"kinds": ["parallax", "light-sweep"]}, "flicker": 0.1, "jitter": 0.05}
+    index = build_contact_sheet(tmp_path, [], [], [clip]).read_text()
+    assert "<video" in index and "v0.webm" in index and "v0.mp4" in index and "poster='clips/b/story/v0.poster.jpg'" in index
