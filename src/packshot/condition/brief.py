@@ -26,6 +26,9 @@ Example (see ``examples/briefs/`` for more)::
       - name: kitchen
         plate: plates/kitchen.jpg           # a background photo is the scene
         plate_floor_line: 0.74              # optional; estimated from the photo when missing
+      - name: story
+        sizes: ["1080x1920"]
+        motion: {kind: [parallax, light-sweep], seconds: 6, fps: 30}   # also a clip (packshot.motion)
 
 Every error names the brief file and the field path (``scenes[1].lighting.azimuth``).
 Reference and plate files are resolved relative to the brief's folder, checked and decoded here
