@@ -106,6 +106,9 @@ class ClipWriter:
         self._outputs: list[tuple[Any, Any, Path, Path]] = []
         self._count = 0
         self._audio: list[tuple[Any, Any]] = []
+        self._queue = None
+        self._worker = None
+        self._error: list[BaseException] = []
         try:
             for p in self.paths:
                 codec = SUFFIX_CODEC.get(p.suffix.lower())
@@ -155,23 +158,58 @@ class ClipWriter:
             raise
 
     def write(self, rgb_linear: np.ndarray) -> None:
-        """Encode one linear-light float32 H x W x 3 frame."""
+        """Encode one linear-light float32 H x W x 3 frame (the array may be reused at once)."""
         self.write_srgb8(linear_to_srgb8_fast(rgb_linear))
 
     def write_srgb8(self, srgb8: np.ndarray) -> None:
-        """Encode one 8-bit sRGB H x W x 3 frame."""
-        import av
+        """Encode one 8-bit sRGB H x W x 3 frame.
 
+        The encoders run in one worker thread (FFmpeg releases the GIL), so the next frame is
+        rendered while this one is encoded; at most two frames wait in between.
+        """
         h, w = srgb8.shape[:2]
         if (w, h) != self.size:
             raise ValueError(f"frame {self._count} is {w}x{h}, the clip is {self.size[0]}x{self.size[1]}")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(srgb8), format="rgb24")
-        yuv = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
-        for container, stream, _, _ in self._outputs:
-            yuv.pts = self._count
-            for packet in stream.encode(yuv):
-                container.mux(packet)
+        self._raise_worker_error()
+        if self._worker is None:
+            import queue
+            import threading
+
+            self._queue = queue.Queue(maxsize=2)
+            self._worker = threading.Thread(target=self._encode_loop, name="packshot-clip-encoder", daemon=True)
+            self._worker.start()
+        self._queue.put((self._count, np.ascontiguousarray(srgb8)))
         self._count += 1
+
+    def _encode_loop(self) -> None:
+        import av
+
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error:
+                continue  # drain after a failure
+            index, srgb8 = item
+            try:
+                frame = av.VideoFrame.from_ndarray(srgb8, format="rgb24")
+                yuv = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
+                for container, stream, _, _ in self._outputs:
+                    yuv.pts = index
+                    for packet in stream.encode(yuv):
+                        container.mux(packet)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self._error.append(exc)
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+
+    def _raise_worker_error(self) -> None:
+        if self._error:
+            raise RuntimeError(f"encoding failed: {self._error[0]}") from self._error[0]
 
     @property
     def frames_written(self) -> int:
@@ -195,6 +233,10 @@ class ClipWriter:
                 container.mux(packet)
 
     def close(self) -> list[Path]:
+        self._stop_worker()
+        if self._error:
+            self._abort()
+            raise RuntimeError(f"encoding failed: {self._error[0]}") from self._error[0]
         if self._count == 0:
             self._abort()
             raise ValueError("no frames were written: a clip needs at least one frame")
@@ -211,6 +253,7 @@ class ClipWriter:
         return done
 
     def _abort(self) -> None:
+        self._stop_worker()
         for container, _, tmp, _ in self._outputs:
             try:
                 container.close()

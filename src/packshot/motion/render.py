@@ -110,6 +110,20 @@ class _LightKey:
     light: Light
     ground: np.ndarray   # (ground multiplier - 1) on the reduced still, H x W
     gain: np.ndarray     # (product gain - 1) on the reduced still, H x W x 3
+    box: tuple[int, int, int, int] | None  # (x0, y0, x1, y1) where the ground multiplier is not 1
+
+
+_GROUND_EPS = 1e-3
+"""Ground multiplier changes below this (0.1 % of the light) are not drawn."""
+
+
+def _ground_box(ground_m1: np.ndarray) -> tuple[int, int, int, int] | None:
+    big = np.abs(ground_m1) > _GROUND_EPS
+    rows = np.flatnonzero(big.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(big.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 class ClipRenderer:
@@ -240,7 +254,8 @@ class ClipRenderer:
         ratio = relit.rgb / plain
         ground = _fill(ratio.mean(axis=2), a < 0.02, 2.0, 1.0)
         gain = _fill(ratio, a > 0.98, 2.0, 1.0)
-        key = _LightKey(light, np.clip(ground, 0.0, 3.0) - 1.0, np.clip(gain, 0.25, 4.0) - 1.0)
+        ground_m1 = np.clip(ground, 0.0, 3.0) - 1.0
+        key = _LightKey(light, ground_m1, np.clip(gain, 0.25, 4.0) - 1.0, _ground_box(ground_m1))
         # keep only the keys still needed (the clip runs forward)
         for k in [k for k in self._keys if k < frame_index]:
             del self._keys[k]
@@ -249,24 +264,28 @@ class ClipRenderer:
         self.timings["light_s"] += time.perf_counter() - t0
         return key
 
-    def _light_at(self, i: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def _light_at(self, i: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int] | None] | None:
         if not self.config.relight:
             return None
         keys = self.key_frames
         if len(keys) == 1:
             k = self._light_key(keys[0])
-            return k.ground, k.gain
+            return k.ground, k.gain, k.box
         j = int(np.searchsorted(keys, i, side="right")) - 1
         j = min(max(j, 0), len(keys) - 2)
         k0, k1 = keys[j], keys[j + 1]
         a, b = self._light_key(k0), self._light_key(k1)
         w = (i - k0) / max(k1 - k0, 1)
         if w <= 0.0:
-            return a.ground, a.gain
+            return a.ground, a.gain, a.box
         if w >= 1.0:
-            return b.ground, b.gain
+            return b.ground, b.gain, b.box
         t0 = time.perf_counter()
-        out = (a.ground + w * (b.ground - a.ground), a.gain + w * (b.gain - a.gain))
+        boxes = [k.box for k in (a, b) if k.box is not None]
+        box = None
+        if boxes:
+            box = (min(q[0] for q in boxes), min(q[1] for q in boxes), max(q[2] for q in boxes), max(q[3] for q in boxes))
+        out = (a.ground + w * (b.ground - a.ground), a.gain + w * (b.gain - a.gain), box)
         self.timings["light_s"] += time.perf_counter() - t0
         return out
 
@@ -353,15 +372,13 @@ class ClipRenderer:
             t2 = time.perf_counter()
             o = plan.opacity
             if light is not None:
-                ground_m1, gain_m1 = light
+                ground_m1, gain_m1, gbox = light
                 # shadows and reflection stay on the floor: they follow the product's travel, not its drop
                 cam = camera_matrix(plan, self.centre, with_drop=False)
                 g = _compose(cam, small_inv)
-                rows = np.flatnonzero(np.abs(ground_m1).max(axis=1) > 1e-3)
-                cols = np.flatnonzero(np.abs(ground_m1).max(axis=0) > 1e-3)
-                if rows.size and cols.size:
-                    corners = g @ np.array([[cols[0], cols[-1] + 1, cols[0], cols[-1] + 1],
-                                            [rows[0], rows[0], rows[-1] + 1, rows[-1] + 1], [1, 1, 1, 1]], np.float64)
+                if gbox is not None:
+                    bx0, by0, bx1, by1 = gbox
+                    corners = g @ np.array([[bx0, bx1, bx0, bx1], [by0, by0, by1, by1], [1, 1, 1, 1]], np.float64)
                     gx0 = int(np.clip(np.floor(corners[0].min()) - 2, 0, W))
                     gx1 = int(np.clip(np.ceil(corners[0].max()) + 2, 0, W))
                     gy0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
