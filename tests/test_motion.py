@@ -222,3 +222,10 @@ def test_temporal_checks_catch_flicker_and_jitter(product):
     assert flicker.result()["checks"]["flicker"]["status"] != "pass"
     assert jitter.result()["checks"]["jitter"]["max_px"] == pytest.approx(1.0, abs=0.1)
     assert jitter.result()["verdict"] != "pass"
+
+
+def test_each_light_key_is_relit_once(product):
+    r = renderer_for(product, ["light-sweep"], seconds=1.0, fps=12)
+    for _ in r.frames():
+        pass
+    assert r.relit_keys == len(r.key_frames) > 2

@@ -151,8 +151,9 @@ SETTLE_SHARE = 0.45
 """reveal: share of the clip in which the product fades and settles; it rests after that."""
 DROP_SHARE = 0.04
 """reveal: how high above its resting place the product starts, as a share of the frame height."""
-PARALLAX_OVERSCAN = 1.0
-"""parallax: extra zoom (per unit of travel share, both sides) so the sliding wall never shows an edge."""
+PARALLAX_OVERSCAN = 1.5
+"""parallax: extra zoom per unit of travel share, so no layer moving up to 1.5 times the product's
+travel (the floor nearest the camera) shows the background's edge."""
 
 
 def plan_motion(motion: MotionSpec, light: Light, size: tuple[int, int]) -> list[FramePlan]:

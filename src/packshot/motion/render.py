@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import EmptyProductError
 from ..types import Cutout, Light, Placement, ProductMaps, SceneSpec, alpha_bbox
-from .plan import FramePlan, MotionSpec, light_moves, plan_motion
+from .plan import PARALLAX_OVERSCAN, FramePlan, MotionSpec, light_moves, plan_motion
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,8 @@ class ClipRenderer:
         horizon = min(horizon, base - 1.0)
         ys = np.arange(H, dtype=np.float64)
         rate = np.where(ys <= horizon, wall, wall + (1.0 - wall) * (ys - horizon) / (base - horizon))
-        return rate.astype(np.float32)
+        # rows nearer than the base move faster, up to the overscan the plan leaves at the frame's edges
+        return np.minimum(rate, PARALLAX_OVERSCAN).astype(np.float32)
 
     def _key_frames(self) -> list[int]:
         n = len(self.plans)
@@ -256,9 +257,6 @@ class ClipRenderer:
         gain = _fill(ratio, a > 0.98, 2.0, 1.0)
         ground_m1 = np.clip(ground, 0.0, 3.0) - 1.0
         key = _LightKey(light, ground_m1, np.clip(gain, 0.25, 4.0) - 1.0, _ground_box(ground_m1))
-        # keep only the keys still needed (the clip runs forward)
-        for k in [k for k in self._keys if k < frame_index]:
-            del self._keys[k]
         self._keys[frame_index] = key
         self.relit_keys += 1
         self.timings["light_s"] += time.perf_counter() - t0
@@ -275,6 +273,8 @@ class ClipRenderer:
         j = min(max(j, 0), len(keys) - 2)
         k0, k1 = keys[j], keys[j + 1]
         a, b = self._light_key(k0), self._light_key(k1)
+        for k in [k for k in self._keys if k < k0]:  # the clip runs forward: older keys are done
+            del self._keys[k]
         w = (i - k0) / max(k1 - k0, 1)
         if w <= 0.0:
             return a.ground, a.gain, a.box
