@@ -104,13 +104,12 @@ class TemporalMeter:
         src = layer[y0:y1, x0:x1]
         local = m.copy()
         local[:, 2] -= (x0, y0)
-        if scale > 1.25:  # the grid is coarser than the frame: area-average first, then sample
-            h, w = src.shape[:2]
-            nw, nh = max(1, int(round(w / scale))), max(1, int(round(h / scale)))
-            fx, fy = nw / w, nh / h
-            src = cv2.resize(src, (nw, nh), interpolation=cv2.INTER_AREA)
-            shrink = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]], np.float64)
-            local = (np.vstack([shrink, [0, 0, 1]]) @ np.vstack([local, [0, 0, 1]]))[:2]
+        if scale > 1.25:
+            # the grid is coarser than the frame: low-pass first (a Gaussian, not an area resize,
+            # whose phase would move with the product's region and read as flicker)
+            sigma = 0.45 * scale
+            k = int(2 * np.ceil(3 * sigma) + 1)
+            src = cv2.GaussianBlur(np.ascontiguousarray(src), (k, k), sigma)
         else:
             src = np.ascontiguousarray(src)
         return cv2.warpAffine(src, local, self.grid_size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
