@@ -99,12 +99,12 @@ class TemporalMeter:
         # grid px -> cut-out px (pixel centres)
         self.grid_to_cutout = np.array([[1 / g, 0, x0 + 0.5 / g - 0.5], [0, 1 / g, y0 + 0.5 / g - 0.5]], np.float64)
 
-    def _sample(self, layer: np.ndarray, region, m: np.ndarray, scale: float) -> np.ndarray:
+    def _sample(self, layer: np.ndarray, region, m: np.ndarray, scale: float, smooth: bool = True) -> np.ndarray:
         y0, y1, x0, x1 = region
         src = layer[y0:y1, x0:x1]
         local = m.copy()
         local[:, 2] -= (x0, y0)
-        if scale > 1.25:
+        if smooth and scale > 1.25:
             # the grid is coarser than the frame: low-pass first (a Gaussian, not an area resize,
             # whose phase would move with the product's region and read as flicker)
             sigma = 0.45 * scale
@@ -146,7 +146,7 @@ class TemporalMeter:
             return
         rgb = self._sample(frame.rgb, frame.region, grid_to_frame, scale)
         unlit = self._sample(frame.unlit_product, frame.region, grid_to_frame, scale)
-        alpha = self._sample(frame.product_alpha, frame.region, grid_to_frame, scale)
+        alpha = self._sample(frame.product_alpha, frame.region, grid_to_frame, scale, smooth=False)
         mask = (alpha > 0.99).astype(np.uint8)
         e = self.config.erode_px
         if e > 0:

@@ -220,9 +220,14 @@ class ClipRenderer:
         else:
             horizon = base - 0.24 * H
         horizon = min(horizon, base - 1.0)
+        slope = (1.0 - wall) / (base - horizon)
+        cap = horizon + (PARALLAX_OVERSCAN - wall) / slope
+        # rate = a + b * still_row on each piece: the wall, the floor, and (rows nearer than the
+        # base move faster) the floor capped at the overscan the plan leaves at the frame's edges
+        self._rate_pieces = ((-np.inf, horizon, wall, 0.0), (horizon, cap, wall - slope * horizon, slope),
+                             (cap, np.inf, PARALLAX_OVERSCAN, 0.0))
         ys = np.arange(H, dtype=np.float64)
-        rate = np.where(ys <= horizon, wall, wall + (1.0 - wall) * (ys - horizon) / (base - horizon))
-        # rows nearer than the base move faster, up to the overscan the plan leaves at the frame's edges
+        rate = np.where(ys <= horizon, wall, wall + slope * (ys - horizon))
         return np.minimum(rate, PARALLAX_OVERSCAN).astype(np.float32)
 
     def _key_frames(self) -> list[int]:
@@ -335,17 +340,25 @@ class ClipRenderer:
             cv2.warpAffine(self.background, big_to_frame, (W, H), dst=out, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REFLECT)
             return
-        inv = cv2.invertAffineTransform(big_to_frame)
-        # frame row y shows still rows ~ (y - cy(1-z)) / z; the rate of that still row moves it
-        z = plan.zoom
-        still_rows = (np.arange(H, dtype=np.float32) - self.centre[1] * (1 - z)) / z
-        rate = np.interp(still_rows, np.arange(H, dtype=np.float32), self.ground_rows).astype(np.float32)
-        xs = np.arange(W, dtype=np.float32)[None, :] - (rate * plan.shift)[:, None]
-        ys = np.arange(H, dtype=np.float32)[:, None]
-        map_x = (inv[0, 0] * xs + (inv[0, 1] * ys + inv[0, 2])).astype(np.float32)
-        map_y = np.broadcast_to((inv[1, 1] * ys + inv[1, 2] + inv[1, 0] * 0).astype(np.float32), (H, W))
-        cv2.remap(self.background, map_x, np.ascontiguousarray(map_y), cv2.INTER_LINEAR, dst=out,
-                  borderMode=cv2.BORDER_REFLECT)
+        # Each piece of the rate (wall, floor, near floor) is affine in the row, so the ground's
+        # map is affine on each band of frame rows: one warp per band, no per-pixel map.
+        z, s = plan.zoom, plan.shift
+        cx, cy = self.centre
+        sb = self.big_scale
+        for y_lo, y_hi, a, b in self._rate_pieces:
+            # still row y = (frame row - cy (1 - z)) / z
+            r0 = 0 if not np.isfinite(y_lo) else int(np.clip(np.ceil(z * y_lo + cy * (1 - z)), 0, H))
+            r1 = H if not np.isfinite(y_hi) else int(np.clip(np.ceil(z * y_hi + cy * (1 - z)), 0, H))
+            if r1 <= r0:
+                continue
+            # frame (x, y) -> still: x_s = cx + (x - cx - s (a + b y_s)) / z, y_s = cy + (y - cy) / z
+            ay, cy0 = 1.0 / z, cy - cy / z  # y_s = ay * y + cy0
+            still = np.array([[1.0 / z, -s * b * ay / z, cx - cx / z - s * (a + b * cy0) / z],
+                              [0.0, ay, cy0]], np.float64)
+            to_big = _compose(_scale(sb), still)
+            to_big[:, 2] += to_big[:, 1] * r0  # the band starts at frame row r0
+            cv2.warpAffine(self.background, to_big, (W, r1 - r0), dst=out[r0:r1],
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
     def _warp_small(self, layer: np.ndarray, small_to_frame: np.ndarray, region: tuple[int, int, int, int]
                     ) -> np.ndarray:
@@ -385,7 +398,8 @@ class ClipRenderer:
                     gy1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
                     if gx1 > gx0 and gy1 > gy0:
                         m = self._warp_small(ground_m1, g, (gy0, gy1, gx0, gx1))
-                        m *= o * o  # the shadow grows in with the product
+                        if o < 1.0:
+                            m *= o * o  # the shadow grows in with the product
                         m += 1.0
                         out[gy0:gy1, gx0:gx1] *= m[..., None]
             pre = self._pre[y0:y1, x0:x1]
@@ -399,13 +413,13 @@ class ClipRenderer:
                 lit = gain
             else:
                 lit = pre.copy()
-            keep = 1.0 - o * a
-            win *= keep[..., None]
             if o < 1.0:
                 lit *= o
                 a *= o
+            keep = 1.0 - a
+            win *= keep[..., None]
             win += lit
-            np.clip(win, 0.0, 1.0, out=win)
+            np.minimum(win, 1.0, out=win)  # every term is >= 0; a gain above 1 can pass 1
             t3 = time.perf_counter()
             self.timings["ground_s"] += t1 - t0
             self.timings["product_s"] += t2 - t1
