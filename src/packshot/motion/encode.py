@@ -321,7 +321,10 @@ def _mp4_faststart(path: Path) -> bool | None:
 
 
 def read_clip_facts(path: str | Path, count_frames: bool = True) -> ClipFacts:
-    """Container, codec, size, frame rate, frame count (decoded), duration, bitrate, audio.
+    """Container, codec, size, frame rate, frame count, duration, bitrate, audio, faststart.
+
+    The frame count is the container's (mp4 stores it) or, where it has none (webm), counted by
+    decoding the video.
 
     Raises
     ------
@@ -340,12 +343,10 @@ def read_clip_facts(path: str | Path, count_frames: bool = True) -> ClipFacts:
             v = vs[0]
             audio = [s for s in c.streams if s.type == "audio"]
             fps = float(v.average_rate or v.base_rate or 0)
-            frames = 0
-            if count_frames:
+            frames = int(v.frames or 0)  # the container's count (mp4 has one); else decode and count
+            if frames == 0 and count_frames:
                 for _ in c.decode(v):
                     frames += 1
-            else:
-                frames = int(v.frames or 0)
             duration = float(c.duration / 1_000_000) if c.duration else (frames / fps if fps else 0.0)
             if v.duration is not None and v.time_base is not None:
                 duration = float(v.duration * v.time_base)
