@@ -183,3 +183,15 @@ def test_the_contact_sheet_plays_the_clip(tmp_path):
             "motion": {"kinds": ["parallax", "light-sweep"]}, "flicker": 0.1, "jitter": 0.05}
     index = build_contact_sheet(tmp_path, [], [], [clip]).read_text()
     assert "<video" in index and "v0.webm" in index and "v0.mp4" in index and "poster='clips/b/story/v0.poster.jpg'" in index
+
+
+def test_the_fast_srgb_table_matches_imaging_and_clamps():
+    from packshot.imaging import linear_to_srgb8
+    from packshot.motion.encode import linear_to_srgb8_fast
+
+    x = np.concatenate([np.linspace(-0.5, 5.0, 3000, dtype=np.float32),
+                        np.random.default_rng(1).random(30000, dtype=np.float32)]).reshape(-1, 10, 3)
+    fast = linear_to_srgb8_fast(x).astype(int)
+    exact = linear_to_srgb8(np.clip(x, 0, 1), dither=False).astype(int)
+    assert np.abs(fast - exact).max() <= 1 and (fast != exact).mean() < 0.01
+    assert fast.min() == 0 and fast.max() == 255

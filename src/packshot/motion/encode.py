@@ -62,11 +62,13 @@ def linear_to_srgb8_fast(rgb: np.ndarray) -> np.ndarray:
     encoder's quantisation would undo it). The steps are finer than 8-bit sRGB's everywhere
     but the first code value."""
     lut = _srgb_lut()
-    idx = np.empty(rgb.shape, np.float32)
-    np.multiply(rgb, _LUT_LEVELS - 1, out=idx)
-    np.clip(idx, 0, _LUT_LEVELS - 1, out=idx)
+    idx = np.multiply(rgb, np.float32(_LUT_LEVELS - 1), dtype=np.float32)
+    np.maximum(idx, 0.0, out=idx)
     idx += 0.5
-    return lut[idx.astype(np.uint16)]
+    # clamp above in 16 bits (half the bytes of the float pass); 4 x the table still fits in uint16
+    i16 = np.minimum(idx, 4 * _LUT_LEVELS - 1, out=idx).astype(np.uint16)
+    np.minimum(i16, _LUT_LEVELS - 1, out=i16)
+    return lut[i16]
 
 
 @dataclass(frozen=True)
