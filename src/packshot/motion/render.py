@@ -92,6 +92,11 @@ def _scale(f: float) -> np.ndarray:
     return np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5]], np.float64)
 
 
+def _shift(x: float, y: float) -> np.ndarray:
+    """Crop px -> px of the array it was cut from (the crop starts at x, y)."""
+    return np.array([[1.0, 0, x], [0, 1.0, y]], np.float64)
+
+
 def _fill(values: np.ndarray, known: np.ndarray, sigma: float, default: float) -> np.ndarray:
     """Unknown pixels of ``values`` from known neighbours (normalised blur), ``default`` far away."""
     w = known.astype(np.float32)
@@ -188,6 +193,12 @@ class ClipRenderer:
             from ..render import render
 
             self._small_frame = render(self._small_spec, cutout, maps, backend=backend)
+            # the product's box on the reduced still (plus the fill's reach): the gain lives there only
+            pb = alpha_bbox(self._small_frame.product_alpha, threshold=0.0)
+            if pb is None:
+                raise EmptyProductError("motion", "the product falls outside the reduced still")
+            hs, ws = self._small_frame.product_alpha.shape
+            self._gain_box = (max(pb[0] - 3, 0), max(pb[1] - 3, 0), min(pb[2] + 3, ws), min(pb[3] + 3, hs))
         self.relit_keys = 0
         self.setup_s = time.perf_counter() - t0
         self.timings: dict[str, float] = {"setup_s": self.setup_s, "light_s": 0.0, "ground_s": 0.0,
@@ -261,7 +272,9 @@ class ClipRenderer:
         ground = _fill(ratio.mean(axis=2), a < 0.02, 2.0, 1.0)
         gain = _fill(ratio, a > 0.98, 2.0, 1.0)
         ground_m1 = np.clip(ground, 0.0, 3.0) - 1.0
-        key = _LightKey(light, ground_m1, np.clip(gain, 0.25, 4.0) - 1.0, _ground_box(ground_m1))
+        x0, y0, x1, y1 = self._gain_box
+        gain_m1 = np.ascontiguousarray(np.clip(gain[y0:y1, x0:x1], 0.25, 4.0) - 1.0)
+        key = _LightKey(light, ground_m1, gain_m1, _ground_box(ground_m1))
         self._keys[frame_index] = key
         self.relit_keys += 1
         self.timings["light_s"] += time.perf_counter() - t0
@@ -273,7 +286,7 @@ class ClipRenderer:
         keys = self.key_frames
         if len(keys) == 1:
             k = self._light_key(keys[0])
-            return k.ground, k.gain, k.box
+            return self._ground_crop(k.ground, k.box), k.gain, k.box
         j = int(np.searchsorted(keys, i, side="right")) - 1
         j = min(max(j, 0), len(keys) - 2)
         k0, k1 = keys[j], keys[j + 1]
@@ -282,17 +295,26 @@ class ClipRenderer:
             del self._keys[k]
         w = (i - k0) / max(k1 - k0, 1)
         if w <= 0.0:
-            return a.ground, a.gain, a.box
+            return self._ground_crop(a.ground, a.box), a.gain, a.box
         if w >= 1.0:
-            return b.ground, b.gain, b.box
+            return self._ground_crop(b.ground, b.box), b.gain, b.box
         t0 = time.perf_counter()
         boxes = [k.box for k in (a, b) if k.box is not None]
         box = None
         if boxes:
             box = (min(q[0] for q in boxes), min(q[1] for q in boxes), max(q[2] for q in boxes), max(q[3] for q in boxes))
-        out = (a.ground + w * (b.ground - a.ground), a.gain + w * (b.gain - a.gain), box)
+        ga, gb = self._ground_crop(a.ground, box), self._ground_crop(b.ground, box)
+        ground = None if ga is None else ga + np.float32(w) * (gb - ga)
+        out = (ground, a.gain + np.float32(w) * (b.gain - a.gain), box)
         self.timings["light_s"] += time.perf_counter() - t0
         return out
+
+    @staticmethod
+    def _ground_crop(ground: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray | None:
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        return ground[y0:y1, x0:x1]
 
     # ------------------------------------------------------------------ frames
     def place(self, matrix: np.ndarray) -> tuple[int, int, int, int]:
@@ -397,7 +419,7 @@ class ClipRenderer:
                     gy0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
                     gy1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
                     if gx1 > gx0 and gy1 > gy0:
-                        m = self._warp_small(ground_m1, g, (gy0, gy1, gx0, gx1))
+                        m = self._warp_small(ground_m1, _compose(g, _shift(bx0, by0)), (gy0, gy1, gx0, gx1))
                         if o < 1.0:
                             m *= o * o  # the shadow grows in with the product
                         m += 1.0
@@ -406,7 +428,8 @@ class ClipRenderer:
             a = self._alpha[y0:y1, x0:x1]
             win = out[y0:y1, x0:x1]
             if light is not None:
-                gain = self._warp_small(gain_m1, _compose(camera_matrix(plan, self.centre), small_inv),
+                gain = self._warp_small(gain_m1, _compose(_compose(camera_matrix(plan, self.centre), small_inv),
+                                                          _shift(self._gain_box[0], self._gain_box[1])),
                                         (y0, y1, x0, x1))
                 gain += 1.0
                 gain *= pre
