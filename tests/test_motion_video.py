@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,19 @@ def test_the_fast_srgb_table_matches_imaging_and_clamps():
     exact = linear_to_srgb8(np.clip(x, 0, 1), dither=False).astype(int)
     assert np.abs(fast - exact).max() <= 1 and (fast != exact).mean() < 0.01
     assert fast.min() == 0 and fast.max() == 255
+
+
+def test_cli_check_of_a_folder_takes_the_files_its_profiles_are_for(tmp_path):
+    from typer.testing import CliRunner
+
+    from packshot.cli import app
+    from packshot.imaging import save_image
+
+    folder = tmp_path / "scene"
+    _clip(folder, size=(72, 128), n=6, fps=10, name="v0.mp4")
+    save_image(folder / "v0.png", np.full((128, 72, 3), 0.5, np.float32))
+    runner = CliRunner()
+    images_only = runner.invoke(app, ["check", str(folder), "-p", "meta-square", "--json"])
+    assert [Path(d.get("source")).name for d in json.loads(images_only.output)["results"]] == ["v0.png"]
+    clips_only = runner.invoke(app, ["check", str(folder), "-p", "youtube-shorts", "--json"])
+    assert [Path(d.get("source")).name for d in json.loads(clips_only.output)["results"]] == ["v0.mp4"]

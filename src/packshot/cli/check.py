@@ -74,18 +74,21 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(exc.problem + f" (video profiles: {', '.join(VIDEO_PROFILES)})",
                                      param_hint="--profile") from exc
         video_profiles = [p for p in profile if p in VIDEO_PROFILES]
-        paths = expand_inputs(images) + [q for p in images if Path(p).is_dir() for q in sorted(Path(p).iterdir())
-                                         if q.suffix.lower() in VIDEO_SUFFIXES]
-        if not paths:
+        given = [Path(p) for p in images if not Path(p).is_dir()]
+        for p in given:  # a file named on the command line must have a profile of its kind
+            if is_video(p) and not video_profiles:
+                raise typer.BadParameter(f"{p} is a clip: name a video profile ({', '.join(VIDEO_PROFILES)})",
+                                         param_hint="--profile")
+            if not is_video(p) and not profiles:
+                raise typer.BadParameter(f"{p} is an image: name an image profile, not only video profiles",
+                                         param_hint="--profile")
+        # in folders, images are checked when an image profile is named, clips when a video profile is
+        folders = [Path(p) for p in images if Path(p).is_dir()]
+        paths = [p for p in given if not is_video(p)] + (expand_inputs(folders) if profiles else [])
+        clips = [p for p in given if is_video(p)] + ([q for f in folders for q in sorted(f.iterdir())
+                                                      if q.suffix.lower() in VIDEO_SUFFIXES] if video_profiles else [])
+        if not paths and not clips:
             raise typer.BadParameter("no image files found", param_hint="IMAGES")
-        clips = [p for p in paths if is_video(p)]
-        paths = [p for p in paths if not is_video(p)]
-        if clips and not video_profiles:
-            raise typer.BadParameter(f"{clips[0]} is a clip: name a video profile ({', '.join(VIDEO_PROFILES)})",
-                                     param_hint="--profile")
-        if paths and not profiles:
-            raise typer.BadParameter(f"{paths[0]} is an image: name an image profile, not only video profiles",
-                                     param_hint="--profile")
         if alpha is not None and len(paths) != 1:
             raise typer.BadParameter("--alpha needs exactly one image", param_hint="--alpha")
 
