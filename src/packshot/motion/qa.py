@@ -30,7 +30,9 @@ class TemporalConfig:
     """Thresholds of the temporal checks (review past the first, fail past the second)."""
 
     flicker_review: float = 0.5
-    """Mean deltaE2000 of the product interior between consecutive frames that sends a clip to review."""
+    """Mean deltaE2000 of the product interior between consecutive frames that sends a clip to review.
+    With a moving light the light's own change counts: a light moving too fast for the frame rate
+    (a full orbit in a second) strobes on screen and is flagged."""
     flicker_fail: float = 1.5
     """Consecutive-frame deltaE2000 that fails a clip."""
     jitter_review_px: float = 0.5
