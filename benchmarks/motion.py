@@ -24,8 +24,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
-import time
 
 from _common import REPO, median_time, update_section  # noqa: F401  (sys.path set there)
 

@@ -16,7 +16,6 @@ Needs the ``motion`` extra (PyAV).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
