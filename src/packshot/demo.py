@@ -3,7 +3,9 @@
 Generates five products (bottle, box, jar, can, pouch) with printed labels, runs the demo brief
 (three scenes x two variants) through every stage, checks each frame against its master
 artwork, exports the hero frames for Amazon (main image) and Meta (square) and checks the delivered
-files against those profiles, and writes ``<out>/index.html``, a contact sheet to open in a browser.
+files against those profiles, renders one short clip for the first SKU from
+``examples/briefs/motion.yaml`` (with the ``motion`` extra), and writes ``<out>/index.html``, a
+contact sheet to open in a browser (the clip plays in it).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BRIEF = REPO / "examples" / "briefs" / "demo.yaml"
+MOTION_BRIEF = REPO / "examples" / "briefs" / "motion.yaml"
 
 
 EXPORT_PROFILES = ("amazon-main", "meta-square")
@@ -84,7 +87,28 @@ def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | Non
     return rows
 
 
-def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None = None) -> Path:
+def render_demo_clip(out: Path, sku: str, brief_path: Path, photo: str | Path) -> dict:
+    """One short clip for one SKU from the motion brief, from the cut-out and maps already written."""
+    from .condition import load_brief
+    from .imaging import load_image
+    from .motion.io import write_scene_clips
+    from .segment.io import load_cutout
+    from .understand.io import load_maps
+
+    sku_dir = out / "frames" / sku
+    cutout = load_cutout(sku_dir / "cutout.png")
+    maps = load_maps(sku_dir / "maps")
+    (clip,) = write_scene_clips(out / "clips", load_brief(brief_path), cutout, maps, sku, load_image(photo).sha256,
+                                check=True)
+    files = {p.suffix: p.relative_to(out).as_posix() for p in clip.files}
+    temporal = clip.record.get("qa", {}).get("temporal", {}).get("checks", {})
+    return {"sku": sku, "mp4": files.get(".mp4"), "webm": files.get(".webm"), "poster": files.get(".jpg"),
+            "verdict": clip.verdict, "frames": clip.record.get("frames"), "motion": clip.record.get("motion", {}),
+            "flicker": temporal.get("flicker", {}).get("max"), "jitter": temporal.get("jitter", {}).get("max_px")}
+
+
+def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None = None,
+                        clips: list[dict] | None = None) -> Path:
     """Write ``out/index.html``: per SKU the photo, the cut-out, the overview and every frame."""
     from .imaging import atomic_write_text
 
@@ -132,6 +156,16 @@ def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None 
             parts.append(f"<figure>{img}<figcaption>{html.escape(e['label'])} "
                          f"<b class='{cls}'>{html.escape(e['verdict'])}</b>{creds}</figcaption></figure>")
         parts.append("</div>")
+    for c in clips or []:
+        cls = c["verdict"] if c["verdict"] in ("pass", "review", "fail") else "fail"
+        kinds = " + ".join(c["motion"].get("kinds", []))
+        parts.append(f"<h2>motion clip: {html.escape(c['sku'])}</h2><div class='row'><figure>"
+                     f"<video width='270' controls autoplay muted loop playsinline poster='{html.escape(c['poster'])}'>"
+                     f"<source src='{html.escape(c['webm'])}' type='video/webm'>"
+                     f"<source src='{html.escape(c['mp4'])}' type='video/mp4'></video>"
+                     f"<figcaption>{html.escape(kinds)}, {c['frames']} frames, product pixels locked; flicker "
+                     f"{c['flicker']} deltaE, path error {c['jitter']} px <b class='{cls}'>{html.escape(c['verdict'])}</b>"
+                     f"</figcaption></figure></div>")
     parts.append("</body></html>")
     index = out / "index.html"
     atomic_write_text(index, "\n".join(parts))
@@ -143,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--brief", type=Path, default=DEFAULT_BRIEF)
     parser.add_argument("--size", type=int, default=768, help="Side of the generated sample photos.")
+    parser.add_argument("--motion-brief", type=Path, default=MOTION_BRIEF,
+                        help="Brief of the one clip rendered for the first SKU ('' to skip; needs PyAV).")
     args = parser.parse_args(argv)
 
     from .condition import load_brief
@@ -188,7 +224,22 @@ def main(argv: list[str] | None = None) -> int:
               for item in catalogue if item.get("label")}
     exports = export_hero_frames(out, heroes, titles) if heroes else []
     failures += sum(1 for e in exports if e["verdict"] != "pass")
-    index = build_contact_sheet(out, rows, exports)
+    clips = []
+    first = next((r for r in rows if not r.get("error")), None)
+    import importlib.util
+
+    if str(args.motion_brief) not in ("", ".") and first is not None and importlib.util.find_spec("av") is None:
+        print("clip skipped: video needs PyAV (pip install 'packshot[motion]')", file=sys.stderr)
+    elif str(args.motion_brief) not in ("", ".") and first is not None:
+        try:
+            photo = next(i["photo"] for i in catalogue if i["sku"] == first["sku"])
+            clips.append(render_demo_clip(out, first["sku"], args.motion_brief, photo))
+            print(f"{first['sku']}: clip {clips[-1]['mp4']} ({clips[-1]['verdict']})")
+        except Exception as exc:  # reported like a failing SKU; the stills are still delivered
+            failures += 1
+            print(f"{first['sku']}: clip FAILED {type(exc).__name__}: {exc}", file=sys.stderr)
+        failures += sum(1 for c in clips if c["verdict"] == "fail")
+    index = build_contact_sheet(out, rows, exports, clips)
     print(f"wrote {index} in {time.perf_counter() - t_start:.1f} s")
     return 1 if failures else 0
 

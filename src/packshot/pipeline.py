@@ -82,6 +82,7 @@ class SkuResult:
     frames: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     verdicts: dict[str, str] = field(default_factory=dict)
+    clips: list[Path] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     replaced: str | None = None
@@ -305,6 +306,16 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             outputs += [p for p in (png.with_name(f"{png.stem}_qa.json"), png.with_name(f"{png.stem}_qa_overlay.png"))
                         if p.exists()]
     result.timings["render"] = t_render
+    if any(getattr(scene, "motion", None) for scene in brief.scenes):  # clips: see packshot.motion.io
+        from .motion.io import write_scene_clips
+
+        t0 = time.perf_counter()
+        for clip in write_scene_clips(out, brief, cutout, maps, sku, image.sha256, config.render_backend,
+                                      config.relight, config.qa, master_rgb, config.resume):
+            result.clips.append(clip.files[0])
+            outputs += [Path(f) for f in clip.files if Path(f).exists()]
+            result.verdicts[str(clip.files[0])] = clip.verdict
+        result.timings["motion"] = time.perf_counter() - t0
     if key is not None:
         # the record last: its presence (with intact outputs) means the SKU is complete
         verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}

@@ -5,6 +5,10 @@ image cannot be read, 2 for bad arguments (an unknown profile lists the choices)
 
 The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
 image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.check`).
+
+Clips (``.mp4``, ``.webm``, ``.mov``) are checked against the video profiles (``meta-reels``,
+``tiktok``, ``youtube-shorts``, ``amazon-video``, ``shopify-video``; see
+:mod:`packshot.export.video_profiles`); ``--fix-to DIR`` writes a fixed copy of each failing clip.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead of tables."),
         show_skipped: bool = typer.Option(False, "--show-skipped", help="Also list the rules a profile does "
                                                                         "not impose."),
+        fix_to: Optional[Path] = typer.Option(None, "--fix-to", help="Clips only: write a fixed copy (pad, trim, "
+                                                                      "re-encode) of each failing clip here."),
     ) -> None:
         """Check images against marketplace profiles: rule, measured value, limit, pass/fail."""
         from rich.console import Console
@@ -60,12 +66,28 @@ def register(app: typer.Typer) -> None:
         from ..export.profiles import get_profile
         from ..imaging import load_image, load_mask
 
+        from ..export.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
+
         try:
-            profiles = [get_profile(p) for p in profile]
+            profiles = [get_profile(p) for p in profile if p not in VIDEO_PROFILES]
         except InputError as exc:
-            raise typer.BadParameter(exc.problem, param_hint="--profile") from exc
-        paths = expand_inputs(images)
-        if not paths:
+            raise typer.BadParameter(exc.problem + f" (video profiles: {', '.join(VIDEO_PROFILES)})",
+                                     param_hint="--profile") from exc
+        video_profiles = [p for p in profile if p in VIDEO_PROFILES]
+        given = [Path(p) for p in images if not Path(p).is_dir()]
+        for p in given:  # a file named on the command line must have a profile of its kind
+            if is_video(p) and not video_profiles:
+                raise typer.BadParameter(f"{p} is a clip: name a video profile ({', '.join(VIDEO_PROFILES)})",
+                                         param_hint="--profile")
+            if not is_video(p) and not profiles:
+                raise typer.BadParameter(f"{p} is an image: name an image profile, not only video profiles",
+                                         param_hint="--profile")
+        # in folders, images are checked when an image profile is named, clips when a video profile is
+        folders = [Path(p) for p in images if Path(p).is_dir()]
+        paths = [p for p in given if not is_video(p)] + (expand_inputs(folders) if profiles else [])
+        clips = [p for p in given if is_video(p)] + ([q for f in folders for q in sorted(f.iterdir())
+                                                      if q.suffix.lower() in VIDEO_SUFFIXES] if video_profiles else [])
+        if not paths and not clips:
             raise typer.BadParameter("no image files found", param_hint="IMAGES")
         if alpha is not None and len(paths) != 1:
             raise typer.BadParameter("--alpha needs exactly one image", param_hint="--alpha")
@@ -106,6 +128,43 @@ def register(app: typer.Typer) -> None:
                     table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
                                   escape(r.message))
                 console.print(table)
+        from ..export.video_profiles import check_clip, fix_clip
+
+        for path in clips:
+            for name in video_profiles:
+                try:
+                    report = check_clip(path, name)
+                    fixed = None
+                    if fix_to is not None and not report.passed:
+                        fixed = fix_clip(path, name, Path(fix_to) / f"{path.stem}.{name}{path.suffix}")
+                except (PackshotError, OSError, ValueError) as exc:
+                    any_failed = True
+                    err_console.print(f"[red]failed[/red] {path}: {exc}")
+                    documents.append({"clip": str(path), "error": str(exc)})
+                    continue
+                any_failed |= not report.passed if fixed is None else not fixed.report.passed
+                doc = report.to_dict()
+                if fixed is not None:
+                    doc["fixed"] = {"path": str(fixed.path), "actions": list(fixed.actions),
+                                    "passed": fixed.report.passed, "rules": fixed.report.to_dict()["rules"]}
+                documents.append(doc)
+                if as_json:
+                    continue
+                verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
+                table = Table(title=f"{path.name}  {report.size[0]}x{report.size[1]}  {report.profile}  {verdict}",
+                              title_justify="left")
+                for col in ("rule", "measured", "limit", "result", "note"):
+                    table.add_column(col, overflow="fold")
+                for r in report.rules:
+                    if r.status == "skip" and not show_skipped:
+                        continue
+                    style = _STYLE[r.status]
+                    table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
+                                  r.message)
+                console.print(table)
+                if fixed is not None:
+                    ok = "[green]PASS[/green]" if fixed.report.passed else "[bold red]FAIL[/bold red]"
+                    console.print(f"fixed -> {fixed.path} ({'; '.join(fixed.actions)}): {ok}")
         if as_json:
             typer.echo(json.dumps({"passed": not any_failed, "results": documents}, indent=2, default=str))
         if any_failed:

@@ -26,6 +26,9 @@ Example (see ``examples/briefs/`` for more)::
       - name: kitchen
         plate: plates/kitchen.jpg           # a background photo is the scene
         plate_floor_line: 0.74              # optional; estimated from the photo when missing
+      - name: story
+        sizes: ["1080x1920"]
+        motion: {kind: [parallax, light-sweep], seconds: 6, fps: 30}   # also a clip (packshot.motion)
 
 Every error names the brief file and the field path (``scenes[1].lighting.azimuth``).
 Reference and plate files are resolved relative to the brief's folder, checked and decoded here
@@ -56,8 +59,9 @@ ANCHORS = ("center", "left", "right", "left-third", "right-third")
 _SCENE_KEYS = {
     "name", "preset", "backdrop", "prompt", "negative_prompt", "references", "placement", "lighting",
     "floor", "sizes", "resolution", "variants", "seed", "plate", "plate_floor_line", "plate_horizon",
+    "motion",
 }
-_DEFAULT_KEYS = _SCENE_KEYS - {"name", "plate", "plate_floor_line", "plate_horizon"}
+_DEFAULT_KEYS = _SCENE_KEYS - {"name", "plate", "plate_floor_line", "plate_horizon", "motion"}
 _TOP_KEYS = {"name", "defaults", "scenes", "description"}
 _BACKDROP_KEYS = {"wall", "floor", "wall_texture", "floor_texture", "texture_strength", "texture_tint",
                   "podium", "podium_color", "podium_texture", "sweep_falloff"}
@@ -138,6 +142,8 @@ class SceneBrief:
     plate: PlateImage | None = None
     plate_floor_line: float | None = None
     plate_horizon: float | None = None
+    motion: Any = None
+    """A :class:`packshot.motion.MotionSpec` when the scene also asks for a clip, else None."""
 
     @property
     def backend(self) -> str:
@@ -383,8 +389,51 @@ def _parse_scene(ck: _Checker, raw: Mapping[str, Any], path: str, defaults: Mapp
     if floor_line is not None and horizon is not None and horizon >= floor_line:
         raise ck.fail(f"{path}.plate_horizon", f"must be above the floor line ({horizon:g} >= {floor_line:g})")
 
+    motion = _parse_motion(ck, raw["motion"], f"{path}.motion", resolution) if "motion" in raw else None
     return SceneBrief(name, preset, backdrop, prompt, negative, tuple(refs), placement, lighting, floor, sizes,
-                      variants, seed, plate, floor_line, horizon)
+                      variants, seed, plate, floor_line, horizon, motion)
+
+
+_MOTION_KEYS = {"kind", "seconds", "fps", "size", "easing", "seed", "zoom", "parallax", "sweep_degrees"}
+
+
+def _parse_motion(ck: _Checker, raw: Any, path: str, resolution: int) -> Any:
+    """``motion: {kind: [parallax, light-sweep], seconds: 6, fps: 30, size: 1080x1920, easing, seed}``."""
+    from ..motion.plan import EASINGS, MAX_FPS, MOTION_KINDS, MotionSpec, check_motion
+
+    mo = ck.mapping(raw, path, _MOTION_KEYS)
+    if "kind" not in mo:
+        raise ck.fail(f"{path}.kind", f"is missing: name one or more of {', '.join(MOTION_KINDS)}")
+    kinds = mo["kind"]
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if not isinstance(kinds, (list, tuple)) or not kinds:
+        raise ck.fail(f"{path}.kind", f"must be a name or a list of names from {', '.join(MOTION_KINDS)}")
+    for i, k in enumerate(kinds):
+        if not isinstance(k, str) or k not in MOTION_KINDS:
+            raise ck.fail(f"{path}.kind[{i}]" if len(kinds) > 1 else f"{path}.kind",
+                          f"unknown motion {k!r}; choose from {', '.join(MOTION_KINDS)}")
+    defaults = MotionSpec()
+    seconds = ck.number(mo.get("seconds", defaults.seconds), f"{path}.seconds")
+    if seconds <= 0:
+        raise ck.fail(f"{path}.seconds", f"must be more than 0, got {seconds:g}")
+    fps = ck.integer(mo.get("fps", defaults.fps), f"{path}.fps", 1, MAX_FPS)
+    size = ck.size(mo["size"], f"{path}.size", resolution) if "size" in mo else None
+    easing = ck.text(mo.get("easing", defaults.easing), f"{path}.easing")
+    if easing not in EASINGS:
+        raise ck.fail(f"{path}.easing", f"unknown easing {easing!r}; choose from {', '.join(EASINGS)}")
+    spec = MotionSpec(
+        kinds=tuple(kinds), seconds=seconds, fps=fps, size=size, easing=easing,
+        seed=ck.integer(mo.get("seed", 0), f"{path}.seed", 0, 2**32 - 1),
+        zoom=ck.number(mo.get("zoom", defaults.zoom), f"{path}.zoom", 1.0, 2.0),
+        parallax=ck.number(mo.get("parallax", defaults.parallax), f"{path}.parallax", 0.0, 0.2),
+        sweep_degrees=ck.number(mo.get("sweep_degrees", defaults.sweep_degrees), f"{path}.sweep_degrees", 0.0, 180.0),
+    )
+    try:
+        return check_motion(spec)
+    except ValueError as exc:
+        field_name, _, problem = str(exc).partition(": ")
+        sub = field_name.split(".", 1)[1] if "." in field_name else ""
+        raise ck.fail(f"{path}.{sub}" if sub else path, problem or str(exc)) from None
 
 
 def _load_reference(ck: _Checker, p: Path, path: str) -> ReferenceImage:

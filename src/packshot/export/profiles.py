@@ -426,3 +426,10 @@ def get_profile(name_or_path: str | Path | Profile) -> Profile:
 
 __all__ = ["BACKGROUND_RULES", "IMAGE_FORMATS", "PROFILES", "Profile", "SafeZone", "get_profile", "load_profile",
            "profile_from_dict", "profile_names"]
+
+
+def video_profile_names() -> list[str]:
+    """Names of the built-in marketplace *video* profiles (:mod:`packshot.export.video_profiles`)."""
+    from .video_profiles import video_profile_names as names
+
+    return names()
