@@ -254,6 +254,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
             result.flags = list(record.get("flags", []))
             result.verdicts = {str(sku_dir / k): v for k, v in record.get("verdicts", {}).items()}
+            result.clips = [sku_dir / rel for rel in record.get("clips", []) if isinstance(rel, str)]
             return result
 
     t0 = time.perf_counter()
@@ -320,7 +321,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         # the record last: its presence (with intact outputs) means the SKU is complete
         verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}
         record = make_record(key, outputs, sku_dir, photo=str(photo), frames=[_rel(p, sku_dir) for p in frames],
-                             flags=result.flags, **({"verdicts": verdicts} if verdicts else {}))
+                             flags=result.flags, **({"clips": [_rel(c, sku_dir) for c in result.clips]} if result.clips else {}), **({"verdicts": verdicts} if verdicts else {}))
         records.save(out, sku, record)
     _log_timings(sku_dir, photo, result.timings)
     return result
