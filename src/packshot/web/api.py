@@ -73,7 +73,7 @@ class Models:
 
         backend = self.segment_backend()
         sample = make_product("box", seed=0, size=(256, 256))
-        segment(sample.image if hasattr(sample, "image") else sample.rgb, backend=backend)
+        segment(sample.image, backend=backend)
 
     @property
     def loaded(self) -> bool:
@@ -223,6 +223,18 @@ def _png_gray(values: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def check_frame_budget(brief, limits: Limits) -> None:
+    """Refuse a brief for /v1/render before any work: too many frames (422) or a canvas over the pixel limit (413)."""
+    frames = sum(s.variants * len(s.sizes) for s in brief.scenes)
+    if frames > limits.max_frames:
+        raise ApiError(422, f"brief: asks for {frames} frames; /v1/render makes at most {limits.max_frames} "
+                            "(use /v1/jobs for more)")
+    for s in brief.scenes:
+        for w, h in s.sizes:
+            if w * h > limits.max_pixels:
+                raise ApiError(413, f"brief: scene {s.name} size {w}x{h} is over the pixel limit of {limits.max_pixels}")
+
+
 # --------------------------------------------------------------------------------------------- router
 def build_router(state: ApiState) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["v1"])
@@ -309,6 +321,7 @@ def build_router(state: ApiState) -> APIRouter:
         data, name = await read_upload(image, "image", limits)
         probe_image(data, name, limits)
         parsed = parse_brief_text(brief, limits)
+        check_frame_budget(parsed, limits)
 
         def work():
             from ..condition import condition

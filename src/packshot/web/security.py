@@ -229,18 +229,23 @@ def body_limit_middleware(max_bytes: int, paths: Callable[[str], bool] = lambda 
                 return message
 
             started = False
+            replaced = False
 
             async def tracking_send(message):
-                nonlocal started
+                # an app that caught the overflow while parsing (FastAPI answers 400) is answered 413 instead
+                nonlocal started, replaced
                 if message["type"] == "http.response.start":
                     started = True
+                    if too_big:
+                        replaced = True
+                        return await _send_json(send, 413, {"error": f"request body is over the limit of "
+                                                                     f"{max_bytes} bytes"})
+                elif replaced:
+                    return None
                 await send(message)
 
             try:
                 await app(scope, counted_receive, tracking_send)
-            except _BodyTooLarge:
-                if not started:
-                    await _send_json(send, 413, {"error": f"request body is over the limit of {max_bytes} bytes"})
             except Exception:
                 if too_big and not started:
                     await _send_json(send, 413, {"error": f"request body is over the limit of {max_bytes} bytes"})
