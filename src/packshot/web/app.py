@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapi import Request
+
 from .security import _BodyTooLarge  # noqa: F401  (re-raised by the guard)
 from .security import (AUTH_COOKIE, Limits, SecurityError, bearer_from, body_limit_middleware, log_unexpected,
                        token_matches)
@@ -49,7 +51,7 @@ class AppSettings:
 
 
 def create_app(settings: AppSettings = AppSettings()):
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
