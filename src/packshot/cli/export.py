@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", help="Threads for fixing, encoding and uploading."),
         upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for inputs below a "
                                      "profile's minimum: realesrgan, bicubic or none."),
+        approved: bool = typer.Option(False, "--approved", help="Deliver only frames approved in `packshot "
+                                      "review` (decisions in <run>/.packshot/review.sqlite)."),
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
@@ -76,6 +78,15 @@ def register(app: typer.Typer) -> None:
         except PackshotError as exc:
             err_console.print(f"[red]input error[/red] {exc}")
             raise typer.Exit(2)
+        if approved:
+            from ..web.store import keep_approved
+
+            inputs, held = keep_approved(inputs)
+            for path, why in held:
+                err_console.print(f"held back {path}: {why}")
+            if not inputs:
+                err_console.print("[red]nothing to deliver[/red]: no frame is approved (packshot review RUN)")
+                raise typer.Exit(1)
         local_manifest = manifest
         if local_manifest is None and "://" in dest and not dest.startswith("file://"):
             local_manifest = Path("packshot-manifest.json")

@@ -375,3 +375,39 @@ def rerender_requests(run_dir: str | Path) -> list[Decision]:
         return sorted((d for d in store.current().values() if d.decision == "rerender"), key=lambda d: d.frame)
     finally:
         store.close()
+
+
+def keep_approved(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Split frame sidecars into the approved ones and the rest (with the reason each is held back).
+
+    A frame counts as approved when the review store of its run folder (the nearest folder above it
+    with ``.packshot/review.sqlite``) says so now; plain images and frames of runs never reviewed are
+    held back.
+    """
+    kept: list[Path] = []
+    held: list[tuple[Path, str]] = []
+    approved_by_run: dict[Path, dict[str, Decision]] = {}
+    for item in paths:
+        p = Path(item)
+        if p.suffix.lower() != ".json":
+            held.append((p, "not a reviewed frame (no sidecar)"))
+            continue
+        run = find_run_dir(p.parent)
+        if run is None:
+            held.append((p, "its run has no review decisions (run packshot review on it)"))
+            continue
+        if run not in approved_by_run:
+            store = ReviewStore(store_path(run))
+            try:
+                approved_by_run[run] = store.current()
+            finally:
+                store.close()
+        fid = p.resolve().relative_to(run).with_suffix("").as_posix()
+        decision = approved_by_run[run].get(fid)
+        if decision is None:
+            held.append((p, "not reviewed yet"))
+        elif decision.decision != "approved":
+            held.append((p, f"{decision.decision} by {decision.who} at {decision.at}"))
+        else:
+            kept.append(p)
+    return kept, held
