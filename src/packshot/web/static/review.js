@@ -62,6 +62,9 @@
     const comment = document.getElementById("reject-comment");
     let rejecting = null;
     document.getElementById("reject-cancel").addEventListener("click", () => dialog.close());
+    comment.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); document.getElementById("reject-form").requestSubmit(); }
+    });
     document.getElementById("reject-form").addEventListener("submit", async (e) => {
       e.preventDefault();
       if (!rejecting || !comment.value.trim()) return;
