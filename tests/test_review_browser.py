@@ -16,9 +16,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
-playwright_api = pytest.importorskip("playwright.sync_api")
+# CI sets PACKSHOT_REQUIRE_BROWSER=1: there a missing Playwright or Chromium fails instead of skipping
+REQUIRED = os.environ.get("PACKSHOT_REQUIRE_BROWSER") == "1"
+if REQUIRED:
+    import playwright.sync_api as playwright_api
+else:
+    pytest.importorskip("fastapi")
+    pytest.importorskip("uvicorn")
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 from packshot.web.app import AppSettings, create_app  # noqa: E402
 from packshot.web.sample_run import make_sample_run  # noqa: E402
@@ -28,6 +33,8 @@ CHROMIUM = os.environ.get("PACKSHOT_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("PACKSHOT_TEST_ARTIFACTS", REPO / "test-artifacts")) / "review"
 
+if REQUIRED and not Path(CHROMIUM).exists():
+    raise RuntimeError(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} missing: CI installs it with `apt-get install chromium`")
 
