@@ -41,7 +41,7 @@ def post(c: TestClient, url: str, **fields):
 def test_index_reads_verdicts_and_updates_incrementally(run):
     store = ReviewStore(store_path(run))
     first = index_folder(run, store)
-    assert first == {"frames": 12, "read": 12, "removed": 0}
+    assert first == {"frames": 12, "read": 12, "removed": 0, "synced": 0}
     assert index_folder(run, store)["read"] == 0  # nothing changed, nothing read again
     counts = store.counts()["verdict"]
     assert counts == {"pass": 6, "review": 3, "fail": 3}
@@ -260,3 +260,47 @@ def test_export_approved_delivers_only_approved_frames(run, tmp_path):
     nothing = CliRunner().invoke(app, ["export", str(run / "sku-00002"), "--approved", "-p", "shopify",
                                        "-d", str(tmp_path / "none"), "--upscaler", "none"])
     assert nothing.exit_code == 1 and "no frame is approved" in nothing.output
+
+
+# --------------------------------------------------------------------------------------------- the catalogue's job store
+def test_decisions_go_to_the_catalogue_job_store(run, tmp_path):
+    """A catalogue output folder (DIR/packshot.db): decisions are written there first, decisions made there by
+    anyone else show up after a rescan, and the SKU's stored photo and master are shown."""
+    import shutil
+
+    from packshot.catalogue.store import JobStore
+
+    sources = run / "sources"
+    sources.mkdir()
+    shutil.copy(tmp_path / "photos" / "sku-00002.png", sources / "abc.png")
+    shutil.copy(tmp_path / "photos" / "sku-00002.png", sources / "master.png")
+    (tmp_path / "photos" / "sku-00002.png").unlink()  # the sidecar's photo path no longer exists
+    with JobStore(run) as js:
+        run_id = js.start_run("local")
+        js.upsert_skus(run_id, [{"sku": "sku-00002", "row": 1, "photo": "sources/abc.png", "photo_sha256": "x",
+                                 "master": "sources/master.png", "master_sha256": "y", "title": "", "category": "",
+                                 "profiles": [], "data": {}}])
+        js.add_decision("sku-00001/hero/v0", "approve", who="carol", at="2026-01-02T00:00:00+00:00")
+    with client_for(run) as c:
+        # made in the job store before the app started: replayed at start-up
+        assert c.app.state.review.store.frame("sku-00001/hero/v0")["decided_by"] == "carol"
+        r = post(c, "/decide/sku-00002/hero/v1", decision="rerender", who="ann", comment="again", seed="11",
+                 box="1,2,30,40")
+        assert r.status_code == 200
+        page = c.get("/frame/sku-00002/hero/v1").text
+        assert "/master/sku-00002/hero/v1" in page and "/photo/sku-00002/hero/v1" in page
+        assert c.get("/photo/sku-00002/hero/v1").status_code == 200
+        assert c.get("/master/sku-00002/hero/v1").status_code == 200
+        with JobStore(run) as js:
+            js.add_decision("sku-00000/hero/v0", "reject", comment="seen elsewhere", who="dave")
+        assert post(c, "/rescan").json()["synced"] == 1
+        assert "seen elsewhere" in c.get("/frame/sku-00000/hero/v0").text
+    with JobStore(run, readonly=True) as js:
+        rows = js.decisions()
+    assert [(r["frame"], r["decision"], r["who"]) for r in rows] == [
+        ("sku-00001/hero/v0", "approve", "carol"), ("sku-00002/hero/v1", "rerender", "ann"),
+        ("sku-00000/hero/v0", "reject", "dave")]
+    assert json.loads(rows[1]["note"]) == {"seed": 11, "box": [1, 2, 30, 40], "brief_change": ""}
+    assert approved_frames(run) == {"sku-00001/hero/v0"}
+    [req] = rerender_requests(run)
+    assert req.frame == "sku-00002/hero/v1" and req.seed == 11 and req.box == (1, 2, 30, 40)

@@ -22,7 +22,7 @@ import numpy as np
 from fastapi import Request
 
 from .security import (CSRF_COOKIE, CSRF_FIELD, SecurityError, check_csrf, new_csrf_token, safe_path)
-from .store import DECISIONS, STORE_DIR, VERDICTS, ReviewStore, index_folder, store_path
+from .store import DECISIONS, STORE_DIR, VERDICTS, index_folder, open_store
 
 PAGE_SIZE = 60
 THUMB_SIDE = 256
@@ -40,7 +40,7 @@ class ReviewData:
         if not self.run_dir.is_dir():
             raise ValueError(f"{run_dir}: run folder does not exist")
         self.cache = self.run_dir / STORE_DIR
-        self.store = ReviewStore(store_file or store_path(self.run_dir))
+        self.store = open_store(self.run_dir, store_file)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self.rescan()
@@ -66,6 +66,28 @@ class ReviewData:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+
+    def source_photo(self, fid: str) -> Path | None:
+        """The frame's source photo: named by its sidecar, else the one the catalogue stored for the SKU."""
+        named = (self.sidecar_data(fid).get("provenance") or {}).get("photo")
+        if named and Path(named).is_file():
+            return Path(named)
+        return self._catalogue_source(fid, 0)
+
+    def master(self, fid: str) -> Path | None:
+        """The master artwork: named by the QA report, else the one the catalogue stored for the SKU."""
+        named = (self.qa_report(fid) or {}).get("master")
+        if named and Path(named).is_file():
+            return Path(named)
+        return self._catalogue_source(fid, 1)
+
+    def _catalogue_source(self, fid: str, which: int) -> Path | None:
+        if self.store.catalogue is None:
+            return None
+        path = self.store.catalogue.sku_sources(str(self.sidecar_data(fid).get("sku", "")))[which]
+        if path is None or self.relative(path) is None or not path.is_file():
+            return None
+        return path
 
     def relative(self, path: Path) -> str | None:
         """``path`` relative to the run folder when it lies inside it (symlinks resolved), else None."""
@@ -281,14 +303,12 @@ def build_review(app, settings) -> None:
         cut_rel = data.relative(sidecar.parent / cut) if cut and not Path(cut).is_absolute() else None
         overlay = sidecar.with_name(f"{stem}_qa_overlay.png")
         prev_fid, next_fid = data.store.neighbours(fid, **f)
-        photo = (side.get("provenance") or {}).get("photo")
-        master = (report or {}).get("master")
         w, h = side.get("size", [0, 0])
         return page(request, "frame.html", row=row, fid=fid, side=side, width=w, height=h,
                     words=qa_words(report), verdict=row["verdict"], cutout=cut_rel,
                     overlay=data.relative(overlay) if overlay.is_file() else None,
-                    has_photo=bool(photo and Path(photo).is_file()),
-                    has_master=bool(master and Path(master).is_file()),
+                    has_photo=data.source_photo(fid) is not None,
+                    has_master=data.master(fid) is not None,
                     ocr=ocr_boxes(data, fid, side), history=data.store.history(fid),
                     prev_fid=prev_fid, next_fid=next_fid, filter_qs=query_string(f),
                     seed=(side.get("spec") or {}).get("seed"))
@@ -324,10 +344,9 @@ def build_review(app, settings) -> None:
 
     @app.get("/photo/{fid:path}", include_in_schema=False)
     async def photo(fid: str):
-        src = (data.sidecar_data(fid).get("provenance") or {}).get("photo")
-        if not src or not Path(src).is_file():
+        src = data.source_photo(fid)
+        if src is None:
             raise SecurityError(404, "the source photo named by this frame is not on this machine")
-        src = Path(src)
         return image_response(await in_pool(data.cached, "photos", str(src), _stamp(src),
                                             lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
 
@@ -336,8 +355,8 @@ def build_review(app, settings) -> None:
         """Pixel size of the (EXIF-rotated) source photo: box prompts are drawn in these pixels."""
         from PIL import Image, ImageOps
 
-        src = (data.sidecar_data(fid).get("provenance") or {}).get("photo")
-        if not src or not Path(src).is_file():
+        src = data.source_photo(fid)
+        if src is None:
             raise SecurityError(404, "no source photo")
         with Image.open(src) as img:
             w, h = img.size
@@ -357,10 +376,9 @@ def build_review(app, settings) -> None:
 
     @app.get("/master/{fid:path}", include_in_schema=False)
     async def master(fid: str):
-        src = (data.qa_report(fid) or {}).get("master")
-        if not src or not Path(src).is_file():
+        src = data.master(fid)
+        if src is None:
             raise SecurityError(404, "no master artwork for this frame")
-        src = Path(src)
         return image_response(await in_pool(data.cached, "masters", str(src), _stamp(src),
                                             lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
 

@@ -16,8 +16,12 @@ Where: ``<run>/.packshot/review.sqlite`` (:func:`store_path`). Two tables:
 A later ``packshot catalogue`` run reads :func:`rerender_requests` (the frames whose current decision is
 ``rerender``); ``packshot export --approved`` reads :func:`approved_frames`.
 
-This is the review app's own store, kept behind this one module so that it can move into the catalogue's
-job store (same columns) without touching the pages.
+**The catalogue's job store.** When the run folder is a catalogue output (``DIR/packshot.db``, see
+:mod:`packshot.catalogue.store`), that database is the system of record: every decision is written to its
+``decisions`` table first (``approve`` / ``reject`` / ``rerender``, ``comment``, ``who``, ``at``, and for a
+re-render ``note`` = JSON ``{"seed": int|null, "box": [x0, y0, x1, y1]|null, "brief_change": str}``), then
+mirrored here; decisions found there that this file has not seen (made by another tool or another copy of
+the app) are replayed here on every (re)index. This file stays the fast index the queue pages query.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected', 'rerender')),
     comment TEXT NOT NULL DEFAULT '',
     seed INTEGER, box TEXT, brief_change TEXT NOT NULL DEFAULT '',
-    who TEXT NOT NULL, at TEXT NOT NULL
+    who TEXT NOT NULL, at TEXT NOT NULL,
+    catalogue_id INTEGER UNIQUE
 );
 CREATE INDEX IF NOT EXISTS decisions_frame ON decisions (frame, id);
 """
@@ -87,8 +92,9 @@ class Decision:
 class ReviewStore:
     """The SQLite store of one run folder (thread-safe: one connection per thread, WAL journal)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, catalogue: "CatalogueLink | None" = None):
         self.path = Path(path)
+        self.catalogue = catalogue
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -118,6 +124,18 @@ class ReviewStore:
                 "verdict=excluded.verdict, reasons=excluded.reasons, stamp=excluded.stamp",
                 [{**r, "reasons": json.dumps(list(r.get("reasons", [])))} for r in rows])
         return len(rows)
+
+    def refresh_current(self, frames: list[str]) -> None:
+        """Set the current decision of (re)indexed frames from the decision history."""
+        with self._write_lock, self._conn() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for frame in frames:
+                row = db.execute("SELECT id, decision, who, at FROM decisions WHERE frame = ? ORDER BY id DESC LIMIT 1",
+                                 (frame,)).fetchone()
+                if row is not None:
+                    db.execute("UPDATE frames SET decision = ?, decided_by = ?, decided_at = ?, seq = ? WHERE frame = ?",
+                               (row[1], row[2], row[3], row[0], frame))
+            db.execute("COMMIT")
 
     def remove_frames_except(self, keep: set[str]) -> int:
         """Drop index rows of frames no longer in the folder (their decisions stay in ``decisions``)."""
@@ -203,25 +221,29 @@ class ReviewStore:
         if not who or not who.strip():
             raise ValueError("who: a reviewer name is required")
         at = at or utc_now()
+        made = Decision(frame, decision, who.strip(), at, comment, seed, tuple(box) if box else None, brief_change)
+        catalogue_id = self.catalogue.record(made) if self.catalogue is not None else None
         with self._write_lock, self._conn() as db:
             db.execute("BEGIN IMMEDIATE")
             cur = db.execute(
-                "INSERT INTO decisions (frame, decision, comment, seed, box, brief_change, who, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO decisions (frame, decision, comment, seed, box, brief_change, who, at, catalogue_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (frame, decision, comment, seed, json.dumps(list(box)) if box else None, brief_change,
-                 who.strip(), at))
+                 who.strip(), at, catalogue_id))
             db.execute("UPDATE frames SET decision = ?, decided_by = ?, decided_at = ?, seq = ? WHERE frame = ?",
                        (decision, who.strip(), at, cur.lastrowid, frame))
             db.execute("COMMIT")
-        return Decision(frame, decision, who.strip(), at, comment, seed, box, brief_change)
+        return made
 
     def decide_many(self, frames: list[str], decision: str, who: str, comment: str = "") -> int:
         at = utc_now()
+        ids = (self.catalogue.record_many([Decision(f, decision, who, at, comment) for f in frames])
+               if self.catalogue is not None else [None] * len(frames))
         with self._write_lock, self._conn() as db:
             db.execute("BEGIN IMMEDIATE")
-            for frame in frames:
-                cur = db.execute("INSERT INTO decisions (frame, decision, comment, who, at) VALUES (?, ?, ?, ?, ?)",
-                                 (frame, decision, comment, who, at))
+            for frame, catalogue_id in zip(frames, ids):
+                cur = db.execute("INSERT INTO decisions (frame, decision, comment, who, at, catalogue_id) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (frame, decision, comment, who, at, catalogue_id))
                 db.execute("UPDATE frames SET decision = ?, decided_by = ?, decided_at = ?, seq = ? WHERE frame = ?",
                            (decision, who, at, cur.lastrowid, frame))
             db.execute("COMMIT")
@@ -243,6 +265,27 @@ class ReviewStore:
             rows = db.execute("SELECT d.* FROM decisions d JOIN (SELECT frame, MAX(id) AS id FROM decisions "
                               "GROUP BY frame) m ON d.id = m.id").fetchall()
         return {r["frame"]: _decision(r) for r in rows}
+
+    def sync_from_catalogue(self) -> int:
+        """Replay decisions of the catalogue's job store that this store has not seen; returns how many."""
+        if self.catalogue is None:
+            return 0
+        with self._conn() as db:
+            last = db.execute("SELECT COALESCE(MAX(catalogue_id), 0) FROM decisions").fetchone()[0]
+        new = self.catalogue.decisions_after(last)
+        with self._write_lock, self._conn() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for catalogue_id, d in new:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO decisions (frame, decision, comment, seed, box, brief_change, who, at, "
+                    "catalogue_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (d.frame, d.decision, d.comment, d.seed, json.dumps(list(d.box)) if d.box else None,
+                     d.brief_change, d.who, d.at, catalogue_id))
+                if cur.rowcount:
+                    db.execute("UPDATE frames SET decision = ?, decided_by = ?, decided_at = ?, seq = ? "
+                               "WHERE frame = ?", (d.decision, d.who, d.at, cur.lastrowid, d.frame))
+            db.execute("COMMIT")
+        return len(new)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -275,6 +318,79 @@ def _decision(r: sqlite3.Row) -> Decision:
     box = json.loads(r["box"]) if r["box"] else None
     return Decision(r["frame"], r["decision"], r["who"], r["at"], r["comment"] or "", r["seed"],
                     tuple(box) if box else None, r["brief_change"] or "")
+
+
+# ------------------------------------------------------------------------------ the catalogue's job store
+_TO_CATALOGUE = {"approved": "approve", "rejected": "reject", "rerender": "rerender"}
+_FROM_CATALOGUE = {v: k for k, v in _TO_CATALOGUE.items()}
+
+
+class CatalogueLink:
+    """The job store of a catalogue output folder (``DIR/packshot.db``): decisions and SKU sources."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+
+    @staticmethod
+    def present(run_dir: str | Path) -> bool:
+        from ..catalogue.store import db_path
+
+        return db_path(run_dir).is_file()
+
+    def _open(self, readonly: bool):
+        from ..catalogue.store import JobStore
+
+        return JobStore(self.run_dir, readonly=readonly)
+
+    @staticmethod
+    def _note(d: Decision) -> str:
+        if d.decision != "rerender":
+            return ""
+        return json.dumps({"seed": d.seed, "box": list(d.box) if d.box else None, "brief_change": d.brief_change},
+                          sort_keys=True)
+
+    def record(self, d: Decision) -> int:
+        with self._open(readonly=False) as js:
+            return js.add_decision(d.frame, _TO_CATALOGUE[d.decision], comment=d.comment, note=self._note(d),
+                                   who=d.who, at=d.at)
+
+    def record_many(self, decisions: list[Decision]) -> list[int]:
+        with self._open(readonly=False) as js:
+            return [js.add_decision(d.frame, _TO_CATALOGUE[d.decision], comment=d.comment, note=self._note(d),
+                                    who=d.who, at=d.at) for d in decisions]
+
+    def decisions_after(self, last_id: int) -> list[tuple[int, Decision]]:
+        out = []
+        with self._open(readonly=True) as js:
+            for row in js.decisions():
+                if row["id"] <= last_id or row["decision"] not in _FROM_CATALOGUE:
+                    continue
+                try:
+                    extra = json.loads(row.get("note") or "{}") if row["decision"] == "rerender" else {}
+                except ValueError:
+                    extra = {"brief_change": row.get("note") or ""}
+                if not isinstance(extra, dict):
+                    extra = {}
+                box = extra.get("box")
+                out.append((row["id"], Decision(
+                    row["frame"], _FROM_CATALOGUE[row["decision"]], row.get("who") or "unknown", row["at"],
+                    row.get("comment") or "", extra.get("seed"), tuple(box) if box else None,
+                    str(extra.get("brief_change") or ""))))
+        return out
+
+    def sku_sources(self, sku: str) -> tuple[Path | None, Path | None]:
+        """The SKU's source photo and master artwork as the catalogue stored them (under ``DIR``)."""
+        with self._open(readonly=True) as js:
+            row = js.conn.execute("SELECT photo, master FROM skus WHERE sku = ?", (sku,)).fetchone()
+        if row is None:
+            return None, None
+        return tuple((self.run_dir / p) if p else None for p in (row[0], row[1]))  # type: ignore[return-value]
+
+
+def open_store(run_dir: str | Path, path: str | Path | None = None) -> ReviewStore:
+    """The review store of a run folder, linked to the catalogue's job store when the folder has one."""
+    link = CatalogueLink(run_dir) if CatalogueLink.present(run_dir) else None
+    return ReviewStore(path or store_path(run_dir), catalogue=link)
 
 
 # ------------------------------------------------------------------------------ folder index
@@ -314,7 +430,9 @@ def index_folder(run_dir: str | Path, store: ReviewStore) -> dict[str, int]:
                 seen.discard(fid)
     store.upsert_frames(changed)
     removed = store.remove_frames_except(seen)
-    return {"frames": len(seen), "read": len(changed), "removed": removed}
+    store.refresh_current([r["frame"] for r in changed])
+    synced = store.sync_from_catalogue()
+    return {"frames": len(seen), "read": len(changed), "removed": removed, "synced": synced}
 
 
 def _stamp(path: Path) -> str:
@@ -345,36 +463,42 @@ def _read_frame(run_dir: Path, sidecar: Path, qa: Path | None) -> dict[str, Any]
 
 # ------------------------------------------------------------------------------ readers for other commands
 def find_run_dir(path: str | Path) -> Path | None:
-    """The run folder holding ``path``: the nearest folder at or above it with a review store."""
+    """The run folder holding ``path``: the nearest folder at or above it with a review store or a catalogue
+    job store."""
     p = Path(path).resolve()
     for candidate in [p, *p.parents]:
-        if store_path(candidate).is_file():
+        if store_path(candidate).is_file() or CatalogueLink.present(candidate):
             return candidate
     return None
 
 
-def approved_frames(run_dir: str | Path) -> set[str]:
-    """Frame ids (``sku/scene/v0``) whose current decision is ``approved``."""
+def current_decisions(run_dir: str | Path) -> dict[str, Decision]:
+    """The newest decision of every frame of a run: from the catalogue's job store when the run has one (the
+    system of record), else from the review store; empty when neither exists."""
+    run_dir = Path(run_dir)
+    if CatalogueLink.present(run_dir):
+        newest: dict[str, Decision] = {}
+        for _, d in CatalogueLink(run_dir).decisions_after(0):
+            newest[d.frame] = d
+        return newest
     path = store_path(run_dir)
     if not path.is_file():
-        return set()
+        return {}
     store = ReviewStore(path)
     try:
-        return {f for f, d in store.current().items() if d.decision == "approved"}
+        return store.current()
     finally:
         store.close()
+
+
+def approved_frames(run_dir: str | Path) -> set[str]:
+    """Frame ids (``sku/scene/v0``) whose current decision is ``approved``."""
+    return {f for f, d in current_decisions(run_dir).items() if d.decision == "approved"}
 
 
 def rerender_requests(run_dir: str | Path) -> list[Decision]:
     """Frames whose current decision asks for a re-render (note, new seed, box prompt, brief change)."""
-    path = store_path(run_dir)
-    if not path.is_file():
-        return []
-    store = ReviewStore(path)
-    try:
-        return sorted((d for d in store.current().values() if d.decision == "rerender"), key=lambda d: d.frame)
-    finally:
-        store.close()
+    return sorted((d for d in current_decisions(run_dir).values() if d.decision == "rerender"), key=lambda d: d.frame)
 
 
 def keep_approved(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -386,7 +510,7 @@ def keep_approved(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[P
     """
     kept: list[Path] = []
     held: list[tuple[Path, str]] = []
-    approved_by_run: dict[Path, dict[str, Decision]] = {}
+    decided_by_run: dict[Path, dict[str, Decision]] = {}
     for item in paths:
         p = Path(item)
         if p.suffix.lower() != ".json":
@@ -396,14 +520,10 @@ def keep_approved(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[P
         if run is None:
             held.append((p, "its run has no review decisions (run packshot review on it)"))
             continue
-        if run not in approved_by_run:
-            store = ReviewStore(store_path(run))
-            try:
-                approved_by_run[run] = store.current()
-            finally:
-                store.close()
+        if run not in decided_by_run:
+            decided_by_run[run] = current_decisions(run)
         fid = p.resolve().relative_to(run).with_suffix("").as_posix()
-        decision = approved_by_run[run].get(fid)
+        decision = decided_by_run[run].get(fid)
         if decision is None:
             held.append((p, "not reviewed yet"))
         elif decision.decision != "approved":
