@@ -10,6 +10,7 @@ import struct
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,26 +206,67 @@ def test_check_unknown_profile_lists_choices(client, product_png, profile):
 
 
 # --------------------------------------------------------------------------------------------- jobs
-def test_job_runs_and_is_polled(client, product_png):
+def _poll(client, job, seconds):
+    deadline = time.time() + seconds
+    while job["status"] not in ("done", "failed") and time.time() < deadline:
+        time.sleep(0.3)
+        job = client.get(f"/v1/jobs/{job['id']}").json()
+    return job
+
+
+def test_job_lifecycle_and_files(client, product_png, monkeypatch):
+    """The job plumbing (validation, job.json, polling, the files route) with the catalogue run replaced by a
+    stand-in that writes one frame; the real run is the slow test below."""
+    import packshot.catalogue.runner as runner
+    from packshot.catalogue.runner import RunOutcome
+
+    def fake_run_photos(photos, out_dir, brief, **kwargs):
+        assert [p.name for p in photos] == ["prod-a.png"] and Path(brief).name == "brief.yaml"
+        frame = Path(out_dir) / "prod-a" / "hero"
+        frame.mkdir(parents=True)
+        (frame / "v0.png").write_bytes(product_png)
+        (frame / "v0.json").write_text("{}")
+        (frame / "v0_qa.json").write_text(json.dumps({"verdict": "review"}))
+        return RunOutcome(out_dir=Path(out_dir), run_id=1, planned=4, todo=4, done=4)
+
+    monkeypatch.setattr(runner, "run_photos", fake_run_photos)
     r = client.post("/v1/jobs", files=[("images", ("prod a.png", product_png, "image/png")),
                                        ("images", ("broken.png", b"nope", "image/png"))], data={"brief": BRIEF})
     assert r.status_code == 422  # every photo is checked before the job starts
+    r = client.post("/v1/jobs", files=[("images", ("prod a.png", product_png, "image/png"))],
+                    data={"brief": "scenes: ["})
+    assert r.status_code == 422
     r = client.post("/v1/jobs", files=[("images", ("prod a.png", product_png, "image/png"))], data={"brief": BRIEF})
     assert r.status_code == 202, r.text
     job = r.json()
     assert r.headers["location"] == f"/v1/jobs/{job['id']}"
-    deadline = time.time() + 120
-    while job["status"] not in ("done", "failed") and time.time() < deadline:
-        time.sleep(0.3)
-        job = client.get(f"/v1/jobs/{job['id']}").json()
+    job = _poll(client, job, 30)
     assert job["status"] == "done", job
     assert job["skus"][0]["sku"] == "prod-a"
     url = job["skus"][0]["frames"][0]
-    assert url.endswith("/prod-a/hero/v0.png")
-    assert client.get(url).status_code == 200
+    assert url.endswith("/prod-a/hero/v0.png") and job["skus"][0]["verdicts"] == {"prod-a/hero/v0.png": "review"}
+    assert client.get(url).content == product_png
     # only files of the job, never anything else
     for bad in ("../job.json", "..%2F..%2Fjob.json", "%2e%2e/%2e%2e/brief.yaml", "/etc/passwd"):
         assert client.get(f"/v1/jobs/{job['id']}/files/{bad}").status_code == 404, bad
+
+
+@pytest.mark.slow
+def test_job_is_a_real_catalogue_run(client, product_png):
+    r = client.post("/v1/jobs", files=[("images", ("prod b.png", product_png, "image/png"))],
+                    data={"brief": BRIEF, "qa": "true"})
+    assert r.status_code == 202, r.text
+    job = _poll(client, r.json(), 600)
+    assert job["status"] == "done", job
+    [url] = job["skus"][0]["frames"]
+    assert url.endswith("/prod-b/hero/v0.png") and client.get(url).status_code == 200
+    assert job["skus"][0]["verdicts"]["prod-b/hero/v0.png"] in ("pass", "review", "fail")
+    # the job folder is a catalogue output folder: its job store is there for packshot review
+    from packshot.catalogue.store import JobStore
+
+    out = client.app.state.packshot.jobs.out_dir(job["id"])
+    with JobStore(out, readonly=True) as js:
+        assert [f["frame"] for f in js.frames()] == ["prod-b/hero/v0"]
 
 
 def test_unknown_job_is_404(client):

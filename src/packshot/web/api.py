@@ -458,18 +458,21 @@ def _plain(value: Any) -> Any:
 
 # --------------------------------------------------------------------------------------------- jobs
 class JobRunner:
-    """Catalogue runs started over HTTP: one job at a time in its own thread, state in ``job.json``.
+    """Catalogue runs started over HTTP (:func:`packshot.catalogue.runner.run_photos`): one job at a time in its
+    own thread, state in ``job.json``.
 
-    Each job writes under ``work_dir/jobs/<id>/``: ``input/`` (the uploaded photos), ``out/`` (the
-    pipeline's usual layout: ``<sku>/<scene>/<variant>.png`` ...) and ``job.json`` (status, progress,
-    per-SKU frames and errors). One SKU failing never stops the others.
+    Each job writes under ``work_dir/jobs/<id>/``: ``input/`` (the uploaded photos, one SKU each, named after
+    the file), ``brief.yaml``, ``out/`` (a catalogue output folder: job store ``packshot.db``, frames
+    ``<sku>/<scene>/<variant>.png`` with sidecars and QA reports, ``report.html``; ``packshot review`` opens
+    it) and ``job.json`` (status, units done, per-SKU frames and verdicts). One SKU failing never stops the others.
     """
 
-    def __init__(self, work_dir: Path, max_pending: int = 16, max_photos: int = 64):
+    def __init__(self, work_dir: Path, max_pending: int = 16, max_photos: int = 64, catalogue_workers: int = 1):
         self.root = Path(work_dir) / "jobs"
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_pending = max_pending
         self.max_photos = max_photos
+        self.catalogue_workers = catalogue_workers
         self._lock = threading.Lock()
         self._pending = 0
         self._executor = __import__("concurrent.futures").futures.ThreadPoolExecutor(
@@ -514,39 +517,55 @@ class JobRunner:
             inputs.append((stem, path))
         (job_dir / "brief.yaml").write_text(brief_text, encoding="utf-8")
         doc = {"id": job_id, "status": "queued", "created": _now(), "started": None, "finished": None,
-               "brief": brief.name, "qa": qa, "total": len(inputs), "done": 0,
-               "skus": [{"sku": s, "status": "queued", "frames": [], "error": None} for s, _ in inputs],
+               "brief": brief.name, "qa": qa, "photos": len(inputs), "units_done": 0, "units_failed": 0,
+               "skus": [{"sku": s, "frames": [], "verdicts": {}} for s, _ in inputs],
                "url": f"/v1/jobs/{job_id}"}
         self._write(job_id, doc)
-        self._executor.submit(self._run, job_id, doc, inputs, brief, qa)
+        self._executor.submit(self._run, job_id, doc, [p for _, p in inputs], qa)
         return doc
 
-    def _run(self, job_id: str, doc: dict, inputs, brief, qa: bool) -> None:
-        from ..pipeline import RunConfig, process_photo
+    def _run(self, job_id: str, doc: dict, photos: list[Path], qa: bool) -> None:
+        from ..catalogue.plan import RunSettings
+        from ..catalogue.runner import run_photos
         from .security import log_unexpected
 
+        out = self.out_dir(job_id)
         try:
             doc.update(status="running", started=_now())
             self._write(job_id, doc)
-            out = self.out_dir(job_id)
-            config = RunConfig(qa=qa)
-            for entry, (sku, photo) in zip(doc["skus"], inputs):
-                entry["status"] = "running"
+
+            def on_results(task, results) -> None:
+                doc["units_done"] += sum(1 for r in results if r.ok)
+                doc["units_failed"] += sum(1 for r in results if not r.ok)
                 self._write(job_id, doc)
-                try:
-                    result = process_photo(photo, brief, out, sku=sku, config=config)
-                    entry["frames"] = [f"/v1/jobs/{job_id}/files/{p.relative_to(out).as_posix()}"
-                                       for p in result.frames + result.skipped]
-                    entry["verdicts"] = {Path(k).relative_to(out).as_posix(): v for k, v in result.verdicts.items()}
-                    entry["status"] = "done"
-                except PackshotError as exc:
-                    entry.update(status="failed", error=str(exc).replace(str(photo), sku))
-                except Exception as exc:  # a bug: logged with its traceback here, an id in the job
-                    entry.update(status="failed", error=f"internal error (id {log_unexpected('job', exc)})")
-                doc["done"] += 1
-                self._write(job_id, doc)
-            failed = sum(1 for e in doc["skus"] if e["status"] == "failed")
-            doc.update(status="failed" if failed == len(inputs) else "done", finished=_now(), failed=failed)
+
+            settings = RunSettings(qa=qa)
+            outcome = run_photos(photos, out, brief=self.root / job_id / "brief.yaml", settings=settings,
+                                 workers=self.catalogue_workers, progress=False, on_results=on_results)
+            for entry in doc["skus"]:
+                sku_dir = out / entry["sku"]
+                for sidecar in sorted(sku_dir.glob("*/*.json")) if sku_dir.is_dir() else []:
+                    if sidecar.name.endswith("_qa.json") or not sidecar.with_suffix(".png").is_file():
+                        continue
+                    rel = sidecar.with_suffix(".png").relative_to(out).as_posix()
+                    entry["frames"].append(f"/v1/jobs/{job_id}/files/{rel}")
+                    qa_file = sidecar.with_name(f"{sidecar.stem}_qa.json")
+                    if qa_file.is_file():
+                        try:
+                            entry["verdicts"][rel] = json.loads(qa_file.read_text()).get("verdict")
+                        except ValueError:
+                            pass
+            doc.update(status="done" if outcome.failed == 0 and outcome.blocked == 0 else "failed",
+                       finished=_now(), units_planned=outcome.planned, units_failed=outcome.failed,
+                       units_blocked=outcome.blocked, row_errors=[str(e) for e in outcome.row_errors])
+            if outcome.failed or outcome.blocked:
+                doc["errors"] = _unit_errors(out)
+            self._write(job_id, doc)
+        except PackshotError as exc:
+            doc.update(status="failed", finished=_now(), error=str(exc).replace(str(self.root), "<work>"))
+            self._write(job_id, doc)
+        except Exception as exc:  # a bug: logged with its traceback here, an id in the job
+            doc.update(status="failed", finished=_now(), error=f"internal error (id {log_unexpected('job', exc)})")
             self._write(job_id, doc)
         finally:
             with self._lock:
@@ -554,6 +573,17 @@ class JobRunner:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _unit_errors(out: Path) -> list[dict]:
+    from ..catalogue.store import JobStore
+
+    try:
+        with JobStore(out, readonly=True) as js:
+            return [{"unit": u["id"], "status": u["status"], "error": u["error"], "hint": u["hint"]}
+                    for u in js.units("status IN ('failed', 'blocked')")][:50]
+    except (OSError, FileNotFoundError):
+        return []
 
 
 def _now() -> str:
