@@ -304,3 +304,26 @@ def test_decisions_go_to_the_catalogue_job_store(run, tmp_path):
     assert approved_frames(run) == {"sku-00001/hero/v0"}
     [req] = rerender_requests(run)
     assert req.frame == "sku-00002/hero/v1" and req.seed == 11 and req.box == (1, 2, 30, 40)
+
+
+def test_a_full_page_of_thumbnails_is_never_refused(tmp_path):
+    """60 thumbnails requested at once (what a browser does on the first visit) are all made, none 429."""
+    import asyncio
+
+    import httpx
+
+    run = make_sample_run(tmp_path, skus=8, scenes=("hero", "podium"), variants=4, reuse_images=True)
+    app = create_app(AppSettings(review_dir=run, preload_models=False, workers=1, queue=0))
+
+    async def burst():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+            return await asyncio.gather(*(c.get(f"/thumb/{fid}") for fid in frame_ids(run)[:60]))
+
+    assert [r.status_code for r in asyncio.run(burst())] == [200] * 60
+
+
+def test_unreadable_source_photo_is_a_clean_error(run, tmp_path):
+    (tmp_path / "photos" / "sku-00000.png").write_text("not an image")
+    with client_for(run) as c:
+        r = c.get("/photo/sku-00000/hero/v0")
+        assert r.status_code == 422 and "cannot be read" in r.json()["error"]

@@ -321,16 +321,28 @@ def build_review(app, settings) -> None:
             raise SecurityError(404, "not found")
         return FileResponse(target, headers={"Cache-Control": "private, max-age=60"})
 
+    # previews have their own pool: a page of 60 thumbnails must not be refused by the API's small queue
+    from .workers import WorkerPool
+
+    previews = WorkerPool(settings.workers, queue=4096, name="packshot-preview")
+    app.state.review_pool = previews
+
     async def in_pool(fn, *args):
+        from ..errors import PackshotError
         from .api import ApiError
         from .workers import Busy, TooSlow
 
         try:
-            return await app.state.packshot.pool.run(fn, *args, timeout=limits.max_seconds)
+            return await previews.run(fn, *args, timeout=limits.max_seconds)
         except Busy as exc:
             raise ApiError(429, "busy; retry later", {"Retry-After": str(exc.retry_after)}) from None
         except TooSlow:
             raise ApiError(408, f"making the image took longer than {limits.max_seconds:g} s") from None
+        except (PackshotError, OSError, ValueError) as exc:
+            from .security import log_unexpected
+
+            log_unexpected("preview", exc)
+            raise ApiError(422, "the image for this view cannot be read (the server log names the file)") from None
 
     def image_response(path: Path) -> Response:
         media = "image/jpeg" if path.suffix == ".jpg" else "image/png"
