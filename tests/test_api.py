@@ -216,20 +216,24 @@ def _poll(client, job, seconds):
 
 def test_job_lifecycle_and_files(client, product_png, monkeypatch):
     """The job plumbing (validation, job.json, polling, the files route) with the catalogue run replaced by a
-    stand-in that writes one frame; the real run is the slow test below."""
-    import packshot.catalogue.runner as runner
-    from packshot.catalogue.runner import RunOutcome
+    stand-in child process that writes one frame; the real run is the slow test below."""
+    import subprocess
+    import sys
 
-    def fake_run_photos(photos, out_dir, brief, **kwargs):
-        assert [p.name for p in photos] == ["prod-a.png"] and Path(brief).name == "brief.yaml"
-        frame = Path(out_dir) / "prod-a" / "hero"
+    real_popen = subprocess.Popen
+
+    def fake_popen(argv, **kw):
+        args = json.loads(argv[-1])
+        assert [Path(p).name for p in args["photos"]] == ["prod-a.png"] and args["brief"].endswith("brief.yaml")
+        frame = Path(args["out"]) / "prod-a" / "hero"
         frame.mkdir(parents=True)
         (frame / "v0.png").write_bytes(product_png)
         (frame / "v0.json").write_text("{}")
         (frame / "v0_qa.json").write_text(json.dumps({"verdict": "review"}))
-        return RunOutcome(out_dir=Path(out_dir), run_id=1, planned=4, todo=4, done=4)
+        summary = json.dumps({"planned": 4, "done": 4, "failed": 0, "blocked": 0, "row_errors": []})
+        return real_popen([sys.executable, "-c", f"print({summary!r})"], **kw)
 
-    monkeypatch.setattr(runner, "run_photos", fake_run_photos)
+    monkeypatch.setattr(subprocess, "Popen", fake_popen)
     r = client.post("/v1/jobs", files=[("images", ("prod a.png", product_png, "image/png")),
                                        ("images", ("broken.png", b"nope", "image/png"))], data={"brief": BRIEF})
     assert r.status_code == 422  # every photo is checked before the job starts

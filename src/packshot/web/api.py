@@ -525,44 +525,54 @@ class JobRunner:
         return doc
 
     def _run(self, job_id: str, doc: dict, photos: list[Path], qa: bool) -> None:
-        from ..catalogue.plan import RunSettings
-        from ..catalogue.runner import run_photos
+        """Run the catalogue in a child process: its engine forks workers, which is only safe from a process
+        without the server's threads; a crash of the run never takes the server down."""
+        import subprocess
+        import sys
+
         from .security import log_unexpected
 
         out = self.out_dir(job_id)
+        code = ("import json, sys\n"
+                "from pathlib import Path\n"
+                "from packshot.catalogue.plan import RunSettings\n"
+                "from packshot.catalogue.runner import run_photos\n"
+                "a = json.loads(sys.argv[1])\n"
+                "o = run_photos([Path(p) for p in a['photos']], a['out'], brief=a['brief'], "
+                "settings=RunSettings(qa=a['qa']), workers=a['workers'], progress=False)\n"
+                "print(json.dumps({'planned': o.planned, 'done': o.done, 'failed': o.failed, 'blocked': o.blocked, "
+                "'row_errors': [str(e) for e in o.row_errors]}))\n")
+        args = json.dumps({"photos": [str(p) for p in photos], "out": str(out), "qa": qa,
+                           "brief": str(self.root / job_id / "brief.yaml"), "workers": self.catalogue_workers})
         try:
             doc.update(status="running", started=_now())
             self._write(job_id, doc)
-
-            def on_results(task, results) -> None:
-                doc["units_done"] += sum(1 for r in results if r.ok)
-                doc["units_failed"] += sum(1 for r in results if not r.ok)
+            with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+                proc = subprocess.Popen([sys.executable, "-c", code, args], stdout=stdout, stderr=stderr,
+                                        cwd=str(self.root / job_id))
+                while proc.poll() is None:
+                    time.sleep(1.0)
+                    self._progress(job_id, doc, out)
+                stdout.seek(0)
+                stderr.seek(0)
+                result_text, log_text = stdout.read().decode(errors="replace"), stderr.read().decode(errors="replace")
+            self._progress(job_id, doc, out)
+            outcome = None
+            for line in reversed(result_text.splitlines()):
+                if line.startswith("{"):
+                    outcome = json.loads(line)
+                    break
+            if outcome is None:
+                ident = log_unexpected("job", RuntimeError(f"catalogue run exited {proc.returncode}: {log_text[-4000:]}"))
+                doc.update(status="failed", finished=_now(), error=f"the catalogue run did not finish (id {ident})")
                 self._write(job_id, doc)
-
-            settings = RunSettings(qa=qa)
-            outcome = run_photos(photos, out, brief=self.root / job_id / "brief.yaml", settings=settings,
-                                 workers=self.catalogue_workers, progress=False, on_results=on_results)
-            for entry in doc["skus"]:
-                sku_dir = out / entry["sku"]
-                for sidecar in sorted(sku_dir.glob("*/*.json")) if sku_dir.is_dir() else []:
-                    if sidecar.name.endswith("_qa.json") or not sidecar.with_suffix(".png").is_file():
-                        continue
-                    rel = sidecar.with_suffix(".png").relative_to(out).as_posix()
-                    entry["frames"].append(f"/v1/jobs/{job_id}/files/{rel}")
-                    qa_file = sidecar.with_name(f"{sidecar.stem}_qa.json")
-                    if qa_file.is_file():
-                        try:
-                            entry["verdicts"][rel] = json.loads(qa_file.read_text()).get("verdict")
-                        except ValueError:
-                            pass
-            doc.update(status="done" if outcome.failed == 0 and outcome.blocked == 0 else "failed",
-                       finished=_now(), units_planned=outcome.planned, units_failed=outcome.failed,
-                       units_blocked=outcome.blocked, row_errors=[str(e) for e in outcome.row_errors])
-            if outcome.failed or outcome.blocked:
+                return
+            self._collect_frames(job_id, doc, out)
+            doc.update(status="done" if outcome["failed"] == 0 and outcome["blocked"] == 0 else "failed",
+                       finished=_now(), units_planned=outcome["planned"], units_failed=outcome["failed"],
+                       units_blocked=outcome["blocked"], row_errors=outcome["row_errors"])
+            if outcome["failed"] or outcome["blocked"]:
                 doc["errors"] = _unit_errors(out)
-            self._write(job_id, doc)
-        except PackshotError as exc:
-            doc.update(status="failed", finished=_now(), error=str(exc).replace(str(self.root), "<work>"))
             self._write(job_id, doc)
         except Exception as exc:  # a bug: logged with its traceback here, an id in the job
             doc.update(status="failed", finished=_now(), error=f"internal error (id {log_unexpected('job', exc)})")
@@ -570,6 +580,37 @@ class JobRunner:
         finally:
             with self._lock:
                 self._pending -= 1
+
+    def _progress(self, job_id: str, doc: dict, out: Path) -> None:
+        from ..catalogue.store import JobStore, db_path
+
+        if not db_path(out).is_file():
+            return
+        try:
+            with JobStore(out, readonly=True) as js:
+                counts = js.counts()
+        except Exception:  # the run is creating its store: try again next time
+            return
+        done = sum(c.get("done", 0) for c in counts.values())
+        failed = sum(c.get("failed", 0) for c in counts.values())
+        if (done, failed) != (doc["units_done"], doc["units_failed"]):
+            doc.update(units_done=done, units_failed=failed)
+            self._write(job_id, doc)
+
+    def _collect_frames(self, job_id: str, doc: dict, out: Path) -> None:
+        for entry in doc["skus"]:
+            sku_dir = out / entry["sku"]
+            for sidecar in sorted(sku_dir.glob("*/*.json")) if sku_dir.is_dir() else []:
+                if sidecar.name.endswith("_qa.json") or not sidecar.with_suffix(".png").is_file():
+                    continue
+                rel = sidecar.with_suffix(".png").relative_to(out).as_posix()
+                entry["frames"].append(f"/v1/jobs/{job_id}/files/{rel}")
+                qa_file = sidecar.with_name(f"{sidecar.stem}_qa.json")
+                if qa_file.is_file():
+                    try:
+                        entry["verdicts"][rel] = json.loads(qa_file.read_text()).get("verdict")
+                    except ValueError:
+                        pass
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

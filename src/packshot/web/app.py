@@ -20,6 +20,7 @@ from .security import (AUTH_COOKIE, Limits, SecurityError, bearer_from, body_lim
                        token_matches)
 
 log = logging.getLogger("packshot.web")
+_POOLED_ROUTES = {"/v1/cutout", "/v1/inspect", "/v1/render", "/v1/check"}
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,12 @@ def create_app(settings: AppSettings = AppSettings()):
                 response = error(415, f"{path} takes multipart/form-data, got {ctype or 'no content type'}")
                 metrics.observe(request.method, path, 415, time.perf_counter() - t0)
                 return response
+        if request.method == "POST" and path in _POOLED_ROUTES and pool.pending >= pool.workers + pool.queue:
+            # full already: refuse before reading the upload (the pool's own check stays authoritative)
+            response = error(429, "every worker is busy and the queue is full; retry later",
+                             {"Retry-After": str(pool.retry_after())})
+            metrics.observe(request.method, path, 429, time.perf_counter() - t0)
+            return response
         try:
             response = await call_next(request)
         except _BodyTooLarge:
