@@ -28,7 +28,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from ..errors import ImageTooLargeError, InputError, PackshotError
+from ..errors import ImageTooLargeError, InputError
 from .security import Limits, SecurityError, safe_path
 from .workers import Busy, ResultStore, TooSlow, WorkerPool
 
@@ -184,7 +184,7 @@ def parse_points(text: str | None) -> tuple[tuple[float, float, int], ...]:
 _UNSAFE_BRIEF_KEYS = ("references", "plate")
 
 
-def parse_brief_text(text: str | None, limits: Limits):
+def parse_brief_text(text: str | None):
     """A brief sent as YAML or JSON text; file references (``references``, ``plate``) are refused over HTTP."""
     import yaml
 
@@ -320,7 +320,7 @@ def build_router(state: ApiState) -> APIRouter:
                             relight: bool = Form(True)):
         data, name = await read_upload(image, "image", limits)
         probe_image(data, name, limits)
-        parsed = parse_brief_text(brief, limits)
+        parsed = parse_brief_text(brief)
         check_frame_budget(parsed, limits)
 
         def work():
@@ -396,7 +396,7 @@ def build_router(state: ApiState) -> APIRouter:
                          brief: str = Form(...), qa: bool = Form(False)):
         if state.jobs is None:
             raise ApiError(503, "jobs are not enabled on this server (no work folder)")
-        parsed = parse_brief_text(brief, limits)
+        parsed = parse_brief_text(brief)
         if not images:
             raise ApiError(422, "multipart field 'images' needs at least one photo")
         if len(images) > state.jobs.max_photos:

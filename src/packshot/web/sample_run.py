@@ -17,7 +17,6 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 VERDICT_CYCLE = ("pass", "pass", "review", "fail")
@@ -119,4 +118,4 @@ def frame_ids(run: Path) -> list[str]:
                   if not p.name.endswith("_qa.json"))
 
 
-__all__ = ["make_sample_run", "frame_ids", "VERDICT_CYCLE", "np"]
+__all__ = ["make_sample_run", "frame_ids", "VERDICT_CYCLE"]

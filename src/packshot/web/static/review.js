@@ -75,8 +75,17 @@
     document.addEventListener("keydown", async (e) => {
       if (typing(e) || e.ctrlKey || e.metaKey || e.altKey || dialog.open) return;
       const card = cards[index];
-      if (e.key === "j") { select(index + 1); e.preventDefault(); }
-      else if (e.key === "k") { select(index - 1); e.preventDefault(); }
+      if (e.key === "j") {
+        e.preventDefault();
+        const next = document.querySelector('a[rel="next"]');
+        if (index === cards.length - 1 && next) { sessionStorage.removeItem("packshot-selected"); window.location = next.href; }
+        else select(index + 1);
+      } else if (e.key === "k") {
+        e.preventDefault();
+        const prev = document.querySelector('a[rel="prev"]');
+        if (index === 0 && prev) { sessionStorage.removeItem("packshot-selected"); window.location = prev.href; }
+        else select(index - 1);
+      }
       else if (e.key === "a" && card) { e.preventDefault(); mark(card, await decide(card.dataset.frame, { decision: "approve" })); select(index + 1); }
       else if (e.key === "r" && card) {
         e.preventDefault(); rejecting = card; comment.value = "";
@@ -126,7 +135,7 @@
     document.querySelectorAll("[data-layer]").forEach((box) => box.addEventListener("change", () => {
       const layer = document.getElementById(box.dataset.layer);
       if (layer.dataset.src && !layer.getAttribute("src")) layer.setAttribute("src", layer.dataset.src);
-      layer.hidden = !box.checked;
+      layer.toggleAttribute("hidden", !box.checked);  // an <svg> has no .hidden property
     }));
 
     // zoom
