@@ -327,3 +327,17 @@ def test_unreadable_source_photo_is_a_clean_error(run, tmp_path):
     with client_for(run) as c:
         r = c.get("/photo/sku-00000/hero/v0")
         assert r.status_code == 422 and "cannot be read" in r.json()["error"]
+
+
+def test_review_cli_refuses_a_missing_folder(tmp_path):
+    from packshot.cli import main
+
+    assert main(["review", str(tmp_path / "nope")]) == 2
+
+
+def test_review_requests_are_counted_in_metrics(run):
+    with client_for(run) as c:
+        c.get("/frame/sku-00000/hero/v0")
+        text = c.get("/metrics").text
+    assert 'route="/frame/{fid:path}",status="200"' in text
+    assert 'route="/",status="200"' in text
