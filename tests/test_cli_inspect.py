@@ -40,7 +40,8 @@ def test_inspect_writes_every_file(inspected):
         with Image.open(folder / "depth.png") as im:
             assert im.mode.startswith("I")  # 16-bit
         meta = json.loads((folder / "maps.json").read_text())
-        assert {"palette", "text", "flags", "timings", "provenance"} <= set(meta)
+        assert {"palette", "text", "flags", "provenance"} <= set(meta)
+        assert "timings" not in meta and (folder / "timings.log").read_text().strip()  # timings in a log
         assert all({"code", "reason", "recommendation"} <= set(f) for f in meta["flags"])
         with Image.open(folder / "overview.png") as im:
             assert im.width > 1000 and im.height > 600

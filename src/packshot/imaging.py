@@ -912,6 +912,57 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
         raise
 
 
+# the temporary files atomic_writer makes: ".<name>.<8 random chars>.tmp" (tempfile.mkstemp)
+_TEMP_NAME = __import__("re").compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+# the longest name atomic_writer adds around a file name: "." + name + "." + 8 chars + ".tmp"
+TEMP_NAME_OVERHEAD = 14
+
+
+def check_output_name(path: str | Path) -> None:
+    """Raise :class:`InputError` when ``path``'s file name (or the temporary name an atomic write
+    uses beside it) is longer than the filesystem allows, before any work is done for it."""
+    p = Path(path)
+    try:
+        limit = os.pathconf(p.parent if p.parent.exists() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    length = len(os.fsencode(p.name))
+    if length + TEMP_NAME_OVERHEAD > limit:
+        raise InputError(p, f"output file name is {length} bytes; at most {limit - TEMP_NAME_OVERHEAD} bytes "
+                            f"fit on this filesystem (rename the input to a shorter name)")
+
+
+def is_temp_file(path: str | Path) -> bool:
+    """Whether ``path`` is named like a temporary file of :func:`atomic_writer`."""
+    return bool(_TEMP_NAME.match(Path(path).name))
+
+
+def clean_temp_files(root: str | Path, older_than: float | None = None) -> list[Path]:
+    """Delete the temporary files that atomic writes left under ``root`` (recursively) when their
+    process was killed (SIGKILL, power loss) before it could remove them; returns what was deleted.
+
+    Only files last modified before the time ``older_than`` (``time.time()`` seconds) are deleted,
+    so a writer still busy in the folder keeps its file: pass the start time of a run that holds
+    the folder's lock (:class:`packshot.locking.OutputLock`)."""
+    root = Path(root)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if not _TEMP_NAME.match(name):
+                continue
+            p = Path(dirpath) / name
+            try:
+                if older_than is not None and p.stat().st_mtime >= older_than:
+                    continue
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                continue
+    return removed
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_writer(path, "wb") as f:

@@ -7,9 +7,27 @@ Layout written for one SKU under ``out``::
     out/<sku>/cutout.png                    RGBA cut-out at the photo's size
     out/<sku>/maps/                         depth, normals, edges, materials, maps.json, overview.png
     out/<sku>/<scene>/<variant>.png         frames, each with <variant>.json and <variant>_alpha.png
+    out/<sku>/run.json                      run record: input key + sha256/size of every output
+    out/<sku>/run.log                       wall-clock timings (never in an image, sidecar or map file)
 
-A frame whose sidecar already records the same inputs (photo hash, brief scene, seed, backends)
-is not rendered again, so a killed run resumes where it stopped.
+Resume (see :mod:`packshot.integrity`, one mechanism for both levels):
+
+* SKU level: ``run.json`` records the key of the SKU's inputs (photo bytes, brief and its plate /
+  reference files, backends, options) and the sha256 and size of every file written for it. When
+  the key matches and every recorded output is intact, the SKU is up to date: nothing is decoded,
+  segmented, analysed or rendered (no model work at all).
+* Frame level: each sidecar records its frame's run key and the sha256/size of its PNG and alpha.
+  A frame is skipped only when both match; a truncated, emptied or deleted output is redone.
+
+The record is written last (atomically), so a run killed at any moment leaves the SKU stale and
+the next run finishes it, skipping the frames that were complete.
+
+SKU rule (:func:`sku_from_path`): the photo's file stem, NFC-normalised, with every run of
+characters other than Unicode letters, digits, ``_``, ``.`` and ``-`` replaced by ``-`` and
+leading/trailing ``-``/``.`` removed (``"My Product (2).JPG"`` -> ``My-Product-2``, ``ü.jpg`` ->
+``ü``, ``日本.jpg`` -> ``日本``); ``sku`` when nothing is left. At most :data:`SKU_MAX_CHARS`
+characters. Two photos of one run with the same SKU (compared case-insensitively) are a clash:
+the second is refused, naming both paths (see :class:`SkuRegistry`).
 """
 
 from __future__ import annotations
@@ -17,13 +35,21 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import EmptyProductError
-from .imaging import DEFAULT_MAX_PIXELS, load_image
+from .errors import EmptyProductError, InputError
+from .imaging import DEFAULT_MAX_PIXELS, atomic_write_text, load_image
+from .integrity import file_digest, input_key, is_up_to_date, make_record, verify_record
 from .provenance import sha256_bytes
+
+RUN_RECORD = "run.json"
+RUN_LOG = "run.log"
+SKU_MAX_CHARS = 100
+"""Longest SKU (characters; also at most 200 bytes of UTF-8): it names a folder and, on export,
+goes into file names with scene, variant and profile."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +85,48 @@ class SkuResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+_SLUG = re.compile(r"[^\w.-]+")
 
 
 def sku_from_path(path: str | Path) -> str:
-    """A safe SKU id from a photo's file name."""
-    stem = _SLUG.sub("-", Path(path).stem).strip("-.")
+    """A safe, readable SKU id from a photo's file name (the rule is in the module docs)."""
+    stem = unicodedata.normalize("NFC", Path(path).stem)
+    stem = "".join(c if unicodedata.category(c)[0] != "C" else "-" for c in stem)
+    stem = _SLUG.sub("-", stem).strip("-.")
     return stem or "sku"
+
+
+def check_sku(sku: str, photo: str | Path) -> None:
+    """Raise :class:`InputError` (naming the photo) when ``sku`` cannot name a SKU folder."""
+    if not sku or sku in (".", "..") or "/" in sku or "\\" in sku or any(unicodedata.category(c)[0] == "C" for c in sku):
+        raise InputError(photo, f"SKU {sku!r} is not a valid folder name")
+    if len(sku) > SKU_MAX_CHARS or len(sku.encode("utf-8")) > 2 * SKU_MAX_CHARS:
+        raise InputError(photo, f"SKU from the file name is {len(sku)} characters long; at most {SKU_MAX_CHARS} "
+                                f"are allowed (rename the file)")
+
+
+class SkuRegistry:
+    """SKUs claimed by the photos of one run, so two photos never write into one SKU folder.
+
+    :meth:`check` before the work refuses a photo whose SKU (compared case-insensitively, as
+    on macOS and Windows filesystems) belongs to another photo; :meth:`claim` after the work
+    succeeded reserves it. A photo that failed never reserves its SKU.
+    """
+
+    def __init__(self) -> None:
+        self._owners: dict[str, Path] = {}
+
+    def owner(self, sku: str) -> Path | None:
+        return self._owners.get(sku.casefold())
+
+    def check(self, sku: str, photo: str | Path) -> None:
+        owner = self.owner(sku)
+        if owner is not None and Path(owner).resolve() != Path(photo).resolve():
+            raise InputError(photo, f"its SKU {sku!r} is already used by {owner} in this run; both would write "
+                                    f"<out>/{sku}/ (rename one of the two files)")
+
+    def claim(self, sku: str, photo: str | Path) -> None:
+        self._owners.setdefault(sku.casefold(), Path(photo))
 
 
 def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
@@ -84,8 +145,59 @@ def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
     return sha256_bytes(json.dumps(fields, sort_keys=True, default=str).encode())
 
 
+def sku_key(photo_sha256: str, brief: Any, config: RunConfig, master_sha256: str | None = None) -> str:
+    """Key of everything a SKU's outputs depend on; computed without decoding the photo."""
+    from . import __version__
+
+    scenes = []
+    for scene in getattr(brief, "scenes", ()):
+        plate = getattr(scene, "plate", None)
+        scenes.append({"plate": plate.sha256 if plate is not None else None,
+                       "references": [r.sha256 for r in getattr(scene, "references", ())]})
+    return input_key({
+        "packshot": __version__, "photo": photo_sha256, "brief": getattr(brief, "sha256", ""),
+        "brief_name": getattr(brief, "name", ""), "scenes": scenes, "segment": config.segment_backend,
+        "render": config.render_backend, "relight": config.relight, "qa": config.qa, "master": master_sha256,
+    })
+
+
+def read_run_record(sku_dir: str | Path) -> dict[str, Any] | None:
+    """The SKU's run record (``run.json``), or None when missing or unreadable."""
+    try:
+        data = json.loads((Path(sku_dir) / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class FileRecords:
+    """Where :func:`process_photo` keeps SKU run records by default: ``<out>/<sku>/run.json``.
+
+    Any object with the same two methods can replace it (a job store keeping the records in a
+    database): ``load(out, sku) -> dict | None`` and ``save(out, sku, record) -> None``. A record
+    is the plain dict of :func:`packshot.integrity.make_record` (paths relative to ``out/sku``)
+    with the extra fields ``photo``, ``frames``, ``flags`` (and ``verdicts`` with qa)."""
+
+    def load(self, out: Path, sku: str) -> dict[str, Any] | None:
+        return read_run_record(Path(out) / sku)
+
+    def save(self, out: Path, sku: str, record: dict[str, Any]) -> None:
+        atomic_write_text(Path(out) / sku / RUN_RECORD, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def _photo_digest(photo: Path) -> dict[str, Any] | None:
+    """sha256 of a regular photo file, or None (a missing or special file is left to load_image's error)."""
+    try:
+        if not photo.is_file():
+            return None
+        return file_digest(photo)
+    except OSError:
+        return None
+
+
 def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str | None = None,
-                  config: RunConfig = RunConfig(), master: str | Path | None = None) -> SkuResult:
+                  config: RunConfig = RunConfig(), master: str | Path | None = None,
+                  records: Any = None) -> SkuResult:
     """Run every stage for one photo and write its cut-out, maps and frames under ``out_dir/<sku>``.
 
     Parameters
@@ -96,6 +208,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     sku : SKU id; the photo's stem when None.
     config : :class:`RunConfig`.
     master : optional master artwork for the fidelity checks (with ``config.qa``).
+    records : where SKU run records are kept (:class:`FileRecords`, the default, or a job store
+        with the same ``load`` / ``save`` methods).
 
     Raises
     ------
@@ -105,7 +219,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     from .condition import condition
     from .relight import relight
     from .render import render
-    from .render.io import save_frame
+    from .render.io import alpha_path, save_frame
     from .segment import segment
     from .segment.io import save_cutout
     from .understand import understand
@@ -113,51 +227,106 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
 
     photo = Path(photo)
     sku = sku or sku_from_path(photo)
+    check_sku(sku, photo)
     out = Path(out_dir)
     result = SkuResult(sku=sku, photo=photo)
+    records = records if records is not None else FileRecords()
+    sku_dir = out / sku
+    result.cutout_path = sku_dir / "cutout.png"
+    result.maps_dir = sku_dir / "maps"
+
+    # up to date? decided from the recorded key and output hashes, before any decoding or model work
+    digest = _photo_digest(photo)
+    master_digest = _photo_digest(Path(master)) if master else None
+    key = sku_key(digest["sha256"], brief, config, master_digest["sha256"] if master_digest else None) \
+        if digest is not None else None
+    if config.resume and key is not None:
+        record = records.load(out, sku)
+        frames_ok = record is not None and isinstance(record.get("frames"), list) and \
+            all(isinstance(f, str) and f in (record.get("outputs") or {}) for f in record["frames"])
+        if frames_ok and is_up_to_date(record, key, sku_dir):
+            result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
+            result.flags = list(record.get("flags", []))
+            result.verdicts = {str(sku_dir / k): v for k, v in record.get("verdicts", {}).items()}
+            return result
 
     t0 = time.perf_counter()
     image = load_image(photo, max_pixels=config.max_pixels)
+    if digest is None or image.sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
+        key = sku_key(image.sha256, brief, config, master_digest["sha256"] if master_digest else None)
     cutout = segment(image, backend=config.segment_backend)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
-    sku_dir = out / sku
-    result.cutout_path = sku_dir / "cutout.png"
     save_cutout(result.cutout_path, cutout)
 
     t0 = time.perf_counter()
     maps = understand(cutout)
     result.timings["understand"] = time.perf_counter() - t0
-    result.maps_dir = sku_dir / "maps"
-    save_maps(result.maps_dir, maps, cutout)
+    map_paths = save_maps(result.maps_dir, maps, cutout)
     result.flags = [f.code for f in maps.flags]
 
     specs = condition(brief, cutout, maps, sku)
     master_rgb = load_image(master).rgb if master else None
     t_render = 0.0
+    outputs: list[Path] = [result.cutout_path, *(p for n, p in sorted(map_paths.items()) if n != "log")]
+    frames: list[Path] = []
     for spec in specs:
-        key = _frame_key(image.sha256, spec, config)
-        existing = _existing_frame(out, spec)
-        if config.resume and existing is not None and existing[1] == key:
-            result.skipped.append(existing[0])
-            continue
-        t0 = time.perf_counter()
-        backend = "plate" if spec.plate is not None else config.render_backend
-        frame = render(spec, cutout, maps, backend=backend)
-        if config.relight:
-            frame = relight(frame, cutout, maps)
-        frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
-        sidecar = Path(save_frame(out, frame, result.cutout_path))
-        png = sidecar.with_suffix(".png")
-        t_render += time.perf_counter() - t0
-        result.frames.append(png)
-        if config.qa:
+        fkey = _frame_key(image.sha256, spec, config)
+        existing = _existing_frame(out, spec, fkey) if config.resume else None
+        if existing is not None:
+            result.skipped.append(existing)
+            png = existing
+            if config.qa and not png.with_name(f"{png.stem}_qa.json").exists():  # rendered by a run without qa
+                result.verdicts[str(png)] = _qa_frame(png.with_suffix(".json"), master_rgb)
+        else:
             t0 = time.perf_counter()
-            result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
-            result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
+            backend = "plate" if spec.plate is not None else config.render_backend
+            frame = render(spec, cutout, maps, backend=backend)
+            if config.relight:
+                frame = relight(frame, cutout, maps)
+            frame = _with_provenance(frame, run_key=fkey, photo=str(photo), photo_sha256=image.sha256)
+            sidecar = Path(save_frame(out, frame, result.cutout_path))
+            png = sidecar.with_suffix(".png")
+            t_render += time.perf_counter() - t0
+            result.frames.append(png)
+            if config.qa:
+                t0 = time.perf_counter()
+                result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
+                result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
+        frames.append(png)
+        outputs += [png, png.with_suffix(".json"), alpha_path(png)]
+        if config.qa:
+            outputs += [p for p in (png.with_name(f"{png.stem}_qa.json"), png.with_name(f"{png.stem}_qa_overlay.png"))
+                        if p.exists()]
     result.timings["render"] = t_render
+    if key is not None:
+        # the record last: its presence (with intact outputs) means the SKU is complete
+        verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}
+        record = make_record(key, outputs, sku_dir, photo=str(photo), frames=[_rel(p, sku_dir) for p in frames],
+                             flags=result.flags, **({"verdicts": verdicts} if verdicts else {}))
+        records.save(out, sku, record)
+    _log_timings(sku_dir, photo, result.timings)
     return result
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _log_timings(sku_dir: Path, photo: Path, timings: dict[str, float]) -> None:
+    """Append this run's wall-clock timings to ``<sku>/run.log`` (a log, not an output: it differs run to run)."""
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "photo": str(photo),
+                       "timings_s": {k: round(v, 4) for k, v in timings.items()}}, sort_keys=True)
+    try:
+        sku_dir.mkdir(parents=True, exist_ok=True)
+        with open(sku_dir / RUN_LOG, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    except OSError:
+        pass
 
 
 def _with_provenance(frame: Any, **extra: Any) -> Any:
@@ -168,18 +337,22 @@ def _with_provenance(frame: Any, **extra: Any) -> Any:
     return dataclasses.replace(frame, provenance=prov)
 
 
-def _existing_frame(out: Path, spec: Any) -> tuple[Path, str] | None:
-    """The sidecar of a frame already written for ``spec`` and its run key, if any."""
+def _existing_frame(out: Path, spec: Any, key: str) -> Path | None:
+    """The PNG of a frame already written for ``spec`` with run key ``key`` whose recorded
+    outputs (PNG and alpha, sha256 and size in its sidecar) are intact; else None."""
     from .render.io import frame_paths
 
     png, sidecar = frame_paths(out, spec)
-    if not (png.exists() and sidecar.exists()):
-        return None
     try:
-        data = json.loads(sidecar.read_text())
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return png, data.get("provenance", {}).get("run_key", "")
+    if not isinstance(data, dict):
+        return None
+    record = {"key": (data.get("provenance") or {}).get("run_key", ""), "outputs": data.get("outputs")}
+    if verify_record(record, sidecar.parent, key) or png.name not in (data.get("outputs") or {}):
+        return None
+    return png
 
 
 def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True) -> Any:

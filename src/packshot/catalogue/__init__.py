@@ -10,7 +10,8 @@ everything in the SQLite job store (:mod:`.store`, schema in its docstring) and 
 
 from __future__ import annotations
 
-from .lock import LockedError, OutputLock
+from ..locking import FolderLockedError as LockedError
+from ..locking import OutputLock
 from .manifest import Manifest, RowError, SkuRow, load_manifest, manifest_from_photos
 from .plan import RunSettings
 from .runner import RunOutcome, run_catalogue, run_photos

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
@@ -52,8 +51,9 @@ class LocalEngine:
         self._tries: dict[int, int] = {}
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(method),
+        # spawn, not fork: a forked child of a parent whose OpenCV / BLAS thread pools have run can
+        # deadlock in them; a spawned worker starts clean and its parent is this process
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                    initializer=init_worker, initargs=(self.warm,))
 
     @property

@@ -161,8 +161,16 @@ def unit_id(kind: str, sku: str, *rest: str) -> str:
     return f"{kind}:{'/'.join((sku,) + tuple(rest))}"
 
 
-def up_to_date(current: Mapping[str, tuple[str, str, str]], out_dir: Path, uid: str, key: str) -> bool:
-    """Done with the same key, and every recorded output still on disk with its recorded size."""
+def up_to_date(current: Mapping[str, tuple[str, str, str]], out_dir: Path, uid: str, key: str,
+               verify: bool = False) -> bool:
+    """Done with the same key, and every recorded output intact.
+
+    Intact is :func:`packshot.integrity.verify_outputs` (size, then sha256). A file whose size and
+    mtime are the ones recorded when it was written is trusted without reading it (so a rerun of
+    a large catalogue takes seconds), unless ``verify``; any other file is hashed.
+    """
+    from ..integrity import verify_outputs
+
     have = current.get(uid)
     if not have or have[0] != key or have[1] != "done":
         return False
@@ -170,19 +178,25 @@ def up_to_date(current: Mapping[str, tuple[str, str, str]], out_dir: Path, uid: 
         outputs = json.loads(have[2] or "{}")
     except ValueError:
         return False
+    if not outputs:
+        return False
+    to_hash = {}
     for rec in outputs.values():
         p = out_dir / rec["path"]
         try:
-            if p.stat().st_size != rec.get("bytes", -1):
-                return False
+            st = p.stat()
         except OSError:
             return False
-    return True
+        if st.st_size != rec.get("bytes", -1):
+            return False
+        if verify or st.st_mtime_ns != rec.get("mtime_ns"):
+            to_hash[rec["path"]] = {"sha256": rec.get("sha256", ""), "size": rec.get("bytes", -1)}
+    return not (to_hash and verify_outputs(to_hash, out_dir))
 
 
 def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: str, default_profiles: Sequence[str],
                settings: RunSettings, out_dir: Path, current: Mapping[str, tuple[str, str, str]],
-               sources: Mapping[str, dict], force: bool = False) -> Plan:
+               sources: Mapping[str, dict], force: bool = False, verify: bool = False) -> Plan:
     """Units and tasks for every SKU row.
 
     Parameters
@@ -206,7 +220,7 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
         return profile_cache[name]
 
     def need(uid: str, key: str) -> bool:
-        return force or not up_to_date(current, out_dir, uid, key)
+        return force or not up_to_date(current, out_dir, uid, key, verify)
 
     for row in rows:
         src = sources[row.sku]

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import InputError
 from ..imaging import atomic_write_bytes
-from .lock import OutputLock
+from ..locking import OutputLock
 from .manifest import Manifest, RowError, load_manifest, manifest_from_photos
 from .plan import Plan, PrepTask, RunSettings, SceneTask, build_plan
 from .store import JobStore, UnitResult
@@ -150,6 +150,7 @@ def run_catalogue(
     ray_address: str | None = None,
     ray_cpus: int | None = None,
     force: bool = False,
+    verify: bool = False,
     wait_for_lock: float = 0.0,
     progress: bool = True,
     argv: Sequence[str] = (),
@@ -168,6 +169,8 @@ def run_catalogue(
     workers : worker processes / actors (default: the cores).
     ray_address : an existing Ray cluster; None starts a local one (with ``ray_cpus`` CPUs).
     force : redo every unit, up to date or not.
+    verify : hash every recorded output before trusting it (default: files whose size and mtime
+        are unchanged are trusted without reading them).
     wait_for_lock : seconds to wait for another run on ``out_dir`` to finish (0: refuse at once).
     on_results : called in the parent with each task and its results (tests, the web app).
 
@@ -175,25 +178,26 @@ def run_catalogue(
     ------
     InputError
         The manifest or the run's brief cannot be used at all.
-    LockedError
-        Another run holds ``out_dir``.
+    packshot.locking.FolderLockedError
+        Another run holds ``out_dir`` (a killed run's lock is taken over).
     """
     t_start = time.perf_counter()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out, wait=wait_for_lock):
+    with OutputLock(out, wait=wait_for_lock > 0, timeout=wait_for_lock, command=' '.join(argv) or None):
         man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
         briefs, brief_errors, rows = _load_briefs(man, brief)
         store = JobStore(out)
         try:
             return _run(store, man, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
-                        ray_address, ray_cpus, force, progress, argv, on_results, out, t_start)
+                        ray_address, ray_cpus, force, verify, progress, argv, on_results, out, t_start)
         finally:
             store.close()
 
 
 def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
-         ray_address, ray_cpus, force, show_progress, argv, on_results, out: Path, t_start: float) -> RunOutcome:
+         ray_address, ray_cpus, force, verify, show_progress, argv, on_results, out: Path,
+         t_start: float) -> RunOutcome:
     run_id = store.start_run(engine, argv, man.source, str(brief or ""))
     sources: dict[str, dict] = {}
     sku_rows = []
@@ -214,7 +218,8 @@ def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, prof
                          "data": dict(row.data, extra_photos=extra, source_photo=str(row.photo))})
         kept.append(row)
     default_brief = str(brief) if brief is not None else ""
-    plan = build_plan(kept, briefs, default_brief, list(profiles), settings, out, store.current(), sources, force)
+    plan = build_plan(kept, briefs, default_brief, list(profiles), settings, out, store.current(), sources, force,
+                      verify)
     errors += plan.row_errors
     bad_rows = {e.sku for e in plan.row_errors}
     store.upsert_skus(run_id, [r for r in sku_rows if r["sku"] not in bad_rows])

@@ -37,16 +37,24 @@ def hint_for(exc: BaseException, stage: str) -> str:
     return f"unexpected error in {stage}: run again (done units are kept); report it if it repeats"
 
 
+_OUT: list[str] = []  # the output folder of the running task: messages name files relative to it
+
+
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, (PackshotError, OSError, ValueError)):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, (PackshotError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+    for root in _OUT:
+        text = text.replace(root + os.sep, "")
+    return text
 
 
 def _output(out_dir: Path, path: Path) -> dict:
-    from ..provenance import sha256_file
+    """The job store's record of one output: path under DIR, sha256 and size (packshot.integrity),
+    and the mtime that lets a rerun trust an untouched file without reading it."""
+    from ..integrity import file_digest
 
-    return {"path": path.relative_to(out_dir).as_posix(), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    d = file_digest(path)
+    return {"path": path.relative_to(out_dir).as_posix(), "sha256": d["sha256"], "bytes": d["size"],
+            "mtime_ns": path.stat().st_mtime_ns}
 
 
 def warm_up() -> None:
@@ -99,6 +107,7 @@ def init_worker(warm: bool = True) -> None:
 
 def run_task(task: Any) -> list[UnitResult]:
     """Run one task; never raises (failures are results)."""
+    _OUT[:] = [str(Path(task.out_dir))]
     if isinstance(task, PrepTask):
         return run_prep(task)
     if isinstance(task, SceneTask):
@@ -301,6 +310,8 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
     The frame is always read back from its record, never taken from memory: the exported bytes
     are then the same whether the frame was rendered in this task or in an earlier (killed) run.
     """
+    import dataclasses
+
     from ..export.deliver import export_frame_files, load_export_frame
     from ..export.profiles import get_profile
     from ..export.routing import Destination
@@ -314,6 +325,9 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
         names = [get_profile(spec).name for spec in j.profiles]
         try:
             frame = load_export_frame(out / f"{j.frame}.json")
+            # paths under DIR relative: the export's provenance (and so its bytes) must not
+            # depend on where the output folder lies
+            frame = dataclasses.replace(frame, provenance=_relative_paths(frame.provenance, out))
             files, failures = export_frame_files(frame, list(j.profiles), local, template=s.template,
                                                  upscaler=s.upscaler)
         except Exception as exc:
@@ -347,6 +361,18 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
                     continue
             results.append(UnitResult(uid, True, dt, {"file": _output(out, path)}, info))
     return results
+
+
+def _relative_paths(value: Any, root: Path) -> Any:
+    """``value`` with every string that is a path under ``root`` made relative to it."""
+    prefix = str(root) + os.sep
+    if isinstance(value, str):
+        return value[len(prefix):] if value.startswith(prefix) else value
+    if isinstance(value, dict):
+        return {k: _relative_paths(v, root) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_relative_paths(v, root) for v in value)
+    return value
 
 
 __all__ = ["die_with_parent", "hint_for", "init_worker", "run_prep", "run_scene", "run_task", "warm_up"]

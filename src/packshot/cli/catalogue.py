@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
         upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for exports below a "
                                                                       "profile's minimum: realesrgan, bicubic, none."),
         force: bool = typer.Option(False, "--force", help="Redo every unit, up to date or not."),
+        verify: bool = typer.Option(False, "--verify", help="Hash every recorded output before trusting it "
+                                                            "(default: unchanged size and mtime are trusted)."),
         wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another run on --out to finish."),
         max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
     ) -> None:
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
                                max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
         try:
             outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
-                                    workers=workers, ray_address=ray_address, force=force, wait_for_lock=wait,
+                                    workers=workers, ray_address=ray_address, force=force, verify=verify, wait_for_lock=wait,
                                     argv=sys.argv[1:])
         except LockedError as exc:
             err_console.print(f"[red]busy[/red] {exc}")

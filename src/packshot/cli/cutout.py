@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
         max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse inputs with more pixels (bomb guard)."),
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
-        from ..imaging import load_image, save_gray
+        from ..imaging import check_output_name, load_image, save_gray
+        from ..integrity import InputGuard
         from ..segment import SegmentConfig, segment
         from ..segment.io import save_cutout
         from ..types import Prompt
@@ -81,12 +82,16 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         config = SegmentConfig()
         stems: dict[str, Path] = {}
+        guard = InputGuard(files)  # no cut-out is written over one of the photos
 
         def work(path: Path) -> None:
             target = out / f"{Path(path).stem}.png"
-            if target.name in stems:
-                raise InputError(path, f"output {target} would overwrite the cut-out of {stems[target.name]}")
-            stems[target.name] = Path(path)
+            # every check before the (slow) segmentation
+            check_output_name(target)
+            guard.check(target)
+            owner = stems.get(target.name.casefold())
+            if owner is not None:
+                raise InputError(path, f"output {target} would overwrite the cut-out of {owner}")
             image = load_image(path, max_pixels=max_pixels)
             cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
             if cut.is_empty:
@@ -96,6 +101,7 @@ def register(app: typer.Typer) -> None:
                 save_gray(target, cut.alpha)
             else:
                 save_cutout(target, cut)
+            stems[target.name.casefold()] = Path(path)  # a failed input does not reserve its name
 
         result = run_batch(files, work, label="cutout")
         if result.done:

@@ -1,7 +1,14 @@
-"""``packshot run``: every stage for each photo, each scene, variant and size of a brief."""
+"""``packshot run``: every stage for each photo, each scene, variant and size of a brief.
+
+The output folder is locked for the run (:mod:`packshot.locking`): a second run into the same
+``--out`` refuses with a message naming the holder, or waits with ``--wait``. SIGTERM ends the run
+cleanly (temporary files removed, lock released); temporary files left by a killed run are deleted
+when a later run in the folder finishes.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List
 
@@ -22,30 +29,77 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Render frames again even when up to date."),
         qa: bool = typer.Option(False, "--qa", help="Run the fidelity checks and write qa.json per frame."),
         max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        wait: bool = typer.Option(False, "--wait", help="When another run holds --out, wait for it instead of "
+                                                        "refusing."),
     ) -> None:
-        """Cut out, inspect, condition, render and relight each photo (one SKU per photo)."""
+        """Cut out, inspect, condition, render and relight each photo (one SKU per photo).
+
+        SKU = the photo's file stem (Unicode letters, digits, '_', '.', '-' kept; other runs of
+        characters become '-'). Two photos with one SKU: the second is refused, naming both.
+        Exit code 3 when another run holds --out (without --wait).
+        """
+        from rich.markup import escape
+
         from ..condition import load_brief
-        from ..pipeline import RunConfig, process_photo
+        from ..errors import InputError
+        from ..imaging import clean_temp_files
+        from ..locking import FolderLockedError, OutputLock, terminate_as_exit
+        from ..pipeline import RunConfig, SkuRegistry, check_sku, process_photo, sku_from_path
 
         try:
             parsed = load_brief(brief)
         except (ValueError, OSError) as exc:
-            err_console.print(f"[red]brief error[/red] {exc}")
+            err_console.print(f"[red]brief error[/red] {escape(str(exc))}")
             raise typer.Exit(2)
         config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
                            resume=not force, qa=qa, max_pixels=max_pixels)
         written: list[Path] = []
-
-        def work(photo: Path) -> None:
-            result = process_photo(photo, parsed, out, config=config)
-            written.extend(result.frames)
-            flags = f" flags: {', '.join(result.flags)}" if result.flags else ""
-            err_console.print(f"{result.sku}: {len(result.frames)} frames written, "
-                              f"{len(result.skipped)} up to date{flags}")
-
         items = expand_inputs(photos)
         if not items:
             err_console.print(f"[red]error[/red] no input images in {', '.join(map(str, photos))}")
             raise typer.Exit(2)
-        result = run_batch(items, work, label="run")
+        skus = SkuRegistry()
+        inputs = [*items, brief]
+
+        def work(photo: Path) -> None:
+            sku = sku_from_path(photo)
+            check_sku(sku, photo)
+            skus.check(sku, photo)
+            sku_dir = out / sku
+            inside = _inputs_inside(inputs, sku_dir)
+            if inside:
+                raise InputError(photo, f"its outputs would go to {sku_dir}, which holds the input {inside[0]} "
+                                        f"(no command writes over its inputs); choose another --out")
+            result = process_photo(photo, parsed, out, sku=sku, config=config)
+            skus.claim(sku, photo)
+            written.extend(result.frames)
+            flags = f" flags: {', '.join(result.flags)}" if result.flags else ""
+            err_console.print(f"{escape(result.sku)}: {len(result.frames)} frames written, "
+                              f"{len(result.skipped)} up to date{flags}")
+
+        try:
+            with terminate_as_exit(), OutputLock(out, wait=wait) as lock:
+                started = time.time()
+                if lock.took_over:
+                    err_console.print(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')}"
+                                      f" on {escape(str(lock.took_over.get('host', '?')))})")
+                result = run_batch(items, work, label="run")
+                for tmp in clean_temp_files(out, older_than=started):
+                    err_console.print(f"removed {escape(str(tmp))} (left by an interrupted run)")
+        except FolderLockedError as exc:
+            err_console.print(f"[red]error[/red] {escape(str(exc))}")
+            raise typer.Exit(3)
         raise typer.Exit(result.exit_code)
+
+
+def _inputs_inside(inputs: list[Path], sku_dir: Path) -> list[Path]:
+    """The inputs that lie inside ``sku_dir`` (where a run writes and may overwrite files)."""
+    root = sku_dir.resolve()
+    inside = []
+    for p in inputs:
+        try:
+            Path(p).resolve().relative_to(root)
+        except ValueError:
+            continue
+        inside.append(Path(p))
+    return inside

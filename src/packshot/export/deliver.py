@@ -101,30 +101,55 @@ def is_sidecar(path: Path) -> bool:
 
 def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
     """Files as given; folders expand (recursively, sorted) to the frame sidecars inside them, or,
-    when a folder holds no sidecar, to its image files (plain packshots or cut-outs).
+    when a folder holds no sidecar at all, to its product images (plain packshots or cut-outs);
+    masks, maps, cut-outs and overlays packshot wrote are never taken for product images.
 
     Raises
     ------
     InputError
         A path that does not exist, or a folder with neither a frame sidecar nor an image in it.
+        (A frame sidecar that cannot be read is listed: exporting it fails, naming the reason.)
     """
     from ..imaging import SUPPORTED_SUFFIXES
+    from ..render.io import find_sidecars, is_byproduct_image
 
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*.json") if is_sidecar(q))
+            good, broken = find_sidecars(p)
+            # an unreadable sidecar stays in the list: its export fails with the reason (the others go on)
+            found = sorted([*good, *(q for q, _ in broken)])
             if not found:
-                found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES)
+                found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES
+                               and not is_byproduct_image(q))
             if not found:
-                raise InputError(p, "folder holds no frame sidecar (<variant>.json beside <variant>.png) and no image")
+                raise InputError(p, "folder holds no frame sidecar (<variant>.json beside <variant>.png) and no "
+                                    "product image")
             out.extend(found)
         elif p.exists():
             out.append(p)
         else:
             raise InputError(p, "does not exist")
     return out
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The files an export of ``path`` reads (a sidecar: itself, its frame, alpha and cut-out)."""
+    p = Path(path)
+    files = [p]
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if isinstance(data, dict):
+            stem = str(data.get("variant") or p.stem)
+            files += [p.with_name(f"{stem}.png")]
+            for key in ("product_alpha", "cutout"):
+                if isinstance(data.get(key), str):
+                    files.append(p.parent / data[key])
+    return files
 
 
 def load_export_frame(path: str | Path) -> ExportFrame:
@@ -563,6 +588,14 @@ def export_frames(
     namer = NameAllocator(template=template, on_collision=on_collision)
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
     destination.preflight()
+    # no export writes over one of its inputs (a frame, its sidecar, alpha or cut-out)
+    frames = list(frames)
+    inputs = [f for item in frames if isinstance(item, (str, Path)) for f in input_files(item)]
+    destination.protect(inputs)
+    if local_manifest is not None:
+        from ..integrity import InputGuard
+
+        InputGuard(inputs).check(local_manifest)
     fix = fixer or default_fixer()
     groups = plan_fixes(profile_list)
     order = {p.name: i for i, p in enumerate(profile_list)}

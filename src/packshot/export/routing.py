@@ -30,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import InputError, MissingExtraError
 from ..imaging import atomic_write_bytes
@@ -168,6 +168,15 @@ class Destination:
         if self.is_local:
             self.root = os.path.abspath(self.root)
         self.atomic_put = self.protocol in _ATOMIC_PUT_PROTOCOLS
+        self._guard: Any = None
+
+    def protect(self, inputs: Iterable[str | Path]) -> None:
+        """Never write over these files (an export's own inputs): a put whose target is one of
+        them fails with an :class:`InputError` naming it. Local destinations only (a remote
+        object cannot be one of the local inputs)."""
+        from ..integrity import InputGuard
+
+        self._guard = InputGuard(inputs)
 
     # -- naming -----------------------------------------------------------------------------
     @property
@@ -219,6 +228,8 @@ class Destination:
             After the last try, or at once for a permanent failure; names the target URL.
         """
         url = self.url_for(relpath)
+        if self.is_local and self._guard is not None:
+            self._guard.check(self.target(relpath))
         digest = hashlib.sha256(data).hexdigest()
         content_type = content_type or CONTENT_TYPES.get(os.path.splitext(relpath)[1].lower())
         attempt = 0

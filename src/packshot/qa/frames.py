@@ -63,13 +63,17 @@ def is_sidecar(path: Path) -> bool:
 
 
 def find_sidecars(root: Path) -> list[Path]:
-    """Every frame sidecar under ``root`` (recursive, sorted); a sidecar file itself is returned as is."""
+    """Every frame sidecar under ``root`` (recursive, sorted), the unreadable ones included (checking
+    them fails with the reason, so they count as errors); a sidecar file itself is returned as is."""
+    from ..render.io import find_sidecars as scan
+
     root = Path(root)
     if root.is_file():
         return [root]
     if not root.is_dir():
         raise InputError(root, "frame folder does not exist")
-    return sorted(p for p in root.rglob("*.json") if is_sidecar(p))
+    good, bad = scan(root)
+    return sorted([*good, *(p for p, _ in bad)])
 
 
 def load_frame_inputs(sidecar: Path) -> FrameInputs:

@@ -9,7 +9,9 @@ The sidecar JSON is what qa and export read::
                    "center": [x, y], "scale": s, "rotation": deg},
      "source_kind": "embedded" | "diffusion" | "capture",
      "spec": {...},                                     # light, floor, preset, prompts, seed
-     "provenance": {...}}                               # every stage's record, input hashes
+     "provenance": {...},                               # every stage's record, input hashes
+     "outputs": {"<variant>.png": {"sha256", "size"},   # what was written (packshot.integrity):
+                 "<variant>_alpha.png": {...}}}         # a resumed run trusts a frame only if these match
 
 PNG bytes depend only on the pixels (no timestamps), so the same inputs and seed give the same
 files. Writes are atomic.
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..imaging import atomic_write_text, encode_image, atomic_write_bytes, load_image, load_mask, save_gray
+from ..integrity import record_outputs
 from ..types import Frame, Light, Placement, SceneSpec
 
 SIDECAR_VERSION = 1
@@ -101,6 +104,7 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     png.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(png, encode_image(frame.rgb, "PNG"))
     save_gray(paths["alpha"], frame.product_alpha)
+    outputs = record_outputs([png, paths["alpha"]], png.parent)
     cut = None
     if cutout_path is not None:
         cp = Path(cutout_path).resolve()
@@ -127,6 +131,7 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
         "source_kind": frame.source_kind,
         "spec": spec_to_dict(frame.spec),
         "provenance": _jsonable(dict(frame.provenance)),
+        "outputs": outputs,
     }
     atomic_write_text(paths["json"], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return paths["json"]
@@ -141,10 +146,67 @@ def read_sidecar(json_path: str | Path) -> dict[str, Any]:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(p, f"frame sidecar is not valid JSON ({exc})") from exc
-    for key in ("sku", "scene", "variant", "size", "product_box", "product_alpha"):
+    if not isinstance(data, dict):
+        raise InputError(p, "frame sidecar is not a JSON object")
+    for key in SIDECAR_KEYS:
         if key not in data:
             raise InputError(p, f"frame sidecar has no '{key}'")
     return data
+
+
+SIDECAR_KEYS = ("sku", "scene", "variant", "size", "product_box", "product_alpha")
+NOT_FRAME_JSON = frozenset({"maps.json", "run.json", "packshot-manifest.json"})
+"""JSON files packshot writes that are not frame sidecars (besides ``*_qa.json``)."""
+BYPRODUCT_SUFFIXES = ("_alpha", "_mask", "_qa_overlay", "_matte")
+"""Stems ending so are masks and overlays, never product images."""
+
+
+def classify_json(path: str | Path) -> tuple[str | None, str]:
+    """What a ``.json`` file in a frame folder is: ``("sidecar", "")``, ``("broken", reason)`` for a
+    frame sidecar that cannot be read (it lies beside a ``<stem>.png``, or says it is a sidecar, but
+    is not valid JSON or lacks a field), or ``(None, "")`` for any other file."""
+    p = Path(path)
+    if p.suffix.lower() != ".json" or p.name.endswith("_qa.json") or p.name in NOT_FRAME_JSON:
+        return None, ""
+    looks_like_frame = p.with_suffix(".png").exists()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return ("broken", f"frame sidecar cannot be read ({exc})") if looks_like_frame else (None, "")
+    if not isinstance(data, dict):
+        return ("broken", "frame sidecar is not a JSON object") if looks_like_frame else (None, "")
+    missing = [k for k in SIDECAR_KEYS if k not in data]
+    if not missing:
+        return "sidecar", ""
+    if looks_like_frame or "sidecar_version" in data:
+        return "broken", f"frame sidecar has no {', '.join(repr(k) for k in missing)}"
+    return None, ""
+
+
+def find_sidecars(root: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Frame sidecars under ``root`` (recursive, sorted) and the unreadable ones with their reasons.
+
+    Every caller must treat an unreadable sidecar as an error (never skip it, never fall back to
+    reading the folder's images as products)."""
+    good: list[Path] = []
+    bad: list[tuple[Path, str]] = []
+    for q in sorted(Path(root).rglob("*.json")):
+        kind, why = classify_json(q)
+        if kind == "sidecar":
+            good.append(q)
+        elif kind == "broken":
+            bad.append((q, why))
+    return good, bad
+
+
+def is_byproduct_image(path: str | Path) -> bool:
+    """A mask, map, cut-out or overlay packshot wrote (never to be taken for a product image)."""
+    p = Path(path)
+    stem = p.stem.lower()
+    if stem == "cutout" or stem.endswith(BYPRODUCT_SUFFIXES):
+        return True
+    # a maps folder (understand/io.py) or an inspect folder: its PNGs are maps
+    return (p.parent / "maps.json").exists()
 
 
 def load_frame(json_path: str | Path) -> Frame:

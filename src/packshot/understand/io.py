@@ -13,7 +13,10 @@ Files (all at the cut-out's size, written atomically):
     8-bit RGB: red = specular, green = transparency, blue = reflective likelihood.
 ``maps.json``
     Palette, text lines (polygon, box, confidence), flags with reasons, material scores,
-    timings, provenance and the file names above.
+    provenance and the file names above. Same inputs give the same bytes.
+``timings.log``
+    Wall-clock seconds per step, one ``name seconds`` line each. Timings differ run to run, so
+    they live in this log, never in maps.json or an image.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ..types import Cutout, Materials, PaletteColor, ProductMaps, RiskFlag, Text
 
 FILES = {"depth": "depth.png", "normals": "normals.png", "edges": "edges.png",
          "materials": "materials.png", "json": "maps.json"}
+TIMINGS_LOG = "timings.log"
 SCHEMA = "packshot.understand.maps/1"
 
 
@@ -56,7 +60,6 @@ def maps_to_json(maps: ProductMaps, cutout: Cutout | None = None) -> dict[str, A
                   for f in maps.flags],
         "materials": {"specular_score": m.specular_score, "transparency_score": m.transparency_score,
                       "reflective_score": m.reflective_score},
-        "timings": dict(maps.timings),
         "provenance": dict(maps.provenance),
     }
     return out
@@ -76,7 +79,24 @@ def save_maps(folder: str | Path, maps: ProductMaps, cutout: Cutout | None = Non
     atomic_write_bytes(paths["materials"], _png_bytes(float_to_uint8(stack), "RGB"))
     # json last: its presence means the folder is complete (the CLI resumes on it)
     atomic_write_text(paths["json"], json.dumps(maps_to_json(maps, cutout), indent=2, default=_json_default) + "\n")
+    paths["log"] = folder / TIMINGS_LOG
+    atomic_write_text(paths["log"], "".join(f"{k} {float(v):.4f}\n" for k, v in maps.timings.items()))
     return paths
+
+
+def _read_timings(path: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return out
+    for line in lines:
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            continue
+    return out
 
 
 def _json_default(obj: Any) -> Any:
@@ -132,5 +152,5 @@ def load_maps(folder: str | Path) -> ProductMaps:
     flags = tuple(RiskFlag(code=f["code"], reason=f["reason"], recommendation=f["recommendation"],
                            score=float(f.get("score", 1.0))) for f in meta.get("flags", []))
     return ProductMaps(depth=depth, normals=normals.astype(np.float32), edges=edges, materials=materials,
-                       palette=palette, text=text, flags=flags, timings=meta.get("timings", {}),
+                       palette=palette, text=text, flags=flags, timings=meta.get("timings") or _read_timings(folder / TIMINGS_LOG),
                        provenance=meta.get("provenance", {}))

@@ -116,9 +116,7 @@ def overview_sheet(cutout: Cutout, maps: ProductMaps, title: str = "") -> np.nda
         info_lines.append((f"{line.confidence:.2f}  {line.text}", INK, body_font))
     if len(maps.text) > 30:
         info_lines.append((f"... {len(maps.text) - 30} more", INK, body_font))
-    timing = ", ".join(f"{k} {v:.2f}s" for k, v in maps.timings.items())
-    info_lines.append(("", INK, body_font))
-    info_lines.append((f"timings: {timing}", (90, 90, 90), small_font))
+    # no timings here: they differ run to run and the image must not (they are in maps/timings.log)
 
     grid_h = TITLE + 2 * (TILE + TITLE + PAD) + PAD + 60  # + palette strip
     wrapped_info: list[tuple[str, tuple[int, int, int], object]] = []
