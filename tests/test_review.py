@@ -341,3 +341,9 @@ def test_review_requests_are_counted_in_metrics(run):
         text = c.get("/metrics").text
     assert 'route="/frame/{fid:path}",status="200"' in text
     assert 'route="/",status="200"' in text
+
+
+def test_queue_shows_reasons_in_words(run):
+    with client_for(run) as c:
+        text = c.get("/?verdict=review").text
+    assert "Colour (mean de): mean deltaE2000 on the product interior 3.40" in text

@@ -10,7 +10,6 @@ are found through the frame's own sidecar and QA report, never through a path in
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
@@ -229,6 +228,14 @@ def qa_words(report: dict[str, Any] | None) -> list[dict[str, str]]:
     return out
 
 
+def reason_words(reason: str) -> str:
+    """``"colour.mean_de: mean deltaE ..."`` -> ``"Colour (mean de): mean deltaE ..."``."""
+    name, sep, message = reason.partition(": ")
+    if not sep or " " in name or "." not in name:
+        return reason
+    return f"{_check_title(name)}: {message}"
+
+
 _TITLES = {"silhouette": "Outline", "colour": "Colour", "geometry": "Print geometry", "text": "Label text"}
 
 
@@ -247,7 +254,7 @@ def build_review(app, settings) -> None:
     app.state.review = data
     limits = settings.limits
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")), autoescape=select_autoescape(["html"]))
-    env.filters["tojson_attr"] = lambda v: html.escape(json.dumps(v), quote=True)
+    env.filters["words"] = reason_words
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     default_who = settings.reviewer or os.environ.get("USER") or "reviewer"
 
