@@ -424,3 +424,46 @@ def test_unknown_route_is_json_404(client):
 
 def test_openapi_is_valid_json(client):
     json.dumps(client.get("/openapi.json").json())
+
+
+def test_worker_pool_bounds_and_frees_slots():
+    from packshot.web.workers import Busy, TooSlow, WorkerPool
+
+    pool = WorkerPool(workers=1, queue=1)
+    release = threading.Event()
+
+    async def scenario():
+        first = asyncio.ensure_future(pool.run(release.wait, 10))
+        second = asyncio.ensure_future(pool.run(lambda: "queued"))
+        await asyncio.sleep(0.05)
+        assert pool.pending == 2
+        with pytest.raises(Busy) as busy:
+            await pool.run(lambda: "refused")
+        assert busy.value.retry_after >= 1
+        release.set()
+        assert await first is True and await second == "queued"
+        assert pool.pending == 0
+        # work over the time limit is abandoned with TooSlow, and its slot stays taken until it really ends
+        slow = threading.Event()
+        with pytest.raises(TooSlow):
+            await pool.run(slow.wait, 10, timeout=0.05)
+        assert pool.pending == 1
+        slow.set()
+        for _ in range(100):
+            if pool.pending == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.pending == 0
+
+    asyncio.run(scenario())
+    pool.shutdown()
+
+
+def test_result_store_is_bounded():
+    from packshot.web.workers import ResultStore
+
+    store = ResultStore(max_items=3, max_bytes=10)
+    for i in range(5):
+        store.put(f"k{i}", b"xxxx", "image/png")
+    assert len(store) == 2 and store.bytes == 8  # the byte bound bites first
+    assert store.get("k0") is None and store.get("k4") == (b"xxxx", "image/png")

@@ -92,7 +92,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
 def test_real_server_binds_loopback_only(run):
     """A real uvicorn server with the default host answers on 127.0.0.1 (the only address tests use)."""
     import uvicorn
