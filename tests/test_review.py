@@ -327,6 +327,7 @@ def test_unreadable_source_photo_is_a_clean_error(run, tmp_path):
     with client_for(run) as c:
         r = c.get("/photo/sku-00000/hero/v0")
         assert r.status_code == 422 and "cannot be read" in r.json()["error"]
+        assert c.get("/photo-size/sku-00000/hero/v0").status_code == 422
 
 
 def test_review_cli_refuses_a_missing_folder(tmp_path):

@@ -372,15 +372,18 @@ def build_review(app, settings) -> None:
     @app.get("/photo-size/{fid:path}", include_in_schema=False)
     async def photo_size(fid: str):
         """Pixel size of the (EXIF-rotated) source photo: box prompts are drawn in these pixels."""
-        from PIL import Image, ImageOps
+        from PIL import Image
 
         src = data.source_photo(fid)
         if src is None:
             raise SecurityError(404, "no source photo")
-        with Image.open(src) as img:
-            w, h = img.size
-            if ImageOps.exif_transpose is not None and img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                w, h = h, w
+        try:
+            with Image.open(src) as img:
+                w, h = img.size
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by a quarter turn
+                    w, h = h, w
+        except Exception:
+            raise SecurityError(422, "the source photo cannot be read") from None
         return {"width": w, "height": h}
 
     @app.get("/cutout/{fid:path}", include_in_schema=False)
