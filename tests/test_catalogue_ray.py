@@ -33,7 +33,7 @@ def _files(out: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_ray_engine_matches_the_local_engine(tmp_path):
     rows = ["sku,photo,master"]
-    for i, kind in enumerate(("jar", "can")):
+    for i, kind in enumerate(("jar",)):
         write_sample(make_product(kind, seed=i, size=(224, 224)), tmp_path / "photos", name=f"p{i}")
         rows.append(f"R-{i},photos/p{i}.png,photos/p{i}_master.png")
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
@@ -42,7 +42,7 @@ def test_ray_engine_matches_the_local_engine(tmp_path):
     kwargs = dict(brief=tmp_path / "brief.yaml", profiles=("meta-square",), settings=settings, workers=2,
                   progress=False)
     ray_out = run_catalogue(tmp_path / "m.csv", tmp_path / "ray", engine="ray", ray_cpus=2, **kwargs)
-    assert ray_out.exit_code == 0 and ray_out.frames_done == 4
+    assert ray_out.exit_code == 0 and ray_out.frames_done == 2
     con = sqlite3.connect(tmp_path / "ray" / "packshot.db")
     statuses = {r[0] for r in con.execute("SELECT DISTINCT status FROM units")}
     engine = con.execute("SELECT engine FROM runs").fetchone()[0]
