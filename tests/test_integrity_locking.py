@@ -16,7 +16,7 @@ from packshot.errors import InputError
 from packshot.imaging import atomic_write_bytes, check_output_name, clean_temp_files, is_temp_file
 from packshot.integrity import (InputGuard, file_digest, input_key, is_up_to_date, make_record, verify_outputs,
                                 verify_record)
-from packshot.locking import LOCK_NAME, FolderLockedError, OutputLock, is_stale, read_holder, terminate_as_exit
+from packshot.locking import LOCK_NAME, FolderLockedError, OutputLock, is_stale, read_holder
 
 
 def _outputs(tmp_path):

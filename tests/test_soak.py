@@ -3,7 +3,8 @@ random moments and rerun each time, ends byte-identical to an uninterrupted run 
 or lock left; a SIGTERM before them ends its run at once, leaving no temp file or lock.
 
 Small generated photos and a small canvas keep it to about a minute. The kill moments are drawn
-from ``PACKSHOT_SOAK_SEED`` (random when unset; the seed is in every failure message).
+from ``PACKSHOT_SOAK_SEED`` (random when unset; the seed is in every failure message): some during
+start-up, most after a random number of newly written files (so they land mid-work on any machine).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ MAIN = "import sys; from packshot.cli import main; sys.argv[0] = 'packshot'; sys
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and p.suffix != ".log"}
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -84,11 +89,23 @@ def test_sigkill_at_random_moments_then_rerun_ends_byte_identical(job):
 
     killed = 0
     moments = []
+    total = len(_files(job["root"] / "reference"))
     for _ in range(10):
-        delay = rng.uniform(0.5 * job["startup"], job["startup"] + job["full"] / 8)
-        moments.append(round(delay, 2))
         proc = subprocess.Popen(job["cmd"](out), env=job["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(delay)
+        if rng.random() < 0.3:
+            # during start-up and the up-to-date checks
+            delay = rng.uniform(0.0, job["startup"])
+            moments.append(f"{delay:.2f}s")
+            time.sleep(delay)
+        else:
+            # after a random amount of new work (files written): the moment follows progress, not a
+            # wall-clock guess, so it lands mid-work however loaded the machine is
+            target = len(_files(out)) + rng.randint(1, max(2, total // 8))
+            moments.append(f"+{target}f")
+            deadline = time.monotonic() + 300
+            while proc.poll() is None and len(_files(out)) < target and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.05))
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
         if proc.returncode == -signal.SIGKILL:
@@ -96,7 +113,8 @@ def test_sigkill_at_random_moments_then_rerun_ends_byte_identical(job):
         else:
             assert proc.returncode == 0, f"seed {seed}: run ended {proc.returncode}: {err.decode()[-2000:]}"
     final = subprocess.run(job["cmd"](out), env=job["env"], capture_output=True, text=True, timeout=600)
-    where = f"seed {seed}, kill moments {moments} s (full run {job['full']:.1f} s, startup {job['startup']:.1f} s)"
+    where = (f"seed {seed}, kill moments {moments} (s after start / files written; full run {job['full']:.1f} s, "
+             f"startup {job['startup']:.1f} s)")
     assert final.returncode == 0, f"{where}: {final.stderr[-3000:]}"
     assert killed >= 5, f"{where}: only {killed} of 10 runs were still working when killed"
     reference, got = _tree(job["root"] / "reference"), _tree(out)

@@ -83,6 +83,8 @@ class SkuResult:
     verdicts: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    replaced: str | None = None
+    """The photo an earlier run made this SKU's outputs from, when it was another file with other bytes."""
 
 
 _SLUG = re.compile(r"[^\w.-]+")
@@ -240,8 +242,10 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     master_digest = _photo_digest(Path(master)) if master else None
     key = sku_key(digest["sha256"], brief, config, master_digest["sha256"] if master_digest else None) \
         if digest is not None else None
+    record = records.load(out, sku)
+    if record is not None and record.get("photo") not in (None, str(photo)) and record.get("key") != key:
+        result.replaced = str(record.get("photo"))
     if config.resume and key is not None:
-        record = records.load(out, sku)
         frames_ok = record is not None and isinstance(record.get("frames"), list) and \
             all(isinstance(f, str) and f in (record.get("outputs") or {}) for f in record["frames"])
         if frames_ok and is_up_to_date(record, key, sku_dir):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import InputError
-from ..imaging import atomic_write_bytes
+from ..imaging import atomic_write_bytes, clean_temp_files
 from ..locking import OutputLock
 from .manifest import Manifest, RowError, load_manifest, manifest_from_photos
 from .plan import Plan, PrepTask, RunSettings, SceneTask, build_plan
@@ -184,15 +184,21 @@ def run_catalogue(
     t_start = time.perf_counter()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out, wait=wait_for_lock > 0, timeout=wait_for_lock, command=' '.join(argv) or None):
+    with OutputLock(out, wait=wait_for_lock > 0, timeout=wait_for_lock, command=" ".join(argv) or None) as lock:
+        started = time.time()
+        if lock.took_over:
+            print(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')})", file=sys.stderr)
         man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
         briefs, brief_errors, rows = _load_briefs(man, brief)
         store = JobStore(out)
         try:
-            return _run(store, man, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
-                        ray_address, ray_cpus, force, verify, progress, argv, on_results, out, t_start)
+            outcome = _run(store, man, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
+                           ray_address, ray_cpus, force, verify, progress, argv, on_results, out, t_start)
         finally:
             store.close()
+        # temporary files of atomic writes that a killed run (or worker) left behind
+        clean_temp_files(out, older_than=started)
+        return outcome
 
 
 def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,

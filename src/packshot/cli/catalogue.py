@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..catalogue import LockedError, RunSettings, run_catalogue
         from ..errors import PackshotError
+        from ..locking import terminate_as_exit
 
         if status is not None:
             from ..catalogue.report import status_text
@@ -83,9 +84,10 @@ def register(app: typer.Typer) -> None:
         settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
                                max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
         try:
-            outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
-                                    workers=workers, ray_address=ray_address, force=force, verify=verify, wait_for_lock=wait,
-                                    argv=sys.argv[1:])
+            with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
+                outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
+                                        workers=workers, ray_address=ray_address, force=force, verify=verify,
+                                        wait_for_lock=wait, argv=sys.argv[1:])
         except LockedError as exc:
             err_console.print(f"[red]busy[/red] {exc}")
             raise typer.Exit(2)

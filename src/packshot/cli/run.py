@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
             result = process_photo(photo, parsed, out, sku=sku, config=config)
             skus.claim(sku, photo)
             written.extend(result.frames)
+            if result.replaced:
+                err_console.print(f"[yellow]warning[/yellow] {escape(result.sku)}: replaced the outputs an earlier "
+                                  f"run made from {escape(result.replaced)}")
             flags = f" flags: {', '.join(result.flags)}" if result.flags else ""
             err_console.print(f"{escape(result.sku)}: {len(result.frames)} frames written, "
                               f"{len(result.skipped)} up to date{flags}")
