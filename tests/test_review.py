@@ -348,3 +348,11 @@ def test_queue_shows_reasons_in_words(run):
     with client_for(run) as c:
         text = c.get("/?verdict=review").text
     assert "Colour (mean de): mean deltaE2000 on the product interior 3.40" in text
+
+
+def test_rescan_button_posts_with_csrf(run, tmp_path):
+    with client_for(run) as c:
+        page = c.get("/").text
+        assert 'action="/rescan"' in page and f'value="{c.cookies.get("packshot_csrf")}"' in page
+        r = c.post("/rescan", data={"csrf_token": c.cookies.get("packshot_csrf")}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"
