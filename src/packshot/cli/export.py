@@ -70,6 +70,8 @@ def register(app: typer.Typer) -> None:
                                                         "init`)."),
         product_text: Optional[Path] = typer.Option(None, "--product-text", help="CSV (sku,title,alt_text) or JSON "
                                                     "with each SKU's title for the alt text, or its own alt text."),
+        approved: bool = typer.Option(False, "--approved", help="Deliver only frames approved in `packshot "
+                                      "review` (decisions in <run>/.packshot/review.sqlite)."),
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
@@ -85,6 +87,15 @@ def register(app: typer.Typer) -> None:
         except PackshotError as exc:
             print_error("input error", str(exc))
             raise typer.Exit(2)
+        if approved:
+            from ..web.store import keep_approved
+
+            inputs, held = keep_approved(inputs)
+            for path, why in held:
+                print_info(f"held back {path}: {why}")
+            if not inputs:
+                err_console.print("[red]nothing to deliver[/red]: no frame is approved (packshot review RUN)")
+                raise typer.Exit(1)
         local_manifest = manifest
         scheme = dest.split("://", 1)[0].lower() if "://" in dest else ""
         # a local copy of the manifest for remote stores only: memory:// is in-process, and a

@@ -663,6 +663,28 @@ def export_frames(
                         seconds=time.perf_counter() - t0)
 
 
+def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | Path | Destination,
+                       template: str = DEFAULT_TEMPLATE, upscaler: str | None = "realesrgan",
+                       fixer: FixFunction | None = None, workers: int = 1,
+                       ) -> tuple[list[ExportedFile], list[ExportFailure]]:
+    """Export one frame for each profile to ``destination``, without feeds or a manifest (the
+    catalogue runner records what went where in its job store and writes one manifest at the end).
+
+    The frame is decoded once; profiles that differ only in size share one fix (see
+    :func:`plan_fixes`). Returns the files written and the failures (one per profile that failed).
+    """
+    profile_list = resolve_profiles(profiles)
+    destination = destination if isinstance(destination, Destination) else Destination(destination)
+    namer = NameAllocator(template=template, on_collision="error")
+    files: list[ExportedFile] = []
+    failures: list[ExportFailure] = []
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        _export_one(frame, 1, _describe_source(frame), plan_fixes(profile_list),
+                    {p.name: i for i, p in enumerate(profile_list)}, fixer or default_fixer(upscaler), namer,
+                    destination, None, pool, files, failures)
+    return files, failures
+
+
 def _export_one(item, index, source, groups, order, fix, namer, destination, public_url, pool,
                 files: list[ExportedFile], failures: list[ExportFailure], signing: Any = None) -> list[ExportFailure]:
     """Export one frame for every profile; appends to ``files`` / ``failures``; returns its failures."""
@@ -776,5 +798,6 @@ def build_manifest(destination: Destination, template: str, profiles: Sequence[A
     }
 
 
-__all__ = ["ExportFrame", "ExportResult", "ExportedFile", "ExportFailure", "collect_frames", "export_frames",
+__all__ = ["ExportFrame", "ExportResult", "ExportedFile", "ExportFailure", "collect_frames", "export_frame_files",
+           "export_frames",
            "load_export_frame", "plan_fixes", "resolve_profiles", "linear_to_srgb8_fast", "DestinationError"]

@@ -30,6 +30,7 @@ clean light backdrop that alpha is united with the non-backdrop region (see :fun
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -317,6 +318,80 @@ def _needs_upscale(enlargement: float, source_canvas_side: float, profile: Profi
 
 
 # ---------------------------------------------------------------------------------------------
+# per-frame preparation, shared by every profile of one frame
+# ---------------------------------------------------------------------------------------------
+class _Prepared:
+    """What the fixer derives from a frame before it looks at a profile: the checked arrays,
+    their hashes, and (on first use) the white-mode product layout (residue-free alpha, boxes,
+    decontaminated crop) and the scene-mode backdrop colour. Export fixes one frame for several
+    profiles (often in several threads): this is computed once per frame, not once per profile."""
+
+    def __init__(self, rgb_in: Any, alpha_in: Any, foreground_in: Any, config: "FixerConfig"):
+        self.sources = (rgb_in, alpha_in, foreground_in)  # kept alive: identity is the cache key
+        self.config = config
+        self.lock = threading.Lock()
+        rgb, alpha = _check_inputs(rgb_in, alpha_in)
+        self.rgb = rgb
+        self.inputs = {"rgb": sha256_array(rgb)}
+        self.seg_info: dict = {"method": "given"}
+        foreground = foreground_in
+        if alpha is None:
+            alpha, seg_fg, self.seg_info = _segment(rgb)
+            if foreground is None:
+                foreground = seg_fg
+        else:
+            self.inputs["alpha"] = sha256_array(alpha)
+        if foreground is not None:
+            foreground, _ = _check_inputs(foreground, None)
+            if foreground.shape != rgb.shape:
+                raise InputError("foreground", f"is {foreground.shape}, expected {rgb.shape}")
+        self.alpha = alpha
+        self.foreground = foreground
+        self._white: Any = None
+        self._backdrop: Any = "unset"
+
+    def matches(self, rgb: Any, alpha: Any, foreground: Any, config: "FixerConfig") -> bool:
+        a, b, c = self.sources
+        return a is rgb and b is alpha and c is foreground and self.config == config
+
+    def white_layout(self) -> tuple:
+        """(alpha without residue, product box, soft extent, crop box, decontaminated crop)."""
+        with self.lock:
+            if self._white is None:
+                self._white = _white_layout(self.rgb, self.alpha, self.foreground, self.config)
+            return self._white
+
+    def backdrop_colour(self) -> Any:
+        with self.lock:
+            if isinstance(self._backdrop, str):
+                self._backdrop = clean_backdrop_colour(self.rgb, min_level=0,
+                                                       max_spread=self.config.uniform_border_levels)
+            return self._backdrop
+
+
+_PREPARED: list[_Prepared] = []
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepare(rgb: Any, alpha: Any, foreground: Any, config: "FixerConfig") -> _Prepared:
+    """The preparation of this frame: reused while the same arrays are fixed for several profiles
+    (one frame at a time is kept; the arrays are compared by identity, held while cached)."""
+    with _PREPARED_LOCK:
+        for p in _PREPARED:
+            if p.matches(rgb, alpha, foreground, config):
+                return p
+        prep = _Prepared(rgb, alpha, foreground, config)
+        _PREPARED[:] = [prep]
+        return prep
+
+
+def release_prepared() -> None:
+    """Forget the cached frame preparation (the export of a frame is over)."""
+    with _PREPARED_LOCK:
+        _PREPARED.clear()
+
+
+# ---------------------------------------------------------------------------------------------
 # the fixer
 # ---------------------------------------------------------------------------------------------
 def fix_for_profile(
@@ -360,26 +435,14 @@ def fix_for_profile(
         The alpha has no product pixels in a white-background profile.
     """
     prof = get_profile(profile)
-    rgb, alpha = _check_inputs(rgb_linear, alpha)
-    inputs = {"rgb": sha256_array(rgb)}
-    seg_info: dict = {"method": "given"}
-    if alpha is None:
-        alpha, seg_fg, seg_info = _segment(rgb)
-        if foreground is None:
-            foreground = seg_fg
-    else:
-        inputs["alpha"] = sha256_array(alpha)
-    if foreground is not None:
-        foreground, _ = _check_inputs(foreground, None)
-        if foreground.shape != rgb.shape:
-            raise InputError("foreground", f"is {foreground.shape}, expected {rgb.shape}")
+    prep = _prepare(rgb_linear, alpha, foreground, config)
     up = get_upscaler(upscaler) if upscaler is not None else None
     if prof.background == "white":
-        out_rgb, out_alpha, params, used = _fix_white(rgb, alpha, foreground, prof, up, config)
+        out_rgb, out_alpha, params, used = _fix_white(prep.white_layout(), prof, up, config)
     else:
-        out_rgb, out_alpha, params, used = _fix_scene(rgb, alpha, prof, up, config)
-    params.update(profile=prof.name, size=list(prof.size), segmentation=seg_info)
-    prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=inputs)
+        out_rgb, out_alpha, params, used = _fix_scene(prep.rgb, prep.alpha, prof, up, config, prep.backdrop_colour)
+    params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
+    prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=dict(prep.inputs))
     return FixedImage(out_rgb, out_alpha, prov, used, prof.name)
 
 
@@ -389,8 +452,9 @@ def _upscale_params(up: Upscaler | None, reason: str, used: bool) -> dict:
             "upscale_skipped": ("no upscaler given" if (reason and up is None) else None)}
 
 
-def _fix_white(rgb, alpha, foreground, prof: Profile, up: Upscaler | None, config: FixerConfig):
-    W, H = prof.size
+def _white_layout(rgb, alpha, foreground, config: FixerConfig) -> tuple:
+    """The product as the white mode places it, independent of the profile: alpha without residue,
+    its box (alpha > 0.5) and soft extent, the crop around it and the decontaminated crop colour."""
     alpha = _drop_residue(alpha, config.residue_share)
     box = alpha_bbox(alpha, 0.5)
     extent = alpha_bbox(alpha, _ONE_STEP)
@@ -410,7 +474,12 @@ def _fix_white(rgb, alpha, foreground, prof: Profile, up: Upscaler | None, confi
         ex0, ey0, ex1, ey1 = max(cx0 - m, 0), max(cy0 - m, 0), min(cx1 + m, w0), min(cy1 + m, h0)
         fg_full = decontaminate(rgb[ey0:ey1, ex0:ex1], alpha[ey0:ey1, ex0:ex1], config.decontaminate_sigma)
         fg = fg_full[cy0 - ey0:cy1 - ey0, cx0 - ex0:cx1 - ex0]
-    premult = fg * a[..., None]
+    return box, extent, (cx0, cy0, cx1, cy1), a, fg * a[..., None]
+
+
+def _fix_white(layout: tuple, prof: Profile, up: Upscaler | None, config: FixerConfig):
+    W, H = prof.size
+    box, extent, (cx0, cy0, cx1, cy1), a, premult = layout
 
     bw, bh = box[2] - box[0], box[3] - box[1]
     ew, eh = extent[2] - extent[0], extent[3] - extent[1]
@@ -462,7 +531,7 @@ def _fix_white(rgb, alpha, foreground, prof: Profile, up: Upscaler | None, confi
     return out, alpha_c, params, used
 
 
-def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig):
+def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig, backdrop_colour=None):
     import cv2
 
     W, H = prof.size
@@ -506,7 +575,12 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
     part_as = np.clip(_resize(part_a, (out_w, out_h)), 0.0, 1.0)
     ox, oy = int(round((ix0 - x0) * scale)), int(round((iy0 - y0) * scale))
     covers = ox <= 0 and oy <= 0 and ox + out_w >= W and oy + out_h >= H
-    backdrop = None if covers else clean_backdrop_colour(rgb, min_level=0, max_spread=config.uniform_border_levels)
+    if covers:
+        backdrop = None
+    elif backdrop_colour is not None:
+        backdrop = backdrop_colour()
+    else:
+        backdrop = clean_backdrop_colour(rgb, min_level=0, max_spread=config.uniform_border_levels)
     if backdrop is not None:
         part_s = _unify_backdrop(part_s, backdrop)
     if covers:

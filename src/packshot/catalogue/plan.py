@@ -1,0 +1,309 @@
+"""Planning: manifest rows x brief scenes x variants x profiles -> units with input/config hashes,
+and the tasks the engines run.
+
+Keys chain through the graph, so a change reaches exactly the units downstream of it::
+
+    cutout  = H(photo sha256, segment backend, prompt, pixel limit)
+    maps    = H(cutout)
+    frame   = H(maps, scene digest, variant, size, renderer, relight)
+    qa      = H(frame, master sha256)
+    export  = H(frame, profile definition, upscaler, destination)
+
+A scene's digest covers that scene of the brief only (with its defaults applied): changing
+one scene's lighting changes that scene's frame keys and nothing else. The package version is
+in every key (a new packshot may draw different pixels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .. import __version__
+from .store import Unit
+
+
+def digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([__version__, *parts], sort_keys=True, default=_default).encode())
+    return h.hexdigest()
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return repr(value)
+
+
+def scene_digest(scene: Any) -> str:
+    """Hash of one scene of a brief (defaults applied); plates and references by their sha256."""
+    fields = {}
+    for f in dataclasses.fields(scene):
+        value = getattr(scene, f.name)
+        if f.name == "plate":
+            value = None if value is None else {"path": value.path, "sha256": value.sha256}
+        elif f.name == "references":
+            value = [{"path": r.path, "sha256": r.sha256} for r in value]
+        fields[f.name] = value
+    return digest("scene", fields)
+
+
+def profile_digest(profile: Any) -> str:
+    d = profile.to_dict() if hasattr(profile, "to_dict") else dataclasses.asdict(profile)
+    return digest("profile", d)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings of a catalogue run that change outputs (everything here is in some key)."""
+
+    segment_backend: str = "auto"
+    """Segment backend (a manifest row may override it)."""
+    render_backend: str = "studio"
+    """Renderer for scenes without a plate."""
+    relight: bool = True
+    """Run the relight pass."""
+    qa: bool = True
+    """Check every frame against its cut-out and master artwork."""
+    qa_overlay: bool = True
+    """Write the QA overlay image beside each QA report."""
+    max_pixels: int = 100_000_000
+    """Pixel limit for input photos."""
+    upscaler: str | None = "realesrgan"
+    """Super-resolution for exports below a profile's minimum (None: plain interpolation)."""
+    template: str = "{sku}_{scene}_{variant}_{profile}.{ext}"
+    """Export file name template."""
+    dest: str | None = None
+    """Extra fsspec destination for exported files (they always go to DIR/export too)."""
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """What to do for one frame inside a scene task."""
+
+    frame: str
+    """Frame id ``sku/scene/variant``."""
+    variant: str
+    render: bool
+    qa: bool
+    profiles: tuple[str, ...]
+    """Profiles to export (the ones whose export unit is not up to date)."""
+    frame_key: str
+
+
+@dataclass(frozen=True)
+class PrepTask:
+    """Cut-out and maps of one SKU's photo."""
+
+    sku: str
+    photo: str
+    """Path under DIR (``sources/<sha256>.<ext>``)."""
+    out_dir: str
+    segment_backend: str
+    prompt: Any
+    max_pixels: int
+    cutout: bool
+    maps: bool
+    cutout_unit: str
+    maps_unit: str
+    cutout_key: str
+
+    @property
+    def unit_ids(self) -> tuple[str, ...]:
+        return tuple(u for u, need in ((self.cutout_unit, self.cutout), (self.maps_unit, self.maps)) if need)
+
+
+@dataclass(frozen=True)
+class SceneTask:
+    """Frames, QA and exports of one scene of one SKU."""
+
+    sku: str
+    scene: str
+    brief: str
+    """Path of the brief file."""
+    out_dir: str
+    master: str | None
+    """Master artwork under DIR, or None."""
+    settings: RunSettings
+    frames: tuple[FrameJob, ...]
+    profiles: tuple[str, ...]
+    """Every profile of this SKU (for the export order)."""
+    unit_ids: tuple[str, ...] = ()
+    after: str | None = None
+    """Prep task this one waits for (its SKU id), or None when the cut-out is up to date."""
+
+
+@dataclass
+class Plan:
+    units: list[Unit] = field(default_factory=list)
+    todo: set[str] = field(default_factory=set)
+    prep: dict[str, PrepTask] = field(default_factory=dict)
+    scenes: list[SceneTask] = field(default_factory=list)
+    row_errors: list[Any] = field(default_factory=list)
+    skus: list[dict] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.units)
+
+
+def unit_id(kind: str, sku: str, *rest: str) -> str:
+    return f"{kind}:{'/'.join((sku,) + tuple(rest))}"
+
+
+def up_to_date(current: Mapping[str, tuple[str, str, str]], out_dir: Path, uid: str, key: str,
+               verify: bool = False) -> bool:
+    """Done with the same key, and every recorded output intact.
+
+    Intact is :func:`packshot.integrity.verify_outputs` (size, then sha256). A file whose size and
+    mtime are the ones recorded when it was written is trusted without reading it (so a rerun of
+    a large catalogue takes seconds), unless ``verify``; any other file is hashed.
+    """
+    from ..integrity import verify_outputs
+
+    have = current.get(uid)
+    if not have or have[0] != key or have[1] != "done":
+        return False
+    try:
+        outputs = json.loads(have[2] or "{}")
+    except ValueError:
+        return False
+    if not outputs:
+        return False
+    to_hash = {}
+    for rec in outputs.values():
+        p = out_dir / rec["path"]
+        try:
+            st = p.stat()
+        except OSError:
+            return False
+        if st.st_size != rec.get("bytes", -1):
+            return False
+        if verify or st.st_mtime_ns != rec.get("mtime_ns"):
+            to_hash[rec["path"]] = {"sha256": rec.get("sha256", ""), "size": rec.get("bytes", -1)}
+    return not (to_hash and verify_outputs(to_hash, out_dir))
+
+
+def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: str, default_profiles: Sequence[str],
+               settings: RunSettings, out_dir: Path, current: Mapping[str, tuple[str, str, str]],
+               sources: Mapping[str, dict], force: bool = False, verify: bool = False) -> Plan:
+    """Units and tasks for every SKU row.
+
+    Parameters
+    ----------
+    rows : manifest :class:`~packshot.catalogue.manifest.SkuRow` objects.
+    briefs : brief path -> parsed Brief (every brief a row names, and the default).
+    sources : sku -> {"photo": rel path, "photo_sha256", "master": rel path or None, "master_sha256"}.
+    current : the store's ``{unit id: (key, status, outputs)}``.
+    """
+    from ..condition import variant_name
+    from ..export.profiles import get_profile
+    from .manifest import RowError
+
+    plan = Plan()
+    profile_cache: dict[str, tuple[str, str]] = {}
+
+    def prof(name: str) -> tuple[str, str]:
+        if name not in profile_cache:
+            p = get_profile(name)
+            profile_cache[name] = (p.name, profile_digest(p))
+        return profile_cache[name]
+
+    def need(uid: str, key: str) -> bool:
+        return force or not up_to_date(current, out_dir, uid, key, verify)
+
+    for row in rows:
+        src = sources[row.sku]
+        brief_path = str(row.brief) if row.brief else default_brief
+        brief = briefs[brief_path]
+        scenes = list(brief.scenes)
+        if row.scenes:
+            names = {s.name for s in scenes}
+            unknown = [s for s in row.scenes if s not in names]
+            if unknown:
+                plan.row_errors.append(RowError(str(row.data.get("__source__", "manifest")), row.row, "scenes",
+                                                f"not in the brief {brief_path}: {', '.join(unknown)}", row.sku))
+                continue
+            scenes = [s for s in scenes if s.name in row.scenes]
+        seg = row.segment or settings.segment_backend
+        prompt = row.prompt
+        cut_key = digest("cutout", src["photo_sha256"], seg, _default(prompt) if prompt else None, settings.max_pixels)
+        maps_key = digest("maps", cut_key)
+        cut_id, maps_id = unit_id("cutout", row.sku), unit_id("maps", row.sku)
+        plan.units.append(Unit(cut_id, "cutout", row.sku, cut_key, (), input_hash=src["photo_sha256"],
+                               config_hash=digest(seg, _default(prompt) if prompt else None, settings.max_pixels)))
+        plan.units.append(Unit(maps_id, "maps", row.sku, maps_key, (cut_id,), input_hash=cut_key,
+                               config_hash=digest("maps")))
+        need_cut = need(cut_id, cut_key)
+        need_maps = need_cut or need(maps_id, maps_key)
+        if need_cut or need_maps:
+            plan.prep[row.sku] = PrepTask(row.sku, src["photo"], str(out_dir), seg, prompt, settings.max_pixels,
+                                          need_cut, need_maps, cut_id, maps_id, cut_key)
+            if need_cut:
+                plan.todo.add(cut_id)
+            plan.todo.add(maps_id)
+        profiles = tuple(prof(p)[0] for p in (row.profiles or default_profiles))
+        profile_keys = {prof(p)[0]: (p, prof(p)[1]) for p in (row.profiles or default_profiles)}
+        for scene in scenes:
+            sdig = scene_digest(scene)
+            backend = "plate" if scene.plate is not None else settings.render_backend
+            jobs = []
+            ids: list[str] = []
+            several = len(scene.sizes) > 1
+            for v in range(scene.variants):
+                for size in scene.sizes:
+                    vname = variant_name(v, size, several)
+                    fid = f"{row.sku}/{scene.name}/{vname}"
+                    fkey = digest("frame", maps_key, sdig, v, list(size), backend, settings.relight)
+                    frame_uid = unit_id("frame", row.sku, scene.name, vname)
+                    plan.units.append(Unit(frame_uid, "frame", row.sku, fkey, (cut_id, maps_id), scene.name, vname,
+                                           frame=fid, input_hash=maps_key,
+                                           config_hash=digest(sdig, v, list(size), backend, settings.relight)))
+                    render = need_maps or need(frame_uid, fkey)
+                    qa = False
+                    if settings.qa:
+                        qkey = digest("qa", fkey, src.get("master_sha256"), settings.qa_overlay)
+                        qa_uid = unit_id("qa", row.sku, scene.name, vname)
+                        plan.units.append(Unit(qa_uid, "qa", row.sku, qkey, (frame_uid,), scene.name, vname,
+                                               frame=fid, input_hash=fkey,
+                                               config_hash=digest(src.get("master_sha256"), settings.qa_overlay)))
+                        qa = render or need(qa_uid, qkey)
+                        if qa:
+                            ids.append(qa_uid)
+                    todo_profiles = []
+                    for pname in profiles:
+                        spec, pdig = profile_keys[pname]
+                        ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest)
+                        e_uid = unit_id("export", row.sku, scene.name, vname, pname)
+                        plan.units.append(Unit(e_uid, "export", row.sku, ekey, (frame_uid,), scene.name, vname,
+                                               pname, fid, input_hash=fkey,
+                                               config_hash=digest(pdig, settings.upscaler, settings.template,
+                                                                  settings.dest)))
+                        if render or need(e_uid, ekey):
+                            todo_profiles.append(spec)
+                            ids.append(e_uid)
+                    if render:
+                        ids.append(frame_uid)
+                    if render or qa or todo_profiles:
+                        jobs.append(FrameJob(fid, vname, render, qa, tuple(todo_profiles), fkey))
+            if jobs:
+                plan.todo.update(ids)
+                plan.scenes.append(SceneTask(
+                    sku=row.sku, scene=scene.name, brief=brief_path, out_dir=str(out_dir), master=src.get("master"),
+                    settings=settings, frames=tuple(jobs), profiles=profiles, unit_ids=tuple(sorted(ids)),
+                    after=row.sku if row.sku in plan.prep else None))
+    return plan
+
+
+__all__ = ["FrameJob", "Plan", "PrepTask", "RunSettings", "SceneTask", "build_plan", "digest", "profile_digest",
+           "scene_digest", "unit_id", "up_to_date"]

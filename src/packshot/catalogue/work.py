@@ -1,0 +1,378 @@
+"""What a worker does: run one task (a SKU's cut-out and maps, or one scene's frames, QA and
+exports) and report one :class:`~packshot.catalogue.store.UnitResult` per unit.
+
+Workers never touch the job store; they write outputs atomically under ``DIR`` and return
+results to the parent, which records them. Models (segmentation, OCR) are cached per process,
+so a long-lived worker loads each once (:func:`warm_up` loads them when the worker starts).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..errors import EmptyProductError, ImageLoadError, InputError, PackshotError
+from .plan import PrepTask, SceneTask, unit_id
+from .store import UnitResult
+
+_BRIEFS: dict[tuple[str, int], Any] = {}
+_PRODUCT: dict[str, Any] = {}  # the last SKU's (cutout key, cutout, maps): scene tasks of one SKU reuse it
+_MASTER: dict[str, Any] = {}
+
+
+def hint_for(exc: BaseException, stage: str) -> str:
+    """What a user can do about a failure."""
+    if isinstance(exc, ImageLoadError):
+        return "replace the file with a readable image (PNG, JPEG, WebP, TIFF) and run again"
+    if isinstance(exc, EmptyProductError):
+        return "check the photo, or give this SKU a prompt (a box around the product) in the manifest"
+    if isinstance(exc, InputError):
+        return "fix the input named in the reason and run again"
+    if isinstance(exc, MemoryError):
+        return "run with fewer --workers or a lower --max-pixels"
+    return f"unexpected error in {stage}: run again (done units are kept); report it if it repeats"
+
+
+_OUT: list[str] = []  # the output folder of the running task: messages name files relative to it
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, (PackshotError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+    for root in _OUT:
+        text = text.replace(root + os.sep, "")
+    return text
+
+
+def _output(out_dir: Path, path: Path) -> dict:
+    """The job store's record of one output: path under DIR, sha256 and size (packshot.integrity),
+    and the mtime that lets a rerun trust an untouched file without reading it."""
+    from ..integrity import file_digest
+
+    d = file_digest(path)
+    return {"path": path.relative_to(out_dir).as_posix(), "sha256": d["sha256"], "bytes": d["size"],
+            "mtime_ns": path.stat().st_mtime_ns}
+
+
+def warm_up() -> None:
+    """Load the models a worker needs once (segmentation, OCR), so the first task is not slower."""
+    import numpy as np
+
+    try:
+        from ..segment import segment
+
+        img = np.full((64, 64, 3), 0.9, np.float32)
+        img[16:48, 20:44] = 0.2
+        segment(img)
+    except Exception:  # warming is an optimisation: a real failure shows on the real task
+        pass
+
+
+def die_with_parent() -> None:
+    """Make this process end when its parent does (SIGKILL of the parent included)."""
+    parent = os.getppid()
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+    def watch() -> None:  # elsewhere (and as a second line): poll for re-parenting
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="packshot-parent-watch").start()
+
+
+def init_worker(warm: bool = True) -> None:
+    die_with_parent()
+    # each worker is one process on one core: keep numeric libraries from spawning core-count threads
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except Exception:
+        pass
+    if warm:
+        warm_up()
+
+
+def run_task(task: Any) -> list[UnitResult]:
+    """Run one task; never raises (failures are results)."""
+    _OUT[:] = [str(Path(task.out_dir))]
+    if isinstance(task, PrepTask):
+        return run_prep(task)
+    if isinstance(task, SceneTask):
+        return run_scene(task)
+    raise TypeError(f"unknown task {type(task).__name__}")
+
+
+# ------------------------------------------------------------------------------------------- prep
+def run_prep(task: PrepTask) -> list[UnitResult]:
+    from ..imaging import load_image
+    from ..segment import segment
+    from ..segment.io import load_cutout, save_cutout
+    from ..understand import understand
+    from ..understand.io import save_maps
+
+    out = Path(task.out_dir)
+    sku_dir = out / task.sku
+    results: list[UnitResult] = []
+    t0 = time.perf_counter()
+    try:
+        cut_path = sku_dir / "cutout.png"
+        if task.cutout:
+            image = load_image(out / task.photo, max_pixels=task.max_pixels)
+            cutout = segment(image, backend=task.segment_backend, prompt=task.prompt)
+            if cutout.is_empty:
+                raise EmptyProductError(task.photo, "no product found in the photo (the cut-out is empty)")
+            save_cutout(cut_path, cutout)
+            results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
+                                      {"cutout": _output(out, cut_path)},
+                                      {"flags": list(getattr(cutout, "flags", ()) or ())}))
+        else:
+            cutout = load_cutout(cut_path)
+    except Exception as exc:
+        return [UnitResult(task.cutout_unit if task.cutout else task.maps_unit, False, time.perf_counter() - t0,
+                           error=_message(exc), hint=hint_for(exc, "cutout"),
+                           info={"stage": "cutout", "trace": _trace(exc)})]
+    if task.maps:
+        t1 = time.perf_counter()
+        try:
+            maps = understand(cutout)
+            written = save_maps(sku_dir / "maps", maps, cutout)
+            outputs = {name: _output(out, Path(p)) for name, p in written.items() if Path(p).is_file()}
+            results.append(UnitResult(task.maps_unit, True, time.perf_counter() - t1, outputs,
+                                      {"flags": [f.code for f in maps.flags]}))
+            _PRODUCT.clear()
+            _PRODUCT[task.sku] = (task.cutout_key, cutout, maps)
+        except Exception as exc:
+            results.append(UnitResult(task.maps_unit, False, time.perf_counter() - t1, error=_message(exc),
+                                      hint=hint_for(exc, "understand"), info={"stage": "understand",
+                                                                               "trace": _trace(exc)}))
+    return results
+
+
+def _trace(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4))[-2000:]
+
+
+# ------------------------------------------------------------------------------------------- scene
+def _brief(path: str) -> Any:
+    from ..condition import load_brief
+
+    mtime = Path(path).stat().st_mtime_ns
+    key = (path, mtime)
+    if key not in _BRIEFS:
+        _BRIEFS.clear()
+        _BRIEFS[key] = load_brief(path)
+    return _BRIEFS[key]
+
+
+def _product(out: Path, sku: str) -> tuple[Any, Any]:
+    from ..segment.io import load_cutout
+    from ..understand.io import load_maps
+
+    cut_path = out / sku / "cutout.png"
+    stamp = (cut_path.stat().st_mtime_ns, cut_path.stat().st_size)
+    have = _PRODUCT.get(sku)
+    if have is not None and have[0] == stamp:
+        return have[1], have[2]
+    cutout = load_cutout(cut_path)
+    maps = load_maps(out / sku / "maps")
+    _PRODUCT.clear()
+    _PRODUCT[sku] = (stamp, cutout, maps)
+    return cutout, maps
+
+
+def _master(out: Path, rel: str | None) -> Any:
+    if not rel:
+        return None
+    if rel not in _MASTER:
+        from ..imaging import load_image
+
+        _MASTER.clear()
+        _MASTER[rel] = load_image(out / rel).rgb
+    return _MASTER[rel]
+
+
+def run_scene(task: SceneTask) -> list[UnitResult]:
+    import dataclasses
+
+    from ..condition import condition_scene, cutout_hash
+    from ..relight import relight
+    from ..render import render
+    from ..render.io import save_frame
+
+    out = Path(task.out_dir)
+    s = task.settings
+    results: list[UnitResult] = []
+    render_jobs = [j for j in task.frames if j.render]
+    specs: dict[str, Any] = {}
+    cutout = maps = None
+    if render_jobs:
+        t0 = time.perf_counter()
+        try:
+            brief = _brief(task.brief)
+            scene = next(sc for sc in brief.scenes if sc.name == task.scene)
+            cutout, maps = _product(out, task.sku)
+            from .plan import scene_digest
+
+            for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene),
+                                        cutout_hash(cutout)):
+                specs[str(spec.provenance.get("variant_name") or f"v{spec.variant}")] = spec
+        except Exception as exc:
+            for j in render_jobs:
+                results.append(UnitResult(unit_id("frame", j.frame), False, time.perf_counter() - t0,
+                                          error=_message(exc), hint=hint_for(exc, "condition"),
+                                          info={"stage": "condition", "trace": _trace(exc)}))
+            render_jobs = []
+            failed = {j.frame for j in task.frames if j.render}
+            return results + _scene_rest(task, out, failed, {})
+    frames: dict[str, Any] = {}
+    failed: set[str] = set()
+    for job in render_jobs:
+        t0 = time.perf_counter()
+        uid = unit_id("frame", job.frame)
+        try:
+            spec = specs[job.variant]
+            backend = "plate" if spec.plate is not None else s.render_backend
+            frame = render(spec, cutout, maps, backend=backend)
+            if s.relight:
+                frame = relight(frame, cutout, maps)
+            prov = dict(frame.provenance)
+            prov.update(run_key=job.frame_key, photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
+            frame = dataclasses.replace(frame, provenance=prov)
+            sidecar = Path(save_frame(out, frame, out / task.sku / "cutout.png"))
+            png = sidecar.with_suffix(".png")
+            alpha = png.with_name(png.stem + "_alpha.png")
+            frames[job.frame] = frame
+            results.append(UnitResult(uid, True, time.perf_counter() - t0,
+                                      {"png": _output(out, png), "record": _output(out, sidecar),
+                                       "alpha": _output(out, alpha)},
+                                      {"source_kind": frame.source_kind, "size": list(frame.size)}))
+        except Exception as exc:
+            failed.add(job.frame)
+            results.append(UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc),
+                                      hint=hint_for(exc, "render"), info={"stage": "render", "trace": _trace(exc)}))
+    return results + _scene_rest(task, out, failed, frames)
+
+
+def _scene_rest(task: SceneTask, out: Path, failed: set[str], frames: dict[str, Any]) -> list[UnitResult]:
+    """QA and exports of the scene's frames (the ones whose frame did not fail)."""
+    results: list[UnitResult] = []
+    s = task.settings
+    qa_jobs = [j for j in task.frames if j.qa and j.frame not in failed]
+    if qa_jobs:
+        from ..qa.frames import check_frame_file
+
+        try:
+            master = _master(out, task.master)
+        except Exception as exc:
+            master = None
+            for j in qa_jobs:
+                results.append(UnitResult(unit_id("qa", j.frame), False, 0.0, error=_message(exc),
+                                          hint=hint_for(exc, "qa"), info={"stage": "qa"}))
+            qa_jobs = []
+        for j in qa_jobs:
+            t0 = time.perf_counter()
+            uid = unit_id("qa", j.frame)
+            try:
+                sidecar = out / f"{j.frame}.json"
+                report, _ = check_frame_file(sidecar, master, overlay=s.qa_overlay)
+                outputs = {"report": _output(out, sidecar.with_name(f"{j.variant}_qa.json"))}
+                overlay = sidecar.with_name(f"{j.variant}_qa_overlay.png")
+                if s.qa_overlay and overlay.exists():
+                    outputs["overlay"] = _output(out, overlay)
+                reasons = [str(getattr(r, "message", r)) for r in (getattr(report, "reasons", ()) or ())][:5]
+                results.append(UnitResult(uid, True, time.perf_counter() - t0, outputs,
+                                          {"verdict": report.verdict, "reasons": reasons}))
+            except Exception as exc:
+                results.append(UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc),
+                                          hint=hint_for(exc, "qa"), info={"stage": "qa", "trace": _trace(exc)}))
+    export_jobs = [j for j in task.frames if j.profiles and j.frame not in failed]
+    if export_jobs:
+        results.extend(_export(task, out, export_jobs, frames))
+    return results
+
+
+def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> list[UnitResult]:
+    """Export each frame for its profiles into ``DIR/export`` (and the run's ``--dest``).
+
+    The frame is always read back from its record, never taken from memory: the exported bytes
+    are then the same whether the frame was rendered in this task or in an earlier (killed) run.
+    """
+    import dataclasses
+
+    from ..export.deliver import export_frame_files, load_export_frame
+    from ..export.profiles import get_profile
+    from ..export.routing import Destination
+
+    s = task.settings
+    results: list[UnitResult] = []
+    local = Destination(str(out / "export"))
+    remote = Destination(s.dest) if s.dest else None
+    for j in jobs:
+        t0 = time.perf_counter()
+        names = [get_profile(spec).name for spec in j.profiles]
+        try:
+            frame = load_export_frame(out / f"{j.frame}.json")
+            # paths under DIR relative: the export's provenance (and so its bytes) must not
+            # depend on where the output folder lies
+            frame = dataclasses.replace(frame, provenance=_relative_paths(frame.provenance, out))
+            files, failures = export_frame_files(frame, list(j.profiles), local, template=s.template,
+                                                 upscaler=s.upscaler)
+        except Exception as exc:
+            for name in names:
+                results.append(UnitResult(unit_id("export", j.frame, name), False, time.perf_counter() - t0,
+                                          error=_message(exc), hint=hint_for(exc, "export"),
+                                          info={"stage": "export", "profile": name}))
+            continue
+        dt = (time.perf_counter() - t0) / max(len(names), 1)
+        by_profile = {f.profile: f for f in files}
+        errors = {f.profile: f.error for f in failures}
+        for name in names:
+            uid = unit_id("export", j.frame, name)
+            f = by_profile.get(name)
+            if f is None:
+                results.append(UnitResult(uid, False, dt, error=errors.get(name, "export wrote no file"),
+                                          hint="check the profile named in the reason, then run again",
+                                          info={"stage": "export", "profile": name}))
+                continue
+            path = out / "export" / f.path
+            info = {"file": f"export/{f.path}", "width": f.width, "height": f.height, "format": f.format,
+                    "upscaled": f.upscaled, "sha256": f.sha256, "provenance_digest": f.provenance_digest}
+            if remote is not None:
+                try:
+                    delivered = remote.put(f.path, path.read_bytes())
+                    info["url"] = delivered.url
+                except Exception as exc:
+                    results.append(UnitResult(uid, False, dt, error=f"{remote.display}: {_message(exc)}",
+                                              hint="check the destination (--dest) and its credentials, then run "
+                                                   "again", info={"stage": "export", "profile": name}))
+                    continue
+            results.append(UnitResult(uid, True, dt, {"file": _output(out, path)}, info))
+    return results
+
+
+def _relative_paths(value: Any, root: Path) -> Any:
+    """``value`` with every string that is a path under ``root`` made relative to it."""
+    prefix = str(root) + os.sep
+    if isinstance(value, str):
+        return value[len(prefix):] if value.startswith(prefix) else value
+    if isinstance(value, dict):
+        return {k: _relative_paths(v, root) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_relative_paths(v, root) for v in value)
+    return value
+
+
+__all__ = ["die_with_parent", "hint_for", "init_worker", "run_prep", "run_scene", "run_task", "warm_up"]

@@ -1,0 +1,98 @@
+"""``packshot catalogue``: every SKU x scene x variant x profile of a manifest, resumable and cached."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import err_console
+
+
+def print_outcome(outcome) -> None:
+    """The final summary per stage, and where the report is."""
+    err_console.print(f"{'stage':<8} {'planned':>8} {'up to date':>11} {'done':>6} {'failed':>7} {'blocked':>8} "
+                      f"{'seconds':>8}", highlight=False)
+    for kind in ("cutout", "maps", "frame", "qa", "export"):
+        s = outcome.stages.get(kind)
+        if not s:
+            continue
+        err_console.print(f"{kind:<8} {s['planned']:>8} {s['up_to_date']:>11} {s['done']:>6} {s['failed']:>7} "
+                          f"{s['blocked']:>8} {s['seconds']:>8.1f}", highlight=False)
+    rate = 60.0 * outcome.frames_done / outcome.seconds if outcome.seconds > 0 else 0.0
+    err_console.print(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
+                      f"{outcome.failed} units failed, {outcome.blocked} blocked, {len(outcome.row_errors)} manifest "
+                      f"rows skipped", highlight=False)
+    err_console.print(f"report: {outcome.out_dir / 'report.html'} (summary.csv, failures.csv beside it)",
+                      highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("catalogue")
+    def catalogue_command(
+        manifest: Optional[Path] = typer.Argument(None, help="Manifest: CSV, JSONL, or a folder of photos "
+                                                             "(see examples/manifest.csv)."),
+        brief: Optional[Path] = typer.Option(None, "--brief", "-b", help="Brief (YAML) for SKUs whose row names none."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (job store, frames, exports, "
+                                                                     "report)."),
+        profile: List[str] = typer.Option([], "--profile", "-p", help="Marketplace profile to export to, for SKUs "
+                                                                      "whose row names none; repeat for several."),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores)."),
+        engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: "
+                                                                              "start a local one on 127.0.0.1)."),
+        dest: Optional[str] = typer.Option(None, "--dest", "-d", help="Also deliver exports to this fsspec "
+                                                                      "destination (s3://, gs://, file://...)."),
+        status: Optional[Path] = typer.Option(None, "--status", help="Print where the run in this folder stands "
+                                                                      "and exit."),
+        backend: str = typer.Option("auto", "--backend", help="Segment backend (a manifest row may override it)."),
+        renderer: str = typer.Option("studio", "--renderer", help="Renderer for scenes without a plate."),
+        no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
+        no_qa: bool = typer.Option(False, "--no-qa", help="Skip the fidelity checks."),
+        upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for exports below a "
+                                                                      "profile's minimum: realesrgan, bicubic, none."),
+        force: bool = typer.Option(False, "--force", help="Redo every unit, up to date or not."),
+        verify: bool = typer.Option(False, "--verify", help="Hash every recorded output before trusting it "
+                                                            "(default: unchanged size and mtime are trusted)."),
+        wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another run on --out to finish."),
+        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+    ) -> None:
+        """Run a catalogue: cut out, measure, render, relight, check and export every SKU of a manifest.
+
+        A rerun redoes only what changed (a photo, a scene of the brief, a profile); a killed run
+        resumes where it stopped. Exit code 1 when any unit failed or a manifest row was skipped,
+        2 when the run could not start.
+        """
+        from ..catalogue import LockedError, RunSettings, run_catalogue
+        from ..errors import PackshotError
+        from ..locking import terminate_as_exit
+
+        if status is not None:
+            from ..catalogue.report import status_text
+
+            try:
+                typer.echo(status_text(status))
+            except FileNotFoundError as exc:
+                err_console.print(f"[red]error[/red] {exc}")
+                raise typer.Exit(2)
+            raise typer.Exit(0)
+        if manifest is None or out is None:
+            err_console.print("[red]error[/red] give a MANIFEST and --out (or --status DIR)")
+            raise typer.Exit(2)
+        settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
+                               max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
+        try:
+            with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
+                outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
+                                        workers=workers, ray_address=ray_address, force=force, verify=verify,
+                                        wait_for_lock=wait, argv=sys.argv[1:])
+        except LockedError as exc:
+            err_console.print(f"[red]busy[/red] {exc}")
+            raise typer.Exit(2)
+        except (PackshotError, ValueError, OSError) as exc:
+            err_console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2)
+        print_outcome(outcome)
+        raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,34 @@
+"""``packshot serve``: the HTTP API (``/v1``: cutout, inspect, render, check, jobs; ``/docs``, ``/healthz``,
+``/metrics``). Binds to 127.0.0.1 unless told otherwise; off loopback a bearer token is required."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._web import HOST_HELP
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_command(
+        host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
+        port: int = typer.Option(8000, "--port", help="TCP port."),
+        token_file: Optional[Path] = typer.Option(None, "--token-file", help="File whose first line is the bearer token."),
+        workers: int = typer.Option(2, "--workers", help="Requests processed at once."),
+        queue: int = typer.Option(8, "--queue", help="Requests that may wait; the next gets 429 with Retry-After."),
+        backend: str = typer.Option("auto", "--backend", help="Segment backend (loaded once at start-up)."),
+        work_dir: Path = typer.Option(Path("packshot-serve"), "--work-dir", help="Folder for /v1/jobs runs."),
+        max_upload_mb: float = typer.Option(32.0, "--max-upload-mb", help="Largest request body (MiB): more is 413."),
+        max_pixels: int = typer.Option(40_000_000, "--max-pixels", help="Largest image (pixels): more is 413."),
+        timeout: float = typer.Option(120.0, "--timeout", help="Longest processing of a request (s): more is 408."),
+    ) -> None:
+        """Serve the HTTP API (OpenAPI docs at /docs)."""
+        from ._web import run_server, settings_or_exit
+
+        settings = settings_or_exit(host=host, token_file=token_file, max_upload_mb=max_upload_mb,
+                                    max_pixels=max_pixels, timeout=timeout, workers=workers, queue=queue,
+                                    segment_backend=backend, work_dir=work_dir)
+        run_server(settings, port, "packshot API")
