@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
             for path, why in held:
                 print_info(f"held back {path}: {why}")
             if not inputs:
-                err_console.print("[red]nothing to deliver[/red]: no frame is approved (packshot review RUN)")
+                print_error("nothing to deliver", "no frame is approved (packshot review RUN)")
                 raise typer.Exit(1)
         local_manifest = manifest
         scheme = dest.split("://", 1)[0].lower() if "://" in dest else ""
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
 
             creds = load_credentials(credentials)
             signed = sum(1 for f in result.files if f.signed)
-            err_console.print(f"signed {signed} files with Content Credentials: {creds.describe()}")
+            print_info(f"signed {signed} files with Content Credentials: {creds.describe()}")
         frames_total = len({f.source for f in result.files} | {f.source for f in result.failures})
         print_info(
             f"{len(result.files)} files to {result.destination} from {frames_total} inputs in {result.seconds:.2f} s; "
