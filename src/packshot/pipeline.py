@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EmptyProductError
-from .imaging import DEFAULT_MAX_PIXELS, load_image
+from .imaging import DEFAULT_MAX_PIXELS, load_image, load_image_working
 from .provenance import sha256_bytes
 
 
@@ -104,10 +104,10 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     """
     from .condition import condition
     from .relight import relight
-    from .render import render
+    from .render import frame_at_photo_scale, render
     from .render.io import save_frame
     from .segment import segment
-    from .segment.io import save_cutout
+    from .segment.fullres import save_cutout_full
     from .understand import understand
     from .understand.io import save_maps
 
@@ -117,14 +117,18 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     result = SkuResult(sku=sku, photo=photo)
 
     t0 = time.perf_counter()
-    image = load_image(photo, max_pixels=config.max_pixels)
+    # photos over imaging.WORKING_PIXELS are analysed at a working resolution; cutout.png is
+    # still written at the photo's size (segment.fullres) and frames record full-size placement
+    work = load_image_working(photo, max_pixels=config.max_pixels)
+    image, factor = work.image, work.factor
     cutout = segment(image, backend=config.segment_backend)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
     sku_dir = out / sku
     result.cutout_path = sku_dir / "cutout.png"
-    save_cutout(result.cutout_path, cutout)
+    save_cutout_full(result.cutout_path, cutout, work)
+    del work  # the full-resolution pixels are not needed past the cut-out
 
     t0 = time.perf_counter()
     maps = understand(cutout)
@@ -147,7 +151,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         frame = render(spec, cutout, maps, backend=backend)
         if config.relight:
             frame = relight(frame, cutout, maps)
-        frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
+        frame = _with_provenance(frame_at_photo_scale(frame, factor), run_key=key, photo=str(photo), photo_sha256=image.sha256)
         sidecar = Path(save_frame(out, frame, result.cutout_path))
         png = sidecar.with_suffix(".png")
         t_render += time.perf_counter() - t0

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import SUPPORTED_SUFFIXES, load_image, load_mask
+from ..imaging import SUPPORTED_SUFFIXES, load_image, load_image_working, load_mask
 from ..types import Placement, alpha_bbox
 
 
@@ -97,13 +97,23 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     cut_path = Path(cut) if Path(cut).is_absolute() else (sidecar.parent / cut)
     if not cut_path.is_file():
         raise InputError(cut_path, f"cut-out named by {sidecar} does not exist")
-    cutout = load_image(cut_path)
-    if cutout.alpha is None:
-        raise InputError(cut_path, "cut-out has no alpha channel")
+    cut = load_image_working(cut_path)
+    if cut.factor > 1:
+        # a cut-out at a large photo's size: reduced (premultiplied, cropped to the product)
+        # to the working resolution the frame was rendered from, never held as full-size floats
+        cut_rgb, cut_alpha, to_full = _reduced_cutout(cut_path, cut)
+        del cut
+    else:
+        cut_rgb, cut_alpha, to_full = cut.image.rgb, cut.image.alpha, None
+        if cut_alpha is None:
+            raise InputError(cut_path, "cut-out has no alpha channel")
     placement = data.get("placement") or {}
     matrix = placement.get("matrix")
     if matrix is None:
-        box = alpha_bbox(cutout.alpha)
+        box = alpha_bbox(cut_alpha)
+        if box is not None and to_full is not None:
+            f, ox, oy = to_full
+            box = (box[0] * f + ox, box[1] * f + oy, box[2] * f + ox, box[3] * f + oy)
         if box is None:
             raise InputError(cut_path, "cut-out is empty (no alpha > 0.5)")
         matrix = Placement(tuple(placement.get("center", (w / 2, h / 2))), float(placement.get("scale", 1.0)),
@@ -111,10 +121,52 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     matrix = np.asarray(matrix, np.float64)
     if matrix.shape != (2, 3) or not np.isfinite(matrix).all():
         raise InputError(sidecar, f"placement matrix must be 2 x 3 finite numbers, got {matrix.tolist()}")
-    ref_rgb, ref_alpha = warp_premultiplied(cutout.rgb, cutout.alpha, matrix, (w, h))
+    if to_full is not None:
+        # full-resolution pixel x = f * reduced x + (f - 1) / 2 + offset
+        f, ox, oy = to_full
+        c = (f - 1) / 2.0
+        reduced = np.empty_like(matrix)
+        reduced[:, :2] = matrix[:, :2] * f
+        reduced[:, 2] = matrix[:, 2] + matrix[:, :2] @ np.array([c + ox, c + oy])
+        matrix = reduced
+    ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (w, h))
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
                        reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path)
+
+
+def _reduced_cutout(cut_path: Path, cut) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """(rgb, alpha, (factor, x offset, y offset)) of a large cut-out: the product's region, cropped
+    on the working grid, reduced by ``cut.factor`` with premultiplied block means in linear light."""
+    from ..imaging import srgb8_to_linear
+
+    k = cut.factor
+    if cut.full_alpha8 is None:
+        raise InputError(cut_path, "cut-out has no alpha channel")
+    a8 = cut.full_alpha8
+    rows = np.flatnonzero(a8.any(axis=1))
+    if rows.size == 0:
+        raise InputError(cut_path, "cut-out is empty (no alpha > 0)")
+    cols = np.flatnonzero(a8.any(axis=0))
+    H, W = a8.shape
+    # crop on the working grid (multiples of k), one block of margin
+    x0 = max(0, (int(cols[0]) // k - 1) * k)
+    y0 = max(0, (int(rows[0]) // k - 1) * k)
+    x1 = min((W // k) * k, (int(cols[-1]) // k + 2) * k)
+    y1 = min((H // k) * k, (int(rows[-1]) // k + 2) * k)
+    h, w = (y1 - y0) // k, (x1 - x0) // k
+    prem = np.empty((h, w, 3), np.float32)
+    alpha = np.empty((h, w), np.float32)
+    band = 64
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        ys = slice(y0 + r0 * k, y0 + r1 * k)
+        a = cut.full_alpha8[ys, x0:x1].astype(np.float32) / np.float32(255.0)
+        c = srgb8_to_linear(cut.full_rgb8[ys, x0:x1]) * a[..., None]
+        alpha[r0:r1] = a.reshape(r1 - r0, k, w, k).mean(axis=(1, 3), dtype=np.float32)
+        prem[r0:r1] = c.reshape(r1 - r0, k, w, k, 3).mean(axis=(1, 3), dtype=np.float32)
+    rgb = np.where(alpha[..., None] > 1e-6, prem / np.maximum(alpha, 1e-6)[..., None], 0.0).astype(np.float32)
+    return np.clip(rgb, 0.0, 1.0), alpha, (k, x0, y0)
 
 
 def find_master(master_dir: Path, sku: str) -> Path | None:
