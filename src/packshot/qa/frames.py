@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import SUPPORTED_SUFFIXES, load_image, load_image_working, load_mask
+from ..imaging import SUPPORTED_SUFFIXES, block_mean_linear, load_image_working, load_mask
 from ..types import Placement, alpha_bbox
 
 
@@ -31,6 +31,31 @@ class FrameInputs:
     reference_rgb: np.ndarray
     reference_alpha: np.ndarray
     cutout: Path
+    scale: int = 1
+    """Frame pixels per pixel of these arrays: 1, or an integer factor for frames over
+    :data:`QA_WORKING_PIXELS` (checked at a working resolution, see :func:`load_frame_inputs`)."""
+
+
+QA_WORKING_PIXELS = 4096 * 4096
+"""Frames with more pixels than this are checked at ``1 / factor`` of their size (integer
+factor): the frame and its alpha block-averaged, the reference warped straight to that size.
+Pixel thresholds are scaled with it (:func:`scaled_config`)."""
+
+
+def scaled_config(config, factor: int):
+    """``config`` with every threshold and size given in frame pixels divided by ``factor``."""
+    import dataclasses
+
+    if factor == 1:
+        return config
+    k = float(factor)
+    px = ("edge_band_px", "outline_stretch_px", "growth_review_px", "growth_fail_px", "shrink_review_px",
+          "shrink_fail_px", "small_print_px", "warp_review_px", "warp_fail_px", "drift_review_px", "drift_fail_px",
+          "warp_agree_radius_px")
+    changes = {name: getattr(config, name) / k for name in px}
+    changes["backdrop_gaps_px"] = tuple(g / k for g in config.backdrop_gaps_px)
+    changes["interior_erode_px"] = max(1, int(round(config.interior_erode_px / k)))
+    return dataclasses.replace(config, **changes)
 
 
 def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
@@ -86,11 +111,16 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     sidecar = Path(sidecar)
     data = read_sidecar(sidecar)
     image = sidecar.with_name(f"{data['variant']}.png")
-    frame = load_image(image)
-    w, h = frame.size
+    loaded = load_image_working(image, working_pixels=QA_WORKING_PIXELS)
+    scale = loaded.factor
+    w, h = loaded.full_size
+    frame = loaded.image
+    del loaded  # a large frame's full-resolution pixels are not needed past the reduction
     if [w, h] != [int(v) for v in data["size"]]:
         raise InputError(image, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
     alpha = load_mask(sidecar.parent / data["product_alpha"], size=(w, h))
+    if scale > 1:
+        alpha = block_mean_linear(alpha, scale)
     cut = data.get("cutout")
     if not cut:
         raise InputError(sidecar, "sidecar names no cut-out: the frame cannot be checked against its product")
@@ -129,10 +159,17 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
         reduced[:, :2] = matrix[:, :2] * f
         reduced[:, 2] = matrix[:, 2] + matrix[:, :2] @ np.array([c + ox, c + oy])
         matrix = reduced
-    ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (w, h))
+    if scale > 1:
+        # frame pixel x = scale * working x + (scale - 1) / 2
+        c = (scale - 1) / 2.0
+        to_work = np.empty_like(matrix)
+        to_work[:, :2] = matrix[:, :2] / scale
+        to_work[:, 2] = (matrix[:, 2] - c) / scale
+        matrix = to_work
+    ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (frame.size[0], frame.size[1]))
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
-                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path)
+                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
 
 
 def _reduced_cutout(cut_path: Path, cut) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
@@ -203,8 +240,14 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
 
     config = config or QAConfig()
     inputs = load_frame_inputs(Path(sidecar))
+    config = scaled_config(config, inputs.scale)
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
                                       inputs.reference_alpha, master_rgb, config)
+    if inputs.scale > 1:
+        import dataclasses
+
+        # pixel figures in the report are working pixels: say how many frame pixels each is
+        report = dataclasses.replace(report, metrics={**report.metrics, "working_scale": inputs.scale})
     stem = inputs.variant
     text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
                           variant=inputs.variant, master=str(master_path) if master_path else None)

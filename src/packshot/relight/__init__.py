@@ -144,7 +144,8 @@ def _cutout_noise(cutout: Cutout, max_side: int = 320) -> float:
     return estimate_noise(cutout.rgb[ys, xs], inside)
 
 
-def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig()) -> Frame:
+def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig(),
+            *, overwrite_input: bool = False) -> Frame:
     """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
 
     Parameters
@@ -158,6 +159,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         Normals for the shading; without maps the product is shaded as a flat card (colour
         temperature only).
     config : RelightConfig
+    overwrite_input : bool
+        The caller no longer needs ``frame``: its pixel array may be reused for the result
+        (one full-size image less; a large canvas needs it). Default False: ``frame`` is left
+        untouched.
 
     Returns
     -------
@@ -181,11 +186,15 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     alpha = placed.alpha
     box = placed.box or frame.product_box
     # the background's share of every pixel: B * (1 - alpha)
-    background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
+    if overwrite_input and frame.rgb.dtype == np.float32 and frame.rgb.flags.writeable \
+            and frame.rgb.flags.c_contiguous:
+        background_part = frame.rgb
+    else:
+        background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
     ry0, ry1, rx0, rx1 = placed.region
     if ry1 > ry0 and rx1 > rx0:  # outside the product's region the frame is all background
         win = background_part[ry0:ry1, rx0:rx1]
-        win -= placed.premultiplied[ry0:ry1, rx0:rx1]
+        win -= placed.region_rgba[..., :3]
         np.maximum(win, 0.0, out=win)
     light = spec.light
     lx, ly, lz = (float(v) for v in light.direction())
@@ -245,16 +254,20 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5) * shadow_scale
         occ = 1.0 - (1.0 - config.contact_strength * (0.5 + 0.5 * shadow_scale) * np.clip(contact * 1.6, 0, 1)) \
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
+        # the half-size layers are no longer needed: free them before the full-size ones
+        del near, low, contact, ambient, cast0, dist0, levels, dist, tt, w1, w2, cast
         if f > 1:
             occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
-        occlusion = np.clip(occ, 0.0, 0.95)
+        occlusion = np.clip(occ, 0.0, 0.95, out=occ if occ.dtype == np.float32 else None)
         if support is not None:
             occlusion *= support
-        # darken only where there is shadow
+        # darken only where there is shadow (in bands: no full-size temporary)
         rows_any = np.flatnonzero(occlusion.max(axis=1) > 1e-4)
         if rows_any.size:
             r0, r1 = int(rows_any[0]), int(rows_any[-1]) + 1
-            background_part[r0:r1] *= (1.0 - occlusion[r0:r1, :, None])
+            for b0 in range(r0, r1, 256):
+                b1 = min(r1, b0 + 256)
+                background_part[b0:b1] *= (1.0 - occlusion[b0:b1, :, None])
     timings["shadows_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ floor reflection
@@ -273,10 +286,9 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             # the source rows the mirrored band needs: y_src = 2 base_y - y
             sy0 = int(max(np.floor(2 * base_y - y1) - 1, 0))
             sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
-            rgba = placed.rgba if placed.rgba is not None else np.dstack([placed.premultiplied, alpha])
             # mirror about the base line, straight into the band below it
             mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
-            refl = blur(warp_layer(rgba[sy0:sy1, cx0:cx1], mirror, (cx1 - cx0, rows)), sigma)
+            refl = blur(warp_layer(placed.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows)), sigma)
             yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
             fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
             weight = config.reflection_strength * gloss * fade
@@ -304,7 +316,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
             local = np.array(matrix, np.float64)
             local[:, 2] -= (xs_c.start, ys_c.start)
-            normals = warp_layer(maps.normals.astype(np.float32), local,
+            normals = warp_layer(np.asarray(maps.normals, np.float32), local,
                                  (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
             normals = _rotate_normals(normals, spec.placement.rotation)
             normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
@@ -390,19 +402,24 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
         product_grain = float(match.get("noise", 0.0))
         rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
-        noise = rng.standard_normal((H, W), dtype=np.float32)
         if background_grain > 0 or product_grain > 0:
-            sigma_map = (1.0 - alpha) * background_grain
-            if product_grain > 0:
-                sigma_map += alpha * product_grain
-            lum = luminance(out)
-            # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
-            slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
-            slope *= 2.4
-            np.maximum(slope, 1.0 / 12.92, out=slope)
-            noise *= sigma_map
-            noise *= slope
-            out += noise[..., None]
+            # in bands of rows: the generator gives the same stream drawn in pieces, and every
+            # step is per pixel, so the result is the same as one full-size pass
+            for b0 in range(0, H, 256):
+                b1 = min(H, b0 + 256)
+                noise = rng.standard_normal((b1 - b0, W), dtype=np.float32)
+                a_b = alpha[b0:b1]
+                sigma_map = (1.0 - a_b) * background_grain
+                if product_grain > 0:
+                    sigma_map += a_b * product_grain
+                lum = luminance(out[b0:b1])
+                # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
+                slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
+                slope *= 2.4
+                np.maximum(slope, 1.0 / 12.92, out=slope)
+                noise *= sigma_map
+                noise *= slope
+                out[b0:b1] += noise[..., None]
     np.clip(out, 0.0, 1.0, out=out)
     timings["grain_s"] = time.perf_counter() - t0
 

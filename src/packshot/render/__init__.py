@@ -101,7 +101,11 @@ def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, bac
     t1 = time.perf_counter()
     background, scene_info = renderer.background(spec, product)
     t2 = time.perf_counter()
-    rgb = composite(background, product)
+    # a renderer that paints a new background on every call (``fresh_background``) lets the
+    # composite go into it rather than into a second full-size copy
+    own = bool(getattr(renderer, "fresh_background", False)) and \
+        (spec.plate is None or not np.shares_memory(background, spec.plate))
+    rgb = composite(background, product, overwrite_background=own)
     t3 = time.perf_counter()
     prov = record(
         "render", renderer.name,
