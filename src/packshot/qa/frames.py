@@ -160,16 +160,37 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
         reduced[:, 2] = matrix[:, 2] + matrix[:, :2] @ np.array([c + ox, c + oy])
         matrix = reduced
     if scale > 1:
-        # frame pixel x = scale * working x + (scale - 1) / 2
-        c = (scale - 1) / 2.0
-        to_work = np.empty_like(matrix)
-        to_work[:, :2] = matrix[:, :2] / scale
-        to_work[:, 2] = (matrix[:, 2] - c) / scale
-        matrix = to_work
-    ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (frame.size[0], frame.size[1]))
+        ref_rgb, ref_alpha = _reference_reduced(cut_rgb, cut_alpha, matrix, (w, h), scale)
+    else:
+        ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (w, h))
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
                        reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
+
+
+def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int], k: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference of a frame checked at ``1 / k``: placed at the frame's full size exactly as the
+    renderer placed it (only the product's region is held), then block-averaged like the frame
+    (premultiplied), so frame and reference are filtered alike."""
+    from ..render.compose import place_product
+
+    w, h = int(size[0]), int(size[1])
+    hw, ww = h // k, w // k
+    placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
+                           np.asarray(matrix, np.float64), (w, h))
+    rgba = np.zeros((hw, ww, 4), np.float32)
+    y0, y1, x0, x1 = placed.region
+    gy0, gx0 = (y0 // k) * k, (x0 // k) * k
+    gy1, gx1 = min(-(-y1 // k) * k, hw * k), min(-(-x1 // k) * k, ww * k)
+    if gy1 > gy0 and gx1 > gx0:
+        win = placed.window(slice(gy0, gy1), slice(gx0, gx1))
+        rgba[gy0 // k:gy1 // k, gx0 // k:gx1 // k] = block_mean_linear(win, k)
+    del placed
+    a = np.clip(rgba[..., 3], 0.0, 1.0)
+    out = np.zeros((hw, ww, 3), np.float32)
+    np.divide(rgba[..., :3], a[..., None], out=out, where=a[..., None] > 1e-4)
+    return np.clip(out, 0.0, 1.0), np.ascontiguousarray(a)
 
 
 def _reduced_cutout(cut_path: Path, cut) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:

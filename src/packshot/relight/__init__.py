@@ -212,7 +212,11 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     occlusion = None
     if config.shadows:
+        # shadows are soft: computed on a coarser grid (2x up to 4096 px, then 1/2048 of the long
+        # side, so a very large canvas does not hold a dozen quarter-size float layers)
         f = 2 if max(W, H) > 640 else 1
+        if max(W, H) > 4096:
+            f = int(np.ceil(max(W, H) / 2048))
         ws, hs = max(1, W // f), max(1, H // f)
         a_s = cv2.resize(alpha, (ws, hs), interpolation=cv2.INTER_AREA) if f > 1 else alpha
         bs, ph = base_y / f, prod_h / f
@@ -323,6 +327,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
             lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
             shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
+            del normals, lam, lam0
             shade = blur(shade.astype(np.float32), 1.5) ** shading_exponent
         else:
             shade = np.ones(a_c.shape, np.float32)
@@ -347,11 +352,22 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             p = product.reshape(-1, 3)[sel]
             s = soft_product.reshape(-1, 3)[sel]
             g = gain.reshape(-1, 3)[sel]
-        out = p + t * (s - p)
-        out = out * (1.0 + t * (g - 1.0))
+        # p + t (s - p), then x (1 + t (g - 1)): in place, the same float32 operations (a large
+        # product crop would otherwise hold several temporaries of its size)
+        out = np.subtract(s, p, dtype=np.float32)
+        out *= t
+        out += p
+        factor = np.subtract(g, 1.0, dtype=np.float32)
+        factor *= t
+        factor += 1.0
+        out *= factor
+        del factor
         if contrast != 1.0:
-            out = mean_lum + (out - mean_lum) * (1.0 + t * (contrast - 1.0))
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+            out -= mean_lum
+            out *= 1.0 + t * (contrast - 1.0)
+            out += mean_lum
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
 
     # the search for the strength runs on a smaller evenly spaced subset of the sample
     search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 2500)).astype(np.int64)] if idx.size else idx
@@ -386,7 +402,11 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
         # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
         w = (config.light_wrap * np.clip(edge * 2.0, 0, 1) ** 2)[..., None]
-        relit = relit * (1.0 - w) + np.clip(wrap_colour, 0, 1) * w
+        np.clip(wrap_colour, 0, 1, out=wrap_colour)
+        wrap_colour *= w
+        relit *= 1.0 - w
+        relit += wrap_colour
+        del wrap_colour, edge, w
     timings["light_wrap_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ grain
