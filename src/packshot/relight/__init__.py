@@ -272,6 +272,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             for b0 in range(r0, r1, 256):
                 b1 = min(r1, b0 + 256)
                 background_part[b0:b1] *= (1.0 - occlusion[b0:b1, :, None])
+        del occ, occlusion
     timings["shadows_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ floor reflection
@@ -292,7 +293,11 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
             # mirror about the base line, straight into the band below it
             mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
-            refl = blur(warp_layer(placed.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows)), sigma)
+            mirrored = warp_layer(placed.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows))
+            # a very soft reflection (a large canvas: sigma of tens of pixels) is blurred at reduced
+            # resolution, as the shadows are; smaller ones keep the exact Gaussian
+            refl = fast_blur(mirrored, sigma) if sigma > 32 else blur(mirrored, sigma)
+            del mirrored
             yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
             fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
             weight = config.reflection_strength * gloss * fade
@@ -300,8 +305,17 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
                 weight = weight * support[y0:y1, cx0:cx1]
             band = background_part[y0:y1, cx0:cx1]
             keep = 1.0 - alpha[y0:y1, cx0:cx1, None]
-            background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
-                + weight[..., None] * refl[..., :3] * keep
+            if weight.dtype == np.float32 and refl.dtype == np.float32:
+                # in place (band is a view), the same float32 arithmetic as the expression below
+                lit = weight[..., None] * refl[..., :3]
+                lit *= keep
+                band *= (1.0 - (weight * refl[..., 3])[..., None])
+                band += lit
+                del lit
+            else:
+                background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
+                    + weight[..., None] * refl[..., :3] * keep
+            del keep, refl
             reflection_drawn = True
     timings["reflection_s"] = time.perf_counter() - t0
 
@@ -314,7 +328,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
     idx = sample_indices(interior, config.delta_e_samples)
     match = scene.get("match", {})
-    gain = np.ones(product.shape, np.float32)
+    gain = None
     if config.shading:
         tint = light_tint(light.kelvin, 0.3)
         if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
@@ -323,7 +337,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             normals = warp_layer(np.asarray(maps.normals, np.float32), local,
                                  (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
             normals = _rotate_normals(normals, spec.placement.rotation)
-            normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
+            normals /= np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
             lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
             lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
             shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
@@ -351,17 +365,18 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         else:
             p = product.reshape(-1, 3)[sel]
             s = soft_product.reshape(-1, 3)[sel]
-            g = gain.reshape(-1, 3)[sel]
+            g = None if gain is None else gain.reshape(-1, 3)[sel]
         # p + t (s - p), then x (1 + t (g - 1)): in place, the same float32 operations (a large
         # product crop would otherwise hold several temporaries of its size)
         out = np.subtract(s, p, dtype=np.float32)
         out *= t
         out += p
-        factor = np.subtract(g, 1.0, dtype=np.float32)
-        factor *= t
-        factor += 1.0
-        out *= factor
-        del factor
+        if g is not None:  # no shading gain: x 1.0, which changes nothing
+            factor = np.subtract(g, 1.0, dtype=np.float32)
+            factor *= t
+            factor += 1.0
+            out *= factor
+            del factor
         if contrast != 1.0:
             out -= mean_lum
             out *= 1.0 + t * (contrast - 1.0)
