@@ -183,7 +183,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
 
         matrix = product_matrix(spec, cutout)
     placed = place_product(cutout.rgb, cutout.alpha, matrix, (W, H))
-    alpha = placed.alpha
+    # the product's alpha is read in windows (placed.alpha_window): a full-canvas copy is only
+    # made for the shadows, and freed there
     box = placed.box or frame.product_box
     # the background's share of every pixel: B * (1 - alpha)
     if overwrite_input and frame.rgb.dtype == np.float32 and frame.rgb.flags.writeable \
@@ -218,7 +219,9 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         if max(W, H) > 4096:
             f = int(np.ceil(max(W, H) / 2048))
         ws, hs = max(1, W // f), max(1, H // f)
-        a_s = cv2.resize(alpha, (ws, hs), interpolation=cv2.INTER_AREA) if f > 1 else alpha
+        a_s = placed.full_alpha()
+        if f > 1:
+            a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
         bs, ph = base_y / f, prod_h / f
         soft = float(light.softness)
 
@@ -304,7 +307,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             if support is not None:
                 weight = weight * support[y0:y1, cx0:cx1]
             band = background_part[y0:y1, cx0:cx1]
-            keep = 1.0 - alpha[y0:y1, cx0:cx1, None]
+            keep = 1.0 - placed.alpha_window(slice(y0, y1), slice(cx0, cx1))[..., None]
             if weight.dtype == np.float32 and refl.dtype == np.float32:
                 # in place (band is a view), the same float32 arithmetic as the expression below
                 lit = weight[..., None] * refl[..., :3]
@@ -323,7 +326,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     ys_c, xs_c = _crop(box, 8, (W, H))
     product = placed.straight(ys_c, xs_c)
-    a_c = alpha[ys_c, xs_c]
+    a_c = placed.alpha_window(ys_c, xs_c)
     wrap_sigma = max(1.0, 0.0025 * max(W, H))
     interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
     idx = sample_indices(interior, config.delta_e_samples)
@@ -406,6 +409,9 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
                 lo = mid_t
         strength = lo
     relit = adjusted(strength)
+    # the measurement at the end needs the cut-out's colour on the sampled pixels only
+    product_samples = product.reshape(-1, 3)[idx]
+    del product, soft_product, gain
     timings["shading_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ light wrap
@@ -430,7 +436,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     background_grain = 0.0
     product_grain = 0.0
     out = background_part  # ours: no copy needed
-    out[ys_c, xs_c] = bg_c + relit * a_c[..., None]
+    relit *= a_c[..., None]  # bg_c + relit * a_c, in place
+    relit += bg_c
+    out[ys_c, xs_c] = relit
+    del relit
     if config.grain:
         product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
         scene_noise = float(scene.get("noise", 0.0))
@@ -443,7 +452,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             for b0 in range(0, H, 256):
                 b1 = min(H, b0 + 256)
                 noise = rng.standard_normal((b1 - b0, W), dtype=np.float32)
-                a_b = alpha[b0:b1]
+                a_b = placed.alpha_window(slice(b0, b1), slice(0, W))
                 sigma_map = (1.0 - a_b) * background_grain
                 if product_grain > 0:
                     sigma_map += a_b * product_grain
@@ -460,8 +469,9 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
 
     # ------------------------------------------------------------------ measure the bound on the result
     t0 = time.perf_counter()
-    final_product = out[ys_c, xs_c]  # on interior pixels alpha is 1: the frame shows the product itself
-    de_mean, de_p95 = mean_delta_e(final_product, product, idx)
+    # on interior pixels alpha is 1: the frame shows the product itself
+    final_samples = out[ys_c, xs_c][np.unravel_index(idx, a_c.shape)]
+    de_mean, de_p95 = mean_delta_e(final_samples, product_samples, np.arange(idx.size))
     timings["measure_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 

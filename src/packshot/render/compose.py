@@ -31,8 +31,7 @@ class PlacedProduct:
 
     Attributes
     ----------
-    alpha : ndarray
-        float32 H x W in [0, 1] (the whole canvas, 0 outside ``region``).
+    canvas : (width, height)
     matrix : ndarray
         float64 2 x 3, cut-out pixels -> frame pixels.
     box : Box or None
@@ -43,7 +42,7 @@ class PlacedProduct:
         float32 (y1 - y0) x (x1 - x0) x 4: premultiplied colour and alpha inside ``region``.
     """
 
-    alpha: np.ndarray
+    canvas: tuple[int, int]
     matrix: np.ndarray
     box: Box | None
     region: tuple[int, int, int, int]
@@ -51,7 +50,25 @@ class PlacedProduct:
 
     @property
     def canvas_shape(self) -> tuple[int, int]:
-        return self.alpha.shape[0], self.alpha.shape[1]
+        return int(self.canvas[1]), int(self.canvas[0])
+
+    def full_alpha(self) -> np.ndarray:
+        """float32 H x W alpha of the whole canvas, built anew on each call (not kept)."""
+        H, W = self.canvas_shape
+        out = np.zeros((H, W), np.float32)
+        y0, y1, x0, x1 = self.region
+        if y1 > y0 and x1 > x0:
+            out[y0:y1, x0:x1] = self.region_rgba[..., 3]
+        return out
+
+    @functools.cached_property
+    def alpha(self) -> np.ndarray:
+        """float32 H x W in [0, 1]: the whole canvas, 0 outside ``region`` (built on first use, kept)."""
+        return self.full_alpha()
+
+    def alpha_window(self, rows: slice, cols: slice) -> np.ndarray:
+        """float32 alpha of a canvas window (0 outside the product's region)."""
+        return self.window(rows, cols)[..., 3]
 
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """float32 premultiplied RGBA of a canvas window (0 outside the product's region)."""
@@ -81,7 +98,7 @@ class PlacedProduct:
         """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
         win = self.window(rows, cols)
         pre = win[..., :3]
-        a = self.alpha[rows, cols][..., None]
+        a = win[..., 3:4]
         out = np.zeros(pre.shape, np.float32)
         np.divide(pre, a, out=out, where=a > 1e-4)
         return out
@@ -171,7 +188,6 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
     x1 = int(np.clip(np.ceil(corners[0].max()) + 2, 0, W))
     y0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
     y1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
-    alpha = np.zeros((H, W), np.float32)
     region = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0), 4), np.float32)
     box = None
     if x1 > x0 and y1 > y0:
@@ -187,11 +203,10 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
         np.clip(region, 0.0, 1.0, out=region)
         # straight colour stays <= 1: premultiplied colour never exceeds alpha
         np.minimum(region[..., :3], region[..., 3:4], out=region[..., :3])
-        alpha[y0:y1, x0:x1] = region[..., 3]
         local_box = alpha_bbox(region[..., 3])
         if local_box is not None:
             box = (local_box[0] + x0, local_box[1] + y0, local_box[2] + x0, local_box[3] + y0)
-    return PlacedProduct(alpha, np.asarray(matrix, np.float64), box, (y0, y1, x0, x1), region)
+    return PlacedProduct((W, H), np.asarray(matrix, np.float64), box, (y0, y1, x0, x1), region)
 
 
 def composite(background: np.ndarray, product: PlacedProduct, overwrite_background: bool = False) -> np.ndarray:
