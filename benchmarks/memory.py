@@ -15,9 +15,11 @@ in 8-bit, with sensor-like noise, JPEG quality 90) and removed afterwards. The c
 its high-water mark at each stage (``/proc/self/clear_refs``) to report where the memory goes;
 the overall peak is the largest of those. Cases run one after another, never in parallel.
 
-    python benchmarks/memory.py [--src PATH] [--cases 12mp,100mp,8k] [--no-write]
+    python benchmarks/memory.py [--before SRC] [--src PATH] [--cases 12mp,100mp,8k] [--no-write]
 
-``--src`` measures another checkout's ``src`` (for a before/after comparison; not written).
+``--src`` measures another checkout's ``src`` (not written). ``--before SRC`` also runs every case
+on another ``src`` (e.g. ``git archive <commit> src | tar -x -C /tmp/before``), after the cases of
+this checkout, and shows both in the table.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--src", type=Path, default=REPO / "src", help="the packshot sources to measure")
     parser.add_argument("--cases", default="12mp,100mp,8k")
+    parser.add_argument("--before", type=Path, default=None, help="another src to measure for comparison")
+    parser.add_argument("--before-label", default="before", help="what --before is (named in the table)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -168,21 +172,24 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="packshot-memory-"))
     results: dict[str, dict] = {}
+    before: dict[str, dict] = {}
     try:
         photos: dict[tuple[int, int], Path] = {}
-        for c in cases:
-            size = CASES[c][1]
-            if size not in photos:
-                photos[size] = tmp / f"photo_{size[0]}x{size[1]}.jpg"
-                make_photo(photos[size], *size)
-            r = run_case(args.src.resolve(), photos[size], brief_file(tmp, CASES[c][2]), tmp / f"out_{c}")
-            shutil.rmtree(tmp / f"out_{c}", ignore_errors=True)
-            results[c] = r
-            print(f"{c}: rc {r['rc']}, peak {r['peak']:.0f} MiB, wall {r['wall']:.1f} s", flush=True)
-            for label, secs, peak, rss in r["stages"]:
-                print(f"    {label:<13} {secs:7.2f} s  peak {peak:6d} MiB  after {rss:6d} MiB")
-            if r["rc"] != 0:
-                print(r["stderr"])
+        runs = [(args.src, results)] + ([(args.before, before)] if args.before else [])
+        for src, into in runs:
+            for c in cases:
+                size = CASES[c][1]
+                if size not in photos:
+                    photos[size] = tmp / f"photo_{size[0]}x{size[1]}.jpg"
+                    make_photo(photos[size], *size)
+                r = run_case(src.resolve(), photos[size], brief_file(tmp, CASES[c][2]), tmp / f"out_{c}")
+                shutil.rmtree(tmp / f"out_{c}", ignore_errors=True)
+                into[c] = r
+                print(f"{src}: {c}: rc {r['rc']}, peak {r['peak']:.0f} MiB, wall {r['wall']:.1f} s", flush=True)
+                for label, secs, peak, rss in r["stages"]:
+                    print(f"    {label:<13} {secs:7.2f} s  peak {peak:6d} MiB  after {rss:6d} MiB")
+                if r["rc"] != 0:
+                    print(r["stderr"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load = os.getloadavg()[0]
@@ -196,13 +203,17 @@ def main() -> None:
         "save, qa) on one generated photo and one frame, each case in a fresh child process that reports its",
         "own peak resident memory (`VmHWM`); cases run one after another.",
         "",
-        "| case | peak RSS | wall | exit | target |",
-        "|---|---|---|---|---|",
+        "| case | peak RSS | wall | exit | target |" + (f" {args.before_label}: peak RSS / wall / exit |" if before else ""),
+        "|---|---|---|---|---|" + ("---|" if before else ""),
     ]
     for c in cases:
         r = results[c]
         target = f"<= {TARGET_MIB} MiB: **{'met' if r['peak'] <= TARGET_MIB else 'missed'}**" if c != "12mp" else "baseline"
-        lines.append(f"| {CASES[c][0]} | {r['peak']:.0f} MiB | {r['wall']:.1f} s | {r['rc']} | {target} |")
+        extra = ""
+        if before:
+            b = before[c]
+            extra = f" {b['peak']:.0f} MiB / {b['wall']:.1f} s / {b['rc']} |"
+        lines.append(f"| {CASES[c][0]} | {r['peak']:.0f} MiB | {r['wall']:.1f} s | {r['rc']} | {target} |{extra}")
     lines += ["", "Where the memory goes (peak resident memory during each stage, high-water mark reset at each "
               "stage start; wall seconds):", "",
               "| stage | " + " | ".join(c for c in cases) + " |", "|---|" + "---|" * len(cases)]

@@ -362,7 +362,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         soft_product = product
     mean_lum = float(luminance(product.reshape(-1, 3)[idx]).mean()) if idx.size else 0.18
 
-    def adjusted(t: float, sel: np.ndarray | None = None) -> np.ndarray:
+    def adjusted(t: float, sel: np.ndarray | None = None, last: bool = False) -> np.ndarray:
         if sel is None:
             p, s, g = product, soft_product, gain
         else:
@@ -375,7 +375,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         out *= t
         out += p
         if g is not None:  # no shading gain: x 1.0, which changes nothing
-            factor = np.subtract(g, 1.0, dtype=np.float32)
+            # the last call may turn the gain layer itself into the factor (it is not used again)
+            factor = g if (last and sel is None and g.dtype == np.float32) else np.subtract(g, 1.0, dtype=np.float32)
+            if factor is g:
+                factor -= 1.0
             factor *= t
             factor += 1.0
             out *= factor
@@ -408,7 +411,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             else:
                 lo = mid_t
         strength = lo
-    relit = adjusted(strength)
+    relit = adjusted(strength, last=True)
     # the measurement at the end needs the cut-out's colour on the sampled pixels only
     product_samples = product.reshape(-1, 3)[idx]
     del product, soft_product, gain
@@ -419,7 +422,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     bg_c = background_part[ys_c, xs_c]
     if config.light_wrap > 0:
         inv = 1.0 - a_c
-        wrap_colour = blur(bg_c, wrap_sigma) / np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
+        wrap_colour = blur(bg_c, wrap_sigma)
+        if wrap_colour is bg_c:  # (no blur below sigma 0.3: never a view of the frame to divide in place)
+            wrap_colour = np.array(bg_c)
+        wrap_colour /= np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
         edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
         # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
         w = (config.light_wrap * np.clip(edge * 2.0, 0, 1) ** 2)[..., None]

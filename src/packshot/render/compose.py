@@ -67,8 +67,17 @@ class PlacedProduct:
         return self.full_alpha()
 
     def alpha_window(self, rows: slice, cols: slice) -> np.ndarray:
-        """float32 alpha of a canvas window (0 outside the product's region)."""
-        return self.window(rows, cols)[..., 3]
+        """float32 alpha of a canvas window (0 outside the product's region), its own array."""
+        H, W = self.canvas_shape
+        r0, r1, _ = rows.indices(H)
+        c0, c1, _ = cols.indices(W)
+        out = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0)), np.float32)
+        y0, y1, x0, x1 = self.region
+        iy0, iy1 = max(r0, y0), min(r1, y1)
+        ix0, ix1 = max(c0, x0), min(c1, x1)
+        if iy1 > iy0 and ix1 > ix0:
+            out[iy0 - r0:iy1 - r0, ix0 - c0:ix1 - c0] = self.region_rgba[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0, 3]
+        return out
 
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """float32 premultiplied RGBA of a canvas window (0 outside the product's region)."""
