@@ -8,9 +8,10 @@ full-size float image is ever held:
 - alpha: the working alpha upsampled bilinearly (pixel centres aligned: full-resolution pixel
   ``x`` sits at working pixel ``(x - (factor - 1) / 2) / factor``; rows and columns past the last
   whole block take the edge value);
-- colour: the photo's own full-resolution pixels plus the working cut-out's edge decontamination
-  (``foreground - photo``, zero wherever alpha is ~1), upsampled the same way. Inside the
-  product the colour is the photo's, pixel for pixel.
+- colour: the photo's own full-resolution pixels where alpha >= 0.99 (inside the product the
+  colour is the photo's, pixel for pixel); toward the edge, the working cut-out's decontaminated
+  foreground upsampled the same way (adding a low-resolution correction to the full-resolution
+  edge pixels instead leaves a dark or light fringe: they mix product and backdrop differently).
 
 The result is encoded to PNG from one uint8 RGBA array (a quarter of a float32 RGBA copy).
 """
@@ -26,6 +27,10 @@ from PIL import Image
 from ..imaging import WorkingImage, atomic_write_bytes, linear_to_srgb8, srgb8_to_linear
 from ..types import Box, Cutout
 from .io import cutout_png_bytes, save_cutout
+
+EDGE_ALPHA = 0.9
+"""Below this (upsampled) alpha the colour is the working cut-out's decontaminated foreground;
+from alpha 0.99 up it is the photo's own pixel; in between a blend."""
 
 BAND_ROWS = 256
 """Rows of the full-resolution image assembled at a time (a multiple of 4: the dither tile)."""
@@ -60,9 +65,8 @@ def full_resolution_rgba8(cutout: Cutout, work: WorkingImage) -> tuple[np.ndarra
     if (h, w) != (H // k, W // k):
         raise ValueError(f"cut-out is {w}x{h}, expected {W // k}x{H // k} (1/{k} of the photo)")
     alpha_w = np.ascontiguousarray(cutout.alpha, np.float32)
-    # decontamination as a (sparse, smooth) correction to the photo's own colour
-    delta = np.subtract(cutout.rgb, cutout.image, dtype=np.float32)
-    has_delta = bool(np.any(delta))
+    fg_w = np.ascontiguousarray(cutout.rgb, np.float32)
+    has_delta = not np.array_equal(cutout.rgb, cutout.image)
     out = np.empty((H, W, 4), np.uint8)
     rows_any = np.zeros(H, bool)
     cols_any = np.zeros(W, bool)
@@ -75,8 +79,14 @@ def full_resolution_rgba8(cutout: Cutout, work: WorkingImage) -> tuple[np.ndarra
         rows_any[y0:y1] = inside.any(axis=1)
         cols_any |= inside.any(axis=0)
         if has_delta:
-            rgb = srgb8_to_linear(full[y0:y1])
-            rgb += _upsample_band(delta, k, y0, y1, W)
+            # the photo's own pixels inside the product; toward the edge, the working cut-out's
+            # decontaminated colour (upsampled), which carries none of the old backdrop
+            photo = srgb8_to_linear(full[y0:y1])
+            rgb = _upsample_band(fg_w, k, y0, y1, W)
+            weight = np.clip((a - EDGE_ALPHA) / (1.0 - EDGE_ALPHA - 0.01), 0.0, 1.0)[..., None]
+            photo -= rgb
+            photo *= weight
+            rgb += photo
             np.clip(rgb, 0.0, 1.0, out=rgb)
             out[y0:y1, :, :3] = linear_to_srgb8(rgb, dither=True)
         else:
