@@ -340,12 +340,16 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             normals = warp_layer(np.asarray(maps.normals, np.float32), local,
                                  (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
             normals = _rotate_normals(normals, spec.placement.rotation)
-            normals /= np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
-            lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
-            lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
-            shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
-            del normals, lam, lam0
-            shade = blur(shade.astype(np.float32), 1.5) ** shading_exponent
+            key = np.array([lx, ly, lz], np.float32)
+            shade = np.empty(normals.shape[:2], np.float32)
+            for b0 in range(0, normals.shape[0], 256):  # in bands of rows: per-pixel steps only
+                n = normals[b0:b0 + 256]
+                n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
+                lam = np.clip(n @ key, 0, None)
+                lam0 = np.clip(n @ REFERENCE_LIGHT, 0, None)
+                shade[b0:b0 + 256] = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
+            del normals, n, lam, lam0
+            shade = blur(shade, 1.5) ** shading_exponent
         else:
             shade = np.ones(a_c.shape, np.float32)
         gain = shade[..., None] * tint[None, None, :]
@@ -426,9 +430,19 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         if wrap_colour is bg_c:  # (no blur below sigma 0.3: never a view of the frame to divide in place)
             wrap_colour = np.array(bg_c)
         wrap_colour /= np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
-        edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
+        # w = light_wrap * clip(2 clip(1 - blur(a), 0, 1) [a > 0], 0, 1) ** 2, in place
+        edge = blur(a_c, wrap_sigma)
+        if edge is a_c:
+            edge = np.array(a_c)
+        np.subtract(1.0, edge, out=edge)
+        np.clip(edge, 0.0, 1.0, out=edge)
+        edge *= a_c > 0
+        edge *= 2.0
+        np.clip(edge, 0, 1, out=edge)
         # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
-        w = (config.light_wrap * np.clip(edge * 2.0, 0, 1) ** 2)[..., None]
+        np.square(edge, out=edge)
+        edge *= config.light_wrap
+        w = edge[..., None]
         np.clip(wrap_colour, 0, 1, out=wrap_colour)
         wrap_colour *= w
         relit *= 1.0 - w
