@@ -118,9 +118,12 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     del loaded  # a large frame's full-resolution pixels are not needed past the reduction
     if [w, h] != [int(v) for v in data["size"]]:
         raise InputError(image, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
-    alpha = load_mask(sidecar.parent / data["product_alpha"], size=(w, h))
-    if scale > 1:
-        alpha = block_mean_linear(alpha, scale)
+    alpha_path = sidecar.parent / data["product_alpha"]
+    alpha = _alpha8_reduced(alpha_path, (w, h), scale) if scale > 1 else None
+    if alpha is None:
+        alpha = load_mask(alpha_path, size=(w, h))
+        if scale > 1:
+            alpha = block_mean_linear(alpha, scale)
     cut = data.get("cutout")
     if not cut:
         raise InputError(sidecar, "sidecar names no cut-out: the frame cannot be checked against its product")
@@ -168,6 +171,21 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
                        reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
 
 
+def _alpha8_reduced(path: Path, size: tuple[int, int], k: int) -> np.ndarray | None:
+    """The 8-bit grey alpha PNG that save_frame writes, block-averaged by ``k`` without a
+    full-size float copy; None for any other kind of file (then :func:`load_mask` reads it)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.format != "PNG" or im.mode != "L" or im.size != tuple(size) or "transparency" in im.info:
+                return None
+            a8 = np.asarray(im)
+    except Exception:  # load_mask gives the clear error
+        return None
+    return block_mean_linear(a8, k, srgb=False)
+
+
 def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int], k: int
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The reference of a frame checked at ``1 / k``: placed at the frame's full size exactly as the
@@ -179,18 +197,22 @@ def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, s
     hw, ww = h // k, w // k
     placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
                            np.asarray(matrix, np.float64), (w, h))
-    rgba = np.zeros((hw, ww, 4), np.float32)
+    out = np.zeros((hw, ww, 3), np.float32)
+    a_out = np.zeros((hw, ww), np.float32)
     y0, y1, x0, x1 = placed.region
     gy0, gx0 = (y0 // k) * k, (x0 // k) * k
     gy1, gx1 = min(-(-y1 // k) * k, hw * k), min(-(-x1 // k) * k, ww * k)
     if gy1 > gy0 and gx1 > gx0:
-        win = placed.window(slice(gy0, gy1), slice(gx0, gx1))
-        rgba[gy0 // k:gy1 // k, gx0 // k:gx1 // k] = block_mean_linear(win, k)
-    del placed
-    a = np.clip(rgba[..., 3], 0.0, 1.0)
-    out = np.zeros((hw, ww, 3), np.float32)
-    np.divide(rgba[..., :3], a[..., None], out=out, where=a[..., None] > 1e-4)
-    return np.clip(out, 0.0, 1.0), np.ascontiguousarray(a)
+        # only the product's region: placed, block-averaged (premultiplied), un-premultiplied
+        red = block_mean_linear(placed.window(slice(gy0, gy1), slice(gx0, gx1)), k)
+        del placed
+        a = np.clip(red[..., 3], 0.0, 1.0)
+        straight = np.zeros(red.shape[:2] + (3,), np.float32)
+        np.divide(red[..., :3], a[..., None], out=straight, where=a[..., None] > 1e-4)
+        ys, xs = slice(gy0 // k, gy1 // k), slice(gx0 // k, gx1 // k)
+        out[ys, xs] = np.clip(straight, 0.0, 1.0)
+        a_out[ys, xs] = a
+    return out, a_out
 
 
 def _reduced_cutout(cut_path: Path, cut) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
