@@ -203,12 +203,14 @@ def main() -> None:
         "save, qa) on one generated photo and one frame, each case in a fresh child process that reports its",
         "own peak resident memory (`VmHWM`); cases run one after another.",
         "",
-        "| case | peak RSS | wall | exit | target |" + (f" {args.before_label}: peak RSS / wall / exit |" if before else ""),
+        "| case | peak RSS | wall | exit | target |"
+        + (f" {args.before_label}: peak RSS / wall / exit |" if before else ""),
         "|---|---|---|---|---|" + ("---|" if before else ""),
     ]
     for c in cases:
         r = results[c]
-        target = f"<= {TARGET_MIB} MiB: **{'met' if r['peak'] <= TARGET_MIB else 'missed'}**" if c != "12mp" else "baseline"
+        met = "met" if r["peak"] <= TARGET_MIB else "missed"
+        target = f"<= {TARGET_MIB} MiB: **{met}**" if c != "12mp" else "baseline"
         extra = ""
         if before:
             b = before[c]

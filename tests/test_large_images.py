@@ -195,7 +195,8 @@ def test_qa_of_a_large_cutout_matches_the_full_size_reference(both_runs, monkeyp
     yy, xx = np.mgrid[:ma.shape[0], :ma.shape[1]]
     for ra in (full.reference_alpha, reduced.reference_alpha):
         assert ra.sum() > 100
-    ca = [((ra * xx).sum() / ra.sum(), (ra * yy).sum() / ra.sum()) for ra in (full.reference_alpha, reduced.reference_alpha)]
+    ca = [((ra * xx).sum() / ra.sum(), (ra * yy).sum() / ra.sum())
+          for ra in (full.reference_alpha, reduced.reference_alpha)]
     assert np.abs(np.subtract(ca[0], ca[1])).max() <= 0.05
     w = np.minimum(full.reference_alpha, reduced.reference_alpha)[..., None]
     err = float((np.abs(full.reference_rgb - reduced.reference_rgb) * w).sum() / max(float(w.sum()) * 3, 1.0))

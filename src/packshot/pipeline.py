@@ -151,7 +151,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         frame = render(spec, cutout, maps, backend=backend)
         if config.relight:
             frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
-        frame = _with_provenance(frame_at_photo_scale(frame, factor), run_key=key, photo=str(photo), photo_sha256=image.sha256)
+        frame = _with_provenance(frame_at_photo_scale(frame, factor), run_key=key, photo=str(photo),
+                                 photo_sha256=image.sha256)
         sidecar = Path(save_frame(out, frame, result.cutout_path))
         png = sidecar.with_suffix(".png")
         t_render += time.perf_counter() - t0

@@ -150,4 +150,5 @@ def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
     return dataclasses.replace(frame, spec=spec, provenance=prov)
 
 
-__all__ = ["frame_at_photo_scale", "render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product", "PlacedProduct"]
+__all__ = ["frame_at_photo_scale", "render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product",
+           "PlacedProduct"]
