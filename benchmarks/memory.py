@@ -234,7 +234,10 @@ def main() -> None:
         "",
         f"Photos over {_working_pixels() / 1e6:.0f} MP are analysed at a working resolution (an integer factor; "
         "`packshot.imaging.load_image_working`); `cutout.png` is still written at the photo's size, assembled in "
-        "bands (`packshot.segment.fullres`).",
+        "bands (`packshot.segment.fullres`). Frames over 4096 px: placed product kept for its region only, "
+        "shadows on a coarser grid, render/relight/encode in place or in bands; qa checks frames over "
+        "4096 x 4096 at a working resolution (`packshot.qa.frames.QA_WORKING_PIXELS`). Normal sizes give the "
+        "same bytes as before.",
         f"1-minute load average at the end: {load:.1f} on {os.cpu_count()} CPUs (the machine is shared; wall "
         "times include that contention).",
         "Command: `python benchmarks/memory.py`.",
