@@ -301,3 +301,17 @@ def test_qa_of_a_large_frame_at_working_resolution_agrees(both_runs, monkeypatch
     # the thresholds were scaled into working pixels
     cfg = frames.scaled_config(QAConfig(), 2)
     assert cfg.growth_review_px == QAConfig().growth_review_px / 2 and cfg.interior_erode_px == 2
+
+
+def test_qa_reads_the_cutout_under_the_runs_pixel_limit(both_runs):
+    """The cut-out is written at the photo's size, so qa reads it under the run's own limit
+    (a run with --max-pixels raised for a 108 MP photo would otherwise fail its qa on it)."""
+    from packshot.errors import ImageTooLargeError
+    from packshot.qa.frames import check_frame_file, load_frame_inputs
+
+    sidecar = both_runs["work"].frames[0].with_suffix(".json")  # cut-out 1000 x 750
+    with pytest.raises(ImageTooLargeError, match="cutout.png"):
+        load_frame_inputs(sidecar, max_pixels=500_000)
+    with pytest.raises(ImageTooLargeError):
+        check_frame_file(sidecar, overlay=False, max_pixels=500_000)
+    assert load_frame_inputs(sidecar, max_pixels=750_000).reference_alpha.max() > 0.5

@@ -160,7 +160,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         result.frames.append(png)
         if config.qa:
             t0 = time.perf_counter()
-            result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
+            result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb, config.max_pixels)
             result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
     result.timings["render"] = t_render
     return result
@@ -188,14 +188,16 @@ def _existing_frame(out: Path, spec: Any) -> tuple[Path, str] | None:
     return png, data.get("provenance", {}).get("run_key", "")
 
 
-def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True) -> Any:
+def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True,
+                max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Any:
     """Run the fidelity checks on one written frame; write ``<variant>_qa.json`` (and the overlay)
     beside it, atomically. Returns the :class:`packshot.types.QAReport`."""
     from .qa.frames import check_frame_file
 
-    report, _ = check_frame_file(Path(sidecar), master_rgb, overlay=overlay)
+    report, _ = check_frame_file(Path(sidecar), master_rgb, overlay=overlay, max_pixels=max_pixels)
     return report
 
 
-def _qa_frame(sidecar: Path, master_rgb: Any) -> str:
-    return check_frame(sidecar, master_rgb).verdict
+def _qa_frame(sidecar: Path, master_rgb: Any, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> str:
+    # the cut-out is at the photo's size: it is read under the run's own pixel limit
+    return check_frame(sidecar, master_rgb, max_pixels=max_pixels).verdict

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import SUPPORTED_SUFFIXES, block_mean_linear, load_image_working, load_mask
+from ..imaging import DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_image_working, load_mask
 from ..types import Placement, alpha_bbox
 
 
@@ -97,8 +97,11 @@ def find_sidecars(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if is_sidecar(p))
 
 
-def load_frame_inputs(sidecar: Path) -> FrameInputs:
+def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> FrameInputs:
     """Frame, declared product alpha and the warped cut-out for one sidecar.
+
+    ``max_pixels`` is the pixel limit for the cut-out (written at the photo's size: a run whose
+    photo limit was raised passes the same limit here).
 
     Raises
     ------
@@ -130,7 +133,7 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     cut_path = Path(cut) if Path(cut).is_absolute() else (sidecar.parent / cut)
     if not cut_path.is_file():
         raise InputError(cut_path, f"cut-out named by {sidecar} does not exist")
-    cut = load_image_working(cut_path)
+    cut = load_image_working(cut_path, max_pixels=max_pixels)
     if cut.factor > 1:
         # a cut-out at a large photo's size: reduced (premultiplied, cropped to the product)
         # to the working resolution the frame was rendered from, never held as full-size floats
@@ -264,7 +267,7 @@ def find_master(master_dir: Path, sku: str) -> Path | None:
 
 
 def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config=None, overlay: bool = True,
-                     master_path: Path | None = None):
+                     master_path: Path | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS):
     """Check one written frame and write ``<variant>_qa.json`` (and ``<variant>_qa_overlay.png``)
     beside it, atomically. Used by ``packshot qa`` and by the pipeline.
 
@@ -282,7 +285,7 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     from .report import report_to_json
 
     config = config or QAConfig()
-    inputs = load_frame_inputs(Path(sidecar))
+    inputs = load_frame_inputs(Path(sidecar), max_pixels=max_pixels)
     config = scaled_config(config, inputs.scale)
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
                                       inputs.reference_alpha, master_rgb, config)
