@@ -1228,3 +1228,134 @@ def resize_linear(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     interp = cv2.INTER_AREA if (w <= src_w and h <= src_h) else cv2.INTER_CUBIC
     out = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), (w, h), interpolation=interp)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+# --- working resolution for very large photos ------------------------------------------------------
+WORKING_PIXELS = 16_000_000
+"""Photos with more pixels than this are analysed at a working resolution (see
+:func:`load_image_working`); the full-resolution pixels are kept as 8-bit sRGB only."""
+
+
+@dataclass(frozen=True)
+class WorkingImage:
+    """A photo decoded for analysis at a working resolution.
+
+    Attributes
+    ----------
+    image : LoadedImage
+        What the stages work on: float32 linear light at ``1 / factor`` of the photo's size
+        (each working pixel is the linear-light mean of a ``factor`` x ``factor`` block of the
+        photo; the last ``< factor`` rows and columns fall outside the blocks). ``sha256`` is the
+        file's hash, as for :func:`load_image`. With ``factor == 1`` it is exactly
+        :func:`load_image`'s result.
+    factor : int
+        Integer reduction factor (1: the photo is used at its own size).
+    full_rgb8 : ndarray or None
+        uint8 H x W x 3 sRGB of the whole photo (EXIF-rotated, ICC -> sRGB) when ``factor > 1``.
+    full_alpha8 : ndarray or None
+        uint8 H x W alpha of the photo when it has one and ``factor > 1``.
+    """
+
+    image: LoadedImage
+    factor: int = 1
+    full_rgb8: np.ndarray | None = None
+    full_alpha8: np.ndarray | None = None
+
+    @property
+    def full_size(self) -> tuple[int, int]:
+        """(width, height) of the photo itself."""
+        if self.full_rgb8 is None:
+            return self.image.size
+        return self.full_rgb8.shape[1], self.full_rgb8.shape[0]
+
+
+def working_factor(width: int, height: int, working_pixels: int = WORKING_PIXELS) -> int:
+    """Smallest integer factor that brings ``width x height`` to at most ``working_pixels``."""
+    if working_pixels <= 0:
+        raise ValueError(f"working_pixels must be positive, got {working_pixels}")
+    k = 1
+    while (width // k) * (height // k) > working_pixels:
+        k += 1
+    return k
+
+
+def block_mean_linear(values: np.ndarray, factor: int, band_rows: int = 64, srgb: bool = True) -> np.ndarray:
+    """Linear-light mean of ``factor`` x ``factor`` blocks, computed in bands of rows.
+
+    ``values`` is uint8 sRGB (converted to linear light block by block, never as a whole) or
+    float linear light / a [0, 1] map; H x W or H x W x C. Returns float32 ``H // factor x
+    W // factor (x C)``. Peak extra memory is one band, not a full-size float copy. With
+    ``srgb=False`` uint8 input is a plain [0, 1] map (alpha) scaled by 1/255.
+    """
+    k = int(factor)
+    a = np.asarray(values)
+    h, w = a.shape[0] // k, a.shape[1] // k
+    out = np.empty((h, w) + a.shape[2:], np.float32)
+    for r0 in range(0, h, band_rows):
+        r1 = min(h, r0 + band_rows)
+        band = a[r0 * k:r1 * k, :w * k]
+        if band.dtype == np.uint8:
+            band = _LUT_8BIT_TO_LINEAR[band] if srgb else band.astype(np.float32) / np.float32(255.0)
+        else:
+            band = band.astype(np.float32, copy=False)
+        band = band.reshape((r1 - r0, k, w, k) + a.shape[2:])
+        out[r0:r1] = band.mean(axis=(1, 3), dtype=np.float32)
+    return out
+
+
+def _decode_working(data: bytes, name: str, max_pixels: int | None, working_pixels: int) -> WorkingImage:
+    img, tiff_orientation = _open_pil(data, name, max_pixels)
+    k = working_factor(img.width, img.height, working_pixels)
+    if k == 1 or _is_16bit_png(data) or _is_16bit_tiff(img):
+        img.close()
+        loaded = _decode(data, name, max_pixels)
+        if k == 1:
+            return WorkingImage(loaded)
+        # 16-bit sources: decode in full (rare at this size), then reduce
+        rgb8 = linear_to_srgb8(loaded.rgb, dither=False)
+        alpha8 = None if loaded.alpha is None else float_to_uint8(loaded.alpha)
+        rgb = block_mean_linear(loaded.rgb, k)
+        alpha = None if loaded.alpha is None else block_mean_linear(loaded.alpha, k)
+        small = LoadedImage(rgb, alpha, name, loaded.sha256, loaded.source_mode, loaded.source_format,
+                            loaded.notes + (f"working resolution 1/{k}",))
+        return WorkingImage(small, k, rgb8, alpha8)
+    notes: list[str] = []
+    fmt = img.format or "?"
+    source_mode = img.mode
+    if getattr(img, "n_frames", 1) > 1:
+        notes.append("first frame of an animated/multi-page file")
+    orientation = _exif_orientation(img, notes, tiff_orientation)
+    icc = img.info.get("icc_profile") or None
+    rgb8, alpha8 = _to_rgb8(img, icc, fmt, name, notes)
+    img.close()
+    del img
+    rgb8 = np.ascontiguousarray(rgb8)
+    if orientation != 1:
+        if fmt != "TIFF":
+            rgb8 = _orient_array(rgb8, orientation)
+            alpha8 = None if alpha8 is None else _orient_array(alpha8, orientation)
+        notes.append(f"exif-orientation {orientation}")
+    if alpha8 is not None and int(alpha8.min()) >= 255:
+        alpha8 = None
+        notes.append("opaque alpha dropped")
+    rgb = block_mean_linear(rgb8, k)
+    alpha = None if alpha8 is None else block_mean_linear(alpha8, k, srgb=False)
+    notes.append(f"working resolution 1/{k}")
+    small = LoadedImage(rgb, alpha, name, sha256_bytes(data), source_mode, fmt, tuple(notes))
+    return WorkingImage(small, k, rgb8, alpha8)
+
+
+def load_image_working(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                       working_pixels: int | None = None) -> WorkingImage:
+    """Read a photo for the pipeline: as :func:`load_image` when it has at most
+    ``working_pixels`` pixels, else reduced by an integer factor to at most that many, with the
+    full-resolution pixels kept as 8-bit sRGB (a quarter of a float32 copy) for the parts of the
+    output that are written at the photo's size. ``working_pixels`` None: :data:`WORKING_PIXELS`.
+    """
+    working_pixels = WORKING_PIXELS if working_pixels is None else int(working_pixels)
+    p, data = _read_file(path, "image file")
+    if max_pixels is not None and max_pixels < 0:
+        raise ValueError(f"max_pixels must be positive or None, got {max_pixels}")
+    if not data:
+        raise ImageLoadError(str(p), "file is empty (0 bytes)")
+    return _with_pillow_guard_lifted(lambda: _decode_working(data, str(p), max_pixels, working_pixels))

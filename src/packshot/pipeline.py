@@ -42,7 +42,7 @@ from typing import Any
 
 from .documents import load_document
 from .errors import EmptyProductError, InputError
-from .imaging import DEFAULT_MAX_PIXELS, atomic_write_text, load_image
+from .imaging import DEFAULT_MAX_PIXELS, atomic_write_text, load_image, load_image_working
 from .integrity import file_digest, input_key, is_up_to_date, make_record, verify_record
 from .provenance import sha256_bytes
 
@@ -222,10 +222,10 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     """
     from .condition import condition
     from .relight import relight
-    from .render import render
+    from .render import frame_at_photo_scale, render
     from .render.io import alpha_path, save_frame
     from .segment import segment
-    from .segment.io import save_cutout
+    from .segment.fullres import save_cutout_full
     from .understand import understand
     from .understand.io import save_maps
 
@@ -258,14 +258,18 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             return result
 
     t0 = time.perf_counter()
-    image = load_image(photo, max_pixels=config.max_pixels)
+    # photos over imaging.WORKING_PIXELS are analysed at a working resolution; cutout.png is
+    # still written at the photo's size (segment.fullres) and frames record full-size placement
+    work = load_image_working(photo, max_pixels=config.max_pixels)
+    image, factor = work.image, work.factor
     if digest is None or image.sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
         key = sku_key(image.sha256, brief, config, master_digest["sha256"] if master_digest else None)
     cutout = segment(image, backend=config.segment_backend)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
-    save_cutout(result.cutout_path, cutout)
+    save_cutout_full(result.cutout_path, cutout, work)
+    del work  # the full-resolution pixels are not needed past the cut-out
 
     t0 = time.perf_counter()
     maps = understand(cutout)
@@ -285,21 +289,23 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             result.skipped.append(existing)
             png = existing
             if config.qa and not png.with_name(f"{png.stem}_qa.json").exists():  # rendered by a run without qa
-                result.verdicts[str(png)] = _qa_frame(png.with_suffix(".json"), master_rgb)
+                result.verdicts[str(png)] = _qa_frame(png.with_suffix(".json"), master_rgb, config.max_pixels)
         else:
             t0 = time.perf_counter()
             backend = "plate" if spec.plate is not None else config.render_backend
             frame = render(spec, cutout, maps, backend=backend)
             if config.relight:
-                frame = relight(frame, cutout, maps)
-            frame = _with_provenance(frame, run_key=fkey, photo=str(photo), photo_sha256=image.sha256)
+                frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+            frame = _with_provenance(frame_at_photo_scale(frame, factor), run_key=fkey, photo=str(photo),
+                                     photo_sha256=image.sha256)
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
             t_render += time.perf_counter() - t0
+            del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
             result.frames.append(png)
             if config.qa:
                 t0 = time.perf_counter()
-                result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
+                result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb, config.max_pixels)
                 result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
         frames.append(png)
         outputs += [png, png.with_suffix(".json"), alpha_path(png)]
@@ -372,14 +378,16 @@ def _existing_frame(out: Path, spec: Any, key: str) -> Path | None:
     return png
 
 
-def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True) -> Any:
+def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = True,
+                max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Any:
     """Run the fidelity checks on one written frame; write ``<variant>_qa.json`` (and the overlay)
     beside it, atomically. Returns the :class:`packshot.types.QAReport`."""
     from .qa.frames import check_frame_file
 
-    report, _ = check_frame_file(Path(sidecar), master_rgb, overlay=overlay)
+    report, _ = check_frame_file(Path(sidecar), master_rgb, overlay=overlay, max_pixels=max_pixels)
     return report
 
 
-def _qa_frame(sidecar: Path, master_rgb: Any) -> str:
-    return check_frame(sidecar, master_rgb).verdict
+def _qa_frame(sidecar: Path, master_rgb: Any, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> str:
+    # the cut-out is at the photo's size: it is read under the run's own pixel limit
+    return check_frame(sidecar, master_rgb, max_pixels=max_pixels).verdict

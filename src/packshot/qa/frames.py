@@ -14,7 +14,7 @@ import numpy as np
 
 from ..documents import load_document
 from ..errors import InputError
-from ..imaging import SUPPORTED_SUFFIXES, load_image, load_mask
+from ..imaging import DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_image_working, load_mask
 from ..types import Placement, alpha_bbox
 
 
@@ -32,6 +32,31 @@ class FrameInputs:
     reference_rgb: np.ndarray
     reference_alpha: np.ndarray
     cutout: Path
+    scale: int = 1
+    """Frame pixels per pixel of these arrays: 1, or an integer factor for frames over
+    :data:`QA_WORKING_PIXELS` (checked at a working resolution, see :func:`load_frame_inputs`)."""
+
+
+QA_WORKING_PIXELS = 4096 * 4096
+"""Frames with more pixels than this are checked at ``1 / factor`` of their size (integer
+factor): the frame and its alpha block-averaged, the reference warped straight to that size.
+Pixel thresholds are scaled with it (:func:`scaled_config`)."""
+
+
+def scaled_config(config, factor: int):
+    """``config`` with every threshold and size given in frame pixels divided by ``factor``."""
+    import dataclasses
+
+    if factor == 1:
+        return config
+    k = float(factor)
+    px = ("edge_band_px", "outline_stretch_px", "growth_review_px", "growth_fail_px", "shrink_review_px",
+          "shrink_fail_px", "small_print_px", "warp_review_px", "warp_fail_px", "drift_review_px", "drift_fail_px",
+          "warp_agree_radius_px")
+    changes = {name: getattr(config, name) / k for name in px}
+    changes["backdrop_gaps_px"] = tuple(g / k for g in config.backdrop_gaps_px)
+    changes["interior_erode_px"] = max(1, int(round(config.interior_erode_px / k)))
+    return dataclasses.replace(config, **changes)
 
 
 def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
@@ -77,8 +102,11 @@ def find_sidecars(root: Path) -> list[Path]:
     return sorted([*good, *(p for p, _ in bad)])
 
 
-def load_frame_inputs(sidecar: Path) -> FrameInputs:
+def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> FrameInputs:
     """Frame, declared product alpha and the warped cut-out for one sidecar.
+
+    ``max_pixels`` is the pixel limit for the cut-out (written at the photo's size: a run whose
+    photo limit was raised passes the same limit here).
 
     Raises
     ------
@@ -91,24 +119,42 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     sidecar = Path(sidecar)
     data = read_sidecar(sidecar)
     image = sidecar.with_name(f"{data['variant']}.png")
-    frame = load_image(image)
-    w, h = frame.size
+    loaded = load_image_working(image, working_pixels=QA_WORKING_PIXELS)
+    scale = loaded.factor
+    w, h = loaded.full_size
+    frame = loaded.image
+    del loaded  # a large frame's full-resolution pixels are not needed past the reduction
     if [w, h] != [int(v) for v in data["size"]]:
         raise InputError(image, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
-    alpha = load_mask(sidecar.parent / data["product_alpha"], size=(w, h))
+    alpha_path = sidecar.parent / data["product_alpha"]
+    alpha = _alpha8_reduced(alpha_path, (w, h), scale) if scale > 1 else None
+    if alpha is None:
+        alpha = load_mask(alpha_path, size=(w, h))
+        if scale > 1:
+            alpha = block_mean_linear(alpha, scale)
     cut = data.get("cutout")
     if not cut:
         raise InputError(sidecar, "sidecar names no cut-out: the frame cannot be checked against its product")
     cut_path = Path(cut) if Path(cut).is_absolute() else (sidecar.parent / cut)
     if not cut_path.is_file():
         raise InputError(cut_path, f"cut-out named by {sidecar} does not exist")
-    cutout = load_image(cut_path)
-    if cutout.alpha is None:
-        raise InputError(cut_path, "cut-out has no alpha channel")
+    cut = load_image_working(cut_path, max_pixels=max_pixels)
+    if cut.factor > 1:
+        # a cut-out at a large photo's size: reduced (premultiplied, cropped to the product)
+        # to the working resolution the frame was rendered from, never held as full-size floats
+        cut_rgb, cut_alpha, to_full = _reduced_cutout(cut_path, cut)
+        del cut
+    else:
+        cut_rgb, cut_alpha, to_full = cut.image.rgb, cut.image.alpha, None
+        if cut_alpha is None:
+            raise InputError(cut_path, "cut-out has no alpha channel")
     placement = data.get("placement") or {}
     matrix = placement.get("matrix")
     if matrix is None:
-        box = alpha_bbox(cutout.alpha)
+        box = alpha_bbox(cut_alpha)
+        if box is not None and to_full is not None:
+            f, ox, oy = to_full
+            box = (box[0] * f + ox, box[1] * f + oy, box[2] * f + ox, box[3] * f + oy)
         if box is None:
             raise InputError(cut_path, "cut-out is empty (no alpha > 0.5)")
         matrix = Placement(tuple(placement.get("center", (w / 2, h / 2))), float(placement.get("scale", 1.0)),
@@ -116,10 +162,99 @@ def load_frame_inputs(sidecar: Path) -> FrameInputs:
     matrix = np.asarray(matrix, np.float64)
     if matrix.shape != (2, 3) or not np.isfinite(matrix).all():
         raise InputError(sidecar, f"placement matrix must be 2 x 3 finite numbers, got {matrix.tolist()}")
-    ref_rgb, ref_alpha = warp_premultiplied(cutout.rgb, cutout.alpha, matrix, (w, h))
+    if to_full is not None:
+        # full-resolution pixel x = f * reduced x + (f - 1) / 2 + offset
+        f, ox, oy = to_full
+        c = (f - 1) / 2.0
+        reduced = np.empty_like(matrix)
+        reduced[:, :2] = matrix[:, :2] * f
+        reduced[:, 2] = matrix[:, 2] + matrix[:, :2] @ np.array([c + ox, c + oy])
+        matrix = reduced
+    if scale > 1:
+        ref_rgb, ref_alpha = _reference_reduced(cut_rgb, cut_alpha, matrix, (w, h), scale)
+    else:
+        ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (w, h))
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
-                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path)
+                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
+
+
+def _alpha8_reduced(path: Path, size: tuple[int, int], k: int) -> np.ndarray | None:
+    """The 8-bit grey alpha PNG that save_frame writes, block-averaged by ``k`` without a
+    full-size float copy; None for any other kind of file (then :func:`load_mask` reads it)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.format != "PNG" or im.mode != "L" or im.size != tuple(size) or "transparency" in im.info:
+                return None
+            a8 = np.asarray(im)
+    except Exception:  # load_mask gives the clear error
+        return None
+    return block_mean_linear(a8, k, srgb=False)
+
+
+def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int], k: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference of a frame checked at ``1 / k``: placed at the frame's full size exactly as the
+    renderer placed it (only the product's region is held), then block-averaged like the frame
+    (premultiplied), so frame and reference are filtered alike."""
+    from ..render.compose import place_product
+
+    w, h = int(size[0]), int(size[1])
+    hw, ww = h // k, w // k
+    placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
+                           np.asarray(matrix, np.float64), (w, h))
+    out = np.zeros((hw, ww, 3), np.float32)
+    a_out = np.zeros((hw, ww), np.float32)
+    y0, y1, x0, x1 = placed.region
+    gy0, gx0 = (y0 // k) * k, (x0 // k) * k
+    gy1, gx1 = min(-(-y1 // k) * k, hw * k), min(-(-x1 // k) * k, ww * k)
+    if gy1 > gy0 and gx1 > gx0:
+        # only the product's region: placed, block-averaged (premultiplied), un-premultiplied
+        red = block_mean_linear(placed.window(slice(gy0, gy1), slice(gx0, gx1)), k)
+        del placed
+        a = np.clip(red[..., 3], 0.0, 1.0)
+        straight = np.zeros(red.shape[:2] + (3,), np.float32)
+        np.divide(red[..., :3], a[..., None], out=straight, where=a[..., None] > 1e-4)
+        ys, xs = slice(gy0 // k, gy1 // k), slice(gx0 // k, gx1 // k)
+        out[ys, xs] = np.clip(straight, 0.0, 1.0)
+        a_out[ys, xs] = a
+    return out, a_out
+
+
+def _reduced_cutout(cut_path: Path, cut) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """(rgb, alpha, (factor, x offset, y offset)) of a large cut-out: the product's region, cropped
+    on the working grid, reduced by ``cut.factor`` with premultiplied block means in linear light."""
+    from ..imaging import srgb8_to_linear
+
+    k = cut.factor
+    if cut.full_alpha8 is None:
+        raise InputError(cut_path, "cut-out has no alpha channel")
+    a8 = cut.full_alpha8
+    rows = np.flatnonzero(a8.any(axis=1))
+    if rows.size == 0:
+        raise InputError(cut_path, "cut-out is empty (no alpha > 0)")
+    cols = np.flatnonzero(a8.any(axis=0))
+    H, W = a8.shape
+    # crop on the working grid (multiples of k), one block of margin
+    x0 = max(0, (int(cols[0]) // k - 1) * k)
+    y0 = max(0, (int(rows[0]) // k - 1) * k)
+    x1 = min((W // k) * k, (int(cols[-1]) // k + 2) * k)
+    y1 = min((H // k) * k, (int(rows[-1]) // k + 2) * k)
+    h, w = (y1 - y0) // k, (x1 - x0) // k
+    prem = np.empty((h, w, 3), np.float32)
+    alpha = np.empty((h, w), np.float32)
+    band = 64
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        ys = slice(y0 + r0 * k, y0 + r1 * k)
+        a = cut.full_alpha8[ys, x0:x1].astype(np.float32) / np.float32(255.0)
+        c = srgb8_to_linear(cut.full_rgb8[ys, x0:x1]) * a[..., None]
+        alpha[r0:r1] = a.reshape(r1 - r0, k, w, k).mean(axis=(1, 3), dtype=np.float32)
+        prem[r0:r1] = c.reshape(r1 - r0, k, w, k, 3).mean(axis=(1, 3), dtype=np.float32)
+    rgb = np.where(alpha[..., None] > 1e-6, prem / np.maximum(alpha, 1e-6)[..., None], 0.0).astype(np.float32)
+    return np.clip(rgb, 0.0, 1.0), alpha, (k, x0, y0)
 
 
 def find_master(master_dir: Path, sku: str) -> Path | None:
@@ -137,7 +272,7 @@ def find_master(master_dir: Path, sku: str) -> Path | None:
 
 
 def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config=None, overlay: bool = True,
-                     master_path: Path | None = None):
+                     master_path: Path | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS):
     """Check one written frame and write ``<variant>_qa.json`` (and ``<variant>_qa_overlay.png``)
     beside it, atomically. Used by ``packshot qa`` and by the pipeline.
 
@@ -155,9 +290,15 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     from .report import report_to_json
 
     config = config or QAConfig()
-    inputs = load_frame_inputs(Path(sidecar))
+    inputs = load_frame_inputs(Path(sidecar), max_pixels=max_pixels)
+    config = scaled_config(config, inputs.scale)
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
                                       inputs.reference_alpha, master_rgb, config)
+    if inputs.scale > 1:
+        import dataclasses
+
+        # pixel figures in the report are working pixels: say how many frame pixels each is
+        report = dataclasses.replace(report, metrics={**report.metrics, "working_scale": inputs.scale})
     stem = inputs.variant
     text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
                           variant=inputs.variant, master=str(master_path) if master_path else None)

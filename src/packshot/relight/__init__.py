@@ -144,7 +144,8 @@ def _cutout_noise(cutout: Cutout, max_side: int = 320) -> float:
     return estimate_noise(cutout.rgb[ys, xs], inside)
 
 
-def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig()) -> Frame:
+def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig(),
+            *, overwrite_input: bool = False) -> Frame:
     """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
 
     Parameters
@@ -158,6 +159,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         Normals for the shading; without maps the product is shaded as a flat card (colour
         temperature only).
     config : RelightConfig
+    overwrite_input : bool
+        The caller no longer needs ``frame``: its pixel array may be reused for the result
+        (one full-size image less; a large canvas needs it). Default False: ``frame`` is left
+        untouched.
 
     Returns
     -------
@@ -178,14 +183,19 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
 
         matrix = product_matrix(spec, cutout)
     placed = place_product(cutout.rgb, cutout.alpha, matrix, (W, H))
-    alpha = placed.alpha
+    # the product's alpha is read in windows (placed.alpha_window): a full-canvas copy is only
+    # made for the shadows, and freed there
     box = placed.box or frame.product_box
     # the background's share of every pixel: B * (1 - alpha)
-    background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
+    if overwrite_input and frame.rgb.dtype == np.float32 and frame.rgb.flags.writeable \
+            and frame.rgb.flags.c_contiguous:
+        background_part = frame.rgb
+    else:
+        background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
     ry0, ry1, rx0, rx1 = placed.region
     if ry1 > ry0 and rx1 > rx0:  # outside the product's region the frame is all background
         win = background_part[ry0:ry1, rx0:rx1]
-        win -= placed.premultiplied[ry0:ry1, rx0:rx1]
+        win -= placed.region_rgba[..., :3]
         np.maximum(win, 0.0, out=win)
     light = spec.light
     lx, ly, lz = (float(v) for v in light.direction())
@@ -203,9 +213,15 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     occlusion = None
     if config.shadows:
+        # shadows are soft: computed on a coarser grid (2x up to 4096 px, then 1/2048 of the long
+        # side, so a very large canvas does not hold a dozen quarter-size float layers)
         f = 2 if max(W, H) > 640 else 1
+        if max(W, H) > 4096:
+            f = int(np.ceil(max(W, H) / 2048))
         ws, hs = max(1, W // f), max(1, H // f)
-        a_s = cv2.resize(alpha, (ws, hs), interpolation=cv2.INTER_AREA) if f > 1 else alpha
+        a_s = placed.full_alpha()
+        if f > 1:
+            a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
         bs, ph = base_y / f, prod_h / f
         soft = float(light.softness)
 
@@ -245,16 +261,21 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5) * shadow_scale
         occ = 1.0 - (1.0 - config.contact_strength * (0.5 + 0.5 * shadow_scale) * np.clip(contact * 1.6, 0, 1)) \
             * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
+        # the half-size layers are no longer needed: free them before the full-size ones
+        del near, low, contact, ambient, cast0, dist0, levels, dist, tt, w1, w2, cast
         if f > 1:
             occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
-        occlusion = np.clip(occ, 0.0, 0.95)
+        occlusion = np.clip(occ, 0.0, 0.95, out=occ if occ.dtype == np.float32 else None)
         if support is not None:
             occlusion *= support
-        # darken only where there is shadow
+        # darken only where there is shadow (in bands: no full-size temporary)
         rows_any = np.flatnonzero(occlusion.max(axis=1) > 1e-4)
         if rows_any.size:
             r0, r1 = int(rows_any[0]), int(rows_any[-1]) + 1
-            background_part[r0:r1] *= (1.0 - occlusion[r0:r1, :, None])
+            for b0 in range(r0, r1, 256):
+                b1 = min(r1, b0 + 256)
+                background_part[b0:b1] *= (1.0 - occlusion[b0:b1, :, None])
+        del occ, occlusion
     timings["shadows_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ floor reflection
@@ -273,19 +294,31 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             # the source rows the mirrored band needs: y_src = 2 base_y - y
             sy0 = int(max(np.floor(2 * base_y - y1) - 1, 0))
             sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
-            rgba = placed.rgba if placed.rgba is not None else np.dstack([placed.premultiplied, alpha])
             # mirror about the base line, straight into the band below it
             mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
-            refl = blur(warp_layer(rgba[sy0:sy1, cx0:cx1], mirror, (cx1 - cx0, rows)), sigma)
+            mirrored = warp_layer(placed.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows))
+            # a very soft reflection (a large canvas: sigma of tens of pixels) is blurred at reduced
+            # resolution, as the shadows are; smaller ones keep the exact Gaussian
+            refl = fast_blur(mirrored, sigma) if sigma > 32 else blur(mirrored, sigma)
+            del mirrored
             yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
             fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
             weight = config.reflection_strength * gloss * fade
             if support is not None:
                 weight = weight * support[y0:y1, cx0:cx1]
             band = background_part[y0:y1, cx0:cx1]
-            keep = 1.0 - alpha[y0:y1, cx0:cx1, None]
-            background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
-                + weight[..., None] * refl[..., :3] * keep
+            keep = 1.0 - placed.alpha_window(slice(y0, y1), slice(cx0, cx1))[..., None]
+            if weight.dtype == np.float32 and refl.dtype == np.float32:
+                # in place (band is a view), the same float32 arithmetic as the expression below
+                lit = weight[..., None] * refl[..., :3]
+                lit *= keep
+                band *= (1.0 - (weight * refl[..., 3])[..., None])
+                band += lit
+                del lit
+            else:
+                background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
+                    + weight[..., None] * refl[..., :3] * keep
+            del keep, refl
             reflection_drawn = True
     timings["reflection_s"] = time.perf_counter() - t0
 
@@ -293,25 +326,30 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     ys_c, xs_c = _crop(box, 8, (W, H))
     product = placed.straight(ys_c, xs_c)
-    a_c = alpha[ys_c, xs_c]
+    a_c = placed.alpha_window(ys_c, xs_c)
     wrap_sigma = max(1.0, 0.0025 * max(W, H))
     interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
     idx = sample_indices(interior, config.delta_e_samples)
     match = scene.get("match", {})
-    gain = np.ones(product.shape, np.float32)
+    gain = None
     if config.shading:
         tint = light_tint(light.kelvin, 0.3)
         if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
             local = np.array(matrix, np.float64)
             local[:, 2] -= (xs_c.start, ys_c.start)
-            normals = warp_layer(maps.normals.astype(np.float32), local,
+            normals = warp_layer(np.asarray(maps.normals, np.float32), local,
                                  (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
             normals = _rotate_normals(normals, spec.placement.rotation)
-            normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-6)
-            lam = np.clip(normals @ np.array([lx, ly, lz], np.float32), 0, None)
-            lam0 = np.clip(normals @ REFERENCE_LIGHT, 0, None)
-            shade = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
-            shade = blur(shade.astype(np.float32), 1.5) ** shading_exponent
+            key = np.array([lx, ly, lz], np.float32)
+            shade = np.empty(normals.shape[:2], np.float32)
+            for b0 in range(0, normals.shape[0], 256):  # in bands of rows: per-pixel steps only
+                n = normals[b0:b0 + 256]
+                n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
+                lam = np.clip(n @ key, 0, None)
+                lam0 = np.clip(n @ REFERENCE_LIGHT, 0, None)
+                shade[b0:b0 + 256] = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
+            del normals, n, lam, lam0
+            shade = blur(shade, 1.5) ** shading_exponent
         else:
             shade = np.ones(a_c.shape, np.float32)
         gain = shade[..., None] * tint[None, None, :]
@@ -328,18 +366,33 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         soft_product = product
     mean_lum = float(luminance(product.reshape(-1, 3)[idx]).mean()) if idx.size else 0.18
 
-    def adjusted(t: float, sel: np.ndarray | None = None) -> np.ndarray:
+    def adjusted(t: float, sel: np.ndarray | None = None, last: bool = False) -> np.ndarray:
         if sel is None:
             p, s, g = product, soft_product, gain
         else:
             p = product.reshape(-1, 3)[sel]
             s = soft_product.reshape(-1, 3)[sel]
-            g = gain.reshape(-1, 3)[sel]
-        out = p + t * (s - p)
-        out = out * (1.0 + t * (g - 1.0))
+            g = None if gain is None else gain.reshape(-1, 3)[sel]
+        # p + t (s - p), then x (1 + t (g - 1)): in place, the same float32 operations (a large
+        # product crop would otherwise hold several temporaries of its size)
+        out = np.subtract(s, p, dtype=np.float32)
+        out *= t
+        out += p
+        if g is not None:  # no shading gain: x 1.0, which changes nothing
+            # the last call may turn the gain layer itself into the factor (it is not used again)
+            factor = g if (last and sel is None and g.dtype == np.float32) else np.subtract(g, 1.0, dtype=np.float32)
+            if factor is g:
+                factor -= 1.0
+            factor *= t
+            factor += 1.0
+            out *= factor
+            del factor
         if contrast != 1.0:
-            out = mean_lum + (out - mean_lum) * (1.0 + t * (contrast - 1.0))
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+            out -= mean_lum
+            out *= 1.0 + t * (contrast - 1.0)
+            out += mean_lum
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
 
     # the search for the strength runs on a smaller evenly spaced subset of the sample
     search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 2500)).astype(np.int64)] if idx.size else idx
@@ -362,7 +415,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
             else:
                 lo = mid_t
         strength = lo
-    relit = adjusted(strength)
+    relit = adjusted(strength, last=True)
+    # the measurement at the end needs the cut-out's colour on the sampled pixels only
+    product_samples = product.reshape(-1, 3)[idx]
+    del product, soft_product, gain
     timings["shading_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ light wrap
@@ -370,11 +426,28 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     bg_c = background_part[ys_c, xs_c]
     if config.light_wrap > 0:
         inv = 1.0 - a_c
-        wrap_colour = blur(bg_c, wrap_sigma) / np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
-        edge = np.clip(1.0 - blur(a_c, wrap_sigma), 0.0, 1.0) * (a_c > 0)
+        wrap_colour = blur(bg_c, wrap_sigma)
+        if wrap_colour is bg_c:  # (no blur below sigma 0.3: never a view of the frame to divide in place)
+            wrap_colour = np.array(bg_c)
+        wrap_colour /= np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
+        # w = light_wrap * clip(2 clip(1 - blur(a), 0, 1) [a > 0], 0, 1) ** 2, in place
+        edge = blur(a_c, wrap_sigma)
+        if edge is a_c:
+            edge = np.array(a_c)
+        np.subtract(1.0, edge, out=edge)
+        np.clip(edge, 0.0, 1.0, out=edge)
+        edge *= a_c > 0
+        edge *= 2.0
+        np.clip(edge, 0, 1, out=edge)
         # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
-        w = (config.light_wrap * np.clip(edge * 2.0, 0, 1) ** 2)[..., None]
-        relit = relit * (1.0 - w) + np.clip(wrap_colour, 0, 1) * w
+        np.square(edge, out=edge)
+        edge *= config.light_wrap
+        w = edge[..., None]
+        np.clip(wrap_colour, 0, 1, out=wrap_colour)
+        wrap_colour *= w
+        relit *= 1.0 - w
+        relit += wrap_colour
+        del wrap_colour, edge, w
     timings["light_wrap_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ grain
@@ -383,33 +456,42 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     background_grain = 0.0
     product_grain = 0.0
     out = background_part  # ours: no copy needed
-    out[ys_c, xs_c] = bg_c + relit * a_c[..., None]
+    relit *= a_c[..., None]  # bg_c + relit * a_c, in place
+    relit += bg_c
+    out[ys_c, xs_c] = relit
+    del relit
     if config.grain:
         product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
         scene_noise = float(scene.get("noise", 0.0))
         background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
         product_grain = float(match.get("noise", 0.0))
         rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
-        noise = rng.standard_normal((H, W), dtype=np.float32)
         if background_grain > 0 or product_grain > 0:
-            sigma_map = (1.0 - alpha) * background_grain
-            if product_grain > 0:
-                sigma_map += alpha * product_grain
-            lum = luminance(out)
-            # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
-            slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
-            slope *= 2.4
-            np.maximum(slope, 1.0 / 12.92, out=slope)
-            noise *= sigma_map
-            noise *= slope
-            out += noise[..., None]
+            # in bands of rows: the generator gives the same stream drawn in pieces, and every
+            # step is per pixel, so the result is the same as one full-size pass
+            for b0 in range(0, H, 256):
+                b1 = min(H, b0 + 256)
+                noise = rng.standard_normal((b1 - b0, W), dtype=np.float32)
+                a_b = placed.alpha_window(slice(b0, b1), slice(0, W))
+                sigma_map = (1.0 - a_b) * background_grain
+                if product_grain > 0:
+                    sigma_map += a_b * product_grain
+                lum = luminance(out[b0:b1])
+                # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
+                slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
+                slope *= 2.4
+                np.maximum(slope, 1.0 / 12.92, out=slope)
+                noise *= sigma_map
+                noise *= slope
+                out[b0:b1] += noise[..., None]
     np.clip(out, 0.0, 1.0, out=out)
     timings["grain_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ measure the bound on the result
     t0 = time.perf_counter()
-    final_product = out[ys_c, xs_c]  # on interior pixels alpha is 1: the frame shows the product itself
-    de_mean, de_p95 = mean_delta_e(final_product, product, idx)
+    # on interior pixels alpha is 1: the frame shows the product itself
+    final_samples = out[ys_c, xs_c][np.unravel_index(idx, a_c.shape)]
+    de_mean, de_p95 = mean_delta_e(final_samples, product_samples, np.arange(idx.size))
     timings["measure_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 

@@ -101,7 +101,11 @@ def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, bac
     t1 = time.perf_counter()
     background, scene_info = renderer.background(spec, product)
     t2 = time.perf_counter()
-    rgb = composite(background, product)
+    # a renderer that paints a new background on every call (``fresh_background``) lets the
+    # composite go into it rather than into a second full-size copy
+    own = bool(getattr(renderer, "fresh_background", False)) and \
+        (spec.plate is None or not np.shares_memory(background, spec.plate))
+    rgb = composite(background, product, overwrite_background=own)
     t3 = time.perf_counter()
     prov = record(
         "render", renderer.name,
@@ -117,4 +121,34 @@ def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, bac
                  source_kind="embedded", provenance={"condition": dict(spec.provenance), "render": prov})
 
 
-__all__ = ["render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product", "PlacedProduct"]
+def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
+    """The same frame with its placement expressed in pixels of the photo-size cut-out.
+
+    A photo analysed at ``1 / factor`` of its size (:func:`packshot.imaging.load_image_working`)
+    is rendered from the working cut-out, but ``cutout.png`` is written at the photo's size, so
+    the matrix and scale recorded with the frame (what qa and export read) are converted:
+    full-resolution pixel ``x`` is working pixel ``(x - (factor - 1) / 2) / factor``. The
+    pixels are untouched; ``factor == 1`` returns ``frame`` itself.
+    """
+    import dataclasses
+
+    if factor == 1:
+        return frame
+    k = float(factor)
+    c = (k - 1.0) / 2.0
+    prov = {key: (dict(v) if isinstance(v, dict) else v) for key, v in frame.provenance.items()}
+    rprov = prov.get("render")
+    if isinstance(rprov, dict) and rprov.get("matrix") is not None:
+        m = np.asarray(rprov["matrix"], np.float64)
+        full = np.empty_like(m)
+        full[:, :2] = m[:, :2] / k
+        full[:, 2] = m[:, 2] - m[:, :2] @ np.array([c, c]) / k
+        rprov["matrix"] = [[float(v) for v in row] for row in full]
+        rprov["working_resolution"] = {"factor": int(factor)}
+    spec = dataclasses.replace(frame.spec, placement=dataclasses.replace(
+        frame.spec.placement, scale=frame.spec.placement.scale / k))
+    return dataclasses.replace(frame, spec=spec, provenance=prov)
+
+
+__all__ = ["frame_at_photo_scale", "render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product",
+           "PlacedProduct"]

@@ -25,34 +25,89 @@ _PRESHRINK_BELOW = 0.75
 class PlacedProduct:
     """The product in frame coordinates.
 
+    Only the product's region of the canvas is stored in colour (``region_rgba``); the
+    full-canvas views ``premultiplied``, ``rgba`` and ``rgb`` are built on first use (a large
+    canvas would otherwise hold four full-size float layers that are zero almost everywhere).
+
     Attributes
     ----------
-    premultiplied : ndarray
-        float32 H x W x 3 linear colour times alpha (what a composite adds).
-    alpha : ndarray
-        float32 H x W in [0, 1].
+    canvas : (width, height)
     matrix : ndarray
         float64 2 x 3, cut-out pixels -> frame pixels.
     box : Box or None
         Box of alpha > 0.5 in the frame.
-    rgba : ndarray or None
-        float32 H x W x 4: premultiplied colour and alpha in one array (``premultiplied`` and
-        ``alpha`` are views of it).
     region : (y0, y1, x0, x1)
         The rows and columns the product can touch; everything outside is 0.
+    region_rgba : ndarray
+        float32 (y1 - y0) x (x1 - x0) x 4: premultiplied colour and alpha inside ``region``.
     """
 
-    premultiplied: np.ndarray
-    alpha: np.ndarray
+    canvas: tuple[int, int]
     matrix: np.ndarray
     box: Box | None
-    rgba: np.ndarray | None = None
-    region: tuple[int, int, int, int] = (0, 0, 0, 0)
+    region: tuple[int, int, int, int]
+    region_rgba: np.ndarray
+
+    @property
+    def canvas_shape(self) -> tuple[int, int]:
+        return int(self.canvas[1]), int(self.canvas[0])
+
+    def full_alpha(self) -> np.ndarray:
+        """float32 H x W alpha of the whole canvas, built anew on each call (not kept)."""
+        H, W = self.canvas_shape
+        out = np.zeros((H, W), np.float32)
+        y0, y1, x0, x1 = self.region
+        if y1 > y0 and x1 > x0:
+            out[y0:y1, x0:x1] = self.region_rgba[..., 3]
+        return out
+
+    @functools.cached_property
+    def alpha(self) -> np.ndarray:
+        """float32 H x W in [0, 1]: the whole canvas, 0 outside ``region`` (built on first use, kept)."""
+        return self.full_alpha()
+
+    def alpha_window(self, rows: slice, cols: slice) -> np.ndarray:
+        """float32 alpha of a canvas window (0 outside the product's region), its own array."""
+        H, W = self.canvas_shape
+        r0, r1, _ = rows.indices(H)
+        c0, c1, _ = cols.indices(W)
+        out = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0)), np.float32)
+        y0, y1, x0, x1 = self.region
+        iy0, iy1 = max(r0, y0), min(r1, y1)
+        ix0, ix1 = max(c0, x0), min(c1, x1)
+        if iy1 > iy0 and ix1 > ix0:
+            out[iy0 - r0:iy1 - r0, ix0 - c0:ix1 - c0] = self.region_rgba[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0, 3]
+        return out
+
+    def window(self, rows: slice, cols: slice) -> np.ndarray:
+        """float32 premultiplied RGBA of a canvas window (0 outside the product's region)."""
+        H, W = self.canvas_shape
+        r0, r1, _ = rows.indices(H)
+        c0, c1, _ = cols.indices(W)
+        out = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0), 4), np.float32)
+        y0, y1, x0, x1 = self.region
+        iy0, iy1 = max(r0, y0), min(r1, y1)
+        ix0, ix1 = max(c0, x0), min(c1, x1)
+        if iy1 > iy0 and ix1 > ix0:
+            out[iy0 - r0:iy1 - r0, ix0 - c0:ix1 - c0] = self.region_rgba[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        return out
+
+    @functools.cached_property
+    def rgba(self) -> np.ndarray:
+        """float32 H x W x 4 premultiplied colour and alpha of the whole canvas (built on first use)."""
+        H, W = self.canvas_shape
+        return self.window(slice(0, H), slice(0, W))
+
+    @functools.cached_property
+    def premultiplied(self) -> np.ndarray:
+        """float32 H x W x 3 linear colour times alpha of the whole canvas (built on first use)."""
+        return self.rgba[..., :3]
 
     def straight(self, rows: slice, cols: slice) -> np.ndarray:
         """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
-        pre = self.premultiplied[rows, cols]
-        a = self.alpha[rows, cols][..., None]
+        win = self.window(rows, cols)
+        pre = win[..., :3]
+        a = win[..., 3:4]
         out = np.zeros(pre.shape, np.float32)
         np.divide(pre, a, out=out, where=a > 1e-4)
         return out
@@ -61,7 +116,8 @@ class PlacedProduct:
     def rgb(self) -> np.ndarray:
         """float32 H x W x 3 straight linear colour (0 where alpha is 0), computed on first use."""
         y0, y1, x0, x1 = self.region
-        out = np.zeros(self.premultiplied.shape, np.float32)
+        H, W = self.canvas_shape
+        out = np.zeros((H, W, 3), np.float32)
         if y1 > y0 and x1 > x0:
             out[y0:y1, x0:x1] = self.straight(slice(y0, y1), slice(x0, x1))
         return out
@@ -141,7 +197,8 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
     x1 = int(np.clip(np.ceil(corners[0].max()) + 2, 0, W))
     y0 = int(np.clip(np.floor(corners[1].min()) - 2, 0, H))
     y1 = int(np.clip(np.ceil(corners[1].max()) + 2, 0, H))
-    rgba = np.zeros((H, W, 4), np.float32)
+    region = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0), 4), np.float32)
+    box = None
     if x1 > x0 and y1 > y0:
         src = np.empty(crop_alpha.shape + (4,), np.float32)
         # resample premultiplied colour: straight colour would bleed the (arbitrary) colour of
@@ -151,28 +208,31 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
         local = m.copy()
         local[:, 2] -= (x0, y0)
         region = warp_layer(src, local, (x1 - x0, y1 - y0))
+        del src
         np.clip(region, 0.0, 1.0, out=region)
         # straight colour stays <= 1: premultiplied colour never exceeds alpha
         np.minimum(region[..., :3], region[..., 3:4], out=region[..., :3])
-        rgba[y0:y1, x0:x1] = region
-    a = rgba[..., 3]
-    box = None
-    if x1 > x0 and y1 > y0:
-        local_box = alpha_bbox(rgba[y0:y1, x0:x1, 3])
+        local_box = alpha_bbox(region[..., 3])
         if local_box is not None:
             box = (local_box[0] + x0, local_box[1] + y0, local_box[2] + x0, local_box[3] + y0)
-    return PlacedProduct(rgba[..., :3], a, np.asarray(matrix, np.float64), box, rgba, (y0, y1, x0, x1))
+    return PlacedProduct((W, H), np.asarray(matrix, np.float64), box, (y0, y1, x0, x1), region)
 
 
-def composite(background: np.ndarray, product: PlacedProduct) -> np.ndarray:
+def composite(background: np.ndarray, product: PlacedProduct, overwrite_background: bool = False) -> np.ndarray:
     """Linear-light 'over': product premultiplied colour + background x (1 - alpha).
 
-    Only the product's region is blended; elsewhere the frame is the background.
+    Only the product's region is blended; elsewhere the frame is the background. With
+    ``overwrite_background`` (a float32 background the caller no longer needs) the result is
+    written into it instead of a copy: the same pixels, one full-size layer less.
     """
-    out = np.array(background, dtype=np.float32, copy=True)
+    if overwrite_background and isinstance(background, np.ndarray) and background.dtype == np.float32 \
+            and background.flags.writeable and background.flags.c_contiguous:
+        out = background
+    else:
+        out = np.array(background, dtype=np.float32, copy=True)
     y0, y1, x0, x1 = product.region
     if y1 > y0 and x1 > x0:
         win = out[y0:y1, x0:x1]
         win *= 1.0 - product.alpha[y0:y1, x0:x1, None]
-        win += product.premultiplied[y0:y1, x0:x1]
+        win += product.region_rgba[..., :3]
     return out

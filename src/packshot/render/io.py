@@ -19,16 +19,18 @@ files. Writes are atomic.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..errors import InputError
-from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, encode_image, load_image, load_mask,
-                       read_bounded, save_gray)
+from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, float_to_uint8, linear_to_srgb8,
+                       load_image, load_mask, read_bounded, srgb_icc_bytes)
 from ..integrity import record_outputs
 from ..types import Frame, Light, Placement, SceneSpec
 
@@ -88,6 +90,37 @@ def spec_to_dict(spec: SceneSpec) -> dict[str, Any]:
     })
 
 
+_BAND_ROWS = 256  # a multiple of 4: the ordered-dither tile lines up with a whole-image pass
+
+
+def encode_frame_png(rgb: np.ndarray) -> bytes:
+    """The frame's PNG bytes: exactly :func:`packshot.imaging.encode_image` ``(rgb, "PNG")``, with
+    the 8-bit conversion done in bands of rows (no full-size float temporaries: a large canvas
+    would need several)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be H x W x 3, got shape {rgb.shape}")
+    rgb8 = np.empty(rgb.shape, np.uint8)
+    for r0 in range(0, rgb.shape[0], _BAND_ROWS):
+        rgb8[r0:r0 + _BAND_ROWS] = linear_to_srgb8(rgb[r0:r0 + _BAND_ROWS], dither=True)
+    buf = io.BytesIO()
+    Image.fromarray(rgb8, "RGB").save(buf, "PNG", icc_profile=srgb_icc_bytes(), compress_level=6)
+    return buf.getvalue()
+
+
+def _alpha_png(alpha: np.ndarray) -> bytes:
+    """8-bit grey PNG of a [0, 1] map: exactly what :func:`packshot.imaging.save_gray` writes."""
+    a = np.asarray(alpha)
+    if a.ndim != 2:
+        raise ValueError(f"alpha must be H x W, got shape {a.shape}")
+    a8 = np.empty(a.shape, np.uint8)
+    for r0 in range(0, a.shape[0], _BAND_ROWS):
+        a8[r0:r0 + _BAND_ROWS] = float_to_uint8(np.clip(np.asarray(a[r0:r0 + _BAND_ROWS], np.float32), 0.0, 1.0))
+    buf = io.BytesIO()
+    Image.fromarray(a8, "L").save(buf, "PNG")
+    return buf.getvalue()
+
+
 def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None) -> Path:
     """Write a frame, its product alpha and its sidecar; returns the sidecar's path.
 
@@ -103,8 +136,8 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     png, sidecar_path = frame_paths(out_dir, frame)
     paths = {"png": png, "json": sidecar_path, "alpha": alpha_path(png)}
     png.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(png, encode_image(frame.rgb, "PNG"))
-    save_gray(paths["alpha"], frame.product_alpha)
+    atomic_write_bytes(png, encode_frame_png(frame.rgb))
+    atomic_write_bytes(paths["alpha"], _alpha_png(frame.product_alpha))
     outputs = record_outputs([png, paths["alpha"]], png.parent)
     cut = None
     if cutout_path is not None:

@@ -99,6 +99,8 @@ class StudioRenderer:
     """Procedural studio scenes (sweep, podium, plinth, arch, textures). Registered as ``studio``."""
 
     name = "studio"
+    fresh_background = True
+    """Every call paints a new array (render may composite into it)."""
 
     def background(self, spec: SceneSpec, product: PlacedProduct) -> tuple[np.ndarray, dict[str, Any]]:
         """Paint the scene without the product.
@@ -184,8 +186,15 @@ class StudioRenderer:
             row_light = row_light * (1.0 - 0.18 * np.exp(-np.abs(ys - horizon) / (0.012 * H)))
         level = 0.8 + 0.2 * float(light.intensity)
         illum *= row_light
-        background = (albedo * illum[..., None]).astype(np.float32)
-        background *= (tint * level).astype(np.float32)
+        # in bands of rows: the same arithmetic, without a full-size temporary beside the result
+        background = np.empty((H, W, 3), np.float32)
+        gain = (tint * level).astype(np.float32)
+        for r0 in range(0, H, 256):
+            r1 = min(H, r0 + 256)
+            alb = albedo[r0:r1] if albedo.ndim == 3 and albedo.shape[0] == H else albedo
+            band = (alb * illum[r0:r1, :, None]).astype(np.float32)
+            band *= gain
+            background[r0:r1] = band
 
         # ---- podium / plinth / arch
         support: dict[str, Any] = {"kind": "all"}

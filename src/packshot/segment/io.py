@@ -24,14 +24,20 @@ METADATA_KEY = "packshot:cutout"
 
 def encode_cutout(cutout: Cutout) -> bytes:
     """The cut-out as RGBA PNG bytes (deterministic for the same cut-out)."""
-    img = to_pil(cutout.rgb, cutout.alpha, dither=True)
+    return cutout_png_bytes(to_pil(cutout.rgb, cutout.alpha, dither=True), cutout)
+
+
+def cutout_png_bytes(img: Image.Image, cutout: Cutout, bbox=(), provenance=None) -> bytes:
+    """PNG bytes of an RGBA Pillow image with ``cutout``'s facts in the metadata chunk (``bbox``
+    and ``provenance`` replace the cut-out's own when given: a cut-out written at another size)."""
+    box = cutout.bbox if bbox == () else bbox
     info = PngImagePlugin.PngInfo()
     meta = {
-        "bbox": None if cutout.bbox is None else list(cutout.bbox),
+        "bbox": None if box is None else list(box),
         "confidence": float(cutout.confidence),
         "background": None if cutout.background is None else list(cutout.background),
         "flags": list(cutout.flags),
-        "provenance": cutout.provenance,
+        "provenance": cutout.provenance if provenance is None else provenance,
     }
     info.add_itxt(METADATA_KEY, json.dumps(meta, sort_keys=True, default=_json_default))
     buf = io.BytesIO()
