@@ -42,6 +42,10 @@ class RunConfig:
     """Skip frames whose sidecar records identical inputs."""
     qa: bool = False
     """Run the fidelity checks on each frame and write qa.json beside it."""
+    orientation: str = "auto"
+    """Turn the cut-out upright: auto (label text, then shape), keep, or 0/90/180/270 (clockwise)."""
+    gate: bool = True
+    """Stop a SKU whose cut-out fails the plausibility gate ("needs a prompt")."""
 
 
 @dataclass
@@ -80,6 +84,7 @@ def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
         "segment": config.segment_backend,
         "render": config.render_backend,
         "relight": config.relight,
+        "orientation": config.orientation,
     }
     return sha256_bytes(json.dumps(fields, sort_keys=True, default=str).encode())
 
@@ -108,6 +113,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     from .render.io import save_frame
     from .segment import segment
     from .segment.io import save_cutout
+    from .segment.review import load_prompt_file, require_passed, review_cutout, write_review
     from .understand import understand
     from .understand.io import save_maps
 
@@ -118,11 +124,19 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
 
     t0 = time.perf_counter()
     image = load_image(photo, max_pixels=config.max_pixels)
-    cutout = segment(image, backend=config.segment_backend)
+    prompt = load_prompt_file(photo)  # <photo stem>.prompt.json beside the photo, if any
+    cutout = segment(image, backend=config.segment_backend, prompt=prompt)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
     sku_dir = out / sku
+    # the gate (a failing cut-out is not rendered: "needs a prompt"), then the upright turn
+    t0 = time.perf_counter()
+    review = review_cutout(cutout, orientation=config.orientation, gate=config.gate, prompted=prompt is not None)
+    write_review(sku_dir, review, photo)
+    result.timings["review"] = time.perf_counter() - t0
+    require_passed(review, photo)
+    cutout = review.cutout
     result.cutout_path = sku_dir / "cutout.png"
     save_cutout(result.cutout_path, cutout)
 
@@ -131,7 +145,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     result.timings["understand"] = time.perf_counter() - t0
     result.maps_dir = sku_dir / "maps"
     save_maps(result.maps_dir, maps, cutout)
-    result.flags = [f.code for f in maps.flags]
+    result.flags = [*review.flags, *(f.code for f in maps.flags)]
 
     specs = condition(brief, cutout, maps, sku)
     master_rgb = load_image(master).rgb if master else None
@@ -147,7 +161,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         frame = render(spec, cutout, maps, backend=backend)
         if config.relight:
             frame = relight(frame, cutout, maps)
-        frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
+        frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256,
+                                 orientation=review.orientation.as_record())
         sidecar = Path(save_frame(out, frame, result.cutout_path))
         png = sidecar.with_suffix(".png")
         t_render += time.perf_counter() - t0
