@@ -52,6 +52,10 @@ class GateConfig:
     """Mask area over convex-hull area below which the mask is scattered."""
     max_side_run: float = 0.6
     """Longest covered run of one image side, as a share of that side, above which the product is cut by the frame."""
+    max_cut_share: float = 0.5
+    """A covered run of an image side this long against the product's own width (or height) there..."""
+    min_cut_side: float = 0.25
+    """... and at least this share of the side is a straight cut across the product by the frame."""
     max_sides_touched: int = 2
     """Touching more than this many sides (each over ``touch_share``) means the cut-out is the photo."""
     touch_share: float = 0.1
@@ -114,7 +118,7 @@ def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[s
     h, w = m.shape
     if area == 0:
         return {"area_share": 0.0, "pieces": 0, "largest_share": 0.0, "solidity": 0.0,
-                "side_runs": {}, "sides_touched": 0}
+                "side_runs": {}, "cut_shares": {}, "sides_touched": 0}
     n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     areas = np.sort(stats[1:, cv2.CC_STAT_AREA].astype(np.float64))[::-1]
     pieces = int((areas >= config.min_piece * area).sum())
@@ -123,6 +127,10 @@ def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[s
     hull_area = max(float(cv2.contourArea(hull)), 1.0)
     sides = {"top": m[0], "bottom": m[-1], "left": m[:, 0], "right": m[:, -1]}
     runs = {k: round(_longest_run(v) / len(v), 4) for k, v in sides.items()}
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    extent = {"top": cols[-1] - cols[0] + 1, "bottom": cols[-1] - cols[0] + 1,
+              "left": rows[-1] - rows[0] + 1, "right": rows[-1] - rows[0] + 1}
+    cut = {k: round(_longest_run(v) / float(extent[k]), 4) for k, v in sides.items()}
     shares = {k: float(v.mean()) for k, v in sides.items()}
     return {
         "area_share": round(area / (h * w), 4),
@@ -130,6 +138,7 @@ def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[s
         "largest_share": round(float(areas[0] / area), 4),
         "solidity": round(min(area / hull_area, 1.0), 4),
         "side_runs": runs,
+        "cut_shares": cut,
         "sides_touched": int(sum(1 for s in shares.values() if s >= config.touch_share)),
     }
 
@@ -241,11 +250,15 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
     if metrics["sides_touched"] > config.max_sides_touched:
         reasons.append(f"the cut-out touches {metrics['sides_touched']} sides of the photo "
                        "(the product fills the frame, or the backdrop was kept)")
-    worst_side = max(metrics["side_runs"], key=metrics["side_runs"].get)
-    if metrics["side_runs"][worst_side] > config.max_side_run:
-        reasons.append(f"the product is cut by the {worst_side} edge of the photo "
-                       f"({metrics['side_runs'][worst_side]:.0%} of it)")
-    elif metrics["side_runs"][worst_side] > 0:
+    runs, cuts = metrics["side_runs"], metrics["cut_shares"]
+    worst_side = max(runs, key=runs.get)
+    cut_sides = [k for k in runs if runs[k] > config.max_side_run
+                 or (runs[k] >= config.min_cut_side and cuts[k] >= config.max_cut_share)]
+    for side in cut_sides:
+        reasons.append(f"the product is cut by the {side} edge of the photo ({runs[side]:.0%} of that edge, "
+                       f"{cuts[side]:.0%} of the product's width there): a hand or the backdrop runs out of "
+                       "the frame, or the product does (reshoot, or render it anyway with --no-gate)")
+    if not cut_sides and runs[worst_side] > 0:
         warnings.append(f"the product touches the {worst_side} edge of the photo")
 
     second = second_estimate(cutout.image, config)
