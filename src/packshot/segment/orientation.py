@@ -47,6 +47,11 @@ class OrientationConfig:
     """The runner-up turn may carry at most this share of the winner's weight."""
     min_line_confidence: float = 0.65
     """Lines read with less confidence do not vote."""
+    min_evidence: float = 2.0
+    """Below this weight nothing was read (a stray glyph in a texture): no text evidence at all."""
+    shape_veto_below: float = 24.0
+    """The shape cue can veto the text only while the text's weight is below this (many confident
+    glyphs read one way up outweigh a silhouette)."""
     shape_margin: float = 0.25
     """How much flatter / wider one side must be than its opposite for the shape cue to speak."""
     max_side: int = 960
@@ -265,13 +270,14 @@ def estimate_orientation(cutout: Cutout, text: BoxText | None = None,
         if weights[runner] > config.max_runner_up * weights[best]:
             evidence["reason"] = f"label text disagrees: {best} and {runner} degrees read alike"
             return Orientation(0, "text", True, evidence)
-        if shape_turn is not None and shape_turn != best and (shape_turn - best) % 180 == 0:
+        if shape_turn is not None and shape_turn != best and (shape_turn - best) % 180 == 0 \
+                and weights[best] < config.shape_veto_below:
             # the shape says the opposite way up: a flat base at the top of the label's frame
             evidence["reason"] = f"label text says {best} degrees, the flat base says {shape_turn}"
             return Orientation(0, "text", True, evidence)
         evidence["reason"] = "label text"
         return Orientation(best, "text", False, evidence)
-    if weights[best] > 0:
+    if weights[best] >= config.min_evidence:
         evidence["reason"] = "too little label text read to tell which way is up"
         return Orientation(0, "text", True, evidence)
     if shape_turn is not None:
