@@ -67,16 +67,24 @@ def test_shape_cue_reads_a_flat_base():
     assert shape_cue(box)[0] is None
 
 
-def test_shape_decides_only_without_text_and_vetoes_only_weak_text():
+def test_shape_never_turns_alone_and_vetoes_only_weak_text():
     s = make_product("bottle", seed=1, size=(256, 256))
     cut = _turned(s, 180)
     no_text = estimate_orientation(cut, _fake_text({}))
-    assert no_text.source == "shape" and no_text.turn == 180
+    # a silhouette alone never turns the photo (an upright lamp is wider at the top): it flags it
+    assert no_text.source == "shape" and no_text.turn == 0 and no_text.uncertain
+    assert no_text.evidence["shape_turn"] == 180
+    upright = estimate_orientation(_turned(s, 0), _fake_text({}))
+    assert upright.turn == 0 and not upright.uncertain
     # modest text one way, the silhouette the other way up: uncertain
     vetoed = estimate_orientation(cut, _fake_text({0: 10.0}))
     assert vetoed.uncertain and vetoed.turn == 0
     # plenty of confident text outweighs the silhouette
     assert estimate_orientation(cut, _fake_text({0: 60.0})).turn == 0
+    # but sideways text on a product standing on its flat base (a strap, a spine) never turns it
+    standing = _turned(s, 0)
+    strap = estimate_orientation(standing, _fake_text({90: 60.0}))
+    assert strap.turn == 0 and strap.uncertain
 
 
 def test_overrides_and_turn_records_provenance(labelled):

@@ -192,6 +192,24 @@ def _union_box(a: Box | None, b: Box | None) -> Box | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def _polygon_coverage(hard: np.ndarray, polygon) -> float | None:
+    """Share of a text line's polygon (not its axis-aligned box: a line on a diagonal strap
+    would count the backdrop beside it) that the cut-out covers; None when it lies outside."""
+    import cv2
+
+    poly = np.asarray(polygon, np.float64).reshape(-1, 2)
+    x0, y0 = max(int(np.floor(poly[:, 0].min())), 0), max(int(np.floor(poly[:, 1].min())), 0)
+    x1, y1 = min(int(np.ceil(poly[:, 0].max())), hard.shape[1]), min(int(np.ceil(poly[:, 1].max())), hard.shape[0])
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(inside, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+    n = int(inside.sum())
+    if n == 0:
+        return None
+    return float(hard[y0:y1, x0:x1][inside > 0].mean())
+
+
 def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig()) -> dict[str, Any]:
     """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover."""
     hard = cutout.alpha > 0.5
@@ -202,12 +220,9 @@ def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(
         glyphs = sum(1 for c in line.text if c.isalnum())
         if line.confidence < 0.8:
             continue
-        x0, y0, x1, y1 = line.box
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, hard.shape[1]), min(y1, hard.shape[0])
-        if x1 <= x0 or y1 <= y0:
+        covered = _polygon_coverage(hard, line.polygon)
+        if covered is None:
             continue
-        covered = float(hard[y0:y1, x0:x1].mean())
         total += glyphs
         if covered < config.min_line_coverage:
             missing += glyphs

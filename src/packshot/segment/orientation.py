@@ -10,8 +10,9 @@ decision:
 * the text evidence is **strong** when enough confident characters were read at the winning
   turn and the runner-up carries at most ``max_runner_up`` of its weight;
 * the **shape cue** (a flat base: the side of the product's box along which the mask runs
-  widest and straightest, against its opposite side) is read as well; it decides only when there
-  is no text at all and it is clear, and it can veto the text when it clearly points elsewhere;
+  widest, against its opposite side) is read as well; it can veto modest text that it clearly
+  contradicts, and without text it never turns the photo (a bulb or a lamp is wider at the top
+  than at its foot): a silhouette that suggests a turn only raises the flag;
 * weak or disagreeing evidence gives ``uncertain`` (the flag ``orientation-uncertain``) and the
   turn 0: the product is rendered as shot.
 
@@ -270,9 +271,10 @@ def estimate_orientation(cutout: Cutout, text: BoxText | None = None,
         if weights[runner] > config.max_runner_up * weights[best]:
             evidence["reason"] = f"label text disagrees: {best} and {runner} degrees read alike"
             return Orientation(0, "text", True, evidence)
-        if shape_turn is not None and shape_turn != best and (shape_turn - best) % 180 == 0 \
-                and weights[best] < config.shape_veto_below:
-            # the shape says the opposite way up: a flat base at the top of the label's frame
+        if shape_turn is not None and shape_turn != best and (
+                weights[best] < config.shape_veto_below or (shape_turn == 0 and best in (90, 270))):
+            # The silhouette says otherwise: modest text loses to it, and sideways text on a
+            # product standing on its flat base (a strap, a spine, a side panel) never turns it.
             evidence["reason"] = f"label text says {best} degrees, the flat base says {shape_turn}"
             return Orientation(0, "text", True, evidence)
         evidence["reason"] = "label text"
@@ -280,22 +282,16 @@ def estimate_orientation(cutout: Cutout, text: BoxText | None = None,
     if weights[best] >= config.min_evidence:
         evidence["reason"] = "too little label text read to tell which way is up"
         return Orientation(0, "text", True, evidence)
-    if shape_turn is not None:
-        evidence["reason"] = "no label text; flat base"
-        return Orientation(shape_turn, "shape", False, evidence)
-    evidence["reason"] = "no label text and no clear flat base"
-    # nothing says it is turned: render as shot. Without any evidence this is not a guess that
-    # can be wrong about text, so it is only flagged when the product is clearly lying sideways
-    uncertain = bool(shape_scores) and _lying(cutout.alpha)
-    return Orientation(0, "none", uncertain, evidence)
-
-
-def _lying(alpha: np.ndarray) -> bool:
-    bbox = alpha_bbox(alpha)
-    if bbox is None:
-        return False
-    x0, y0, x1, y1 = bbox
-    return (x1 - x0) > 1.6 * (y1 - y0)
+    if shape_turn is not None and shape_turn != 0:
+        # A silhouette alone never turns a photo: a lamp, a bulb or a glass is wider at the top
+        # than at its foot, and an upright photo must never be turned. It is flagged instead.
+        evidence["reason"] = f"no label text; the silhouette suggests {shape_turn} degrees (not applied)"
+        return Orientation(0, "shape", True, evidence)
+    if shape_turn == 0:
+        evidence["reason"] = "no label text; flat base at the bottom"
+        return Orientation(0, "shape", False, evidence)
+    evidence["reason"] = "no label text and no clear flat base: nothing says it is turned"
+    return Orientation(0, "none", False, evidence)
 
 
 def resolve_orientation(choice: str, cutout: Cutout, text: BoxText | None = None,
