@@ -299,7 +299,9 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
         sb = alpha_bbox(second.astype(np.float32))
         sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
                                            int(np.ceil(sb[3] * sy)))
-        box_text = read_box_text(cutout.image, _union_box(cutout.bbox, sb_full))
+        # a prompted cut-out is read in its own box: the GrabCut box, blind to the prompt, may
+        # reach the shelf labels around a product the user boxed
+        box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
     if box_text is not None:
         tm = text_metrics(cutout, box_text, config)
         metrics.update(tm)
