@@ -69,6 +69,10 @@ class RunConfig:
     """Skip frames whose sidecar records identical inputs."""
     qa: bool = False
     """Run the fidelity checks on each frame and write qa.json beside it."""
+    orientation: str = "auto"
+    """Turn the cut-out upright: auto (label text, then shape), keep, or 0/90/180/270 (clockwise)."""
+    gate: bool = True
+    """Stop a SKU whose cut-out fails the plausibility gate ("needs a prompt")."""
 
 
 @dataclass
@@ -145,6 +149,7 @@ def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
         "segment": config.segment_backend,
         "render": config.render_backend,
         "relight": config.relight,
+        "orientation": config.orientation,
     }
     return sha256_bytes(json.dumps(fields, sort_keys=True, default=str).encode())
 
@@ -226,6 +231,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     from .render.io import alpha_path, save_frame
     from .segment import segment
     from .segment.fullres import save_cutout_full
+    from .segment.io import save_cutout
+    from .segment.review import load_prompt_file, require_passed, review_cutout, write_review
     from .understand import understand
     from .understand.io import save_maps
 
@@ -264,18 +271,30 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     image, factor = work.image, work.factor
     if digest is None or image.sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
         key = sku_key(image.sha256, brief, config, master_digest["sha256"] if master_digest else None)
-    cutout = segment(image, backend=config.segment_backend)
+    prompt = _scaled_prompt(load_prompt_file(photo), factor)  # <photo stem>.prompt.json beside the photo, if any
+    cutout = segment(image, backend=config.segment_backend, prompt=prompt)
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
-    save_cutout_full(result.cutout_path, cutout, work)
+    # the gate (a failing cut-out is not rendered: "needs a prompt"), then the upright turn
+    t0 = time.perf_counter()
+    review = review_cutout(cutout, orientation=config.orientation, gate=config.gate, prompted=prompt is not None)
+    write_review(sku_dir, review, photo)
+    result.timings["review"] = time.perf_counter() - t0
+    require_passed(review, photo)
+    turned = review.cutout is not cutout
+    if not turned:
+        save_cutout_full(result.cutout_path, cutout, work)
+    else:  # turned upright: the cut-out the frames are rendered from (at the working resolution)
+        cutout = review.cutout
+        save_cutout(result.cutout_path, cutout)
     del work  # the full-resolution pixels are not needed past the cut-out
 
     t0 = time.perf_counter()
     maps = understand(cutout)
     result.timings["understand"] = time.perf_counter() - t0
     map_paths = save_maps(result.maps_dir, maps, cutout)
-    result.flags = [f.code for f in maps.flags]
+    result.flags = [*review.flags, *(f.code for f in maps.flags)]
 
     specs = condition(brief, cutout, maps, sku)
     master_rgb = load_image(master).rgb if master else None
@@ -296,8 +315,9 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             frame = render(spec, cutout, maps, backend=backend)
             if config.relight:
                 frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
-            frame = _with_provenance(frame_at_photo_scale(frame, factor), run_key=fkey, photo=str(photo),
-                                     photo_sha256=image.sha256)
+            frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
+                                     run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
+                                     orientation=review.orientation.as_record())
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
             t_render += time.perf_counter() - t0
@@ -350,6 +370,17 @@ def _log_timings(sku_dir: Path, photo: Path, timings: dict[str, float]) -> None:
             f.write(line + "\n")
     except OSError:
         pass
+
+
+def _scaled_prompt(prompt: Any, factor: int) -> Any:
+    """A prompt file's box and points (photo pixels) in the working image's pixels."""
+    if prompt is None or factor == 1:
+        return prompt
+    import dataclasses
+
+    box = None if prompt.box is None else tuple(int(round(v / factor)) for v in prompt.box)
+    points = tuple((x / factor, y / factor, label) for x, y, label in prompt.points)
+    return dataclasses.replace(prompt, box=box, points=points)
 
 
 def _with_provenance(frame: Any, **extra: Any) -> Any:

@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
         point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
         mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
         max_pixels: int = max_pixels_option("Refuse inputs with more pixels (decompression-bomb guard)"),
+        orientation: str = typer.Option("keep", "--orientation", help="keep the input's geometry (default), auto (turn upright from label text, then shape), or 0, 90, 180, 270 (clockwise)."),
+        gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
         from ..imaging import check_output_name, load_image, save_gray
@@ -74,7 +76,12 @@ def register(app: typer.Typer) -> None:
         from ..types import Prompt
         from ._common import expand_inputs, print_error, print_info, run_batch
 
+        from ..segment.orientation import ORIENTATION_CHOICES
+
         try:
+            orientation_choice = orientation.strip().lower()
+            if orientation_choice not in ORIENTATION_CHOICES:
+                raise InputError("--orientation", f"must be one of {', '.join(ORIENTATION_CHOICES)}, got {orientation!r}")
             if backend not in BACKENDS:
                 raise InputError("--backend", f"unknown backend {backend!r}; choose one of: {names}")
             prompt = Prompt(box=parse_box(box) if box else None, points=tuple(parse_point(p) for p in point or ()))
@@ -103,6 +110,14 @@ def register(app: typer.Typer) -> None:
             cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
             if cut.is_empty:
                 raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
+            if gate or orientation_choice != "keep":
+                from ..segment.review import require_passed, review_cutout
+
+                review = review_cutout(cut, orientation=orientation_choice, gate=gate, prompted=not prompt.empty)
+                require_passed(review, path)
+                cut = review.cutout
+                if "orientation-uncertain" in review.flags:
+                    print_info(f"{path}: orientation uncertain ({review.orientation.evidence.get('reason')}): kept as shot")
             out.mkdir(parents=True, exist_ok=True)
             if mask_only:
                 save_gray(target, cut.alpha)

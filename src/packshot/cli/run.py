@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         max_pixels: int = max_pixels_option(),
         wait: bool = typer.Option(False, "--wait", help="When another run holds --out, wait for it instead of "
                                                         "refusing."),
+        orientation: str = typer.Option("auto", "--orientation", help="Turn the product upright: auto (label text, then shape), keep, 0, 90, 180 or 270 (clockwise)."),
+        no_gate: bool = typer.Option(False, "--no-gate", help="Render even a cut-out that fails the plausibility gate."),
     ) -> None:
         """Cut out, inspect, condition, render and relight each photo (one SKU per photo).
 
@@ -46,13 +48,19 @@ def register(app: typer.Typer) -> None:
         from ..locking import FolderLockedError, OutputLock, terminate_as_exit
         from ..pipeline import RunConfig, SkuRegistry, check_sku, process_photo, sku_from_path
 
+        from ..segment.orientation import ORIENTATION_CHOICES
+
+        if orientation.strip().lower() not in ORIENTATION_CHOICES:
+            print_error("error", f"--orientation must be one of {', '.join(ORIENTATION_CHOICES)}, got {orientation!r}")
+            raise typer.Exit(2)
         try:
             parsed = load_brief(brief)
         except (ValueError, OSError) as exc:
             print_error("brief error", str(exc))
             raise typer.Exit(2)
         config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
-                           resume=not force, qa=qa, max_pixels=max_pixels)
+                           resume=not force, qa=qa, max_pixels=max_pixels,
+                           orientation=orientation.strip().lower(), gate=not no_gate)
         written: list[Path] = []
         items = expand_inputs(photos)
         if not items:

@@ -382,3 +382,11 @@ def _jsonable(value: Any) -> Any:
 
 
 _register_builtin()
+
+# the review before rendering: the cut-out gate and the upright turn (see .gate, .orientation, .review)
+from .gate import GateConfig, GateReport, gate_cutout  # noqa: E402
+from .orientation import Orientation, OrientationConfig, estimate_orientation, turn_cutout  # noqa: E402
+from .review import NeedsPromptError, Review, review_cutout  # noqa: E402
+
+__all__ += ["GateConfig", "GateReport", "gate_cutout", "Orientation", "OrientationConfig", "estimate_orientation",
+            "turn_cutout", "NeedsPromptError", "Review", "review_cutout"]

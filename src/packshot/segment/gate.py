@@ -1,0 +1,313 @@
+"""The cut-out gate: is this cut-out plausibly the whole product, and only it?
+
+:func:`gate_cutout` measures a :class:`~packshot.types.Cutout` before anything is rendered from it:
+
+* **fragmentation**: how many sizeable pieces the mask falls into, the largest piece's share of
+  the mask, and solidity (mask area over its convex hull's);
+* **touching the frame**: the longest run of any image side the product covers (a product cut
+  by the frame edge, or a "product" that is the whole photo);
+* **a second estimate**: GrabCut started from the photo's border (colour models only: it shares
+  nothing with the u2netp saliency or the backdrop model), and its IoU with the cut-out;
+* **label text missing from the cut-out**: the photo is read inside the box of both estimates
+  (unmasked, as photographed), and the confident lines that the cut-out does not cover are
+  counted (the Cheez-It case: the cut-out keeps "BIG" and one cracker, the box's "CHEEZ-IT" is
+  on the photo but not in the cut-out).
+
+A cut-out that fails is not rendered: the SKU "needs a prompt" (``packshot cutout --box/--point``,
+or a prompt file), with the reasons in :attr:`GateReport.reasons`.
+
+The thresholds in :class:`GateConfig` were set on generated cases (fragmented masks, masks cut
+by the frame, cut-outs that drop part of a labelled product: ``tests/test_gate.py``); the real
+photos in ``../shared/photos`` are the check (``benchmarks/fidelity.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..types import Box, Cutout, alpha_bbox
+
+__all__ = ["GateConfig", "GateReport", "gate_cutout", "second_estimate", "NEEDS_PROMPT"]
+
+NEEDS_PROMPT = "needs-prompt"
+"""The flag a SKU gets when its cut-out fails the gate."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Thresholds of the cut-out gate."""
+
+    work_size: int = 384
+    """Long side of the copy the shape measures and the second estimate are computed on."""
+    min_piece: float = 0.02
+    """A piece smaller than this share of the mask is a speck, not a piece."""
+    max_pieces: int = 3
+    """More sizeable pieces than this, with the largest below ``min_largest_share``, is fragmented."""
+    min_largest_share: float = 0.6
+    """The largest piece's share of the mask below which several pieces count as fragments."""
+    min_solidity: float = 0.25
+    """Mask area over convex-hull area below which the mask is scattered."""
+    max_side_run: float = 0.6
+    """Longest covered run of one image side, as a share of that side, above which the product is cut by the frame."""
+    max_cut_share: float = 0.5
+    """A covered run of an image side this long against the product's own width (or height) there..."""
+    min_cut_side: float = 0.25
+    """... and at least this share of the side is a straight cut across the product by the frame."""
+    max_sides_touched: int = 2
+    """Touching more than this many sides (each over ``touch_share``) means the cut-out is the photo."""
+    touch_share: float = 0.1
+    """A side counts as touched when the product covers this share of it."""
+    min_agreement: float = 0.5
+    """IoU with the second estimate below which the two disagree."""
+    max_missing_glyphs: int = 6
+    """Confident label glyphs read on the photo but outside the cut-out, above which it fails..."""
+    max_missing_share: float = 0.3
+    """... when they are also at least this share of the glyphs read in the box."""
+    min_line_coverage: float = 0.5
+    """A text line is in the cut-out when alpha > 0.5 covers this share of its box."""
+    read_text: bool = True
+    """Run the text check (OCR; about a second)."""
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """The plausibility report of one cut-out.
+
+    Attributes
+    ----------
+    passed : the cut-out may be rendered.
+    reasons : why not (empty when passed), each a sentence a user can act on.
+    warnings : notes that did not fail the gate (e.g. touching one side).
+    metrics : the measures (JSON-serialisable), for the SKU's records.
+    """
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return () if self.passed else (NEEDS_PROMPT,)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"verdict": "pass" if self.passed else NEEDS_PROMPT, "reasons": list(self.reasons),
+                "warnings": list(self.warnings), "metrics": self.metrics}
+
+
+def _small(a: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
+    import cv2
+
+    h, w = a.shape[:2]
+    s = min(1.0, size / max(h, w))
+    if s >= 1.0:
+        return a
+    return cv2.resize(a, (max(8, int(round(w * s))), max(8, int(round(h * s)))),
+                      interpolation=cv2.INTER_AREA if interpolation is None else interpolation)
+
+
+def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[str, Any]:
+    """Pieces, largest piece share, solidity and frame contact of a boolean mask."""
+    import cv2
+
+    m = mask.astype(np.uint8)
+    area = float(m.sum())
+    h, w = m.shape
+    if area == 0:
+        return {"area_share": 0.0, "pieces": 0, "largest_share": 0.0, "solidity": 0.0,
+                "side_runs": {}, "cut_shares": {}, "sides_touched": 0}
+    n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    areas = np.sort(stats[1:, cv2.CC_STAT_AREA].astype(np.float64))[::-1]
+    pieces = int((areas >= config.min_piece * area).sum())
+    pts = cv2.findNonZero(m)
+    hull = cv2.convexHull(pts)
+    hull_area = max(float(cv2.contourArea(hull)), 1.0)
+    sides = {"top": m[0], "bottom": m[-1], "left": m[:, 0], "right": m[:, -1]}
+    runs = {k: round(_longest_run(v) / len(v), 4) for k, v in sides.items()}
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    extent = {"top": cols[-1] - cols[0] + 1, "bottom": cols[-1] - cols[0] + 1,
+              "left": rows[-1] - rows[0] + 1, "right": rows[-1] - rows[0] + 1}
+    cut = {k: round(_longest_run(v) / float(extent[k]), 4) for k, v in sides.items()}
+    shares = {k: float(v.mean()) for k, v in sides.items()}
+    return {
+        "area_share": round(area / (h * w), 4),
+        "pieces": pieces,
+        "largest_share": round(float(areas[0] / area), 4),
+        "solidity": round(min(area / hull_area, 1.0), 4),
+        "side_runs": runs,
+        "cut_shares": cut,
+        "sides_touched": int(sum(1 for s in shares.values() if s >= config.touch_share)),
+    }
+
+
+def _longest_run(v: np.ndarray) -> int:
+    v = np.concatenate([[0], v.astype(np.int8), [0]])
+    d = np.diff(v)
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return int((ends - starts).max()) if starts.size else 0
+
+
+def second_estimate(image: np.ndarray, config: GateConfig = GateConfig()) -> np.ndarray:
+    """An independent guess at the product: GrabCut started from the photo's border.
+
+    Returns a boolean mask at the size of ``image``'s work copy (long side ``config.work_size``).
+    GrabCut models colours only (the border is sure background, a 4 % frame), so it shares
+    nothing with u2netp's saliency or the backdrop model.
+    """
+    import cv2
+
+    from ..imaging import linear_to_srgb8
+
+    small = _small(np.asarray(image, np.float32), config.work_size)
+    h, w = small.shape[:2]
+    img8 = np.ascontiguousarray(linear_to_srgb8(np.clip(small, 0, 1), dither=False)[..., ::-1])
+    mask = np.full((h, w), cv2.GC_PR_FGD, np.uint8)
+    bx, by = max(2, int(0.04 * w)), max(2, int(0.04 * h))
+    mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD
+    bgd = np.zeros((1, 65), np.float64)
+    fgd = np.zeros((1, 65), np.float64)
+    try:
+        cv2.setRNGSeed(0)
+        cv2.grabCut(img8, mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return np.zeros((h, w), bool)
+    out = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    # keep the pieces that matter (GrabCut leaves specks of texture)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
+    if n > 1:
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        keep = np.flatnonzero(areas >= 0.05 * areas.max()) + 1
+        out = np.isin(labels, keep)
+    return out
+
+
+def _union_box(a: Box | None, b: Box | None) -> Box | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _polygon_coverage(hard: np.ndarray, polygon) -> float | None:
+    """Share of a text line's polygon (not its axis-aligned box: a line on a diagonal strap
+    would count the backdrop beside it) that the cut-out covers; None when it lies outside."""
+    import cv2
+
+    poly = np.asarray(polygon, np.float64).reshape(-1, 2)
+    x0, y0 = max(int(np.floor(poly[:, 0].min())), 0), max(int(np.floor(poly[:, 1].min())), 0)
+    x1, y1 = min(int(np.ceil(poly[:, 0].max())), hard.shape[1]), min(int(np.ceil(poly[:, 1].max())), hard.shape[0])
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(inside, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+    n = int(inside.sum())
+    if n == 0:
+        return None
+    return float(hard[y0:y1, x0:x1][inside > 0].mean())
+
+
+def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig()) -> dict[str, Any]:
+    """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover."""
+    hard = cutout.alpha > 0.5
+    lines = box_text.upright_lines() if box_text is not None else ()
+    total = missing = 0
+    missing_text = []
+    for line in lines:
+        glyphs = sum(1 for c in line.text if c.isalnum())
+        if line.confidence < 0.8:
+            continue
+        covered = _polygon_coverage(hard, line.polygon)
+        if covered is None:
+            continue
+        total += glyphs
+        if covered < config.min_line_coverage:
+            missing += glyphs
+            missing_text.append(line.text)
+    return {"glyphs_read": total, "glyphs_missing": missing, "missing_lines": missing_text[:12]}
+
+
+def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any = None,
+                prompted: bool = False) -> tuple[GateReport, Any]:
+    """Measure a cut-out and decide whether it may be rendered.
+
+    Parameters
+    ----------
+    cutout : the cut-out (with the photo it came from).
+    config : thresholds.
+    box_text : a :class:`~packshot.segment.orientation.BoxText` already read over the union of
+        the cut-out's and the second estimate's boxes; read here when None (and
+        ``config.read_text``).
+    prompted : the cut-out came from a user's prompt: the second estimate, blind to the prompt,
+        is measured but does not vote.
+
+    Returns
+    -------
+    (GateReport, BoxText or None)
+        The report, and the text reading (reused by the orientation estimate).
+    """
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if cutout.is_empty:
+        return GateReport(False, ("no product found in the photo (the cut-out is empty)",), (),
+                          {"area_share": 0.0}), None
+    hard_small = _small(cutout.alpha, config.work_size) > 0.5
+    metrics: dict[str, Any] = shape_metrics(hard_small, config)
+
+    if metrics["pieces"] > config.max_pieces and metrics["largest_share"] < config.min_largest_share:
+        reasons.append(f"the cut-out is in {metrics['pieces']} pieces, the largest only "
+                       f"{metrics['largest_share']:.0%} of it (fragments of the product)")
+    if metrics["solidity"] < config.min_solidity:
+        reasons.append(f"the cut-out is scattered (solidity {metrics['solidity']:.2f})")
+    if metrics["sides_touched"] > config.max_sides_touched:
+        reasons.append(f"the cut-out touches {metrics['sides_touched']} sides of the photo "
+                       "(the product fills the frame, or the backdrop was kept)")
+    runs, cuts = metrics["side_runs"], metrics["cut_shares"]
+    worst_side = max(runs, key=runs.get)
+    cut_sides = [k for k in runs if runs[k] > config.max_side_run
+                 or (runs[k] >= config.min_cut_side and cuts[k] >= config.max_cut_share)]
+    for side in cut_sides:
+        reasons.append(f"the product is cut by the {side} edge of the photo ({runs[side]:.0%} of that edge, "
+                       f"{cuts[side]:.0%} of the product's width there): a hand or the backdrop runs out of "
+                       "the frame, or the product does (reshoot, or render it anyway with --no-gate)")
+    if not cut_sides and runs[worst_side] > 0:
+        warnings.append(f"the product touches the {worst_side} edge of the photo")
+
+    second = second_estimate(cutout.image, config)
+    ours = _small(cutout.alpha, config.work_size) > 0.5
+    if second.shape != ours.shape:
+        import cv2
+
+        second = cv2.resize(second.astype(np.uint8), (ours.shape[1], ours.shape[0]),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
+    union = float((second | ours).sum())
+    iou = float((second & ours).sum()) / union if union else 0.0
+    metrics["second_estimate_iou"] = round(iou, 4)
+    metrics["second_estimate_area_share"] = round(float(second.mean()), 4)
+    if iou < config.min_agreement and not prompted:
+        reasons.append(f"the cut-out disagrees with a second estimate (GrabCut from the border; "
+                       f"IoU {iou:.2f})")
+
+    if config.read_text and box_text is None:
+        from .orientation import read_box_text
+
+        sy = cutout.alpha.shape[0] / second.shape[0]
+        sx = cutout.alpha.shape[1] / second.shape[1]
+        sb = alpha_bbox(second.astype(np.float32))
+        sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
+                                           int(np.ceil(sb[3] * sy)))
+        # a prompted cut-out is read in its own box: the GrabCut box, blind to the prompt, may
+        # reach the shelf labels around a product the user boxed
+        box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
+    if box_text is not None:
+        tm = text_metrics(cutout, box_text, config)
+        metrics.update(tm)
+        if tm["glyphs_missing"] > config.max_missing_glyphs and \
+                tm["glyphs_missing"] >= config.max_missing_share * max(tm["glyphs_read"], 1):
+            shown = ", ".join(repr(t) for t in tm["missing_lines"][:4])
+            reasons.append(f"label text on the photo is missing from the cut-out: {shown} "
+                           f"({tm['glyphs_missing']} of {tm['glyphs_read']} glyphs read)")
+    return GateReport(not reasons, tuple(reasons), tuple(warnings), metrics), box_text

@@ -1,0 +1,151 @@
+"""The cut-out gate: broken cut-outs are stopped ("needs a prompt") before anything is rendered.
+
+Thresholds are exercised on generated cases (fragmented masks, masks cut by the frame, a cut-out
+that drops a labelled product's label); a few real photos from ../shared/photos are the check.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from packshot.imaging import load_image
+from packshot.samples import make_product
+from packshot.segment import cutout_from_mask, segment
+from packshot.segment.gate import GateConfig, gate_cutout, shape_metrics
+from packshot.segment.review import NeedsPromptError, load_prompt_file, review_cutout, write_review
+
+
+
+NO_TEXT = GateConfig(read_text=False)
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return make_product("box", seed=4, size=(320, 320), label=("AURORA", "Oat Drink", "250 ml"))
+
+
+def _cut(image, mask):
+    return cutout_from_mask(image, np.asarray(mask, np.float32), decontaminate=False)
+
+
+def test_a_whole_product_passes_with_its_label_read(labelled):
+    report, text = gate_cutout(_cut(labelled.image, labelled.mask))
+    assert report.passed, report.reasons
+    assert report.metrics["glyphs_read"] >= 10 and report.metrics["glyphs_missing"] == 0
+    assert report.metrics["second_estimate_iou"] > 0.8
+    assert text is not None and text.best_turn() == 0
+
+
+def test_a_cut_out_missing_the_label_fails_and_names_the_text(labelled):
+    x0, y0, x1, y1 = labelled.label_box
+    mask = labelled.mask.copy()
+    mask[y0 - 2:y1 + 2] = 0  # the label band is lost: the cut-out keeps the lid and the base
+    report, _ = gate_cutout(_cut(labelled.image, mask))
+    assert not report.passed
+    assert any("label text" in r and "AURORA" in r for r in report.reasons), report.reasons
+
+
+def test_fragments_fail():
+    s = make_product("bottle", seed=2, size=(320, 320))
+    mask = s.mask.copy()
+    # keep five horizontal bands of the product: five pieces, none dominant
+    rows = np.arange(mask.shape[0])
+    mask[(rows // 12) % 3 != 0] = 0
+    report, _ = gate_cutout(_cut(s.image, mask), NO_TEXT)
+    assert not report.passed
+    assert any("pieces" in r for r in report.reasons), report.reasons
+
+
+def test_scattered_specks_fail_on_solidity():
+    rng = np.random.default_rng(0)
+    image = np.full((200, 200, 3), 0.8, np.float32)
+    mask = np.zeros((200, 200), np.float32)
+    for x, y in rng.integers(20, 180, size=(3, 2)):
+        mask[y - 6:y + 6, x - 6:x + 6] = 1
+    mask[20:24, 20:180] = 1  # a thin line joins nothing: still three pieces plus a line
+    metrics = shape_metrics(mask > 0.5)
+    assert metrics["solidity"] < GateConfig().min_solidity
+    report, _ = gate_cutout(_cut(image, mask), NO_TEXT)
+    assert not report.passed and any("scattered" in r for r in report.reasons)
+
+
+def test_a_product_cut_by_the_frame_edge_fails_but_touching_it_does_not():
+    s = make_product("bottle", seed=1, size=(320, 320), scale=0.7)
+    rows = np.flatnonzero(s.mask.max(axis=1) > 0.5)
+    cut_at = int(rows[-1] - 0.25 * (rows[-1] - rows[0]))  # the bottom quarter is outside the photo
+    report, _ = gate_cutout(_cut(s.image[:cut_at], s.mask[:cut_at]), NO_TEXT)
+    assert not report.passed and any("cut by the bottom edge" in r for r in report.reasons), report.reasons
+    # the cap just reaching the top edge is a touch, not a cut
+    top = int(rows[0])
+    touched, _ = gate_cutout(_cut(s.image[top:], s.mask[top:]), NO_TEXT)
+    assert touched.passed, touched.reasons
+    assert any("touches the top edge" in w for w in touched.warnings)
+
+
+def test_a_photo_that_is_all_product_fails():
+    rng = np.random.default_rng(1)
+    image = rng.uniform(0.1, 0.9, (160, 200, 3)).astype(np.float32)
+    report, _ = gate_cutout(_cut(image, np.ones((160, 200))), NO_TEXT)
+    assert not report.passed
+    assert any("sides of the photo" in r for r in report.reasons)
+
+
+def test_a_photo_with_no_product_fails_with_a_clear_reason(tmp_path):
+    blank = np.full((160, 160, 3), 0.85, np.float32)
+    cut = segment(blank)
+    report, _ = gate_cutout(cut)
+    assert not report.passed and "no product" in report.reasons[0]
+
+
+def test_review_records_needs_prompt_and_the_rejected_cut_out(tmp_path):
+    s = make_product("bottle", seed=2, size=(256, 256))
+    mask = s.mask.copy()
+    mask[(np.arange(256) // 10) % 3 != 0] = 0
+    review = review_cutout(_cut(s.image, mask), gate_config=NO_TEXT)
+    assert not review.gate.passed and "needs-prompt" in review.flags
+    path = write_review(tmp_path / "sku", review, "photo.jpg")
+    record = json.loads(path.read_text())
+    assert record["gate"]["verdict"] == "needs-prompt" and record["gate"]["reasons"]
+    assert "--box" in record["fix"] and (tmp_path / "sku" / "cutout_rejected.png").exists()
+
+
+def test_prompt_file_beside_the_photo(tmp_path):
+    p = tmp_path / "shot.jpg"
+    assert load_prompt_file(p) is None
+    (tmp_path / "shot.prompt.json").write_text(json.dumps({"box": [10, 20, 100, 200], "points": [[50, 60, 0]]}))
+    prompt = load_prompt_file(p)
+    assert prompt.box == (10, 20, 100, 200) and prompt.points == ((50, 60, 0),)
+    (tmp_path / "shot.prompt.json").write_text("{not json")
+    with pytest.raises(ValueError, match="prompt file"):
+        load_prompt_file(p)
+
+
+# ------------------------------------------------------------------------------- real photos
+@pytest.mark.slow
+@pytest.mark.parametrize("photo_id,reason", [("apc15_cheezit_box", "label text"),
+                                             ("gs_godmorgon_apple_instore", "cut by the left edge")])
+def test_real_broken_cut_outs_are_stopped(photos_dir, photo_id, reason):
+    image = load_image(photos_dir / "images" / f"{photo_id}.jpg")
+    review = review_cutout(segment(image))
+    assert not review.gate.passed
+    assert any(reason in r for r in review.gate.reasons), review.gate.reasons
+
+
+@pytest.mark.slow
+def test_real_good_cut_out_passes(photos_dir):
+    image = load_image(photos_dir / "images" / "abo_vitamin_bottle.jpg")
+    review = review_cutout(segment(image))
+    assert review.gate.passed, review.gate.reasons
+    assert review.orientation.turn == 0 and not review.orientation.uncertain
+
+
+def test_needs_prompt_error_names_the_photo():
+    from packshot.segment.review import require_passed
+
+    s = make_product("bottle", seed=2, size=(128, 128))
+    review = review_cutout(_cut(s.image, np.zeros((128, 128))), gate_config=NO_TEXT)
+    with pytest.raises(NeedsPromptError, match="shot.jpg.*needs-prompt.*no product"):
+        require_passed(review, "shot.jpg")
