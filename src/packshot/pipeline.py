@@ -282,11 +282,11 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     write_review(sku_dir, review, photo)
     result.timings["review"] = time.perf_counter() - t0
     require_passed(review, photo)
-    turned = review.cutout is not cutout
+    turned = review.orientation.turn % 360 != 0
+    cutout = review.cutout
     if not turned:
         save_cutout_full(result.cutout_path, cutout, work)
     else:  # turned upright: the cut-out the frames are rendered from (at the working resolution)
-        cutout = review.cutout
         save_cutout(result.cutout_path, cutout)
     del work  # the full-resolution pixels are not needed past the cut-out
 
