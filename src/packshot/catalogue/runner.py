@@ -326,7 +326,8 @@ def stage_summary(store: JobStore, plan: Plan) -> dict[str, dict[str, float]]:
             seconds += float(row[0] or 0.0)
         out[kind] = {"planned": len(ids), "up_to_date": len(ids) - len(todo),
                      "done": counts.get("done", 0) - (len(ids) - len(todo)), "failed": counts.get("failed", 0),
-                     "blocked": counts.get("blocked", 0), "pending": counts.get("pending", 0) + counts.get("running", 0),
+                     "blocked": counts.get("blocked", 0),
+                     "pending": counts.get("pending", 0) + counts.get("running", 0),
                      "seconds": round(seconds, 2)}
     return out
 
