@@ -294,3 +294,19 @@ def test_progress_reports_rate_and_eta():
     bar.advance(4, failed=1)
     line = stream.getvalue().strip()
     assert line.startswith("catalogue: 4/10 units, 4 units/min, ETA 90 s") and line.endswith("1 failed")
+
+
+def test_dest_delivers_every_export_and_re_exports_only(catalogue, tmp_path):
+    import dataclasses
+
+    root, out = _copy_run(catalogue, tmp_path)
+    remote = tmp_path / "remote"
+    seen = []
+    outcome = run_catalogue(root / "manifest.csv", out, brief=root / "brief.yaml", profiles=PROFILES,
+                            settings=dataclasses.replace(SETTINGS, dest=f"file://{remote}"), workers=1,
+                            progress=False, on_results=lambda t, r: seen.extend(r))
+    assert {r.id.split(":")[0] for r in seen if r.ok} == {"export"} and len([r for r in seen if r.ok]) == 4
+    assert outcome.stages["frame"]["up_to_date"] == 4
+    for sku in ("SKU-0", "SKU-1"):
+        got = (remote / f"{sku}_studio_v0_meta-square.jpg").read_bytes()
+        assert got == (out / "export" / f"{sku}_studio_v0_meta-square.jpg").read_bytes()

@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
         ray_address: Optional[str] = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: "
                                                                               "start a local one on 127.0.0.1)."),
+        ray_gpus: float = typer.Option(0.0, "--ray-gpus", help="GPUs each Ray actor asks for (diffusion renderer)."),
         dest: Optional[str] = typer.Option(None, "--dest", "-d", help="Also deliver exports to this fsspec "
                                                                       "destination (s3://, gs://, file://...)."),
         status: Optional[Path] = typer.Option(None, "--status", help="Print where the run in this folder stands "
@@ -86,7 +87,8 @@ def register(app: typer.Typer) -> None:
         try:
             with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
                 outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
-                                        workers=workers, ray_address=ray_address, force=force, verify=verify,
+                                        workers=workers, ray_address=ray_address, ray_gpus=ray_gpus,
+                                        force=force, verify=verify,
                                         wait_for_lock=wait, argv=sys.argv[1:])
         except LockedError as exc:
             err_console.print(f"[red]busy[/red] {exc}")
