@@ -219,6 +219,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow  # two CLI runs with worker processes: ~25 s quiet, ~60 s on a loaded machine
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_mid_run_then_resume_is_byte_identical(catalogue, tmp_path):
     root, reference, _ = catalogue
