@@ -267,7 +267,10 @@ def _execute(store: JobStore, run_id: int, plan: Plan, engine_name: str, workers
     ray_address, ray_cpus, ray_gpus = ray
     kwargs = {"num_cpus": ray_cpus, "num_gpus": ray_gpus} if engine_name == "ray" else {}
     n_tasks = len(plan.prep) + len(plan.scenes)
-    workers = min(workers or 10**6, max(n_tasks, 1)) if workers else None
+    if engine_name == "local" or workers:  # never more workers than tasks (a Ray cluster sizes itself)
+        from .engines import default_workers
+
+        workers = min(workers or default_workers(), max(n_tasks, 1))
     engine = make_engine(engine_name, workers, ray_address, **kwargs)
     try:
         ready: list[Any] = list(plan.prep.values())
@@ -308,8 +311,10 @@ def _execute(store: JobStore, run_id: int, plan: Plan, engine_name: str, workers
                         ready[:0] = followers  # this SKU's scenes next: its cut-out is still in a worker's cache
                 if on_results is not None:
                     on_results(task, results)
-    finally:
-        engine.close()
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C): stop the workers now, not after their tasks
+        engine.close(kill=True)
+        raise
+    engine.close()
 
 
 def stage_summary(store: JobStore, plan: Plan) -> dict[str, dict[str, float]]:
