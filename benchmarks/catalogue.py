@@ -174,6 +174,9 @@ embedded renderer. (Generating the photos, not timed: {gen_s:.0f} s.)
 | one scene's lighting changed | {len(changed_units)} units redone in {changed_s:.1f} s; exactly that scene's frames, QA and exports: {exact} | only that scene | {verdict(exact)} |
 | Ray vs local, first {k} SKUs | Ray {ray_k.frames_done} frames in {ray_k_s:.1f} s, local {local_k.frames_done} in {local_k_s:.1f} s: **{ratio:.2f}x** | >= {TARGET_RAY_RATIO} | {verdict(ratio >= TARGET_RAY_RATIO)} |
 
+The two small runs behind the Ray ratio ran one after the other: on a shared machine their load
+can differ (a ratio far from 1 says more about the load than about the engines).
+
 Work per stage in the first run (seconds summed over units, both workers):
 
 | stage | units | seconds | s / unit |

@@ -219,6 +219,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow  # two CLI runs with worker processes: ~25 s quiet, ~60 s on a loaded machine
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_mid_run_then_resume_is_byte_identical(catalogue, tmp_path):
     root, reference, _ = catalogue
@@ -265,3 +266,48 @@ def test_sigkill_mid_run_then_resume_is_byte_identical(catalogue, tmp_path):
     assert sorted(got) == sorted(ref)
     different = [k for k in ref if ref[k] != got[k]]
     assert not different
+
+
+def test_status_prints_where_the_run_stands(catalogue):
+    from typer.testing import CliRunner
+
+    from packshot.cli import app
+
+    root, out, _ = catalogue
+    res = CliRunner().invoke(app, ["catalogue", "--status", str(out)])
+    assert res.exit_code == 0, res.output
+    lines = {line.split()[0]: line.split()[1:] for line in res.output.splitlines() if line.strip()}
+    assert lines["frame"][:5] == ["4", "0", "0", "0", "2"]  # done, pending, running, failed, blocked
+    assert lines["cutout"][:5] == ["2", "0", "0", "1", "0"]
+    assert "units done" in res.output
+    missing = CliRunner().invoke(app, ["catalogue", "--status", str(root / "nowhere")])
+    assert missing.exit_code == 2
+
+
+def test_progress_reports_rate_and_eta():
+    import io
+
+    from packshot.catalogue.runner import Progress
+
+    stream = io.StringIO()
+    bar = Progress(10, stream=stream, every=0.0)
+    bar.t0 -= 60.0  # a minute ago
+    bar.advance(4, failed=1)
+    line = stream.getvalue().strip()
+    assert line.startswith("catalogue: 4/10 units, 4 units/min, ETA 90 s") and line.endswith("1 failed")
+
+
+def test_dest_delivers_every_export_and_re_exports_only(catalogue, tmp_path):
+    import dataclasses
+
+    root, out = _copy_run(catalogue, tmp_path)
+    remote = tmp_path / "remote"
+    seen = []
+    outcome = run_catalogue(root / "manifest.csv", out, brief=root / "brief.yaml", profiles=PROFILES,
+                            settings=dataclasses.replace(SETTINGS, dest=f"file://{remote}"), workers=1,
+                            progress=False, on_results=lambda t, r: seen.extend(r))
+    assert {r.id.split(":")[0] for r in seen if r.ok} == {"export"} and len([r for r in seen if r.ok]) == 4
+    assert outcome.stages["frame"]["up_to_date"] == 4
+    for sku in ("SKU-0", "SKU-1"):
+        got = (remote / f"{sku}_studio_v0_meta-square.jpg").read_bytes()
+        assert got == (out / "export" / f"{sku}_studio_v0_meta-square.jpg").read_bytes()

@@ -94,7 +94,16 @@ class LocalEngine:
         else:
             self.submit(task)
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the pool: after the running tasks end, or at once (``kill``: interrupted run)."""
+        if kill:
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                try:
+                    proc.kill()
+                except Exception:
+                    pass
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            return
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -187,7 +196,7 @@ class RayEngine:
         self._dispatch()
         return out
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         for a in self._actors:
             try:
                 self.ray.kill(a)

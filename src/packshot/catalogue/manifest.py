@@ -45,7 +45,7 @@ from ..types import Prompt
 
 REQUIRED = ("sku", "photo")
 KNOWN = REQUIRED + ("master", "title", "category", "brief", "profiles", "prompt", "segment", "scenes")
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SKU_RE = re.compile(r"^\w[\w.-]{0,127}$")  # \w: Unicode letters and digits, "_"
 _LIST_SPLIT = re.compile(r"\s*[;|]\s*")
 
 

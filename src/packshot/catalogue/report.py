@@ -41,7 +41,8 @@ def collect(store: JobStore, run_id: int | None = None) -> dict[str, Any]:
     units = [u for u in store.units("status IN ('failed', 'blocked')") if u["sku"] in wanted]
     failures = []
     for e in store.row_errors(run_id):
-        failures.append({"row": e["row"], "sku": e["sku"] or "", "unit": "manifest", "stage": f"manifest ({e['field']})",
+        failures.append({"row": e["row"], "sku": e["sku"] or "", "unit": "manifest",
+                         "stage": f"manifest ({e['field']})",
                          "reason": e["problem"], "what_to_do": "fix the row in the manifest and run again"})
     for u in units:
         stage = (u["info"] or {}).get("stage") or u["kind"]
@@ -57,7 +58,8 @@ def collect(store: JobStore, run_id: int | None = None) -> dict[str, Any]:
         summary.append({
             "row": sku["row"], "sku": f["sku"], "title": sku.get("title") or "", "scene": f["scene"],
             "variant": f["variant"], "frame": f"{f['frame']}.png", "status": f["status"],
-            "qa_verdict": (qa.get("info") or {}).get("verdict", "") if qa.get("status") == "done" else (qa.get("status") or ""),
+            "qa_verdict": ((qa.get("info") or {}).get("verdict", "") if qa.get("status") == "done"
+                           else (qa.get("status") or "")),
             "qa_reasons": "; ".join((qa.get("info") or {}).get("reasons", []) or []),
             "exports": f"{len(exports)}/{len(f['exports'])}",
             "export_files": " ".join(e["info"].get("file", "") for e in exports),

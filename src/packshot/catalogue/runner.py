@@ -149,6 +149,7 @@ def run_catalogue(
     workers: int | None = None,
     ray_address: str | None = None,
     ray_cpus: int | None = None,
+    ray_gpus: float = 0.0,
     force: bool = False,
     verify: bool = False,
     wait_for_lock: float = 0.0,
@@ -168,6 +169,7 @@ def run_catalogue(
     engine : ``local`` or ``ray``.
     workers : worker processes / actors (default: the cores).
     ray_address : an existing Ray cluster; None starts a local one (with ``ray_cpus`` CPUs).
+    ray_gpus : GPUs each Ray actor asks for (the diffusion renderer); 0 for the embedded one.
     force : redo every unit, up to date or not.
     verify : hash every recorded output before trusting it (default: files whose size and mtime
         are unchanged are trusted without reading them).
@@ -193,7 +195,8 @@ def run_catalogue(
         store = JobStore(out)
         try:
             outcome = _run(store, man, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
-                           ray_address, ray_cpus, force, verify, progress, argv, on_results, out, t_start)
+                           (ray_address, ray_cpus, ray_gpus), force, verify, progress, argv, on_results, out,
+                           t_start)
         finally:
             store.close()
         # temporary files of atomic writes that a killed run (or worker) left behind
@@ -202,7 +205,7 @@ def run_catalogue(
 
 
 def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, profiles, settings, engine, workers,
-         ray_address, ray_cpus, force, verify, show_progress, argv, on_results, out: Path,
+         ray, force, verify, show_progress, argv, on_results, out: Path,
          t_start: float) -> RunOutcome:
     run_id = store.start_run(engine, argv, man.source, str(brief or ""))
     sources: dict[str, dict] = {}
@@ -239,7 +242,7 @@ def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, prof
     status = "done"
     try:
         if plan.todo:
-            _execute(store, run_id, plan, engine, workers, ray_address, ray_cpus, bar, outcome, on_results)
+            _execute(store, run_id, plan, engine, workers, ray, bar, outcome, on_results)
     except BaseException:
         status = "interrupted"
         raise
@@ -257,13 +260,17 @@ def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, prof
     return outcome
 
 
-def _execute(store: JobStore, run_id: int, plan: Plan, engine_name: str, workers, ray_address, ray_cpus,
+def _execute(store: JobStore, run_id: int, plan: Plan, engine_name: str, workers, ray: tuple,
              bar: Progress, outcome: RunOutcome, on_results) -> None:
     from .engines import make_engine
 
-    kwargs = {"num_cpus": ray_cpus} if engine_name == "ray" else {}
+    ray_address, ray_cpus, ray_gpus = ray
+    kwargs = {"num_cpus": ray_cpus, "num_gpus": ray_gpus} if engine_name == "ray" else {}
     n_tasks = len(plan.prep) + len(plan.scenes)
-    workers = min(workers or 10**6, max(n_tasks, 1)) if workers else None
+    if engine_name == "local" or workers:  # never more workers than tasks (a Ray cluster sizes itself)
+        from .engines import default_workers
+
+        workers = min(workers or default_workers(), max(n_tasks, 1))
     engine = make_engine(engine_name, workers, ray_address, **kwargs)
     try:
         ready: list[Any] = list(plan.prep.values())
@@ -304,8 +311,10 @@ def _execute(store: JobStore, run_id: int, plan: Plan, engine_name: str, workers
                         ready[:0] = followers  # this SKU's scenes next: its cut-out is still in a worker's cache
                 if on_results is not None:
                     on_results(task, results)
-    finally:
-        engine.close()
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C): stop the workers now, not after their tasks
+        engine.close(kill=True)
+        raise
+    engine.close()
 
 
 def stage_summary(store: JobStore, plan: Plan) -> dict[str, dict[str, float]]:
@@ -326,7 +335,8 @@ def stage_summary(store: JobStore, plan: Plan) -> dict[str, dict[str, float]]:
             seconds += float(row[0] or 0.0)
         out[kind] = {"planned": len(ids), "up_to_date": len(ids) - len(todo),
                      "done": counts.get("done", 0) - (len(ids) - len(todo)), "failed": counts.get("failed", 0),
-                     "blocked": counts.get("blocked", 0), "pending": counts.get("pending", 0) + counts.get("running", 0),
+                     "blocked": counts.get("blocked", 0),
+                     "pending": counts.get("pending", 0) + counts.get("running", 0),
                      "seconds": round(seconds, 2)}
     return out
 

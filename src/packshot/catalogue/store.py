@@ -46,7 +46,9 @@ completions    how many times the unit finished with its current key (1 in a hea
 error, hint    why it failed and what to do (failed / blocked units)
 seconds        wall time of the last attempt
 updated        unix time of the last change
-outputs        JSON ``{name: {"path": relative path, "sha256": hex, "bytes": n}}``
+outputs        JSON ``{name: {"path": relative path, "sha256": hex, "bytes": n, "mtime_ns": t}}``
+               (sha256 and size as :mod:`packshot.integrity` computes and verifies them; a
+               rerun trusts a file whose size and mtime are unchanged, and hashes any other)
 info           JSON: unit-specific facts (qa: ``verdict``, ``reasons``; frame: ``source_kind``;
                export: ``url``, ``width``, ``height``, ``format``)
 run_id         the run that last changed the unit

@@ -69,6 +69,12 @@ def warm_up() -> None:
         segment(img)
     except Exception:  # warming is an optimisation: a real failure shows on the real task
         pass
+    try:
+        from ..understand.ocr import engine
+
+        engine()  # PP-OCR (rapidocr), used by understand and by QA
+    except Exception:
+        pass
 
 
 def die_with_parent() -> None:

@@ -29,11 +29,22 @@ def print_outcome(outcome) -> None:
                       highlight=False)
 
 
+def _manifest_or_photos(paths: list[Path]):
+    """One CSV / JSONL file or folder: a manifest; otherwise photos (and folders of photos)."""
+    from ..catalogue import manifest_from_photos
+    from ._common import expand_inputs
+
+    if len(paths) == 1 and (paths[0].is_dir() or paths[0].suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json")):
+        return paths[0]
+    return manifest_from_photos(expand_inputs(paths), source="<photos>")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("catalogue")
     def catalogue_command(
-        manifest: Optional[Path] = typer.Argument(None, help="Manifest: CSV, JSONL, or a folder of photos "
-                                                             "(see examples/manifest.csv)."),
+        manifest: Optional[List[Path]] = typer.Argument(None, help="Manifest (CSV or JSONL, see "
+                                                                   "examples/MANIFEST.md), or photos and folders of "
+                                                                   "photos (one SKU per photo, named after the file)."),
         brief: Optional[Path] = typer.Option(None, "--brief", "-b", help="Brief (YAML) for SKUs whose row names none."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (job store, frames, exports, "
                                                                      "report)."),
@@ -43,6 +54,7 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
         ray_address: Optional[str] = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: "
                                                                               "start a local one on 127.0.0.1)."),
+        ray_gpus: float = typer.Option(0.0, "--ray-gpus", help="GPUs each Ray actor asks for (diffusion renderer)."),
         dest: Optional[str] = typer.Option(None, "--dest", "-d", help="Also deliver exports to this fsspec "
                                                                       "destination (s3://, gs://, file://...)."),
         status: Optional[Path] = typer.Option(None, "--status", help="Print where the run in this folder stands "
@@ -78,15 +90,17 @@ def register(app: typer.Typer) -> None:
                 err_console.print(f"[red]error[/red] {exc}")
                 raise typer.Exit(2)
             raise typer.Exit(0)
-        if manifest is None or out is None:
+        if not manifest or out is None:
             err_console.print("[red]error[/red] give a MANIFEST and --out (or --status DIR)")
             raise typer.Exit(2)
+        source = _manifest_or_photos(manifest)
         settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
                                max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
         try:
             with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
-                outcome = run_catalogue(manifest, out, brief=brief, profiles=profile, settings=settings, engine=engine,
-                                        workers=workers, ray_address=ray_address, force=force, verify=verify,
+                outcome = run_catalogue(source, out, brief=brief, profiles=profile, settings=settings, engine=engine,
+                                        workers=workers, ray_address=ray_address, ray_gpus=ray_gpus,
+                                        force=force, verify=verify,
                                         wait_for_lock=wait, argv=sys.argv[1:])
         except LockedError as exc:
             err_console.print(f"[red]busy[/red] {exc}")
