@@ -30,6 +30,9 @@ def hint_for(exc: BaseException, stage: str) -> str:
         return "replace the file with a readable image (PNG, JPEG, WebP, TIFF) and run again"
     if isinstance(exc, EmptyProductError):
         return "check the photo, or give this SKU a prompt (a box around the product) in the manifest"
+    if type(exc).__name__ == "NeedsPromptError":
+        return ("needs a prompt: the cut-out failed the plausibility gate (see <sku>/cutout_gate.json and "
+                "cutout_rejected.png); give this SKU a `prompt` (box or points) in the manifest and run again")
     if isinstance(exc, InputError):
         return "fix the input named in the reason and run again"
     if isinstance(exc, MemoryError):
@@ -126,6 +129,7 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
     from ..imaging import load_image
     from ..segment import segment
     from ..segment.io import load_cutout, save_cutout
+    from ..segment.review import require_passed, review_cutout, write_review
     from ..understand import understand
     from ..understand.io import save_maps
 
@@ -140,10 +144,17 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             cutout = segment(image, backend=task.segment_backend, prompt=task.prompt)
             if cutout.is_empty:
                 raise EmptyProductError(task.photo, "no product found in the photo (the cut-out is empty)")
+            # the same gate and upright turn as `packshot run`: a failing cut-out is never rendered
+            # (the SKU "needs a prompt": a `prompt` box/points in its manifest row fixes it)
+            review = review_cutout(cutout, orientation="auto", gate=True, prompted=task.prompt is not None)
+            write_review(sku_dir, review, out / task.photo)
+            require_passed(review, task.photo)
+            cutout = review.cutout
             save_cutout(cut_path, cutout)
             results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
                                       {"cutout": _output(out, cut_path)},
-                                      {"flags": list(getattr(cutout, "flags", ()) or ())}))
+                                      {"flags": list(dict.fromkeys([*review.flags,
+                                                                    *(getattr(cutout, "flags", ()) or ())]))}))
         else:
             cutout = load_cutout(cut_path)
     except Exception as exc:
