@@ -143,7 +143,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
             result.skipped.append(existing[0])
             continue
         t0 = time.perf_counter()
-        backend = "plate" if spec.plate is not None else config.render_backend
+        backend = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or config.render_backend)
         frame = render(spec, cutout, maps, backend=backend)
         if config.relight:
             frame = relight(frame, cutout, maps)

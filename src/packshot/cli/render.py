@@ -120,7 +120,8 @@ def register(app: typer.Typer) -> None:
             product_maps = _maps_for(cutout, path, maps, this_sku, len(cutouts) > 1)
             written = 0
             for spec in condition(parsed, cutout, product_maps, this_sku):
-                frame = render(spec, cutout, product_maps, backend="plate" if spec.plate is not None else backend)
+                frame = render(spec, cutout, product_maps, backend="plate" if spec.plate is not None
+                               else (spec.provenance.get("renderer") or backend))
                 if not no_relight:
                     frame = relight(frame, cutout, product_maps)
                 save_frame(out, frame, path)
