@@ -162,3 +162,22 @@ def brief_block(models: dict[str, str], controls: bool = True, ip: bool = True, 
                                "scale": 1.0}
     block.update(extra)
     return block
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_iclight(variant: str = "fc") -> str:
+    """An IC-Light-style folder: an SD 1.5 pipeline whose UNet takes 8 (fc) or 12 (fbc) channels."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTokenizer
+
+    channels = {"fc": 8, "fbc": 12, "plain": 4}[variant]
+    root = Path(tiny_models()["root"])
+    tokenizer = CLIPTokenizer.from_pretrained(str(root / "sd-inpaint" / "tokenizer"))
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae(), text_encoder=text_encoder(), tokenizer=tokenizer,
+                                   unet=unet(in_channels=channels), scheduler=scheduler, safety_checker=None,
+                                   feature_extractor=None, image_encoder=None, requires_safety_checker=False)
+    folder = root / f"iclight-{variant}"
+    pipe.save_pretrained(str(folder))
+    return str(folder)
