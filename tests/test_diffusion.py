@@ -227,3 +227,70 @@ def test_missing_model_offline_is_a_clear_error(product, models):
     msg = str(err.value)
     assert "packshot-test/no-such-model" in msg and "cannot load" in msg and "local diffusers folder" in msg
     assert "Traceback" not in msg and len(msg) < 900
+
+
+# ------------------------------------------------------------------------------- refine
+def test_refine_repaints_only_the_region_outside_the_product(models, product, two_variants):
+    from packshot.render.diffusion.refine import refine, regions_from_qa
+
+    cut, maps = product
+    specs, frames = two_variants
+    frame = frames[0]
+    region = np.zeros((64, 64), bool)
+    region[:, :20] = True  # a flagged strip on the left, plus the whole product column it crosses
+    region[30:40, 20:44] = True
+    out = refine(frame, cut, region, maps)
+    placed = place_product(cut.rgb, cut.alpha, np.array(frame.provenance["render"]["matrix"]), (64, 64))
+    keep = lock_masks(placed.alpha, 2).keep
+    assert np.array_equal(out.rgb[keep], frame.rgb[keep])          # product and margin untouched
+    far = np.ones((64, 64), bool)
+    far[:, :27] = False  # the region (x < 20) plus its feather (cut off at 2 x 3 px)
+    far[20:50, :] = False
+    assert np.array_equal(out.rgb[far], frame.rgb[far])            # nothing far from the region moves
+    assert np.abs(out.rgb[:, :16] - frame.rgb[:, :16]).mean() > 1e-3  # the region was repainted
+    rec = out.provenance["refine"][-1]
+    assert rec["region_pixels"] < rec["asked_pixels"] and out.source_kind == "diffusion"
+
+    class _Sil:
+        growth_map = np.zeros((10, 10), np.float32)
+
+    class _Details:
+        crop = (5, 6, 15, 16)
+        silhouette = _Sil()
+
+    _Sil.growth_map[2:4, 3:5] = 1.0
+    mask = regions_from_qa(_Details(), (64, 64), grow=0)
+    assert mask.sum() == 4 and mask[8:10, 8:10].all()
+
+
+# ------------------------------------------------------------------------------- packshot run
+def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from packshot.cli import app
+    from packshot.samples import make_product, write_sample
+
+    write_sample(make_product("jar", seed=2, size=(160, 160)), tmp_path / "photos", name="jar-2")
+    brief = {"name": "gen", "defaults": {"sizes": [SIZE], "seed": 1},
+             "scenes": [{"name": "hero", "renderer": "diffusion", "variants": 2, "prompt": "marble table",
+                         "diffusion": tiny.brief_block(models, ip=False)},
+                        {"name": "plain", "preset": "studio-white"}]}
+    (tmp_path / "brief.yaml").write_text(yaml.safe_dump(brief))
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "photos"), "--brief", str(tmp_path / "brief.yaml"),
+                                      "--out", str(tmp_path / "out"), "--qa"])
+    assert result.exit_code == 0, result.output
+    hero = json.loads((tmp_path / "out" / "jar-2" / "hero" / "v1.json").read_text())
+    assert hero["source_kind"] == "diffusion"
+    assert hero["provenance"]["render"]["diffusion"]["seed"] == 2
+    assert "relight" in hero["provenance"]
+    plain = json.loads((tmp_path / "out" / "jar-2" / "plain" / "v0.json").read_text())
+    assert plain["source_kind"] == "embedded"
+    assert (tmp_path / "out" / "jar-2" / "hero" / "v0_qa.json").exists()
+    # a model that is not there: the SKU fails with one clear line, not a traceback
+    brief["scenes"][0]["diffusion"]["model"] = "packshot-test/absent-model"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(brief))
+    bad = CliRunner().invoke(app, ["run", str(tmp_path / "photos"), "--brief", str(tmp_path / "bad.yaml"),
+                                   "--out", str(tmp_path / "out2")])
+    assert bad.exit_code != 0
+    assert "packshot-test/absent-model" in bad.output and "Traceback" not in bad.output
