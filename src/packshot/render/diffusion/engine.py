@@ -146,15 +146,16 @@ def _family(class_name: str) -> str:
 
 def _load_error(what: str, ref: str, exc: BaseException, local_only: bool) -> ModelLoadError:
     p = Path(ref)
-    if p.is_absolute() or ref.startswith("."):
-        reason = "the folder does not exist" if not p.exists() else f"not a diffusers folder ({type(exc).__name__}: {exc})"
-    else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = (f"not found locally and it could not be fetched"
-                  f"{' (local_files_only / offline)' if local_only else ' (no network or no such repository)'}: "
-                  f"{first[:300]}")
-    return ModelLoadError(f"{what} '{ref}'", f"cannot load: {reason}. Give a local diffusers folder, or download the "
-                                             f"model once with network (e.g. huggingface-cli download {ref}).")
+    if p.is_absolute() or ref.startswith((".", "~")):
+        if not p.exists():
+            return ModelLoadError(f"{what} '{ref}'", "cannot load: the folder does not exist")
+        return ModelLoadError(f"{what} '{ref}'", f"cannot load: not a diffusers folder ({type(exc).__name__}: "
+                                                 f"{str(exc).strip()[:300]})")
+    first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+    how = "offline (local_files_only or HF_HUB_OFFLINE)" if local_only else "no network or no such repository"
+    return ModelLoadError(f"{what} '{ref}'", f"cannot load: not in the local Hugging Face cache and not fetched "
+                                             f"({how}): {first[:300]}. Give a local diffusers folder, or download "
+                                             f"it once with network (huggingface-cli download {ref})")
 
 
 def _offline(settings: DiffusionSettings) -> bool:
@@ -180,7 +181,6 @@ def clear_cache() -> None:
 
 def _load(settings: DiffusionSettings) -> Loaded:
     t0 = time.perf_counter()
-    torch = _torch()
     diffusers = _diffusers()
     device, dtype = pick_device(settings)
     local_only = _offline(settings)
@@ -218,10 +218,31 @@ def _load(settings: DiffusionSettings) -> Loaded:
                                  revision=a.revision)
         except Exception as exc:  # noqa: BLE001
             raise _load_error("ip_adapter", a.model, exc, local_only) from exc
+    return _prepare(pipe, family, device, dtype, settings, t0, model_records=True)
+
+
+def adopt(pipe: Any, settings: DiffusionSettings, family: str) -> Loaded:
+    """Use an already built pipeline (e.g. random weights in a benchmark) as the one for
+    ``settings``: the same optimisations as :func:`load` are applied and it is cached."""
+    torch = _torch()
+    device, dtype = pick_device(settings)
+    pipe.to(dtype=dtype)
+    loaded = _prepare(pipe, family, device, dtype, settings, time.perf_counter(), model_records=False)
+    with _LOAD_LOCK:
+        _LOADED[settings.load_key()] = loaded
+    del torch
+    return loaded
+
+
+def _prepare(pipe: Any, family: str, device: str, dtype: Any, settings: DiffusionSettings, t0: float,
+             model_records: bool) -> Loaded:
+    """Throughput and memory options, then the provenance of the setup."""
+    torch = _torch()
+    diffusers = _diffusers()
     pipe.set_progress_bar_config(disable=True)
-    denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
+    nets = getattr(pipe, "controlnet", None)
     if settings.channels_last:
-        for module in (getattr(pipe, "unet", None), getattr(pipe, "controlnet", None), getattr(pipe, "vae", None)):
+        for module in (getattr(pipe, "unet", None), nets, getattr(pipe, "vae", None)):
             if module is not None and hasattr(module, "to"):
                 module.to(memory_format=torch.channels_last)
     # scaled-dot-product attention: diffusers' default processors on torch 2 call F.sdpa
@@ -235,20 +256,43 @@ def _load(settings: DiffusionSettings) -> Loaded:
         pipe.enable_model_cpu_offload(device=device)
     else:
         pipe.to(device)
+    fused = False
     if settings.compile:
-        name = "unet" if hasattr(pipe, "unet") else "transformer"
-        setattr(pipe, name, torch.compile(denoiser))
-        if nets:
-            pipe.controlnet = torch.compile(pipe.controlnet)
+        # fused q/k/v projections (one matmul instead of three), then compiled graphs of the
+        # denoiser, the ControlNet(s) and the VAE decoder; shapes are static per canvas and batch
+        if hasattr(pipe, "fuse_qkv_projections") and settings.ip_adapter is None:
+            try:
+                pipe.fuse_qkv_projections()
+                fused = True
+            except (AttributeError, ValueError, NotImplementedError):
+                fused = False
+        mode = os.environ.get("PACKSHOT_COMPILE_MODE", "max-autotune-no-cudagraphs" if device.startswith("cuda")
+                              else "default")
+        name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
+        setattr(pipe, name, torch.compile(getattr(pipe, name), mode=mode, fullgraph=False))
+        if nets is not None:
+            pipe.controlnet = torch.compile(nets, mode=mode, fullgraph=False)
+        pipe.vae.decode = torch.compile(pipe.vae.decode, mode=mode, fullgraph=False)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    if model_records:
+        records = {
+            "model": model_record(settings.model, settings.revision),
+            "controlnets": [dict(kind=c.kind, **model_record(c.model, c.revision)) for c in settings.controlnets],
+            "ip_adapter": None if settings.ip_adapter is None else dict(
+                weight_name=settings.ip_adapter.weight_name, subfolder=settings.ip_adapter.subfolder,
+                **model_record(settings.ip_adapter.model, settings.ip_adapter.revision)),
+        }
+    else:
+        records = {"model": {"source": "in-memory", "id": settings.model},
+                   "controlnets": [{"kind": c.kind, "source": "in-memory", "id": c.model} for c in settings.controlnets],
+                   "ip_adapter": None}
     prov = {
         "family": family, "pipeline": type(pipe).__name__, "device": device, "dtype": str(dtype).replace("torch.", ""),
-        "model": model_record(settings.model, settings.revision),
-        "controlnets": [dict(kind=c.kind, **model_record(c.model, c.revision)) for c in settings.controlnets],
-        "ip_adapter": None if settings.ip_adapter is None else dict(
-            weight_name=settings.ip_adapter.weight_name, subfolder=settings.ip_adapter.subfolder,
-            **model_record(settings.ip_adapter.model, settings.ip_adapter.revision)),
+        **records,
         "attention": attention, "channels_last": settings.channels_last, "compile": settings.compile,
-        "cpu_offload": settings.cpu_offload, "vae_tiling": settings.vae_tiling,
+        "fused_qkv": fused, "cpu_offload": settings.cpu_offload, "vae_tiling": settings.vae_tiling,
         "torch": torch.__version__, "diffusers": diffusers.__version__,
     }
     return Loaded(pipe=pipe, family=family, device=device, dtype=dtype, settings=settings,
