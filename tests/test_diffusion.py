@@ -283,6 +283,7 @@ def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
     hero = json.loads((tmp_path / "out" / "jar-2" / "hero" / "v1.json").read_text())
     assert hero["source_kind"] == "diffusion"
     assert hero["provenance"]["render"]["diffusion"]["seed"] == 2
+    assert hero["provenance"]["render"]["diffusion"]["batch"] == 2  # both variants in one model call
     assert "relight" in hero["provenance"]
     plain = json.loads((tmp_path / "out" / "jar-2" / "plain" / "v0.json").read_text())
     assert plain["source_kind"] == "embedded"

@@ -26,6 +26,10 @@ from .imaging import DEFAULT_MAX_PIXELS, load_image
 from .provenance import sha256_bytes
 
 
+BATCH = 4
+"""Most frames of one scene handed to the renderer at once (a batching renderer paints them in one call)."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Settings of a pipeline run."""
@@ -104,7 +108,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     """
     from .condition import condition
     from .relight import relight
-    from .render import render
+    from .render import render_many
     from .render.io import save_frame
     from .segment import segment
     from .segment.io import save_cutout
@@ -136,26 +140,39 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     specs = condition(brief, cutout, maps, sku)
     master_rgb = load_image(master).rgb if master else None
     t_render = 0.0
+    pending = []
     for spec in specs:
         key = _frame_key(image.sha256, spec, config)
         existing = _existing_frame(out, spec)
         if config.resume and existing is not None and existing[1] == key:
             result.skipped.append(existing[0])
             continue
+        pending.append((spec, key))
+    # the frames of one scene go to the renderer together (at most BATCH at a time), so a
+    # batching renderer (diffusion) paints the variants of a scene in one model call
+    groups: list[list] = []
+    for item in pending:
+        if groups and groups[-1][0][0].scene == item[0].scene and len(groups[-1]) < BATCH:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    for group in groups:
         t0 = time.perf_counter()
-        backend = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or config.render_backend)
-        frame = render(spec, cutout, maps, backend=backend)
-        if config.relight:
-            frame = relight(frame, cutout, maps)
-        frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
-        sidecar = Path(save_frame(out, frame, result.cutout_path))
-        png = sidecar.with_suffix(".png")
+        frames = render_many([spec for spec, _ in group], cutout, maps, backend=config.render_backend)
+        for (spec, key), frame in zip(group, frames):
+            if config.relight:
+                frame = relight(frame, cutout, maps)
+            frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
+            sidecar = Path(save_frame(out, frame, result.cutout_path))
+            png = sidecar.with_suffix(".png")
+            result.frames.append(png)
+            if config.qa:
+                t_render += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
+                result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
+                t0 = time.perf_counter()
         t_render += time.perf_counter() - t0
-        result.frames.append(png)
-        if config.qa:
-            t0 = time.perf_counter()
-            result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb)
-            result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
     result.timings["render"] = t_render
     return result
 
