@@ -32,7 +32,13 @@ from .compose import PlacedProduct, composite, place_product
 
 
 class Renderer(Protocol):
-    """A scene painter: the background of a spec, and facts relight needs (JSON-ready)."""
+    """A scene painter: the background of a spec, and facts relight needs (JSON-ready).
+
+    Optional attributes a renderer may have: ``source_kind`` (the frames' kind, default
+    "embedded"), ``uses_maps`` (``background`` also takes ``maps=``), ``backgrounds(items, maps)``
+    (paints several ``(spec, placed product)`` pairs at once, used by :func:`render_many`). A
+    ``_provenance`` mapping in the returned facts goes into the frame's render record as is.
+    """
 
     name: str
 

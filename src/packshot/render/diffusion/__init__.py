@@ -109,8 +109,7 @@ class DiffusionRenderer:
 
     def __init__(self, defaults: DiffusionSettings | Mapping[str, Any] | None = None):
         if isinstance(defaults, Mapping):
-            defaults = DiffusionSettings.from_dict(defaults) if defaults.get("model") else DiffusionSettings(
-                **{k: v for k, v in defaults.items()})
+            defaults = DiffusionSettings.from_dict(defaults, check=False)
         self.defaults = defaults or DiffusionSettings()
 
     # -------------------------------------------------------------------------------- prepare

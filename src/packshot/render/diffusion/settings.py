@@ -65,8 +65,10 @@ class DiffusionSettings:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base: "DiffusionSettings | None" = None) -> "DiffusionSettings":
-        """Settings from a (validated) brief block, over ``base`` (key by key)."""
+    def from_dict(cls, data: Mapping[str, Any], base: "DiffusionSettings | None" = None,
+                  check: bool = True) -> "DiffusionSettings":
+        """Settings from a (validated) brief block, over ``base`` (key by key); ``check`` asks
+        for a complete setup (a model, at least one denoising step)."""
         base = base or cls()
         kw: dict[str, Any] = {}
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
@@ -79,6 +81,8 @@ class DiffusionSettings:
                 value = IPAdapterSpec(**value)
             kw[key] = value
         out = replace(base, **kw)
+        if not check:
+            return out
         if not out.model:
             raise InputError("diffusion.model", "the diffusion renderer needs a model (a hub id or a local folder)")
         if out.steps < 1 or int(out.steps * out.strength) < 1:
