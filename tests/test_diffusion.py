@@ -295,3 +295,30 @@ def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
                                    "--out", str(tmp_path / "out2")])
     assert bad.exit_code != 0
     assert "packshot-test/absent-model" in bad.output and "Traceback" not in bad.output
+
+
+def test_device_and_dtype_choice_and_overrides(monkeypatch):
+    import torch
+
+    from packshot.render.diffusion import DiffusionSettings
+    from packshot.render.diffusion.engine import pick_device
+
+    assert pick_device(DiffusionSettings()) == ("cpu", torch.float32)  # no GPU here: cpu fp32
+    assert pick_device(DiffusionSettings(dtype="bfloat16"))[1] is torch.bfloat16
+    monkeypatch.setenv("PACKSHOT_DIFFUSION_DTYPE", "float16")
+    assert pick_device(DiffusionSettings())[1] is torch.float16
+    assert pick_device(DiffusionSettings(dtype="float32"))[1] is torch.float32  # the brief wins
+    if not torch.cuda.is_available():
+        from packshot.errors import InputError
+
+        with pytest.raises(InputError, match="no CUDA device"):
+            pick_device(DiffusionSettings(device="cuda"))
+
+
+def test_renderer_without_a_model_says_so(product):
+    from packshot.errors import InputError
+
+    cut, maps = product
+    spec = condition(parse_brief({"scenes": [{"sizes": [SIZE]}]}), cut, maps, "jar")[0]
+    with pytest.raises(InputError, match="needs a model"):
+        render(spec, cut, maps, backend="diffusion")
