@@ -266,8 +266,9 @@ def _prepare(pipe: Any, family: str, device: str, dtype: Any, settings: Diffusio
                 fused = True
             except (AttributeError, ValueError, NotImplementedError):
                 fused = False
-        mode = os.environ.get("PACKSHOT_COMPILE_MODE", "max-autotune-no-cudagraphs" if device.startswith("cuda")
-                              else "default")
+        # "default" compiles in a minute or two; PACKSHOT_COMPILE_MODE=max-autotune-no-cudagraphs
+        # tunes the matmuls too (longer warm-up, sometimes faster)
+        mode = os.environ.get("PACKSHOT_COMPILE_MODE", "default")
         name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
         setattr(pipe, name, torch.compile(getattr(pipe, name), mode=mode, fullgraph=False))
         if nets is not None:
