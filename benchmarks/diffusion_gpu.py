@@ -27,6 +27,10 @@ Targets (issue 11, on a GPU): SDXL single frame <= 1.2 s and <= 0.9 s per frame 
     python benchmarks/diffusion_gpu.py                 # on a CUDA machine: full size, bf16
     python benchmarks/diffusion_gpu.py --tiny          # CPU check of the whole script: tiny configs
     python benchmarks/diffusion_gpu.py --only sdxl --repeats 3 --no-write
+    python benchmarks/diffusion_gpu.py --compile-mode max-autotune-no-cudagraphs
+
+On a GPU the whole plan (SDXL 1024, SD 1.5 512 and 768, each compiled for batch 1 and 4) needs
+roughly 10 minutes, most of it compilation; ``--only sdxl`` gives the targeted figures alone.
 """
 
 from __future__ import annotations
@@ -255,11 +259,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--compile-mode", default=None,
+                        help="torch.compile mode (default: PACKSHOT_COMPILE_MODE or 'default'), e.g. max-autotune-no-cudagraphs")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
     args = parser.parse_args()
 
+    import os
+
     import torch
 
+    if args.compile_mode:
+        os.environ["PACKSHOT_COMPILE_MODE"] = args.compile_mode
+    compile_mode = os.environ.get("PACKSHOT_COMPILE_MODE", "default")
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     gpu = torch.cuda.get_device_name(0) if device == "cuda" else "none (CPU)"
@@ -278,7 +289,7 @@ def main() -> None:
         f"Config: **{'tiny (CPU check of the script; NOT the GPU figures)' if args.tiny else 'full-size architectures'}**, "
         f"random weights, {args.steps} steps, CFG 7.0, one depth ControlNet, inpainting with the product locked, "
         f"{str(dtype).replace('torch.', '')}, device {device}, GPU: {gpu}, torch {torch.__version__}, "
-        f"torch.compile {'off' if args.no_compile else 'on'}; median of {args.repeats} after warm-up.",
+        f"torch.compile {'off' if args.no_compile else 'on (mode ' + compile_mode + ')'}; median of {args.repeats} after warm-up.",
         "",
         "| family | size | plain diffusers s/frame | packshot 1 frame s | packshot 4-batch s/frame | speed-up 1 / 4 | compile warm-up s |",
         "|---|---|---|---|---|---|---|",
