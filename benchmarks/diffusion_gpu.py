@@ -29,8 +29,9 @@ Targets (issue 11, on a GPU): SDXL single frame <= 1.2 s and <= 0.9 s per frame 
     python benchmarks/diffusion_gpu.py --only sdxl --repeats 3 --no-write
     python benchmarks/diffusion_gpu.py --compile-mode max-autotune-no-cudagraphs
 
-On a GPU the whole plan (SDXL 1024, SD 1.5 512 and 768, each compiled for batch 1 and 4) needs
-roughly 10 minutes, most of it compilation; ``--only sdxl`` gives the targeted figures alone.
+On a GPU the whole plan (SDXL 1024, SD 1.5 512 and 768, each compiled for batch 1 and 4) is estimated
+(not measured: no GPU was at hand) to take about 10 minutes, most of it compilation; ``--only sdxl``
+gives the targeted figures alone.
 """
 
 from __future__ import annotations
