@@ -290,9 +290,10 @@ def main() -> None:
         f"Config: **{'tiny (CPU check of the script; NOT the GPU figures)' if args.tiny else 'full-size architectures'}**, "
         f"random weights, {args.steps} steps, CFG 7.0, one depth ControlNet, inpainting with the product locked, "
         f"{str(dtype).replace('torch.', '')}, device {device}, GPU: {gpu}, torch {torch.__version__}, "
-        f"torch.compile {'off' if args.no_compile else 'on (mode ' + compile_mode + ')'}; median of {args.repeats} after warm-up.",
+        f"torch.compile {'off' if args.no_compile else 'on (mode ' + compile_mode + ')'}; median of {args.repeats} after warm-up; "
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
         "",
-        "| family | size | plain diffusers s/frame | packshot 1 frame s | packshot 4-batch s/frame | speed-up 1 / 4 | compile warm-up s |",
+        "| family | size | plain diffusers s/frame | packshot 1 frame s | packshot 4-batch s/frame | speed-up 1 / 4 | first calls (warm-up, compile) s |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
