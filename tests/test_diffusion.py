@@ -264,6 +264,7 @@ def test_refine_repaints_only_the_region_outside_the_product(models, product, tw
 
 
 # ------------------------------------------------------------------------------- packshot run
+@pytest.mark.slow
 def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
     import yaml
     from typer.testing import CliRunner
