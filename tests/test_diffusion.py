@@ -279,15 +279,18 @@ def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
                         {"name": "plain", "preset": "studio-white"}]}
     (tmp_path / "brief.yaml").write_text(yaml.safe_dump(brief))
     result = CliRunner().invoke(app, ["run", str(tmp_path / "photos"), "--brief", str(tmp_path / "brief.yaml"),
-                                      "--out", str(tmp_path / "out"), "--qa"])
+                                      "--out", str(tmp_path / "out"), "--qa",
+                                      "--relight-model", f"iclight:{tiny.tiny_iclight('fc')}"])
     assert result.exit_code == 0, result.output
     hero = json.loads((tmp_path / "out" / "jar-2" / "hero" / "v1.json").read_text())
     assert hero["source_kind"] == "diffusion"
     assert hero["provenance"]["render"]["diffusion"]["seed"] == 2
     assert hero["provenance"]["render"]["diffusion"]["batch"] == 2  # both variants in one model call
-    assert "relight" in hero["provenance"]
+    assert hero["provenance"]["relight"]["backend"] == "iclight-fc"      # the model relight ran last,
+    assert hero["provenance"]["relight_embedded"]["backend"] == "embedded"  # after the embedded pass
     plain = json.loads((tmp_path / "out" / "jar-2" / "plain" / "v0.json").read_text())
-    assert plain["source_kind"] == "embedded"
+    assert plain["provenance"]["render"]["backend"] == "studio"
+    assert plain["source_kind"] == "diffusion"  # a model relit its product
     assert (tmp_path / "out" / "jar-2" / "hero" / "v0_qa.json").exists()
     # a model that is not there: the SKU fails with one clear line, not a traceback
     brief["scenes"][0]["diffusion"]["model"] = "packshot-test/absent-model"

@@ -42,6 +42,8 @@ class RunConfig:
     """Pixel limit for input photos (decompression-bomb guard)."""
     relight: bool = True
     """Run the relight pass (shadows, reflection, bounded shading)."""
+    relight_model: str | None = None
+    """A model relight backend run after it (``iclight:FOLDER``, :mod:`packshot.relight.model`)."""
     resume: bool = True
     """Skip frames whose sidecar records identical inputs."""
     qa: bool = False
@@ -84,6 +86,7 @@ def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
         "segment": config.segment_backend,
         "render": config.render_backend,
         "relight": config.relight,
+        **({"relight_model": config.relight_model} if config.relight_model else {}),
     }
     return sha256_bytes(json.dumps(fields, sort_keys=True, default=str).encode())
 
@@ -162,6 +165,10 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         for (spec, key), frame in zip(group, frames):
             if config.relight:
                 frame = relight(frame, cutout, maps)
+            if config.relight_model:
+                from .relight.model import relight_model
+
+                frame = relight_model(frame, cutout, maps, backend=config.relight_model)
             frame = _with_provenance(frame, run_key=key, photo=str(photo), photo_sha256=image.sha256)
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")

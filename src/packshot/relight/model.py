@@ -48,7 +48,8 @@ class ModelRelightConfig:
     strength: float = 0.9
     """How far from the frame's own pixels the relit image may go (img2img denoise strength)."""
     work_size: int = 512
-    """Long side (pixels) of the crop the model works on (rounded to a multiple of 8)."""
+    """Long side (pixels) of the crop the model works on (rounded to a multiple of 8); a smaller
+    crop is worked on at its own size (at least 64)."""
     crop_margin: float = 0.15
     """Share of the product box added around it for the crop the model sees."""
     detail_sigma: float = 0.02
@@ -205,7 +206,9 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     cx0, cy0, cx1, cy1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, W), min(y1 + m, H)
     ys, xs = slice(cy0, cy1), slice(cx0, cx1)
     cw, ch = cx1 - cx0, cy1 - cy0
-    s = config.work_size / max(cw, ch)
+    # the model works at work_size, or at the crop's own size when that is smaller (never upscaled
+    # beyond it: a small product gains nothing from a larger pass)
+    s = min(config.work_size, max(64, -(-max(cw, ch) // 8) * 8)) / max(cw, ch)
     ww, wh = max(8, int(round(cw * s / 8)) * 8), max(8, int(round(ch * s / 8)) * 8)
 
     a = alpha[ys, xs]
