@@ -181,3 +181,34 @@ def tiny_iclight(variant: str = "fc") -> str:
     folder = root / f"iclight-{variant}"
     pipe.save_pretrained(str(folder))
     return str(folder)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_sdxl() -> str:
+    """An SDXL-class inpainting folder: two CLIP text encoders (one with projection), a UNet with
+    the text_time additional embedding; saved with save_pretrained."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    root = Path(tiny_models()["root"])
+    tokenizer = CLIPTokenizer.from_pretrained(str(root / "sd-inpaint" / "tokenizer"))
+    _seeded(5)
+    u = UNet2DConditionModel(
+        block_out_channels=(4, 8), layers_per_block=1, sample_size=8, in_channels=9, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16, norm_num_groups=4, attention_head_dim=2, use_linear_projection=True,
+        addition_embed_type="text_time", addition_time_embed_dim=4, projection_class_embeddings_input_dim=32,
+        transformer_layers_per_block=(1, 1))
+    cfg = dict(bos_token_id=0, eos_token_id=1, hidden_size=8, intermediate_size=16, layer_norm_eps=1e-5,
+               num_attention_heads=2, num_hidden_layers=2, pad_token_id=2, vocab_size=128, max_position_embeddings=77,
+               projection_dim=8)
+    te1 = CLIPTextModel(CLIPTextConfig(**cfg))
+    te2 = CLIPTextModelWithProjection(CLIPTextConfig(**cfg))
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       steps_offset=1, timestep_spacing="leading")
+    pipe = StableDiffusionXLInpaintPipeline(vae=vae(), text_encoder=te1, text_encoder_2=te2, tokenizer=tokenizer,
+                                            tokenizer_2=tokenizer, unet=u, scheduler=scheduler,
+                                            requires_aesthetics_score=False, force_zeros_for_empty_prompt=True)
+    folder = root / "sdxl-inpaint"
+    pipe.save_pretrained(str(folder))
+    return str(folder)

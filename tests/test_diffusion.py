@@ -326,3 +326,21 @@ def test_renderer_without_a_model_says_so(product):
     spec = condition(parse_brief({"scenes": [{"sizes": [SIZE]}]}), cut, maps, "jar")[0]
     with pytest.raises(InputError, match="needs a model"):
         render(spec, cut, maps, backend="diffusion")
+
+
+def test_sdxl_class_model_from_a_local_folder(product):
+    cut, maps = product
+    folder = tiny.tiny_sdxl()
+    brief = parse_brief({"defaults": {"sizes": [SIZE], "seed": 9}, "scenes": [{
+        "renderer": "diffusion", "prompt": "a studio photo", "negative_prompt": "dark",
+        "diffusion": {"model": folder, "steps": 2, "guidance": 5.0, "lock_margin": 2, "scheduler": "euler_a",
+                      "local_files_only": True}}]})
+    spec = condition(brief, cut, maps, "jar")[0]
+    frame = render(spec, cut, maps)
+    d = frame.provenance["render"]["diffusion"]
+    assert d["family"] == "sdxl" and d["pipeline"] == "StableDiffusionXLInpaintPipeline"
+    assert d["scheduler"] == "euler_a" and d["model"]["source"] == "local"
+    placed = place_product(cut.rgb, cut.alpha, np.array(frame.provenance["render"]["matrix"]), spec.canvas)
+    solid = placed.alpha >= 1.0
+    assert np.array_equal(frame.rgb[solid], placed.rgb[solid])
+    assert render(spec, cut, maps).rgb.tobytes() == frame.rgb.tobytes()
