@@ -9,8 +9,10 @@ vocabulary written here, and a CLIP vision encoder with an IP-Adapter projection
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import string
 import tempfile
 from pathlib import Path
@@ -129,6 +131,7 @@ def tiny_models() -> dict[str, str]:
     from transformers import CLIPImageProcessor, CLIPTokenizer
 
     root = Path(tempfile.mkdtemp(prefix="packshot-tiny-diffusion-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     tok_dir = root / "tokenizer-src"
     write_tokenizer(tok_dir)
     tokenizer = CLIPTokenizer.from_pretrained(str(tok_dir))
