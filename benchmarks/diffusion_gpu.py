@@ -103,7 +103,8 @@ def build(family: str, tiny: bool, device: str, dtype):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(0)
-    tok = tokenizer(Path(tempfile.mkdtemp(prefix="bench-tok-")))
+    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
+        tok = tokenizer(Path(tmp))
     clip_common = dict(bos_token_id=0, eos_token_id=1, pad_token_id=2, max_position_embeddings=77,
                        vocab_size=49408 if not tiny else 128, layer_norm_eps=1e-5)
     sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
