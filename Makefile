@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # every extra the demo and the tests exercise (the default install stays light: see README)
-EXTRAS ?= test,upscale,sam,credentials,motion,ray,web,web-test
+EXTRAS ?= test,upscale,sam,credentials,motion,diffusion,ray,web,web-test
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/$(VENV)/numba-cache
 export OMP_NUM_THREADS ?= 2

@@ -93,7 +93,7 @@ def test_export_names_sizes_tags_and_manifest(frames, tmp_path):
     assert len(result.files) == 12
     # square-s shares square-l's fix (same aspect and rules): 3 fixer calls per frame, not 4
     assert len(fixer.calls) == 9 and "square-s" not in fixer.calls
-    kinds = {"SKU-1/studio/v0": "trainedAlgorithmicMedia", "SKU-1/kitchen/v0": "compositeSynthetic",
+    kinds = {"SKU-1/studio/v0": "compositeWithTrainedAlgorithmicMedia", "SKU-1/kitchen/v0": "compositeSynthetic",
              "SKU-2/studio/v0": "digitalCapture"}
     for f in result.files:
         path = out / f.path
@@ -336,5 +336,5 @@ def test_in_memory_render_frames_are_exported(tmp_path):
     assert result.ok, result.failures
     (f,) = result.files
     assert f.path == "SKU-7_garden_v2_square-l.jpg"
-    assert read_metadata(tmp_path / "out" / f.path).digital_source_type == IPTC + "trainedAlgorithmicMedia"
+    assert read_metadata(tmp_path / "out" / f.path).digital_source_type == IPTC + "compositeWithTrainedAlgorithmicMedia"
     assert f.provenance["frame"] == {"render": {"backend": "test"}}

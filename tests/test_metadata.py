@@ -47,7 +47,7 @@ def contain_on_white(rgb, alpha, profile):
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 @pytest.mark.parametrize(
     "kind, dst",
-    [("diffusion", "trainedAlgorithmicMedia"), ("embedded", "compositeSynthetic"), ("capture", "digitalCapture")],
+    [("diffusion", "compositeWithTrainedAlgorithmicMedia"), ("embedded", "compositeSynthetic"), ("capture", "digitalCapture")],
 )
 def test_metadata_round_trips_per_kind_and_format(fmt, kind, dst):
     digest = provenance_digest({"stage": "export", "kind": kind})

@@ -215,7 +215,7 @@ def test_export_to_s3_writes_files_manifest_and_feed(bucket, tmp_path):
         info = bucket.fs.info(f"{bucket.name}/exports/{f.path}")
         assert info["ContentType"] == ("image/jpeg" if f.format == "JPEG" else "image/png")
     meta = read_metadata(bucket.fs.cat_file(f"{bucket.name}/exports/{result.files[0].path}"))
-    assert meta.digital_source_type.endswith("/trainedAlgorithmicMedia")
+    assert meta.digital_source_type.endswith("/compositeWithTrainedAlgorithmicMedia")
     remote = json.loads(bucket.fs.cat_file(f"{bucket.name}/exports/packshot-manifest.json"))
     local = json.loads((tmp_path / "manifest.json").read_text())
     assert remote == local

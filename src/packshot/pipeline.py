@@ -53,6 +53,10 @@ SKU_MAX_CHARS = 100
 goes into file names with scene, variant and profile."""
 
 
+BATCH = 4
+"""Most frames of one scene handed to the renderer at once (a batching renderer paints them in one call)."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Settings of a pipeline run."""
@@ -65,6 +69,8 @@ class RunConfig:
     """Pixel limit for input photos (decompression-bomb guard)."""
     relight: bool = True
     """Run the relight pass (shadows, reflection, bounded shading)."""
+    relight_model: str | None = None
+    """A model relight backend run after it (``iclight:FOLDER``, :mod:`packshot.relight.model`)."""
     resume: bool = True
     """Skip frames whose sidecar records identical inputs."""
     qa: bool = False
@@ -150,6 +156,7 @@ def _frame_key(photo_hash: str, spec: Any, config: RunConfig) -> str:
         "render": config.render_backend,
         "relight": config.relight,
         "orientation": config.orientation,
+        **({"relight_model": config.relight_model} if config.relight_model else {}),
     }
     return sha256_bytes(json.dumps(fields, sort_keys=True, default=str).encode())
 
@@ -227,7 +234,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     """
     from .condition import condition
     from .relight import relight
-    from .render import frame_at_photo_scale, render
+    from .render import frame_at_photo_scale, render_many
     from .render.io import alpha_path, save_frame
     from .segment import segment
     from .segment.fullres import save_cutout_full
@@ -300,34 +307,56 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     master_rgb = load_image(master).rgb if master else None
     t_render = 0.0
     outputs: list[Path] = [result.cutout_path, *(p for n, p in sorted(map_paths.items()) if n != "log")]
-    frames: list[Path] = []
-    for spec in specs:
+    done: dict[int, Path] = {}
+    pending: list[tuple[int, Any, str]] = []
+    for i, spec in enumerate(specs):
         fkey = _frame_key(image.sha256, spec, config)
         existing = _existing_frame(out, spec, fkey) if config.resume else None
-        if existing is not None:
-            result.skipped.append(existing)
-            png = existing
-            if config.qa and not png.with_name(f"{png.stem}_qa.json").exists():  # rendered by a run without qa
-                result.verdicts[str(png)] = _qa_frame(png.with_suffix(".json"), master_rgb, config.max_pixels)
+        if existing is None:
+            pending.append((i, spec, fkey))
+            continue
+        result.skipped.append(existing)
+        done[i] = existing
+        if config.qa and not existing.with_name(f"{existing.stem}_qa.json").exists():  # rendered by a run without qa
+            result.verdicts[str(existing)] = _qa_frame(existing.with_suffix(".json"), master_rgb, config.max_pixels)
+    # the frames of one scene go to a batching renderer (diffusion) together, at most BATCH at a
+    # time, so the variants of a scene are painted in one model call; other renderers get one
+    # frame at a time (a large canvas is never held several times over)
+    groups: list[list[tuple[int, Any, str]]] = []
+    for item in pending:
+        last = groups[-1] if groups else None
+        if last and last[0][1].scene == item[1].scene and len(last) < _batch_size(item[1], config):
+            last.append(item)
         else:
-            t0 = time.perf_counter()
-            backend = "plate" if spec.plate is not None else config.render_backend
-            frame = render(spec, cutout, maps, backend=backend)
+            groups.append([item])
+    for group in groups:
+        t0 = time.perf_counter()
+        rendered = render_many([spec for _, spec, _ in group], cutout, maps, backend=config.render_backend)
+        for (i, spec, fkey), frame in zip(group, rendered):
             if config.relight:
                 frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+            if config.relight_model:
+                from .relight.model import relight_model
+
+                frame = relight_model(frame, cutout, maps, backend=config.relight_model)
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
                                      orientation=review.orientation.as_record())
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
-            t_render += time.perf_counter() - t0
             del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
+            done[i] = png
             result.frames.append(png)
             if config.qa:
+                t_render += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 result.verdicts[str(png)] = _qa_frame(sidecar, master_rgb, config.max_pixels)
                 result.timings["qa"] = result.timings.get("qa", 0.0) + time.perf_counter() - t0
-        frames.append(png)
+                t0 = time.perf_counter()
+        del rendered
+        t_render += time.perf_counter() - t0
+    frames: list[Path] = [done[i] for i in sorted(done)]
+    for png in frames:
         outputs += [png, png.with_suffix(".json"), alpha_path(png)]
         if config.qa:
             outputs += [p for p in (png.with_name(f"{png.stem}_qa.json"), png.with_name(f"{png.stem}_qa_overlay.png"))
@@ -370,6 +399,13 @@ def _log_timings(sku_dir: Path, photo: Path, timings: dict[str, float]) -> None:
             f.write(line + "\n")
     except OSError:
         pass
+
+
+def _batch_size(spec: Any, config: RunConfig) -> int:
+    """How many frames of one scene go to the renderer together: BATCH for a batching renderer
+    (diffusion), else 1."""
+    name = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or config.render_backend)
+    return BATCH if name == "diffusion" else 1
 
 
 def _scaled_prompt(prompt: Any, factor: int) -> Any:

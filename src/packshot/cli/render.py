@@ -81,7 +81,9 @@ def register(app: typer.Typer) -> None:
         maps: Optional[Path] = typer.Option(None, "--maps", "-m",
                                             help="Maps folder from 'packshot inspect' (computed when omitted)."),
         sku: Optional[str] = typer.Option(None, "--sku", help="SKU id (one cut-out only); default from the file name."),
-        backend: str = typer.Option("studio", "--backend", help="Renderer for scenes without a plate: studio."),
+        backend: str = typer.Option("studio", "--backend",
+                                    help="Renderer for scenes without a plate: studio or diffusion (a scene's "
+                                         "'renderer:' in the brief wins)."),
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
         scene: Optional[List[str]] = typer.Option(None, "--scene", help="Only these scenes of the brief."),
     ) -> None:
@@ -127,7 +129,8 @@ def register(app: typer.Typer) -> None:
             product_maps = _maps_for(cutout, path, maps, this_sku, len(cutouts) > 1)
             written = 0
             for spec in condition(parsed, cutout, product_maps, this_sku):
-                frame = render(spec, cutout, product_maps, backend="plate" if spec.plate is not None else backend)
+                frame = render(spec, cutout, product_maps, backend="plate" if spec.plate is not None
+                               else (spec.provenance.get("renderer") or backend))
                 if not no_relight:
                     frame = relight(frame, cutout, product_maps)
                 save_frame(out, frame, path)

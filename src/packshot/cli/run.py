@@ -26,6 +26,8 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option("auto", "--backend", help="Segment backend."),
         renderer: str = typer.Option("studio", "--renderer", help="Renderer for scenes without a plate."),
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
+        relight_model: str = typer.Option("", "--relight-model",
+                                          help="Also relight the product with a model: iclight:FOLDER (extra: diffusion)."),
         force: bool = typer.Option(False, "--force", help="Render frames again even when up to date."),
         qa: bool = typer.Option(False, "--qa", help="Run the fidelity checks and write qa.json per frame."),
         max_pixels: int = max_pixels_option(),
@@ -58,7 +60,15 @@ def register(app: typer.Typer) -> None:
         except (ValueError, OSError) as exc:
             print_error("brief error", str(exc))
             raise typer.Exit(2)
+        if relight_model:
+            from ..relight.model import RELIGHTERS
+
+            if relight_model not in RELIGHTERS or ":" not in relight_model:
+                print_error("error", f"--relight-model '{relight_model}': use one of "
+                                     f"{', '.join(RELIGHTERS.names())}")
+                raise typer.Exit(2)
         config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
+                           relight_model=relight_model or None,
                            resume=not force, qa=qa, max_pixels=max_pixels,
                            orientation=orientation.strip().lower(), gate=not no_gate)
         written: list[Path] = []

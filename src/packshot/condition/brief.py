@@ -60,6 +60,7 @@ _SCENE_KEYS = {
     "name", "preset", "backdrop", "prompt", "negative_prompt", "references", "placement", "lighting",
     "floor", "sizes", "resolution", "variants", "seed", "plate", "plate_floor_line", "plate_horizon",
     "motion",
+    "renderer", "diffusion",
 }
 _DEFAULT_KEYS = _SCENE_KEYS - {"name", "plate", "plate_floor_line", "plate_horizon", "motion"}
 _TOP_KEYS = {"name", "defaults", "scenes", "description"}
@@ -144,11 +145,18 @@ class SceneBrief:
     plate_horizon: float | None = None
     motion: Any = None
     """A :class:`packshot.motion.MotionSpec` when the scene also asks for a clip, else None."""
+    renderer: str | None = None
+    """The renderer the brief names for this scene (``renderer:``); None = the run's choice."""
+    diffusion: Mapping[str, Any] = field(default_factory=dict)
+    """Validated ``diffusion:`` settings (see :mod:`packshot.condition.render_options`)."""
 
     @property
     def backend(self) -> str:
-        """The renderer this scene needs: "plate" with a background photo, else "studio"."""
-        return "plate" if self.plate is not None else "studio"
+        """The renderer this scene needs: "plate" with a background photo, else the one the
+        brief names, else "studio"."""
+        if self.plate is not None:
+            return "plate"
+        return self.renderer or "studio"
 
 
 @dataclass(frozen=True)
@@ -389,9 +397,22 @@ def _parse_scene(ck: _Checker, raw: Mapping[str, Any], path: str, defaults: Mapp
     if floor_line is not None and horizon is not None and horizon >= floor_line:
         raise ck.fail(f"{path}.plate_horizon", f"must be above the floor line ({horizon:g} >= {floor_line:g})")
 
+    from .render_options import parse_diffusion, parse_renderer
+
+    renderer = parse_renderer(ck, merged["renderer"], where("renderer")) if "renderer" in merged else None
+    if renderer is not None and plate is not None and renderer != "plate":
+        raise ck.fail(where("renderer"), f"a scene with a 'plate' is painted by the plate renderer, not '{renderer}'")
+    diffusion: dict[str, Any] = {}
+    if "diffusion" in defaults:
+        diffusion.update(parse_diffusion(ck, defaults["diffusion"], "defaults.diffusion"))
+    if "diffusion" in raw:  # a scene's block refines the defaults key by key
+        diffusion.update(parse_diffusion(ck, raw["diffusion"], f"{path}.diffusion"))
+    if renderer == "diffusion" and "model" not in diffusion:
+        raise ck.fail(where("diffusion"), "renderer 'diffusion' needs diffusion.model (a hub id or a local folder)")
+
     motion = _parse_motion(ck, raw["motion"], f"{path}.motion", resolution) if "motion" in raw else None
     return SceneBrief(name, preset, backdrop, prompt, negative, tuple(refs), placement, lighting, floor, sizes,
-                      variants, seed, plate, floor_line, horizon, motion)
+                      variants, seed, plate, floor_line, horizon, motion, renderer, diffusion)
 
 
 _MOTION_KEYS = {"kind", "seconds", "fps", "size", "easing", "seed", "zoom", "parallax", "sweep_degrees"}

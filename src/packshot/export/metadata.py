@@ -18,7 +18,8 @@ Digital source type by frame kind (IPTC NewsCodes ``digitalsourcetype``):
 =============  ============================  ====================================================
 source kind    DigitalSourceType             why
 =============  ============================  ====================================================
-diffusion      trainedAlgorithmicMedia       a trained model painted pixels of the frame
+diffusion      compositeWithTrained-         the real product's pixels composited into a scene
+               AlgorithmicMedia              a trained model painted (the product is locked)
 embedded       compositeSynthetic            a real photo of the product composited into a
                                              procedural (algorithmic, untrained) scene: a
                                              composite, and no trained model made any pixel, so
@@ -26,8 +27,9 @@ embedded       compositeSynthetic            a real photo of the product composi
 capture        digitalCapture                a plain cut-out of the photo on a backdrop
 =============  ============================  ====================================================
 
-Google Merchant Center asks that AI-generated product images keep ``trainedAlgorithmicMedia``;
-packshot writes it for every diffusion frame.
+Google Merchant Center asks that AI-generated product images carry an AI digital source type;
+packshot writes ``compositeWithTrainedAlgorithmicMedia`` for every diffusion frame (the product
+itself is the photo's pixels, the scene around it was painted by a trained model).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from ..imaging import read_bounded, srgb_icc_bytes
 IPTC_DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 DIGITAL_SOURCE_TYPES: Mapping[str, str] = {
-    "diffusion": IPTC_DIGITAL_SOURCE_TYPE + "trainedAlgorithmicMedia",
+    "diffusion": IPTC_DIGITAL_SOURCE_TYPE + "compositeWithTrainedAlgorithmicMedia",
     "embedded": IPTC_DIGITAL_SOURCE_TYPE + "compositeSynthetic",
     "capture": IPTC_DIGITAL_SOURCE_TYPE + "digitalCapture",
 }

@@ -6,7 +6,8 @@ this module places the product's cut-out with one affine warp
 light. The product's pixels are never repainted: shadows, reflection and the bounded relight
 are added by :func:`packshot.relight.relight`.
 
-Backends: ``studio`` (procedural scenes) and ``plate`` (a background photo).
+Backends: ``studio`` (procedural scenes), ``plate`` (a background photo) and ``diffusion`` (a
+diffusion model inpaints the scene, :mod:`packshot.render.diffusion`; extra ``diffusion``).
 
 Examples
 --------
@@ -31,7 +32,13 @@ from .compose import PlacedProduct, composite, place_product
 
 
 class Renderer(Protocol):
-    """A scene painter: the background of a spec, and facts relight needs (JSON-ready)."""
+    """A scene painter: the background of a spec, and facts relight needs (JSON-ready).
+
+    Optional attributes a renderer may have: ``source_kind`` (the frames' kind, default
+    "embedded"), ``uses_maps`` (``background`` also takes ``maps=``), ``backgrounds(items, maps)``
+    (paints several ``(spec, placed product)`` pairs at once, used by :func:`render_many`). A
+    ``_provenance`` mapping in the returned facts goes into the frame's render record as is.
+    """
 
     name: str
 
@@ -54,6 +61,14 @@ def _plate() -> Renderer:
     from .plate import PlateRenderer
 
     return PlateRenderer()
+
+
+@RENDERERS.register("diffusion", doc="A diffusion model (SD 1.5 / SDXL / Flux, hub id or local folder) inpaints "
+                                     "the scene around the locked product; ControlNet + IP-Adapter. Extra: diffusion.")
+def _diffusion(**defaults: Any) -> Renderer:
+    from .diffusion import DiffusionRenderer
+
+    return DiffusionRenderer(defaults or None)
 
 
 BACKENDS = RENDERERS
@@ -90,16 +105,54 @@ def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, bac
         ``product_box`` its box, ``provenance["render"]`` the backend, parameters, timings and
         ``scene`` facts (support surface, grain) relight reads.
     """
-    if spec.plate is not None and backend == "studio":
-        backend = "plate"  # a scene with a background photo can only be painted by the plate renderer
-    renderer = RENDERERS.create(backend)
-    t0 = time.perf_counter()
+    return render_many([spec], cutout, maps, backend)[0]
+
+
+def _placed(spec: SceneSpec, cutout: Cutout) -> tuple[np.ndarray, PlacedProduct]:
     matrix = product_matrix(spec, cutout)
     product = place_product(cutout.rgb, cutout.alpha, matrix, spec.canvas)
     if product.box is None:
         raise EmptyProductError("placement", f"the product falls outside the {spec.canvas[0]}x{spec.canvas[1]} canvas")
+    return matrix, product
+
+
+def render_many(specs: list[SceneSpec], cutout: Cutout, maps: ProductMaps | None = None,
+                backend: str = "studio") -> list[Frame]:
+    """:func:`render` for several specs of one product; a renderer that paints in batches (the
+    diffusion renderer: the variants of a scene in one model call) gets them together."""
+    if not specs:
+        return []
+    # a scene with a background photo can only be painted by the plate renderer; a scene whose
+    # brief names a renderer gets that one
+    chosen = ["plate" if s.plate is not None else (s.provenance.get("renderer") or backend) for s in specs]
+    if len(set(chosen)) > 1:
+        frames: dict[int, Frame] = {}
+        for name in dict.fromkeys(chosen):
+            idx = [i for i, c in enumerate(chosen) if c == name]
+            for i, f in zip(idx, render_many([specs[i] for i in idx], cutout, maps, name)):
+                frames[i] = f
+        return [frames[i] for i in range(len(specs))]
+    backend = chosen[0]
+    renderer = RENDERERS.create(backend)
+    t0 = time.perf_counter()
+    placed = [_placed(spec, cutout) for spec in specs]
     t1 = time.perf_counter()
-    background, scene_info = renderer.background(spec, product)
+    if hasattr(renderer, "backgrounds"):
+        painted = renderer.backgrounds([(s, p) for s, (_, p) in zip(specs, placed)], maps)  # type: ignore[attr-defined]
+    elif getattr(renderer, "uses_maps", False):
+        painted = [renderer.background(s, p, maps=maps) for s, (_, p) in zip(specs, placed)]  # type: ignore[call-arg]
+    else:
+        painted = [renderer.background(s, p) for s, (_, p) in zip(specs, placed)]
+    t2 = time.perf_counter()
+    frames = [_frame(renderer, spec, matrix, product, bg, info, (t1 - t0) / len(specs), (t2 - t1) / len(specs))
+              for spec, (matrix, product), (bg, info) in zip(specs, placed, painted)]
+    return frames
+
+
+def _frame(renderer: Renderer, spec: SceneSpec, matrix: np.ndarray, product: PlacedProduct, background: np.ndarray,
+           scene_info: dict[str, Any], place_s: float, background_s: float) -> Frame:
+    scene_info = dict(scene_info)
+    extra = scene_info.pop("_provenance", {})
     t2 = time.perf_counter()
     # a renderer that paints a new background on every call (``fresh_background``) lets the
     # composite go into it rather than into a second full-size copy
@@ -115,10 +168,14 @@ def render(spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None = None, bac
         inputs=dict(spec.provenance.get("inputs", {})),
         matrix=[[float(v) for v in row] for row in matrix],
         scene=scene_info,
-        timings={"place_s": round(t1 - t0, 4), "background_s": round(t2 - t1, 4), "composite_s": round(t3 - t2, 4)},
+        timings={"place_s": round(place_s, 4), "background_s": round(background_s, 4),
+                 "composite_s": round(t3 - t2, 4)},
+        **extra,
     )
+    assert product.box is not None
     return Frame(rgb=rgb, product_alpha=product.alpha, product_box=product.box, spec=spec,
-                 source_kind="embedded", provenance={"condition": dict(spec.provenance), "render": prov})
+                 source_kind=getattr(renderer, "source_kind", "embedded"),
+                 provenance={"condition": dict(spec.provenance), "render": prov})
 
 
 def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
@@ -150,5 +207,5 @@ def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
     return dataclasses.replace(frame, spec=spec, provenance=prov)
 
 
-__all__ = ["frame_at_photo_scale", "render", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product",
+__all__ = ["frame_at_photo_scale", "render", "render_many", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product",
            "PlacedProduct"]
