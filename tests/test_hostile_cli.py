@@ -220,3 +220,20 @@ def test_memory_destination_writes_no_manifest_in_the_current_folder(tmp_path, s
 
     manifest = json.loads(fsspec.filesystem("memory").cat_file("/hostile-test/out/packshot-manifest.json"))
     assert manifest["files"]
+
+
+def test_cli_modules_never_interpolate_into_rich_markup():
+    """Item 18 as a rule: CLI messages carrying file names or errors go through print_error /
+    print_info (printed verbatim); an f-string handed to Rich would read "[width, height]" or a
+    file called "[red].png" as markup."""
+    import re
+    from pathlib import Path
+
+    import packshot.cli as cli
+
+    offenders = []
+    for path in sorted(Path(cli.__file__).parent.glob("*.py")):
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"(err_console|console)\.print\(\s*f[\"']", line) and path.name != "_common.py":
+                offenders.append(f"{path.name}:{no}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

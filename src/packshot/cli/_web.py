@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ._common import err_console
+from ._common import print_error, print_info
 
 
 def settings_or_exit(**kwargs):
@@ -20,7 +20,7 @@ def settings_or_exit(**kwargs):
     try:
         token = resolve_token(host, token_file=kwargs.pop("token_file"))
     except ConfigError as exc:
-        err_console.print(f"[red]error[/red] {exc}")
+        print_error("error", f"{exc}")
         raise typer.Exit(2)
     limits = Limits(max_body_bytes=int(kwargs.pop("max_upload_mb") * 1024 * 1024),
                     max_pixels=kwargs.pop("max_pixels"), max_seconds=kwargs.pop("timeout"))
@@ -35,10 +35,10 @@ def run_server(settings, port: int, what: str) -> None:
     try:
         app = create_app(settings)
     except ValueError as exc:
-        err_console.print(f"[red]error[/red] {exc}")
+        print_error("error", f"{exc}")
         raise typer.Exit(2)
     auth = "bearer token required" if settings.token else "no token (loopback only)"
-    err_console.print(f"{what} on http://{settings.host}:{port}/ ({auth}); API docs at /docs")
+    print_info(f"{what} on http://{settings.host}:{port}/ ({auth}); API docs at /docs")
     uvicorn.run(app, host=settings.host, port=port, log_level="warning", access_log=False,
                 server_header=False, timeout_keep_alive=5, limit_concurrency=256)
 

@@ -8,25 +8,24 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console
+from ._common import err_console, print_error, print_info
 
 
 def print_outcome(outcome) -> None:
     """The final summary per stage, and where the report is."""
-    err_console.print(f"{'stage':<8} {'planned':>8} {'up to date':>11} {'done':>6} {'failed':>7} {'blocked':>8} "
+    print_info(f"{'stage':<8} {'planned':>8} {'up to date':>11} {'done':>6} {'failed':>7} {'blocked':>8} "
                       f"{'seconds':>8}", highlight=False)
     for kind in ("cutout", "maps", "frame", "qa", "export"):
         s = outcome.stages.get(kind)
         if not s:
             continue
-        err_console.print(f"{kind:<8} {s['planned']:>8} {s['up_to_date']:>11} {s['done']:>6} {s['failed']:>7} "
+        print_info(f"{kind:<8} {s['planned']:>8} {s['up_to_date']:>11} {s['done']:>6} {s['failed']:>7} "
                           f"{s['blocked']:>8} {s['seconds']:>8.1f}", highlight=False)
     rate = 60.0 * outcome.frames_done / outcome.seconds if outcome.seconds > 0 else 0.0
-    err_console.print(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
+    print_info(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
                       f"{outcome.failed} units failed, {outcome.blocked} blocked, {len(outcome.row_errors)} manifest "
-                      f"rows skipped", highlight=False)
-    err_console.print(f"report: {outcome.out_dir / 'report.html'} (summary.csv, failures.csv beside it)",
-                      highlight=False)
+                      f"rows skipped")
+    print_info(f"report: {outcome.out_dir / 'report.html'} (summary.csv, failures.csv beside it)")
 
 
 def _manifest_or_photos(paths: list[Path]):
@@ -87,7 +86,7 @@ def register(app: typer.Typer) -> None:
             try:
                 typer.echo(status_text(status))
             except FileNotFoundError as exc:
-                err_console.print(f"[red]error[/red] {exc}")
+                print_error("error", f"{exc}")
                 raise typer.Exit(2)
             raise typer.Exit(0)
         if not manifest or out is None:
@@ -103,10 +102,10 @@ def register(app: typer.Typer) -> None:
                                         force=force, verify=verify,
                                         wait_for_lock=wait, argv=sys.argv[1:])
         except LockedError as exc:
-            err_console.print(f"[red]busy[/red] {exc}")
+            print_error("busy", f"{exc}")
             raise typer.Exit(2)
         except (PackshotError, ValueError, OSError) as exc:
-            err_console.print(f"[red]error[/red] {exc}")
+            print_error("error", f"{exc}")
             raise typer.Exit(2)
         print_outcome(outcome)
         raise typer.Exit(outcome.exit_code)

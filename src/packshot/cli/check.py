@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.text import Text
 
-from ._common import err_console, escape, expand_inputs, print_error
+from ._common import escape, expand_inputs, print_error
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -139,7 +140,7 @@ def register(app: typer.Typer) -> None:
                         fixed = fix_clip(path, name, Path(fix_to) / f"{path.stem}.{name}{path.suffix}")
                 except (PackshotError, OSError, ValueError) as exc:
                     any_failed = True
-                    err_console.print(f"[red]failed[/red] {path}: {exc}")
+                    print_error("failed", f"{path}: {exc}")
                     documents.append({"clip": str(path), "error": str(exc)})
                     continue
                 any_failed |= not report.passed if fixed is None else not fixed.report.passed
@@ -163,8 +164,8 @@ def register(app: typer.Typer) -> None:
                                   r.message)
                 console.print(table)
                 if fixed is not None:
-                    ok = "[green]PASS[/green]" if fixed.report.passed else "[bold red]FAIL[/bold red]"
-                    console.print(f"fixed -> {fixed.path} ({'; '.join(fixed.actions)}): {ok}")
+                    ok = ("PASS", "green") if fixed.report.passed else ("FAIL", "bold red")
+                    console.print(Text.assemble(f"fixed -> {fixed.path} ({'; '.join(fixed.actions)}): ", ok))
         if as_json:
             typer.echo(json.dumps({"passed": not any_failed, "results": documents}, indent=2, default=str))
         if any_failed:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import err_console
+from ._common import err_console, print_error
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url,
                                          key_type=key_type)
         except PackshotError as exc:
-            err_console.print(f"[red]credentials error[/red] {exc}")
+            print_error("credentials error", f"{exc}")
             raise typer.Exit(2)
         typer.echo(f"wrote {folder}/chain.pem, key.pem, dev-ca.pem, credentials.json")
         typer.echo(f"signer: {creds.describe()}")
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         try:
             creds = load_credentials(folder)
         except PackshotError as exc:
-            err_console.print(f"[red]credentials error[/red] {exc}")
+            print_error("credentials error", f"{exc}")
             raise typer.Exit(2)
         typer.echo(f"signer: {creds.describe()}")
         if creds.tsa_url:

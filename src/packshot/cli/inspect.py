@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ._common import err_console, expand_inputs, max_pixels_option, print_error, print_info, run_batch
+from ._common import expand_inputs, max_pixels_option, print_error, print_info, run_batch
 
 
 def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_backend: str = "inflate",
@@ -86,5 +86,5 @@ def register(app: typer.Typer) -> None:
 
         result = run_batch(expand_inputs(inputs), work, label="inspect")
         if skipped:
-            err_console.print(f"{len(skipped)} up to date (use --force to redo)")
+            print_info(f"{len(skipped)} up to date (use --force to redo)")
         raise typer.Exit(result.exit_code)

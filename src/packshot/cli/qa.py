@@ -22,7 +22,7 @@ from typing import Optional
 
 import typer
 
-from ._common import err_console, escape, print_error, print_warning, run_batch
+from ._common import escape, print_error, print_warning, run_batch
 
 
 def register(app: typer.Typer) -> None:

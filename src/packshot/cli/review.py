@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ._common import print_error
 from ._web import HOST_HELP
 
 
@@ -24,11 +25,10 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(120.0, "--timeout", help="Longest processing of a request (s): more is 408."),
     ) -> None:
         """Review the frames of a run: approve, reject with a comment, or ask for a re-render."""
-        from ._common import err_console
         from ._web import run_server, settings_or_exit
 
         if not run_dir.is_dir():
-            err_console.print(f"[red]error[/red] {run_dir}: run folder does not exist")
+            print_error("error", f"{run_dir}: run folder does not exist")
             raise typer.Exit(2)
         settings = settings_or_exit(host=host, token_file=token_file, max_upload_mb=max_upload_mb,
                                     max_pixels=max_pixels, timeout=timeout, review_dir=run_dir,

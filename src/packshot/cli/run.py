@@ -14,7 +14,7 @@ from typing import List
 
 import typer
 
-from ._common import err_console, expand_inputs, max_pixels_option, print_error, run_batch
+from ._common import expand_inputs, max_pixels_option, print_error, print_info, run_batch
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +42,6 @@ def register(app: typer.Typer) -> None:
         characters become '-'). Two photos with one SKU: the second is refused, naming both.
         Exit code 3 when another run holds --out (without --wait).
         """
-        from rich.markup import escape
-
         from ..condition import load_brief
         from ..errors import InputError
         from ..imaging import clean_temp_files
@@ -92,23 +90,23 @@ def register(app: typer.Typer) -> None:
             skus.claim(sku, photo)
             written.extend(result.frames)
             if result.replaced:
-                err_console.print(f"[yellow]warning[/yellow] {escape(result.sku)}: replaced the outputs an earlier "
-                                  f"run made from {escape(result.replaced)}")
+                print_error("warning", f"{result.sku}: replaced the outputs an earlier "
+                                  f"run made from {result.replaced}", style="yellow")
             flags = f" flags: {', '.join(result.flags)}" if result.flags else ""
-            err_console.print(f"{escape(result.sku)}: {len(result.frames)} frames written, "
+            print_info(f"{result.sku}: {len(result.frames)} frames written, "
                               f"{len(result.skipped)} up to date{flags}")
 
         try:
             with terminate_as_exit(), OutputLock(out, wait=wait) as lock:
                 started = time.time()
                 if lock.took_over:
-                    err_console.print(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')}"
-                                      f" on {escape(str(lock.took_over.get('host', '?')))})")
+                    print_info(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')}"
+                                      f" on {lock.took_over.get('host', '?')})")
                 result = run_batch(items, work, label="run")
                 for tmp in clean_temp_files(out, older_than=started):
-                    err_console.print(f"removed {escape(str(tmp))} (left by an interrupted run)")
+                    print_info(f"removed {tmp} (left by an interrupted run)")
         except FolderLockedError as exc:
-            err_console.print(f"[red]error[/red] {escape(str(exc))}")
+            print_error("error", str(exc))
             raise typer.Exit(3)
         raise typer.Exit(result.exit_code)
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console
+from ._common import print_error, print_info
 
 
 def register(app: typer.Typer) -> None:
@@ -29,14 +29,14 @@ def register(app: typer.Typer) -> None:
         from ..errors import PackshotError
 
         if trust_anchors is not None and not trust_anchors.is_file():
-            err_console.print(f"[red]input error[/red] {trust_anchors}: trust anchors file does not exist")
+            print_error("input error", f"{trust_anchors}: trust anchors file does not exist")
             raise typer.Exit(2)
         expanded: list[Path] = []
         for f in files:
             if f.is_dir():
                 found = sorted(q for q in f.rglob("*") if q.is_file() and q.suffix.lower() in MEDIA_SUFFIXES)
                 if not found:
-                    err_console.print(f"[red]input error[/red] {f}: folder holds no image or clip to verify")
+                    print_error("input error", f"{f}: folder holds no image or clip to verify")
                     raise typer.Exit(2)
                 expanded.extend(found)
             else:
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             for f in expanded:
                 results.append(verify_file(f, trust_anchors=trust_anchors))
         except PackshotError as exc:
-            err_console.print(f"[red]error[/red] {exc}")
+            print_error("error", f"{exc}")
             raise typer.Exit(2)
         codes = [r.exit_code(require_trusted) for r in results]
         if as_json:
@@ -58,5 +58,5 @@ def register(app: typer.Typer) -> None:
                     typer.echo("  FAILED: --require-trusted and the signer is not trusted")
         bad = sum(1 for c in codes if c)
         if len(results) > 1 or bad:
-            err_console.print(f"{len(results) - bad} of {len(results)} verified" + (f"; {bad} failed" if bad else ""))
+            print_info(f"{len(results) - bad} of {len(results)} verified" + (f"; {bad} failed" if bad else ""))
         raise typer.Exit(1 if bad else 0)
