@@ -27,6 +27,7 @@ from ..imaging import linear_to_srgb, resize_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
+from .holes import open_holes
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
 
@@ -218,6 +219,8 @@ class AutoBackend:
             if box is not None:
                 prob = prob * ~known_bg
             prob = clean_mask(prob)
+            prob, hole_stats = open_holes(prob, srgb_smooth, model)
+            params.update(hole_stats)
             for x, y, lab in points_small:
                 r = max(1, int(0.01 * np.hypot(sh, sw)))
                 cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
