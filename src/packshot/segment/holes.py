@@ -100,3 +100,86 @@ def open_holes(prob: np.ndarray, srgb: np.ndarray, model: BackdropModel) -> tupl
     out = prob.copy()
     out[hole] = 0.0
     return out, {"holes": int(keep.sum()), "hole_share": round(float(hole.sum()) / float(hard.sum()), 4)}
+
+
+THIN_SURE = 2.5
+"""A pixel at least this many backdrop tolerances from the backdrop and from its shadow is surely product."""
+SHARP_DARK = 0.1
+"""How much darker than its surroundings (share of the backdrop's light) a pixel of a thin part is."""
+HOLES_MAX_SIDE = 1536
+"""Long side of the resolution holes and thin parts are decided at (2 x the coarse pass)."""
+
+
+def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
+                 max_side: int = HOLES_MAX_SIDE) -> tuple[np.ndarray, dict]:
+    """Thin parts put back and holes opened, at up to ``max_side`` px (finer than the coarse pass).
+
+    Parameters
+    ----------
+    prob : float32 h x w coarse product probability (after :func:`.auto.clean_mask`).
+    crop : float32 H x W x 3 linear photo (the crop the coarse pass was made from).
+    model : the clean backdrop fitted on the coarse image (its field is smooth: it is scaled up).
+
+    Returns
+    -------
+    prob : float32 probability at the finer resolution (``(H, W)`` scaled to ``max_side``, never
+        below the coarse one): pass it to :func:`.matting.refine_alpha_band` like the coarse one.
+    stats : ``holes``, ``hole_share``, ``thin_px`` (pixels put back) and ``holes_size``.
+    """
+    from ..imaging import linear_to_srgb, resize_linear
+
+    H, W = crop.shape[:2]
+    sh, sw = prob.shape
+    f = min(1.0, max_side / max(H, W))
+    mw, mh = max(sw, int(round(W * f))), max(sh, int(round(H * f)))
+    small = resize_linear(crop, (mw, mh)) if (mw, mh) != (W, H) else crop
+    srgb = cv2.GaussianBlur(linear_to_srgb(small), (0, 0), 1.0)
+    field = cv2.resize(model.field, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else model.field
+    p = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
+    tol = max(3.0 * model.noise, 0.025)
+    same, shadowed, differs = backdrop_evidence(srgb, field, model.noise)
+    # A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
+    # (soft) it is a sharp local darkening: darker than its surroundings by SHARP_DARK.
+    lin, lin_bg = _srgb_to_linear(srgb), _srgb_to_linear(field)
+    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    sharp_dark = (k < cv2.GaussianBlur(k, (0, 0), 2.0) - SHARP_DARK) & ~same
+    sure = (differs > THIN_SURE * tol) | sharp_dark
+    stats = {"holes_size": [mw, mh], "thin_px": 0, "holes": 0, "hole_share": 0.0}
+    hard = p >= 0.5
+    if not hard.any():
+        return p.astype(np.float32), stats
+    # thin parts: surely-product pixels connected to the coarse product, within a few coarse
+    # pixels of it (a wire lost in the coarse pass still touches the part it hangs from)
+    reach = max(3, int(round(3 * mw / sw)))
+    near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    n, labels = cv2.connectedComponents(sure.astype(np.uint8), connectivity=8)
+    if n > 1:
+        touch = np.zeros(n, bool)
+        touch[np.unique(labels[hard & sure])] = True
+        touch[0] = False
+        add = touch[labels] & near.astype(bool) & ~hard
+        stats["thin_px"] = int(add.sum())
+        p = np.where(add, 1.0, p)
+        hard = p >= 0.5
+    # holes: the backdrop's colour (or its shadow) inside the outline, never a surely-product pixel
+    # a wire is a wall between holes: thickened by a pixel so that its gaps do not join them
+    wall = cv2.dilate(sure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    cand = (hard & (same | shadowed) & ~wall).astype(np.uint8)
+    n, labels, cstats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
+    if n <= 1:
+        return p.astype(np.float32), stats
+    strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
+    area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    outside = cv2.dilate((~hard).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    open_to_outside = np.zeros(n, bool)
+    open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
+    share = strong / np.maximum(area, 1.0)
+    min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
+    keep = (np.arange(n) > 0) & (strong >= min_px) & (
+        (share >= HOLE_MIN_SHARE) | (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)))
+    if keep.any():
+        hole = keep[labels]
+        stats["holes"] = int(keep.sum())
+        stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
+        p = np.where(hole, 0.0, p)
+    return p.astype(np.float32), stats
