@@ -29,6 +29,8 @@ HOLE_MIN_SHARE = 0.5
 """Share of a candidate region that must be the backdrop's own colour (not only its shadow)."""
 HOLE_ENCLOSED_SHARE = 0.05
 """The same share for a region the product encloses on every side (a cell of a wire frame in its shadow)."""
+HOLE_MAX_CONTACT = 0.15
+"""Largest share of a region's rim that may meet the outside of the mask for it to be a hole."""
 SHADOW_MIN_K = 0.25
 """Darkest shadow (share of the backdrop's linear light) still read as the backdrop."""
 HOLE_MIN_PX = 12
@@ -88,7 +90,11 @@ def open_holes(prob: np.ndarray, srgb: np.ndarray, model: BackdropModel) -> tupl
     strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     # a region touching the outside of the coarse mask is a gap (between keys, under a handle)
-    outside = cv2.dilate((~hard).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # the outside is the background reached from the frame's border (not a hole already open)
+    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
+    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
+    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
+    outside = cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     open_to_outside = np.zeros(n, bool)
     open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
     share = strong / np.maximum(area, 1.0)
@@ -170,13 +176,25 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
         return p.astype(np.float32), stats
     strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
     area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    outside = cv2.dilate((~hard).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # the outside is the background reached from the frame's border (not a hole already open)
+    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
+    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
+    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
+    outside = cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     open_to_outside = np.zeros(n, bool)
     open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
     share = strong / np.maximum(area, 1.0)
     min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
+    # A region open to the outside along much of its rim may be a face of the product in the
+    # backdrop's colour (a white box top on a white sweep, a grey can rim on grey): only a region
+    # the product encloses, or one mostly of the backdrop's colour that meets the outside along a
+    # small part of its rim only (a lens seen past a temple, the gap between keys), is opened.
+    rim = cv2.dilate((cand == 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (cand > 0)
+    rim_px = np.bincount(labels[rim], minlength=n).astype(np.float64)
+    contact = np.bincount(labels[rim & outside], minlength=n).astype(np.float64)
+    narrow = contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)
     keep = (np.arange(n) > 0) & (strong >= min_px) & (
-        (share >= HOLE_MIN_SHARE) | (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)))
+        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)))
     if keep.any():
         hole = keep[labels]
         stats["holes"] = int(keep.sum())
