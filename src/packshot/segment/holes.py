@@ -154,16 +154,16 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     hard = p >= 0.5
     if not hard.any():
         return p.astype(np.float32), stats
-    # thin parts: surely-product pixels connected to the coarse product, within a few coarse
-    # pixels of it (a wire lost in the coarse pass still touches the part it hangs from)
-    reach = max(3, int(round(3 * mw / sw)))
-    near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    # thin parts: surely-product pixels connected to the coarse product (a wire lost in the
+    # coarse pass still reaches the part it hangs from)
     n, labels = cv2.connectedComponents(sure.astype(np.uint8), connectivity=8)
     if n > 1:
         touch = np.zeros(n, bool)
-        touch[np.unique(labels[hard & sure])] = True
+        # within a few pixels: where a wire meets a dark part its darkening is not local
+        near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))).astype(bool)
+        touch[np.unique(labels[near & sure])] = True
         touch[0] = False
-        add = touch[labels] & near.astype(bool) & ~hard
+        add = touch[labels] & ~hard
         stats["thin_px"] = int(add.sum())
         p = np.where(add, 1.0, p)
         hard = p >= 0.5
