@@ -27,7 +27,7 @@ from .backdrop import BackdropModel
 
 HOLE_MIN_SHARE = 0.5
 """Share of a candidate region that must be the backdrop's own colour (not only its shadow)."""
-HOLE_ENCLOSED_SHARE = 0.05
+HOLE_ENCLOSED_SHARE = 0.3
 """The same share for a region the product encloses on every side (a cell of a wire frame in its shadow)."""
 HOLE_MAX_CONTACT = 0.15
 """Largest share of a region's rim that may meet the outside of the mask for it to be a hole."""
@@ -156,12 +156,14 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
         return p.astype(np.float32), stats
     # thin parts: surely-product pixels connected to the coarse product (a wire lost in the
     # coarse pass still reaches the part it hangs from)
-    n, labels = cv2.connectedComponents(sure.astype(np.uint8), connectivity=8)
+    # Only colour evidence puts a part back: a sharp darkening alone may be a contact shadow.
+    by_colour = differs > THIN_SURE * tol
+    n, labels = cv2.connectedComponents(by_colour.astype(np.uint8), connectivity=8)
     if n > 1:
         touch = np.zeros(n, bool)
         # within a few pixels: where a wire meets a dark part its darkening is not local
         near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))).astype(bool)
-        touch[np.unique(labels[near & sure])] = True
+        touch[np.unique(labels[near & by_colour])] = True
         touch[0] = False
         add = touch[labels] & ~hard
         stats["thin_px"] = int(add.sum())
