@@ -784,9 +784,6 @@ def _holey_shapes(kind: str, rng: np.random.Generator, S: int, side: float) -> n
             head = r * rng.uniform(0.17, 0.22)
             kx, ky = hx + head * np.cos(ang), hy + head * np.sin(ang)
             ellipse(kx, ky, head, head * 0.9, np.rad2deg(ang), None)
-            # the head's hole (the ring passes through it)
-            ellipse(hx + head * 0.45 * np.cos(ang), hy + head * 0.45 * np.sin(ang), head * 0.32, head * 0.28,
-                    np.rad2deg(ang), None) if False else None
             blade = r * rng.uniform(0.6, 0.85)
             bwid = max(S * 4, head * 0.42)
             ex, ey = kx + (head + blade) * np.cos(ang), ky + (head + blade) * np.sin(ang)
@@ -849,16 +846,14 @@ def _holey_shapes(kind: str, rng: np.random.Generator, S: int, side: float) -> n
         for i, t in enumerate(ts):
             x = c + half * np.sin(t * np.pi / 2)
             y = c - amp * 0.55 + amp * np.cos(t * np.pi / 2) ** 0.8
-            ang = np.rad2deg(np.arctan2(amp * 0.8, half * np.cos(t * np.pi / 2) + 1e-3)) if False else \
-                np.rad2deg(np.arctan2(-np.sin(t * np.pi / 2) * amp, half * np.cos(t * np.pi / 2) + 1e-3))
+            ang = np.rad2deg(np.arctan2(-np.sin(t * np.pi / 2) * amp, half * np.cos(t * np.pi / 2) + 1e-3))
             if i % 2:
                 ellipse(x, y, link_l / 2, link_w / 2, ang, wire)
             else:
                 ellipse(x, y, link_l / 2, wire / 2, ang, None)
         py = c - amp * 0.55 + amp + r * 0.12
         ellipse(c, py, r * 0.12, r * 0.16, 0, None)
-        ellipse(c, py, r * 0.05, r * 0.07, 0, None) if False else cv2.ellipse(
-            m, (int(c), int(py)), (int(r * 0.055), int(r * 0.075)), 0, 0, 360, 0, -1)
+        cv2.ellipse(m, (int(c), int(py)), (int(r * 0.055), int(r * 0.075)), 0, 0, 360, 0, -1)  # its hole
     else:
         raise ValueError(f"kind must be one of {HOLE_KINDS}, got {kind!r}")
     ys, xs = np.nonzero(m)

@@ -7,6 +7,8 @@
    A pixel that is the backdrop merely darkened (a shadow, or a neutral grey product) is
    decided by saliency; a pixel that matches the backdrop is background, so holes (the backdrop
    seen through a handle) stay holes.
+   Holes and thin parts are then decided again at up to 1536 px (:mod:`.holes`): the backdrop
+   seen through a ring, a handle or a wire frame goes to 0, a thin wire lost at 768 px is put back.
 3. **Edges** at full resolution: in a band around the coarse outline each pixel is solved for
    alpha against the local foreground and background colours (:mod:`.matting`).
 

@@ -1,21 +1,30 @@
 """Holes and thin parts of products on a clean studio backdrop.
 
-u2netp saliency, and any coarse mask built on it, fills the inside of a ring, a handle, a wire
-frame or a chain: it sees one blob. On a clean studio backdrop the colour of the backdrop is
-known at every pixel (the fitted field of :mod:`.backdrop`), so the backdrop seen through a hole
-can be told from the product around it:
+u2netp saliency, and the coarse mask built on it, fills the inside of a ring, a handle, a wire
+frame or a chain: it sees one blob, and a wire 2 px wide is under a pixel in the 768 px coarse
+pass. On a clean studio backdrop the colour of the backdrop is known at every pixel (the fitted
+field of :mod:`.backdrop`), so :func:`refine_holes` decides both again at up to 1536 px
+(``HOLES_MAX_SIDE``), before the edge band is matted at full resolution
+(:func:`.matting.refine_alpha_band`, known-background matting), so that a hole's rim and a
+wire's edges are solved like the outer outline:
 
-- :func:`open_holes` (coarse pass): inside the coarse outline, a connected region of pixels
-  whose colour is the backdrop's (or the backdrop merely darkened by the product's soft shadow)
-  is a hole when most of it is the backdrop's very colour; it goes to 0 before the edge band is
-  matted, so the hole's rim is solved at full resolution like the outer outline.
-- :func:`keep_thin_parts` (full resolution): a wire 2 px wide is half a pixel in the coarse pass
-  and disappears; at full resolution the pixels that surely differ from the backdrop (a colour
-  neither the backdrop nor its shadow can have) and are connected to the product are put back,
-  with the known-background alpha ``|I - B| / |F - B|``.
+- **thin parts**: pixels whose colour neither the backdrop nor its shadow can have, in a
+  connected run that reaches the coarse product (within a few pixels), are product;
+- **holes**: inside the outline, a connected region of pixels of the backdrop's colour (or the
+  backdrop darkened by a soft shadow) is set to 0 when the product encloses it and at least
+  ``HOLE_ENCLOSED_SHARE`` of it is the backdrop's very colour, or when it is mostly
+  (``HOLE_MIN_SHARE``) the backdrop's colour and meets the outside along a small part of its rim
+  only (``HOLE_MAX_CONTACT``: a lens seen past a temple). A sharp local darkening (a thin grey
+  wire, which has the colour of the backdrop in shadow) is a wall between holes, never a hole.
+
+A face of the product in the backdrop's own colour, open to the outside along its rim (a white
+box top on a white sweep), stays product; a region of exactly the backdrop's colour that the
+product encloses (a white label panel on a white sweep) is the known limit: it needs 30 % of
+exact backdrop colour and is then opened.
 
 Thresholds are in units of the backdrop's measured noise (as in :func:`.auto.studio_probability`)
-and were set on generated products of one seed set (``benchmarks/cutout.py`` reports on another).
+and were set on generated products of seeds 1000-1024 (``make_holey_product``);
+``benchmarks/cutout.py --holes`` reports on seeds 5000+ and on the masked real objects.
 """
 
 from __future__ import annotations
@@ -63,49 +72,6 @@ def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tupl
     shadowed = (chroma < 1.0 * tol) & (k > SHADOW_MIN_K) & (k < 1.05)
     differs = np.where((k > 0.3) & (k < 1.2), np.minimum(diff, chroma), diff).astype(np.float32)
     return same, shadowed, differs
-
-
-def open_holes(prob: np.ndarray, srgb: np.ndarray, model: BackdropModel) -> tuple[np.ndarray, dict]:
-    """Set to 0 the regions of backdrop inside the coarse outline (holes, gaps between parts).
-
-    Parameters
-    ----------
-    prob : float32 h x w coarse product probability (after :func:`.auto.clean_mask`).
-    srgb : float32 h x w x 3 sRGB-encoded (smoothed) coarse image.
-    model : the clean backdrop fitted on the same coarse image.
-
-    Returns
-    -------
-    prob : the probability with holes at 0.
-    stats : ``holes`` (number opened) and ``hole_share`` (of the coarse mask).
-    """
-    hard = prob >= 0.5
-    if not hard.any():
-        return prob, {"holes": 0, "hole_share": 0.0}
-    same, shadowed, _ = backdrop_evidence(srgb, model.field, model.noise)
-    cand = (hard & (same | shadowed)).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
-    if n <= 1:
-        return prob, {"holes": 0, "hole_share": 0.0}
-    strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    # a region touching the outside of the coarse mask is a gap (between keys, under a handle)
-    # the outside is the background reached from the frame's border (not a hole already open)
-    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
-    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
-    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
-    outside = cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    open_to_outside = np.zeros(n, bool)
-    open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
-    share = strong / np.maximum(area, 1.0)
-    keep = (np.arange(n) > 0) & (strong >= HOLE_MIN_PX) & (
-        (share >= HOLE_MIN_SHARE) | (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)))
-    if not keep.any():
-        return prob, {"holes": 0, "hole_share": 0.0}
-    hole = keep[labels]
-    out = prob.copy()
-    out[hole] = 0.0
-    return out, {"holes": int(keep.sum()), "hole_share": round(float(hole.sum()) / float(hard.sum()), 4)}
 
 
 THIN_SURE = 2.5
