@@ -78,6 +78,8 @@ THIN_SURE = 2.5
 """A pixel at least this many backdrop tolerances from the backdrop and from its shadow is surely product."""
 SHARP_DARK = 0.1
 """How much darker than its surroundings (share of the backdrop's light) a pixel of a thin part is."""
+THIN_MAX_HALF_WIDTH = 3.0
+"""Half-width (px at the holes resolution) of the widest part put back."""
 HOLES_MAX_SIDE = 1536
 """Long side of the resolution holes and thin parts are decided at (2 x the coarse pass)."""
 
@@ -132,6 +134,13 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
         touch[np.unique(labels[near & by_colour])] = True
         touch[0] = False
         add = touch[labels] & ~hard
+        # only thin runs: a wide one (a second object, the table beyond) is the coarse pass's call
+        na, alab = cv2.connectedComponents(add.astype(np.uint8), connectivity=8)
+        if na > 1:
+            width = cv2.distanceTransform(add.astype(np.uint8), cv2.DIST_L2, 3)
+            widest = np.zeros(na, np.float32)
+            np.maximum.at(widest, alab.ravel(), width.ravel())
+            add = add & (widest <= THIN_MAX_HALF_WIDTH)[alab]
         stats["thin_px"] = int(add.sum())
         p = np.where(add, 1.0, p)
         hard = p >= 0.5
