@@ -644,7 +644,8 @@ def export_frames(
     feed_urls: list[str] = []
     for kind in feed_kinds:
         try:
-            built = feeds_mod.build_feed(kind, [feeds_mod.FeedImage(f.sku, f.profile, f.path) for f in files],
+            built = feeds_mod.build_feed(kind, [feeds_mod.FeedImage(f.sku, f.profile, f.path, f.alt_text,
+                                                                      f.c2pa_sidecar) for f in files],
                                          public_url or "")
             feed_urls.append(destination.put_text(built.path, built.text, built.content_type).url)
         except PackshotError as exc:
