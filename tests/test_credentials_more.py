@@ -78,3 +78,109 @@ def test_exported_feed_carries_alt_text_and_sidecar_url(tmp_path, creds):
     m = list(csv.DictReader((out / "feeds/meta_catalogue_images.csv").read_text().splitlines()))
     # meta-square keeps metadata: alt text, but no sidecar columns
     assert m[0]["image_alt_text"] == by["meta-square"].alt_text and "c2pa_manifest_link" not in m[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# motion clips
+# ---------------------------------------------------------------------------------------------
+def _clip_beside(sidecar: Path, suffixes=(".mp4", ".webm"), size=(64, 48), n=6, fps=10) -> list[Path]:
+    pytest.importorskip("av")
+    from packshot.motion.encode import ClipWriter
+
+    paths = [sidecar.with_suffix(s) for s in suffixes]
+    w, h = size
+    with ClipWriter(paths, size, fps) as writer:
+        for i in range(n):
+            frame = np.full((h, w, 3), 0.2, np.float32)
+            frame[10:30, 5 + i * 4: 20 + i * 4] = (0.8, 0.1, 0.05)
+            writer.write(frame)
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["embedded", "diffusion"])
+def test_clips_signed_mp4_embedded_webm_sidecar(tmp_path, creds, kind):
+    from packshot.credentials.clip import sign_clip
+    from packshot.export.video_profiles import check_clip
+    from packshot.motion.encode import read_clip_facts
+
+    sidecar = write_frame(tmp_path / "in", kind=kind)
+    mp4, webm = _clip_beside(sidecar)
+    assert not verify_file(mp4).has_manifest and not verify_file(webm).has_manifest
+    frames_before = read_clip_facts(mp4).frames
+    assert sign_clip(mp4, creds) == mp4
+    side = sign_clip(webm, creds)
+    assert side == webm.with_suffix(".c2pa") and side.is_file()
+    dst = IPTC + {"embedded": "compositeSynthetic", "diffusion": "compositeWithTrainedAlgorithmicMedia"}[kind]
+    for clip, sidecar_used in ((mp4, None), (webm, str(side))):
+        v = verify_file(clip)
+        assert v.has_manifest and v.valid and not v.trusted and v.sidecar == sidecar_used, v.problems
+        assert v.digital_source_types == [dst]
+        assert v.export["sku"] == "glue-1" and v.export["source_kind"] == kind
+        actions = [a["action"] for a in v.actions]
+        assert actions[0] == "c2pa.opened" and actions[-1] == "c2pa.converted"
+        assert any("animated into a" in (a.get("description") or "") for a in v.actions)
+        photo = [i for i in v.ingredients if i.get("relationship") == "parentOf"]
+        assert photo and (photo[0].get("metadata") or {}).get("com.packshot.sha256")
+    # the signed MP4 still plays and keeps its index first
+    facts = read_clip_facts(mp4)
+    assert facts.frames == frames_before and facts.faststart is True
+    # trusted when the development CA is a trust anchor, for the sidecar path too
+    assert verify_file(webm, trust_anchors=creds / "dev-ca.pem").trusted
+
+
+def test_tampered_clips_fail(tmp_path, creds):
+    from packshot.credentials.clip import sign_clip
+
+    sidecar = write_frame(tmp_path / "in")
+    mp4, webm = _clip_beside(sidecar)
+    sign_clip(mp4, creds)
+    sign_clip(webm, creds)
+    for clip in (mp4, webm):
+        data = bytearray(clip.read_bytes())
+        data[-40] ^= 0xFF  # a byte of the last media data
+        clip.write_bytes(bytes(data))
+        v = verify_file(clip)
+        assert v.has_manifest and not v.valid and v.exit_code() == 1, clip
+    assert any("com.packshot.file.mismatch" in p for p in verify_file(webm).problems)
+    # a WebM without a sidecar says so
+    webm.with_suffix(".c2pa").unlink()
+    v = verify_file(webm)
+    assert not v.has_manifest and "no sidecar" in v.error
+
+
+def test_clip_without_frame_sidecar_is_refused(tmp_path, creds):
+    from packshot.credentials.clip import sign_clip
+    from packshot.errors import InputError
+
+    sidecar = write_frame(tmp_path / "in")
+    (mp4,) = _clip_beside(sidecar, suffixes=(".mp4",))
+    lone = tmp_path / "lone.mp4"
+    lone.write_bytes(mp4.read_bytes())
+    with pytest.raises(InputError, match="frame sidecar"):
+        sign_clip(lone, creds)
+    assert lone.read_bytes() == mp4.read_bytes()
+
+
+def test_cli_check_fix_to_signs_and_verify_reads_clips(tmp_path, creds, monkeypatch):
+    sidecar = write_frame(tmp_path / "in", kind="diffusion")
+    mp4, webm = _clip_beside(sidecar, size=(96, 54))
+    runner = CliRunner()
+    fixed = tmp_path / "fixed"
+    monkeypatch.setenv("PACKSHOT_CREDENTIALS", str(creds))
+    res = runner.invoke(app, ["check", str(mp4), "-p", "youtube-shorts", "--fix-to", str(fixed)])
+    assert res.exit_code == 0, res.output
+    out = fixed / "v0.youtube-shorts.mp4"
+    v = verify_file(out)
+    assert v.valid and v.export["profile"] == "youtube-shorts"
+    assert v.digital_source_types == [IPTC + "compositeWithTrainedAlgorithmicMedia"]
+    # clips that `packshot run` wrote: `packshot credentials sign-clip`, then `packshot verify` on the folder
+    res = runner.invoke(app, ["credentials", "sign-clip", str(mp4), str(webm)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["verify", "--json", str(mp4), str(webm), str(out)])
+    assert res.exit_code == 0, res.output
+    docs = json.loads(res.stdout)
+    assert [d["ok"] for d in docs] == [True, True, True] and docs[1]["sidecar"]
+    # bad credentials: nothing fixed is written
+    monkeypatch.setenv("PACKSHOT_CREDENTIALS", str(tmp_path / "nowhere"))
+    res = runner.invoke(app, ["check", str(mp4), "-p", "youtube-shorts", "--fix-to", str(tmp_path / "f2")])
+    assert res.exit_code == 2 and not (tmp_path / "f2").exists()
