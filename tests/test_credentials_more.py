@@ -184,3 +184,64 @@ def test_cli_check_fix_to_signs_and_verify_reads_clips(tmp_path, creds, monkeypa
     monkeypatch.setenv("PACKSHOT_CREDENTIALS", str(tmp_path / "nowhere"))
     res = runner.invoke(app, ["check", str(mp4), "-p", "youtube-shorts", "--fix-to", str(tmp_path / "f2")])
     assert res.exit_code == 2 and not (tmp_path / "f2").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# catalogue runs
+# ---------------------------------------------------------------------------------------------
+CATALOGUE_BRIEF = """name: tiny
+defaults:
+  sizes: ["160x160"]
+  variants: 1
+  seed: 3
+scenes:
+  - {name: studio, preset: studio-white}
+"""
+
+
+def test_catalogue_exports_are_signed_and_verify(tmp_path, creds, monkeypatch):
+    from packshot.samples import make_product, write_sample
+
+    root = tmp_path / "cat"
+    s = make_product("bottle", seed=0, size=(224, 224))
+    write_sample(s, root / "photos", name="p0")
+    (root / "manifest.csv").write_text("sku,photo,master,title\nSKU-0,photos/p0.png,photos/p0_master.png,Amber Bottle\n")
+    (root / "brief.yaml").write_text(CATALOGUE_BRIEF)
+    (root / "strip.yaml").write_text("name: shop-strip\nextends: meta-square\nkeeps_metadata: false\n")
+    runner = CliRunner()
+    # bad credentials: the run does not start, nothing is written
+    res = runner.invoke(app, ["catalogue", str(root / "manifest.csv"), "--brief", str(root / "brief.yaml"),
+                              "--out", str(root / "bad"), "-p", "meta-square", "--upscaler", "none",
+                              "--credentials", str(tmp_path / "nowhere"), "--workers", "1"])
+    assert res.exit_code == 2 and not (root / "bad").exists(), res.output
+    monkeypatch.setenv("PACKSHOT_CREDENTIALS", str(creds))
+    out = root / "out"
+    args = ["catalogue", str(root / "manifest.csv"), "--brief", str(root / "brief.yaml"), "--out", str(out),
+            "-p", "meta-square", "-p", str(root / "strip.yaml"), "--upscaler", "none", "--workers", "1",
+            "--no-relight"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    files = sorted(p for p in (out / "export").rglob("*") if p.suffix in (".jpg", ".png", ".webp"))
+    assert len(files) == 2
+    for f in files:
+        v = verify_file(f)
+        assert v.has_manifest and v.valid and v.sidecar is None, (f, v.problems, v.error)
+        assert v.export["sku"] == "SKU-0" and v.digital_source_types == [IPTC + "compositeSynthetic"]
+        assert v.qa is not None and v.qa["master_sha256"]  # QA compared against the master artwork
+    sidecars = list((out / "export").rglob("*.c2pa"))
+    assert [p.stem for p in sidecars] == [f.stem for f in files if "shop-strip" in f.name]
+    # the job store records that the exports are signed
+    import sqlite3
+    con = sqlite3.connect(out / "packshot.db")
+    infos = [json.loads(r[0]) for r in con.execute("SELECT info FROM units WHERE kind = 'export'")]
+    con.close()
+    assert len(infos) == 2 and all(i.get("signed") for i in infos)
+    # a rerun with the same credentials redoes nothing; without them the exports are redone, unsigned
+    before = {f: f.read_bytes() for f in files}
+    assert runner.invoke(app, args).exit_code == 0
+    assert {f: f.read_bytes() for f in files} == before
+    monkeypatch.delenv("PACKSHOT_CREDENTIALS")
+    assert runner.invoke(app, args).exit_code == 0
+    assert [(f.name, verify_file(f).has_manifest, verify_file(f).sidecar) for f in files] == [(f.name, False, None)
+                                                                                              for f in files]
+    assert not list((out / "export").rglob("*.c2pa"))  # no stale sidecar describes the unsigned file
