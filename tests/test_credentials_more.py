@@ -109,7 +109,10 @@ def test_clips_signed_mp4_embedded_webm_sidecar(tmp_path, creds, kind):
     frames_before = read_clip_facts(mp4).frames
     assert sign_clip(mp4, creds) == mp4
     side = sign_clip(webm, creds)
-    assert side == webm.with_suffix(".c2pa") and side.is_file()
+    assert side == webm.with_name("v0.webm.c2pa") and side.is_file()
+    # the still beside the clips is not read against the clip's sidecar
+    still = verify_file(sidecar.with_suffix(".png"))
+    assert not still.has_manifest and still.sidecar is None
     dst = IPTC + {"embedded": "compositeSynthetic", "diffusion": "compositeWithTrainedAlgorithmicMedia"}[kind]
     for clip, sidecar_used in ((mp4, None), (webm, str(side))):
         v = verify_file(clip)
@@ -143,7 +146,7 @@ def test_tampered_clips_fail(tmp_path, creds):
         assert v.has_manifest and not v.valid and v.exit_code() == 1, clip
     assert any("com.packshot.file.mismatch" in p for p in verify_file(webm).problems)
     # a WebM without a sidecar says so
-    webm.with_suffix(".c2pa").unlink()
+    webm.with_name(webm.name + ".c2pa").unlink()
     v = verify_file(webm)
     assert not v.has_manifest and "no sidecar" in v.error
 

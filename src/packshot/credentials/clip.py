@@ -20,11 +20,17 @@ from typing import Any
 
 from ..errors import InputError
 from ..provenance import sha256_bytes
-from .export_hook import ExportCredentials, sidecar_path
+from .export_hook import ExportCredentials
 from .manifest import _agent, build_manifest
 
 FILE_LABEL = "com.packshot.file"
 CLIP_MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"}
+
+
+def clip_sidecar_path(clip: str | Path) -> Path:
+    """``v0.webm`` -> ``v0.webm.c2pa`` (see the module docstring)."""
+    p = Path(clip)
+    return p.with_name(p.name + ".c2pa")
 
 
 def clip_frame_sidecar(clip: str | Path) -> Path | None:
@@ -99,7 +105,7 @@ def sign_clip(clip: str | Path, credentials: Any, *, frame_sidecar: str | Path |
     manifest["assertions"].append({"label": FILE_LABEL, "data": {"name": p.name, "sha256": sha256_bytes(data),
                                                                  "bytes": len(data), "format": "video/webm"}})
     store = _sign_detached(signing.signer, data, manifest)
-    out = Path(sidecar_path(str(p)))
+    out = clip_sidecar_path(p)
     atomic_write_bytes(out, store)
     return out
 

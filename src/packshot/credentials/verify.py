@@ -7,7 +7,7 @@ binding hold (an untrusted signer is a warning) and *trusted* when the signer ch
 anchor (the reader's defaults or ``trust_anchors``).
 
 A file without an embedded manifest is read with its sidecar ``<stem>.c2pa`` when there is one.
-A WebM clip, which can carry no manifest, is always read from its sidecar: c2pa validates the
+A WebM clip, which can carry no manifest, is always read from its sidecar ``<name>.webm.c2pa``: c2pa validates the
 sidecar's signature, and the binding is the clip's sha256 recorded in the signed assertion
 ``com.packshot.file`` (see :mod:`.clip`), checked here; c2pa's own data-hash check of such a
 detached store hashes the store, not the clip, so its ``assertion.dataHash.mismatch`` is not
@@ -223,9 +223,9 @@ def _from_reader(p: Path, reader: Any, sidecar: str | None, ignore: frozenset = 
 def _verify_detached(c2pa: Any, p: Path, context: Any) -> Verification:
     """A WebM clip: the manifest from its sidecar, the binding by the recorded sha256."""
     from ..provenance import sha256_bytes
-    from .clip import FILE_LABEL
+    from .clip import FILE_LABEL, clip_sidecar_path
 
-    side = p.with_suffix(".c2pa")
+    side = clip_sidecar_path(p)
     if not side.is_file():
         return Verification(str(p), False, False, False, "", error=f"'{p.suffix}' files cannot embed a C2PA manifest "
                                                                        f"and there is no sidecar {side.name}")
