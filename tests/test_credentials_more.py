@@ -100,7 +100,6 @@ def _clip_beside(sidecar: Path, suffixes=(".mp4", ".webm"), size=(64, 48), n=6, 
 @pytest.mark.parametrize("kind", ["embedded", "diffusion"])
 def test_clips_signed_mp4_embedded_webm_sidecar(tmp_path, creds, kind):
     from packshot.credentials.clip import sign_clip
-    from packshot.export.video_profiles import check_clip
     from packshot.motion.encode import read_clip_facts
 
     sidecar = write_frame(tmp_path / "in", kind=kind)
