@@ -230,6 +230,7 @@ def test_catalogue_exports_are_signed_and_verify(tmp_path, creds, monkeypatch):
         assert v.has_manifest and v.valid and v.sidecar is None, (f, v.problems, v.error)
         assert v.export["sku"] == "SKU-0" and v.digital_source_types == [IPTC + "compositeSynthetic"]
         assert v.qa is not None and v.qa["master_sha256"]  # QA compared against the master artwork
+        assert v.export["alt_text"].startswith("Amber Bottle")  # the manifest's title names the product
     sidecars = list((out / "export").rglob("*.c2pa"))
     assert [p.stem for p in sidecars] == [f.stem for f in files if "shop-strip" in f.name]
     # the job store records that the exports are signed

@@ -145,6 +145,8 @@ class SceneTask:
     unit_ids: tuple[str, ...] = ()
     after: str | None = None
     """Prep task this one waits for (its SKU id), or None when the cut-out is up to date."""
+    title: str = ""
+    """The SKU's title from the manifest (the alt text of signed exports names it)."""
 
 
 @dataclass
@@ -288,7 +290,9 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                     for pname in profiles:
                         spec, pdig = profile_keys[pname]
                         # credentials join the key only when given: unsigned runs keep their keys
-                        signed = (("credentials", settings.credentials),) if settings.credentials else ()
+                        # (signed exports embed the alt text, which names the title)
+                        signed = ((("credentials", settings.credentials, getattr(row, "title", "") or ""),)
+                                  if settings.credentials else ())
                         ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest,
                                       *signed)
                         e_uid = unit_id("export", row.sku, scene.name, vname, pname)
@@ -308,7 +312,7 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                 plan.scenes.append(SceneTask(
                     sku=row.sku, scene=scene.name, brief=brief_path, out_dir=str(out_dir), master=src.get("master"),
                     settings=settings, frames=tuple(jobs), profiles=profiles, unit_ids=tuple(sorted(ids)),
-                    after=row.sku if row.sku in plan.prep else None))
+                    after=row.sku if row.sku in plan.prep else None, title=getattr(row, "title", "") or ""))
     return plan
 
 

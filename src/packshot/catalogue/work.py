@@ -346,7 +346,8 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
             # depend on where the output folder lies
             frame = dataclasses.replace(frame, provenance=_relative_paths(frame.provenance, out))
             files, failures = export_frame_files(frame, list(j.profiles), local, template=s.template,
-                                                 upscaler=s.upscaler, credentials=_signing(s.credentials))
+                                                 upscaler=s.upscaler,
+                                                 credentials=_signing(s.credentials, task.sku, task.title))
         except Exception as exc:
             for name in names:
                 results.append(UnitResult(unit_id("export", j.frame, name), False, time.perf_counter() - t0,
@@ -393,16 +394,22 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
 _SIGNING: dict[str, Any] = {}
 
 
-def _signing(folder: str | None) -> Any:
-    """One ``ExportCredentials`` per credentials folder and worker process (loading and checking
-    the credentials once, not per scene); None without credentials."""
+def _signing(folder: str | None, sku: str = "", title: str = "") -> Any:
+    """The ``ExportCredentials`` for one SKU's exports: the credentials are loaded and checked
+    once per folder and worker process (not per scene); the SKU's manifest title goes into the
+    alt text. None without credentials."""
     if not folder:
         return None
     if folder not in _SIGNING:
         from ..credentials.export_hook import ExportCredentials
 
         _SIGNING[folder] = ExportCredentials(folder)
-    return _SIGNING[folder]
+    base = _SIGNING[folder]
+    if not title:
+        return base
+    from ..credentials.export_hook import ExportCredentials
+
+    return ExportCredentials(base.signer, {sku: {"title": title}})
 
 
 def _relative_paths(value: Any, root: Path) -> Any:
