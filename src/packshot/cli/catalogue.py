@@ -14,13 +14,13 @@ from ._common import err_console, print_error, print_info
 def print_outcome(outcome) -> None:
     """The final summary per stage, and where the report is."""
     print_info(f"{'stage':<8} {'planned':>8} {'up to date':>11} {'done':>6} {'failed':>7} {'blocked':>8} "
-                      f"{'seconds':>8}", highlight=False)
+                      f"{'seconds':>8}")
     for kind in ("cutout", "maps", "frame", "qa", "export"):
         s = outcome.stages.get(kind)
         if not s:
             continue
         print_info(f"{kind:<8} {s['planned']:>8} {s['up_to_date']:>11} {s['done']:>6} {s['failed']:>7} "
-                          f"{s['blocked']:>8} {s['seconds']:>8.1f}", highlight=False)
+                          f"{s['blocked']:>8} {s['seconds']:>8.1f}")
     rate = 60.0 * outcome.frames_done / outcome.seconds if outcome.seconds > 0 else 0.0
     print_info(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
                       f"{outcome.failed} units failed, {outcome.blocked} blocked, {len(outcome.row_errors)} manifest "
@@ -69,6 +69,10 @@ def register(app: typer.Typer) -> None:
                                                             "(default: unchanged size and mtime are trusted)."),
         wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another run on --out to finish."),
         max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
+                                                   help="Sign Content Credentials (C2PA) into every exported file "
+                                                        "with the PEM chain and key in this folder (see `packshot "
+                                                        "credentials init`)."),
     ) -> None:
         """Run a catalogue: cut out, measure, render, relight, check and export every SKU of a manifest.
 
@@ -93,8 +97,17 @@ def register(app: typer.Typer) -> None:
             err_console.print("[red]error[/red] give a MANIFEST and --out (or --status DIR)")
             raise typer.Exit(2)
         source = _manifest_or_photos(manifest)
+        if credentials is not None:
+            from ..credentials.export_hook import ExportCredentials
+
+            try:  # bad credentials stop the run before anything is written
+                ExportCredentials(credentials)
+            except PackshotError as exc:
+                print_error("credentials error", f"{exc}")
+                raise typer.Exit(2)
         settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
-                               max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
+                               max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest,
+                               credentials=str(credentials.resolve()) if credentials is not None else None)
         try:
             with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
                 outcome = run_catalogue(source, out, brief=brief, profiles=profile, settings=settings, engine=engine,
