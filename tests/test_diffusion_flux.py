@@ -237,3 +237,28 @@ def test_flux_refuses_another_scheduler(flux, product):
     spec = flux_specs(flux, product, controls=(), scheduler="euler_a")[0]
     with pytest.raises(InputError, match="flow-matching scheduler"):
         render(spec, cut, maps)
+
+
+def test_flux_canvas_off_the_latent_grid_is_padded_and_cropped(flux, product):
+    cut, maps = product
+    spec = flux_specs(flux, product, scene={"sizes": ["70x66"]})[0]  # not a multiple of the packed latent grid
+    frame = render(spec, cut, maps)
+    assert frame.rgb.shape == (66, 70, 3) and np.isfinite(frame.rgb).all()
+    placed = _placed(frame, cut)
+    solid = placed.alpha >= 1.0
+    assert solid.sum() > 100 and np.array_equal(frame.rgb[solid], placed.rgb[solid])
+
+
+def test_flux_refine_repaints_only_outside_the_product(flux_frames, product):
+    from packshot.render.diffusion.refine import refine
+
+    cut, maps = product
+    _, frames = flux_frames
+    frame = frames[0]
+    region = np.zeros((64, 64), bool)
+    region[:, :20] = True
+    out = refine(frame, cut, region, maps)
+    keep = lock_masks(_placed(frame, cut).alpha, 2).keep
+    assert np.array_equal(out.rgb[keep], frame.rgb[keep])
+    assert np.abs(out.rgb[:, :16] - frame.rgb[:, :16]).mean() > 1e-3
+    assert np.array_equal(out.rgb[:, 40:], frame.rgb[:, 40:])  # far from the region: untouched
