@@ -1,18 +1,22 @@
 """Benchmark of the understand stage: geometry, label text, risk flags and speed.
 
-    python benchmarks/understand.py [--quick]
+    python benchmarks/understand.py [--quick] [--only geometry|ocr|flags|speed]
 
 1. Normals on primitives with exact geometry (``packshot.samples.make_primitive``): median
    angular error inside the product, against a flat-normal baseline and plain inflation
    (no flat-face cue) measured in the same run.
 2. Label text on the real photos whose SOURCES.csv notes quote their label: word recall of the
-   quoted words, photos turned by 0, 90 and 180 degrees; cut-outs from the segment stage.
-   Baseline in the same run: one PP-OCR pass with no rotation handling.
+   quoted words, photos turned by 0, 90 and 180 degrees; cut-outs from the segment stage; the
+   photos split in a tune half and a held-out half. Before (first pass only) / after (second
+   pass) / after + a master lexicon with distractor words; false words (lexicon snaps to words
+   not on the photo, and words read on generated labels whose whole text is known); time per
+   call. Written to its own section, ``understand-ocr``.
 3. Risk flags on the target photos (cut-outs as in tests/test_understand_flags.py) and
    end to end on segment-stage cut-outs.
 4. Speed: median wall time of ``understand()`` (OCR included) per 2 MP image, and CPU seconds.
 
-Writes its section of BENCHMARKS.md with ``update_section("understand", md)``.
+Writes its sections of BENCHMARKS.md with ``update_section("understand", md)`` and
+``update_section("understand-ocr", md)``.
 """
 
 from __future__ import annotations
