@@ -13,6 +13,18 @@ heavier one (confidence squared x length) stays. When nothing is detected at all
 read once more a quarter turned (the detector misses small sideways print): a textless image
 costs two passes.
 
+Second pass (``OcrConfig.second_pass``): lines that are small (under ``small_text_px`` high in the
+prepared crop), read with confidence under 0.9, or read as CJK glyphs (blurred small Latin print
+comes out as CJK look-alikes) are read again: a padded region around each (touching ones merged,
+at most ``max_regions``, least certain first) is cut from the crop at the photo's own resolution,
+so print the shrink to ``max_side`` made illegible gets its pixels back, and enlarged until the
+line is about 40 px high (at most 4x). A low-resolution crop (enlarged to ``min_side``) is also
+read whole at twice that size. The new readings compete with the first ones by weight.
+
+Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is given): a read word
+one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
+is added, numbers are never touched. QA does not use it: QA must see a changed word.
+
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
 """
