@@ -488,34 +488,50 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         sx, sy = size[0] / cw, size[1] / ch
     bgr = np.ascontiguousarray(srgb8[..., ::-1])
 
-    first, detected, flipped = _run(bgr, 0, config.min_confidence)
+    done: dict[int, tuple] = {}
+
+    def run(degrees, min_conf):
+        if degrees not in done:
+            done[degrees] = _run(bgr, degrees, min_conf)
+        return done[degrees]
+
+    first, detected, flipped = run(0, config.min_confidence)
     passes = [first]
     if not config.rotations:
         pass
     elif not detected:
         # The detector misses small sideways print: one quarter turn, then as below. A textless
         # image costs two passes.
-        quarter, found, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        quarter, found, flipped_quarter = run(90, config.min_confidence)
         if found and flipped_quarter > 0.5:
-            passes.append(_run(bgr, 270, config.min_confidence)[0])
+            passes.append(run(270, config.min_confidence)[0])
         passes.append(quarter)
     elif flipped > 0.5:
         # upside down: read it the right way up, and prefer those readings (their polygons
         # start at the text's own top-left; the detector also finds more upright lines)
-        passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
+        passes.insert(0, run(180, config.min_confidence)[0])
     elif _vertical_share(first) > 0.3:
         # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
         # lines, the photo was turned the other way: read it a quarter anticlockwise too,
         # and prefer that upright reading.
-        quarter, _, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        quarter, _, flipped_quarter = run(90, config.min_confidence)
         if flipped_quarter > 0.5:
-            passes.append(_run(bgr, 270, config.min_confidence)[0])
+            passes.append(run(270, config.min_confidence)[0])
         passes.append(quarter)
     elif _looks_weak(first):
         for degrees in (180, 90):
-            passes.append(_run(bgr, degrees, config.min_confidence)[0])
+            passes.append(run(degrees, config.min_confidence)[0])
             if not _looks_weak(_merge(passes)):
                 break
+    if config.rotations and config.second_pass and scale > 1.0 and detected:
+        # A low-resolution product (cheap to read): every turn is read and the one that reads
+        # the most (confidence squared x length) leads; the heuristics above miss turned
+        # low-resolution labels whose lines come out as confident garble.
+        for degrees in (0, 90, 180, 270):
+            run(degrees, config.min_confidence)
+        best = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
+        if not any(p is done[best][0] for p in passes):
+            passes.insert(0, done[best][0])
     readings = _merge(passes)
     if config.second_pass and readings:
         again = _second_pass(bgr, source, readings, config)
