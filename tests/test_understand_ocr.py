@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 
 from packshot.imaging import load_image, srgb_to_linear
 from packshot.samples import font, make_primitive, make_product
-from packshot.understand.ocr import OcrConfig, _unrotate_points, lexicon_words, read_text, snap_to_lexicon
+from packshot.understand.ocr import (OcrConfig, _unrotate_points, lexicon_words, master_lexicon, read_text,
+                                    snap_to_lexicon)
 
 
 def words(text: str) -> list[str]:
@@ -179,6 +180,12 @@ def test_read_text_with_a_lexicon_adds_no_word_absent_from_the_image(label_sampl
     got = set(words(" ".join(line.text for line in snapped)))
     assert got <= set(words(" ".join(LABEL))), got  # the distractors never appear
     assert found_words(words(" ".join(LABEL)), snapped) == words(" ".join(LABEL))
+
+
+def test_master_lexicon_reads_the_artworks_words(label_sample):
+    lex = master_lexicon(label_sample.image)
+    assert {"meridian", "cold", "brew"} <= set(lex), lex
+    assert all(len(w) >= 4 and w.isalpha() and w == w.casefold() for w in lex)
 
 
 # ------------------------------------------------------------------------------------ real photos

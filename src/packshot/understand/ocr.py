@@ -381,6 +381,12 @@ def lexicon_words(text: str) -> tuple[str, ...]:
     return tuple(sorted({w.casefold() for w in _WORD.findall(text) if len(w) >= 4}))
 
 
+def master_lexicon(master_rgb_linear: np.ndarray, config: OcrConfig = OcrConfig()) -> tuple[str, ...]:
+    """The lexicon of a master artwork: the words (4+ letters) :func:`read_text` reads on it."""
+    lines = read_text(master_rgb_linear, None, OcrConfig(**{**config.__dict__, "lexicon": ()}))
+    return lexicon_words(" ".join(line.text for line in lines))
+
+
 def snap_to_lexicon(text: str, confidence: float, lexicon) -> str:
     """Correct near-miss words of one read line to the lexicon, under a strict rule.
 
