@@ -169,6 +169,7 @@ def test_lexicon_never_adds_or_guesses():
     assert snap_to_lexicon("378 Harbovr", 0.95, ("harbour", "375")) == "378 Harbour"  # digits never touched
     assert snap_to_lexicon("Harbovr", 0.4, ("harbour",)) == "Harbovr"  # an unsure line is not corrected
     assert snap_to_lexicon("", 0.9, lex) == ""
+    assert snap_to_lexicon("VitaminE", 0.95, ("vitamin",)) == "VitaminE"  # a letter too many: kept
 
 
 def test_read_text_with_a_lexicon_adds_no_word_absent_from_the_image(label_sample):

@@ -392,8 +392,9 @@ def snap_to_lexicon(text: str, confidence: float, lexicon) -> str:
 
     A word (a run of letters; tokens with digits are never touched, so a changed number is never
     hidden) of 4+ letters that is not itself in the lexicon becomes lexicon word ``L`` only when
-    ``L`` is the one and only lexicon word at most one edit away (a letter changed, missed or
-    added) and the line was read with confidence >= 0.6. Nothing is added or removed: the line
+    ``L`` is the one and only lexicon word at most one edit away (a letter changed or missed;
+    never a letter too many, which may be a neighbouring word run in: "VitaminE" stays) and the
+    line was read with confidence >= 0.6. Nothing is added or removed: the line
     keeps its words, and a word far from every lexicon word is kept as read. The snapped word
     takes the read word's case pattern.
     """
@@ -408,7 +409,9 @@ def snap_to_lexicon(text: str, confidence: float, lexicon) -> str:
         low = word.casefold()
         if len(low) < 4 or low in lex:
             return word
-        near = [w for w in lex if _edit_distance_at_most_one(low, w)]
+        # the read word may miss a letter or have one wrong, never have one too many: an extra
+        # letter is as likely a neighbouring glyph or word ("VitaminE") as a misread
+        near = [w for w in lex if len(w) >= len(low) and _edit_distance_at_most_one(low, w)]
         if len(near) != 1:
             return word
         target = near[0]
