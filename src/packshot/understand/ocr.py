@@ -315,7 +315,7 @@ def _second_pass(bgr: np.ndarray, source: np.ndarray, readings: list[_Reading], 
     kx, ky = sw / pw, sh / ph  # prepared -> source pixels
     if min(kx, ky) < 1.2:
         # the first pass saw the photo's own pixels: enlarging them again gains nothing (the
-        # recogniser scales every line to 48 px itself; measured on the tune half of the photos)
+        # recogniser scales every line to 48 px itself: on the benchmark photos, no word was gained)
         return []
     out: list[_Reading] = []
     for x0, y0, x1, y1, degrees, lh in _regions(readings, (ph, pw), config.small_text_px, config.max_regions):
