@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 
 from packshot.imaging import load_image, srgb_to_linear
 from packshot.samples import font, make_primitive, make_product
-from packshot.understand.ocr import _unrotate_points, read_text
+from packshot.understand.ocr import (OcrConfig, _unrotate_points, lexicon_words, master_lexicon, read_text,
+                                    snap_to_lexicon)
 
 
 def words(text: str) -> list[str]:
@@ -120,6 +121,72 @@ def test_bad_input_errors():
     with pytest.raises(InputError, match="alpha"):
         read_text(np.zeros((10, 10, 3), np.float32), np.zeros((5, 5), np.float32))
     assert read_text(np.zeros((40, 40, 3), np.float32), np.zeros((40, 40), np.float32)) == ()
+
+
+# ------------------------------------------------------------------------------------ second pass
+SMALL_PRINT = ("Net weight 375 g Best before 2027", "Oats honey almonds sunflower seeds")
+
+
+@pytest.fixture(scope="module")
+def wide_label():
+    """A wide label (2400 px, shrunk to 1280 for the first pass) whose small print (8 px font)
+    is ~5 px high after the shrink: too small for the recogniser, legible at the photo's size."""
+    img = Image.new("RGB", (2400, 400), (250, 248, 240))
+    d = ImageDraw.Draw(img)
+    d.text((10, 5), "GRANOLA", font=font(90), fill=(30, 30, 40))
+    d.text((10, 220), SMALL_PRINT[0], font=font(8, bold=False), fill=(30, 30, 40))
+    d.text((10, 300), SMALL_PRINT[1], font=font(8, bold=False), fill=(30, 30, 40))
+    rgb = srgb_to_linear(np.asarray(img, np.float32) / 255.0)
+    return {sp: read_text(rgb, None, OcrConfig(second_pass=sp)) for sp in (False, True)}
+
+
+def test_second_pass_reads_small_print_at_the_photos_own_scale(wide_label):
+    expected = words(" ".join(("GRANOLA",) + SMALL_PRINT))
+    first = found_words(expected, wide_label[False])
+    second = found_words(expected, wide_label[True])
+    assert len(first) < len(expected) - 3, [line.text for line in wide_label[False]]  # the case is hard
+    assert second == expected, [line.text for line in wide_label[True]]
+    # no word that is not on the label
+    assert set(words(" ".join(line.text for line in wide_label[True]))) <= set(expected)
+
+
+# ------------------------------------------------------------------------------------ lexicon
+def test_lexicon_snaps_a_one_letter_miss():
+    lex = lexicon_words("OREO Mega Stuf")
+    assert lex == ("mega", "oreo", "stuf")
+    assert snap_to_lexicon("MEGA STUE", 0.93, lex) == "MEGA STUF"
+    assert snap_to_lexicon("sunflover seeds", 0.9, ("sunflower",)) == "sunflower seeds"
+    assert snap_to_lexicon("Windex", 0.9, ("windex",)) == "Windex"  # already right
+    assert snap_to_lexicon("index", 0.95, ("windex",)) == "windex"  # a missed letter
+
+
+def test_lexicon_never_adds_or_guesses():
+    lex = ("care", "card", "granola", "sparkling", "harbour")
+    assert snap_to_lexicon("cart", 0.95, lex) == "cart"  # two lexicon words one edit away: ambiguous
+    assert snap_to_lexicon("GRANITE", 0.95, lex) == "GRANITE"  # two edits: kept as read
+    assert snap_to_lexicon("gran", 0.95, lex) == "gran"  # a fragment is not completed
+    assert snap_to_lexicon("Net weight 375 g", 0.95, lex + ("weight",)) == "Net weight 375 g"
+    assert snap_to_lexicon("378 Harbovr", 0.95, ("harbour", "375")) == "378 Harbour"  # digits never touched
+    assert snap_to_lexicon("Harbovr", 0.4, ("harbour",)) == "Harbovr"  # an unsure line is not corrected
+    assert snap_to_lexicon("", 0.9, lex) == ""
+    assert snap_to_lexicon("VitaminE", 0.95, ("vitamin",)) == "VitaminE"  # a letter too many: kept
+
+
+def test_read_text_with_a_lexicon_adds_no_word_absent_from_the_image(label_sample):
+    s = label_sample
+    lexicon = lexicon_words(" ".join(LABEL) + " sparkling harbour granola wild honey")
+    plain = read_text(s.image, s.mask)
+    snapped = read_text(s.image, s.mask, OcrConfig(lexicon=lexicon))
+    assert [len(words(a.text)) for a in plain] == [len(words(b.text)) for b in snapped]
+    got = set(words(" ".join(line.text for line in snapped)))
+    assert got <= set(words(" ".join(LABEL))), got  # the distractors never appear
+    assert found_words(words(" ".join(LABEL)), snapped) == words(" ".join(LABEL))
+
+
+def test_master_lexicon_reads_the_artworks_words(label_sample):
+    lex = master_lexicon(label_sample.image)
+    assert {"meridian", "cold", "brew"} <= set(lex), lex
+    assert all(len(w) >= 4 and w.isalpha() and w == w.casefold() for w in lex)
 
 
 # ------------------------------------------------------------------------------------ real photos

@@ -54,6 +54,8 @@ class UnderstandConfig:
     ocr_config : OcrConfig
         How the text is read (crop size, rotations, confidence). The stage reads the product's
         box in the source photo unmasked: a cut-out that clips the label must not hide its text.
+        When a master artwork is given, ``replace(ocr_config, lexicon=lexicon_words(master text))``
+        lets near-miss words snap to the master's words (see ``ocr.snap_to_lexicon``).
     palette_colors : int
         Number of k-means clusters for the palette before near-identical ones merge.
     canny_sigma : float

@@ -13,12 +13,26 @@ heavier one (confidence squared x length) stays. When nothing is detected at all
 read once more a quarter turned (the detector misses small sideways print): a textless image
 costs two passes.
 
+Second pass (``OcrConfig.second_pass``), when the crop was shrunk to ``max_side`` for the first
+pass: lines that are small (under ``small_text_px`` high in the
+prepared crop), read with confidence under 0.9, or read as CJK glyphs (blurred small Latin print
+comes out as CJK look-alikes) are read again: a padded region around each (touching ones merged,
+at most ``max_regions``, least certain first) is cut from the crop at the photo's own resolution,
+so print the shrink to ``max_side`` made illegible gets its pixels back, and enlarged until the
+line is about 40 px high (at most 4x). A low-resolution crop (enlarged to ``min_side``) is also
+read whole at twice that size. The new readings compete with the first ones by weight.
+
+Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is given): a read word
+one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
+is added, numbers are never touched. QA does not use it: QA must see a changed word.
+
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -52,6 +66,17 @@ class OcrConfig:
         Grey out the pixels outside the product (so text of a new scene or a shop shelf does not
         count). Off reads the product's whole box as photographed: tolerant of a cut-out that
         misses part of the label.
+
+    second_pass : bool
+        Read small or uncertain text regions again at a larger scale (see :func:`read_text`).
+    small_text_px : float
+        A line whose height (in the prepared crop) is below this is "small" and read again.
+    max_regions : int
+        At most this many regions are read again per call (the least certain first): bounds the cost.
+    lexicon : tuple of str
+        Words known to be on the product (the master artwork's words, when a master is given).
+        A read word one edit away from exactly one lexicon word is snapped to it under the strict
+        rule of :func:`snap_to_lexicon`; nothing is ever added.
     """
 
     max_side: int = 1280
@@ -60,6 +85,10 @@ class OcrConfig:
     rotations: bool = True
     margin: float = 0.03
     mask_outside: bool = True
+    second_pass: bool = True
+    small_text_px: float = 30.0
+    max_regions: int = 6
+    lexicon: tuple[str, ...] = ()
 
 
 class _RecordingClassifier:
@@ -144,6 +173,8 @@ class _Reading:
     polygon: np.ndarray  # 4 x 2, original crop coordinates
     confidence: float
     vertical: bool  # taller than wide in the frame it was read in
+    degrees: int = 0  # the turn of the pass that read it
+    height: float = 0.0  # line height in pixels of the prepared crop
 
     @property
     def weight(self) -> float:
@@ -184,7 +215,8 @@ def _run(img_bgr: np.ndarray, degrees: int, min_conf: float) -> tuple[list[_Read
         side_w = np.linalg.norm(poly[1] - poly[0])
         side_h = np.linalg.norm(poly[3] - poly[0])
         out.append(_Reading(text, _unrotate_points(poly, degrees, w, h), float(score),
-                            vertical=bool(side_h > 1.5 * side_w and len(text) > 1)))
+                            vertical=bool(side_h > 1.5 * side_w and len(text) > 1), degrees=degrees,
+                            height=float(min(side_w, side_h))))
     # lines of two or more glyphs, however badly read: turned text reads as garble, not as nothing
     return out, sum(1 for t in txts if len(str(t).strip()) >= 2), flipped
 
@@ -228,6 +260,174 @@ def _merge(passes: list[list[_Reading]]) -> list[_Reading]:
         if all(_overlap(r.polygon, k.polygon) < 0.5 for k in kept):
             kept.append(r)
     return kept
+
+
+# ---------------------------------------------------------------------------------------------
+# second pass: small or uncertain text read again at a larger scale
+# ---------------------------------------------------------------------------------------------
+_REGION_LINE_PX = 40.0  # a region is enlarged so its line height comes near this
+_MAX_REGION_SIDE = 1024  # ... within this longest side
+
+
+def _uncertain(r: _Reading, small_px: float) -> bool:
+    """Worth a second look: a small line, a line read without certainty, or one read as non-Latin
+    glyphs (the recogniser turns small blurred Latin print into CJK look-alikes)."""
+    return r.height < small_px or r.confidence < 0.9 or any(ord(c) >= 0x2E80 for c in r.text)
+
+
+def _regions(readings: list[_Reading], shape: tuple[int, int], small_px: float, max_regions: int
+             ) -> list[tuple[int, int, int, int, int, float]]:
+    """Padded boxes (x0, y0, x1, y1, degrees, line height) around the uncertain readings, boxes of
+    the same orientation that touch merged, the least certain first, at most ``max_regions``."""
+    h, w = shape
+    boxes = []
+    for r in sorted(readings, key=lambda r: r.confidence):
+        if not _uncertain(r, small_px):
+            continue
+        bx0, by0, bx1, by1 = _box(r.polygon)
+        lh = max(r.height, 4.0)
+        boxes.append([max(bx0 - 1.0 * lh, 0), max(by0 - 0.7 * lh, 0), min(bx1 + 1.0 * lh, w),
+                      min(by1 + 0.7 * lh, h), r.degrees, lh])
+    merged: list[list] = []
+    for b in boxes:
+        for m in merged:
+            if m[4] == b[4] and b[0] < m[2] and m[0] < b[2] and b[1] < m[3] and m[1] < b[3]:
+                m[:4] = [min(m[0], b[0]), min(m[1], b[1]), max(m[2], b[2]), max(m[3], b[3])]
+                m[5] = min(m[5], b[5])
+                break
+        else:
+            merged.append(b)
+    return [(int(b[0]), int(b[1]), int(np.ceil(b[2])), int(np.ceil(b[3])), int(b[4]), float(b[5]))
+            for b in merged[:max_regions]]
+
+
+def _second_pass(bgr: np.ndarray, source: np.ndarray, readings: list[_Reading], config: OcrConfig
+                 ) -> list[_Reading]:
+    """Read the uncertain regions again at a larger scale, each in the orientation its line was
+    read in. ``bgr`` is the prepared crop the readings are in; ``source`` the same crop at the
+    photo's own resolution: regions are cut from it (a shrunk photo's small print gets its
+    pixels back) and enlarged so the line is about 40 px high (at most 4x). Readings come back
+    in the prepared crop's coordinates."""
+    import cv2
+
+    ph, pw = bgr.shape[:2]
+    sh, sw = source.shape[:2]
+    kx, ky = sw / pw, sh / ph  # prepared -> source pixels
+    if min(kx, ky) < 1.2:
+        # the first pass saw the photo's own pixels: enlarging them again gains nothing (the
+        # recogniser scales every line to 48 px itself: on the benchmark photos, no word was gained)
+        return []
+    out: list[_Reading] = []
+    for x0, y0, x1, y1, degrees, lh in _regions(readings, (ph, pw), config.small_text_px, config.max_regions):
+        X0, Y0 = int(np.floor(x0 * kx)), int(np.floor(y0 * ky))
+        X1, Y1 = min(int(np.ceil(x1 * kx)), sw), min(int(np.ceil(y1 * ky)), sh)
+        if X1 - X0 < 8 or Y1 - Y0 < 8:
+            continue
+        line_src = lh * ky
+        factor = float(np.clip(_REGION_LINE_PX / max(line_src, 1.0), 1.0, 4.0))
+        factor = min(factor, _MAX_REGION_SIDE / max(X1 - X0, Y1 - Y0))
+        region = source[Y0:Y1, X0:X1]
+        size = (max(int(round((X1 - X0) * factor)), 1), max(int(round((Y1 - Y0) * factor)), 1))
+        up = region if size == (X1 - X0, Y1 - Y0) else cv2.resize(region, size, interpolation=cv2.INTER_CUBIC)
+        up = np.ascontiguousarray(up)
+        fx, fy = size[0] / (X1 - X0), size[1] / (Y1 - Y0)
+        for r in _run(up, degrees, config.min_confidence)[0]:
+            poly = np.stack([(r.polygon[:, 0] / fx + X0) / kx, (r.polygon[:, 1] / fy + Y0) / ky], axis=1)
+            out.append(_Reading(r.text, poly, r.confidence, r.vertical, degrees, r.height / (fy * ky)))
+    return out
+
+
+def _enlarged_pass(bgr: np.ndarray, readings: list[_Reading], config: OcrConfig) -> list[_Reading]:
+    """The whole crop read at 2x (longest side at most ``2 * config.min_side``) in the
+    orientation that carries most of the text read so far."""
+    import cv2
+
+    h, w = bgr.shape[:2]
+    factor = min(2.0, 2 * config.min_side / max(h, w))
+    if factor < 1.2:
+        return []
+    votes: dict[int, float] = {}
+    for r in readings:
+        votes[r.degrees] = votes.get(r.degrees, 0.0) + r.weight
+    degrees = max(votes, key=lambda d: (votes[d], -d))
+    size = (int(round(w * factor)), int(round(h * factor)))
+    up = np.ascontiguousarray(cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC))
+    fx, fy = size[0] / w, size[1] / h
+    return [_Reading(r.text, np.stack([r.polygon[:, 0] / fx, r.polygon[:, 1] / fy], axis=1), r.confidence,
+                     r.vertical, degrees, r.height / factor)
+            for r in _run(up, degrees, config.min_confidence)[0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# lexicon (the master artwork's words)
+# ---------------------------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by at most one substitution, insertion or deletion."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
+
+
+def lexicon_words(text: str) -> tuple[str, ...]:
+    """The distinct words (letters only, case-folded, 4+ letters) of a text: a lexicon from a
+    master's label text."""
+    return tuple(sorted({w.casefold() for w in _WORD.findall(text) if len(w) >= 4}))
+
+
+def master_lexicon(master_rgb_linear: np.ndarray, config: OcrConfig = OcrConfig()) -> tuple[str, ...]:
+    """The lexicon of a master artwork: the words (4+ letters) :func:`read_text` reads on it."""
+    lines = read_text(master_rgb_linear, None, OcrConfig(**{**config.__dict__, "lexicon": ()}))
+    return lexicon_words(" ".join(line.text for line in lines))
+
+
+def snap_to_lexicon(text: str, confidence: float, lexicon) -> str:
+    """Correct near-miss words of one read line to the lexicon, under a strict rule.
+
+    A word (a run of letters; tokens with digits are never touched, so a changed number is never
+    hidden) of 4+ letters that is not itself in the lexicon becomes lexicon word ``L`` only when
+    ``L`` is the one and only lexicon word at most one edit away (a letter changed or missed;
+    never a letter too many, which may be a neighbouring word run in: "VitaminE" stays) and the
+    line was read with confidence >= 0.6. Nothing is added or removed: the line
+    keeps its words, and a word far from every lexicon word is kept as read. The snapped word
+    takes the read word's case pattern.
+    """
+    if not lexicon or confidence < _SNAP_MIN_CONFIDENCE:
+        return text
+    lex = {w.casefold() for w in lexicon if len(w) >= 4 and w.isalpha()}
+    if not lex:
+        return text
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        low = word.casefold()
+        if len(low) < 4 or low in lex:
+            return word
+        # the read word may miss a letter or have one wrong, never have one too many: an extra
+        # letter is as likely a neighbouring glyph or word ("VitaminE") as a misread
+        near = [w for w in lex if len(w) >= len(low) and _edit_distance_at_most_one(low, w)]
+        if len(near) != 1:
+            return word
+        target = near[0]
+        if word.isupper():
+            return target.upper()
+        if word[:1].isupper():
+            return target[:1].upper() + target[1:]
+        return target
+
+    return _WORD.sub(fix, text)
+
+
+_SNAP_MIN_CONFIDENCE = 0.6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,6 +492,7 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
     elif longest < config.min_side:
         scale = config.min_side / longest
     srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
+    source = np.ascontiguousarray(srgb8[..., ::-1])  # the crop at the photo's own resolution (BGR)
     sx = sy = 1.0
     if scale != 1.0:
         size = (max(int(round(cw * scale)), 1), max(int(round(ch * scale)), 1))
@@ -299,42 +500,67 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         sx, sy = size[0] / cw, size[1] / ch
     bgr = np.ascontiguousarray(srgb8[..., ::-1])
 
-    first, detected, flipped = _run(bgr, 0, config.min_confidence)
+    done: dict[int, tuple] = {}
+
+    def run(degrees, min_conf):
+        if degrees not in done:
+            done[degrees] = _run(bgr, degrees, min_conf)
+        return done[degrees]
+
+    first, detected, flipped = run(0, config.min_confidence)
     passes = [first]
     if not config.rotations:
         pass
     elif not detected:
         # The detector misses small sideways print: one quarter turn, then as below. A textless
         # image costs two passes.
-        quarter, found, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        quarter, found, flipped_quarter = run(90, config.min_confidence)
         if found and flipped_quarter > 0.5:
-            passes.append(_run(bgr, 270, config.min_confidence)[0])
+            passes.append(run(270, config.min_confidence)[0])
         passes.append(quarter)
     elif flipped > 0.5:
         # upside down: read it the right way up, and prefer those readings (their polygons
         # start at the text's own top-left; the detector also finds more upright lines)
-        passes.insert(0, _run(bgr, 180, config.min_confidence)[0])
+        passes.insert(0, run(180, config.min_confidence)[0])
     elif _vertical_share(first) > 0.3:
         # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
         # lines, the photo was turned the other way: read it a quarter anticlockwise too,
         # and prefer that upright reading.
-        quarter, _, flipped_quarter = _run(bgr, 90, config.min_confidence)
+        quarter, _, flipped_quarter = run(90, config.min_confidence)
         if flipped_quarter > 0.5:
-            passes.append(_run(bgr, 270, config.min_confidence)[0])
+            passes.append(run(270, config.min_confidence)[0])
         passes.append(quarter)
     elif _looks_weak(first):
         for degrees in (180, 90):
-            passes.append(_run(bgr, degrees, config.min_confidence)[0])
+            passes.append(run(degrees, config.min_confidence)[0])
             if not _looks_weak(_merge(passes)):
                 break
+    if config.rotations and config.second_pass and scale > 1.0 and detected:
+        # A low-resolution product (cheap to read): every turn is read and the one that reads
+        # the most (confidence squared x length) leads; the heuristics above miss turned
+        # low-resolution labels whose lines come out as confident garble.
+        for degrees in (0, 90, 180, 270):
+            run(degrees, config.min_confidence)
+        best = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
+        if not any(p is done[best][0] for p in passes):
+            passes.insert(0, done[best][0])
     readings = _merge(passes)
+    if config.second_pass and readings:
+        again = _second_pass(bgr, source, readings, config)
+        if scale > 1.0:
+            # a low-resolution product: its whole crop once more at twice the size, in the
+            # orientation most text was read in (print too small for the detector at 1x)
+            again += _enlarged_pass(bgr, readings, config)
+        if again:
+            readings = _merge([readings, again])
 
     lines = []
     for r in readings:
+        text = snap_to_lexicon(r.text, r.confidence, config.lexicon) if config.lexicon else r.text
         poly = np.stack([r.polygon[:, 0] / sx + x0, r.polygon[:, 1] / sy + y0], axis=1)
         poly[:, 0] = np.clip(poly[:, 0], 0, w)
         poly[:, 1] = np.clip(poly[:, 1], 0, h)
-        lines.append(TextLine(text=r.text, polygon=tuple((round(float(px), 2), round(float(py), 2)) for px, py in poly),
+        lines.append(TextLine(text=text, polygon=tuple((round(float(px), 2), round(float(py), 2)) for px, py in poly),
                               confidence=round(r.confidence, 4)))
     lines.sort(key=lambda t: (round(t.box[1] / max(h / 40.0, 1.0)), t.box[0]))
     return tuple(lines)
