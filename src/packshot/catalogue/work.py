@@ -147,12 +147,13 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             # the same gate and upright turn as `packshot run`: a failing cut-out is never rendered
             # (the SKU "needs a prompt": a `prompt` box/points in its manifest row fixes it)
             review = review_cutout(cutout, orientation="auto", gate=True, prompted=task.prompt is not None)
-            write_review(sku_dir, review, out / task.photo)
+            # the photo named as it lies under DIR, so the record is the same wherever DIR is
+            gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)
             cutout = review.cutout
             save_cutout(cut_path, cutout)
             results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
-                                      {"cutout": _output(out, cut_path)},
+                                      {"cutout": _output(out, cut_path), "gate": _output(out, gate_path)},
                                       {"flags": list(dict.fromkeys([*review.flags,
                                                                     *(getattr(cutout, "flags", ()) or ())]))}))
         else:
