@@ -105,3 +105,14 @@ def test_real_desk_photos_are_turned_upright(photos_dir, photo_id, turn):
     cut = segment(load_image(photos_dir / "images" / f"{photo_id}.jpg"))
     o = estimate_orientation(cut)
     assert o.turn == turn and not o.uncertain, o.evidence
+
+
+def test_orientation_leaves_the_shared_ocr_engine_as_it_found_it(labelled):
+    """rapidocr keeps a per-call option (use_cls=False) as the engine's default: after the
+    orientation pass, later readings in the same process (understand, qa) must still use the
+    line classifier, or the same frame gets a different qa overlay in a run and on its own."""
+    from packshot.understand import ocr
+
+    before = ocr.engine().use_cls
+    estimate_orientation(_turned(labelled, 90))
+    assert ocr.engine().use_cls == before

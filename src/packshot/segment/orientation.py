@@ -184,7 +184,14 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
                 continue
         turned = ocr._rotate(bgr, turn)
         with ocr._ENGINE_LOCK:
-            result = eng(turned, use_cls=False)
+            # rapidocr keeps a per-call option as the engine's new default: restore the line
+            # classifier afterwards, or every later reading in this process (understand, qa)
+            # would run without it
+            before = getattr(eng, "use_cls", True)
+            try:
+                result = eng(turned, use_cls=False)
+            finally:
+                eng.update_params(use_cls=before) if hasattr(eng, "update_params") else None
         boxes, txts, scores = (getattr(result, k, None) for k in ("boxes", "txts", "scores"))
         total = 0.0
         if boxes is not None and txts is not None and scores is not None:
