@@ -80,6 +80,39 @@ SETTINGS = RunSettings(upscaler=None, segment_backend="u2netp", qa=False)  # QA:
 PROFILES = ("meta-square",)
 
 
+class _InlineEngine:
+    """Runs each task in this process (the engines have their own tests; here a worker pool's start-up
+    and model warm-up per run would be most of the time)."""
+
+    capacity = 1
+
+    def __init__(self, *args, **kwargs):
+        self._finished: list = []
+
+    @property
+    def inflight(self) -> int:
+        return len(self._finished)
+
+    def submit(self, task) -> None:
+        from packshot.catalogue.work import run_task
+
+        self._finished.append((task, run_task(task)))
+
+    def wait(self, timeout: float = 0.0):
+        finished, self._finished = self._finished, []
+        return finished
+
+    def close(self, kill: bool = False) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _inline_engine(monkeypatch):
+    import packshot.catalogue.engines as engines
+
+    monkeypatch.setattr(engines, "make_engine", _InlineEngine)
+
+
 def _brief(review: str | None, variants: int = 1) -> str:
     head = f"review: {review}\n" if review else ""
     return head + f"""name: loop
