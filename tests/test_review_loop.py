@@ -292,9 +292,10 @@ def test_rerender_request_with_seed_then_box(tmp_path):
     with JobStore(out, readonly=True) as js:
         assert js.overrides()[("SKU-0", "prompt")] == {"box": [8, 8, 184, 184]}
         assert js.overrides()[("SKU-0/studio/v0", "seed")] == 99  # the earlier seed stays
-    gate = out / "SKU-0" / "cutout_gate.json"
-    if gate.is_file():
-        assert "8" in gate.read_text()
+    from packshot.segment.io import load_cutout
+
+    prov = load_cutout(out / "SKU-0" / "cutout.png").provenance
+    assert prov["params"]["prompt"]["box"] == [8, 8, 184, 184]  # the new cut-out used the drawn box
     assert _run(tmp_path, out).todo == 0
 
 
