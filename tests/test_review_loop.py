@@ -176,7 +176,8 @@ def test_review_required_holds_exports_until_approved(tmp_path):
     assert summary["SKU-0/studio/v0.png"]["review"] == "awaiting review"
     assert summary["SKU-1/studio/v0.png"]["review"] == ""
     assert list(csv.DictReader(open(out / "failures.csv"))) == []  # held back is not a failure
-    assert "awaiting review" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "2 frames awaiting review" in report and f"Run {first.run_id} (local)" in report
     from packshot.catalogue.report import status_text
 
     assert "2 exports awaiting review" in status_text(out)

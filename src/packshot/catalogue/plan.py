@@ -3,9 +3,9 @@ and the tasks the engines run.
 
 Keys chain through the graph, so a change reaches exactly the units downstream of it::
 
-    cutout  = H(photo sha256, segment backend, prompt, pixel limit)
+    cutout  = H(photo sha256, segment backend, prompt (a box drawn in review wins), pixel limit)
     maps    = H(cutout)
-    frame   = H(maps, scene digest, variant, size, renderer, relight)
+    frame   = H(maps, scene digest, variant, size, renderer, relight[, seed of a re-render request])
     qa      = H(frame, master sha256)
     export  = H(frame, profile definition, upscaler, destination)
 

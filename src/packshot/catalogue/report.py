@@ -109,7 +109,8 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;background:#f4f4f4;co
         "img{width:200px;height:auto;display:block}figcaption{font-size:12px;margin-top:4px}"
         ".badge{display:inline-block;padding:1px 6px;border-radius:9px;color:#fff;font-size:11px;font-weight:600}"
         ".pass{background:#1a7f37}.review{background:#b26b00}.fail,.failed,.blocked{background:#c62828}"
-        ".pending,.none{background:#777}.awaiting_review{background:#1565c0}table{border-collapse:collapse;background:#fff;font-size:13px}"
+        ".pending,.none{background:#777}.awaiting_review{background:#1565c0}"
+        "table{border-collapse:collapse;background:#fff;font-size:13px}"
         "td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}.exports a{margin-right:6px}")
 
 
@@ -131,7 +132,7 @@ def render_html(store: JobStore, data: dict[str, Any]) -> str:
         + ", ".join(f"{e(k)} {v}" for k, v in sorted(verdicts.items()))
         + f"; {len(data['failures'])} failures"
         + (f"; {awaiting} frames awaiting review (exports held back until approved in packshot review)"
-           if awaiting else "") + ". Run {e(str(last.get('id', '')))} ({e(str(last.get('engine', '')))}). "
+           if awaiting else "") + f". Run {e(str(last.get('id', '')))} ({e(str(last.get('engine', '')))}). "
         "Files: <a href='summary.csv'>summary.csv</a>, <a href='failures.csv'>failures.csv</a>, "
         "<a href='export/packshot-manifest.json'>export manifest</a>.</p>",
     ]
