@@ -322,3 +322,24 @@ def _find_ints(value, key):
         for v in value:
             found += _find_ints(v, key)
     return found
+
+
+def test_cli_reports_awaiting_review_and_applied_requests(tmp_path):
+    from typer.testing import CliRunner
+
+    from packshot.cli import app
+
+    _catalogue(tmp_path, [None], "required")
+    out = tmp_path / "out"
+    args = ["catalogue", str(tmp_path / "manifest.csv"), "--brief", str(tmp_path / "brief.yaml"), "--out", str(out),
+            "-p", "meta-square", "--backend", "u2netp", "--no-qa", "--upscaler", "none", "--workers", "1"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "1 frames awaiting review (1 exports held back, not failures)" in " ".join(res.output.split())
+    with JobStore(out) as js:
+        js.add_decision("SKU-0/studio/v0", "rerender", note=json.dumps({"seed": 11}), who="dee")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "1 re-render requests from review applied: SKU-0/studio/v0" in text
+    assert "1 frames awaiting review" in text  # the new render waits for review again

@@ -14,13 +14,13 @@ from ._common import err_console, print_error, print_info
 def print_outcome(outcome) -> None:
     """The final summary per stage, and where the report is."""
     print_info(f"{'stage':<8} {'planned':>8} {'up to date':>11} {'done':>6} {'failed':>7} {'blocked':>8} "
-                      f"{'seconds':>8}", highlight=False)
+                      f"{'seconds':>8}")
     for kind in ("cutout", "maps", "frame", "qa", "export"):
         s = outcome.stages.get(kind)
         if not s:
             continue
         print_info(f"{kind:<8} {s['planned']:>8} {s['up_to_date']:>11} {s['done']:>6} {s['failed']:>7} "
-                          f"{s['blocked']:>8} {s['seconds']:>8.1f}", highlight=False)
+                          f"{s['blocked']:>8} {s['seconds']:>8.1f}")
     rate = 60.0 * outcome.frames_done / outcome.seconds if outcome.seconds > 0 else 0.0
     print_info(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
                       f"{outcome.failed} units failed, {outcome.blocked} blocked, {len(outcome.row_errors)} manifest "
