@@ -147,7 +147,7 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             # the same gate and upright turn as `packshot run`: a failing cut-out is never rendered
             # (the SKU "needs a prompt": a `prompt` box/points in its manifest row fixes it)
             review = review_cutout(cutout, orientation="auto", gate=True, prompted=task.prompt is not None)
-            write_review(sku_dir, review, out / task.photo)
+            write_review(sku_dir, review, task.photo)  # relative to DIR: the record must not name the folder
             require_passed(review, task.photo)
             cutout = review.cutout
             save_cutout(cut_path, cutout)
