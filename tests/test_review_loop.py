@@ -343,3 +343,16 @@ def test_cli_reports_awaiting_review_and_applied_requests(tmp_path):
     text = " ".join(res.output.split())
     assert "1 re-render requests from review applied: SKU-0/studio/v0" in text
     assert "1 frames awaiting review" in text  # the new render waits for review again
+
+
+def test_rerender_box_outside_the_photo_fails_that_sku_clearly(tmp_path):
+    _catalogue(tmp_path, [None, None], None)
+    out = tmp_path / "out"
+    _run(tmp_path, out)
+    with JobStore(out) as js:
+        js.add_decision("SKU-0/studio/v0", "rerender", note=json.dumps({"box": [500, 500, 600, 600]}), who="eve")
+    outcome = _run(tmp_path, out)
+    units = _units(out)
+    assert outcome.exit_code == 1 and units["cutout:SKU-0"]["status"] == "failed"
+    assert "box" in units["cutout:SKU-0"]["error"].lower() or "prompt" in units["cutout:SKU-0"]["error"].lower()
+    assert units["cutout:SKU-1"]["status"] == "done" and units["frame:SKU-1/studio/v0"]["status"] == "done"
