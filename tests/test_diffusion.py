@@ -272,13 +272,14 @@ def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
     from packshot.cli import app
     from packshot.samples import make_product, write_sample
 
-    write_sample(make_product("jar", seed=2, size=(160, 160)), tmp_path / "photos", name="jar-2")
+    # the photo alone: the folder also holds the sample's mask and master artwork, which are not photos
+    photo = str(write_sample(make_product("jar", seed=2, size=(160, 160)), tmp_path / "photos", name="jar-2")["photo"])
     brief = {"name": "gen", "defaults": {"sizes": [SIZE], "seed": 1},
              "scenes": [{"name": "hero", "renderer": "diffusion", "variants": 2, "prompt": "marble table",
                          "diffusion": tiny.brief_block(models, ip=False)},
                         {"name": "plain", "preset": "studio-white"}]}
     (tmp_path / "brief.yaml").write_text(yaml.safe_dump(brief))
-    result = CliRunner().invoke(app, ["run", str(tmp_path / "photos"), "--brief", str(tmp_path / "brief.yaml"),
+    result = CliRunner().invoke(app, ["run", photo, "--brief", str(tmp_path / "brief.yaml"),
                                       "--out", str(tmp_path / "out"), "--qa",
                                       "--relight-model", f"iclight:{tiny.tiny_iclight('fc')}"])
     assert result.exit_code == 0, result.output
@@ -295,7 +296,7 @@ def test_packshot_run_with_the_diffusion_renderer(models, tmp_path):
     # a model that is not there: the SKU fails with one clear line, not a traceback
     brief["scenes"][0]["diffusion"]["model"] = "packshot-test/absent-model"
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(brief))
-    bad = CliRunner().invoke(app, ["run", str(tmp_path / "photos"), "--brief", str(tmp_path / "bad.yaml"),
+    bad = CliRunner().invoke(app, ["run", photo, "--brief", str(tmp_path / "bad.yaml"),
                                    "--out", str(tmp_path / "out2")])
     assert bad.exit_code != 0
     assert "packshot-test/absent-model" in bad.output and "Traceback" not in bad.output

@@ -85,6 +85,10 @@ class RunSettings:
     """Export file name template."""
     dest: str | None = None
     """Extra fsspec destination for exported files (they always go to DIR/export too)."""
+    credentials: str | None = None
+    """Credentials folder: sign Content Credentials (C2PA) into every exported file (see
+    :mod:`packshot.credentials`); profiles with ``keeps_metadata: false`` also get a ``.c2pa``
+    sidecar. Signed files carry the signing time, so their bytes differ from run to run."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ class SceneTask:
     unit_ids: tuple[str, ...] = ()
     after: str | None = None
     """Prep task this one waits for (its SKU id), or None when the cut-out is up to date."""
+    title: str = ""
+    """The SKU's title from the manifest (the alt text of signed exports names it)."""
 
 
 @dataclass
@@ -304,12 +310,17 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                     held = hold_reason(decisions.get(fid), fkey, render) if gated else None
                     for pname in profiles:
                         spec, pdig = profile_keys[pname]
-                        ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest)
+                        # credentials join the key only when given: unsigned runs keep their keys
+                        # (signed exports embed the alt text, which names the title)
+                        signed = ((("credentials", settings.credentials, getattr(row, "title", "") or ""),)
+                                  if settings.credentials else ())
+                        ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest,
+                                      *signed)
                         e_uid = unit_id("export", row.sku, scene.name, vname, pname)
                         plan.units.append(Unit(e_uid, "export", row.sku, ekey, (frame_uid,), scene.name, vname,
                                                pname, fid, input_hash=fkey,
                                                config_hash=digest(pdig, settings.upscaler, settings.template,
-                                                                  settings.dest)))
+                                                                  settings.dest, *signed)))
                         if held is not None:
                             plan.held[e_uid] = held
                         elif render or need(e_uid, ekey):
@@ -324,7 +335,7 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                 plan.scenes.append(SceneTask(
                     sku=row.sku, scene=scene.name, brief=brief_path, out_dir=str(out_dir), master=src.get("master"),
                     settings=settings, frames=tuple(jobs), profiles=profiles, unit_ids=tuple(sorted(ids)),
-                    after=row.sku if row.sku in plan.prep else None))
+                    after=row.sku if row.sku in plan.prep else None, title=getattr(row, "title", "") or ""))
     return plan
 
 

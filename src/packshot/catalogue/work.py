@@ -355,7 +355,8 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
             # depend on where the output folder lies
             frame = dataclasses.replace(frame, provenance=_relative_paths(frame.provenance, out))
             files, failures = export_frame_files(frame, list(j.profiles), local, template=s.template,
-                                                 upscaler=s.upscaler)
+                                                 upscaler=s.upscaler,
+                                                 credentials=_signing(s.credentials, task.sku, task.title))
         except Exception as exc:
             for name in names:
                 results.append(UnitResult(unit_id("export", j.frame, name), False, time.perf_counter() - t0,
@@ -376,10 +377,20 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
             path = out / "export" / f.path
             info = {"file": f"export/{f.path}", "width": f.width, "height": f.height, "format": f.format,
                     "upscaled": f.upscaled, "sha256": f.sha256, "provenance_digest": f.provenance_digest}
+            if not f.c2pa_sidecar:  # a sidecar from an earlier signed run no longer describes this file
+                from ..credentials.export_hook import sidecar_path
+
+                (out / "export" / sidecar_path(f.path)).unlink(missing_ok=True)
+            if f.signed:
+                info["signed"] = True
+                if f.c2pa_sidecar:
+                    info["c2pa_sidecar"] = f"export/{f.c2pa_sidecar}"
             if remote is not None:
                 try:
                     delivered = remote.put(f.path, path.read_bytes())
                     info["url"] = delivered.url
+                    if f.c2pa_sidecar:  # the profile strips metadata: its manifest travels beside the file
+                        remote.put(f.c2pa_sidecar, (out / "export" / f.c2pa_sidecar).read_bytes())
                 except Exception as exc:
                     results.append(UnitResult(uid, False, dt, error=f"{remote.display}: {_message(exc)}",
                                               hint="check the destination (--dest) and its credentials, then run "
@@ -387,6 +398,27 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
                     continue
             results.append(UnitResult(uid, True, dt, {"file": _output(out, path)}, info))
     return results
+
+
+_SIGNING: dict[str, Any] = {}
+
+
+def _signing(folder: str | None, sku: str = "", title: str = "") -> Any:
+    """The ``ExportCredentials`` for one SKU's exports: the credentials are loaded and checked
+    once per folder and worker process (not per scene); the SKU's manifest title goes into the
+    alt text. None without credentials."""
+    if not folder:
+        return None
+    if folder not in _SIGNING:
+        from ..credentials.export_hook import ExportCredentials
+
+        _SIGNING[folder] = ExportCredentials(folder)
+    base = _SIGNING[folder]
+    if not title:
+        return base
+    from ..credentials.export_hook import ExportCredentials
+
+    return ExportCredentials(base.signer, {sku: {"title": title}})
 
 
 def _relative_paths(value: Any, root: Path) -> Any:

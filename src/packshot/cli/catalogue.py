@@ -76,6 +76,10 @@ def register(app: typer.Typer) -> None:
                                                             "(default: unchanged size and mtime are trusted)."),
         wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another run on --out to finish."),
         max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
+                                                   help="Sign Content Credentials (C2PA) into every exported file "
+                                                        "with the PEM chain and key in this folder (see `packshot "
+                                                        "credentials init`)."),
     ) -> None:
         """Run a catalogue: cut out, measure, render, relight, check and export every SKU of a manifest.
 
@@ -100,8 +104,17 @@ def register(app: typer.Typer) -> None:
             err_console.print("[red]error[/red] give a MANIFEST and --out (or --status DIR)")
             raise typer.Exit(2)
         source = _manifest_or_photos(manifest)
+        if credentials is not None:
+            from ..credentials.export_hook import ExportCredentials
+
+            try:  # bad credentials stop the run before anything is written
+                ExportCredentials(credentials)
+            except PackshotError as exc:
+                print_error("credentials error", f"{exc}")
+                raise typer.Exit(2)
         settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
-                               max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest)
+                               max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest,
+                               credentials=str(credentials.resolve()) if credentials is not None else None)
         try:
             with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
                 outcome = run_catalogue(source, out, brief=brief, profiles=profile, settings=settings, engine=engine,

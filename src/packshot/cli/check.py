@@ -21,7 +21,7 @@ from typing import List, Optional
 import typer
 from rich.text import Text
 
-from ._common import escape, expand_inputs, print_error
+from ._common import escape, expand_inputs, print_error, print_info
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -57,6 +57,11 @@ def register(app: typer.Typer) -> None:
                                                                         "not impose."),
         fix_to: Optional[Path] = typer.Option(None, "--fix-to", help="Clips only: write a fixed copy (pad, trim, "
                                                                       "re-encode) of each failing clip here."),
+        credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
+                                                   help="With --fix-to: sign Content Credentials (C2PA) into each "
+                                                        "fixed clip (MP4 embedded, WebM as a .c2pa sidecar) with the "
+                                                        "PEM chain and key in this folder; the clip's frame sidecar "
+                                                        "(<variant>.json beside it) describes its history."),
     ) -> None:
         """Check images against marketplace profiles: rule, measured value, limit, pass/fail."""
         from rich.console import Console
@@ -131,6 +136,15 @@ def register(app: typer.Typer) -> None:
                 console.print(table)
         from ..export.video_profiles import check_clip, fix_clip
 
+        signing = None
+        if credentials is not None and fix_to is not None and clips:
+            from ..credentials.export_hook import ExportCredentials
+
+            try:  # bad credentials stop here, before any clip is written
+                signing = ExportCredentials(credentials)
+            except PackshotError as exc:
+                print_error("credentials error", f"{exc}")
+                raise typer.Exit(2)
         for path in clips:
             for name in video_profiles:
                 try:
@@ -138,6 +152,12 @@ def register(app: typer.Typer) -> None:
                     fixed = None
                     if fix_to is not None and not report.passed:
                         fixed = fix_clip(path, name, Path(fix_to) / f"{path.stem}.{name}{path.suffix}")
+                        if signing is not None:
+                            from ..credentials.clip import clip_frame_sidecar, sign_clip
+
+                            holder = sign_clip(fixed.path, signing, frame_sidecar=clip_frame_sidecar(path), profile=name)
+                            print_info(f"signed {fixed.path} with Content Credentials"
+                                       + (f" (sidecar {holder})" if holder != fixed.path else ""))
                 except (PackshotError, OSError, ValueError) as exc:
                     any_failed = True
                     print_error("failed", f"{path}: {exc}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List, Optional
 
 import typer
 
-from ._common import err_console, print_error
+from ._common import err_console, print_error, print_info
 
 
 def register(app: typer.Typer) -> None:
@@ -56,5 +57,36 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"signer: {creds.describe()}")
         if creds.tsa_url:
             typer.echo(f"timestamp authority: {creds.tsa_url}")
+
+    @sub.command("sign-clip")
+    def sign_clip_command(
+        clips: List[Path] = typer.Argument(..., help="Motion clips (.mp4, .webm) as `packshot run` wrote them, "
+                                                     "beside their frame sidecar <variant>.json."),
+        credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
+                                                   help="Credentials folder (PEM chain and key)."),
+    ) -> None:
+        """Sign Content Credentials into clips: MP4 embedded (rewritten in place), WebM as a .c2pa sidecar."""
+        from ..credentials.clip import sign_clip
+        from ..credentials.export_hook import ExportCredentials
+        from ..errors import PackshotError
+
+        if credentials is None:
+            print_error("credentials error", "name a credentials folder with --credentials or PACKSHOT_CREDENTIALS")
+            raise typer.Exit(2)
+        try:
+            signing = ExportCredentials(credentials)
+        except PackshotError as exc:
+            print_error("credentials error", f"{exc}")
+            raise typer.Exit(2)
+        failed = 0
+        for clip in clips:
+            try:
+                holder = sign_clip(clip, signing)
+            except (PackshotError, OSError) as exc:
+                failed += 1
+                print_error("failed", f"{clip}: {exc}")
+                continue
+            print_info(f"signed {clip}" + (f" (sidecar {holder})" if holder != clip else ""))
+        raise typer.Exit(1 if failed else 0)
 
     app.add_typer(sub, name="credentials")

@@ -14,7 +14,7 @@ from ._common import print_error, print_info
 def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_command(
-        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips to verify, or folders of "
+        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips (MP4; WebM from its .webm.c2pa sidecar) to verify, or folders of "
                                                      "them; a file without an embedded manifest is read with its "
                                                      ".c2pa sidecar."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (a JSON list)."),

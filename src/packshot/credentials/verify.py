@@ -7,6 +7,11 @@ binding hold (an untrusted signer is a warning) and *trusted* when the signer ch
 anchor (the reader's defaults or ``trust_anchors``).
 
 A file without an embedded manifest is read with its sidecar ``<stem>.c2pa`` when there is one.
+A WebM clip, which can carry no manifest, is always read from its sidecar ``<name>.webm.c2pa``: c2pa validates the
+sidecar's signature, and the binding is the clip's sha256 recorded in the signed assertion
+``com.packshot.file`` (see :mod:`.clip`), checked here; c2pa's own data-hash check of such a
+detached store hashes the store, not the clip, so its ``assertion.dataHash.mismatch`` is not
+counted there.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ _MIME_BY_SUFFIX = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/p
                    ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".tif": "image/tiff",
                    ".tiff": "image/tiff", ".avif": "image/avif", ".heic": "image/heic", ".gif": "image/gif"}
 
-MEDIA_SUFFIXES = frozenset(_MIME_BY_SUFFIX)
+DETACHED_SUFFIXES = frozenset({".webm"})
+"""Formats that cannot carry a manifest: read from the ``.c2pa`` sidecar only."""
+
+MEDIA_SUFFIXES = frozenset(_MIME_BY_SUFFIX) | DETACHED_SUFFIXES
 """File suffixes ``packshot verify`` reads."""
 
 
@@ -149,6 +157,8 @@ def verify_file(path: str | Path, trust_anchors: str | Path | bytes | None = Non
     anchors = Path(trust_anchors).read_bytes() if isinstance(trust_anchors, (str, Path)) else trust_anchors
     if not p.is_file():
         return Verification(str(p), False, False, False, "", error="file does not exist")
+    if p.suffix.lower() in DETACHED_SUFFIXES:
+        return _verify_detached(c2pa, p, _reader_context(c2pa, anchors))
     mime = _MIME_BY_SUFFIX.get(p.suffix.lower())
     if mime is None:
         return Verification(str(p), False, False, False, "", error=f"'{p.suffix}' files cannot carry a C2PA manifest "
@@ -168,6 +178,11 @@ def verify_file(path: str | Path, trust_anchors: str | Path | bytes | None = Non
         except c2pa.C2paError as exc2:
             return Verification(str(p), False, False, False, "", sidecar=sidecar,
                                 error=f"sidecar {side.name} cannot be read: {exc2}")
+    return _from_reader(p, reader, sidecar)
+
+
+def _from_reader(p: Path, reader: Any, sidecar: str | None, ignore: frozenset = frozenset(),
+                 extra_problems: tuple[str, ...] = ()) -> Verification:
     try:
         state = reader.get_validation_state() or ""
         results = reader.get_validation_results() or {}
@@ -175,12 +190,15 @@ def verify_file(path: str | Path, trust_anchors: str | Path | bytes | None = Non
     finally:
         reader.close()
     active = results.get("activeManifest") or {}
-    failures = list(active.get("failure") or [])
+    failures = [f for f in (active.get("failure") or []) if f.get("code") not in ignore]
     for delta in results.get("ingredientDeltas") or []:
         failures.extend((delta.get("validationDeltas") or {}).get("failure") or [])
     problems = tuple(f"{f.get('code')}: {f.get('explanation', '')}" for f in failures
-                     if f.get("code") not in _NOT_FAILURES)
+                     if f.get("code") not in _NOT_FAILURES) + extra_problems
     untrusted = any(f.get("code") == UNTRUSTED for f in failures)
+    if ignore and not [f for f in failures if f.get("code") not in _NOT_FAILURES] and state == "Invalid":
+        # the only failure c2pa saw is the one a detached store always has; no untrusted code: trusted
+        state = "Valid" if untrusted else "Trusted"
     valid = state in ("Valid", "Trusted") and not problems
     trusted = valid and state == "Trusted" and not untrusted
     warnings = (f"{UNTRUSTED}: the signer is on no trust list this reader knows (a development CA is never "
@@ -200,6 +218,35 @@ def verify_file(path: str | Path, trust_anchors: str | Path | bytes | None = Non
     return Verification(str(p), True, valid, trusted, state, problems=problems, warnings=warnings, sidecar=sidecar,
                         signer=signer, ingredients=tuple(manifest.get("ingredients") or []), actions=actions, qa=qa,
                         export=export, manifest=manifest)
+
+
+def _verify_detached(c2pa: Any, p: Path, context: Any) -> Verification:
+    """A WebM clip: the manifest from its sidecar, the binding by the recorded sha256."""
+    from ..provenance import sha256_bytes
+    from .clip import FILE_LABEL, clip_sidecar_path
+
+    side = clip_sidecar_path(p)
+    if not side.is_file():
+        return Verification(str(p), False, False, False, "", error=f"'{p.suffix}' files cannot embed a C2PA manifest "
+                                                                       f"and there is no sidecar {side.name}")
+    try:
+        reader = c2pa.Reader("application/c2pa", io.BytesIO(side.read_bytes()), context=context)
+    except c2pa.C2paError as exc:
+        return Verification(str(p), False, False, False, "", sidecar=str(side),
+                            error=f"sidecar {side.name} cannot be read: {exc}")
+    try:
+        manifest = reader.get_active_manifest() or {}
+    except c2pa.C2paError:
+        manifest = {}
+    record = next((a.get("data") or {} for a in manifest.get("assertions") or [] if a.get("label") == FILE_LABEL), None)
+    if record is None:
+        extra = (f"{FILE_LABEL}: the sidecar records no hash of the clip, so nothing binds it to {p.name}",)
+    elif record.get("sha256") != sha256_bytes(p.read_bytes()):
+        extra = (f"{FILE_LABEL}.mismatch: {p.name} is not the clip that was signed (its sha256 differs from the "
+                 "one the sidecar records)",)
+    else:
+        extra = ()
+    return _from_reader(p, reader, str(side), ignore=frozenset({"assertion.dataHash.mismatch"}), extra_problems=extra)
 
 
 def _no_manifest(exc: Exception) -> str:

@@ -644,7 +644,8 @@ def export_frames(
     feed_urls: list[str] = []
     for kind in feed_kinds:
         try:
-            built = feeds_mod.build_feed(kind, [feeds_mod.FeedImage(f.sku, f.profile, f.path) for f in files],
+            built = feeds_mod.build_feed(kind, [feeds_mod.FeedImage(f.sku, f.profile, f.path, f.alt_text,
+                                                                      f.c2pa_sidecar) for f in files],
                                          public_url or "")
             feed_urls.append(destination.put_text(built.path, built.text, built.content_type).url)
         except PackshotError as exc:
@@ -665,14 +666,21 @@ def export_frames(
 
 def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | Path | Destination,
                        template: str = DEFAULT_TEMPLATE, upscaler: str | None = "realesrgan",
-                       fixer: FixFunction | None = None, workers: int = 1,
+                       fixer: FixFunction | None = None, workers: int = 1, credentials: Any = None,
                        ) -> tuple[list[ExportedFile], list[ExportFailure]]:
     """Export one frame for each profile to ``destination``, without feeds or a manifest (the
     catalogue runner records what went where in its job store and writes one manifest at the end).
 
     The frame is decoded once; profiles that differ only in size share one fix (see
     :func:`plan_fixes`). Returns the files written and the failures (one per profile that failed).
+    ``credentials`` (a folder, Credentials or an ``ExportCredentials`` made once for many frames)
+    signs every file as :func:`export_frames` does.
     """
+    from ..credentials.export_hook import ExportCredentials
+
+    signing = None
+    if credentials is not None:
+        signing = credentials if isinstance(credentials, ExportCredentials) else ExportCredentials(credentials)
     profile_list = resolve_profiles(profiles)
     destination = destination if isinstance(destination, Destination) else Destination(destination)
     namer = NameAllocator(template=template, on_collision="error")
@@ -681,7 +689,7 @@ def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | P
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
         _export_one(frame, 1, _describe_source(frame), plan_fixes(profile_list),
                     {p.name: i for i, p in enumerate(profile_list)}, fixer or default_fixer(upscaler), namer,
-                    destination, None, pool, files, failures)
+                    destination, None, pool, files, failures, signing)
     return files, failures
 
 

@@ -8,6 +8,18 @@ Which image is the main one: the feed's profile (``google-shopping`` for Google,
 ``meta-square`` for Meta, else the first profile exported) picks one file per frame; frames keep
 the order they were given in, so the first frame of a SKU is its main image.
 Google allows 10 additional images, Meta 20; extra ones are left out (and counted).
+
+Extra columns (only when some listed image has them, so a feed without them is unchanged):
+
+- ``image_alt_text``: the main image's accessibility text (the IPTC Alt Text packshot embeds,
+  generated from the title, label text and scene, or the per-SKU override). Neither Merchant
+  Center nor Meta defines an image alt-text attribute in these image feeds: the column is
+  packshot's own (platforms report an unknown column of a supplemental feed and ignore it);
+  it is there for the shop and the CMS that build the product page from the feed.
+- ``c2pa_manifest_link`` / ``additional_c2pa_manifest_link``: for profiles with
+  ``keeps_metadata: false`` (the platform strips embedded metadata, so the manifest is written as
+  a ``.c2pa`` sidecar), the public link of each image's sidecar, in the same order as
+  ``image_link`` / ``additional_image_link``; empty where an image has no sidecar.
 """
 
 from __future__ import annotations
@@ -32,6 +44,8 @@ FEED_FILE = {"google": "feeds/google_merchant_images.tsv", "meta": "feeds/meta_c
 """Where each feed goes, relative to the destination."""
 
 FEED_COLUMNS = ("id", "image_link", "additional_image_link")
+ALT_TEXT_COLUMN = "image_alt_text"
+MANIFEST_COLUMNS = ("c2pa_manifest_link", "additional_c2pa_manifest_link")
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,10 @@ class FeedImage:
     profile: str
     path: str
     """Path relative to the destination ('/'-separated)."""
+    alt_text: str = ""
+    """The image's accessibility text ("" when none)."""
+    c2pa_sidecar: str | None = None
+    """Path (relative to the destination) of its ``.c2pa`` sidecar, when the profile strips metadata."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +131,16 @@ def build_feed(kind: str, images: Iterable[FeedImage], public_url: str, profile:
     images = list(images)
     profiles = list(dict.fromkeys(im.profile for im in images))
     profile = profile or choose_profile(kind, profiles)
-    by_sku: dict[str, list[str]] = {}
+    by_sku: dict[str, list[tuple[str, str, str]]] = {}
     for im in images:
         if im.profile == profile:
             links = by_sku.setdefault(im.sku, [])
             link = public_link(public_url, im.path)
-            if link not in links:
-                links.append(link)
+            if link not in [entry[0] for entry in links]:
+                side = public_link(public_url, im.c2pa_sidecar) if im.c2pa_sidecar else ""
+                links.append((link, _clean(im.alt_text or ""), side))
+    with_alt = any(entry[1] for links in by_sku.values() for entry in links[:1])
+    with_sidecars = any(entry[2] for links in by_sku.values() for entry in links)
     limit = MAX_ADDITIONAL[kind]
     dropped = 0
     buf = io.StringIO()
@@ -127,11 +148,16 @@ def build_feed(kind: str, images: Iterable[FeedImage], public_url: str, profile:
         writer = csv.writer(buf, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     else:
         writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(FEED_COLUMNS)
+    writer.writerow(FEED_COLUMNS + ((ALT_TEXT_COLUMN,) if with_alt else ()) + (MANIFEST_COLUMNS if with_sidecars else ()))
     for sku, links in by_sku.items():
-        main, extra = links[0], links[1:]
-        dropped += max(0, len(extra) - limit)
-        writer.writerow([_clean(sku), main, ",".join(extra[:limit])])
+        main, extra = links[0], links[1:limit + 1]
+        dropped += max(0, len(links) - 1 - limit)
+        row = [_clean(sku), main[0], ",".join(e[0] for e in extra)]
+        if with_alt:
+            row.append(main[1])
+        if with_sidecars:
+            row += [main[2], ",".join(e[2] for e in extra)]
+        writer.writerow(row)
     return Feed(kind=kind, profile=profile, text=buf.getvalue(), rows=len(by_sku), dropped_links=dropped)
 
 

@@ -191,6 +191,10 @@ def _load(settings: DiffusionSettings) -> Loaded:
     except Exception as exc:  # noqa: BLE001 - hub/OS errors of many kinds: one clear message
         raise _load_error("model", settings.model, exc, local_only) from exc
     family = _family(str(config.get("_class_name", "")))
+    if family == "flux" and settings.ip_adapter is not None:
+        raise ModelLoadError("diffusion.ip_adapter", f"model '{settings.model}' is Flux-class: IP-Adapter with the Flux "
+                                                     "inpainting pipelines is not supported here; drop ip_adapter "
+                                                     "for Flux models")
     net_cls = diffusers.FluxControlNetModel if family == "flux" else diffusers.ControlNetModel
     nets = []
     for c in settings.controlnets:
@@ -208,9 +212,6 @@ def _load(settings: DiffusionSettings) -> Loaded:
     except Exception as exc:  # noqa: BLE001
         raise _load_error("model", settings.model, exc, local_only) from exc
     if settings.ip_adapter is not None:
-        if family == "flux":
-            raise ModelLoadError("diffusion.ip_adapter", "IP-Adapter with the Flux ControlNet inpainting pipeline is "
-                                                         "not supported by diffusers; drop ip_adapter for Flux models")
         a = settings.ip_adapter
         try:
             pipe.load_ip_adapter(a.model, subfolder=a.subfolder or None, weight_name=a.weight_name,
@@ -379,7 +380,8 @@ def paint(loaded: Loaded, jobs: Sequence[PaintJob], prompt: str, negative: str,
     pipe = loaded.pipe
     B = len(jobs)
     H, W = jobs[0].mask.shape
-    multiple = 16 if loaded.family == "flux" else 8
+    # the pipeline's latent grid: Flux packs 2 x 2 latents into one token
+    multiple = int(getattr(pipe, "vae_scale_factor", 8)) * (2 if loaded.family == "flux" else 1)
     Hp, Wp = -(-H // multiple) * multiple, -(-W // multiple) * multiple
 
     def pad(a: np.ndarray, fill: float | None) -> np.ndarray:
@@ -392,6 +394,11 @@ def paint(loaded: Loaded, jobs: Sequence[PaintJob], prompt: str, negative: str,
         u8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
         return Image.fromarray(u8, mode="L" if u8.ndim == 2 else "RGB")
 
+    if loaded.family == "flux" and negative.strip():
+        raise InputError("negative_prompt", f"model '{settings.model}' is Flux-class: the Flux inpainting "
+                                            f"pipelines used here take no negative prompt (Flux guidance is distilled, "
+                                            f"not classifier-free); drop "
+                                            f"negative_prompt ('{negative[:60]}') from this scene")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     cfg = settings.guidance > 1.0 and loaded.family != "flux"
@@ -434,6 +441,10 @@ def paint(loaded: Loaded, jobs: Sequence[PaintJob], prompt: str, negative: str,
         else:
             kwargs.update(control_image=per_net, controlnet_conditioning_scale=[c.scale for c in nets],
                           control_guidance_start=[c.start for c in nets], control_guidance_end=[c.end for c in nets])
+            if loaded.family == "flux":
+                # FluxMultiControlNetModel zips its nets with one control mode each: without modes it
+                # runs none of them (None = not a ControlNet-Union mode)
+                kwargs["control_mode"] = [None] * len(nets)
     t0 = time.perf_counter()
     with loaded.lock, torch.inference_mode():
         result = pipe(**kwargs)
