@@ -18,6 +18,8 @@ prompt     no        segmentation prompt: ``x0,y0,x1,y1`` (a box) or JSON
                      ``{"box": [...], "points": [[x, y, 1], ...]}``
 segment    no        per-SKU override of the segment backend (``auto``, ``u2netp``...)
 scenes     no        per-SKU subset of the brief's scenes, ``;``-separated
+review     no        ``required``: export only frames approved in review; ``none``: export
+                     every frame (empty: the brief's ``review``, default ``none``)
 =========  ========  ===================================================================
 
 Relative paths are relative to the manifest's folder. Unknown columns are kept (they appear in
@@ -44,7 +46,7 @@ from ..imaging import SUPPORTED_SUFFIXES
 from ..types import Prompt
 
 REQUIRED = ("sku", "photo")
-KNOWN = REQUIRED + ("master", "title", "category", "brief", "profiles", "prompt", "segment", "scenes")
+KNOWN = REQUIRED + ("master", "title", "category", "brief", "profiles", "prompt", "segment", "scenes", "review")
 SKU_RE = re.compile(r"^\w[\w.-]{0,127}$")  # \w: Unicode letters and digits, "_"
 _LIST_SPLIT = re.compile(r"\s*[;|]\s*")
 
@@ -65,6 +67,8 @@ class SkuRow:
     segment: str | None = None
     scenes: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
+    review: str | None = None
+    """``required`` / ``none``, or None: the brief decides."""
 
     @property
     def photo(self) -> Path:
@@ -324,11 +328,15 @@ def _validate(records: list[tuple[int, dict]], p: Path, base: Path | None = None
             if segment not in names and not segment.startswith(("onnx:", "sam:")):
                 fail(i, "segment", f"'{segment}' is not a segment backend ({', '.join(names)})", sku)
                 continue
+        review = str(rec.get("review") or "").strip().lower() or None
+        if review is not None and review not in ("required", "none"):
+            fail(i, "review", f"must be 'required' or 'none' (or empty: the brief decides), got {review!r}", sku)
+            continue
         seen[sku] = i
         rows.append(SkuRow(
             row=i, sku=sku, photos=tuple(paths), master=master, title=str(rec.get("title") or ""),
             category=str(rec.get("category") or ""), brief=brief, profiles=profiles, prompt=prompt, segment=segment,
-            scenes=tuple(_as_list(rec.get("scenes"))),
+            scenes=tuple(_as_list(rec.get("scenes"))), review=review,
             data={k: v for k, v in rec.items() if not k.startswith("__")},
         ))
     return Manifest(source=source, rows=tuple(rows), errors=tuple(errors))

@@ -3,9 +3,9 @@ and the tasks the engines run.
 
 Keys chain through the graph, so a change reaches exactly the units downstream of it::
 
-    cutout  = H(photo sha256, segment backend, prompt, pixel limit)
+    cutout  = H(photo sha256, segment backend, prompt (a box drawn in review wins), pixel limit)
     maps    = H(cutout)
-    frame   = H(maps, scene digest, variant, size, renderer, relight)
+    frame   = H(maps, scene digest, variant, size, renderer, relight[, seed of a re-render request])
     qa      = H(frame, master sha256)
     export  = H(frame, profile definition, upscaler, destination)
 
@@ -103,6 +103,8 @@ class FrameJob:
     profiles: tuple[str, ...]
     """Profiles to export (the ones whose export unit is not up to date)."""
     frame_key: str
+    seed: int | None = None
+    """Seed in place of the scene's (an applied re-render request), or None."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class Plan:
     scenes: list[SceneTask] = field(default_factory=list)
     row_errors: list[Any] = field(default_factory=list)
     skus: list[dict] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)
+    """Export units held back for review (not in ``todo``): unit id -> why."""
 
     @property
     def total(self) -> int:
@@ -202,7 +206,9 @@ def up_to_date(current: Mapping[str, tuple[str, str, str]], out_dir: Path, uid: 
 
 def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: str, default_profiles: Sequence[str],
                settings: RunSettings, out_dir: Path, current: Mapping[str, tuple[str, str, str]],
-               sources: Mapping[str, dict], force: bool = False, verify: bool = False) -> Plan:
+               sources: Mapping[str, dict], force: bool = False, verify: bool = False,
+               decisions: Mapping[str, Mapping[str, Any]] | None = None,
+               overrides: Mapping[tuple[str, str], Any] | None = None) -> Plan:
     """Units and tasks for every SKU row.
 
     Parameters
@@ -211,11 +217,17 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
     briefs : brief path -> parsed Brief (every brief a row names, and the default).
     sources : sku -> {"photo": rel path, "photo_sha256", "master": rel path or None, "master_sha256"}.
     current : the store's ``{unit id: (key, status, outputs)}``.
+    decisions : the newest review decision of each frame (the job store's ``decisions`` rows); used
+        for SKUs whose review is required (see :mod:`packshot.catalogue.review`).
+    overrides : applied re-render requests: ``{(frame id, "seed"): int, (sku, "prompt"): {"box": ...}}``.
     """
     from ..condition import variant_name
     from ..export.profiles import get_profile
-    from .manifest import RowError
+    from .manifest import RowError, parse_prompt
+    from .review import hold_reason, review_required
 
+    decisions = decisions or {}
+    overrides = overrides or {}
     plan = Plan()
     profile_cache: dict[str, tuple[str, str]] = {}
 
@@ -243,6 +255,9 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
             scenes = [s for s in scenes if s.name in row.scenes]
         seg = row.segment or settings.segment_backend
         prompt = row.prompt
+        if (row.sku, "prompt") in overrides:  # a box drawn in the review app wins over the manifest's
+            prompt = parse_prompt(overrides[(row.sku, "prompt")])
+        gated = review_required(row, brief)
         cut_key = digest("cutout", src["photo_sha256"], seg, _default(prompt) if prompt else None, settings.max_pixels)
         maps_key = digest("maps", cut_key)
         cut_id, maps_id = unit_id("cutout", row.sku), unit_id("maps", row.sku)
@@ -270,11 +285,16 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                 for size in scene.sizes:
                     vname = variant_name(v, size, several)
                     fid = f"{row.sku}/{scene.name}/{vname}"
-                    fkey = digest("frame", maps_key, sdig, v, list(size), backend, settings.relight)
+                    seed = overrides.get((fid, "seed"))
+                    seed = None if seed is None else int(seed)
+                    fparts: list[Any] = [maps_key, sdig, v, list(size), backend, settings.relight]
+                    if seed is not None:
+                        fparts.append({"seed": seed})
+                    fkey = digest("frame", *fparts)
                     frame_uid = unit_id("frame", row.sku, scene.name, vname)
                     plan.units.append(Unit(frame_uid, "frame", row.sku, fkey, (cut_id, maps_id), scene.name, vname,
                                            frame=fid, input_hash=maps_key,
-                                           config_hash=digest(sdig, v, list(size), backend, settings.relight)))
+                                           config_hash=digest(*fparts[1:])))
                     render = need_maps or need(frame_uid, fkey)
                     qa = False
                     if settings.qa:
@@ -287,6 +307,7 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                         if qa:
                             ids.append(qa_uid)
                     todo_profiles = []
+                    held = hold_reason(decisions.get(fid), fkey, render) if gated else None
                     for pname in profiles:
                         spec, pdig = profile_keys[pname]
                         # credentials join the key only when given: unsigned runs keep their keys
@@ -300,13 +321,15 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                                                pname, fid, input_hash=fkey,
                                                config_hash=digest(pdig, settings.upscaler, settings.template,
                                                                   settings.dest, *signed)))
-                        if render or need(e_uid, ekey):
+                        if held is not None:
+                            plan.held[e_uid] = held
+                        elif render or need(e_uid, ekey):
                             todo_profiles.append(spec)
                             ids.append(e_uid)
                     if render:
                         ids.append(frame_uid)
                     if render or qa or todo_profiles:
-                        jobs.append(FrameJob(fid, vname, render, qa, tuple(todo_profiles), fkey))
+                        jobs.append(FrameJob(fid, vname, render, qa, tuple(todo_profiles), fkey, seed))
             if jobs:
                 plan.todo.update(ids)
                 plan.scenes.append(SceneTask(

@@ -16,7 +16,7 @@ from ..imaging import atomic_write_text
 from .store import JobStore
 
 SUMMARY_COLUMNS = ("row", "sku", "title", "scene", "variant", "frame", "status", "qa_verdict", "qa_reasons",
-                   "exports", "export_files", "error")
+                   "exports", "export_files", "error", "review")
 FAILURE_COLUMNS = ("row", "sku", "unit", "stage", "reason", "what_to_do")
 
 
@@ -51,6 +51,7 @@ def collect(store: JobStore, run_id: int | None = None) -> dict[str, Any]:
         failures.append({"row": row_of.get(u["sku"], ""), "sku": u["sku"], "unit": u["id"], "stage": stage,
                          "reason": u["error"] or "", "what_to_do": u["hint"] or ""})
     summary = []
+    decisions = store.newest_decisions()
     for f in frames:
         qa = f.get("qa") or {}
         exports = [e for e in f["exports"] if e["status"] == "done"]
@@ -64,8 +65,21 @@ def collect(store: JobStore, run_id: int | None = None) -> dict[str, Any]:
             "exports": f"{len(exports)}/{len(f['exports'])}",
             "export_files": " ".join(e["info"].get("file", "") for e in exports),
             "error": f["error"] or "",
+            "review": _review_state(f, decisions.get(f["frame"])),
         })
     return {"run_id": run_id, "skus": skus, "frames": frames, "failures": failures, "summary": summary}
+
+
+def _review_state(frame: dict, decision: dict | None) -> str:
+    """``awaiting review`` when exports of the frame are held back for review; else the newest decision
+    (``approved``, ``rejected``, ``rerender requested``, ``rerendered``), or empty."""
+    if any(e["status"] == "awaiting_review" for e in frame["exports"]):
+        return "awaiting review"
+    if decision is None:
+        return ""
+    if decision["decision"] == "rerender":
+        return "rerendered" if decision.get("handled_run") else "rerender requested"
+    return {"approve": "approved", "reject": "rejected"}.get(decision["decision"], decision["decision"])
 
 
 def write_reports(store: JobStore, out_dir: Path, run_id: int | None = None) -> dict[str, Path]:
@@ -95,7 +109,8 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;background:#f4f4f4;co
         "img{width:200px;height:auto;display:block}figcaption{font-size:12px;margin-top:4px}"
         ".badge{display:inline-block;padding:1px 6px;border-radius:9px;color:#fff;font-size:11px;font-weight:600}"
         ".pass{background:#1a7f37}.review{background:#b26b00}.fail,.failed,.blocked{background:#c62828}"
-        ".pending,.none{background:#777}table{border-collapse:collapse;background:#fff;font-size:13px}"
+        ".pending,.none{background:#777}.awaiting_review{background:#1565c0}"
+        "table{border-collapse:collapse;background:#fff;font-size:13px}"
         "td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}.exports a{margin-right:6px}")
 
 
@@ -106,6 +121,7 @@ def render_html(store: JobStore, data: dict[str, Any]) -> str:
     for f in data["frames"]:
         frames_by_sku.setdefault(f["sku"], []).append(f)
     n_frames = len(data["frames"])
+    awaiting = sum(1 for s in data["summary"] if s.get("review") == "awaiting review")
     verdicts: dict[str, int] = {}
     for s in data["summary"]:
         verdicts[s["qa_verdict"] or "none"] = verdicts.get(s["qa_verdict"] or "none", 0) + 1
@@ -114,7 +130,9 @@ def render_html(store: JobStore, data: dict[str, Any]) -> str:
         f"<style>{_CSS}</style></head><body><h1>packshot catalogue</h1>",
         f"<p class='meta'>{len(data['skus'])} SKUs, {n_frames} frames; QA: "
         + ", ".join(f"{e(k)} {v}" for k, v in sorted(verdicts.items()))
-        + f"; {len(data['failures'])} failures. Run {e(str(last.get('id', '')))} ({e(str(last.get('engine', '')))}). "
+        + f"; {len(data['failures'])} failures"
+        + (f"; {awaiting} frames awaiting review (exports held back until approved in packshot review)"
+           if awaiting else "") + f". Run {e(str(last.get('id', '')))} ({e(str(last.get('engine', '')))}). "
         "Files: <a href='summary.csv'>summary.csv</a>, <a href='failures.csv'>failures.csv</a>, "
         "<a href='export/packshot-manifest.json'>export manifest</a>.</p>",
     ]
@@ -182,6 +200,9 @@ def status_text(out_dir: Path) -> str:
         total = sum(sum(c.values()) for c in counts.values())
         done = sum(c.get("done", 0) for c in counts.values())
         lines.append(f"{done}/{total} units done" + (f" ({100 * done / total:.0f} %)" if total else ""))
+        held = counts.get("export", {}).get("awaiting_review", 0)
+        if held:
+            lines.append(f"{held} exports awaiting review (approve the frames in packshot review, then run again)")
         errs = store.row_errors()
         if errs:
             lines.append(f"{len(errs)} manifest rows skipped (see failures.csv)")

@@ -35,6 +35,15 @@ class RunOutcome:
     seconds: float = 0.0
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per kind: units done, failed, blocked, up to date, and seconds of work."""
+    awaiting_review: dict[str, str] = field(default_factory=dict)
+    """Export units held back for review (SKUs whose review is required): unit id -> why. Not failures."""
+    rerenders: list[Any] = field(default_factory=list)
+    """Re-render requests from the review app applied by this run
+    (:class:`packshot.catalogue.review.AppliedRequest`)."""
+
+    @property
+    def frames_awaiting_review(self) -> list[str]:
+        return sorted({uid.split(":", 1)[1].rsplit("/", 1)[0] for uid in self.awaiting_review})
 
     @property
     def exit_code(self) -> int:
@@ -227,17 +236,22 @@ def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, prof
                          "data": dict(row.data, extra_photos=extra, source_photo=str(row.photo))})
         kept.append(row)
     default_brief = str(brief) if brief is not None else ""
+    from .review import apply_rerender_requests
+
+    applied = apply_rerender_requests(store, run_id, kept, briefs, default_brief)
     plan = build_plan(kept, briefs, default_brief, list(profiles), settings, out, store.current(), sources, force,
-                      verify)
+                      verify, decisions=store.newest_decisions(), overrides=store.overrides())
     errors += plan.row_errors
     bad_rows = {e.sku for e in plan.row_errors}
     store.upsert_skus(run_id, [r for r in sku_rows if r["sku"] not in bad_rows])
     store.record_row_errors(run_id, errors)
     store.plan(run_id, plan.units, plan.todo)
+    store.hold(run_id, plan.units, plan.held)
     for e in errors:
         print(f"skipped {e}", file=sys.stderr)
 
-    outcome = RunOutcome(out_dir=out, run_id=run_id, planned=len(plan.units), todo=len(plan.todo), row_errors=errors)
+    outcome = RunOutcome(out_dir=out, run_id=run_id, planned=len(plan.units), todo=len(plan.todo), row_errors=errors,
+                         awaiting_review=dict(plan.held), rerenders=applied)
     bar = Progress(len(plan.todo), enabled=show_progress)
     status = "done"
     try:
@@ -327,17 +341,20 @@ def stage_summary(store: JobStore, plan: Plan) -> dict[str, dict[str, float]]:
     for kind, ids in ids_by_kind.items():
         counts = store.counts(ids).get(kind, {})
         todo = [i for i in ids if i in plan.todo]
+        held = sum(1 for i in ids if i in plan.held)
         seconds = 0.0
         for i in range(0, len(todo), 500):
             chunk = todo[i:i + 500]
             row = store.conn.execute(f"SELECT SUM(seconds) FROM units WHERE id IN ({','.join('?' * len(chunk))})"
                                      " AND status='done'", chunk).fetchone()
             seconds += float(row[0] or 0.0)
-        out[kind] = {"planned": len(ids), "up_to_date": len(ids) - len(todo),
-                     "done": counts.get("done", 0) - (len(ids) - len(todo)), "failed": counts.get("failed", 0),
+        out[kind] = {"planned": len(ids), "up_to_date": len(ids) - len(todo) - held,
+                     "done": counts.get("done", 0) - (len(ids) - len(todo) - held), "failed": counts.get("failed", 0),
                      "blocked": counts.get("blocked", 0),
                      "pending": counts.get("pending", 0) + counts.get("running", 0),
                      "seconds": round(seconds, 2)}
+        if held:
+            out[kind]["awaiting_review"] = held
     return out
 
 

@@ -68,7 +68,15 @@ interrupted, ``engine``, ``argv``, ``counts`` JSON).
     id INTEGER PRIMARY KEY, frame TEXT (frame id), decision TEXT ('approve' | 'reject' |
     'rerender'), comment TEXT, note TEXT, who TEXT, at TEXT (ISO 8601 UTC),
     frame_key TEXT (the frame unit's key when the decision was made: a decision whose
-    frame_key differs from the frame unit's current key is about an older render)
+    frame_key differs from the frame unit's current key is about an older render),
+    handled_run INTEGER (a ``rerender`` decision: the catalogue run that applied it; NULL until then)
+
+``overrides``: what applied re-render requests changed, kept for every later run (``target`` is a
+frame id for ``kind`` = ``seed``, an SKU for ``kind`` = ``prompt``; ``value`` JSON; ``decision``
+the decision id it came from). See :mod:`packshot.catalogue.review`.
+
+An export unit held back because its SKU needs review and its frame is not approved has status
+``awaiting_review`` (not a failure; the next run exports it once approved).
 
 ``files``: cache of file hashes (``path``, ``size``, ``mtime_ns``, ``sha256``) so that a rerun
 does not re-read unchanged photos.
@@ -92,7 +100,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 DB_NAME = "packshot.db"
 SCHEMA_VERSION = 1
 UNIT_KINDS = ("cutout", "maps", "frame", "qa", "export")
-STATUSES = ("pending", "running", "done", "failed", "blocked")
+STATUSES = ("pending", "running", "done", "failed", "blocked", "awaiting_review")
 DECISIONS = ("approve", "reject", "rerender")
 
 _SCHEMA = """
@@ -165,6 +173,13 @@ CREATE TABLE IF NOT EXISTS decisions (
     frame_key TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_frame ON decisions (frame);
+CREATE TABLE IF NOT EXISTS overrides (
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    decision INTEGER,
+    PRIMARY KEY (target, kind)
+);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -242,6 +257,9 @@ class JobStore:
                                f"({SCHEMA_VERSION}); upgrade packshot")
         with self.conn:
             self.conn.executescript(_SCHEMA)
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(decisions)")}
+            if "handled_run" not in columns:  # stores made before re-render requests were applied
+                self.conn.execute("ALTER TABLE decisions ADD COLUMN handled_run INTEGER")
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -367,6 +385,21 @@ class JobStore:
                                   [(reason, "fix the upstream failure and run again", time.time(), run_id, i)
                                    for i in unit_ids])
 
+    def hold(self, run_id: int, units: Sequence[Unit], reasons: Mapping[str, str]) -> None:
+        """Write export units held back for review: status ``awaiting_review`` with their planned key
+        (a later run whose plan has the same key and an approved frame exports them)."""
+        now = time.time()
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO units (id, kind, sku, scene, variant, profile, frame, deps, key, input_hash, config_hash,"
+                " status, error, hint, updated, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,'awaiting_review',?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET deps=excluded.deps, key=excluded.key,"
+                " input_hash=excluded.input_hash, config_hash=excluded.config_hash, status='awaiting_review',"
+                " error=excluded.error, hint=excluded.hint, updated=excluded.updated, run_id=excluded.run_id",
+                [(u.id, u.kind, u.sku, u.scene, u.variant, u.profile, u.frame, json.dumps(list(u.deps)), u.key,
+                  u.input_hash, u.config_hash, reasons[u.id], "approve the frame in packshot review, then run the "
+                  "catalogue again", now, run_id) for u in units if u.id in reasons])
+
     def counts(self, unit_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
         """``{kind: {status: n}}`` over all units (or the given ones)."""
         out: dict[str, dict[str, int]] = {}
@@ -423,6 +456,25 @@ class JobStore:
         else:
             rows = self.conn.execute("SELECT * FROM decisions WHERE frame=? ORDER BY id", (frame,))
         return [dict(r) for r in rows]
+
+    def newest_decisions(self) -> dict[str, dict]:
+        """The newest decision of every frame (``{frame id: decisions row}``)."""
+        rows = self.conn.execute("SELECT d.* FROM decisions d JOIN (SELECT frame, MAX(id) AS id FROM decisions "
+                                 "GROUP BY frame) m ON d.id = m.id")
+        return {r["frame"]: dict(r) for r in rows}
+
+    def mark_handled(self, run_id: int, decision_ids: Sequence[int]) -> None:
+        with self.conn:
+            self.conn.executemany("UPDATE decisions SET handled_run=? WHERE id=?", [(run_id, i) for i in decision_ids])
+
+    def overrides(self) -> dict[tuple[str, str], Any]:
+        """``{(target, kind): value}`` of applied re-render requests."""
+        return {(r[0], r[1]): json.loads(r[2]) for r in self.conn.execute("SELECT target, kind, value FROM overrides")}
+
+    def set_override(self, target: str, kind: str, value: Any, decision: int | None) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO overrides (target, kind, value, decision) VALUES (?,?,?,?)",
+                              (target, kind, json.dumps(value, sort_keys=True), decision))
 
     def frames(self) -> Iterator[dict]:
         """Frame units with their QA verdict and export files (what a reviewer looks at)."""

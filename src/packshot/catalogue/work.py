@@ -247,6 +247,15 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
             for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene),
                                         cutout_hash(cutout)):
                 specs[str(spec.provenance.get("variant_name") or f"v{spec.variant}")] = spec
+            # frames with a seed from a re-render request: the scene conditioned again with that seed
+            for seed in sorted({j.seed for j in render_jobs if j.seed is not None}):
+                reseeded = dataclasses.replace(scene, seed=seed)
+                wanted = {j.variant for j in render_jobs if j.seed == seed}
+                for spec in condition_scene(reseeded, cutout, maps, task.sku, brief.name, scene_digest(reseeded),
+                                            cutout_hash(cutout)):
+                    name = str(spec.provenance.get("variant_name") or f"v{spec.variant}")
+                    if name in wanted:
+                        specs[f"{name}@{seed}"] = spec
         except Exception as exc:
             for j in render_jobs:
                 results.append(UnitResult(unit_id("frame", j.frame), False, time.perf_counter() - t0,
@@ -261,7 +270,7 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
         t0 = time.perf_counter()
         uid = unit_id("frame", job.frame)
         try:
-            spec = specs[job.variant]
+            spec = specs[job.variant if job.seed is None else f"{job.variant}@{job.seed}"]
             backend = "plate" if spec.plate is not None else s.render_backend
             frame = render(spec, cutout, maps, backend=backend)
             if s.relight:

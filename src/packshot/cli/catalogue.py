@@ -25,6 +25,13 @@ def print_outcome(outcome) -> None:
     print_info(f"{outcome.frames_done} frames made in {outcome.seconds:.1f} s ({rate:.1f} frames/min); "
                       f"{outcome.failed} units failed, {outcome.blocked} blocked, {len(outcome.row_errors)} manifest "
                       f"rows skipped")
+    if outcome.awaiting_review:
+        frames = outcome.frames_awaiting_review
+        print_info(f"{len(frames)} frames awaiting review ({len(outcome.awaiting_review)} exports held back, not "
+                   f"failures): approve them in `packshot review {outcome.out_dir}`, then run again")
+    if outcome.rerenders:
+        print_info(f"{len(outcome.rerenders)} re-render requests from review applied: "
+                   + ", ".join(r.frame for r in outcome.rerenders))
     print_info(f"report: {outcome.out_dir / 'report.html'} (summary.csv, failures.csv beside it)")
 
 

@@ -63,7 +63,8 @@ _SCENE_KEYS = {
     "renderer", "diffusion",
 }
 _DEFAULT_KEYS = _SCENE_KEYS - {"name", "plate", "plate_floor_line", "plate_horizon", "motion"}
-_TOP_KEYS = {"name", "defaults", "scenes", "description"}
+_TOP_KEYS = {"name", "defaults", "scenes", "description", "review"}
+REVIEW_MODES = ("none", "required")
 _BACKDROP_KEYS = {"wall", "floor", "wall_texture", "floor_texture", "texture_strength", "texture_tint",
                   "podium", "podium_color", "podium_texture", "sweep_falloff"}
 _LIGHT_KEYS = {"azimuth", "elevation", "softness", "kelvin", "intensity"}
@@ -172,12 +173,16 @@ class Brief:
         Where it was read from ("<dict>" when parsed from data).
     sha256 : str
         Hash of the file (or of the data's repr) for provenance.
+    review : str
+        ``required``: a catalogue run exports only frames approved in review (``packshot review``);
+        ``none`` (the default): every frame is exported.
     """
 
     name: str
     scenes: tuple[SceneBrief, ...]
     source: str = "<dict>"
     sha256: str = ""
+    review: str = "none"
 
 
 # ------------------------------------------------------------------------------------- validation helpers
@@ -514,8 +519,13 @@ def parse_brief(data: Any, base_dir: str | Path = ".", source: str | None = None
     if name is None:
         name = Path(source).stem if source else "brief"
     name = ck.text(name, "name")
+    review = data.get("review", "none")
+    if review is None or review is False:
+        review = "none"
+    if review not in REVIEW_MODES:
+        raise ck.fail("review", f"must be one of {', '.join(REVIEW_MODES)}, got {review!r}")
     digest = sha256_bytes(repr(_canonical(data)).encode())
-    return Brief(name, scenes, source or "<dict>", digest)
+    return Brief(name, scenes, source or "<dict>", digest, review)
 
 
 def _canonical(value: Any) -> Any:
@@ -542,4 +552,4 @@ def load_brief(path: str | Path) -> Brief:
     # bounded read (regular files only, size cap), safe YAML with nesting and alias limits
     data, raw = load_document(p, "brief", fmt="yaml")
     brief = parse_brief(data, p.parent, source=str(p))
-    return Brief(brief.name, brief.scenes, str(p), sha256_bytes(raw))
+    return Brief(brief.name, brief.scenes, str(p), sha256_bytes(raw), brief.review)

@@ -84,7 +84,7 @@ def create_app(settings: AppSettings = AppSettings()):
         if state.jobs is not None:
             state.jobs.shutdown()
 
-    app = FastAPI(title="packshot", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="packshot", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Product photography that keeps the product the product: cut out, inspect, "
                               "render, check, and catalogue jobs. Errors are JSON {\"error\": \"...\"}; 429 carries "
                               "Retry-After.")
@@ -188,6 +188,8 @@ def create_app(settings: AppSettings = AppSettings()):
         response.set_cookie(AUTH_COOKIE, token, httponly=True, samesite="strict")
         return response
 
+    add_local_docs(app)
+
     if settings.review_dir is not None:
         from .review import build_review
 
@@ -198,6 +200,54 @@ def create_app(settings: AppSettings = AppSettings()):
             return {"name": "packshot", "version": __version__, "docs": "/docs", "api": "/v1"}
 
     return app
+
+
+# ------------------------------------------------------------------------------ /docs without a CDN
+DOCS_ASSETS = "/docs-assets"
+_DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
+               "favicon-32x32.png": "image/png"}
+"""The only Swagger UI files served (a fixed list: no path from the request ever reaches the disk)."""
+
+
+def swagger_ui_dir() -> Path | None:
+    """The Swagger UI files of the ``swagger-ui-bundle`` package (the ``web`` extra), or None."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    folder = Path(swagger_ui_path)
+    return folder if all((folder / name).is_file() for name in _DOCS_FILES) else None
+
+
+def add_local_docs(app) -> None:
+    """``/docs``: FastAPI's Swagger UI page, with its JavaScript, CSS and icon served by this app from
+    the ``swagger-ui-bundle`` package instead of a CDN (so the docs work offline and on a closed network).
+    The routes go through the same guard as the rest of the app (bearer token off loopback). Without
+    the package, ``/docs`` says how to install it (503); ``/openapi.json`` works either way."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+    folder = swagger_ui_dir()
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        if folder is None:
+            return HTMLResponse("<!DOCTYPE html><title>packshot API docs</title><p>The API docs page needs the "
+                                "Swagger UI files: <code>pip install 'packshot[web]'</code> (package "
+                                "swagger-ui-bundle). The OpenAPI document is at <a href=\"/openapi.json\">"
+                                "/openapi.json</a>.</p>", status_code=503)
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - API docs",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
+
+    @app.get(DOCS_ASSETS + "/{name}", include_in_schema=False)
+    async def docs_asset(name: str):
+        media = _DOCS_FILES.get(name)
+        if folder is None or media is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response((folder / name).read_bytes(), media_type=media,
+                        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
 class _RawASGI:

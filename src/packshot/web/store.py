@@ -287,6 +287,26 @@ class ReviewStore:
             db.execute("COMMIT")
         return len(new)
 
+    def clear_handled(self) -> int:
+        """Frames whose current decision is a ``rerender`` that a catalogue run has applied (the frame was
+        rendered again) go back to undecided; the request stays in the history. Returns how many."""
+        if self.catalogue is None:
+            return 0
+        with self._conn() as db:
+            rows = db.execute("SELECT f.frame, d.catalogue_id FROM frames f JOIN decisions d ON d.id = f.seq "
+                              "WHERE f.decision = 'rerender' AND d.catalogue_id IS NOT NULL").fetchall()
+        if not rows:
+            return 0
+        handled = self.catalogue.handled_ids()
+        stale = [r[0] for r in rows if r[1] in handled]
+        if stale:
+            with self._write_lock, self._conn() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("UPDATE frames SET decision = NULL, decided_by = NULL, decided_at = NULL "
+                               "WHERE frame = ? AND decision = 'rerender'", [(f,) for f in stale])
+                db.execute("COMMIT")
+        return len(stale)
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -378,6 +398,14 @@ class CatalogueLink:
                     str(extra.get("brief_change") or ""))))
         return out
 
+    def handled_ids(self) -> set[int]:
+        """Ids of ``rerender`` decisions a catalogue run has applied (``handled_run`` set)."""
+        with self._open(readonly=True) as js:
+            cols = {r[1] for r in js.conn.execute("PRAGMA table_info(decisions)")}
+            if "handled_run" not in cols:
+                return set()
+            return {r[0] for r in js.conn.execute("SELECT id FROM decisions WHERE handled_run IS NOT NULL")}
+
     def sku_sources(self, sku: str) -> tuple[Path | None, Path | None]:
         """The SKU's source photo and master artwork as the catalogue stored them (under ``DIR``)."""
         with self._open(readonly=True) as js:
@@ -432,6 +460,7 @@ def index_folder(run_dir: str | Path, store: ReviewStore) -> dict[str, int]:
     removed = store.remove_frames_except(seen)
     store.refresh_current([r["frame"] for r in changed])
     synced = store.sync_from_catalogue()
+    store.clear_handled()  # a re-render the catalogue made comes back undecided
     return {"frames": len(seen), "read": len(changed), "removed": removed, "synced": synced}
 
 
@@ -477,10 +506,12 @@ def current_decisions(run_dir: str | Path) -> dict[str, Decision]:
     system of record), else from the review store; empty when neither exists."""
     run_dir = Path(run_dir)
     if CatalogueLink.present(run_dir):
-        newest: dict[str, Decision] = {}
-        for _, d in CatalogueLink(run_dir).decisions_after(0):
-            newest[d.frame] = d
-        return newest
+        link = CatalogueLink(run_dir)
+        newest: dict[str, tuple[int, Decision]] = {}
+        for ident, d in link.decisions_after(0):
+            newest[d.frame] = (ident, d)
+        handled = link.handled_ids()  # an applied re-render request: the frame is undecided again
+        return {f: d for f, (ident, d) in newest.items() if ident not in handled}
     path = store_path(run_dir)
     if not path.is_file():
         return {}
