@@ -976,3 +976,21 @@ def test_save_image_then_load_image(tmp_path, suffix):
     assert loaded.size == (24, 16)
     error = np.abs(to8(loaded).astype(int) - linear_to_srgb8(rgb, dither=False).astype(int))
     assert error.max() == 0 if suffix in (".png", ".tif", ".bmp") else error.mean() < 2
+
+
+def test_image_size_reads_the_header_after_exif_rotation(tmp_path):
+    from PIL import Image
+
+    from packshot.errors import ImageLoadError
+    from packshot.imaging import image_size, load_image
+
+    img = Image.new("RGB", (40, 20), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated a quarter turn
+    img.save(tmp_path / "r.jpg", exif=exif)
+    assert image_size(tmp_path / "r.jpg") == (20, 40) == load_image(tmp_path / "r.jpg").rgb.shape[1::-1]
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    with pytest.raises(ImageLoadError):
+        image_size(tmp_path / "bad.jpg")
+    with pytest.raises(ImageLoadError):
+        image_size(tmp_path / "r.jpg", max_pixels=100)

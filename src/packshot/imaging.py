@@ -920,6 +920,25 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     return decode_image(data, str(p), max_pixels=max_pixels)
 
 
+def image_size(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """``(width, height)`` of an image file as :func:`load_image` would return it (after EXIF
+    rotation), read from its header: the pixels are not decoded. Same checks as a load: a
+    bounded read of a regular file, a readable header, the pixel limit."""
+    p = Path(path)
+    data = read_bounded(p, "image")
+    limit = check_max_pixels(MAX_PIXELS_CEILING if max_pixels is None else max_pixels)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Exception as exc:
+        raise _describe_decode_failure(str(p), data, exc) from exc
+    with img:
+        _check_pixels(str(p), img.width, img.height, limit)
+        tiff = img.tag_v2.get(0x0112) if img.format == "TIFF" else None
+        orientation = _exif_orientation(img, [], tiff)
+        w, h = img.size
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
 def load_mask(
     path: str | Path, size: tuple[int, int] | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:

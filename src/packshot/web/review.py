@@ -372,18 +372,12 @@ def build_review(app, settings) -> None:
     @app.get("/photo-size/{fid:path}", include_in_schema=False)
     async def photo_size(fid: str):
         """Pixel size of the (EXIF-rotated) source photo: box prompts are drawn in these pixels."""
-        from PIL import Image
+        from ..imaging import image_size
 
         src = data.source_photo(fid)
         if src is None:
             raise SecurityError(404, "no source photo")
-        try:
-            with Image.open(src) as img:
-                w, h = img.size
-                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by a quarter turn
-                    w, h = h, w
-        except Exception:
-            raise SecurityError(422, "the source photo cannot be read") from None
+        w, h = await in_pool(image_size, src, limits.max_pixels)  # an unreadable photo: 422
         return {"width": w, "height": h}
 
     @app.get("/cutout/{fid:path}", include_in_schema=False)
