@@ -273,3 +273,13 @@ def test_soft_plate_softens_the_product(tmp_path, cutout, maps):
     assert match["blur"] > 0.8
     out = relight(frame, cutout, maps)
     assert out.provenance["relight"]["product_delta_e2000_mean"] <= 3.0
+
+
+def test_renderers_declare_their_batch_as_a_registered_trait():
+    """The pipeline batches a scene's variants only for a renderer registered with ``batch``
+    (a large canvas from any other renderer is never held several times over)."""
+    from packshot.render import RENDERERS
+
+    assert RENDERERS.trait("diffusion", "batch") == 4
+    assert RENDERERS.trait("studio", "batch", 1) == 1 and RENDERERS.trait("plate", "batch", 1) == 1
+    assert RENDERERS.trait("no-such", "batch", 1) == 1

@@ -53,10 +53,6 @@ SKU_MAX_CHARS = 100
 goes into file names with scene, variant and profile."""
 
 
-BATCH = 4
-"""Most frames of one scene handed to the renderer at once (a batching renderer paints them in one call)."""
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """Settings of a pipeline run."""
@@ -319,7 +315,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         done[i] = existing
         if config.qa and not existing.with_name(f"{existing.stem}_qa.json").exists():  # rendered by a run without qa
             result.verdicts[str(existing)] = _qa_frame(existing.with_suffix(".json"), master_rgb, config.max_pixels)
-    # the frames of one scene go to a batching renderer (diffusion) together, at most BATCH at a
+    # the frames of one scene go to a batching renderer (diffusion) together, at most its batch at a
     # time, so the variants of a scene are painted in one model call; other renderers get one
     # frame at a time (a large canvas is never held several times over)
     groups: list[list[tuple[int, Any, str]]] = []
@@ -402,10 +398,12 @@ def _log_timings(sku_dir: Path, photo: Path, timings: dict[str, float]) -> None:
 
 
 def _batch_size(spec: Any, config: RunConfig) -> int:
-    """How many frames of one scene go to the renderer together: BATCH for a batching renderer
-    (diffusion), else 1."""
+    """How many frames of one scene go to the renderer together: the renderer's registered
+    ``batch`` trait (the diffusion renderer paints variants in one model call), else 1."""
+    from .render import RENDERERS
+
     name = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or config.render_backend)
-    return BATCH if name == "diffusion" else 1
+    return max(1, int(RENDERERS.trait(name, "batch", 1)))
 
 
 def _scaled_prompt(prompt: Any, factor: int) -> Any:

@@ -25,12 +25,15 @@ class Registry(Generic[T]):
         self._factories: dict[str, Callable[..., T]] = {}
         self._takes_argument: dict[str, bool] = {}
         self._docs: dict[str, str] = {}
+        self._traits: dict[str, dict[str, Any]] = {}
 
-    def register(self, name: str, *, takes_argument: bool = False, doc: str = ""):
+    def register(self, name: str, *, takes_argument: bool = False, doc: str = "", **traits: Any):
         """Decorator registering ``factory`` under ``name``.
 
         With ``takes_argument`` the name is used as ``name:ARG`` and the factory is called
-        with ``ARG`` as its first positional argument.
+        with ``ARG`` as its first positional argument. ``traits`` are facts about the backend
+        that callers need before building it (e.g. ``batch=4`` for a renderer that paints
+        several frames in one call); read them with :meth:`trait`.
         """
 
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
@@ -39,6 +42,7 @@ class Registry(Generic[T]):
             self._factories[name] = factory
             self._takes_argument[name] = takes_argument
             self._docs[name] = doc or (factory.__doc__ or "").strip().split("\n")[0]
+            self._traits[name] = dict(traits)
             return factory
 
         return decorator
@@ -46,6 +50,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """Registered names, those taking an argument shown as ``name:ARG``."""
         return [f"{n}:ARG" if self._takes_argument[n] else n for n in self._factories]
+
+    def trait(self, spec: str, key: str, default: Any = None) -> Any:
+        """A trait the backend named by ``spec`` was registered with, else ``default``."""
+        return self._traits.get(str(spec).partition(":")[0], {}).get(key, default)
 
     def describe(self) -> dict[str, str]:
         return {n: self._docs[n] for n in self._factories}

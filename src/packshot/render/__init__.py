@@ -63,7 +63,7 @@ def _plate() -> Renderer:
     return PlateRenderer()
 
 
-@RENDERERS.register("diffusion", doc="A diffusion model (SD 1.5 / SDXL / Flux, hub id or local folder) inpaints "
+@RENDERERS.register("diffusion", batch=4, doc="A diffusion model (SD 1.5 / SDXL / Flux, hub id or local folder) inpaints "
                                      "the scene around the locked product; ControlNet + IP-Adapter. Extra: diffusion.")
 def _diffusion(**defaults: Any) -> Renderer:
     from .diffusion import DiffusionRenderer
