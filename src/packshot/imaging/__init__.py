@@ -1,0 +1,126 @@
+"""Image I/O and the one place where colour conventions are converted.
+
+A package: :mod:`~packshot.imaging.colour` (sRGB / linear / 8-bit / luminance / Lab / deltaE),
+:mod:`~packshot.imaging.icc` (embedded profiles), :mod:`~packshot.imaging.decode` (bounded reads,
+decoding, masks, working resolution), :mod:`~packshot.imaging.encode` (the one encoder),
+:mod:`~packshot.imaging.files` (atomic writes) and :mod:`~packshot.imaging.resize`. Every public
+name is re-exported here: ``from packshot.imaging import load_image`` is the way to use them.
+
+Inside the pipeline an image is ``float32`` H x W x 3, **linear light**, in [0, 1]; alpha is
+``float32`` H x W in [0, 1], straight (not premultiplied). Decoding converts the file's mode
+(palette, greyscale, CMYK, 16-bit...) to RGB, converts an embedded ICC profile to sRGB, applies
+the EXIF orientation, then sRGB -> linear. Encoding is the reverse, with a small ordered dither
+so that smooth gradients do not band in 8 bits.
+
+Every write is atomic: a temporary file in the same folder, then ``os.replace``.
+
+Decompression-bomb guard
+------------------------
+``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`, 100 MP) is checked on the size in the
+file's header, before any pixel is decoded. Pillow has its own process-wide guard
+(``PIL.Image.MAX_IMAGE_PIXELS``: a warning above ~89 MP, an error above ~179 MP). This module
+never changes that global on the normal path. Only when Pillow refuses a file before we can read
+its header size (or the caller allows more pixels than Pillow does) is the file re-opened with
+Pillow's guard lifted, under a module lock and restored right after; our own limit is then the
+one that applies. Other threads that call Pillow directly during that short window run without
+Pillow's guard, which is the only global effect. ``max_pixels`` must be a positive number of
+pixels and can be raised at most to :data:`MAX_PIXELS_CEILING` (500 MP): 0, negatives and larger
+values are refused, so the guard can never be switched off. Pillow's
+``DecompressionBombWarning`` is silenced (our own limit is the one that applies).
+
+Bounded reads
+-------------
+Every file packshot reads (photos, masks, cut-outs, plates, references, briefs, manifests) goes
+through :func:`read_bounded`: only regular files are read (``/dev/zero``, a FIFO or a folder is
+refused before a byte is read) and at most ``max_bytes`` bytes (:data:`MAX_IMAGE_BYTES` for
+images, :data:`MAX_DOCUMENT_BYTES` for text documents); a longer file is refused.
+"""
+
+from __future__ import annotations
+
+from .colour import (
+    delta_e2000,
+    float_to_uint8,
+    lab_to_linear,
+    linear_to_lab,
+    linear_to_srgb,
+    linear_to_srgb8,
+    luminance,
+    srgb8_to_linear,
+    srgb_to_linear,
+    uint8_to_float,
+)
+from .decode import (
+    DEFAULT_MAX_PIXELS,
+    MAX_DOCUMENT_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_PIXELS_CEILING,
+    SUPPORTED_SUFFIXES,
+    WORKING_PIXELS,
+    LoadedImage,
+    WorkingImage,
+    check_max_pixels,
+    decode_image,
+    image_size,
+    load_image,
+    load_image_working,
+    load_mask,
+    pillow_heif,
+    read_bounded,
+    working_factor,
+)
+from .encode import encode_image, save_gray, save_image, srgb_icc_bytes, to_pil
+from .files import (
+    TEMP_NAME_OVERHEAD,
+    atomic_write_bytes,
+    atomic_write_text,
+    atomic_writer,
+    check_output_name,
+    clean_temp_files,
+    is_temp_file,
+)
+from .resize import block_mean_linear, resize_linear
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_IMAGE_BYTES",
+    "MAX_PIXELS_CEILING",
+    "SUPPORTED_SUFFIXES",
+    "TEMP_NAME_OVERHEAD",
+    "WORKING_PIXELS",
+    "LoadedImage",
+    "WorkingImage",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_writer",
+    "block_mean_linear",
+    "check_max_pixels",
+    "check_output_name",
+    "clean_temp_files",
+    "decode_image",
+    "delta_e2000",
+    "encode_image",
+    "float_to_uint8",
+    "image_size",
+    "is_temp_file",
+    "lab_to_linear",
+    "linear_to_lab",
+    "linear_to_srgb",
+    "linear_to_srgb8",
+    "load_image",
+    "load_image_working",
+    "load_mask",
+    "luminance",
+    "pillow_heif",
+    "read_bounded",
+    "resize_linear",
+    "save_gray",
+    "save_image",
+    "srgb8_to_linear",
+    "srgb_icc_bytes",
+    "srgb_to_linear",
+    "to_pil",
+    "uint8_to_float",
+    "working_factor",
+]
