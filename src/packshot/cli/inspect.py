@@ -17,7 +17,7 @@ def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_back
 
     import numpy as np
 
-    from ..imaging import atomic_write_bytes, load_image
+    from ..imaging import atomic_write_bytes, encode_png, load_image
     from ..errors import EmptyProductError
     from ..understand import UnderstandConfig, understand
     from ..understand.io import FILES, save_maps
@@ -42,15 +42,10 @@ def inspect_one(path: Path, out: Path, segment_backend: str = "auto", depth_back
     if cutout.is_empty:
         raise EmptyProductError(path, "no product found in the photo (the cut-out is empty)")
     maps = understand(cutout, UnderstandConfig(depth_backend=depth_backend, ocr=ocr))
-    import io
-
-    from PIL import Image
-
     sheet = overview_sheet(cutout, maps, title=f"{path.name}  ({cutout.size[0]} x {cutout.size[1]} px)")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(sheet), "RGB").save(buf, "PNG", compress_level=6)
+    png = encode_png(np.ascontiguousarray(sheet), "RGB", compress_level=6)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(folder / "overview.png", buf.getvalue())
+    atomic_write_bytes(folder / "overview.png", png)
     # maps.json is written last by save_maps: its presence marks a finished folder
     save_maps(folder, maps, cutout)
     flags = ", ".join(f.code for f in maps.flags) or "no flags"

@@ -39,7 +39,10 @@ images, :data:`MAX_DOCUMENT_BYTES` for text documents); a longer file is refused
 from __future__ import annotations
 
 from .colour import (
+    LUMINANCE_WEIGHTS,
+    RGB_TO_XYZ,
     delta_e2000,
+    dlinear_dsrgb,
     float_to_uint8,
     lab_to_linear,
     linear_to_lab,
@@ -61,15 +64,18 @@ from .decode import (
     WorkingImage,
     check_max_pixels,
     decode_image,
+    decode_raw,
     image_size,
     load_image,
+    load_alpha8_reduced,
     load_image_working,
     load_mask,
+    open_image,
     pillow_heif,
     read_bounded,
     working_factor,
 )
-from .encode import encode_image, save_gray, save_image, srgb_icc_bytes, to_pil
+from .encode import encode_image, encode_png, encode_srgb8, save_gray, save_image, srgb_icc_bytes, to_pil
 from .files import (
     TEMP_NAME_OVERHEAD,
     atomic_write_bytes,
@@ -79,17 +85,21 @@ from .files import (
     clean_temp_files,
     is_temp_file,
 )
-from .resize import block_mean_linear, resize_linear
+from .icc import icc_description
+from .lut import linear_to_srgb8_fast, nearest_srgb8
+from .resize import block_mean_linear, resize_linear, shrink_to_long_side
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "LUMINANCE_WEIGHTS",
+    "LoadedImage",
     "MAX_DOCUMENT_BYTES",
     "MAX_IMAGE_BYTES",
     "MAX_PIXELS_CEILING",
+    "RGB_TO_XYZ",
     "SUPPORTED_SUFFIXES",
     "TEMP_NAME_OVERHEAD",
     "WORKING_PIXELS",
-    "LoadedImage",
     "WorkingImage",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -99,24 +109,34 @@ __all__ = [
     "check_output_name",
     "clean_temp_files",
     "decode_image",
+    "decode_raw",
     "delta_e2000",
+    "dlinear_dsrgb",
     "encode_image",
+    "encode_png",
+    "encode_srgb8",
     "float_to_uint8",
+    "icc_description",
     "image_size",
     "is_temp_file",
     "lab_to_linear",
     "linear_to_lab",
     "linear_to_srgb",
     "linear_to_srgb8",
+    "linear_to_srgb8_fast",
+    "load_alpha8_reduced",
     "load_image",
     "load_image_working",
     "load_mask",
     "luminance",
+    "nearest_srgb8",
+    "open_image",
     "pillow_heif",
     "read_bounded",
     "resize_linear",
     "save_gray",
     "save_image",
+    "shrink_to_long_side",
     "srgb8_to_linear",
     "srgb_icc_bytes",
     "srgb_to_linear",

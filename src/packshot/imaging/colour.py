@@ -22,13 +22,22 @@ def _as_float_array(values, func: str) -> np.ndarray:
     return a.astype(np.float32, copy=False)
 
 
-def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+def _srgb_decode(s: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function (IEC 61966-2-1), encoded -> linear, on float values as given."""
+    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def srgb_to_linear(srgb: np.ndarray, clip: bool = True) -> np.ndarray:
     """sRGB-encoded values -> linear light (IEC 61966-2-1).
 
     Parameters
     ----------
     srgb : ndarray
         Any shape, float, sRGB-encoded in [0, 1] (values outside are clipped).
+    clip : bool
+        False: no clipping, and the arithmetic runs in the input's own float precision (for
+        model fields that may stray slightly outside [0, 1]; values below 0 follow the linear
+        toe, values above 1 the power curve).
 
     Returns
     -------
@@ -40,8 +49,13 @@ def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
     >>> float(srgb_to_linear(0.5))  # doctest: +ELLIPSIS
     0.2140...
     """
-    s = np.clip(_as_float_array(srgb, "srgb_to_linear"), 0.0, 1.0)
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    if not clip:
+        a = np.asarray(srgb)
+        if a.dtype.kind in "iub":
+            _as_float_array(a, "srgb_to_linear")  # raises the clear error
+        with np.errstate(invalid="ignore"):  # the power branch of negative values is not selected
+            return _srgb_decode(a)
+    return _srgb_decode(np.clip(_as_float_array(srgb, "srgb_to_linear"), 0.0, 1.0))
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
@@ -116,18 +130,45 @@ def uint8_to_float(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float32) / 255.0
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+LUMINANCE_WEIGHTS = _read_only(np.array([0.2126, 0.7152, 0.0722]))
+"""Rec. 709 / sRGB relative-luminance weights of linear R, G, B (float64, read-only): ``rgb @
+LUMINANCE_WEIGHTS`` where a float64 result is wanted, else :func:`luminance`."""
+
+_LUMINANCE_WEIGHTS32 = _read_only(LUMINANCE_WEIGHTS.astype(np.float32))
+
+
 def luminance(linear_rgb: np.ndarray) -> np.ndarray:
     """Relative luminance (Rec. 709 / sRGB weights) of linear RGB (..., 3) -> (...), float32."""
-    return (np.asarray(linear_rgb, np.float32)[..., :3] @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(
-        np.float32
-    )
+    return (np.asarray(linear_rgb, np.float32)[..., :3] @ _LUMINANCE_WEIGHTS32).astype(np.float32)
+
+
+def dlinear_dsrgb(linear_lum: np.ndarray) -> np.ndarray:
+    """Approximate slope d(linear)/d(sRGB) of the sRGB curve at linear values ``linear_lum``, float32.
+
+    ``2.4 * L ** (1.4 / 2.4)`` (the pure 2.4 power law) with the linear toe's slope ``1 / 12.92`` as
+    the floor near black: how much a step in sRGB-encoded values (film grain, sensor noise, which
+    live in the encoded domain) moves linear light at that level.
+    """
+    import cv2
+
+    lum = np.maximum(linear_lum, 1e-6)
+    slope = cv2.pow(lum, 0.583).reshape(lum.shape)  # OpenCV returns 1-D input as a column
+    slope *= 2.4
+    np.maximum(slope, 1.0 / 12.92, out=slope)
+    return slope
 
 
 # sRGB (D65) linear -> XYZ -> CIELAB
-_RGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
-    np.float32,
-)
+RGB_TO_XYZ = _read_only(np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+))
+"""Linear sRGB -> CIE XYZ (D65), float64, read-only."""
+_RGB_TO_XYZ = RGB_TO_XYZ.astype(np.float32)
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ.astype(np.float64)).astype(np.float32)
 _D65 = np.array([0.95047, 1.0, 1.08883], np.float32)
 _LAB_EPSILON = 216 / 24389

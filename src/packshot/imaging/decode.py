@@ -7,6 +7,7 @@ very large photos.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -14,7 +15,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
@@ -722,3 +723,61 @@ def load_image_working(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PI
     if not data:
         raise ImageLoadError(str(p), "file is empty (0 bytes)")
     return _with_pillow_guard_lifted(lambda: _decode_working(data, str(p), max_pixels, working_pixels))
+
+
+# --- header facts and raw pixels (for readers of file facts, maps and masks) ------------------------
+@contextlib.contextmanager
+def open_image(data: bytes, name: str = "<bytes>") -> Iterator[Image.Image]:
+    """The Pillow image of ``data`` with only its header read (pixels are not decoded), closed
+    on exit: for readers of file facts (format, mode, bands, ICC, EXIF, XMP, PNG text chunks,
+    JPEG quantisation tables) that :func:`decode_image` does not return. The one place outside
+    the decoder where packshot opens a file with Pillow.
+
+    Raises
+    ------
+    ImageTooLargeError
+        Pillow's own decompression-bomb guard refused the file.
+    ImageLoadError
+        Not an image Pillow can read; the message names ``name``.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(name, f"image is over Pillow's pixel limit ({exc})") from exc
+    except Exception as exc:  # any decoder failure becomes an error naming the file
+        raise _describe_decode_failure(name, data, exc) from exc
+    with img:
+        yield img
+
+
+def decode_raw(data: bytes, name: str = "<bytes>", what: str = "image file") -> np.ndarray:
+    """The stored pixels of an image file as an array, without any conversion (a 16-bit grey
+    PNG gives uint16 H x W, an RGB PNG uint8 H x W x 3): for packshot's own map files.
+
+    Raises
+    ------
+    ImageLoadError
+        ``"<what> cannot be decoded (...)"``, naming ``name``.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            return np.asarray(im)
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ImageLoadError(name, f"{what} cannot be decoded ({exc})") from exc
+
+
+def load_alpha8_reduced(path: str | Path, size: tuple[int, int], factor: int) -> np.ndarray | None:
+    """An 8-bit grey PNG mask of exactly ``size`` (width, height), block-averaged by ``factor``
+    (see :func:`~packshot.imaging.block_mean_linear`, as a [0, 1] map) without a full-size float
+    copy; None for any other kind of file or any problem reading it (then :func:`load_mask`
+    reads it and gives the clear error)."""
+    try:
+        data = read_bounded(path, "mask file")
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "PNG" or im.mode != "L" or im.size != tuple(size) or "transparency" in im.info:
+                return None
+            a8 = np.asarray(im)
+    except Exception:  # load_mask gives the clear error
+        return None
+    return block_mean_linear(a8, factor, srgb=False)

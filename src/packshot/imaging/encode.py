@@ -6,9 +6,10 @@ import functools
 import io
 import struct
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from ..errors import InputError
 from .colour import float_to_uint8, linear_to_srgb8
@@ -67,19 +68,79 @@ def encode_image(
     Output is deterministic for the same input. JPEG and BMP have no alpha: pass alpha only for
     PNG, WebP or TIFF (a ValueError otherwise). The sRGB profile is embedded unless ``icc`` is False.
     """
+    fmt = _check_format(fmt, alpha is not None)
+    return _encode_pil(to_pil(rgb_linear, alpha, dither=dither), fmt, quality=quality, icc=icc, exif=exif, xmp=xmp)
+
+
+def encode_srgb8(
+    rgb8: np.ndarray,
+    fmt: str,
+    alpha8: np.ndarray | None = None,
+    quality: int = 92,
+    icc: bool = True,
+    optimize: bool = True,
+    exif: bytes | None = None,
+    xmp: bytes | None = None,
+    jpeg_extra: bytes | None = None,
+) -> bytes:
+    """Encode 8-bit sRGB pixels (already converted from linear light) to bytes in ``fmt``: the
+    encoder behind :func:`encode_image`, with the same settings and the same bytes.
+
+    Parameters
+    ----------
+    rgb8 : ndarray
+        uint8 H x W x 3, sRGB-encoded.
+    fmt : str
+        "JPEG", "PNG", "WEBP", "TIFF" or "BMP".
+    alpha8 : ndarray, optional
+        uint8 H x W straight alpha (PNG, WebP, TIFF only; a ValueError for JPEG and BMP).
+    quality : int
+        JPEG and WebP quality. JPEG at quality >= 90 keeps full chroma resolution (4:4:4), below 4:2:0.
+    icc : bool
+        Embed the sRGB profile (:func:`srgb_icc_bytes`).
+    optimize : bool
+        JPEG: optimised Huffman tables (a few % smaller, slower; dropped by itself on the rare
+        image where libjpeg's optimisation fails).
+    exif, xmp : bytes, optional
+        EXIF block (JPEG, PNG, WebP, TIFF) and XMP packet (JPEG, WebP, TIFF, and PNG as an
+        ``XML:com.adobe.xmp`` iTXt chunk).
+    jpeg_extra : bytes, optional
+        JPEG only: raw marker segments (APP1 XMP, APP13 IPTC, ...) written after the header.
+    """
+    rgb8 = np.asarray(rgb8)
+    if rgb8.dtype != np.uint8 or rgb8.ndim != 3 or rgb8.shape[2] != 3:
+        raise ValueError(f"rgb8 must be uint8 H x W x 3, got {rgb8.dtype} {rgb8.shape}")
+    fmt = _check_format(fmt, alpha8 is not None)
+    if alpha8 is not None:
+        if np.shape(alpha8) != rgb8.shape[:2]:
+            raise ValueError(f"alpha8 must be H x W = {rgb8.shape[:2]}, got shape {np.shape(alpha8)}")
+        img = Image.fromarray(np.dstack([rgb8, np.asarray(alpha8, np.uint8)]), "RGBA")
+    else:
+        img = Image.fromarray(np.ascontiguousarray(rgb8), "RGB")
+    return _encode_pil(img, fmt, quality=quality, icc=icc, optimize=optimize, exif=exif, xmp=xmp,
+                       jpeg_extra=jpeg_extra)
+
+
+def _check_format(fmt: str, has_alpha: bool) -> str:
     fmt = fmt.upper()
     if fmt == "JPG":
         fmt = "JPEG"
     if fmt not in set(_FORMATS.values()):
         raise ValueError(f"fmt must be one of {sorted(set(_FORMATS.values()))}, got {fmt!r}")
-    if alpha is not None and fmt in ("JPEG", "BMP"):
+    if has_alpha and fmt in ("JPEG", "BMP"):
         raise ValueError(f"{fmt} cannot store alpha; flatten the image first")
-    img = to_pil(rgb_linear, alpha, dither=dither)
+    return fmt
+
+
+def _encode_pil(img: Image.Image, fmt: str, quality: int = 92, icc: bool = True, optimize: bool = True,
+                exif: bytes | None = None, xmp: bytes | None = None, jpeg_extra: bytes | None = None) -> bytes:
     kwargs: dict = {}
     if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         kwargs["icc_profile"] = srgb_icc_bytes()
     if fmt == "JPEG":
-        kwargs.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2)
+        kwargs.update(quality=int(quality), optimize=bool(optimize), subsampling=0 if quality >= 90 else 2)
+        if jpeg_extra:
+            kwargs["extra"] = jpeg_extra
     elif fmt == "WEBP":
         kwargs.update(quality=int(quality), method=4)
     elif fmt == "PNG":
@@ -92,8 +153,6 @@ def encode_image(
         kwargs["xmp"] = xmp
     if xmp is not None and fmt == "PNG":
         # Pillow writes PNG XMP only as an iTXt chunk under the XMP keyword
-        from PIL import PngImagePlugin
-
         info = PngImagePlugin.PngInfo()
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp)
         kwargs["pnginfo"] = info
@@ -108,6 +167,52 @@ def encode_image(
         kwargs["optimize"] = False
         buf = io.BytesIO()
         img.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def encode_png(
+    pixels: np.ndarray | Image.Image,
+    mode: str | None = None,
+    icc: bool = False,
+    text: Mapping[str, str] | None = None,
+    compress_level: int | None = None,
+) -> bytes:
+    """PNG bytes of pixels that are already what the file should hold: no colour transform, no
+    dither (8-bit sRGB pictures, contact sheets, 8- or 16-bit grey maps).
+
+    Parameters
+    ----------
+    pixels : ndarray or PIL.Image.Image
+        uint8 H x W (grey), H x W x 3 (RGB), H x W x 4 (RGBA) or uint16 H x W (16-bit grey); or
+        a Pillow image drawn in memory.
+    mode : str, optional
+        Pillow mode of the array when it is not the one its shape implies.
+    icc : bool
+        Embed the sRGB profile (:func:`srgb_icc_bytes`).
+    text : mapping, optional
+        iTXt chunks, keyword -> text (uncompressed).
+    compress_level : int, optional
+        zlib level 0..9 (None: Pillow's default, the same bytes as 6).
+    """
+    if isinstance(pixels, Image.Image):
+        img = pixels
+    else:
+        a = np.asarray(pixels)
+        if a.dtype not in (np.uint8, np.uint16) or (a.dtype == np.uint16 and a.ndim != 2):
+            raise ValueError(f"encode_png expects uint8 H x W (x 3 or 4) or uint16 H x W, got {a.dtype} {a.shape}")
+        img = Image.fromarray(a, mode) if mode is not None else Image.fromarray(a)
+    kwargs: dict = {}
+    if icc:
+        kwargs["icc_profile"] = srgb_icc_bytes()
+    if text:
+        info = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            info.add_itxt(key, value)
+        kwargs["pnginfo"] = info
+    if compress_level is not None:
+        kwargs["compress_level"] = int(compress_level)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", **kwargs)
     return buf.getvalue()
 
 
@@ -133,12 +238,10 @@ def save_gray(path: str | Path, values: np.ndarray, bits: int = 8) -> Path:
     if v.ndim != 2:
         raise ValueError(f"values must be H x W, got shape {v.shape}")
     if bits == 16:
-        img = Image.fromarray(np.rint(v * 65535).astype(np.uint16))
+        data = encode_png(np.rint(v * 65535).astype(np.uint16))
     elif bits == 8:
-        img = Image.fromarray(float_to_uint8(v), "L")
+        data = encode_png(float_to_uint8(v), "L")
     else:
         raise ValueError(f"bits must be 8 or 16, got {bits}")
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, data)
     return Path(path)

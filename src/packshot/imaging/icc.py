@@ -207,3 +207,14 @@ def _icc_to_srgb_float(colour: np.ndarray, transform: ImageCms.ImageCmsTransform
         out[start : start + chunk] = np.stack(acc, axis=1)
     return np.clip(out, 0.0, 1.0).reshape(h, w, 3)
 
+
+
+def icc_description(icc: bytes | None) -> str | None:
+    """The description of an embedded ICC profile (stripped); None when there is none,
+    ``"<unreadable ICC profile>"`` when the profile cannot be parsed."""
+    if not icc:
+        return None
+    try:
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return "<unreadable ICC profile>"

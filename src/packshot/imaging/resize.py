@@ -48,3 +48,20 @@ def block_mean_linear(values: np.ndarray, factor: int, band_rows: int = 64, srgb
         band = band.reshape((r1 - r0, k, w, k) + a.shape[2:])
         out[r0:r1] = band.mean(axis=(1, 3), dtype=np.float32)
     return out
+
+
+def shrink_to_long_side(a: np.ndarray, long_side: int, min_side: int = 1, interpolation: int | None = None
+                        ) -> np.ndarray:
+    """Shrink an image or map so its long side is at most ``long_side`` pixels (for analyses that
+    run on a small copy). Returned as given (not copied) when it already fits; else each side is
+    ``round(side * long_side / long)``, at least ``min_side``, by area averaging unless another
+    OpenCV ``interpolation`` is given. The dtype is kept (pass float32 for linear light).
+    """
+    import cv2
+
+    h, w = a.shape[:2]
+    f = min(1.0, long_side / max(h, w))
+    if f >= 1.0:
+        return a
+    size = (max(min_side, int(round(w * f))), max(min_side, int(round(h * f))))
+    return cv2.resize(a, size, interpolation=cv2.INTER_AREA if interpolation is None else interpolation)
