@@ -317,3 +317,43 @@ def test_encode_srgb8_reproduces_exports_metadata_encoder(fmt, with_alpha):
     else:
         got = encode_srgb8(rgb8, fmt, alpha8, quality=88, xmp=xmp)
     assert got == want
+
+
+def test_encode_within_bytes_steps_quality_down_to_the_floor():
+    from packshot.imaging import OverByteLimit, encode_within_bytes
+
+    rgb = _rng(15).random((48, 48, 3)).astype(np.float32)
+    tried = []
+
+    def encode(q):
+        tried.append(q)
+        return encode_image(rgb, "JPEG", quality=q)
+
+    big = len(encode(92))
+    small = len(encode(60))
+    tried.clear()
+    data, q = encode_within_bytes(encode, (big + small) // 2, 92, 50, step=4)
+    assert len(data) <= (big + small) // 2 and q == tried[-1] and tried[:2] == [92, 88] and q < 92
+    assert encode_within_bytes(encode, None, 92, 50) == (encode(92), 92)
+    with pytest.raises(OverByteLimit) as err:
+        encode_within_bytes(encode, 10, 92, 70, step=5)
+    assert err.value.quality == 72 and err.value.max_bytes == 10 and "even at quality 72" in str(err.value)
+    png = []
+    with pytest.raises(OverByteLimit):
+        encode_within_bytes(lambda q: png.append(q) or encode_image(rgb, "PNG"), 10, None, 50)
+    assert png == [None]  # lossless: one try
+
+
+def test_resize_linear_unclipped_is_exports_resize():
+    """export/fixer.py's _resize (issue 9: it should call resize_linear(..., clip=False))."""
+    import cv2
+
+    from packshot.imaging import resize_linear
+
+    a = _rng(16).random((30, 40, 3)).astype(np.float32)
+    for size in ((20, 15), (80, 60), (40, 30), (50, 20)):
+        shrink = size[0] <= 40 and size[1] <= 30
+        want = cv2.resize(a, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+        assert np.array_equal(resize_linear(a, size, clip=False), want)
+        assert np.array_equal(resize_linear(a, size), np.clip(want, 0.0, 1.0))
+    assert resize_linear(a, (80, 60), clip=False).max() > 1.0  # bicubic overshoot kept

@@ -3,8 +3,15 @@
 A package: :mod:`~packshot.imaging.colour` (sRGB / linear / 8-bit / luminance / Lab / deltaE),
 :mod:`~packshot.imaging.icc` (embedded profiles), :mod:`~packshot.imaging.decode` (bounded reads,
 decoding, masks, working resolution), :mod:`~packshot.imaging.encode` (the one encoder),
-:mod:`~packshot.imaging.files` (atomic writes) and :mod:`~packshot.imaging.resize`. Every public
-name is re-exported here: ``from packshot.imaging import load_image`` is the way to use them.
+:mod:`~packshot.imaging.files` (atomic writes), :mod:`~packshot.imaging.resize` and
+:mod:`~packshot.imaging.lut` (fast 8-bit conversions through tables). Every public name is
+re-exported here: ``from packshot.imaging import load_image`` is the way to use them.
+
+Nothing outside this package holds the sRGB constants, the luminance weights or the XYZ matrix,
+or opens / saves an image file with Pillow (``tests/test_imaging_boundary.py`` checks it): use
+:func:`srgb_to_linear`, :data:`LUMINANCE_WEIGHTS`, :func:`luminance`, :data:`RGB_TO_XYZ`,
+:func:`encode_image`, :func:`encode_srgb8`, :func:`encode_png`, :func:`open_image`,
+:func:`decode_raw` and the rest.
 
 Inside the pipeline an image is ``float32`` H x W x 3, **linear light**, in [0, 1]; alpha is
 ``float32`` H x W in [0, 1], straight (not premultiplied). Decoding converts the file's mode
@@ -75,7 +82,17 @@ from .decode import (
     read_bounded,
     working_factor,
 )
-from .encode import encode_image, encode_png, encode_srgb8, save_gray, save_image, srgb_icc_bytes, to_pil
+from .encode import (
+    OverByteLimit,
+    encode_image,
+    encode_png,
+    encode_srgb8,
+    encode_within_bytes,
+    save_gray,
+    save_image,
+    srgb_icc_bytes,
+    to_pil,
+)
 from .files import (
     TEMP_NAME_OVERHEAD,
     atomic_write_bytes,
@@ -96,6 +113,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_IMAGE_BYTES",
     "MAX_PIXELS_CEILING",
+    "OverByteLimit",
     "RGB_TO_XYZ",
     "SUPPORTED_SUFFIXES",
     "TEMP_NAME_OVERHEAD",
@@ -115,6 +133,7 @@ __all__ = [
     "encode_image",
     "encode_png",
     "encode_srgb8",
+    "encode_within_bytes",
     "float_to_uint8",
     "icc_description",
     "image_size",

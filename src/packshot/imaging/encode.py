@@ -6,7 +6,7 @@ import functools
 import io
 import struct
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
@@ -245,3 +245,38 @@ def save_gray(path: str | Path, values: np.ndarray, bits: int = 8) -> Path:
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     atomic_write_bytes(path, data)
     return Path(path)
+
+
+class OverByteLimit(ValueError):
+    """No quality down to the floor fits the byte limit (see :func:`encode_within_bytes`)."""
+
+    def __init__(self, size: int, max_bytes: int, quality: int | None):
+        self.size, self.max_bytes, self.quality = size, max_bytes, quality
+        super().__init__(f"{size} bytes is over the limit of {max_bytes} bytes even at quality {quality or '-'}")
+
+
+def encode_within_bytes(encode: Callable[[int | None], bytes], max_bytes: int | None, quality: int | None,
+                        min_quality: int, step: int = 5) -> tuple[bytes, int | None]:
+    """The one byte-limit quality loop: ``encode(quality)`` at ``quality``, then ``step`` lower
+    each time, until the bytes fit ``max_bytes`` (None or 0: no limit) without going below
+    ``min_quality``. ``quality`` None is a lossless format: encoded once.
+
+    Returns
+    -------
+    (bytes, quality)
+        The first encoding that fits and its quality.
+
+    Raises
+    ------
+    OverByteLimit
+        Even the lowest allowed quality is over the limit (callers turn it into their own error).
+    """
+    if step <= 0:
+        raise ValueError(f"step must be positive, got {step}")
+    while True:
+        data = encode(quality)
+        if not max_bytes or len(data) <= max_bytes:
+            return data, quality
+        if quality is None or quality - step < min_quality:
+            raise OverByteLimit(len(data), max_bytes, quality)
+        quality -= step

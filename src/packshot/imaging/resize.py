@@ -7,11 +7,11 @@ import numpy as np
 from .colour import _LUT_8BIT_TO_LINEAR
 
 
-def resize_linear(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize_linear(rgb: np.ndarray, size: tuple[int, int], clip: bool = True) -> np.ndarray:
     """Resize a linear-light image or a [0, 1] map to ``size`` = (width, height).
 
     Area averaging when shrinking (the right filter in linear light), bicubic otherwise; the
-    result is clipped to [0, 1] (bicubic overshoots). float32, H' x W' (x C).
+    result is clipped to [0, 1] (bicubic overshoots) unless ``clip`` is False. float32, H' x W' (x C).
     """
     import cv2
 
@@ -23,7 +23,7 @@ def resize_linear(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.array(rgb, dtype=np.float32)
     interp = cv2.INTER_AREA if (w <= src_w and h <= src_h) else cv2.INTER_CUBIC
     out = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), (w, h), interpolation=interp)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return np.clip(out, 0.0, 1.0).astype(np.float32) if clip else out
 
 
 def block_mean_linear(values: np.ndarray, factor: int, band_rows: int = 64, srgb: bool = True) -> np.ndarray:
