@@ -12,7 +12,8 @@ and docstrings do not count) and fails the check when it
   ``from PIL.Image import open``);
 - saves with Pillow: ``.save(...)`` in a module that imports PIL, or anywhere with an image
   format name (``"PNG"``, ``"JPEG"``, ...) or an image-encoder keyword (``quality=``,
-  ``icc_profile=``, ``compress_level=``, ...) in the call.
+  ``icc_profile=``, ``compress_level=``, ...) in the call;
+- reads or writes image files with OpenCV (``cv2.imread``, ``imwrite``, ``imdecode``, ``imencode``).
 
 Use :mod:`packshot.imaging` instead (``srgb_to_linear``, ``LUMINANCE_WEIGHTS``, ``luminance``,
 ``RGB_TO_XYZ``, ``dlinear_dsrgb``, ``encode_png``, ``encode_srgb8``, ``encode_image``,
@@ -47,6 +48,7 @@ FORMAT_NAMES = {"PNG", "JPEG", "JPG", "WEBP", "TIFF", "BMP", "GIF"}
 ENCODER_KEYWORDS = {"quality", "compress_level", "icc_profile", "pnginfo", "subsampling", "exif", "xmp",
                     "optimize", "format"}
 POWER_CALLS = {"power", "pow", "float_power"}
+OPENCV_IO = {"imread", "imwrite", "imdecode", "imencode", "imreadmulti"}
 
 
 def _number(node: ast.AST) -> float | None:
@@ -124,6 +126,8 @@ def violations(source: str) -> list[tuple[int, str, str]]:
                 elif (isinstance(owner, ast.Attribute) and owner.attr == "Image" and isinstance(owner.value, ast.Name)
                       and owner.value.id in pil_aliases):
                     found.append((node.lineno, "pillow-open", "PIL.Image.open(...)"))
+            if f.attr in OPENCV_IO and isinstance(f.value, ast.Name) and f.value.id == "cv2":
+                found.append((node.lineno, "opencv-io", f"cv2.{f.attr}(...)"))
             if f.attr == "save":
                 formats = [a.value for a in node.args
                            if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.upper() in FORMAT_NAMES]
@@ -205,6 +209,8 @@ BAD = {
     "save in a PIL module": "from PIL import Image\nImage.fromarray(a).save(buf)",
     "save with a format": "img.save(buf, 'PNG')",
     "save with a keyword": "img.save(path, quality=90)",
+    "opencv decode": "import cv2\na = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)",
+    "opencv write": "import cv2\ncv2.imwrite('x.png', a)",
 }
 
 GOOD = {
