@@ -16,7 +16,7 @@ app = typer.Typer(
     name="packshot",
     help="AI product photography that keeps the product the product: cut, measure, brief, build, check.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion: options and choices complete
     pretty_exceptions_enable=False,
 )
 
@@ -36,6 +36,9 @@ _load_commands()
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    from ._common import set_output
+
+    set_output()  # each command sets its own --json / --quiet; nothing carries over from a previous call
     if version:
         from .. import __version__
 
