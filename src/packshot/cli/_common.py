@@ -383,7 +383,7 @@ def run_batch(items: Iterable[Path], work: Callable[[Path], Mapping | None], lab
                     emit({"input": str(item), "ok": False, "error": f"{item}: {type(exc).__name__}: {exc}"})
             progress.advance(task)
     if result.failed:
-        print_error("failed", f"{len(result.failed)} of {len(items)}")
+        err_console.print(Text(f"{len(result.failed)} of {len(items)} failed"))  # not prose: kept with --quiet
     return result
 
 
