@@ -1,7 +1,10 @@
 """The ``packshot`` command line.
 
 Each subcommand lives in its own module in this package and exposes ``register(app)``;
-modules are discovered here, so adding a command never edits this file.
+modules are discovered here, so adding a command never edits this file. Every command speaks one
+grammar: its shared options (``-o/--out``, ``-b/--brief``, ``-s/--segmenter``, ``-r/--renderer``,
+``-m/--master``, ``-p/--profile``, ``-q/--quiet``, ``--json``, ``--seed``, ``--max-pixels``), input
+expansion and ``--json`` output are defined once, in :mod:`packshot.cli._common`.
 """
 
 from __future__ import annotations

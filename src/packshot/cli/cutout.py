@@ -71,8 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
 
-        --orientation keep (the default) keeps the input's geometry; auto turns the product upright
-        (label text, then shape); 0, 90, 180, 270 turn it clockwise.
+        --orientation keep (the default) keeps the input's geometry and size; auto turns the product upright (label text, then shape); 0, 90, 180, 270 turn it clockwise.
         """
         from ..imaging import check_output_name, load_image, save_gray
         from ..integrity import InputGuard
