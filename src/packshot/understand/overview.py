@@ -160,13 +160,10 @@ def overview_sheet(cutout: Cutout, maps: ProductMaps, title: str = "") -> np.nda
 
 def save_overview(path, cutout: Cutout, maps: ProductMaps, title: str = ""):
     """Compose the overview sheet and write it as a PNG, atomically. Returns the path."""
-    import io
     from pathlib import Path
 
-    from ..imaging import atomic_write_bytes
+    from ..imaging import atomic_write_bytes, encode_png
 
     sheet = overview_sheet(cutout, maps, title=title)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(sheet), "RGB").save(buf, "PNG", compress_level=6)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, encode_png(np.ascontiguousarray(sheet), "RGB", compress_level=6))
     return Path(path)
