@@ -126,6 +126,7 @@ def _flat(text: str) -> str:
     (["inspect", "x.jpg", "-o", "o", "--depth", "midas"], "unknown depth backend 'midas'"),
     (["render", "x.png", "-b", "b.yaml", "-o", "o", "-r", "studoi"], "unknown renderer 'studoi'; choose one of:"),
     (["render", "x.png", "-b", "b.yaml", "-o", "o", "--seed", "-1"], "--seed"),
+    (["render", "x.png", "-b", "b.yaml", "-o", "o", "--backend", "nope"], "unknown renderer"),  # old spelling
     (["check", "x.jpg", "-p", "amazon"], "unknown profile 'amazon'; choose one of: amazon-main"),
     (["export", "x.json", "-p", "amazon-main", "-d", "o", "--feed", "bing"], "'google', 'meta'"),
     (["export", "x.json", "-p", "amazon-main", "-d", "o", "--upscaler", "lanczos"], "unknown upscaler"),
