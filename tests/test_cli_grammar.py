@@ -126,6 +126,7 @@ def _flat(text: str) -> str:
     (["inspect", "x.jpg", "-o", "o", "--depth", "midas"], "unknown depth backend 'midas'"),
     (["render", "x.png", "-b", "b.yaml", "-o", "o", "-r", "studoi"], "unknown renderer 'studoi'; choose one of:"),
     (["render", "x.png", "-b", "b.yaml", "-o", "o", "--seed", "-1"], "--seed"),
+    (["render", "x.png", "-b", "b.yaml", "-o", "o", "--backend", "nope"], "unknown renderer"),  # old spelling
     (["check", "x.jpg", "-p", "amazon"], "unknown profile 'amazon'; choose one of: amazon-main"),
     (["export", "x.json", "-p", "amazon-main", "-d", "o", "--feed", "bing"], "'google', 'meta'"),
     (["export", "x.json", "-p", "amazon-main", "-d", "o", "--upscaler", "lanczos"], "unknown upscaler"),
@@ -211,3 +212,16 @@ def test_seed_replaces_every_scene_seed_and_changes_the_brief_key():
     assert [s.seed for s in seeded.scenes] == [9, 9] and seeded.sha256 != brief.sha256
     assert with_seed(brief, None) is brief
     assert np.array_equal([s.seed for s in with_seed(brief, 3).scenes], [3, 3])
+
+
+@pytest.mark.parametrize("words,expected", [
+    ("packshot cutout x.jpg -s ", ["auto", "onnx:", "sam:", "u2netp"]),
+    ("packshot check x.jpg -p meta-s", ["meta-square", "meta-story"]),
+    ("packshot cutout x.jpg --orientation ", ["auto", "keep", "0", "90", "180", "270"]),
+    ("packshot render x.png -r ", ["studio", "plate", "diffusion"]),
+])
+def test_the_shell_completes_choices(words, expected):
+    """What `packshot --install-completion` wires into bash: the shell asks the program itself."""
+    env = {"_PACKSHOT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+    res = runner.invoke(app, [], env=env, prog_name="packshot")
+    assert res.stdout.split() == expected, res.output

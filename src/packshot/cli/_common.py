@@ -31,7 +31,8 @@ from ..segment.orientation import ORIENTATION_CHOICES
 # verbatim), or escape() them; never interpolate a message into a markup string.
 err_console = Console(stderr=True, soft_wrap=True)
 
-__all__ = ["BatchResult", "BriefFile", "Json", "Master", "MaxPixels", "Out", "Profiles", "Quiet", "Renderer",
+__all__ = ["DEPTH", "PROFILE", "RELIGHTER", "RENDERER", "SEGMENTER", "UPSCALER", "BatchResult", "BriefFile",
+           "choice_option", "Json", "Master", "MaxPixels", "Out", "Profiles", "Quiet", "Renderer",
            "RendererAlias", "Seed", "Segmenter", "SegmenterAlias", "deprecated_alias", "emit", "err_console", "escape",
            "expand_inputs", "json_mode", "max_pixels_option", "print_error", "print_info", "print_warning",
            "quiet_mode", "run_batch", "set_output", "with_seed"]
@@ -124,7 +125,9 @@ class ProfileChoice:
         return [n for n in self.choices() if n.startswith(incomplete)]
 
 
-def _choice_option(*decls: str, choice, help: str, **kwargs):
+def choice_option(*decls: str, choice, help: str, **kwargs):
+    """An option whose value is checked by ``choice`` (a :class:`RegistryChoice` or :class:`ProfileChoice`)
+    when the command line is parsed, and completed by it in the shell."""
     return typer.Option(*decls, parser=choice, shell_complete=choice.complete, metavar="NAME", help=help, **kwargs)
 
 
@@ -164,17 +167,17 @@ def brief_option(help: str = "Creative brief (YAML)."):
 
 
 def segmenter_option(help: str = "Segment backend (see `packshot backends`)."):
-    return _choice_option("--segmenter", "-s", choice=SEGMENTER, help=help)
+    return choice_option("--segmenter", "-s", choice=SEGMENTER, help=help)
 
 
 def renderer_option(help: str = "Renderer for scenes without a plate (a scene's 'renderer:' in the brief wins)."):
-    return _choice_option("--renderer", "-r", choice=RENDERER, help=help)
+    return choice_option("--renderer", "-r", choice=RENDERER, help=help)
 
 
 def backend_alias_option(target: RegistryChoice, instead: str):
     """The old ``--backend`` spelling, hidden from --help: it still works, with a deprecation warning
     naming ``instead`` (resolve it with :func:`deprecated_alias`)."""
-    return _choice_option("--backend", choice=target, hidden=True, help=f"Deprecated: use {instead}.")
+    return choice_option("--backend", choice=target, hidden=True, help=f"Deprecated: use {instead}.")
 
 
 def master_option(help: str = "Folder of approved master artwork, one image per SKU (<sku>.png, "
@@ -196,7 +199,7 @@ def seed_option(help: str = "Seed for every scene, instead of the brief's (same 
 
 def profile_option(help: str = "Marketplace profile name or YAML file; repeat for several (`packshot profiles` "
                                "lists them)."):
-    return _choice_option("--profile", "-p", choice=PROFILE, help=help)
+    return choice_option("--profile", "-p", choice=PROFILE, help=help)
 
 
 def orientation_option(help: str = "Turn the product upright: auto (label text, then shape), keep, or 0, 90, 180, "

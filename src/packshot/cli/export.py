@@ -14,7 +14,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import (UPSCALER, FeedKind, Json, OnCollision, Profiles, Quiet, _choice_option, emit, print_error,
+from ._common import (UPSCALER, FeedKind, Json, OnCollision, Profiles, Quiet, choice_option, emit, print_error,
                       print_info, set_output)
 
 
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
                                                  "destination (dotted keys nest: client_kwargs.endpoint_url=...)."),
         storage_options: Optional[str] = typer.Option(None, "--storage-options", help="fsspec options as JSON."),
         workers: int = typer.Option(2, "--workers", "-w", min=1, help="Threads for fixing, encoding and uploading."),
-        upscaler: Annotated[str, _choice_option("--upscaler", choice=UPSCALER, help="Super-resolution for inputs "
+        upscaler: Annotated[str, choice_option("--upscaler", choice=UPSCALER, help="Super-resolution for inputs "
                                                 "below a profile's minimum (see `packshot backends`), or none.")
                             ] = "realesrgan",
         credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",

@@ -16,7 +16,7 @@ from typing import Annotated, List
 import typer
 
 from ..imaging import DEFAULT_MAX_PIXELS
-from ._common import (DEPTH, Json, MaxPixels, Quiet, Segmenter, SegmenterAlias, _choice_option, deprecated_alias,
+from ._common import (DEPTH, Json, MaxPixels, Quiet, Segmenter, SegmenterAlias, choice_option, deprecated_alias,
                       expand_inputs, out_option, print_info, run_batch, set_output)
 
 
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
                                         "+ maps.json")],
         segmenter: Segmenter = "auto",
         backend: SegmenterAlias = None,
-        depth: Annotated[str, _choice_option("--depth", choice=DEPTH, help="Depth backend (see `packshot "
+        depth: Annotated[str, choice_option("--depth", choice=DEPTH, help="Depth backend (see `packshot "
                                                                             "backends`).")] = "inflate",
         no_ocr: bool = typer.Option(False, "--no-ocr", help="Skip reading the label text."),
         force: bool = typer.Option(False, "--force", help="Inspect again even when the output folder is up to date."),

@@ -9,7 +9,6 @@ A user profile is a YAML file with the same fields (``extends: <built-in>`` star
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional
 
 import typer
