@@ -14,8 +14,8 @@ import numpy as np
 
 from ..documents import load_document
 from ..errors import InputError
-from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced, load_image_working,
-                       load_mask)
+from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced,
+                       load_image_working, load_mask)
 from ..types import Placement, alpha_bbox
 
 
