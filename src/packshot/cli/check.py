@@ -22,7 +22,8 @@ from typing import Annotated, List, Optional
 import typer
 from rich.text import Text
 
-from ._common import Json, Profiles, Quiet, emit, escape, expand_inputs, print_error, print_info, set_output
+from ..imaging import DEFAULT_MAX_PIXELS
+from ._common import Json, MaxPixels, Profiles, Quiet, emit, escape, expand_inputs, print_error, print_info, set_output
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -37,6 +38,11 @@ def _fmt(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def _named(path: Path, exc: Exception) -> str:
+    """The error message, naming ``path`` once (packshot's input errors already start with it)."""
+    return str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
 
 
 def _sidecar_alpha(image: Path) -> Path | None:
@@ -62,6 +68,7 @@ def register(app: typer.Typer) -> None:
                                                         "fixed clip (MP4 embedded, WebM as a .c2pa sidecar) with the "
                                                         "PEM chain and key in this folder; the clip's frame sidecar "
                                                         "(<variant>.json beside it) describes its history."),
+        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
         as_json: Json = False,
         quiet: Quiet = False,
     ) -> None:
@@ -108,14 +115,14 @@ def register(app: typer.Typer) -> None:
                 mask_path = alpha or _sidecar_alpha(path)
                 mask = None
                 if mask_path is not None:
-                    size = load_image(path).size
-                    mask = load_mask(mask_path, size=size)
-                reports = [check_image(path, prof, product_alpha=mask) for prof in profiles]
+                    size = load_image(path, max_pixels=max_pixels).size
+                    mask = load_mask(mask_path, size=size, max_pixels=max_pixels)
+                reports = [check_image(path, prof, product_alpha=mask, max_pixels=max_pixels) for prof in profiles]
             except (PackshotError, OSError, ValueError) as exc:
                 any_failed = True
-                print_error("failed", f"{path}: {exc}")
+                print_error("failed", _named(path, exc))
                 if as_json:
-                    emit({"input": str(path), "ok": False, "error": f"{path}: {exc}"})
+                    emit({"input": str(path), "ok": False, "error": _named(path, exc)})
                 continue
             for report in reports:
                 any_failed |= not report.passed
@@ -162,9 +169,9 @@ def register(app: typer.Typer) -> None:
                                        + (f" (sidecar {holder})" if holder != fixed.path else ""))
                 except (PackshotError, OSError, ValueError) as exc:
                     any_failed = True
-                    print_error("failed", f"{path}: {exc}")
+                    print_error("failed", _named(path, exc))
                     if as_json:
-                        emit({"input": str(path), "ok": False, "profile": name, "error": f"{path}: {exc}"})
+                        emit({"input": str(path), "ok": False, "profile": name, "error": _named(path, exc)})
                     continue
                 any_failed |= not report.passed if fixed is None else not fixed.report.passed
                 if as_json:
