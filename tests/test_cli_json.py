@@ -195,3 +195,42 @@ def test_check_max_pixels(tmp_path):
     (doc,) = [json.loads(line) for line in res.stdout.splitlines()]
     assert doc["ok"] and doc["size"] == [64, 48]
     assert runner.invoke(app, ["check", str(photo), "-p", "amazon-main", "--max-pixels", "0"]).exit_code == 2
+
+
+def test_check_goes_on_after_an_unexpected_error_in_one_image(tmp_path, monkeypatch):
+    import packshot.export.check as check
+    from packshot.imaging import save_image
+    from packshot.samples import make_product
+
+    for name in ("a.png", "b.png"):
+        save_image(tmp_path / name, make_product("can", seed=1, size=(64, 48), noise=0.0).image)
+    (tmp_path / "a_alpha.png").write_bytes((tmp_path / "a.png").read_bytes())  # a's size comes from its header
+    real = check.check_image
+
+    def flaky(image, *args, **kwargs):
+        if Path(image).name == "a.png":
+            raise RuntimeError("boom")
+        return real(image, *args, **kwargs)
+
+    monkeypatch.setattr(check, "check_image", flaky)
+    res = runner.invoke(app, ["check", str(tmp_path), "-p", "amazon-main", "--json"])
+    assert res.exit_code == 1
+    docs = {Path(d["input"]).name: d for d in map(json.loads, res.stdout.splitlines())}
+    assert docs["a.png"]["error"] == f"{tmp_path / 'a.png'}: RuntimeError: boom" and docs["b.png"]["ok"]
+
+
+def test_check_of_a_folder_uses_the_alpha_sidecars_and_does_not_check_them(tmp_path):
+    from packshot.imaging import save_gray, save_image
+    from packshot.samples import make_product
+
+    product = make_product("can", seed=1, size=(64, 48), noise=0.0)
+    save_image(tmp_path / "deep" / "v0.png", product.image)
+    save_gray(tmp_path / "deep" / "v0_alpha.png", product.mask)
+    save_image(tmp_path / "lone_alpha.png", product.image)  # no lone.* beside it: an image like any other
+    res = runner.invoke(app, ["check", str(tmp_path), "-p", "amazon-main", "--json"])
+    docs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert sorted(Path(d["input"]).name for d in docs) == ["lone_alpha.png", "v0.png"]
+    v0 = next(d for d in docs if d["input"].endswith("v0.png"))
+    assert v0["alpha"] == str(tmp_path / "deep" / "v0_alpha.png")
+    given = runner.invoke(app, ["check", str(tmp_path / "deep" / "v0_alpha.png"), "-p", "amazon-main", "--json"])
+    assert len(given.stdout.splitlines()) == 1  # a file named on the command line is always checked
