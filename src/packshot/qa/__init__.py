@@ -339,7 +339,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
               "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
     if master is not None:
         inputs["master"] = sha256_array(np.asarray(master, np.float32))
-    from ..understand.ocr import engine_info
+    from ..ops.ocr import engine_info
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
     report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
