@@ -265,7 +265,7 @@ class ClipRenderer:
         light = self.plans[frame_index].light
         base = self._small_frame
         spec = dataclasses.replace(self._small_spec, light=light)
-        relit = relight(dataclasses.replace(base, spec=spec), self.cutout, self.maps, RelightConfig(grain=False))
+        relit = relight(dataclasses.replace(base, spec=spec, light=light), self.cutout, self.maps, RelightConfig(grain=False))
         a = base.product_alpha
         plain = np.maximum(base.rgb, 1e-4)
         ratio = relit.rgb / plain
