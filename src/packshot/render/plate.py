@@ -15,8 +15,13 @@ import numpy as np
 
 from ..imaging import linear_to_srgb, luminance, resize_linear
 from ..types import SceneSpec
+from ..ops.morphology import product_interior
 from ..ops.noise import estimate_noise  # noqa: F401 (re-exported: render's face)
 from .compose import PlacedProduct
+
+
+PLATE_INTERIOR_ERODE_PX = 2
+"""Erosion of the product interior the plate renderer measures the product's grain and softness on."""
 
 
 def cover_crop(image: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
@@ -80,7 +85,7 @@ class PlateRenderer:
         floor_y = float(spec.floor_y)
         noise = estimate_noise(plate)
         softness = estimate_softness(plate)
-        interior = cv2.erode((product.alpha > 0.99).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        interior = product_interior(product.alpha, PLATE_INTERIOR_ERODE_PX)
         product_softness = estimate_softness(product.rgb, interior)
         product_noise = estimate_noise(product.rgb, interior)
         gains = colour_balance(plate)
