@@ -30,7 +30,6 @@ import dataclasses
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -714,7 +713,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     rec = record(
         "relight", "embedded",
         params={k: v for k, v in asdict(config).items()},
-        inputs=dict(frame.provenance.get("render", {}).get("inputs", {})),
+        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
         light={"azimuth": light.azimuth, "elevation": light.elevation, "softness": light.softness,
                "kelvin": light.kelvin, "intensity": light.intensity, "direction": [lx, ly, lz]},
         shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],

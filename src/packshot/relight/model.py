@@ -262,7 +262,7 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     rec = record(
         "relight", f"iclight-{model.variant}",
         params={k: v for k, v in asdict(config).items()},
-        inputs=dict(frame.provenance.get("render", {}).get("inputs", {})),
+        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
         model={"source": "local", "path": model.folder, "weights_sha256": model.weights_sha256,
                "variant": model.variant},
         seed=seed, work_size=[ww, wh], crop=[cx0, cy0, cx1, cy1], detail_sigma_px=round(sigma, 3),
