@@ -139,3 +139,27 @@ def test_region_layer_windows():
     frame_layers = FrameLayers(product=layer)
     assert frame_layers.shadow is None and not frame_layers.flattened
     assert Frame.__dataclass_fields__["layers"].default is None  # hand-made frames need no layers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("photo_id", ["apc15_elmers_glue"])
+def test_relight_keeps_a_real_label_within_the_bound_in_every_preset(photos_dir, photo_id):
+    """Issue 10 item 6: on a real label photo, the product interior's mean deltaE2000 against the
+    cut-out (qa's measurement, on qa's interior) stays <= 3 in every preset after relight."""
+    from packshot.condition import PRESETS
+    from packshot.imaging import load_image
+    from packshot.qa import QAConfig
+    from packshot.qa.colour import measure_colour
+    from packshot.segment import segment
+    from packshot.understand import understand
+
+    cut = segment(load_image(photos_dir / "images" / f"{photo_id}.jpg"))
+    maps = understand(cut)
+    brief = parse_brief({"scenes": [{"name": p, "preset": p, "sizes": ["512x512"]} for p in PRESETS]})
+    worst = {}
+    for spec in condition(brief, cut, maps, "sku"):
+        frame = relight(render(spec, cut, maps), cut, maps, overwrite_input=True)
+        ref_rgb, ref_alpha = reference_of(frame)
+        de = measure_colour(frame.rgb, ref_rgb, ref_alpha, erode_px=QAConfig().interior_erode_px).mean_de
+        worst[spec.preset] = de
+    assert max(worst.values()) <= 3.0, worst
