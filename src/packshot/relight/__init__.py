@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import delta_e2000, linear_to_lab, luminance
+from ..imaging import delta_e2000, dlinear_dsrgb, linear_to_lab, luminance
 from ..ops.filters import blur, fast_blur
 from ..ops.geometry import FLOOR_FORESHORTENING, shadow_matrix, support_mask
 from ..ops.morphology import product_interior
@@ -135,11 +135,6 @@ SEARCH_STEPS = 6
 """Bisection steps of the strength search (strength to 1/64)."""
 GRAIN_SAMPLE_SIDE = 320
 """Side of the square from the middle of the product the product photo's grain is measured on."""
-GRAIN_SLOPE_EXPONENT = 0.583
-"""d(linear)/d(sRGB) near gamma 2.4 is 2.4 x lum ** 0.583 ..."""
-GRAIN_SLOPE = 2.4
-GRAIN_TOE_SLOPE = 1.0 / 12.92
-"""... and not below the linear toe's slope near black."""
 BAND_ROWS = 256
 """Rows per band where full-width work is done in bands (no full-size temporaries)."""
 
@@ -591,9 +586,7 @@ def _add_grain(out: np.ndarray, product: _Product, frame: Frame, background_grai
         if product_grain > 0:
             sigma_map += a_b * product_grain
         lum = luminance(out[b0:b1])
-        slope = cv2.pow(np.maximum(lum, 1e-6), GRAIN_SLOPE_EXPONENT)
-        slope *= GRAIN_SLOPE
-        np.maximum(slope, GRAIN_TOE_SLOPE, out=slope)
+        slope = dlinear_dsrgb(lum)  # sRGB-unit grain -> linear, at this pixel's level
         noise *= sigma_map
         noise *= slope
         out[b0:b1] += noise[..., None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..condition import kelvin_to_rgb
+from ..imaging import LUMINANCE_WEIGHTS
 from ..ops.filters import blur, fast_blur  # noqa: F401 (render's modules)
 from ..ops.geometry import (FLOOR_FORESHORTENING, MAX_SHADOW_LENGTH, ellipse_coverage,  # noqa: F401
                             polygon_coverage, shadow_matrix, smoothstep, support_mask)
@@ -24,4 +25,4 @@ def light_tint(kelvin: float, strength: float = 0.5) -> np.ndarray:
     ``strength`` < 1 models a camera white-balanced part of the way toward the light.
     """
     g = kelvin_to_rgb(kelvin, NEUTRAL_KELVIN).astype(np.float64) ** strength
-    return (g / (g @ np.array([0.2126, 0.7152, 0.0722]))).astype(np.float32)
+    return (g / (g @ LUMINANCE_WEIGHTS)).astype(np.float32)
