@@ -328,7 +328,9 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     for group in groups:
         t0 = time.perf_counter()
         rendered = render_many([spec for _, spec, _ in group], cutout, maps, backend=config.render_backend)
-        for (i, spec, fkey), frame in zip(group, rendered):
+        rendered.reverse()
+        for i, spec, fkey in group:
+            frame = rendered.pop()  # the list lets go of each frame: a large one is not held through qa
             if config.relight:
                 frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
             if config.relight_model:

@@ -447,7 +447,7 @@ def read_frame_text(srgb8: np.ndarray, max_side: int = 1280,
     watermarks are set upright or near it) with the frame downscaled to ``max_side``.
     """
     from ..imaging import srgb8_to_linear
-    from ..understand.ocr import OcrConfig, read_text
+    from ..ops.ocr import OcrConfig, read_text
 
     h, w = srgb8.shape[:2]
     lines = read_text(srgb8_to_linear(srgb8), config=OcrConfig(max_side=max_side, rotations=False,
