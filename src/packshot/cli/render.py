@@ -44,7 +44,7 @@ def load_cutout_file(path: Path):
 
     img = load_image(path)
     if img.alpha is None:
-        raise InputError(path, "cut-out has no alpha channel: pass the RGBA PNG written by 'packshot cut'")
+        raise InputError(path, "cut-out has no alpha channel: pass the RGBA PNG written by 'packshot cutout'")
     return Cutout(rgb=img.rgb, alpha=img.alpha, image=img.rgb, bbox=alpha_bbox(img.alpha), confidence=1.0,
                   provenance={"source": str(path), "sha256": img.sha256})
 
@@ -75,7 +75,7 @@ def _maps_for(cutout, cutout_path: Path, maps_dir: Optional[Path], sku: str, sev
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_command(
-        cutouts: List[Path] = typer.Argument(..., help="Cut-out RGBA PNG(s) written by 'packshot cut'."),
+        cutouts: List[Path] = typer.Argument(..., help="Cut-out RGBA PNG(s) written by 'packshot cutout'."),
         brief: Path = typer.Option(..., "--brief", "-b", help="Creative brief (YAML)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder: <out>/<sku>/<scene>/<variant>.png"),
         maps: Optional[Path] = typer.Option(None, "--maps", "-m",

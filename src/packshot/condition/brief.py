@@ -400,6 +400,16 @@ def parse_brief(data: Any, base_dir: str | Path = ".", source: str | None = None
     ------
     BriefError
         Naming the field path, e.g. ``scenes[1].lighting.azimuth: must be a number``.
+
+    Examples
+    --------
+    >>> brief = parse_brief({"defaults": {"variants": 2}, "scenes": [{"name": "hero", "floor": 0.3},
+    ...                                                              {"name": "mood", "preset": "marble"}]})
+    >>> [(s.name, s.preset, s.variants, s.floor) for s in brief.scenes]
+    [('hero', 'studio-white', 2, 0.3), ('mood', 'marble', 2, None)]
+    >>> parse_brief({"scenes": [{"name": "hero"}, {"lighting": {"azimuth": "left"}}]}, source="brief.yaml")
+    Traceback (most recent call last):
+    packshot.condition.brief.BriefError: brief.yaml: scenes[1].lighting.azimuth: must be a number, got 'left'
     """
     ck = _Checker(source, Path(base_dir))
     if not isinstance(data, Mapping):

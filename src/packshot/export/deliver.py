@@ -156,7 +156,7 @@ def input_files(path: str | Path) -> list[Path]:
 def load_export_frame(path: str | Path) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
-    A sidecar (schema in contracts.md) gives the frame PNG beside it, its product alpha and its
+    A sidecar (the frame record :func:`packshot.render.io.save_frame` writes) gives the frame PNG beside it, its product alpha and its
     source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
 

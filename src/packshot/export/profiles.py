@@ -3,10 +3,11 @@
 A :class:`Profile` states the output size the fixer produces and the rules :func:`check_image
 <packshot.export.check.check_image>` measures: sides, aspect, fill, background, format, quality,
 colour space, byte limit, text and safe zones. The built-in profiles follow
-``shared/reference/marketplaces.md`` (collected 2026-11); numbers a platform only *recommends*
-are kept apart from hard limits so that a check can warn without failing.
+platforms' published requirements as collected in 2026-11 (each profile's ``source`` names
+its document); numbers a platform only *recommends* are kept apart from hard limits so that a check can warn without failing.
 
-User profiles are YAML files with the same field names; ``extends: <built-in>`` starts from a
+User profiles are YAML files with the same field names (validated by :class:`ProfileModel`;
+``packshot schema profile`` prints its JSON Schema); ``extends: <built-in>`` starts from a
 built-in profile and overrides only the fields given::
 
     name: my-shop
@@ -296,7 +297,7 @@ def _is_number(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# built-in profiles (shared/reference/marketplaces.md)
+# built-in profiles (the platforms' requirements, collected 2026-11; see each ``source``)
 # ---------------------------------------------------------------------------------------------
 _MB = 1_000_000  # platforms state limits in MB; decimal megabytes are the stricter reading
 
