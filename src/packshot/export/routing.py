@@ -43,6 +43,7 @@ _READ_ONLY_PROTOCOLS = frozenset({"http", "https", "zip", "tar", "libarchive", "
                                   "jlab", "jupyter", "dask", "dbfs+ro", "hf+ro"})
 _EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
            "az": ("adlfs", "azure"), "abfs": ("adlfs", "azure"), "abfss": ("adlfs", "azure")}
+"""protocol -> (module, extra of pyproject.toml) named when a destination's file system is missing."""
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                  ".json": "application/json", ".csv": "text/csv", ".tsv": "text/tab-separated-values"}
