@@ -98,6 +98,29 @@ class RetryPolicy:
         return wait * (1.0 - self.jitter) + wait * self.jitter * u
 
 
+# One retry layer: packshot's RetryPolicy. Left on, s3fs's own loop (5 tries) around botocore's
+# (up to 5 attempts per call in its legacy mode) would multiply the policy's 4 tries into 100
+# requests and minutes of waiting for one upload that keeps failing.
+_S3_PROTOCOLS = frozenset({"s3", "s3a"})
+
+
+def _one_retry_layer(protocol: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``storage_options`` with the file system's client retries off (botocore for S3), unless the
+    caller set them."""
+    options = dict(storage_options or {})
+    if protocol in _S3_PROTOCOLS:
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("retries", {"total_max_attempts": 1})
+        options["config_kwargs"] = config
+    return options
+
+
+def _switch_off_library_retries(protocol: str, fs: Any) -> None:
+    """s3fs retries in its own loop too (a class attribute, not an option): one try per call."""
+    if protocol in _S3_PROTOCOLS and hasattr(fs, "retries"):
+        fs.retries = 1
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Whether an upload error may go away by trying again (network, timeouts, server errors)."""
     if isinstance(exc, _PERMANENT_ERRORS):
@@ -159,7 +182,8 @@ class Destination:
             import fsspec
 
             try:
-                filesystem, root = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
+                filesystem, root = fsspec.core.url_to_fs(self.url, **_one_retry_layer(protocol, storage_options))
+                _switch_off_library_retries(protocol, filesystem)
             except ImportError as exc:
                 if protocol in _EXTRAS:
                     module, extra = _EXTRAS[protocol]
