@@ -5,7 +5,7 @@ This module is an edge, like the CLI: it reads and writes files; the stages it c
 Layout written for one SKU under ``out``::
 
     out/<sku>/cutout.png                    RGBA cut-out at the photo's size
-    out/<sku>/maps/                         depth, normals, edges, materials, maps.json, overview.png
+    out/<sku>/maps/                         depth, normals, edges, materials, maps.json
     out/<sku>/<scene>/<variant>.png         frames, each with <variant>.json and <variant>_alpha.png
     out/<sku>/run.json                      run record: input key + sha256/size of every output
     out/<sku>/run.log                       wall-clock timings (never in an image, sidecar or map file)

@@ -1,6 +1,6 @@
 """The data that flows between stages: frozen dataclasses over numpy arrays.
 
-Conventions (DESIGN.md): colour images are float32 H x W x 3 linear light in [0, 1]; alpha is
+Conventions (README, "Conventions"): colour images are float32 H x W x 3 linear light in [0, 1]; alpha is
 float32 H x W in [0, 1], straight; depth is float32 H x W, relative, larger = nearer; normals are
 float32 H x W x 3 unit vectors, x right, y up, z toward the camera. Boxes are
 ``(x0, y0, x1, y1)`` in pixels with x1, y1 exclusive.

@@ -1,7 +1,7 @@
 """Compiled linear -> 8-bit sRGB pass used by export (imported lazily: numba is slow to import).
 
-numba comes with pymatting, a core dependency; :func:`packshot.export.deliver.linear_to_srgb8_fast`
-falls back to numpy when it is missing.
+numba is a dependency of the default install because this pass pays for it (BENCHMARKS.md,
+"numba"); :func:`packshot.export.deliver.linear_to_srgb8_fast` falls back to numpy when it is missing.
 """
 
 from __future__ import annotations

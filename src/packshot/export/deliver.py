@@ -156,7 +156,7 @@ def input_files(path: str | Path) -> list[Path]:
 def load_export_frame(path: str | Path) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
-    A sidecar (schema in contracts.md) gives the frame PNG beside it, its product alpha and its
+    A sidecar (the frame record :func:`packshot.render.io.save_frame` writes) gives the frame PNG beside it, its product alpha and its
     source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
 
@@ -266,7 +266,7 @@ def _compiled_kernel():
     if _KERNEL is None:
         try:
             from ._srgb_kernel import srgb8_kernel
-        except ImportError:  # pragma: no cover - numba comes with pymatting
+        except ImportError:  # pragma: no cover - numba is in the default install
             _KERNEL = False
         else:
             _KERNEL = srgb8_kernel
@@ -277,8 +277,7 @@ def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
     """float32 linear H x W x 3 in [0, 1] -> uint8 sRGB with ordered dither, via a lookup table.
 
     Within one 8-bit level of :func:`packshot.imaging.linear_to_srgb8` (same curve, same dither)
-    and several times faster: one compiled pass (numba, which pymatting brings) or, without
-    numba, a few numpy passes.
+    and several times faster: one compiled pass (numba) or, without numba, a few numpy passes.
     """
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     if linear.ndim == 2:

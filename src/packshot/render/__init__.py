@@ -24,8 +24,8 @@ diffusion model inpaints the scene, :mod:`packshot.render.diffusion`; extra ``di
 Examples
 --------
 >>> from packshot.render import render                      # doctest: +SKIP
->>> frame = render(spec, cutout, maps, backend="studio")
->>> frame.rgb.shape, frame.product_box
+>>> frame = render(spec, cutout, maps, backend="studio")   # doctest: +SKIP
+>>> frame.rgb.shape, frame.product_box                      # doctest: +SKIP
 ((1024, 1024, 3), (312, 180, 712, 860))
 """
 
