@@ -287,15 +287,17 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     require_passed(review, photo)
     turned = review.orientation.turn % 360 != 0
     cutout = review.cutout
+    t0 = time.perf_counter()
+    maps = understand(cutout)
+    result.timings["understand"] = time.perf_counter() - t0
+    # glass: the new scene shows through (render.transmission); the cut-out rendered from is saved
+    cutout, see_through = _see_through(cutout, maps)
+    turned = turned or see_through is not None
     if not turned:
         save_cutout_full(result.cutout_path, cutout, work)
     else:  # turned upright: the cut-out the frames are rendered from (at the working resolution)
         save_cutout(result.cutout_path, cutout)
     del work  # the full-resolution pixels are not needed past the cut-out
-
-    t0 = time.perf_counter()
-    maps = understand(cutout)
-    result.timings["understand"] = time.perf_counter() - t0
     map_paths = save_maps(result.maps_dir, maps, cutout)
     result.flags = [*review.flags, *(f.code for f in maps.flags)]
 
@@ -337,7 +339,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
                 frame = relight_model(frame, cutout, maps, backend=config.relight_model)
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
-                                     orientation=review.orientation.as_record())
+                                     orientation=review.orientation.as_record(),
+                                     **({"transmission": see_through} if see_through is not None else {}))
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
             del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
@@ -376,6 +379,18 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         records.save(out, sku, record)
     _log_timings(sku_dir, photo, result.timings)
     return result
+
+
+def _see_through(cutout: Any, maps: Any) -> tuple[Any, dict | None]:
+    """A product flagged ``transparent``: its cut-out with the old backdrop taken out of the glass
+    (:func:`packshot.render.transmission.see_through_cutout`) and the record; else as is and None."""
+    if not maps.has_flag("transparent"):
+        return cutout, None
+    from .render.transmission import see_through_cutout
+
+    boxes = tuple(line.box for line in maps.text) if maps.text else ()
+    new, info = see_through_cutout(cutout, boxes)
+    return (new, info) if info.get("applied") else (cutout, None)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -49,6 +49,7 @@ from ..errors import EmptyProductError, InputError
 from ..provenance import record, sha256_array
 from ..types import Box, CheckResult, QAReport, TextLine, alpha_bbox
 from .colour import ColourResult, interior_mask, measure_colour
+from ..render.transmission import outline_alpha, see_through_mask, see_through_share
 from .geometry import GeometryResult, measure_geometry
 from .silhouette import SilhouetteResult, measure_silhouette
 from .text import TextResult, compare_text, read_lines
@@ -219,7 +220,12 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     warnings: list[str] = []
 
     # --- silhouette ---
-    sil = measure_silhouette(f, ra, pa, r, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
+    # a see-through product (render.transmission): its outline is its glass, not its opaque parts, and
+    # inside the outline the glass shows the scene, so the outline is measured from outside only there
+    see_through = see_through_share(ra)
+    glass = see_through > 0.01
+    sil = measure_silhouette(f, outline_alpha(ra) if glass else ra, outline_alpha(pa) if glass else pa, r,
+                             unmeasurable=see_through_mask(ra) if glass else None, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
                              min_contrast=config.min_edge_contrast, stretch_px=config.outline_stretch_px,
                              base_share=config.base_share, max_backdrop_spread=config.max_backdrop_spread)
     checks.append(CheckResult(
@@ -246,6 +252,9 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
 
     # --- colour ---
     col = measure_colour(f, r, ra, erode_px=config.interior_erode_px)
+    if glass:  # glass shows the new scene: only its opaque parts can keep their colour
+        warnings.append(f"{100 * see_through:.0f} % of the product is see-through (alpha <= 0.99, the scene shows "
+                        f"through it): colour checked on the opaque parts only")
     checks.append(CheckResult(
         "colour.mean_de", _grade(col.mean_de, config.mean_de_review, config.mean_de_fail),
         round(col.mean_de, 3), [config.mean_de_review, config.mean_de_fail],
@@ -325,7 +334,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
                        "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
                        "reliable_share": sil.reliable_share},
         "colour": {"mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
-                   "ssim": col.ssim, "interior_px": col.interior_px},
+                   "ssim": col.ssim, "interior_px": col.interior_px, "see_through_share": round(see_through, 4)},
         "geometry": {"matches": geo.matches, "inliers": geo.inliers, "drift_px": geo.homography_shift_px,
                      "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
         "text": None if txt is None else {
