@@ -287,6 +287,11 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     require_passed(review, photo)
     turned = review.orientation.turn % 360 != 0
     cutout = review.cutout
+    # pose (render.pose): a product lying askew is laid level (or stood up) so it rests on the support
+    from .render.pose import settle_cutout
+
+    cutout, pose = settle_cutout(cutout)
+    turned = turned or pose.changed
     t0 = time.perf_counter()
     maps = understand(cutout)
     result.timings["understand"] = time.perf_counter() - t0
@@ -339,7 +344,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
                 frame = relight_model(frame, cutout, maps, backend=config.relight_model)
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
-                                     orientation=review.orientation.as_record(),
+                                     orientation=review.orientation.as_record(), pose=pose.as_record(),
                                      **({"transmission": see_through} if see_through is not None else {}))
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")

@@ -1,0 +1,133 @@
+"""render.pose: products lying askew are laid level (or stood up), several lying products are lined
+up, and in every preset the product's lowest point rests on the support surface (nothing floats)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from packshot.condition import PRESETS, condition, parse_brief
+from packshot.relight import relight
+from packshot.render import render
+from packshot.render.geometry import support_mask
+from packshot.render.pose import contact_line, estimate_pose, settle_cutout
+from packshot.types import Cutout, alpha_bbox
+
+from test_render_fixtures import product_maps_for
+
+
+def _bottle(angle_ccw: float, size: int = 260, centre=(130, 130), length=150, width=50, canvas=None):
+    """A generated bottle (body + neck + cap, a printed band) lying at ``angle_ccw`` degrees from
+    horizontal on a light table, as photographed from above. Returns the cut-out."""
+    h = w = size if canvas is None else canvas
+    alpha = np.zeros((h, w), np.float32)
+    cx, cy = centre
+    th = np.radians(angle_ccw)
+    ux, uy = np.cos(th), -np.sin(th)          # long axis on screen (y down)
+    vx, vy = -uy, ux
+
+    def quad(a0, a1, half):
+        pts = [(cx + ux * a + vx * s * half, cy + uy * a + vy * s * half) for a, s in ((a0, -1), (a1, -1), (a1, 1), (a0, 1))]
+        return np.round(np.array(pts) * 8).astype(np.int32)
+
+    cv2.fillPoly(alpha, [quad(-length / 2, length / 4, width / 2)], 1.0, lineType=cv2.LINE_AA, shift=3)
+    cv2.fillPoly(alpha, [quad(length / 4, length / 2, width / 5)], 1.0, lineType=cv2.LINE_AA, shift=3)
+    rgb = np.zeros((h, w, 3), np.float32)
+    rgb[:] = (0.05, 0.25, 0.6)
+    table = np.full((h, w, 3), 0.8, np.float32)
+    image = rgb * alpha[..., None] + table * (1 - alpha[..., None])
+    return Cutout(rgb=rgb, alpha=alpha, image=image.astype(np.float32), bbox=alpha_bbox(alpha), confidence=1.0)
+
+
+@pytest.mark.parametrize("angle,kind,rotation", [(90, "standing", 0.0), (0, "lying", 0.0), (30, "lying", -30.0),
+                                                 (-25, "lying", 25.0), (65, "standing", 25.0), (-70, "standing", -20.0)])
+def test_pose_classes(angle, kind, rotation):
+    pose = estimate_pose(_bottle(angle).alpha)
+    assert pose.kind == kind, pose
+    assert pose.rotation == pytest.approx(rotation, abs=2.0), pose
+
+
+def test_round_product_is_not_turned():
+    a = np.zeros((200, 200), np.float32)
+    cv2.circle(a, (100, 100), 60, 1.0, -1)
+    assert estimate_pose(a).rotation == 0.0
+
+
+@pytest.mark.parametrize("angle", [30, -40, 65])
+def test_settled_bottle_is_level_and_keeps_its_pixels(angle):
+    cut = _bottle(angle)
+    new, pose = settle_cutout(cut)
+    assert pose.changed
+    # after the turn the long axis is horizontal or vertical
+    again = estimate_pose(new.alpha)
+    assert min(abs(again.evidence["axis_deg"]), 90 - abs(again.evidence["axis_deg"])) < 2.0
+    # a rigid turn: the area and the colour are the product's
+    assert new.alpha.sum() == pytest.approx(cut.alpha.sum(), rel=0.01)
+    solid = new.alpha > 0.99
+    np.testing.assert_allclose(new.rgb[solid].mean(axis=0), (0.05, 0.25, 0.6), atol=2e-3)
+    assert new.provenance["params"]["pose"]["kind"] == pose.kind
+
+
+def test_upright_product_keeps_its_pixels():
+    cut = _bottle(90)
+    new, pose = settle_cutout(cut)
+    assert not pose.changed and new.alpha is cut.alpha and new.rgb is cut.rgb
+
+
+def test_several_products_lying_askew_are_lined_up_on_one_base():
+    a = _bottle(35, canvas=420, centre=(120, 150))
+    b = _bottle(-20, canvas=420, centre=(300, 300))
+    alpha = np.maximum(a.alpha, b.alpha)
+    rgb = np.where((b.alpha > a.alpha)[..., None], b.rgb, a.rgb)
+    cut = Cutout(rgb=rgb, alpha=alpha, image=np.maximum(a.image, b.image) * 0 + a.image * (1 - b.alpha[..., None]) +
+                 b.image * b.alpha[..., None], bbox=alpha_bbox(alpha), confidence=1.0)
+    new, pose = settle_cutout(cut)
+    assert pose.changed and pose.evidence["lined_up"] and len(pose.evidence["parts"]) == 2
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((new.alpha > 0.5).astype(np.uint8))
+    assert n == 3
+    bottoms = [stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in (1, 2)]
+    assert abs(bottoms[0] - bottoms[1]) <= 1          # both rest on one line
+    assert new.alpha.sum() == pytest.approx(alpha.sum(), rel=0.02)
+
+
+def _lowest_row(alpha: np.ndarray) -> int:
+    return int(np.flatnonzero((alpha > 0.5).any(axis=1))[-1])
+
+
+def test_unsettled_askew_bottle_balances_on_a_corner():
+    """What the pose step fixes: as shot, the askew bottle touches the floor at one corner."""
+    cut = _bottle(28)
+    line = contact_line(cut.alpha)
+    box = cut.bbox
+    assert line["x1"] - line["x0"] < 0.15 * (box[2] - box[0])
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_nothing_floats_in_any_preset(preset):
+    """A bottle photographed lying askew, settled, rendered and relit in every preset: its lowest
+    row touches the support line (the floor line / podium top) within 2 px, that contact lies on
+    the support surface, and the contact shadow darkens the scene right under it."""
+    cut, _ = settle_cutout(_bottle(28))
+    maps = product_maps_for(cut.alpha)
+    brief = parse_brief({"scenes": [{"name": "s", "preset": preset, "sizes": ["320x320"]}]})
+    spec = condition(brief, cut, None, "sku")[0]
+    frame = render(spec, cut)
+    low = _lowest_row(frame.product_alpha)
+    assert abs(low - spec.floor_y) <= 2.0, (preset, low, spec.floor_y)
+    line = contact_line(frame.product_alpha)
+    # it rests on its side, along a contact line, not balanced on a corner
+    box = frame.product_box
+    assert line["x1"] - line["x0"] >= 0.3 * (box[2] - box[0]), (preset, line, box)
+    support = frame.provenance["render"]["scene"].get("support", {"kind": "all"})
+    if support.get("kind", "all") != "all":
+        mask = support_mask(support, spec.canvas)
+        xs = np.arange(int(line["x0"]), int(line["x1"]) + 1)
+        y = min(int(round(line["y"])) + 1, spec.canvas[1] - 1)
+        assert mask[y, xs].mean() > 0.9, (preset, support)
+    lit = relight(frame, cut, maps)
+    # contact shadow: the scene just under the contact is darker after relight
+    y = int(line["y"]) + 2
+    xc = int((line["x0"] + line["x1"]) / 2)
+    under = (slice(y, y + 3), slice(xc - 3, xc + 4))
+    assert lit.rgb[under].mean() < frame.rgb[under].mean() - 1e-3, preset
