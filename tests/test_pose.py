@@ -131,3 +131,13 @@ def test_nothing_floats_in_any_preset(preset):
     xc = int((line["x0"] + line["x1"]) / 2)
     under = (slice(y, y + 3), slice(xc - 3, xc + 4))
     assert lit.rgb[under].mean() < frame.rgb[under].mean() - 1e-3, preset
+
+
+def test_parts_of_one_product_are_not_rearranged():
+    """A round product with a separate askew bar beside it (a pack's parts, a broken cut-out): kept as shot."""
+    bar = _bottle(30, canvas=400, centre=(290, 200), length=170, width=50)
+    alpha = bar.alpha.copy()
+    cv2.circle(alpha, (110, 200), 70, 1.0, -1)
+    cut = Cutout(rgb=bar.rgb, alpha=alpha, image=bar.image, bbox=alpha_bbox(alpha), confidence=1.0)
+    new, pose = settle_cutout(cut)
+    assert not pose.changed and new.alpha is cut.alpha

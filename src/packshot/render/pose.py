@@ -42,7 +42,7 @@ class PoseConfig:
     min_tilt: float = 12.0
     """Degrees the long axis must be away from both vertical and horizontal to count as lying askew
     (a hand-held shot tilts a standing bottle a few degrees)."""
-    min_part_share: float = 0.15
+    min_part_share: float = 0.25
     """A separate part of the cut-out is a product of its own when its area is at least this share
     of the largest one's (smaller bits go with the nearest product)."""
     contact_px: float = 2.0
@@ -198,8 +198,14 @@ def settle_cutout(cutout: Cutout, pose: Pose | None = None, config: PoseConfig =
     parts = _components(a, config.min_part_share) if pose is None else [a > 0.0]
     if len(parts) > 1:
         poses = [estimate_pose(np.where(p, a, 0.0), config) for p in parts]
-        if any(abs(p.rotation) > 1e-6 for p in poses):
+        # several whole products lying about (each elongated, some askew); fragments of one product
+        # (a broken cut-out, a pack's separate parts) are not rearranged
+        if all(p.evidence.get("elongation", 0.0) >= config.min_elongation for p in poses) \
+                and any(abs(p.rotation) > 1e-6 for p in poses):
             return _line_up(cutout, parts, poses, config)
+        # separate parts that are not all lying products: their union has no axis to turn by
+        pose = Pose("standing", 0.0, {"reason": f"{len(parts)} separate parts, not all elongated products: "
+                                                f"kept as shot", "parts": [p.as_record() for p in poses]})
     pose = pose if pose is not None else estimate_pose(a, config)
     prov = dict(cutout.provenance)
     params = dict(prov.get("params", {}))
