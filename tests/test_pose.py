@@ -141,3 +141,22 @@ def test_parts_of_one_product_are_not_rearranged():
     cut = Cutout(rgb=bar.rgb, alpha=alpha, image=bar.image, bbox=alpha_bbox(alpha), confidence=1.0)
     new, pose = settle_cutout(cut)
     assert not pose.changed and new.alpha is cut.alpha
+
+
+def pose_parts(cut):
+    from packshot.render.pose import PoseConfig, _components
+
+    a = cut.alpha
+    return [estimate_pose(np.where(p, a, 0.0)) for p in _components(a, PoseConfig().min_part_share)]
+
+
+def test_lines_of_print_are_not_lined_up():
+    """Flat artwork: many elongated level parts (lines of text), one askew: kept as shot."""
+    bar = _bottle(40, canvas=600, centre=(200, 480), length=150, width=40)
+    alpha = bar.alpha.copy()
+    for i in range(5):
+        alpha[30 + 60 * i:70 + 60 * i, 40:360] = 1.0
+    cut = Cutout(rgb=bar.rgb, alpha=alpha, image=bar.image, bbox=alpha_bbox(alpha), confidence=1.0)
+    assert sum(abs(p.rotation) > 0 for p in pose_parts(cut)) == 1
+    new, pose = settle_cutout(cut)
+    assert not pose.changed

@@ -45,6 +45,8 @@ class PoseConfig:
     min_part_share: float = 0.25
     """A separate part of the cut-out is a product of its own when its area is at least this share
     of the largest one's (smaller bits go with the nearest product)."""
+    max_parts: float = 6
+    """More separate parts than this are not products lying about (lines of print on flat artwork)."""
     contact_px: float = 2.0
     """Rows within this many pixels of the lowest product row form the contact line."""
 
@@ -198,10 +200,11 @@ def settle_cutout(cutout: Cutout, pose: Pose | None = None, config: PoseConfig =
     parts = _components(a, config.min_part_share) if pose is None else [a > 0.0]
     if len(parts) > 1:
         poses = [estimate_pose(np.where(p, a, 0.0), config) for p in parts]
-        # several whole products lying about (each elongated, some askew); fragments of one product
-        # (a broken cut-out, a pack's separate parts) are not rearranged
-        if all(p.evidence.get("elongation", 0.0) >= config.min_elongation for p in poses) \
-                and any(abs(p.rotation) > 1e-6 for p in poses):
+        # several whole products lying about (each elongated, at least half of them askew, a few);
+        # fragments of one product (a broken cut-out, a pack's parts, lines of print) stay as shot
+        askew = sum(1 for p in poses if abs(p.rotation) > 1e-6)
+        if len(parts) <= config.max_parts and 2 * askew >= len(parts) \
+                and all(p.evidence.get("elongation", 0.0) >= config.min_elongation for p in poses):
             return _line_up(cutout, parts, poses, config)
         # separate parts that are not all lying products: their union has no axis to turn by
         pose = Pose("standing", 0.0, {"reason": f"{len(parts)} separate parts, not all elongated products: "
