@@ -160,3 +160,20 @@ def test_lines_of_print_are_not_lined_up():
     assert sum(abs(p.rotation) > 0 for p in pose_parts(cut)) == 1
     new, pose = settle_cutout(cut)
     assert not pose.changed
+
+
+def test_a_product_that_would_stand_on_a_point_is_laid_level():
+    """A tapering product (a blade, a pen) tilted nearer upright: stood up it would rest on its tip."""
+    a = np.zeros((300, 300), np.float32)
+    tri = np.array([[150, 20], [175, 270], [125, 270]], np.float32)
+    th = np.radians(-20)   # tilt it 20 degrees from vertical
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    pts = (tri - 150) @ rot.T + 150
+    cv2.fillPoly(a, [np.round(pts).astype(np.int32)], 1.0)
+    a = a[::-1].copy()     # tip down
+    pose = estimate_pose(a)
+    assert pose.kind == "lying" and "point" in pose.evidence["reason"], pose
+    new, _ = settle_cutout(Cutout(rgb=np.zeros(a.shape + (3,), np.float32), alpha=a, image=None,
+                                  bbox=alpha_bbox(a), confidence=1.0))
+    line = contact_line(new.alpha)
+    assert line["x1"] - line["x0"] > 0.3 * (new.bbox[2] - new.bbox[0])

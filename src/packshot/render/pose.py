@@ -45,6 +45,10 @@ class PoseConfig:
     min_part_share: float = 0.25
     """A separate part of the cut-out is a product of its own when its area is at least this share
     of the largest one's (smaller bits go with the nearest product)."""
+    min_base_share: float = 0.3
+    """Stood up, the base (lowest ``base_rows`` of the height) must span this share of the product's
+    width, or it would stand on a point and is laid level instead."""
+    base_rows: float = 0.04
     max_parts: float = 6
     """More separate parts than this are not products lying about (lines of print on flat artwork)."""
     contact_px: float = 2.0
@@ -119,7 +123,27 @@ def estimate_pose(alpha: np.ndarray, config: PoseConfig = PoseConfig()) -> Pose:
     if from_horizontal <= from_vertical:
         return Pose("lying", -angle, {**evidence, "reason": "elongated and tilted: laid level on its side"})
     turn = (90.0 - angle) if angle > 0 else (-90.0 - angle)
+    base = _base_share(mask, turn, config.base_rows)
+    evidence["stood_base_share"] = round(base, 3)
+    if base < config.min_base_share:
+        # stood up it would balance on a point (scissors on their tip): laid level instead
+        return Pose("lying", -angle, {**evidence, "reason": "elongated and tilted; stood up it would rest on a "
+                                                            "point: laid level on its side"})
     return Pose("standing", turn, {**evidence, "reason": "elongated and tilted nearer upright: stood up"})
+
+
+def _base_share(mask: np.ndarray, degrees: float, rows: float) -> float:
+    """Width of the base (the product's lowest ``rows`` share of its height) over its whole width,
+    once the mask is turned counter-clockwise by ``degrees``."""
+    ys, xs = np.nonzero(mask)
+    th = np.radians(degrees)
+    c, s = np.cos(th), np.sin(th)
+    # cv2's rotation (counter-clockwise on screen, y down): x' = c x + s y, y' = -s x + c y
+    xr = c * xs + s * ys
+    yr = -s * xs + c * ys
+    height = float(np.ptp(yr)) or 1.0
+    low = yr >= yr.max() - rows * height
+    return float(np.ptp(xr[low])) / max(float(np.ptp(xr)), 1.0)
 
 
 def _rotation_matrix(shape: tuple[int, int], degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
@@ -230,12 +254,19 @@ def _line_up(cutout: Cutout, parts: list[np.ndarray], poses: list[Pose], config:
     margin = max(8, int(round(0.02 * max(h, w))))
     image = np.asarray(cutout.image if cutout.image is not None else cutout.rgb, np.float32)
     backdrop = np.median(image[a < 0.02].reshape(-1, 3), axis=0) if (a < 0.02).any() else np.zeros(3, np.float32)
+    from scipy import ndimage
+
     pieces = []
     for part, pose in zip(parts, poses):
-        ys, xs = np.nonzero(part)
+        solid = part & (a > 0.5)
+        ys, xs = np.nonzero(solid)
         x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)
         y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)
-        pa = np.where(part, a, 0.0)[y0:y1, x0:x1]
+        # the soft matte around the product comes with it, fading out within the margin (a faint
+        # haze of alpha farther away, a shadow the segmenter half kept, would end at a hard edge)
+        dist = ndimage.distance_transform_edt(~solid[y0:y1, x0:x1])
+        fade = np.clip((margin - dist) / (0.5 * margin), 0.0, 1.0)
+        pa = (np.where(part, a, 0.0)[y0:y1, x0:x1] * fade).astype(np.float32)
         rgb, pa, img = _turn_product(cutout.rgb[y0:y1, x0:x1], pa, image[y0:y1, x0:x1], pose.rotation)
         box = alpha_bbox(pa, threshold=0.0)
         if box is None:
