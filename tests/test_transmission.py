@@ -90,13 +90,20 @@ def test_alpha_error_on_generated_glass():
     assert new.provenance["params"]["transmission"]["applied"]
 
 
-@pytest.mark.parametrize("backdrop", [(0.93, 0.35, 0.55), (0.02, 0.02, 0.02), (0.85, 0.87, 0.9)])
-def test_glass_on_pink_black_and_white_sheet(backdrop):
+@pytest.mark.parametrize("backdrop", [(0.93, 0.35, 0.55), (0.02, 0.02, 0.02), (0.3, 0.6, 0.85)])
+def test_glass_on_coloured_and_black_backdrops(backdrop):
     cut, T, F, B, label = _glass(backdrop)
     new, info = see_through_cutout(cut)
     core = cv2.erode((T > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    # on every backdrop the glass's interior becomes see-through
+    # the glass's interior becomes see-through
     assert float(new.alpha[core].mean()) < 0.35, (backdrop, float(new.alpha[core].mean()))
+
+
+def test_glass_on_a_light_neutral_sheet_is_kept_with_a_reason():
+    """On a white sheet clear glass and a white product give the same evidence: kept as photographed."""
+    cut, *_ = _glass((0.85, 0.87, 0.9))
+    new, info = see_through_cutout(cut)
+    assert new is cut and not info["applied"] and "light neutral backdrop" in info["reason"]
 
 
 def test_new_scene_shows_through_the_glass_on_a_saturated_backdrop():
@@ -202,3 +209,16 @@ def test_qa_passes_see_through_glass_and_still_catches_a_label_colour_shift():
     assert float(de.mean()) > 4
     bad = qa(shifted, frame.product_alpha, ref_rgb, ref_a)
     assert {c.name: c for c in bad.checks}["colour.mean_de"].status != "pass"
+
+
+def test_white_product_on_a_blown_out_white_sweep_stays_opaque():
+    """A white bottle on a clipped white sweep cannot be told from a clear one: it is left as photographed."""
+    h = w = 160
+    alpha = np.zeros((h, w), np.float32)
+    alpha[30:140, 50:110] = 1.0
+    sweep = np.full((h, w, 3), 0.97, np.float32)                       # L* ~ 99
+    shade = np.linspace(0.8, 0.95, w, dtype=np.float32)[None, :, None]  # the bottle's own shading
+    photo = np.where(alpha[..., None] > 0, np.full((h, w, 3), 0.97, np.float32) * shade, sweep).astype(np.float32)
+    cut = Cutout(rgb=photo.copy(), alpha=alpha, image=photo, bbox=alpha_bbox(alpha), confidence=1.0)
+    new, info = see_through_cutout(cut)
+    assert not info["applied"], info

@@ -20,7 +20,9 @@ near 0 and stay locked; label text boxes are forced to 0.
 
 so ``composite`` (and relight, which re-places the same cut-out) gives ``F + T * B_new``: the new
 scene through the glass, the product's own highlights, edges and tint kept, the old backdrop's
-colour removed. Opaque pixels (``T == 0``) are bit-for-bit the input. The pipeline applies it to
+colour removed. Opaque pixels (``T == 0``) are bit-for-bit the input. On a light neutral backdrop
+(a white or light grey sweep, a white sheet) a white product shaded a little darker than the sweep
+gives the same evidence as clear glass, so nothing is changed there (the reason is recorded). The pipeline applies it to
 products flagged ``transparent`` and saves the result as the cut-out it rendered from, so qa
 compares each frame with what was rendered: the colour interior (``alpha > 0.99``) then holds the
 opaque parts only, and qa records the see-through share it left out
@@ -49,6 +51,14 @@ class TransmissionConfig:
     """A product pixel within this CIE76 distance of the backdrop behind it is fully see-through."""
     far_delta_e: float = 22.0
     """At this distance and beyond it is opaque (linear ramp between)."""
+    blown_out_lightness: float = 95.0
+    """Backdrop L* above which the backdrop is clipped white: product pixels above this minus 8 stay opaque."""
+    light_neutral_lightness: float = 80.0
+    """A backdrop behind the product lighter than this (median L*) and neutral (C* below
+    ``neutral_chroma``) cannot tell glass from a white product: nothing is changed there."""
+    neutral_chroma: float = 8.0
+    """Backdrop chroma (CIELAB C*) up to which the backdrop is neutral: a product pixel must match the
+    backdrop itself, not a dimmed copy of it (a white bottle on a white sweep is not glass)."""
     dark_backdrop: float = 0.04
     """Backdrop luminance below which the light ratio says nothing (a black backdrop): closeness alone."""
     highlight_excess: float = 0.15
@@ -120,13 +130,24 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     # on a dark backdrop the ratio is noise: there closeness alone says how see-through it is
     w_ratio = np.clip(y_b / config.dark_backdrop, 0.0, 1.0)
     ratio = w_ratio * ratio + (1.0 - w_ratio)
-    # see-through: the pixel looks like the backdrop behind it, dimmed by the light the glass takes
-    dimmed = back * ratio[..., None]
-    delta = np.linalg.norm(linear_to_lab(rgb) - linear_to_lab(dimmed), axis=-1)
+    # see-through: the pixel looks like the backdrop behind it. On a coloured backdrop, the backdrop's
+    # colour dimmed by the light the glass takes (nothing but glass takes on the backdrop's hue);
+    # on a neutral one a grey or white product dimmed by its own shading looks just the same, so
+    # there only the backdrop itself counts
+    back_lab = linear_to_lab(back)
+    chroma = np.hypot(back_lab[..., 1], back_lab[..., 2])
+    w_dim = np.clip((chroma - config.neutral_chroma) / 10.0, 0.0, 1.0)[..., None]
+    reference = back * (1.0 - w_dim + w_dim * ratio[..., None])
+    rgb_lab = linear_to_lab(rgb)
+    delta = np.linalg.norm(rgb_lab - linear_to_lab(reference), axis=-1)
     close = np.clip((config.far_delta_e - delta) / (config.far_delta_e - config.near_delta_e), 0.0, 1.0)
     # brighter than the backdrop behind it: light of its own (a highlight), kept opaque
     excess = np.maximum(y_c - y_b, 0.0) / (config.highlight_excess * y_b + 0.05)
     t = close * np.clip(1.0 - excess, 0.0, 1.0) * ratio
+    # on a blown-out white sweep a white product and a clear one both read as paper white: nothing
+    # tells them apart, so the pixel stays as photographed (understand.materials makes the same call)
+    blown = (back_lab[..., 0] > config.blown_out_lightness) & (rgb_lab[..., 0] > config.blown_out_lightness - 8.0)
+    t[blown] = 0.0
     body = a > 0.5
     if config.rim_px > 0:
         body = cv2.erode(body.astype(np.uint8), np.ones((2 * config.rim_px + 1,) * 2, np.uint8)) > 0
@@ -183,6 +204,17 @@ def see_through_cutout(cutout: Cutout, text_boxes: tuple[Box, ...] = (),
     back = backdrop_behind(cutout.image, a, config.work_side)
     if back is None:
         info["reason"] = "almost no backdrop visible: the backdrop behind the product is unknown"
+        return cutout, info
+    behind = linear_to_lab(back[solid])
+    light = float(np.median(behind[:, 0]))
+    chroma = float(np.median(np.hypot(behind[:, 1], behind[:, 2])))
+    info.update(backdrop_lightness=round(light, 2), backdrop_chroma=round(chroma, 2))
+    if light > config.light_neutral_lightness and chroma < config.neutral_chroma:
+        # a white or grey product shaded a little darker than a light grey sweep looks exactly like
+        # clear glass over it (the generated white bottle of the demo and the clear bottles of
+        # cg_153 give the same evidence): the photo cannot say, so the product stays as photographed
+        info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}): a white product and clear "
+                          f"glass look alike on it, kept as photographed")
         return cutout, info
     t = estimate_transmission(cutout.rgb, a, back, text_boxes, config)
     see = t > 0.05
