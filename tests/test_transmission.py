@@ -194,7 +194,7 @@ def test_qa_passes_see_through_glass_and_still_catches_a_label_colour_shift():
     brief = parse_brief({"scenes": [{"name": "s", "preset": "pastel-podium", "sizes": ["320x320"]}]})
     spec = condition(brief, new, None, "glass")[0]
     frame, ref_rgb, ref_a = _qa_inputs(new, spec)
-    report = qa(frame.rgb, frame.product_alpha, ref_rgb, ref_a)
+    report = qa(frame.rgb, frame.product_alpha, ref_rgb, ref_a, see_through=True)
     checks = {c.name: c for c in report.checks}
     assert checks["colour.mean_de"].status == "pass", checks["colour.mean_de"]
     assert checks["silhouette.iou"].status == "pass", checks["silhouette.iou"]
@@ -207,7 +207,7 @@ def test_qa_passes_see_through_glass_and_still_catches_a_label_colour_shift():
     shifted[lab_f] = np.clip(shifted[lab_f] * np.array([1.0, 0.88, 0.8], np.float32), 0, 1)
     de = delta_e2000(linear_to_lab(shifted[lab_f]), linear_to_lab(frame.rgb[lab_f]))
     assert float(de.mean()) > 4
-    bad = qa(shifted, frame.product_alpha, ref_rgb, ref_a)
+    bad = qa(shifted, frame.product_alpha, ref_rgb, ref_a, see_through=True)
     assert {c.name: c for c in bad.checks}["colour.mean_de"].status != "pass"
 
 
