@@ -222,3 +222,26 @@ def test_white_product_on_a_blown_out_white_sweep_stays_opaque():
     cut = Cutout(rgb=photo.copy(), alpha=alpha, image=photo, bbox=alpha_bbox(alpha), confidence=1.0)
     new, info = see_through_cutout(cut)
     assert not info["applied"], info
+
+
+def test_qa_file_check_reads_the_transmission_record(tmp_path):
+    """``packshot qa`` / the pipeline: a sidecar recording transmission gets the see-through handling."""
+    import json
+
+    from packshot.qa.frames import check_frame_file
+    from packshot.render.io import save_frame
+    from packshot.segment.io import save_cutout
+
+    cut, *_ = _glass((0.93, 0.35, 0.55))
+    new, info = see_through_cutout(cut)
+    cut_path = tmp_path / "glass" / "cutout.png"
+    save_cutout(cut_path, new)
+    brief = parse_brief({"scenes": [{"name": "s", "preset": "studio-grey", "sizes": ["320x320"]}]})
+    frame = render(condition(brief, new, None, "glass")[0], new)
+    for applied, name in ((True, "on"), (False, "off")):
+        prov = {**frame.provenance, **({"transmission": info} if applied else {})}
+        sidecar = save_frame(tmp_path / name, dataclasses.replace(frame, provenance=prov), cut_path)
+        check_frame_file(sidecar, overlay=False)
+        data = json.loads(sidecar.with_name("v0_qa.json").read_text())
+        assert ("see_through_share" in data["metrics"]["colour"]) == applied
+    assert data["metrics"]["colour"].get("see_through_share") is None
