@@ -245,7 +245,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         # A solid product is not a card: its footprint reaches behind the front of its base, and
         # the shadow is the union of every depth slice's shadow, so spread it back (up the image)
         # by the footprint's on-screen depth (about its width, foreshortened).
-        depth_px = int(round(FLOOR_FORESHORTENING * 0.8 * max(box[2] - box[0], 1) / f))
+        depth_px = int(round(FLOOR_FORESHORTENING * 0.8 * max(min(box[2] - box[0], box[3] - box[1]), 1) / f))
         if depth_px >= 2:
             kernel = np.ones((depth_px, 1), np.uint8)
             cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))
