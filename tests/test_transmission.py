@@ -245,3 +245,21 @@ def test_qa_file_check_reads_the_transmission_record(tmp_path):
         data = json.loads(sidecar.with_name("v0_qa.json").read_text())
         assert ("see_through_share" in data["metrics"]["colour"]) == applied
     assert data["metrics"]["colour"].get("see_through_share") is None
+
+
+def test_pipeline_hook_only_for_transparent_products_and_records_why():
+    from types import SimpleNamespace
+
+    from packshot.pipeline import _see_through
+
+    def maps(flag):
+        return SimpleNamespace(has_flag=lambda code: flag and code == "transparent", text=())
+
+    cut, *_ = _glass((0.93, 0.35, 0.55))
+    same, info = _see_through(cut, maps(False))
+    assert same is cut and info is None
+    new, info = _see_through(cut, maps(True))
+    assert info["applied"] and new is not cut and "config" not in info
+    white, *_ = _glass((0.85, 0.87, 0.9))
+    kept, info = _see_through(white, maps(True))
+    assert kept is white and not info["applied"] and "light neutral" in info["reason"]

@@ -297,7 +297,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     result.timings["understand"] = time.perf_counter() - t0
     # glass: the new scene shows through (render.transmission); the cut-out rendered from is saved
     cutout, see_through = _see_through(cutout, maps)
-    turned = turned or see_through is not None
+    turned = turned or bool(see_through and see_through.get("applied"))
     if not turned:
         save_cutout_full(result.cutout_path, cutout, work)
     else:  # turned upright: the cut-out the frames are rendered from (at the working resolution)
@@ -388,14 +388,16 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
 
 def _see_through(cutout: Any, maps: Any) -> tuple[Any, dict | None]:
     """A product flagged ``transparent``: its cut-out with the old backdrop taken out of the glass
-    (:func:`packshot.render.transmission.see_through_cutout`) and the record; else as is and None."""
+    (:func:`packshot.render.transmission.see_through_cutout`) and the record (``applied`` False and
+    the reason when nothing changed); any other product: as is and None."""
     if not maps.has_flag("transparent"):
         return cutout, None
     from .render.transmission import see_through_cutout
 
     boxes = tuple(line.box for line in maps.text) if maps.text else ()
     new, info = see_through_cutout(cutout, boxes)
-    return (new, info) if info.get("applied") else (cutout, None)
+    info = {k: v for k, v in info.items() if k != "config"}  # the record (why nothing changed, when so)
+    return (new, info) if info.get("applied") else (cutout, info)
 
 
 def _rel(path: Path, root: Path) -> str:
