@@ -177,3 +177,26 @@ def test_a_product_that_would_stand_on_a_point_is_laid_level():
                                   bbox=alpha_bbox(a), confidence=1.0))
     line = contact_line(new.alpha)
     assert line["x1"] - line["x0"] > 0.3 * (new.bbox[2] - new.bbox[0])
+
+
+def test_real_lying_bottles_rest_on_one_line(photos_dir):
+    """cg_153: bottles lying on a sheet, photographed from above: settled, each rests on the base line."""
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / "cg_153_opaque_bottles.jpg").image)
+    new, pose = settle_cutout(cut)
+    assert pose.changed and pose.kind == "lying"
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((new.alpha > 0.5).astype(np.uint8))
+    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] > 0.1 * stats[1:, cv2.CC_STAT_AREA].max()]
+    bottoms = [stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in big]
+    assert len(big) >= 2 and max(bottoms) - min(bottoms) <= 2, bottoms
+
+
+@pytest.mark.parametrize("photo_id", ["gs_oatly_iconic", "abo_vitamin_bottle", "arc17_wine_glass"])
+def test_real_upright_products_are_not_turned(photos_dir, photo_id):
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / f"{photo_id}.jpg").image)
+    assert not settle_cutout(cut)[1].changed

@@ -263,3 +263,30 @@ def test_pipeline_hook_only_for_transparent_products_and_records_why():
     white, *_ = _glass((0.85, 0.87, 0.9))
     kept, info = _see_through(white, maps(True))
     assert kept is white and not info["applied"] and "light neutral" in info["reason"]
+
+
+@pytest.mark.parametrize("photo_id", ["arc17_wine_glass", "arc17_water_bottle"])
+def test_real_glass_on_black_becomes_see_through(photos_dir, photo_id):
+    """Real photos: a wine glass and a water bottle shot on black (flagged transparent by understand)."""
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / f"{photo_id}.jpg").image)
+    new, info = see_through_cutout(cut)
+    assert info["applied"] and info["see_through_share"] > 0.4, info
+    # the black inside the glass is gone from the product: over white it no longer reads black
+    see = see_through_mask(new.alpha)
+    over_white = new.rgb * new.alpha[..., None] + (1 - new.alpha[..., None])
+    assert float(over_white[see].mean()) > 0.5
+    # the outline is kept: the box of the product is the photo's
+    assert new.bbox == cut.bbox
+
+
+def test_real_clear_bottles_on_a_white_sheet_are_kept(photos_dir):
+    """cg_153: clear bottles on a white sheet: indistinguishable from white ones, kept with the reason."""
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / "cg_153_transparent_bottles.jpg").image)
+    new, info = see_through_cutout(cut)
+    assert new is cut and "light neutral" in info["reason"]
