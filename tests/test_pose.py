@@ -179,6 +179,7 @@ def test_a_product_that_would_stand_on_a_point_is_laid_level():
     assert line["x1"] - line["x0"] > 0.3 * (new.bbox[2] - new.bbox[0])
 
 
+@pytest.mark.slow
 def test_real_lying_bottles_rest_on_one_line(photos_dir):
     """cg_153: bottles lying on a sheet, photographed from above: settled, each rests on the base line."""
     from packshot.imaging import load_image_working
@@ -193,6 +194,7 @@ def test_real_lying_bottles_rest_on_one_line(photos_dir):
     assert len(big) >= 2 and max(bottoms) - min(bottoms) <= 2, bottoms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("photo_id", ["gs_oatly_iconic", "abo_vitamin_bottle", "arc17_wine_glass"])
 def test_real_upright_products_are_not_turned(photos_dir, photo_id):
     from packshot.imaging import load_image_working

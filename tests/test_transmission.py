@@ -265,6 +265,7 @@ def test_pipeline_hook_only_for_transparent_products_and_records_why():
     assert kept is white and not info["applied"] and "light neutral" in info["reason"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("photo_id", ["arc17_wine_glass", "arc17_water_bottle"])
 def test_real_glass_on_black_becomes_see_through(photos_dir, photo_id):
     """Real photos: a wine glass and a water bottle shot on black (flagged transparent by understand)."""
@@ -282,6 +283,7 @@ def test_real_glass_on_black_becomes_see_through(photos_dir, photo_id):
     assert new.bbox == cut.bbox
 
 
+@pytest.mark.slow
 def test_real_clear_bottles_on_a_white_sheet_are_kept(photos_dir):
     """cg_153: clear bottles on a white sheet: indistinguishable from white ones, kept with the reason."""
     from packshot.imaging import load_image_working
