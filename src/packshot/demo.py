@@ -118,7 +118,9 @@ def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None 
         "h2{margin:28px 0 8px}.row{display:flex;flex-wrap:wrap;gap:10px}"
         "figure{margin:0;background:#fff;padding:6px;border-radius:6px;box-shadow:0 1px 3px #0002}"
         "img{width:220px;height:auto;display:block}figcaption{font-size:12px;margin-top:4px;max-width:220px}"
-        ".pass{color:#1a7f37}.review{color:#b26b00}.fail{color:#c62828}.flags{font-size:13px;color:#555}</style>",
+        ".pass{color:#1a7f37}.review{color:#b26b00}.fail{color:#c62828}.flags{font-size:13px;color:#555}"
+        ".badge{display:inline-block;padding:1px 6px;border-radius:9px;color:#fff;background:#b26b00;font-size:11px;"
+        "font-weight:600}</style>",
         "</head><body><h1>packshot demo</h1>",
         "<p>Generated products, cut out, measured, placed in the scenes of the demo brief, relit and checked "
         "against their master artwork. Product pixels are locked; only the bounded relight changes them.</p>",
@@ -130,6 +132,9 @@ def build_contact_sheet(out: Path, rows: list[dict], exports: list[dict] | None 
             continue
         if row.get("flags"):
             parts.append(f"<p class='flags'>risk flags: {html.escape(', '.join(row['flags']))}</p>")
+        if "orientation-uncertain" in (row.get("flags") or ()):
+            parts.append("<p><span class='badge'>orientation uncertain</span> which way is up could not be told: "
+                         "rendered as shot</p>")
         parts.append("<div class='row'>")
         for label, rel in row["assets"]:
             parts.append(f"<figure><img src='{html.escape(rel)}' loading='lazy'><figcaption>{html.escape(label)}</figcaption></figure>")

@@ -287,15 +287,22 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     require_passed(review, photo)
     turned = review.orientation.turn % 360 != 0
     cutout = review.cutout
+    # pose (render.pose): a product lying askew is laid level (or stood up) so it rests on the support
+    from .render import settle_cutout
+
+    cutout, pose = settle_cutout(cutout)
+    turned = turned or pose.changed
+    t0 = time.perf_counter()
+    maps = understand(cutout)
+    result.timings["understand"] = time.perf_counter() - t0
+    # glass: the new scene shows through (render.transmission); the cut-out rendered from is saved
+    cutout, see_through = _see_through(cutout, maps)
+    turned = turned or bool(see_through and see_through.get("applied"))
     if not turned:
         save_cutout_full(result.cutout_path, cutout, work)
     else:  # turned upright: the cut-out the frames are rendered from (at the working resolution)
         save_cutout(result.cutout_path, cutout)
     del work  # the full-resolution pixels are not needed past the cut-out
-
-    t0 = time.perf_counter()
-    maps = understand(cutout)
-    result.timings["understand"] = time.perf_counter() - t0
     map_paths = save_maps(result.maps_dir, maps, cutout)
     result.flags = [*review.flags, *(f.code for f in maps.flags)]
 
@@ -339,7 +346,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
                 frame = relight_model(frame, cutout, maps, backend=config.relight_model)
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
-                                     orientation=review.orientation.as_record())
+                                     orientation=review.orientation.as_record(), pose=pose.as_record(),
+                                     **({"transmission": see_through} if see_through is not None else {}))
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
             del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
@@ -378,6 +386,20 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         records.save(out, sku, record)
     _log_timings(sku_dir, photo, result.timings)
     return result
+
+
+def _see_through(cutout: Any, maps: Any) -> tuple[Any, dict | None]:
+    """A product flagged ``transparent``: its cut-out with the old backdrop taken out of the glass
+    (:func:`packshot.render.transmission.see_through_cutout`) and the record (``applied`` False and
+    the reason when nothing changed); any other product: as is and None."""
+    if not maps.has_flag("transparent"):
+        return cutout, None
+    from .render import see_through_cutout
+
+    boxes = tuple(line.box for line in maps.text) if maps.text else ()
+    new, info = see_through_cutout(cutout, boxes)
+    info = {k: v for k, v in info.items() if k != "config"}  # the record (why nothing changed, when so)
+    return (new, info) if info.get("applied") else (cutout, info)
 
 
 def _rel(path: Path, root: Path) -> str:

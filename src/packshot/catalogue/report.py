@@ -156,8 +156,11 @@ def render_html(store: JobStore, data: dict[str, Any]) -> str:
                          "</figcaption></figure>")
         cut = store.unit(f"cutout:{name}")
         if cut and cut["status"] == "done":
-            parts.append(f"<figure><img src='{e(name)}/cutout.png' loading='lazy'><figcaption>cut-out</figcaption>"
-                         "</figure>")
+            uncertain = "orientation-uncertain" in ((cut.get("info") or {}).get("flags") or ())
+            badge = (" <span class='badge review' title='which way is up could not be told: rendered as shot'>"
+                     "orientation uncertain</span>") if uncertain else ""
+            parts.append(f"<figure><img src='{e(name)}/cutout.png' loading='lazy'><figcaption>cut-out{badge}"
+                         "</figcaption></figure>")
         elif cut:
             parts.append(f"<figure><figcaption><span class='badge {e(cut['status'])}'>cut-out {e(cut['status'])}"
                          f"</span> {e(cut['error'] or '')}</figcaption></figure>")

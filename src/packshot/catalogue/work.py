@@ -151,6 +151,9 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)
             cutout = review.cutout
+            from ..render import settle_cutout  # a product lying askew rests level (as in `packshot run`)
+
+            cutout, _ = settle_cutout(cutout)
             save_cutout(cut_path, cutout)
             results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
                                       {"cutout": _output(out, cut_path), "gate": _output(out, gate_path)},

@@ -54,6 +54,7 @@ from ..errors import EmptyProductError, InputError
 from ..provenance import record, sha256_array
 from ..types import Box, CheckResult, Frame, QAReport, TextLine, alpha_bbox
 from .colour import ColourResult, interior_mask, measure_colour
+from ..render import outline_alpha, see_through_mask, see_through_share
 from .geometry import GeometryResult, measure_geometry
 from .silhouette import SilhouetteResult, measure_silhouette
 from .text import TextResult, compare_text, read_lines
@@ -210,7 +211,7 @@ def _crop_box(alpha: np.ndarray, margin: float) -> Box:
 
 def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray,
                     reference_alpha: np.ndarray, master: np.ndarray | None = None,
-                    config: QAConfig = QAConfig()) -> tuple[QAReport, QADetails]:
+                    config: QAConfig = QAConfig(), see_through: bool = False) -> tuple[QAReport, QADetails]:
     """:func:`qa`, also returning the maps and per-token results the overlay draws."""
     _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, master)
     frame_rgb = np.asarray(frame_rgb, np.float32)
@@ -224,7 +225,13 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     warnings: list[str] = []
 
     # --- silhouette ---
-    sil = measure_silhouette(f, ra, pa, r, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
+    # a see-through product (render.transmission): its outline is its glass, not its opaque parts, and
+    # inside the outline the glass shows the scene, so the outline is measured from outside only there
+    # (only for a frame rendered with see-through glass: an opaque product's soft matte is not glass)
+    see_share = see_through_share(ra) if see_through else 0.0
+    glass = see_share > 0.01
+    sil = measure_silhouette(f, outline_alpha(ra) if glass else ra, outline_alpha(pa) if glass else pa, r,
+                             unmeasurable=see_through_mask(ra) if glass else None, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
                              min_contrast=config.min_edge_contrast, stretch_px=config.outline_stretch_px,
                              base_share=config.base_share, max_backdrop_spread=config.max_backdrop_spread)
     checks.append(CheckResult(
@@ -251,6 +258,9 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
 
     # --- colour ---
     col = measure_colour(f, r, ra, erode_px=config.interior_erode_px)
+    if glass:  # glass shows the new scene: only its opaque parts can keep their colour
+        warnings.append(f"{100 * see_share:.0f} % of the product is see-through (alpha <= 0.99, the scene shows "
+                        f"through it): colour checked on the opaque parts only")
     checks.append(CheckResult(
         "colour.mean_de", _grade(col.mean_de, config.mean_de_review, config.mean_de_fail),
         round(col.mean_de, 3), [config.mean_de_review, config.mean_de_fail],
@@ -330,7 +340,8 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
                        "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
                        "reliable_share": sil.reliable_share},
         "colour": {"mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
-                   "ssim": col.ssim, "interior_px": col.interior_px},
+                   "ssim": col.ssim, "interior_px": col.interior_px,
+                   **({"see_through_share": round(see_share, 4)} if see_through else {})},
         "geometry": {"matches": geo.matches, "inliers": geo.inliers, "drift_px": geo.homography_shift_px,
                      "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
         "text": None if txt is None else {
@@ -385,8 +396,12 @@ def _describe(d) -> str:
 
 
 def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray, reference_alpha: np.ndarray,
-       master: np.ndarray | None = None, config: QAConfig = QAConfig()) -> QAReport:
+       master: np.ndarray | None = None, config: QAConfig = QAConfig(), see_through: bool = False) -> QAReport:
     """Check one frame against its locked product (and master artwork).
+
+    ``see_through``: the frame was rendered with see-through glass (:mod:`packshot.render.transmission`;
+    its sidecar's ``provenance.transmission``): the outline is measured from outside where the glass
+    shows the scene, colour on the opaque parts only, and the see-through share is recorded.
 
     Parameters
     ----------
@@ -413,7 +428,7 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
     InputError
         Arrays of the wrong shape or size, NaNs; EmptyProductError when the reference has no product.
     """
-    return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config)[0]
+    return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config, see_through)[0]
 
 
 def reference_of(frame: Frame) -> tuple[np.ndarray, np.ndarray]:

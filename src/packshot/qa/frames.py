@@ -267,23 +267,28 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     (QAReport, FrameInputs)
     """
     from ..imaging import atomic_write_bytes, atomic_write_text, encode_png
+    from ..render.io import read_sidecar
     from . import QAConfig, qa_with_details
     from .overlay import make_overlay
-    from .report import report_to_json
+    from .report import FLAG_NOTES, frame_flags, report_to_json
 
     config = config or QAConfig()
     inputs = load_frame_inputs(Path(sidecar), max_pixels=max_pixels)
     config = scaled_config(config, inputs.scale)
+    prov = read_sidecar(inputs.sidecar).get("provenance") or {}
+    see_through = bool((prov.get("transmission") or {}).get("applied")) if isinstance(prov, dict) else False
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
-                                      inputs.reference_alpha, master_rgb, config)
+                                      inputs.reference_alpha, master_rgb, config, see_through=see_through)
     if inputs.scale > 1:
         import dataclasses
 
         # pixel figures in the report are working pixels: say how many frame pixels each is
         report = dataclasses.replace(report, metrics={**report.metrics, "working_scale": inputs.scale})
     stem = inputs.variant
+    flags = frame_flags(prov)
     text = report_to_json(report, frame=inputs.image.name, sku=inputs.sku, scene=inputs.scene,
-                          variant=inputs.variant, master=str(master_path) if master_path else None)
+                          variant=inputs.variant, master=str(master_path) if master_path else None,
+                          **({"flags": flags, "flag_notes": [FLAG_NOTES[f] for f in flags]} if flags else {}))
     atomic_write_text(inputs.sidecar.with_name(f"{stem}_qa.json"), text)
     if overlay:
         img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)

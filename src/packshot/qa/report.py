@@ -30,6 +30,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+FLAG_NOTES = {
+    "orientation-uncertain": "which way is up could not be told (weak or disagreeing evidence): rendered as "
+                             "shot; check the product is upright, or run again with --orientation 0|90|180|270",
+}
+"""Flags of a frame's product that qa reports beside its verdict (they do not change the verdict)."""
+
+
+def frame_flags(provenance: Mapping[str, Any]) -> list[str]:
+    """Flags a frame's sidecar provenance carries that the qa report shows (``orientation-uncertain``)."""
+    orientation = provenance.get("orientation") if isinstance(provenance, Mapping) else None
+    flags = []
+    if isinstance(orientation, Mapping) and orientation.get("uncertain"):
+        flags.append("orientation-uncertain")
+    return flags
+
+
 def report_to_dict(report: QAReport, **extra: Any) -> dict[str, Any]:
     """The report as plain data; ``extra`` (frame path, sku, ...) is added at the top level."""
     data = {

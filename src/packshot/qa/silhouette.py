@@ -97,7 +97,7 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
                        reference_rgb: np.ndarray,
                        band_px: float = 3.0, ring_gaps: tuple[float, ...] = (3.0, 8.0), min_contrast: float = 0.08,
                        stretch_px: float = 6.0, base_share: float = 0.12,
-                       max_backdrop_spread: float = 0.2) -> SilhouetteResult:
+                       max_backdrop_spread: float = 0.2, unmeasurable: np.ndarray | None = None) -> SilhouetteResult:
     """Measure the product's outline in ``frame_rgb`` against ``locked_alpha``.
 
     Parameters
@@ -116,6 +116,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
         shadows and floor reflections legitimately darken or colour the backdrop; offsets there are not judged.
     max_backdrop_spread : the backdrop ring's local variation (sRGB RMS) may be at most this share of the
         product/backdrop contrast for a pixel to be unmixed (one backdrop colour is assumed).
+    unmeasurable : bool H x W, optional: pixels never unmixed (see-through glass inside the outline shows
+        the scene behind it, not the product's colour).
     """
     import cv2
     from scipy import ndimage
@@ -155,6 +157,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
         # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
         uniform = _ring_spread(srgb, outer_ring, 3.0) <= max_backdrop_spread * contrast
         band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
+        if unmeasurable is not None:
+            band &= ~unmeasurable
         if near_contrast is None:
             near_contrast = contrast
             better = band

@@ -329,8 +329,9 @@ def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y:
     dist0 = warp_layer(a_s * height, m, (ws, hs))
     # A solid product is not a card: its footprint reaches behind the front of its base, and the
     # shadow is the union of every depth slice's shadow, so spread it back (up the image) by the
-    # footprint's on-screen depth (about its width, foreshortened).
-    depth_px = int(round(FLOOR_FORESHORTENING * FOOTPRINT_DEPTH * max(box[2] - box[0], 1) / f))
+    # footprint's on-screen depth (about its smaller on-screen side, foreshortened: a wide lying
+    # product is not as deep as it is wide).
+    depth_px = int(round(FLOOR_FORESHORTENING * FOOTPRINT_DEPTH * max(min(box[2] - box[0], box[3] - box[1]), 1) / f))
     if depth_px >= 2:
         kernel = np.ones((depth_px, 1), np.uint8)
         cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))

@@ -42,6 +42,8 @@ from ..registry import Registry
 from ..types import Cutout, Frame, FrameLayers, PlateMatch, ProductMaps, RegionLayer, SceneSpec, Support, alpha_bbox
 from .compose import PlacedProduct, composite, place_product
 from .geometry import NEUTRAL_KELVIN, light_tint
+from .pose import settle_cutout
+from .transmission import outline_alpha, see_through_cutout, see_through_mask, see_through_share
 from .io import (alpha_path, find_sidecars, frame_paths, frame_stem, is_byproduct_image, load_frame, read_sidecar,
                  save_frame)
 
@@ -250,4 +252,5 @@ def __getattr__(name: str) -> Any:
 __all__ = ["frame_at_photo_scale", "render", "render_many", "RENDERERS", "BACKENDS", "Renderer", "product_matrix",
            "place_product", "PlacedProduct", "NEUTRAL_KELVIN", "light_tint", "alpha_path", "find_sidecars",
            "frame_paths", "frame_stem", "is_byproduct_image", "load_frame", "read_sidecar", "save_frame",
-           "DiffusionSettings", "ModelLoadError", "pick_device", "folder_digest"]
+           "DiffusionSettings", "ModelLoadError", "pick_device", "folder_digest", "settle_cutout", "outline_alpha",
+           "see_through_cutout", "see_through_mask", "see_through_share"]

@@ -1,0 +1,294 @@
+"""render.transmission: glass lets the new scene show through; opaque parts (labels) stay locked; qa
+checks the opaque parts' colour and records the see-through share it leaves out."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from packshot.condition import condition, parse_brief
+from packshot.imaging import delta_e2000, linear_to_lab, srgb_to_linear
+from packshot.qa import qa
+from packshot.render import render
+from packshot.render.transmission import (
+    apply_transmission,
+    outline_alpha,
+    see_through_cutout,
+    see_through_mask,
+    see_through_share,
+)
+from packshot.types import Cutout, alpha_bbox
+
+from test_render_fixtures import solid_cutout
+
+SIZE = 240
+LABEL = (slice(118, 150), slice(92, 148))   # rows, cols of the opaque printed label band
+
+
+def _glass(backdrop_srgb=(0.93, 0.35, 0.55), t_glass=0.8, seed=0):
+    """A clear bottle photographed with a known transmission over a known backdrop (a gentle
+    vertical gradient of a saturated colour): photo = F + T * B inside, B outside.
+
+    Returns the cut-out (alpha 1 over the whole bottle, as a segmenter gives it), the true
+    transmission map and the product's own light F."""
+    rng = np.random.default_rng(seed)
+    h = w = SIZE
+    back = srgb_to_linear(np.array(backdrop_srgb, np.float32))
+    ramp = np.linspace(0.9, 1.05, h, dtype=np.float32)[:, None, None]
+    B = np.clip(back * ramp * np.ones((h, w, 1), np.float32), 0, 1)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.rectangle(mask, (84, 60), (156, 210), 1, -1)             # body
+    cv2.rectangle(mask, (106, 30), (134, 62), 1, -1)             # neck
+    mask = mask.astype(bool)
+    body = cv2.erode(mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    T = np.where(body, t_glass, 0.0).astype(np.float32)
+    F = np.zeros((h, w, 3), np.float32)
+    # a faint green tint of its own: the glass reflects a little of the room, which is as dark as
+    # the backdrop in a black-backdrop studio
+    F[mask] = (0.05 * float(back.mean()) + 0.002) * np.array([0.6, 1.0, 0.8], np.float32)
+    F[~body & mask] = np.array([0.08, 0.09, 0.09], np.float32)      # dark refracted edge
+    F[70:200, 96:100] = 0.9                                          # a specular highlight stripe
+    T[70:200, 96:100] = 0.0
+    label = np.zeros((h, w), bool)
+    label[LABEL] = True
+    F[label] = srgb_to_linear(np.array([0.95, 0.95, 0.92], np.float32))     # white paper label
+    F[122:128, 100:140] = srgb_to_linear(np.array([0.1, 0.2, 0.6], np.float32))  # blue print
+    T[label] = 0.0
+    photo = np.where(mask[..., None], F + T[..., None] * B, B).astype(np.float32)
+    photo = np.clip(photo + rng.normal(0, 0.002, photo.shape).astype(np.float32), 0, 1)
+    alpha = mask.astype(np.float32)
+    cut = Cutout(rgb=photo.copy(), alpha=alpha, image=photo, bbox=alpha_bbox(alpha), confidence=1.0)
+    return cut, T, F, B, label
+
+
+def test_alpha_error_on_generated_glass():
+    cut, T, F, B, label = _glass()
+    new, info = see_through_cutout(cut)
+    assert info["applied"]
+    true_alpha = 1.0 - T
+    inside = cut.alpha > 0.5
+    err = np.abs(new.alpha - true_alpha)[inside]
+    assert float(err.mean()) < 0.08, float(err.mean())
+    # the glass body (away from its edges) is estimated closely
+    core = cv2.erode((T > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert float(np.abs(new.alpha - true_alpha)[core].mean()) < 0.06
+    # the label and the highlight are locked: bit-for-bit the input (a pixel or two at the label's
+    # border blend with the glass around it)
+    inner = cv2.erode(label.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert np.array_equal(new.alpha[inner], cut.alpha[inner])
+    assert np.array_equal(new.rgb[inner], cut.rgb[inner])
+    assert float(new.alpha[100:180, 97].min()) > 0.9
+    # with the label's text box (as the pipeline passes the OCR boxes) the whole box is locked
+    boxed, _ = see_through_cutout(cut, text_boxes=((LABEL[1].start, LABEL[0].start, LABEL[1].stop, LABEL[0].stop),))
+    assert np.array_equal(boxed.alpha[label], cut.alpha[label])
+    assert np.array_equal(boxed.rgb[label], cut.rgb[label])
+    assert info["see_through_share"] > 0.4
+    assert new.bbox == cut.bbox
+    assert new.provenance["params"]["transmission"]["applied"]
+
+
+@pytest.mark.parametrize("backdrop", [(0.93, 0.35, 0.55), (0.02, 0.02, 0.02), (0.3, 0.6, 0.85)])
+def test_glass_on_coloured_and_black_backdrops(backdrop):
+    cut, T, F, B, label = _glass(backdrop)
+    new, info = see_through_cutout(cut)
+    core = cv2.erode((T > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    # the glass's interior becomes see-through
+    assert float(new.alpha[core].mean()) < 0.35, (backdrop, float(new.alpha[core].mean()))
+
+
+def test_glass_on_a_light_neutral_sheet_is_kept_with_a_reason():
+    """On a white sheet clear glass and a white product give the same evidence: kept as photographed."""
+    cut, *_ = _glass((0.85, 0.87, 0.9))
+    new, info = see_through_cutout(cut)
+    assert new is cut and not info["applied"] and "light neutral backdrop" in info["reason"]
+
+
+def test_new_scene_shows_through_the_glass_on_a_saturated_backdrop():
+    """The frame's glass shows the new scene's colour, not the old backdrop's; the label keeps its colour."""
+    cut, T, F, B, label = _glass((0.93, 0.35, 0.55))
+    new, _ = see_through_cutout(cut)
+    brief = parse_brief({"scenes": [{"name": "s", "preset": "studio-grey", "sizes": ["320x320"],
+                                     "backdrop": {"wall": [0.1, 0.55, 0.25], "floor": [0.1, 0.55, 0.25]}}]})
+    spec = condition(brief, new, None, "glass")[0]
+    frame_new = render(spec, new)
+    frame_old = render(spec, cut)
+    m = np.array(frame_new.provenance["render"]["matrix"])
+    core = cv2.erode((T > 0).astype(np.uint8), np.ones((13, 13), np.uint8))
+    core_f = cv2.warpAffine(core, m, spec.canvas, flags=cv2.INTER_NEAREST) > 0
+    lab_w = linear_to_lab(srgb_to_linear(np.array([[0.1, 0.55, 0.25]], np.float32)))[0]
+    hue_new = linear_to_lab(frame_new.rgb[core_f])
+    hue_old = linear_to_lab(frame_old.rgb[core_f])
+    # green scene: a* goes negative through the glass; the old pink (a* > 0) is gone
+    assert float(np.median(hue_old[:, 1])) > 20
+    assert float(np.median(hue_new[:, 1])) < 0.5 * lab_w[1] + 5
+    # the label keeps its colour exactly (an opaque pixel is composited as before)
+    lab_core = cv2.erode(label.astype(np.uint8), np.ones((13, 13), np.uint8))
+    lab_f = cv2.warpAffine(lab_core, m, spec.canvas, flags=cv2.INTER_NEAREST) > 0
+    np.testing.assert_allclose(frame_new.rgb[lab_f], frame_old.rgb[lab_f], atol=1e-5)
+
+
+def test_opaque_product_is_left_alone():
+    cut = solid_cutout(color=(0.7, 0.05, 0.05))
+    # a red product on a grey backdrop: nothing looks like the backdrop behind it
+    img = np.full(cut.rgb.shape, 0.4, np.float32)
+    img[cut.alpha > 0.5] = cut.rgb[cut.alpha > 0.5]
+    cut = dataclasses.replace(cut, image=img)
+    new, info = see_through_cutout(cut)
+    assert not info["applied"]
+    assert new is cut
+
+
+def test_no_backdrop_visible_leaves_the_cutout():
+    cut = solid_cutout(size=(100, 100), box=(0, 0, 100, 100))
+    new, info = see_through_cutout(cut)
+    assert not info["applied"] and "backdrop" in info["reason"]
+
+
+def test_apply_transmission_identity_where_opaque():
+    rng = np.random.default_rng(1)
+    rgb = rng.random((20, 20, 3)).astype(np.float32)
+    a = np.ones((20, 20), np.float32)
+    t = np.zeros((20, 20), np.float32)
+    out_rgb, out_a = apply_transmission(rgb, a, rgb * 0.5, t)
+    assert np.array_equal(out_rgb, rgb) and np.array_equal(out_a, a)
+    t[5:10, 5:10] = 0.5
+    rgb[5:10, 5:10] *= 0.5   # own light within what a half-transparent pixel can carry
+    out_rgb, out_a = apply_transmission(rgb, a, np.zeros_like(rgb), t)
+    # composite over the old backdrop (black) gives back the photo
+    np.testing.assert_allclose((out_rgb * out_a[..., None])[5:10, 5:10], rgb[5:10, 5:10] * 1.0, atol=1e-5)
+    np.testing.assert_allclose(out_a[5:10, 5:10], 0.5)
+
+
+def test_outline_and_see_through_masks():
+    cut, T, *_ = _glass()
+    new, _ = see_through_cutout(cut)
+    out = outline_alpha(new.alpha)
+    # the outline is the bottle again (the glass raised to 1), a hole stays a hole
+    assert float(np.abs((out > 0.5).astype(np.float32) - cut.alpha).mean()) < 0.01
+    holed = new.alpha.copy()
+    holed[90:100, 110:120] = 0.0
+    assert float(outline_alpha(holed)[95, 115]) == 0.0
+    see = see_through_mask(new.alpha)
+    assert see[T > 0.5].mean() > 0.9 and not see[cut.alpha < 0.5].any()
+    assert 0.4 < see_through_share(new.alpha) < 1.0
+    # an opaque product: nothing see-through, outline unchanged
+    solid = solid_cutout().alpha
+    assert see_through_share(solid) == 0.0 and outline_alpha(solid) is solid
+
+
+def _qa_inputs(cut, spec):
+    from packshot.qa.frames import warp_premultiplied
+
+    frame = render(spec, cut)
+    m = np.array(frame.provenance["render"]["matrix"])
+    ref_rgb, ref_a = warp_premultiplied(cut.rgb, cut.alpha, m, spec.canvas)
+    return frame, ref_rgb, ref_a
+
+
+def test_qa_passes_see_through_glass_and_still_catches_a_label_colour_shift():
+    cut, T, F, B, label = _glass((0.93, 0.35, 0.55))
+    new, _ = see_through_cutout(cut)
+    brief = parse_brief({"scenes": [{"name": "s", "preset": "pastel-podium", "sizes": ["320x320"]}]})
+    spec = condition(brief, new, None, "glass")[0]
+    frame, ref_rgb, ref_a = _qa_inputs(new, spec)
+    report = qa(frame.rgb, frame.product_alpha, ref_rgb, ref_a, see_through=True)
+    checks = {c.name: c for c in report.checks}
+    assert checks["colour.mean_de"].status == "pass", checks["colour.mean_de"]
+    assert checks["silhouette.iou"].status == "pass", checks["silhouette.iou"]
+    assert report.metrics["colour"]["see_through_share"] > 0.3
+    assert any("see-through" in w for w in report.metrics["warnings"])
+    # a deltaE ~4+ cast planted on the opaque label is still caught
+    m = np.array(frame.provenance["render"]["matrix"])
+    lab_f = cv2.warpAffine(label.astype(np.uint8), m, spec.canvas, flags=cv2.INTER_NEAREST) > 0
+    shifted = frame.rgb.copy()
+    shifted[lab_f] = np.clip(shifted[lab_f] * np.array([1.0, 0.88, 0.8], np.float32), 0, 1)
+    de = delta_e2000(linear_to_lab(shifted[lab_f]), linear_to_lab(frame.rgb[lab_f]))
+    assert float(de.mean()) > 4
+    bad = qa(shifted, frame.product_alpha, ref_rgb, ref_a, see_through=True)
+    assert {c.name: c for c in bad.checks}["colour.mean_de"].status != "pass"
+
+
+def test_white_product_on_a_blown_out_white_sweep_stays_opaque():
+    """A white bottle on a clipped white sweep cannot be told from a clear one: it is left as photographed."""
+    h = w = 160
+    alpha = np.zeros((h, w), np.float32)
+    alpha[30:140, 50:110] = 1.0
+    sweep = np.full((h, w, 3), 0.97, np.float32)                       # L* ~ 99
+    shade = np.linspace(0.8, 0.95, w, dtype=np.float32)[None, :, None]  # the bottle's own shading
+    photo = np.where(alpha[..., None] > 0, np.full((h, w, 3), 0.97, np.float32) * shade, sweep).astype(np.float32)
+    cut = Cutout(rgb=photo.copy(), alpha=alpha, image=photo, bbox=alpha_bbox(alpha), confidence=1.0)
+    new, info = see_through_cutout(cut)
+    assert not info["applied"], info
+
+
+def test_qa_file_check_reads_the_transmission_record(tmp_path):
+    """``packshot qa`` / the pipeline: a sidecar recording transmission gets the see-through handling."""
+    import json
+
+    from packshot.qa.frames import check_frame_file
+    from packshot.render.io import save_frame
+    from packshot.segment.io import save_cutout
+
+    cut, *_ = _glass((0.93, 0.35, 0.55))
+    new, info = see_through_cutout(cut)
+    cut_path = tmp_path / "glass" / "cutout.png"
+    save_cutout(cut_path, new)
+    brief = parse_brief({"scenes": [{"name": "s", "preset": "studio-grey", "sizes": ["320x320"]}]})
+    frame = render(condition(brief, new, None, "glass")[0], new)
+    for applied, name in ((True, "on"), (False, "off")):
+        prov = {**frame.provenance, **({"transmission": info} if applied else {})}
+        sidecar = save_frame(tmp_path / name, dataclasses.replace(frame, provenance=prov), cut_path)
+        check_frame_file(sidecar, overlay=False)
+        data = json.loads(sidecar.with_name("v0_qa.json").read_text())
+        assert ("see_through_share" in data["metrics"]["colour"]) == applied
+    assert data["metrics"]["colour"].get("see_through_share") is None
+
+
+def test_pipeline_hook_only_for_transparent_products_and_records_why():
+    from types import SimpleNamespace
+
+    from packshot.pipeline import _see_through
+
+    def maps(flag):
+        return SimpleNamespace(has_flag=lambda code: flag and code == "transparent", text=())
+
+    cut, *_ = _glass((0.93, 0.35, 0.55))
+    same, info = _see_through(cut, maps(False))
+    assert same is cut and info is None
+    new, info = _see_through(cut, maps(True))
+    assert info["applied"] and new is not cut and "config" not in info
+    white, *_ = _glass((0.85, 0.87, 0.9))
+    kept, info = _see_through(white, maps(True))
+    assert kept is white and not info["applied"] and "light neutral" in info["reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("photo_id", ["arc17_wine_glass", "arc17_water_bottle"])
+def test_real_glass_on_black_becomes_see_through(photos_dir, photo_id):
+    """Real photos: a wine glass and a water bottle shot on black (flagged transparent by understand)."""
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / f"{photo_id}.jpg").image)
+    new, info = see_through_cutout(cut)
+    assert info["applied"] and info["see_through_share"] > 0.4, info
+    # the black inside the glass is gone from the product: over white it no longer reads black
+    see = see_through_mask(new.alpha)
+    over_white = new.rgb * new.alpha[..., None] + (1 - new.alpha[..., None])
+    assert float(over_white[see].mean()) > 0.5
+    # the outline is kept: the box of the product is the photo's
+    assert new.bbox == cut.bbox
+
+
+@pytest.mark.slow
+def test_real_clear_bottles_on_a_white_sheet_are_kept(photos_dir):
+    """cg_153: clear bottles on a white sheet: indistinguishable from white ones, kept with the reason."""
+    from packshot.imaging import load_image_working
+    from packshot.segment import segment
+
+    cut = segment(load_image_working(photos_dir / "images" / "cg_153_transparent_bottles.jpg").image)
+    new, info = see_through_cutout(cut)
+    assert new is cut and "light neutral" in info["reason"]
