@@ -218,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"sku": sku, "flags": result.flags, "assets": assets, "frames": sorted(frames, key=lambda f: f["rel"])})
         print(f"{sku}: {len(result.frames)} frames, {len(result.skipped)} up to date "
               f"({', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
-    heroes = sorted((out / "frames").glob("*/hero-white/v0.json"))
+    from .framerecord import find_records
+
+    records, broken = find_records(out / "frames")  # a broken hero record is exported to fail with its reason
+    heroes = sorted(p for p in [*records, *(q for q, _ in broken)]
+                    if p.parent.name == "hero-white" and p.stem == "v0" and p.parents[2] == out / "frames")
     # catalogue titles for the alt text ("Meridian Cold Brew bottle on a seamless white sweep...")
     titles = {item["sku"]: {"title": f"{item['label'][0].title()} {item['label'][1]} {item['sku'].split('-')[0]}"}
               for item in catalogue if item.get("label")}

@@ -17,7 +17,6 @@ encodes run in a thread pool (Pillow and OpenCV release the GIL).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,9 +26,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..documents import load_document
 from .. import __version__
 from ..errors import InputError, PackshotError
+from ..framerecord import find_records, frame_png, is_frame_record, read_record, resolve
 from ..imaging import linear_to_srgb, load_image, load_mask, resize_linear
 from ..provenance import record, sha256_array, sha256_file
 from . import feeds as feeds_mod
@@ -90,14 +89,8 @@ class ExportFrame:
 
 
 def is_sidecar(path: Path) -> bool:
-    """Whether ``path`` is a frame sidecar JSON (it names a product alpha and a source kind)."""
-    if path.suffix.lower() != ".json":
-        return False
-    try:
-        data = load_document(path, "frame sidecar", fmt="json")[0]
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "product_alpha" in data and "sku" in data
+    """Whether ``path`` is a frame sidecar JSON (:func:`packshot.framerecord.is_frame_record`)."""
+    return is_frame_record(path)
 
 
 def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
@@ -112,13 +105,13 @@ def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
         (A frame sidecar that cannot be read is listed: exporting it fails, naming the reason.)
     """
     from ..imaging import SUPPORTED_SUFFIXES
-    from ..render.io import find_sidecars, is_byproduct_image
+    from ..render.io import is_byproduct_image
 
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            good, broken = find_sidecars(p)
+            good, broken = find_records(p)
             # an unreadable sidecar stays in the list: its export fails with the reason (the others go on)
             found = sorted([*good, *(q for q, _ in broken)])
             if not found:
@@ -141,15 +134,13 @@ def input_files(path: str | Path) -> list[Path]:
     files = [p]
     if p.suffix.lower() == ".json":
         try:
-            data = load_document(p, "frame sidecar", fmt="json")[0]
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict):
-            stem = str(data.get("variant") or p.stem)
-            files += [p.with_name(f"{stem}.png")]
-            for key in ("product_alpha", "cutout"):
-                if isinstance(data.get(key), str):
-                    files.append(p.parent / data[key])
+            data = read_record(p)
+        except InputError:  # unreadable: exporting it fails with the reason; the PNG beside it stays protected
+            return files + [p.with_suffix(".png")]
+        files.append(frame_png(p, data))
+        for key in ("product_alpha", "cutout"):
+            if isinstance(data.get(key), str):
+                files.append(p.parent / data[key])
     return files
 
 
@@ -181,31 +172,17 @@ def load_export_frame(path: str | Path) -> ExportFrame:
     frame = load_frame(p)
     if frame.source_kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    variant = load_document(p, "frame sidecar", fmt="json")[0]["variant"]
-    png = p.with_name(f"{variant}.png")
+    png = frame_png(p, read_record(p))
     return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
-    try:
-        data = load_document(p, "frame sidecar", fmt="json")[0]
-    except FileNotFoundError as exc:
-        raise InputError(p, "sidecar does not exist") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(p, f"sidecar is not readable JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(p, "sidecar must be a JSON object")
-    for key in ("sku", "scene", "variant", "product_alpha"):
-        if key not in data:
-            raise InputError(p, f"sidecar has no '{key}' field")
+    data = read_record(p)
     kind = data.get("source_kind", "embedded")
     if kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    img = load_image(p.with_suffix(".png"))
-    alpha_path = Path(data["product_alpha"])
-    if not alpha_path.is_absolute():
-        alpha_path = p.parent / alpha_path
-    alpha = load_mask(alpha_path, size=img.size)
+    img = load_image(frame_png(p, data))
+    alpha = load_mask(resolve(p, data["product_alpha"]), size=img.size)
     return ExportFrame(rgb=img.rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]),
                        variant=str(data["variant"]), source_kind=kind, provenance=data.get("provenance") or {},
                        source=str(p), pixels_sha256=img.sha256)
