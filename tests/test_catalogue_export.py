@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from packshot.export.fixer import fix_for_profile
+from packshot.export.compliance.fixer import fix_for_profile
 
 
 def test_profiles_of_one_frame_share_its_preparation_but_a_changed_frame_is_prepared_again():

@@ -108,7 +108,7 @@ def test_other_json_is_not_detected(tmp_path):
 
 def test_every_reader_uses_the_one_detection(tmp_path):
     """export, qa and render agree on what a frame record is (they used to check different keys)."""
-    from packshot.export.deliver import is_sidecar as export_is
+    from packshot.export.delivery.deliver import is_sidecar as export_is
     from packshot.qa.frames import is_sidecar as qa_is
     from packshot.render.io import classify_json, read_sidecar
 

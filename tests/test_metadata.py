@@ -11,8 +11,8 @@ from PIL import Image
 
 from packshot import __version__
 from packshot.errors import ImageLoadError, InputError
-from packshot.export.deliver import export_frames, linear_to_srgb8_fast
-from packshot.export.metadata import (
+from packshot.export.delivery.deliver import export_frames, linear_to_srgb8_fast
+from packshot.export.delivery.metadata import (
     DIGITAL_SOURCE_TYPES,
     ExportMetadata,
     build_xmp,
@@ -21,7 +21,7 @@ from packshot.export.metadata import (
     provenance_digest,
     read_metadata,
 )
-from packshot.export.profiles import Profile
+from packshot.export.compliance.profiles import Profile
 from packshot.imaging import linear_to_srgb8, resize_linear
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -111,10 +111,10 @@ def test_read_metadata_names_a_file_that_is_not_an_image(tmp_path):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_fast_srgb_conversion_matches_imaging_within_one_level(compiled, monkeypatch):
-    import packshot.export.deliver as deliver
+    import packshot.export.delivery.encode as encode
 
     if not compiled:
-        monkeypatch.setattr(deliver, "_KERNEL", False)  # the numpy fallback
+        monkeypatch.setattr(encode, "_KERNEL", False)  # the numpy fallback
     rng = np.random.default_rng(0)
     linear = (rng.random((67, 45, 3), dtype=np.float32) ** 2.2).astype(np.float32)
     linear[0, 0] = [0.0, 1.0, 0.5]

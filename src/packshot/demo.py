@@ -58,9 +58,9 @@ def _check_credentials(path: Path) -> str:
 def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | None = None) -> list[dict]:
     """Export the hero frames for marketplaces, signed with a development CA, and check each
     delivered file against its profile and its Content Credentials."""
-    from .export.check import check_image
-    from .export.deliver import export_frames
-    from .export.profiles import get_profile
+    from .export.compliance.check import check_image
+    from .export.delivery.deliver import export_frames
+    from .export.compliance.profiles import get_profile
 
     dest = out / "export"
     creds = demo_credentials(out)

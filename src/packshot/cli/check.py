@@ -4,11 +4,11 @@ Exit code: 0 when every image passes every profile (warnings allowed), 1 when a 
 image cannot be read, 2 for bad arguments (an unknown profile lists the choices).
 
 The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
-image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.check`).
+image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.compliance.check`).
 
 Clips (``.mp4``, ``.webm``, ``.mov``) are checked against the video profiles (``meta-reels``,
 ``tiktok``, ``youtube-shorts``, ``amazon-video``, ``shopify-video``; see
-:mod:`packshot.export.video_profiles`); ``--fix-to DIR`` writes a fixed copy of each failing clip.
+:mod:`packshot.export.compliance.video_profiles`); ``--fix-to DIR`` writes a fixed copy of each failing clip.
 """
 
 from __future__ import annotations
@@ -68,11 +68,11 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from ..errors import InputError, PackshotError
-        from ..export.check import check_image
-        from ..export.profiles import get_profile
+        from ..export.compliance.check import check_image
+        from ..export.compliance.profiles import get_profile
         from ..imaging import load_image, load_mask
 
-        from ..export.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
+        from ..export.compliance.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
 
         try:
             profiles = [get_profile(p) for p in profile if p not in VIDEO_PROFILES]
@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
                     table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
                                   escape(r.message))
                 console.print(table)
-        from ..export.video_profiles import check_clip, fix_clip
+        from ..export.compliance.video_profiles import check_clip, fix_clip
 
         signing = None
         if credentials is not None and fix_to is not None and clips:

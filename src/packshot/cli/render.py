@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
             print_error("error", "--sku names one product; give one cut-out with it")
             raise typer.Exit(2)
         if sku is not None:
-            from ..export.naming import check_sku
+            from ..export.delivery.naming import check_sku
 
             try:
                 check_sku(sku, "--sku")

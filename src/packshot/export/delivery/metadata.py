@@ -48,9 +48,9 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from .. import __version__
-from ..errors import ImageLoadError, InputError
-from ..imaging import read_bounded, srgb_icc_bytes
+from ... import __version__
+from ...errors import ImageLoadError, InputError
+from ...imaging import read_bounded, srgb_icc_bytes
 
 IPTC_DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 

@@ -1,6 +1,6 @@
 """Compiled linear -> 8-bit sRGB pass used by export (imported lazily: numba is slow to import).
 
-numba comes with pymatting, a core dependency; :func:`packshot.export.deliver.linear_to_srgb8_fast`
+numba comes with pymatting, a core dependency; :func:`packshot.export.delivery.deliver.linear_to_srgb8_fast`
 falls back to numpy when it is missing.
 """
 

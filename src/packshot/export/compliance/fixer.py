@@ -36,10 +36,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import EmptyProductError, InputError
-from ..imaging import encode_image, linear_to_srgb8, srgb8_to_linear
-from ..provenance import record, sha256_array
-from ..types import alpha_bbox
+from ...errors import EmptyProductError, InputError
+from ...imaging import encode_image, linear_to_srgb8, srgb8_to_linear
+from ...provenance import record, sha256_array
+from ...types import alpha_bbox
 from .profiles import Profile, get_profile
 from .upscale import Upscaler, get_upscaler
 
@@ -216,7 +216,7 @@ def _segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict]:
     bulbs on white) cannot remove product from the frame: there, every pixel that is not
     backdrop stays.
     """
-    from ..segment import segment
+    from ...segment import segment
 
     cut = segment(rgb)
     info: dict = {"method": "packshot.segment", "provenance": dict(cut.provenance)}
@@ -619,10 +619,16 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
 # ---------------------------------------------------------------------------------------------
 # encoding within the profile's limits
 # ---------------------------------------------------------------------------------------------
+FIXER_QUALITY_STEP = 4
+FIXER_MIN_QUALITY = 70
+"""The fixer's own byte-limit rule (step 4, floor 70); delivery steps 5 down to 60."""
+
+
 def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, fmt: str | None = None,
-                       min_quality: int = 70, **encode_kwargs: Any) -> bytes:
-    """Encode a fixed frame in the profile's format and quality, lowering the quality in steps of 4
-    (not below ``min_quality``) until it fits the profile's byte limit.
+                       min_quality: int = FIXER_MIN_QUALITY, **encode_kwargs: Any) -> bytes:
+    """Encode a fixed frame in the profile's format and quality, lowering the quality
+    (:func:`packshot.export.delivery.encode.fit_byte_limit`, not below ``min_quality``) until it
+    fits the profile's byte limit.
 
     Raises
     ------
@@ -634,15 +640,14 @@ def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, f
     fmt = (fmt or prof.output_format).upper().replace("JPG", "JPEG")
     if fmt not in prof.formats:
         raise InputError("fmt", f"{fmt} is not accepted by {prof.name}; choose one of {', '.join(prof.formats)}")
+    from ..delivery.encode import LOSSY_FORMATS, fit_byte_limit
+
     quality = prof.jpeg_quality if fmt == "JPEG" else prof.webp_quality
-    while True:
-        data = encode_image(rgb, fmt, quality=quality, **encode_kwargs)
-        if prof.max_bytes is None or len(data) <= prof.max_bytes:
-            return data
-        if fmt not in ("JPEG", "WEBP") or quality - 4 < min_quality:
-            raise InputError(prof.name, f"{fmt} of {len(data):,} bytes is over the limit of {prof.max_bytes:,} "
-                             f"bytes even at quality {quality}")
-        quality -= 4
+    lossy = fmt in LOSSY_FORMATS
+    data, _, _ = fit_byte_limit(lambda q: (encode_image(rgb, fmt, quality=q or quality, **encode_kwargs), None),
+                                quality if lossy else None, prof.max_bytes, fmt=fmt, source=prof.name,
+                                step=FIXER_QUALITY_STEP, min_quality=min_quality)
+    return data
 
 
 __all__ = ["FixedImage", "FixerConfig", "backdrop_alpha", "clean_backdrop_colour", "decontaminate",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import InputError
+from ...errors import InputError
 
 BACKGROUND_RULES = ("white", "any")
 """``white``: pure RGB 255 outside the product; ``any``: no rule on the background."""
@@ -385,7 +385,7 @@ def load_profile(path: str | Path) -> Profile:
     InputError
         The file is missing, is not YAML, or a field is unknown or invalid (named in the message).
     """
-    from ..documents import load_document
+    from ...documents import load_document
 
     p = Path(path)
     # bounded read (regular files only, size cap), safe YAML with nesting and alias limits
