@@ -619,16 +619,13 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
 # ---------------------------------------------------------------------------------------------
 # encoding within the profile's limits
 # ---------------------------------------------------------------------------------------------
-FIXER_QUALITY_STEP = 4
-FIXER_MIN_QUALITY = 70
-"""The fixer's own byte-limit rule (step 4, floor 70); delivery steps 5 down to 60."""
-
-
 def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, fmt: str | None = None,
-                       min_quality: int = FIXER_MIN_QUALITY, **encode_kwargs: Any) -> bytes:
+                       min_quality: int | None = None, **encode_kwargs: Any) -> bytes:
     """Encode a fixed frame in the profile's format and quality, lowering the quality
     (:func:`packshot.export.delivery.encode.fit_byte_limit`, not below ``min_quality``) until it
-    fits the profile's byte limit.
+    fits the profile's byte limit: the same rule as export's delivery (steps of
+    :data:`~packshot.export.delivery.encode.QUALITY_STEP` down to
+    :data:`~packshot.export.delivery.encode.MIN_QUALITY_FOR_BYTE_LIMIT` unless ``min_quality`` is given).
 
     Raises
     ------
@@ -640,13 +637,13 @@ def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, f
     fmt = (fmt or prof.output_format).upper().replace("JPG", "JPEG")
     if fmt not in prof.formats:
         raise InputError("fmt", f"{fmt} is not accepted by {prof.name}; choose one of {', '.join(prof.formats)}")
-    from ..delivery.encode import LOSSY_FORMATS, fit_byte_limit
+    from ..delivery.encode import LOSSY_FORMATS, MIN_QUALITY_FOR_BYTE_LIMIT, fit_byte_limit
 
     quality = prof.jpeg_quality if fmt == "JPEG" else prof.webp_quality
     lossy = fmt in LOSSY_FORMATS
     data, _, _ = fit_byte_limit(lambda q: (encode_image(rgb, fmt, quality=q or quality, **encode_kwargs), None),
                                 quality if lossy else None, prof.max_bytes, fmt=fmt, source=prof.name,
-                                step=FIXER_QUALITY_STEP, min_quality=min_quality)
+                                min_quality=MIN_QUALITY_FOR_BYTE_LIMIT if min_quality is None else min_quality)
     return data
 
 
