@@ -239,10 +239,10 @@ def test_cli_check_pass_fail_json_and_sidecar_alpha(tmp_path):
     save_gray(tmp_path / "good_alpha.png", alpha)  # a render sidecar beside the image
     res = runner.invoke(app, ["check", str(tmp_path / "good.jpg"), "-p", "amazon-main", "--json"])
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
-    assert doc["passed"] and doc["results"][0]["product_region"] == "alpha"
-    assert doc["results"][0]["alpha"].endswith("good_alpha.png")
-    assert {r["rule"] for r in doc["results"][0]["rules"]} == set(RULES)
+    docs = [json.loads(line) for line in res.stdout.splitlines()]  # one JSON object per image and profile
+    assert len(docs) == 1 and docs[0]["ok"] and docs[0]["passed"] and docs[0]["product_region"] == "alpha"
+    assert docs[0]["input"].endswith("good.jpg") and docs[0]["alpha"].endswith("good_alpha.png")
+    assert {r["rule"] for r in docs[0]["rules"]} == set(RULES)
 
 
 def test_cli_check_unknown_profile_and_unreadable_image(tmp_path):

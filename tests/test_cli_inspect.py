@@ -82,7 +82,7 @@ def test_inspect_resumes_and_reports_bad_inputs(inspected, tmp_path):
 def test_inspect_rejects_unknown_depth_backend(tmp_path):
     result = runner.invoke(app, ["inspect", str(tmp_path), "--out", str(tmp_path / "o"), "--depth", "nope"])
     assert result.exit_code == 2
-    assert "unknown depth backend" in result.output
+    assert "unknown depth backend" in result.output and "inflate" in result.output
 
 
 def test_inspect_empty_cutout_fails_clearly(tmp_path):
@@ -92,3 +92,29 @@ def test_inspect_empty_cutout_fails_clearly(tmp_path):
     result = runner.invoke(app, ["inspect", str(path), "--out", str(tmp_path / "o"), "--no-ocr"])
     assert result.exit_code == 1
     assert "empty.png" in result.output and "no product" in result.output
+
+
+def test_inspect_resume_follows_the_record(tmp_path):
+    """inspect.json keys the photo's bytes and options and hashes every output: an intact folder is
+    up to date, a damaged output or another option makes it again, --force always does."""
+    s = make_product("jar", seed=4, size=(160, 160))
+    path = tmp_path / "jar.png"
+    save_image(path, s.image, alpha=s.mask)
+    args = ["inspect", str(tmp_path), "--out", str(tmp_path / "o"), "--no-ocr", "--json"]
+
+    def once(*extra):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+        return record
+
+    first = once()
+    assert first["ok"] and not first["up_to_date"] and first["size"] == [160, 160]
+    folder = tmp_path / "o" / "jar"
+    record = json.loads((folder / "inspect.json").read_text())
+    assert {"overview.png", "depth.png", "maps.json"} <= set(record["outputs"])
+    assert once()["up_to_date"]
+    (folder / "depth.png").write_bytes(b"")
+    assert not once()["up_to_date"] and (folder / "depth.png").stat().st_size > 0
+    assert once()["up_to_date"] and not once("--force")["up_to_date"]
+    assert not once("--depth", "inflate", "-s", "u2netp")["up_to_date"]  # another segmenter: another key

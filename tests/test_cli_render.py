@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,11 +82,22 @@ def test_render_command_writes_every_frame(workspace):
     hero = json.loads((out / "jar-7/hero/v0.json").read_text())
     assert hero["spec"]["prompt"] == "clean studio shot" and hero["spec"]["negative_prompt"] == "watermark"
     assert json.loads((out / "jar-7/room/v0.json").read_text())["provenance"]["render"]["backend"] == "plate"
-    # running again gives the same bytes
+    assert all(json.loads((out / rel).with_suffix(".json").read_text())["provenance"]["run_key"] for rel in frames)
+    # running again: every frame is up to date (its sidecar's run key and file hashes match), same bytes
     first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     again = runner.invoke(app, args)
     assert again.exit_code == 0
+    assert "0 frames written, 5 up to date" in again.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    # a damaged frame is made again (and only it), with the same bytes; --force redoes them all
+    (out / "jar-7/hero/v1.png").write_bytes(b"")
+    again = runner.invoke(app, [*args, "--json"])
+    assert again.exit_code == 0
+    (record,) = [json.loads(line) for line in again.stdout.splitlines()]
+    assert record["ok"] and [Path(p).relative_to(out).as_posix() for p in record["frames"]] == ["jar-7/hero/v1.png"]
+    assert len(record["skipped"]) == 4
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    assert "5 frames written, 0 up to date" in runner.invoke(app, [*args, "--force"]).output
 
 
 def test_render_command_reports_brief_errors(workspace):
@@ -106,3 +118,31 @@ def test_render_command_reports_a_bad_cutout(workspace):
                                       str(workspace / "brief.yaml"), "--out", str(workspace / "out2")])
     assert result.exit_code == 1
     assert "no_alpha.png" in result.output
+
+
+def test_render_takes_folders_and_new_inputs_make_new_frames(workspace, tmp_path):
+    """A folder of cut-outs in packshot's <sku>/cutout.png layout; the maps beside each; a changed
+    cut-out or --seed changes the run key, so the frames are made again."""
+    import shutil
+
+    run = tmp_path / "run"
+    (run / "jar-7").mkdir(parents=True)
+    shutil.copy(workspace / "jar-7_cutout.png", run / "jar-7" / "cutout.png")
+    shutil.copytree(workspace / "maps", run / "jar-7" / "maps")
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("scenes:\n  - name: hero\n    preset: studio-white\n    sizes: [128x128]\n")
+    out = tmp_path / "out"
+    args = ["render", str(run), "-b", str(brief), "-o", str(out), "-r", "studio", "--no-relight", "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    (record,) = [json.loads(line) for line in res.stdout.splitlines()]
+    assert record["sku"] == "jar-7" and len(record["frames"]) == 1
+    assert json.loads(CliRunner().invoke(app, args).stdout)["skipped"]  # up to date
+    res = CliRunner().invoke(app, [*args, "--seed", "5"])  # another seed: another run key
+    assert len(json.loads(res.stdout)["frames"]) == 1
+    sidecar = json.loads((out / "jar-7/hero/v0.json").read_text())
+    assert sidecar["spec"]["seed"] == 5 and sidecar["provenance"]["condition"]["seed"] == 5
+    (run / "jar-7" / "cutout.png").write_bytes((workspace / "jar-7_cutout.png").read_bytes() + b"\0")  # new bytes
+    res = CliRunner().invoke(app, [*args, "--seed", "5"])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout)["frames"]) == 1

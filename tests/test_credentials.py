@@ -408,7 +408,7 @@ def test_verify_file_without_manifest_exits_1(tmp_path):
     assert r.exit_code == 1 and "no C2PA manifest" in r.output
     r = CliRunner().invoke(app, ["verify", "--json", str(img)])
     assert r.exit_code == 1
-    assert json.loads(r.stdout)[0]["has_manifest"] is False
+    assert json.loads(r.stdout.splitlines()[0])["has_manifest"] is False  # one JSON object per file
 
 
 def test_verify_trust_options(tmp_path, creds):
@@ -424,7 +424,7 @@ def test_verify_trust_options(tmp_path, creds):
     assert r.exit_code == 0 and "glue-1_marble_v0_sq-jpeg.jpg" in r.output and "packshot-manifest" not in r.output
     assert runner.invoke(app, ["verify", str(tmp_path / "in" / "frames" / "glue-1" / "maps")]).exit_code == 2
     r = runner.invoke(app, ["verify", "--json", path])
-    data = json.loads(r.stdout)[0]
+    (data,) = [json.loads(line) for line in r.stdout.splitlines()]
     assert data["valid"] and not data["trusted"] and data["ok"] and data["qa"]["verdict"] == "pass"
 
 

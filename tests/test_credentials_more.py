@@ -180,7 +180,7 @@ def test_cli_check_fix_to_signs_and_verify_reads_clips(tmp_path, creds, monkeypa
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["verify", "--json", str(mp4), str(webm), str(out)])
     assert res.exit_code == 0, res.output
-    docs = json.loads(res.stdout)
+    docs = [json.loads(line) for line in res.stdout.splitlines()]  # one JSON object per file
     assert [d["ok"] for d in docs] == [True, True, True] and docs[1]["sidecar"]
     # bad credentials: nothing fixed is written
     monkeypatch.setenv("PACKSHOT_CREDENTIALS", str(tmp_path / "nowhere"))

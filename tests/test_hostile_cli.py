@@ -186,7 +186,7 @@ def test_animated_gif_warns_that_only_the_first_frame_is_used(tmp_path):
 def test_cli_cutout_of_a_folder_with_an_animated_gif(tmp_path):
     (tmp_path / "in").mkdir()
     _gif(tmp_path / "in" / "anim.gif")
-    res = invoke("cutout", tmp_path / "in", "--out", tmp_path / "out", "--backend", "u2netp")
+    res = invoke("cutout", tmp_path / "in", "--out", tmp_path / "out", "--segmenter", "u2netp")
     assert_clean_exit(res, 0)
     assert (tmp_path / "out" / "anim.png").exists()
     assert "warning" in res.output and "first frame" in res.output and "anim.gif" in res.output
@@ -203,7 +203,7 @@ def test_brief_error_keeps_its_brackets(tmp_path, cutout_png):
 def test_failure_message_with_markup_like_text_is_printed_verbatim(tmp_path):
     bad = tmp_path / "[red]x [bold]y [link=z].png"
     bad.write_bytes(b"not an image")
-    res = invoke("cutout", bad, "--out", tmp_path / "out", "--backend", "u2netp")
+    res = invoke("cutout", bad, "--out", tmp_path / "out", "--segmenter", "u2netp")
     assert_clean_exit(res, 1)
     assert "[red]x [bold]y [link=z].png" in res.output.replace("\n", "")
 

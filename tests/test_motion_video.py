@@ -139,12 +139,12 @@ def test_cli_check_takes_clips_and_fixes_them(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["check", str(clip), "-p", "youtube-shorts", "--json"])
     assert res.exit_code == 1, res.output
-    doc = json.loads(res.output)
-    assert doc["results"][0]["profile"] == "youtube-shorts"
-    assert any(r["rule"] == "aspect" and r["status"] == "fail" for r in doc["results"][0]["rules"])
+    (doc,) = [json.loads(line) for line in res.stdout.splitlines()]  # one JSON object per clip and profile
+    assert doc["profile"] == "youtube-shorts" and not doc["passed"]
+    assert any(r["rule"] == "aspect" and r["status"] == "fail" for r in doc["rules"])
     res = runner.invoke(app, ["check", str(clip), "-p", "youtube-shorts", "--fix-to", str(tmp_path / "fixed"), "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["results"][0]["fixed"]["passed"] is True
+    assert json.loads(res.stdout)["fixed"]["passed"] is True
     res = runner.invoke(app, ["check", str(clip), "-p", "amazon-main"])
     assert res.exit_code == 2 and "video profile" in res.output
 
@@ -209,6 +209,6 @@ def test_cli_check_of_a_folder_takes_the_files_its_profiles_are_for(tmp_path):
     save_image(folder / "v0.png", np.full((128, 72, 3), 0.5, np.float32))
     runner = CliRunner()
     images_only = runner.invoke(app, ["check", str(folder), "-p", "meta-square", "--json"])
-    assert [Path(d.get("source")).name for d in json.loads(images_only.output)["results"]] == ["v0.png"]
+    assert [Path(json.loads(d)["source"]).name for d in images_only.stdout.splitlines()] == ["v0.png"]
     clips_only = runner.invoke(app, ["check", str(folder), "-p", "youtube-shorts", "--json"])
-    assert [Path(d.get("source")).name for d in json.loads(clips_only.output)["results"]] == ["v0.mp4"]
+    assert [Path(json.loads(d)["source"]).name for d in clips_only.stdout.splitlines()] == ["v0.mp4"]

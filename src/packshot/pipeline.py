@@ -456,3 +456,183 @@ def check_frame(sidecar: str | Path, master_rgb: Any = None, overlay: bool = Tru
 def _qa_frame(sidecar: Path, master_rgb: Any, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> str:
     # the cut-out is at the photo's size: it is read under the run's own pixel limit
     return check_frame(sidecar, master_rgb, max_pixels=max_pixels).verdict
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts of the line on their own, for ``packshot render`` (frames from a cut-out written earlier)
+# and ``packshot inspect`` (cut out and measure, no frames). Same run keys and resume as
+# :func:`process_photo`: a frame or an inspected folder whose record matches its inputs and whose
+# outputs are intact is not made again.
+# ---------------------------------------------------------------------------------------------
+INSPECT_RECORD = "inspect.json"
+
+
+def _folder_key(folder: Path) -> dict[str, Any]:
+    """sha256 and size of every file in a folder (not recursive), by name: a key part for a maps folder."""
+    return {p.name: file_digest(p) for p in sorted(Path(folder).iterdir()) if p.is_file() and p.suffix != ".log"}
+
+
+def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku: str | None = None,
+                  config: RunConfig = RunConfig(), maps_dir: str | Path | None = None,
+                  master: str | Path | None = None) -> SkuResult:
+    """Render, relight (and with ``config.qa`` check) the brief's frames around a cut-out PNG written
+    earlier (``packshot cutout``, or ``<sku>/cutout.png`` of a run), into ``out_dir/<sku>/<scene>/``.
+
+    The maps come from ``maps_dir`` (written by ``packshot inspect`` or a run; they must be at the
+    cut-out's size), else they are measured from the cut-out. Each frame's run key covers the
+    cut-out's bytes, the maps, the scene and the backends; with ``config.resume`` a frame whose
+    sidecar records that key, with intact outputs, is skipped (listed in ``skipped``).
+    ``config.segment_backend``, ``orientation`` and ``gate`` are not used (the cut-out is given).
+
+    Raises
+    ------
+    InputError
+        The cut-out cannot be read (or has no alpha, or is empty), or the maps belong to another cut-out.
+    """
+    from .condition import condition
+    from .relight import relight
+    from .render import render_many
+    from .render.io import save_frame
+    from .segment.io import load_cutout
+    from .understand import understand
+    from .understand.io import load_maps
+
+    cutout_path = Path(cutout_path)
+    sku = sku or sku_from_path(cutout_path)
+    check_sku(sku, cutout_path)
+    out = Path(out_dir)
+    result = SkuResult(sku=sku, photo=cutout_path, cutout_path=cutout_path,
+                       maps_dir=Path(maps_dir) if maps_dir is not None else None)
+    t0 = time.perf_counter()
+    cutout = load_cutout(cutout_path)
+    if cutout.is_empty:
+        raise EmptyProductError(cutout_path, "the cut-out is empty (fully transparent): no product to render")
+    if maps_dir is not None:
+        maps = load_maps(maps_dir)
+        if maps.depth.shape != cutout.alpha.shape:
+            raise InputError(maps_dir, f"maps are {maps.depth.shape[1]}x{maps.depth.shape[0]} but the cut-out is "
+                                       f"{cutout.alpha.shape[1]}x{cutout.alpha.shape[0]}: they belong to another "
+                                       f"cut-out")
+        maps_key: Any = _folder_key(Path(maps_dir))
+    else:
+        maps = understand(cutout)
+        maps_key = "measured"
+    result.timings["understand"] = time.perf_counter() - t0
+    result.flags = [f.code for f in maps.flags]
+    source = input_key({"cutout": file_digest(cutout_path)["sha256"], "maps": maps_key})
+    master_rgb = load_image(master, max_pixels=config.max_pixels).rgb if master else None
+
+    pending: list[tuple[Any, str]] = []
+    for spec in condition(brief, cutout, maps, sku):
+        fkey = _frame_key(source, spec, config)
+        existing = _existing_frame(out, spec, fkey) if config.resume else None
+        if existing is None:
+            pending.append((spec, fkey))
+            continue
+        result.skipped.append(existing)
+        if config.qa and not existing.with_name(f"{existing.stem}_qa.json").exists():
+            result.verdicts[str(existing)] = _qa_frame(existing.with_suffix(".json"), master_rgb, config.max_pixels)
+    groups: list[list[tuple[Any, str]]] = []  # a scene's frames together, up to the renderer's batch
+    for item in pending:
+        last = groups[-1] if groups else None
+        if last and last[0][0].scene == item[0].scene and len(last) < _batch_size(item[0], config):
+            last.append(item)
+        else:
+            groups.append([item])
+    t0 = time.perf_counter()
+    for group in groups:
+        rendered = render_many([spec for spec, _ in group], cutout, maps, backend=config.render_backend)
+        for (spec, fkey), frame in zip(group, rendered):
+            if config.relight:
+                frame = relight(frame, cutout, maps, overwrite_input=True)
+            if config.relight_model:
+                from .relight.model import relight_model
+
+                frame = relight_model(frame, cutout, maps, backend=config.relight_model)
+            frame = _with_provenance(frame, run_key=fkey)
+            sidecar = Path(save_frame(out, frame, cutout_path))
+            del frame
+            result.frames.append(sidecar.with_suffix(".png"))
+            if config.qa:
+                result.verdicts[str(sidecar.with_suffix(".png"))] = _qa_frame(sidecar, master_rgb, config.max_pixels)
+        del rendered
+    result.timings["render"] = time.perf_counter() - t0
+    return result
+
+
+@dataclass
+class InspectResult:
+    """What :func:`inspect_photo` wrote (or found up to date) in its folder."""
+
+    photo: Path
+    folder: Path
+    skipped: bool = False
+    """True when the folder was up to date and nothing was redone."""
+    flags: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    """The label text lines read."""
+    size: tuple[int, int] | None = None
+
+
+def inspect_photo(photo: str | Path, folder: str | Path, config: RunConfig = RunConfig(),
+                  depth_backend: str = "inflate", ocr: bool = True) -> InspectResult:
+    """Cut out one photo (or take an RGBA cut-out PNG's alpha as the product) and measure it into
+    ``folder``: the maps (:func:`packshot.understand.io.save_maps`), ``overview.png`` and the record
+    ``inspect.json`` (key of the photo's bytes, backends and options, sha256 of every output),
+    written last. With ``config.resume`` a folder whose record matches and whose outputs are intact
+    is left as it is (``skipped``). Uses ``config.segment_backend`` and ``config.max_pixels``.
+
+    Raises
+    ------
+    InputError
+        The photo cannot be read, or no product was found in it.
+    """
+    from dataclasses import replace
+
+    from . import __version__
+    from .understand import UnderstandConfig, understand
+    from .understand.io import save_maps
+    from .understand.overview import save_overview
+
+    photo, folder = Path(photo), Path(folder)
+    digest = _photo_digest(photo)
+    fields = {"packshot": __version__, "segment": config.segment_backend, "depth": depth_backend, "ocr": bool(ocr)}
+    key = input_key({**fields, "photo": digest["sha256"]}) if digest is not None else None
+    if config.resume and key is not None:
+        try:
+            record = load_document(folder / INSPECT_RECORD, "inspect record", fmt="json")[0]
+        except (OSError, ValueError):
+            record = None
+        if isinstance(record, dict) and is_up_to_date(record, key, folder):
+            return InspectResult(photo, folder, skipped=True, flags=list(record.get("flags", [])),
+                                 text=list(record.get("text", [])), size=tuple(record.get("size") or ()) or None)
+    image = load_image(photo, max_pixels=config.max_pixels)
+    if image.alpha is not None and float(image.alpha.min()) < 0.5:
+        # an RGBA cut-out: its alpha channel is the product (its facts, if packshot wrote it,
+        # come back from the PNG; the "photo" is the cut-out over its recorded backdrop)
+        from .segment.io import load_cutout
+
+        cutout = load_cutout(photo)
+        cutout = replace(cutout, flags=tuple(cutout.flags) + ("input-alpha",),
+                         provenance={**dict(cutout.provenance), "source": str(photo), "source_sha256": image.sha256})
+    else:
+        from .segment import segment
+
+        cutout = segment(image, backend=config.segment_backend)
+    del image
+    if cutout.is_empty:
+        raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
+    if digest is None or key is None:  # not a regular file: key what was read
+        key = input_key({**fields, "photo": cutout.provenance.get("source_sha256") or str(photo)})
+    maps = understand(cutout, UnderstandConfig(depth_backend=depth_backend, ocr=ocr))
+    folder.mkdir(parents=True, exist_ok=True)
+    overview = save_overview(folder / "overview.png", cutout, maps,
+                             title=f"{photo.name}  ({cutout.size[0]} x {cutout.size[1]} px)")
+    paths = save_maps(folder, maps, cutout)
+    result = InspectResult(photo, folder, flags=[f.code for f in maps.flags], text=[t.text for t in maps.text],
+                           size=tuple(cutout.size))
+    # the record last: its presence (with intact outputs) means the folder is complete
+    record = make_record(key, [overview, *(p for n, p in sorted(paths.items()) if n != "log")], folder,
+                         photo=str(photo), flags=result.flags, text=result.text, size=list(cutout.size))
+    atomic_write_text(folder / INSPECT_RECORD, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return result

@@ -1,7 +1,10 @@
 """The ``packshot`` command line.
 
 Each subcommand lives in its own module in this package and exposes ``register(app)``;
-modules are discovered here, so adding a command never edits this file.
+modules are discovered here, so adding a command never edits this file. Every command speaks one
+grammar: its shared options (``-o/--out``, ``-b/--brief``, ``-s/--segmenter``, ``-r/--renderer``,
+``-m/--master``, ``-p/--profile``, ``-q/--quiet``, ``--json``, ``--seed``, ``--max-pixels``), input
+expansion and ``--json`` output are defined once, in :mod:`packshot.cli._common`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ app = typer.Typer(
     name="packshot",
     help="AI product photography that keeps the product the product: cut, measure, brief, build, check.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion: options and choices complete
     pretty_exceptions_enable=False,
 )
 
@@ -36,6 +39,9 @@ _load_commands()
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    from ._common import set_output
+
+    set_output()  # each command sets its own --json / --quiet; nothing carries over from a previous call
     if version:
         from .. import __version__
 

@@ -1,7 +1,7 @@
 """``packshot backends``: every registered backend of every stage, with a one-line description.
 
     packshot backends            # a table per stage
-    packshot backends --json     # {"render": {"studio": "...", "diffusion": "..."}, ...}
+    packshot backends --json     # one JSON object per backend: {"stage": "render", "name": "studio", ...}
 
 Backends needing an optional extra say so in their description; the listing itself imports no
 heavy dependency.
@@ -10,9 +10,10 @@ heavy dependency.
 from __future__ import annotations
 
 import importlib
-import json
 
 import typer
+
+from ._common import Json, Quiet, emit, set_output
 
 REGISTRIES = (
     ("segment", "packshot.segment", "BACKENDS"),
@@ -40,12 +41,16 @@ def collect() -> dict[str, dict[str, str]]:
 def register(app: typer.Typer) -> None:
     @app.command("backends")
     def backends_command(
-        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """List the backends of every stage (segment, depth, render, relight, upscale)."""
+        set_output(as_json, quiet)
         found = collect()
         if as_json:
-            typer.echo(json.dumps(found, indent=2))
+            for stage, names in found.items():
+                for name, doc in names.items():
+                    emit({"stage": stage, "name": name, "description": doc})
             return
         from rich.console import Console
         from rich.table import Table

@@ -1,7 +1,9 @@
 """``packshot check``: is this image allowed where it is going? Every rule of a profile, measured.
 
 Exit code: 0 when every image passes every profile (warnings allowed), 1 when a rule fails or an
-image cannot be read, 2 for bad arguments (an unknown profile lists the choices).
+image cannot be read, 2 for bad arguments (an unknown profile lists the choices). Folders are
+searched recursively. With ``--json``, one JSON object per image and profile on stdout (the
+report: ``passed``, every rule with its measured value and limit) instead of the tables.
 
 The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
 image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.compliance.check`).
@@ -13,15 +15,14 @@ Clips (``.mp4``, ``.webm``, ``.mov``) are checked against the video profiles (``
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.text import Text
 
-from ._common import escape, expand_inputs, print_error, print_info
+from ._common import Json, Profiles, Quiet, emit, escape, expand_inputs, print_error, print_info, set_output
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -46,13 +47,12 @@ def _sidecar_alpha(image: Path) -> Path | None:
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_command(
-        images: List[Path] = typer.Argument(..., help="Image files or folders of images."),
-        profile: List[str] = typer.Option(..., "--profile", "-p", help="Profile name or YAML file; repeat for "
-                                                                       "several."),
+        images: Annotated[List[Path], typer.Argument(help="Images or clips, or folders of them (searched "
+                                                          "recursively).")],
+        profile: Profiles,
         alpha: Optional[Path] = typer.Option(None, "--alpha", help="Product alpha mask (grey PNG) for a single "
                                                                    "image; default: <stem>_alpha.png beside the "
                                                                    "image when present, else estimated."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead of tables."),
         show_skipped: bool = typer.Option(False, "--show-skipped", help="Also list the rules a profile does "
                                                                         "not impose."),
         fix_to: Optional[Path] = typer.Option(None, "--fix-to", help="Clips only: write a fixed copy (pad, trim, "
@@ -62,6 +62,8 @@ def register(app: typer.Typer) -> None:
                                                         "fixed clip (MP4 embedded, WebM as a .c2pa sidecar) with the "
                                                         "PEM chain and key in this folder; the clip's frame sidecar "
                                                         "(<variant>.json beside it) describes its history."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Check images against marketplace profiles: rule, measured value, limit, pass/fail."""
         from rich.console import Console
@@ -74,6 +76,7 @@ def register(app: typer.Typer) -> None:
 
         from ..export.compliance.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
 
+        set_output(as_json, quiet)
         try:
             profiles = [get_profile(p) for p in profile if p not in VIDEO_PROFILES]
         except InputError as exc:
@@ -91,15 +94,14 @@ def register(app: typer.Typer) -> None:
         # in folders, images are checked when an image profile is named, clips when a video profile is
         folders = [Path(p) for p in images if Path(p).is_dir()]
         paths = [p for p in given if not is_video(p)] + (expand_inputs(folders) if profiles else [])
-        clips = [p for p in given if is_video(p)] + ([q for f in folders for q in sorted(f.iterdir())
-                                                      if q.suffix.lower() in VIDEO_SUFFIXES] if video_profiles else [])
+        clips = [p for p in given if is_video(p)] + (expand_inputs(folders, suffixes=VIDEO_SUFFIXES)
+                                                     if video_profiles else [])
         if not paths and not clips:
             raise typer.BadParameter("no image files found", param_hint="IMAGES")
         if alpha is not None and len(paths) != 1:
             raise typer.BadParameter("--alpha needs exactly one image", param_hint="--alpha")
 
         console = Console(file=sys.stdout, soft_wrap=True)
-        documents: list[dict] = []
         any_failed = False
         for path in paths:
             try:
@@ -112,14 +114,14 @@ def register(app: typer.Typer) -> None:
             except (PackshotError, OSError, ValueError) as exc:
                 any_failed = True
                 print_error("failed", f"{path}: {exc}")
-                documents.append({"image": str(path), "error": str(exc)})
+                if as_json:
+                    emit({"input": str(path), "ok": False, "error": f"{path}: {exc}"})
                 continue
             for report in reports:
                 any_failed |= not report.passed
-                doc = report.to_dict()
-                doc["alpha"] = str(mask_path) if mask_path else None
-                documents.append(doc)
                 if as_json:
+                    emit({"input": str(path), "ok": True, **report.to_dict(),
+                          "alpha": str(mask_path) if mask_path else None})
                     continue
                 verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
                 region = f"product from {escape(mask_path.name)}" if mask_path else "product region estimated"
@@ -161,15 +163,16 @@ def register(app: typer.Typer) -> None:
                 except (PackshotError, OSError, ValueError) as exc:
                     any_failed = True
                     print_error("failed", f"{path}: {exc}")
-                    documents.append({"clip": str(path), "error": str(exc)})
+                    if as_json:
+                        emit({"input": str(path), "ok": False, "profile": name, "error": f"{path}: {exc}"})
                     continue
                 any_failed |= not report.passed if fixed is None else not fixed.report.passed
-                doc = report.to_dict()
-                if fixed is not None:
-                    doc["fixed"] = {"path": str(fixed.path), "actions": list(fixed.actions),
-                                    "passed": fixed.report.passed, "rules": fixed.report.to_dict()["rules"]}
-                documents.append(doc)
                 if as_json:
+                    doc = {"input": str(path), "ok": True, **report.to_dict()}
+                    if fixed is not None:
+                        doc["fixed"] = {"path": str(fixed.path), "actions": list(fixed.actions),
+                                        "passed": fixed.report.passed, "rules": fixed.report.to_dict()["rules"]}
+                    emit(doc)
                     continue
                 verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
                 table = Table(title=f"{path.name}  {report.size[0]}x{report.size[1]}  {report.profile}  {verdict}",
@@ -186,7 +189,5 @@ def register(app: typer.Typer) -> None:
                 if fixed is not None:
                     ok = ("PASS", "green") if fixed.report.passed else ("FAIL", "bold red")
                     console.print(Text.assemble(f"fixed -> {fixed.path} ({'; '.join(fixed.actions)}): ", ok))
-        if as_json:
-            typer.echo(json.dumps({"passed": not any_failed, "results": documents}, indent=2, default=str))
         if any_failed:
             raise typer.Exit(1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import err_console, print_error, print_info
+from ._common import Json, KeyType, Quiet, expand_inputs, print_error, print_info, print_warning, run_batch, set_output
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(365, "--days", help="Validity of the development certificates, in days."),
         name: str = typer.Option("packshot development signer", "--name", help="Common name of the signer."),
         force: bool = typer.Option(False, "--force", help="Replace credentials already in the folder."),
-        key_type: str = typer.Option("es256", "--key-type", help="Signer algorithm: es256, ps256 or ed25519."),
+        key_type: KeyType = typer.Option(KeyType.es256, "--key-type", help="Signer algorithm: es256, ps256 or ed25519."),
         tsa_url: str = typer.Option(None, "--tsa-url", help="Timestamp authority (RFC 3161) URL to record in "
                                     "credentials.json; signing then asks it for a trusted time."),
     ) -> None:
@@ -33,15 +33,14 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("must be at least 1", param_hint="--days")
         try:
             creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url,
-                                         key_type=key_type)
+                                         key_type=key_type.value)
         except PackshotError as exc:
             print_error("credentials error", f"{exc}")
             raise typer.Exit(2)
         typer.echo(f"wrote {folder}/chain.pem, key.pem, dev-ca.pem, credentials.json")
         typer.echo(f"signer: {creds.describe()}")
-        err_console.print("[yellow]warning[/yellow] this is a DEVELOPMENT CA: every manifest signed with it is "
-                          "reported as untrusted by C2PA readers; use a certificate from a C2PA-trusted CA for "
-                          "production")
+        print_warning("this is a DEVELOPMENT CA: every manifest signed with it is reported as untrusted by C2PA "
+                      "readers; use a certificate from a C2PA-trusted CA for production")
 
     @sub.command("show")
     def show_command(folder: Path = typer.Argument(..., help="Credentials folder.")) -> None:
@@ -60,16 +59,20 @@ def register(app: typer.Typer) -> None:
 
     @sub.command("sign-clip")
     def sign_clip_command(
-        clips: List[Path] = typer.Argument(..., help="Motion clips (.mp4, .webm) as `packshot run` wrote them, "
-                                                     "beside their frame sidecar <variant>.json."),
+        clips: Annotated[List[Path], typer.Argument(help="Motion clips (.mp4, .webm) as `packshot run` wrote them, "
+                                                         "beside their frame sidecar <variant>.json, or folders of "
+                                                         "them (searched recursively).")],
         credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
                                                    help="Credentials folder (PEM chain and key)."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Sign Content Credentials into clips: MP4 embedded (rewritten in place), WebM as a .c2pa sidecar."""
         from ..credentials.clip import sign_clip
         from ..credentials.export_hook import ExportCredentials
         from ..errors import PackshotError
 
+        set_output(as_json, quiet)
         if credentials is None:
             print_error("credentials error", "name a credentials folder with --credentials or PACKSHOT_CREDENTIALS")
             raise typer.Exit(2)
@@ -78,15 +81,16 @@ def register(app: typer.Typer) -> None:
         except PackshotError as exc:
             print_error("credentials error", f"{exc}")
             raise typer.Exit(2)
-        failed = 0
-        for clip in clips:
-            try:
-                holder = sign_clip(clip, signing)
-            except (PackshotError, OSError) as exc:
-                failed += 1
-                print_error("failed", f"{clip}: {exc}")
-                continue
+        files = expand_inputs(clips, suffixes=(".mp4", ".webm"))
+        if not files:
+            print_error("error", f"no clips in {', '.join(map(str, clips))}")
+            raise typer.Exit(2)
+
+        def work(clip: Path) -> dict:
+            holder = sign_clip(clip, signing)
             print_info(f"signed {clip}" + (f" (sidecar {holder})" if holder != clip else ""))
-        raise typer.Exit(1 if failed else 0)
+            return {"signed": str(holder)}
+
+        raise typer.Exit(run_batch(files, work, label="sign-clip").exit_code)
 
     app.add_typer(sub, name="credentials")

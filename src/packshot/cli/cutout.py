@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
 from ..errors import EmptyProductError, InputError
-from ._common import max_pixels_option
+from ..imaging import DEFAULT_MAX_PIXELS
+from ._common import (Json, MaxPixels, Orientation, OrientationOption, Quiet, Segmenter, SegmenterAlias,
+                      deprecated_alias, out_option, set_output)
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -52,45 +54,43 @@ def parse_point(text: str) -> tuple[float, float, int]:
 
 
 def register(app: typer.Typer) -> None:
-    from ..segment import BACKENDS
-
-    names = ", ".join(BACKENDS.names())
-
     @app.command("cutout")
     def cutout_command(
-        inputs: List[Path] = typer.Argument(..., help="Photos (or folders of photos) to cut out."),
-        out: Path = typer.Option(..., "--out", "-o", help="Folder for <stem>.png outputs."),
-        backend: str = typer.Option("auto", "--backend", "-b", help=f"Segment backend: {names}."),
+        inputs: Annotated[List[Path], typer.Argument(help="Photos, or folders of photos (searched recursively).")],
+        out: Annotated[Path, out_option("Folder for <stem>.png outputs.")],
+        segmenter: Segmenter = "auto",
+        backend: SegmenterAlias = None,
         box: Optional[str] = typer.Option(None, "--box", help="Box prompt x0,y0,x1,y1 (pixels of the rotated input)."),
         point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
         mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
-        max_pixels: int = max_pixels_option("Refuse inputs with more pixels (decompression-bomb guard)"),
-        orientation: str = typer.Option("keep", "--orientation", help="keep the input's geometry (default), auto (turn upright from label text, then shape), or 0, 90, 180, 270 (clockwise)."),
+        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+        orientation: OrientationOption = Orientation.keep,
         gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
-        """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
+        """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
+
+        --orientation keep (the default) keeps the input's geometry and size; auto turns the product upright (label text, then shape); 0, 90, 180, 270 turn it clockwise.
+        """
         from ..imaging import check_output_name, load_image, save_gray
         from ..integrity import InputGuard
-        from ..segment import SegmentConfig, segment
+        from ..segment import BACKENDS, SegmentConfig, segment
         from ..segment.io import save_cutout
         from ..types import Prompt
         from ._common import expand_inputs, print_error, print_info, run_batch
 
-        from ..segment.orientation import ORIENTATION_CHOICES
-
+        set_output(as_json, quiet)
+        segmenter = deprecated_alias(segmenter, backend)
+        orientation_choice = orientation.value
         try:
-            orientation_choice = orientation.strip().lower()
-            if orientation_choice not in ORIENTATION_CHOICES:
-                raise InputError("--orientation", f"must be one of {', '.join(ORIENTATION_CHOICES)}, got {orientation!r}")
-            if backend not in BACKENDS:
-                raise InputError("--backend", f"unknown backend {backend!r}; choose one of: {names}")
             prompt = Prompt(box=parse_box(box) if box else None, points=tuple(parse_point(p) for p in point or ()))
             # build the backend once: a bad onnx/sam path fails here, not once per input
-            backend_obj = BACKENDS.create(backend)
+            backend_obj = BACKENDS.create(segmenter)
         except (InputError, ValueError) as exc:
             print_error("error", str(exc))
             raise typer.Exit(2)
-        files = expand_inputs(inputs)
+        files = expand_inputs(inputs, exclude=[out])
         if not files:
             print_error("error", "no input images given")
             raise typer.Exit(2)
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         stems: dict[str, Path] = {}
         guard = InputGuard(files)  # no cut-out is written over one of the photos
 
-        def work(path: Path) -> None:
+        def work(path: Path) -> dict:
             target = out / f"{Path(path).stem}.png"
             # every check before the (slow) segmentation
             check_output_name(target)
@@ -110,12 +110,14 @@ def register(app: typer.Typer) -> None:
             cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
             if cut.is_empty:
                 raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
+            flags: list[str] = []
             if gate or orientation_choice != "keep":
                 from ..segment.review import require_passed, review_cutout
 
                 review = review_cutout(cut, orientation=orientation_choice, gate=gate, prompted=not prompt.empty)
                 require_passed(review, path)
                 cut = review.cutout
+                flags = list(review.flags)
                 if "orientation-uncertain" in review.flags:
                     print_info(f"{path}: orientation uncertain ({review.orientation.evidence.get('reason')}): kept as shot")
             out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +126,8 @@ def register(app: typer.Typer) -> None:
             else:
                 save_cutout(target, cut)
             stems[target.name.casefold()] = Path(path)  # a failed input does not reserve its name
+            return {"output": str(target), "size": list(cut.size), "bbox": list(cut.bbox) if cut.bbox else None,
+                    "confidence": round(float(cut.confidence), 4), "flags": list(dict.fromkeys([*cut.flags, *flags]))}
 
         result = run_batch(files, work, label="cutout")
         if result.done:

@@ -1,14 +1,21 @@
-"""``packshot export``: frames -> marketplace-ready files at a destination, a manifest and feeds."""
+"""``packshot export``: frames -> marketplace-ready files at a destination, a manifest and feeds.
+
+Inputs are frame sidecars, folders (searched recursively for frame sidecars, else for product
+images) or plain images. Prints one line per written file (URL, size, bytes); with ``--json`` one
+JSON object per written file (and per failure, ``"ok": false``) instead.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import print_error, print_info
+from ._common import (UPSCALER, FeedKind, Json, OnCollision, Profiles, Quiet, choice_option, emit, print_error,
+                      print_info, set_output)
 
 
 def _storage_options(values: list[str], as_json: str | None) -> dict:
@@ -41,19 +48,20 @@ def _storage_options(values: list[str], as_json: str | None) -> dict:
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_command(
-        frames: List[Path] = typer.Argument(..., help="Frame sidecars (<variant>.json), folders of frames, or "
-                                                      "plain images (cut-outs on white)."),
-        profile: List[str] = typer.Option(..., "--profile", "-p", help="Marketplace profile name or YAML file; "
-                                                                       "repeat for several."),
+        frames: Annotated[List[Path], typer.Argument(help="Frame sidecars (<variant>.json), folders of frames "
+                                                          "(searched recursively), or plain images (cut-outs on "
+                                                          "white).")],
+        profile: Profiles,
         dest: str = typer.Option(..., "--dest", "-d", help="Destination: folder, file://, s3://, gs://, memory://"),
-        feed: List[str] = typer.Option([], "--feed", help="Write a product image feed: google (TSV) or meta (CSV)."),
+        feed: List[FeedKind] = typer.Option([], "--feed", help="Write a product image feed: google (TSV) or meta "
+                                                               "(CSV); repeat for both."),
         template: str = typer.Option("{sku}_{scene}_{variant}_{profile}.{ext}", "--template", "-t",
                                      help="File name template; fields: sku scene variant profile ext width "
                                           "height kind index; '/' makes folders."),
         public_url: Optional[str] = typer.Option(None, "--public-url", help="Base URL the destination is served "
                                                                             "from (needed for feeds)."),
-        on_collision: str = typer.Option("suffix", "--on-collision", help="Two outputs with one name: suffix "
-                                                                          "(-2, -3) or error."),
+        on_collision: OnCollision = typer.Option(OnCollision.suffix, "--on-collision",
+                                                 help="Two outputs with one name: suffix (-2, -3) or error."),
         retries: int = typer.Option(4, "--retries", help="Tries per upload, the first included."),
         manifest: Optional[Path] = typer.Option(None, "--manifest", help="Also write the manifest here (default for "
                                                                          "remote destinations other than memory://: "
@@ -61,9 +69,10 @@ def register(app: typer.Typer) -> None:
         storage_option: List[str] = typer.Option([], "--storage-option", help="fsspec option KEY=VALUE for the "
                                                  "destination (dotted keys nest: client_kwargs.endpoint_url=...)."),
         storage_options: Optional[str] = typer.Option(None, "--storage-options", help="fsspec options as JSON."),
-        workers: int = typer.Option(2, "--workers", help="Threads for fixing, encoding and uploading."),
-        upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for inputs below a "
-                                     "profile's minimum: realesrgan, bicubic or none."),
+        workers: int = typer.Option(2, "--workers", "-w", min=1, help="Threads for fixing, encoding and uploading."),
+        upscaler: Annotated[str, choice_option("--upscaler", choice=UPSCALER, help="Super-resolution for inputs "
+                                                "below a profile's minimum (see `packshot backends`), or none.")
+                            ] = "realesrgan",
         credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
                                                    help="Sign Content Credentials (C2PA) into every file with the "
                                                         "PEM chain and key in this folder (see `packshot credentials "
@@ -72,12 +81,15 @@ def register(app: typer.Typer) -> None:
                                                     "with each SKU's title for the alt text, or its own alt text."),
         approved: bool = typer.Option(False, "--approved", help="Deliver only frames approved in `packshot "
                                       "review` (decisions in <run>/.packshot/review.sqlite)."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
         from ..export.delivery.deliver import collect_frames, default_fixer, export_frames
         from ..export.delivery.routing import RetryPolicy
 
+        set_output(as_json, quiet)
         options = _storage_options(storage_option, storage_options)
         try:
             inputs = collect_frames(frames)
@@ -113,8 +125,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = export_frames(
-                inputs, profile, dest, template=template, feed=feed or None, public_url=public_url,
-                on_collision=on_collision, retry=RetryPolicy(attempts=retries), storage_options=options,
+                inputs, profile, dest, template=template, feed=[f.value for f in feed] or None,
+                public_url=public_url, on_collision=on_collision.value, retry=RetryPolicy(attempts=retries), storage_options=options,
                 local_manifest=local_manifest, workers=workers, on_progress=progress,
                 fixer=default_fixer(None if upscaler == "none" else upscaler),
                 credentials=credentials, product_text=texts,
@@ -123,7 +135,13 @@ def register(app: typer.Typer) -> None:
             print_error("export error", str(exc))
             raise typer.Exit(2)
         for f in result.files:
-            typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
+            if as_json:
+                emit({"input": f.source, "ok": True, **{k: v for k, v in asdict(f).items() if k != "provenance"}})
+            else:
+                typer.echo(f"{f.url}\t{f.width}x{f.height}\t{f.bytes}")
+        if as_json:
+            for failure in result.failures:
+                emit({"input": failure.source, "ok": False, **asdict(failure)})
         if credentials is not None:
             from ..credentials import load_credentials
 

@@ -1,10 +1,10 @@
 """``packshot qa``: check rendered frames against their cut-out and master artwork.
 
-    packshot qa FRAME_DIR [--master DIR] [--fail-on fail|review] [--no-overlay]
+    packshot qa FRAME_DIR... [--master DIR] [--fail-on fail|review] [--no-overlay] [--json]
 
-Finds every frame sidecar written by ``packshot render`` under FRAME_DIR (``<variant>.json`` beside
-``<variant>.png``), warps the cut-out it names into the frame and runs :func:`packshot.qa.qa`.
-Master artwork per SKU comes from ``--master DIR`` (``<sku>.png``, ``<sku>_master.png`` or any image
+Finds every frame sidecar written by ``packshot render`` or ``packshot run`` under each FRAME_DIR
+(``<variant>.json`` beside ``<variant>.png``), warps the cut-out it names into the frame and runs
+:func:`packshot.qa.qa`. Master artwork per SKU comes from ``--master DIR`` (``<sku>.png``, ``<sku>_master.png`` or any image
 whose stem is the SKU); a SKU without one is checked against its cut-out's text, with a warning.
 
 Writes, atomically, next to each frame: ``<variant>_qa.json`` (verdict, every check with its value
@@ -12,27 +12,33 @@ and thresholds, OCR tokens, provenance) and ``<variant>_qa_overlay.png``. Prints
 
 Exit code: 0 when no frame fails; 1 when any frame fails QA (or, with ``--fail-on review``, needs
 review) or could not be checked (missing cut-out, unreadable frame, ...); 2 when FRAME_DIR does not
-exist or holds no frame sidecars, or the ``--master`` folder does not exist.
+exist or holds no frame sidecars, or the ``--master`` folder does not exist. With ``--json``, one
+JSON object per frame on stdout (verdict, reasons) instead of the table.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, List
 
 import typer
 
-from ._common import escape, print_error, print_warning, run_batch
+from ..imaging import DEFAULT_MAX_PIXELS
+from ._common import (FailOn, Json, Master, MaxPixels, Quiet, escape, json_mode, print_error, print_info,
+                      print_warning, run_batch, set_output)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("qa")
     def qa_command(
-        frame_dir: Path = typer.Argument(..., help="Folder of rendered frames (searched recursively), or one sidecar JSON."),
-        master: Optional[Path] = typer.Option(None, "--master", "-m",
-                                              help="Folder of approved master artwork, one image per SKU."),
-        fail_on: str = typer.Option("fail", "--fail-on", help="Lowest verdict that makes the exit code non-zero: fail or review."),
+        frame_dirs: Annotated[List[Path], typer.Argument(help="Folders of rendered frames (searched recursively), "
+                                                              "or frame sidecar JSON files.")],
+        master: Master = None,
+        fail_on: FailOn = FailOn.fail,
         overlay: bool = typer.Option(True, "--overlay/--no-overlay", help="Write <variant>_qa_overlay.png."),
+        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Check frames: silhouette, colour, label text and print geometry against the cut-out (and master).
 
@@ -49,19 +55,21 @@ def register(app: typer.Typer) -> None:
         from ..qa.frames import check_frame_file, find_master, find_sidecars
         from ..render.io import read_sidecar
 
-        if fail_on not in ("fail", "review"):
-            raise typer.BadParameter(f"--fail-on must be 'fail' or 'review', got {fail_on!r}")
+        set_output(as_json, quiet)
         if master is not None and not master.is_dir():
             print_error("error", f"{master}: master folder does not exist")
             raise typer.Exit(2)
-        try:
-            sidecars = find_sidecars(frame_dir)
-        except InputError as exc:
-            print_error("error", str(exc))
-            raise typer.Exit(2)
-        if not sidecars:
-            print_error("error", f"{frame_dir}: no frame sidecars (<variant>.json) found")
-            raise typer.Exit(2)
+        sidecars: list[Path] = []
+        for frame_dir in frame_dirs:
+            try:
+                found = find_sidecars(frame_dir)
+            except InputError as exc:
+                print_error("error", str(exc))
+                raise typer.Exit(2)
+            if not found:
+                print_error("error", f"{frame_dir}: no frame sidecars (<variant>.json) found")
+                raise typer.Exit(2)
+            sidecars.extend(p for p in found if p not in sidecars)
 
         config = QAConfig()
         masters: dict[str, object] = {}
@@ -76,14 +84,24 @@ def register(app: typer.Typer) -> None:
                 masters[sku] = (path, load_image(path).rgb if path is not None else None)
             return masters[sku]
 
-        def check(sidecar: Path) -> None:
+        def check(sidecar: Path) -> dict:
             inputs_sku = read_sidecar(sidecar).get("sku", "")
             master_path, artwork = master_for(str(inputs_sku))
-            report, inputs = check_frame_file(sidecar, artwork, config, overlay=overlay, master_path=master_path)
+            report, inputs = check_frame_file(sidecar, artwork, config, overlay=overlay, master_path=master_path,
+                                              max_pixels=max_pixels)
             first = report.reasons[0] if report.reasons else ""
             rows.append((inputs.sku, inputs.scene, inputs.variant, report.verdict, first))
+            return {"sku": inputs.sku, "scene": inputs.scene, "variant": inputs.variant, "verdict": report.verdict,
+                    "reasons": list(report.reasons), "master": str(master_path) if master_path else None}
 
         result = run_batch(sidecars, check, label="qa")
+        bad = {"fail"} if fail_on is FailOn.fail else {"fail", "review"}
+        failing = sum(r[3] in bad for r in rows)
+        summary = (f"{sum(r[3] == 'pass' for r in rows)} pass, {sum(r[3] == 'review' for r in rows)} review, "
+                   f"{sum(r[3] == 'fail' for r in rows)} fail, {len(result.failed)} error(s)")
+        if json_mode():
+            print_info(summary)
+            raise typer.Exit(1 if failing or result.failed else 0)
         table = Table(title=f"qa: {len(sidecars)} frame(s)")
         for col in ("sku", "scene", "variant", "verdict", "first reason"):
             table.add_column(col, overflow="fold")
@@ -93,9 +111,6 @@ def register(app: typer.Typer) -> None:
         for path, why in result.failed:
             table.add_row("?", "", escape(str(path)), "[red]error[/]", escape(why))
         Console(width=160).print(table)
-        bad = {"fail"} if fail_on == "fail" else {"fail", "review"}
-        failing = sum(r[3] in bad for r in rows)
-        typer.echo(f"{sum(r[3] == 'pass' for r in rows)} pass, {sum(r[3] == 'review' for r in rows)} review, "
-                   f"{sum(r[3] == 'fail' for r in rows)} fail, {len(result.failed)} error(s)")
+        typer.echo(summary)
         if failing or result.failed:
             raise typer.Exit(1)

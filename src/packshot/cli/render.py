@@ -1,20 +1,26 @@
-"""``packshot render``: a cut-out + its maps + a brief -> finished frames.
+"""``packshot render``: cut-outs + their maps + a brief -> finished frames.
 
-    packshot render CUTOUT.png --maps MAPS_DIR --brief brief.yaml --out DIR
+    packshot render CUTOUT.png --brief brief.yaml --out DIR [--maps MAPS_DIR] [--renderer studio]
+    packshot render run-out/ --brief brief.yaml --out DIR      # every <sku>/cutout.png under it
 
-Writes ``DIR/<sku>/<scene>/<variant>.png`` with ``<variant>.json`` (sidecar: provenance,
-product box, placement) and ``<variant>_alpha.png`` for every scene, variant and size.
+Writes ``DIR/<sku>/<scene>/<variant>.png`` with ``<variant>.json`` (sidecar: provenance, product
+box, placement, run key) and ``<variant>_alpha.png`` for every scene, variant and size, through
+:func:`packshot.pipeline.render_cutout`: a frame whose sidecar records the same inputs (cut-out,
+maps, scene, backends) with intact files is skipped (``--force`` renders it again). With ``--qa``
+each frame is checked (``<variant>_qa.json``), against ``--master`` artwork when given.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import print_error, print_info, run_batch
+from ..imaging import DEFAULT_MAX_PIXELS
+from ._common import (BriefFile, Json, Master, MaxPixels, Out, Quiet, Renderer, RendererAlias, Seed,
+                      deprecated_alias, expand_inputs, print_error, print_info, run_batch, set_output, with_seed)
 
 _SKU_SUFFIX = re.compile(r"[-_.]?(cutout|cut-out|rgba)$", re.IGNORECASE)
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -30,74 +36,66 @@ def sku_for_cutout(path: Path) -> str:
     return _SLUG.sub("-", stem).strip("-.") or "sku"
 
 
-def load_cutout_file(path: Path):
-    """Read an RGBA cut-out PNG as a :class:`packshot.types.Cutout` (segment's reader when present)."""
-    try:
-        from ..segment.io import load_cutout  # type: ignore[import-not-found]
-    except ImportError:
-        load_cutout = None
-    if load_cutout is not None:
-        return load_cutout(path)
-    from ..errors import InputError
-    from ..imaging import load_image
-    from ..types import Cutout, alpha_bbox
-
-    img = load_image(path)
-    if img.alpha is None:
-        raise InputError(path, "cut-out has no alpha channel: pass the RGBA PNG written by 'packshot cut'")
-    return Cutout(rgb=img.rgb, alpha=img.alpha, image=img.rgb, bbox=alpha_bbox(img.alpha), confidence=1.0,
-                  provenance={"source": str(path), "sha256": img.sha256})
+def expand_cutouts(inputs: list[Path], exclude: list[Path]) -> list[Path]:
+    """Cut-out files as given; a folder expands (recursively) to the ``cutout.png`` files in it
+    (packshot's ``<sku>/cutout.png`` layout) when it holds any, else to every PNG in it but
+    packshot's own frame alpha and QA overlay files."""
+    out: list[Path] = []
+    for p in inputs:
+        if not Path(p).is_dir():
+            out.extend(expand_inputs([p]))
+            continue
+        pngs = expand_inputs([p], suffixes=(".png",), exclude=exclude)
+        own = [q for q in pngs if q.name == "cutout.png"]
+        out.extend(own or [q for q in pngs if not q.stem.endswith(("_alpha", "_qa_overlay"))])
+    return list(dict.fromkeys(out))
 
 
-def _maps_for(cutout, cutout_path: Path, maps_dir: Optional[Path], sku: str, several: bool):
+def _maps_dir_for(cutout_path: Path, maps: Optional[Path], sku: str, several: bool) -> Optional[Path]:
+    """The maps folder of one cut-out: ``--maps`` (its ``<sku>/`` subfolder with several cut-outs
+    when there is one), else ``maps/`` beside the cut-out (a run's layout); None: measure them."""
     from ..errors import InputError
 
-    folder = None
-    if maps_dir is not None:
-        folder = maps_dir / sku if several and (maps_dir / sku).is_dir() else maps_dir
+    if maps is not None:
+        folder = maps / sku if several and (maps / sku).is_dir() else maps
         if not folder.is_dir():
             raise InputError(folder, "maps folder does not exist (write it with 'packshot inspect')")
-    elif (cutout_path.parent / "maps").is_dir():
-        folder = cutout_path.parent / "maps"
-    if folder is not None:
-        from ..understand.io import load_maps
-
-        maps = load_maps(folder)
-        if maps.depth.shape != cutout.alpha.shape:
-            raise InputError(folder, f"maps are {maps.depth.shape[1]}x{maps.depth.shape[0]} but the cut-out is "
-                                     f"{cutout.alpha.shape[1]}x{cutout.alpha.shape[0]}: they belong to another cut-out")
-        return maps
-    from ..understand import understand
-
-    return understand(cutout)
+        return folder
+    beside = cutout_path.parent / "maps"
+    return beside if beside.is_dir() else None
 
 
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_command(
-        cutouts: List[Path] = typer.Argument(..., help="Cut-out RGBA PNG(s) written by 'packshot cut'."),
-        brief: Path = typer.Option(..., "--brief", "-b", help="Creative brief (YAML)."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder: <out>/<sku>/<scene>/<variant>.png"),
-        maps: Optional[Path] = typer.Option(None, "--maps", "-m",
-                                            help="Maps folder from 'packshot inspect' (computed when omitted)."),
+        cutouts: Annotated[List[Path], typer.Argument(help="Cut-out RGBA PNGs written by 'packshot cutout' (or "
+                                                           "folders: their <sku>/cutout.png files, else every PNG).")],
+        brief: BriefFile,
+        out: Out,
+        maps: Optional[Path] = typer.Option(None, "--maps", help="Maps folder from 'packshot inspect' (with several "
+                                            "cut-outs: its <sku>/ subfolders); default: maps/ beside the cut-out, "
+                                            "else measured."),
         sku: Optional[str] = typer.Option(None, "--sku", help="SKU id (one cut-out only); default from the file name."),
-        backend: str = typer.Option("studio", "--backend",
-                                    help="Renderer for scenes without a plate: studio or diffusion (a scene's "
-                                         "'renderer:' in the brief wins)."),
+        renderer: Renderer = "studio",
+        backend: RendererAlias = None,
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
         scene: Optional[List[str]] = typer.Option(None, "--scene", help="Only these scenes of the brief."),
+        seed: Seed = None,
+        force: bool = typer.Option(False, "--force", help="Render frames again even when up to date."),
+        qa: bool = typer.Option(False, "--qa", help="Run the fidelity checks and write <variant>_qa.json per frame."),
+        master: Master = None,
+        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Build the brief's scenes around each cut-out: one frame per scene, variant and size."""
-        from ..condition import condition, load_brief
-        from ..relight import relight
-        from ..render import RENDERERS, render
-        from ..render.io import save_frame
+        from ..condition import load_brief
+        from ..pipeline import RunConfig, render_cutout
 
-        if backend not in RENDERERS:
-            print_error("error", f"unknown --backend '{backend}'; choose one of: {', '.join(RENDERERS.names())}")
-            raise typer.Exit(2)
-        if sku is not None and len(cutouts) > 1:
-            print_error("error", "--sku names one product; give one cut-out with it")
+        set_output(as_json, quiet)
+        renderer = deprecated_alias(renderer, backend, instead="--renderer/-r")
+        if master is not None and not master.is_dir():
+            print_error("error", f"{master}: master folder does not exist")
             raise typer.Exit(2)
         if sku is not None:
             from ..export.delivery.naming import check_sku
@@ -108,7 +106,7 @@ def register(app: typer.Typer) -> None:
                 print_error("error", str(exc))
                 raise typer.Exit(2)
         try:
-            parsed = load_brief(brief)
+            parsed = with_seed(load_brief(brief), seed)
         except (ValueError, OSError) as exc:
             print_error("brief error", str(exc))
             raise typer.Exit(2)
@@ -122,20 +120,37 @@ def register(app: typer.Typer) -> None:
             import dataclasses
 
             parsed = dataclasses.replace(parsed, scenes=tuple(s for s in parsed.scenes if s.name in scene))
+        files = expand_cutouts(cutouts, exclude=[out])
+        if not files:
+            print_error("error", f"no cut-out PNGs in {', '.join(map(str, cutouts))}")
+            raise typer.Exit(2)
+        if sku is not None and len(files) > 1:
+            print_error("error", "--sku names one product; give one cut-out with it")
+            raise typer.Exit(2)
+        config = RunConfig(render_backend=renderer, relight=not no_relight, resume=not force, qa=qa,
+                           max_pixels=max_pixels)
+        from ..pipeline import SkuRegistry
 
-        def work(path: Path) -> None:
-            cutout = load_cutout_file(path)
+        skus = SkuRegistry()
+
+        def work(path: Path) -> dict:
             this_sku = sku or sku_for_cutout(path)
-            product_maps = _maps_for(cutout, path, maps, this_sku, len(cutouts) > 1)
-            written = 0
-            for spec in condition(parsed, cutout, product_maps, this_sku):
-                frame = render(spec, cutout, product_maps, backend="plate" if spec.plate is not None
-                               else (spec.provenance.get("renderer") or backend))
-                if not no_relight:
-                    frame = relight(frame, cutout, product_maps)
-                save_frame(out, frame, path)
-                written += 1
-            print_info(f"{this_sku}: {written} frames written to {out / this_sku}")
+            skus.check(this_sku, path)
+            master_path = None
+            if master is not None:
+                from ..qa.frames import find_master
 
-        result = run_batch(cutouts, work, label="render")
+                master_path = find_master(master, this_sku)
+                if master_path is None:
+                    print_error("warning", f"no master artwork for SKU {this_sku!r} in {master}: label text is "
+                                           f"compared with the cut-out", style="yellow")
+            result = render_cutout(path, parsed, out, sku=this_sku, config=config,
+                                   maps_dir=_maps_dir_for(path, maps, this_sku, len(files) > 1), master=master_path)
+            skus.claim(this_sku, path)
+            print_info(f"{this_sku}: {len(result.frames)} frames written, {len(result.skipped)} up to date "
+                       f"in {out / this_sku}")
+            return {"sku": this_sku, "frames": [str(p) for p in result.frames],
+                    "skipped": [str(p) for p in result.skipped], "verdicts": result.verdicts, "flags": result.flags}
+
+        result = run_batch(files, work, label="render")
         raise typer.Exit(result.exit_code)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ._common import print_error
+from ._common import max_pixels_option, print_error
 from ._web import HOST_HELP
 
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         token_file: Optional[Path] = typer.Option(None, "--token-file", help="File whose first line is the bearer token."),
         reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Default reviewer name (default: $USER)."),
         max_upload_mb: float = typer.Option(32.0, "--max-upload-mb", help="Largest request body (MiB): more is 413."),
-        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Largest image (pixels): more is 413."),
+        max_pixels: int = max_pixels_option("Largest image (pixels): more is 413", default=100_000_000),
         timeout: float = typer.Option(120.0, "--timeout", help="Longest processing of a request (s): more is 408."),
     ) -> None:
         """Review the frames of a run: approve, reject with a comment, or ask for a re-render."""

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
+from ._common import SegmenterAlias, deprecated_alias, max_pixels_option, segmenter_option
 from ._web import HOST_HELP
 
 
@@ -17,12 +18,14 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
         port: int = typer.Option(8000, "--port", help="TCP port."),
         token_file: Optional[Path] = typer.Option(None, "--token-file", help="File whose first line is the bearer token."),
-        workers: int = typer.Option(2, "--workers", help="Requests processed at once."),
+        workers: int = typer.Option(2, "--workers", "-w", min=1, help="Requests processed at once."),
         queue: int = typer.Option(8, "--queue", help="Requests that may wait; the next gets 429 with Retry-After."),
-        backend: str = typer.Option("auto", "--backend", help="Segment backend (loaded once at start-up)."),
+        segmenter: Annotated[str, segmenter_option("Segment backend, loaded once at start-up (see `packshot "
+                                                   "backends`).")] = "auto",
+        backend: SegmenterAlias = None,
         work_dir: Path = typer.Option(Path("packshot-serve"), "--work-dir", help="Folder for /v1/jobs runs."),
         max_upload_mb: float = typer.Option(32.0, "--max-upload-mb", help="Largest request body (MiB): more is 413."),
-        max_pixels: int = typer.Option(40_000_000, "--max-pixels", help="Largest image (pixels): more is 413."),
+        max_pixels: int = max_pixels_option("Largest image (pixels): more is 413", default=40_000_000),
         timeout: float = typer.Option(120.0, "--timeout", help="Longest processing of a request (s): more is 408."),
     ) -> None:
         """Serve the HTTP API (OpenAPI docs at /docs)."""
@@ -30,5 +33,5 @@ def register(app: typer.Typer) -> None:
 
         settings = settings_or_exit(host=host, token_file=token_file, max_upload_mb=max_upload_mb,
                                     max_pixels=max_pixels, timeout=timeout, workers=workers, queue=queue,
-                                    segment_backend=backend, work_dir=work_dir)
+                                    segment_backend=deprecated_alias(segmenter, backend), work_dir=work_dir)
         run_server(settings, port, "packshot API")

@@ -1,40 +1,45 @@
-"""``packshot verify``: read and validate the Content Credentials (C2PA) of files."""
+"""``packshot verify``: read and validate the Content Credentials (C2PA) of files.
+
+Folders are searched recursively. With ``--json``, one JSON object per file on stdout (the
+verification: validity, trust, provenance chain, and ``ok``: whether it passes).
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import print_error, print_info
+from ._common import Json, Quiet, emit, expand_inputs, print_error, print_info, set_output
 
 
 def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_command(
-        files: List[Path] = typer.Argument(..., help="Images (JPEG, PNG, WebP) or clips (MP4; WebM from its .webm.c2pa sidecar) to verify, or folders of "
+        files: Annotated[List[Path], typer.Argument(help="Images (JPEG, PNG, WebP) or clips (MP4; WebM from its .webm.c2pa sidecar) to verify, or folders of "
                                                      "them; a file without an embedded manifest is read with its "
-                                                     ".c2pa sidecar."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (a JSON list)."),
+                                                     ".c2pa sidecar.")],
         require_trusted: bool = typer.Option(False, "--require-trusted", help="Fail (exit 1) when the signer is "
                                              "not trusted, e.g. a development CA."),
         trust_anchors: Optional[Path] = typer.Option(None, "--trust-anchors", help="PEM file of extra CA "
                                                      "certificates to trust."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Validate signature and hard binding, and print the provenance chain. Exit 0 when every file is valid
         (an untrusted signer is a warning), 1 when a manifest is missing or invalid."""
         from ..credentials.verify import MEDIA_SUFFIXES, verify_file
         from ..errors import PackshotError
 
+        set_output(as_json, quiet)
         if trust_anchors is not None and not trust_anchors.is_file():
             print_error("input error", f"{trust_anchors}: trust anchors file does not exist")
             raise typer.Exit(2)
         expanded: list[Path] = []
         for f in files:
             if f.is_dir():
-                found = sorted(q for q in f.rglob("*") if q.is_file() and q.suffix.lower() in MEDIA_SUFFIXES)
+                found = expand_inputs([f], suffixes=MEDIA_SUFFIXES)
                 if not found:
                     print_error("input error", f"{f}: folder holds no image or clip to verify")
                     raise typer.Exit(2)
@@ -50,7 +55,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         codes = [r.exit_code(require_trusted) for r in results]
         if as_json:
-            typer.echo(json.dumps([{**r.to_dict(), "ok": c == 0} for r, c in zip(results, codes)], indent=2))
+            for f, r, c in zip(expanded, results, codes):
+                emit({"input": str(f), **r.to_dict(), "ok": c == 0})
         else:
             for r, c in zip(results, codes):
                 typer.echo(r.describe())

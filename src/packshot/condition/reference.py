@@ -15,16 +15,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..imaging import lab_to_linear, linear_to_lab, luminance
+from ..imaging import LUMINANCE_WEIGHTS, RGB_TO_XYZ, lab_to_linear, linear_to_lab, luminance, shrink_to_long_side
 from ..types import PaletteColor
 
 ANALYSIS_SIZE = 128
 """Long side (pixels) the analyses run at."""
 
 # linear sRGB -> CIE XYZ (D65)
-_RGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
-)
+_RGB_TO_XYZ = RGB_TO_XYZ
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,7 @@ class ReferenceLook:
 
 def shrink(rgb: np.ndarray, long_side: int = ANALYSIS_SIZE) -> np.ndarray:
     """Area-downsample so the long side is at most ``long_side`` pixels (float32, linear)."""
-    h, w = rgb.shape[:2]
-    f = long_side / max(h, w)
-    if f >= 1.0:
-        return np.ascontiguousarray(rgb, np.float32)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return cv2.resize(np.ascontiguousarray(rgb, np.float32), size, interpolation=cv2.INTER_AREA)
+    return shrink_to_long_side(np.ascontiguousarray(rgb, np.float32), long_side)
 
 
 # ------------------------------------------------------------------------------- palette
@@ -145,7 +138,7 @@ def kelvin_to_rgb(kelvin: float, reference_kelvin: float = 6500.0) -> np.ndarray
         return np.linalg.solve(_RGB_TO_XYZ, xyz)
 
     g = rgb_of(kelvin) / rgb_of(reference_kelvin)
-    return (g / (g @ np.array([0.2126, 0.7152, 0.0722]))).astype(np.float32)
+    return (g / (g @ LUMINANCE_WEIGHTS)).astype(np.float32)
 
 
 def estimate_kelvin(rgb: np.ndarray) -> float:
@@ -155,7 +148,7 @@ def estimate_kelvin(rgb: np.ndarray) -> float:
     their mean chromaticity gives a correlated colour temperature, clipped to 2000..12000 K.
     """
     small = shrink(rgb).reshape(-1, 3).astype(np.float64)
-    lum = small @ np.array([0.2126, 0.7152, 0.0722])
+    lum = small @ LUMINANCE_WEIGHTS
     ok = small.max(axis=1) < 0.98  # clipped pixels lost their colour
     if ok.sum() < 16:
         ok = np.ones_like(ok)

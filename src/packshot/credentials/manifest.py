@@ -163,15 +163,16 @@ class ContentSigner:
         self._probe()
 
     def _probe(self) -> None:
-        from PIL import Image
+        import numpy as np
 
-        buf = io.BytesIO()
-        Image.new("RGB", (8, 8), (255, 255, 255)).save(buf, "JPEG")
+        from ..imaging import encode_srgb8
+
+        probe = encode_srgb8(np.full((8, 8, 3), 255, np.uint8), "JPEG", quality=75, icc=False, optimize=False)
         manifest = {"claim_generator_info": [{"name": "packshot", "version": __version__}],
                     "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [
                         {"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCreation"}]}}]}
         try:
-            self.sign(buf.getvalue(), "JPEG", manifest)
+            self.sign(probe, "JPEG", manifest)
         except self.c2pa.C2paError as exc:
             raise CredentialsError(self.credentials.folder, f"c2pa refuses to sign with these credentials: {exc}") from exc
 

@@ -22,12 +22,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..imaging import linear_to_srgb8_fast as _linear_to_srgb8_table
 
 CODECS = {"h264": ("libx264", "mp4"), "vp9": ("libvpx-vp9", "webm")}
 """Codec name -> (FFmpeg encoder, container)."""
 SUFFIX_CODEC = {".mp4": "h264", ".webm": "vp9"}
-
-_LUT_LEVELS = 1 << 14
 
 
 def require_av():
@@ -45,30 +44,11 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-_lut_cache: list[np.ndarray] = []
-
-
-def _srgb_lut() -> np.ndarray:
-    if not _lut_cache:
-        from ..imaging import linear_to_srgb
-
-        x = np.linspace(0.0, 1.0, _LUT_LEVELS, dtype=np.float32)
-        _lut_cache.append(np.clip(np.rint(linear_to_srgb(x) * 255.0), 0, 255).astype(np.uint8))
-    return _lut_cache[0]
-
-
 def linear_to_srgb8_fast(rgb: np.ndarray) -> np.ndarray:
     """8-bit sRGB of a linear H x W x 3 frame through a 16,384-step table (no dither: the
-    encoder's quantisation would undo it). The steps are finer than 8-bit sRGB's everywhere
-    but the first code value."""
-    lut = _srgb_lut()
-    idx = np.multiply(rgb, np.float32(_LUT_LEVELS - 1), dtype=np.float32)
-    np.maximum(idx, 0.0, out=idx)
-    idx += 0.5
-    # clamp above in 16 bits (half the bytes of the float pass); 4 x the table still fits in uint16
-    i16 = np.minimum(idx, 4 * _LUT_LEVELS - 1, out=idx).astype(np.uint16)
-    np.minimum(i16, _LUT_LEVELS - 1, out=i16)
-    return lut[i16]
+    encoder's quantisation would undo it): :func:`packshot.imaging.linear_to_srgb8_fast` with
+    ``dither=False``."""
+    return _linear_to_srgb8_table(rgb, dither=False)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_image_working, load_mask
+from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced, load_image_working,
+                       load_mask)
 from ..types import Placement, alpha_bbox
 
 
@@ -120,7 +121,7 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     if [w, h] != [int(v) for v in data["size"]]:
         raise InputError(image, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
     alpha_path = sidecar.parent / data["product_alpha"]
-    alpha = _alpha8_reduced(alpha_path, (w, h), scale) if scale > 1 else None
+    alpha = load_alpha8_reduced(alpha_path, (w, h), scale) if scale > 1 else None
     if alpha is None:
         alpha = load_mask(alpha_path, size=(w, h))
         if scale > 1:
@@ -170,21 +171,6 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
                        reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
-
-
-def _alpha8_reduced(path: Path, size: tuple[int, int], k: int) -> np.ndarray | None:
-    """The 8-bit grey alpha PNG that save_frame writes, block-averaged by ``k`` without a
-    full-size float copy; None for any other kind of file (then :func:`load_mask` reads it)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            if im.format != "PNG" or im.mode != "L" or im.size != tuple(size) or "transparency" in im.info:
-                return None
-            a8 = np.asarray(im)
-    except Exception:  # load_mask gives the clear error
-        return None
-    return block_mean_linear(a8, k, srgb=False)
 
 
 def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int], k: int
@@ -273,11 +259,7 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     -------
     (QAReport, FrameInputs)
     """
-    import io
-
-    from PIL import Image
-
-    from ..imaging import atomic_write_bytes, atomic_write_text
+    from ..imaging import atomic_write_bytes, atomic_write_text, encode_png
     from . import QAConfig, qa_with_details
     from .overlay import make_overlay
     from .report import report_to_json
@@ -298,7 +280,5 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     atomic_write_text(inputs.sidecar.with_name(f"{stem}_qa.json"), text)
     if overlay:
         img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
-        buf = io.BytesIO()
-        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
-        atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
+        atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), encode_png(img, "RGB", compress_level=6))
     return report, inputs

@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..imaging import delta_e2000, linear_to_lab, luminance
+from ..imaging import delta_e2000, dlinear_dsrgb, linear_to_lab, luminance
 from ..provenance import record
 from ..types import Cutout, Frame, ProductMaps, alpha_bbox
 from ..render.compose import place_product, warp_layer
@@ -477,10 +477,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
                 if product_grain > 0:
                     sigma_map += a_b * product_grain
                 lum = luminance(out[b0:b1])
-                # d(linear)/d(sRGB) near gamma 2.4, with the linear toe's slope near black
-                slope = cv2.pow(np.maximum(lum, 1e-6), 0.583)
-                slope *= 2.4
-                np.maximum(slope, 1.0 / 12.92, out=slope)
+                slope = dlinear_dsrgb(lum)
                 noise *= sigma_map
                 noise *= slope
                 out[b0:b1] += noise[..., None]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..condition.reference import kelvin_to_rgb
+from ..imaging import LUMINANCE_WEIGHTS
 from ..types import Light
 
 FLOOR_FORESHORTENING = 0.3
@@ -30,7 +31,7 @@ def light_tint(kelvin: float, strength: float = 0.5) -> np.ndarray:
     ``strength`` < 1 models a camera white-balanced part of the way toward the light.
     """
     g = kelvin_to_rgb(kelvin, NEUTRAL_KELVIN).astype(np.float64) ** strength
-    return (g / (g @ np.array([0.2126, 0.7152, 0.0722]))).astype(np.float32)
+    return (g / (g @ LUMINANCE_WEIGHTS)).astype(np.float32)
 
 
 def shadow_matrix(base_y: float, light: Light, foreshortening: float = FLOOR_FORESHORTENING,

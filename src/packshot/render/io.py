@@ -20,18 +20,16 @@ files. Writes are atomic.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..errors import InputError
 from ..framerecord import (NOT_FRAME_JSON, RECORD_VERSION, REQUIRED_KEYS, classify, find_records,  # noqa: F401
                            read_record, write_record)
-from ..imaging import atomic_write_bytes, float_to_uint8, linear_to_srgb8, load_image, load_mask, srgb_icc_bytes
+from ..imaging import atomic_write_bytes, encode_png, float_to_uint8, linear_to_srgb8, load_image, load_mask
 from ..integrity import record_outputs
 from ..types import Frame, Light, Placement, SceneSpec
 
@@ -104,9 +102,7 @@ def encode_frame_png(rgb: np.ndarray) -> bytes:
     rgb8 = np.empty(rgb.shape, np.uint8)
     for r0 in range(0, rgb.shape[0], _BAND_ROWS):
         rgb8[r0:r0 + _BAND_ROWS] = linear_to_srgb8(rgb[r0:r0 + _BAND_ROWS], dither=True)
-    buf = io.BytesIO()
-    Image.fromarray(rgb8, "RGB").save(buf, "PNG", icc_profile=srgb_icc_bytes(), compress_level=6)
-    return buf.getvalue()
+    return encode_png(rgb8, "RGB", icc=True, compress_level=6)
 
 
 def _alpha_png(alpha: np.ndarray) -> bytes:
@@ -117,9 +113,7 @@ def _alpha_png(alpha: np.ndarray) -> bytes:
     a8 = np.empty(a.shape, np.uint8)
     for r0 in range(0, a.shape[0], _BAND_ROWS):
         a8[r0:r0 + _BAND_ROWS] = float_to_uint8(np.clip(np.asarray(a[r0:r0 + _BAND_ROWS], np.float32), 0.0, 1.0))
-    buf = io.BytesIO()
-    Image.fromarray(a8, "L").save(buf, "PNG")
-    return buf.getvalue()
+    return encode_png(a8, "L")
 
 
 def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..imaging import linear_to_srgb, luminance, resize_linear
+from ..imaging import LUMINANCE_WEIGHTS, linear_to_srgb, luminance, resize_linear
 from ..types import SceneSpec
 from .compose import PlacedProduct
 
@@ -77,7 +77,7 @@ def estimate_softness(rgb_linear: np.ndarray, mask: np.ndarray | None = None) ->
 def colour_balance(rgb_linear: np.ndarray) -> np.ndarray:
     """Grey-world gains of an image: its mean colour normalised to luminance 1 (linear RGB)."""
     mean = rgb_linear.reshape(-1, 3).mean(axis=0).astype(np.float64)
-    lum = float(mean @ np.array([0.2126, 0.7152, 0.0722]))
+    lum = float(mean @ LUMINANCE_WEIGHTS)
     if lum <= 1e-6:
         return np.ones(3, np.float32)
     return (mean / lum).astype(np.float32)
@@ -104,7 +104,7 @@ class PlateRenderer:
         # Match part of the way: a product photographed under neutral light takes on some of
         # the plate's cast, as it would have in the room, without turning its colour.
         match_gains = gains.astype(np.float64) ** 0.35
-        match_gains = match_gains / (match_gains @ np.array([0.2126, 0.7152, 0.0722]))
+        match_gains = match_gains / (match_gains @ LUMINANCE_WEIGHTS)
         lum = luminance(plate)
         spread = float(np.std(np.log(lum + 0.01)))
         contrast = float(np.clip((spread / 0.9) ** 0.15, 0.92, 1.08))

@@ -29,7 +29,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..imaging import LoadedImage
-from ..provenance import record
+from ..provenance import record, sha256_array
 from ..registry import Registry
 from ..types import Cutout, Prompt, alpha_bbox
 
@@ -356,17 +355,6 @@ def cutout_from_mask(
     return Cutout(rgb=fg, alpha=a, image=rgb, bbox=bbox, confidence=float(confidence),
                   background=None if background is None else tuple(float(c) for c in background),
                   flags=flags, provenance=dict(provenance))
-
-
-def sha256_array(array: np.ndarray) -> str:
-    """Same digest as :func:`packshot.provenance.sha256_array`, without copying the array's
-    bytes first (a 12 MP photo is 144 MB of float32)."""
-    a = np.ascontiguousarray(array)
-    h = hashlib.sha256()
-    h.update(str(a.dtype).encode())
-    h.update(str(a.shape).encode())
-    h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
 
 
 def _jsonable(value: Any) -> Any:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..imaging import linear_to_srgb, resize_linear
+from ..imaging import linear_to_srgb, resize_linear, srgb_to_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
@@ -34,10 +34,6 @@ from .prompt import apply_points, box_mask, expand_box
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     t = np.clip((x - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
     return t * t * (3 - 2 * t)
-
-
-def _srgb_to_linear_fast(s: np.ndarray) -> np.ndarray:
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -63,8 +59,8 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
     tol = max(3.0 * model.noise, 0.025)
     diff = np.linalg.norm(srgb - bg, axis=2)
     # shadow test in linear light, where a shadow scales the backdrop colour
-    lin = _srgb_to_linear_fast(srgb)
-    lin_bg = _srgb_to_linear_fast(bg)
+    lin = srgb_to_linear(srgb, clip=False)
+    lin_bg = srgb_to_linear(bg, clip=False)
     k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
     shadow_col = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
     # chroma residual measured in sRGB units so thresholds share the noise scale
@@ -277,8 +273,6 @@ class AutoBackend:
             flags.append("saliency-disagrees")
         background = None
         if mode == "studio":
-            from ..imaging import srgb_to_linear
-
             background = tuple(float(c) for c in srgb_to_linear(np.asarray(model.mean_colour, np.float32)))
         return Prediction(alpha=alpha, confidence=float(np.clip(confidence, 0.0, 1.0)), background=background,
                           flags=tuple(flags), params=params, foreground=foreground)

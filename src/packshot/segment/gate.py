@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging import shrink_to_long_side
 from ..types import Box, Cutout, alpha_bbox
 
 __all__ = ["GateConfig", "GateReport", "gate_cutout", "second_estimate", "NEEDS_PROMPT"]
@@ -99,14 +100,7 @@ class GateReport:
 
 
 def _small(a: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
-    import cv2
-
-    h, w = a.shape[:2]
-    s = min(1.0, size / max(h, w))
-    if s >= 1.0:
-        return a
-    return cv2.resize(a, (max(8, int(round(w * s))), max(8, int(round(h * s)))),
-                      interpolation=cv2.INTER_AREA if interpolation is None else interpolation)
+    return shrink_to_long_side(a, size, min_side=8, interpolation=interpolation)
 
 
 def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[str, Any]:

@@ -8,15 +8,15 @@ provenance) so :func:`load_cutout` gives back what :func:`save_cutout` was given
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from ..errors import ImageLoadError, InputError
-from ..imaging import atomic_write_bytes, decode_image, read_bounded, srgb_icc_bytes, to_pil
+from ..imaging import atomic_write_bytes, decode_image, encode_png, open_image, read_bounded, to_pil
+from ..provenance import json_default
 from ..types import Cutout, alpha_bbox
 
 METADATA_KEY = "packshot:cutout"
@@ -31,7 +31,6 @@ def cutout_png_bytes(img: Image.Image, cutout: Cutout, bbox=(), provenance=None)
     """PNG bytes of an RGBA Pillow image with ``cutout``'s facts in the metadata chunk (``bbox``
     and ``provenance`` replace the cut-out's own when given: a cut-out written at another size)."""
     box = cutout.bbox if bbox == () else bbox
-    info = PngImagePlugin.PngInfo()
     meta = {
         "bbox": None if box is None else list(box),
         "confidence": float(cutout.confidence),
@@ -39,10 +38,8 @@ def cutout_png_bytes(img: Image.Image, cutout: Cutout, bbox=(), provenance=None)
         "flags": list(cutout.flags),
         "provenance": cutout.provenance if provenance is None else provenance,
     }
-    info.add_itxt(METADATA_KEY, json.dumps(meta, sort_keys=True, default=_json_default))
-    buf = io.BytesIO()
-    img.save(buf, "PNG", pnginfo=info, icc_profile=srgb_icc_bytes(), compress_level=6)
-    return buf.getvalue()
+    text = {METADATA_KEY: json.dumps(meta, sort_keys=True, default=json_default)}
+    return encode_png(img, icc=True, text=text, compress_level=6)
 
 
 def save_cutout(path: str | Path, cutout: Cutout) -> Path:
@@ -67,14 +64,14 @@ def load_cutout(path: str | Path) -> Cutout:
     loaded = decode_image(data, str(p))
     if loaded.alpha is None:
         # decode_image drops a fully opaque alpha; tell that apart from no alpha at all
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(data, str(p)) as im:
             if "A" not in im.getbands() and "transparency" not in im.info:
                 raise ImageLoadError(p, "cut-out has no alpha channel (expected an RGBA PNG)")
         alpha = np.ones(loaded.rgb.shape[:2], np.float32)
     else:
         alpha = loaded.alpha
     meta: dict = {}
-    with Image.open(io.BytesIO(data)) as im:
+    with open_image(data, str(p)) as im:
         text = getattr(im, "text", {}) or {}
         if METADATA_KEY in text:
             try:
@@ -94,12 +91,3 @@ def load_cutout(path: str | Path) -> Cutout:
         flags=tuple(meta.get("flags", ())), provenance=provenance,
     )
 
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)

@@ -31,6 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InputError
+from ..imaging import luminance
 from ..registry import Registry
 from .normals import normals_from_slopes, normals_from_depth
 
@@ -245,7 +246,7 @@ class InflateDepth:
         slope_x, slope_y = k * gux / denom, k * guy / denom
         faces = []
         if self.flat_faces and low_mask.sum() >= 64:
-            lum = np.pad(low_rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32), 1, mode="edge")
+            lum = np.pad(luminance(low_rgb), 1, mode="edge")
             faces = _flat_faces(h_low, low_mask, lum, self.face_min_share, self.face_max_spread)
             yy, xx = np.mgrid[0 : low_mask.shape[0], 0 : low_mask.shape[1]]
             for region, (a, b, c) in faces:

@@ -21,17 +21,16 @@ Files (all at the cut-out's size, written atomically):
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..errors import InputError
-from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, float_to_uint8, read_bounded,
-                       save_gray, uint8_to_float)
+from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, decode_raw, encode_png, float_to_uint8,
+                       read_bounded, save_gray, uint8_to_float)
+from ..provenance import json_default
 from ..types import Cutout, Materials, PaletteColor, ProductMaps, RiskFlag, TextLine
 
 FILES = {"depth": "depth.png", "normals": "normals.png", "edges": "edges.png",
@@ -41,9 +40,7 @@ SCHEMA = "packshot.understand.maps/1"
 
 
 def _png_bytes(array: np.ndarray, mode: str) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array, mode).save(buf, "PNG", compress_level=6)
-    return buf.getvalue()
+    return encode_png(array, mode, compress_level=6)
 
 
 def maps_to_json(maps: ProductMaps, cutout: Cutout | None = None) -> dict[str, Any]:
@@ -79,7 +76,7 @@ def save_maps(folder: str | Path, maps: ProductMaps, cutout: Cutout | None = Non
     stack = np.stack([mat.specular, mat.transparency, mat.reflective], axis=-1)
     atomic_write_bytes(paths["materials"], _png_bytes(float_to_uint8(stack), "RGB"))
     # json last: its presence means the folder is complete (the CLI resumes on it)
-    atomic_write_text(paths["json"], json.dumps(maps_to_json(maps, cutout), indent=2, default=_json_default) + "\n")
+    atomic_write_text(paths["json"], json.dumps(maps_to_json(maps, cutout), indent=2, default=json_default) + "\n")
     paths["log"] = folder / TIMINGS_LOG
     atomic_write_text(paths["log"], "".join(f"{k} {float(v):.4f}\n" for k, v in maps.timings.items()))
     return paths
@@ -100,26 +97,11 @@ def _read_timings(path: Path) -> dict[str, float]:
     return out
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
-
-
 def _read_png(path: Path) -> np.ndarray:
     if not Path(path).exists():
         raise InputError(path, "map file is missing (was the folder written by save_maps?)")
     data = read_bounded(path, "map file")  # regular files only, size cap
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            return np.asarray(im)
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise InputError(path, f"map file cannot be decoded ({exc})") from exc
+    return decode_raw(data, path, "map file")
 
 
 def load_maps(folder: str | Path) -> ProductMaps:

@@ -1,7 +1,7 @@
 """An overview sheet a person reads at a glance: photo, cut-out, maps, palette, text, flags.
 
 :func:`overview_sheet` returns 8-bit sRGB pixels (a picture for people, not pipeline data);
-the CLI writes it as ``overview.png``.
+:func:`save_overview` writes it as ``overview.png`` (``packshot inspect``).
 """
 
 from __future__ import annotations
@@ -156,3 +156,14 @@ def overview_sheet(cutout: Cutout, maps: ProductMaps, title: str = "") -> np.nda
         d.text((PAD, y), text, fill=colour, font=fnt)
         y += 22
     return np.asarray(sheet)
+
+
+def save_overview(path, cutout: Cutout, maps: ProductMaps, title: str = ""):
+    """Compose the overview sheet and write it as a PNG, atomically. Returns the path."""
+    from pathlib import Path
+
+    from ..imaging import atomic_write_bytes, encode_png
+
+    sheet = overview_sheet(cutout, maps, title=title)
+    atomic_write_bytes(path, encode_png(np.ascontiguousarray(sheet), "RGB", compress_level=6))
+    return Path(path)

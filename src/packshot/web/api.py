@@ -12,7 +12,6 @@ Models (the segment backend's ONNX sessions) are created once per process by :cl
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -95,14 +94,15 @@ class ApiState:
 # --------------------------------------------------------------------------------------------- input
 def probe_image(data: bytes, name: str, limits: Limits) -> tuple[int, int]:
     """Read only the header: (width, height); 413 over the pixel limit, 422 when it is not an image."""
-    from PIL import Image
+    from ..errors import ImageTooLargeError
+    from ..imaging import open_image
 
     if not data:
         raise ApiError(422, f"{name}: the upload is empty")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(data, name) as img:
             w, h = img.size
-    except Image.DecompressionBombError:
+    except ImageTooLargeError:
         raise ApiError(413, f"{name}: image has more pixels than the limit of {limits.max_pixels}") from None
     except Exception:
         raise ApiError(422, f"{name}: not an image packshot can read (JPEG, PNG, WebP, TIFF, BMP)") from None
@@ -214,13 +214,9 @@ def parse_brief_text(text: str | None):
 
 
 def _png_gray(values: np.ndarray) -> bytes:
-    from PIL import Image
+    from ..imaging import encode_png, float_to_uint8
 
-    from ..imaging import float_to_uint8
-
-    buf = io.BytesIO()
-    Image.fromarray(float_to_uint8(values), "L").save(buf, "PNG", compress_level=6)
-    return buf.getvalue()
+    return encode_png(float_to_uint8(values), "L", compress_level=6)
 
 
 def check_frame_budget(brief, limits: Limits) -> None:

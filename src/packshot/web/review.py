@@ -151,9 +151,8 @@ def _shrunk_cutout(path: Path, side: int, max_pixels: int) -> bytes:
 def _outline_png(alpha_path: Path) -> bytes:
     """The product outline (where the alpha crosses 0.5) as a cyan line on transparency."""
     import cv2
-    from PIL import Image
 
-    from ..imaging import load_mask
+    from ..imaging import encode_png, load_mask
 
     alpha = load_mask(alpha_path)
     inside = (alpha > 0.5).astype(np.uint8)
@@ -162,15 +161,13 @@ def _outline_png(alpha_path: Path) -> bytes:
     edge = cv2.dilate(edge, kernel) > 0
     rgba = np.zeros(alpha.shape + (4,), np.uint8)
     rgba[edge] = (0, 230, 255, 255)
-    return _png(Image.fromarray(rgba, "RGBA"))
+    return encode_png(rgba, "RGBA", compress_level=3)
 
 
 def _heat_png(sidecar: Path) -> bytes:
     """Colour difference (deltaE 2000) between the frame and the locked product, as a heat map on transparency:
     clear below 1, yellow to red from 1 to 10 and more, only where the product is."""
-    from PIL import Image
-
-    from ..imaging import delta_e2000, linear_to_lab
+    from ..imaging import delta_e2000, encode_png, linear_to_lab
     from ..qa.frames import load_frame_inputs
 
     inputs = load_frame_inputs(sidecar)
@@ -181,15 +178,7 @@ def _heat_png(sidecar: Path) -> bytes:
     rgba[..., 0] = 255
     rgba[..., 1] = (220 * (1.0 - t)).astype(np.uint8)
     rgba[..., 3] = (np.where(t > 0, 60 + 170 * t, 0)).astype(np.uint8)
-    return _png(Image.fromarray(rgba, "RGBA"))
-
-
-def _png(img) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=3)
-    return buf.getvalue()
+    return encode_png(rgba, "RGBA", compress_level=3)
 
 
 def ocr_boxes(data: ReviewData, fid: str, sidecar: dict[str, Any]) -> list[dict[str, Any]]:

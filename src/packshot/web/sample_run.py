@@ -13,21 +13,19 @@ QA verdicts cycle pass, pass, review, fail (with reasons in words). Returns the 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from ..framerecord import write_record
+from ..imaging import encode_png
 
 VERDICT_CYCLE = ("pass", "pass", "review", "fail")
 
 
 def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    return encode_png(img, compress_level=1)
 
 
 def _images(index: int, size: int = 128):

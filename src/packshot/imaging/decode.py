@@ -1,44 +1,16 @@
-"""Image I/O and the one place where colour conventions are converted.
+"""Decoding image files into pipeline conventions (float32 linear light, straight alpha).
 
-Inside the pipeline an image is ``float32`` H x W x 3, **linear light**, in [0, 1]; alpha is
-``float32`` H x W in [0, 1], straight (not premultiplied). Decoding converts the file's mode
-(palette, greyscale, CMYK, 16-bit...) to RGB, converts an embedded ICC profile to sRGB, applies
-the EXIF orientation, then sRGB -> linear. Encoding is the reverse, with a small ordered dither
-so that smooth gradients do not band in 8 bits.
-
-Every write is atomic: a temporary file in the same folder, then ``os.replace``.
-
-Decompression-bomb guard
-------------------------
-``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`, 100 MP) is checked on the size in the
-file's header, before any pixel is decoded. Pillow has its own process-wide guard
-(``PIL.Image.MAX_IMAGE_PIXELS``: a warning above ~89 MP, an error above ~179 MP). This module
-never changes that global on the normal path. Only when Pillow refuses a file before we can read
-its header size (or the caller allows more pixels than Pillow does) is the file re-opened with
-Pillow's guard lifted, under a module lock and restored right after; our own limit is then the
-one that applies. Other threads that call Pillow directly during that short window run without
-Pillow's guard, which is the only global effect. ``max_pixels`` must be a positive number of
-pixels and can be raised at most to :data:`MAX_PIXELS_CEILING` (500 MP): 0, negatives and larger
-values are refused, so the guard can never be switched off. Pillow's
-``DecompressionBombWarning`` is silenced (our own limit is the one that applies).
-
-Bounded reads
--------------
-Every file packshot reads (photos, masks, cut-outs, plates, references, briefs, manifests) goes
-through :func:`read_bounded`: only regular files are read (``/dev/zero``, a FIFO or a folder is
-refused before a byte is read) and at most ``max_bytes`` bytes (:data:`MAX_IMAGE_BYTES` for
-images, :data:`MAX_DOCUMENT_BYTES` for text documents); a longer file is refused.
+Bounded reads, the decompression-bomb guard, EXIF orientation, palette / CMYK / LAB / 16-bit
+modes, ICC -> sRGB (through :mod:`packshot.imaging.icc`), masks, and the working resolution for
+very large photos.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import os
-import struct
 import stat
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -48,8 +20,11 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from .errors import ImageLoadError, ImageTooLargeError, InputError, PackshotWarning
-from .provenance import sha256_bytes
+from ..errors import ImageLoadError, ImageTooLargeError, InputError, PackshotWarning
+from ..provenance import sha256_bytes
+from .colour import float_to_uint8, linear_to_srgb8, luminance, srgb8_to_linear, srgb_to_linear, uint8_to_float
+from .icc import _ICC_SPACE_FOR_MODE, _SRGB_PROFILE, _icc_to_srgb_pil, _wide_icc_to_linear
+from .resize import block_mean_linear
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Default pixel limit for decoded images (decompression-bomb guard), 100 MP."""
@@ -83,171 +58,9 @@ try:  # HEIC / AVIF where the plugin is installed
 except ImportError:  # pragma: no cover - optional
     pillow_heif = None
 
-_SRGB_PROFILE = ImageCms.createProfile("sRGB")
-
 T = TypeVar("T")
 
 
-# ---------------------------------------------------------------------------------------------
-# colour conversions
-# ---------------------------------------------------------------------------------------------
-def _as_float_array(values, func: str) -> np.ndarray:
-    a = np.asarray(values)
-    if a.dtype.kind in "iub":
-        raise ValueError(
-            f"{func} expects float values in [0, 1], got dtype {a.dtype}; "
-            "convert 8-bit data with srgb8_to_linear / uint8_to_float"
-        )
-    return a.astype(np.float32, copy=False)
-
-
-def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values -> linear light (IEC 61966-2-1).
-
-    Parameters
-    ----------
-    srgb : ndarray
-        Any shape, float, sRGB-encoded in [0, 1] (values outside are clipped).
-
-    Returns
-    -------
-    ndarray
-        float32, same shape, linear light in [0, 1].
-
-    Examples
-    --------
-    >>> float(srgb_to_linear(0.5))  # doctest: +ELLIPSIS
-    0.2140...
-    """
-    s = np.clip(_as_float_array(srgb, "srgb_to_linear"), 0.0, 1.0)
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """Linear light -> sRGB-encoded values (IEC 61966-2-1).
-
-    Parameters
-    ----------
-    linear : ndarray
-        Any shape, float, linear light in [0, 1] (values outside are clipped).
-
-    Returns
-    -------
-    ndarray
-        float32, same shape, sRGB-encoded in [0, 1].
-    """
-    x = np.clip(_as_float_array(linear, "linear_to_srgb"), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(
-        np.float32
-    )
-
-
-_LUT_8BIT_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
-
-
-def srgb8_to_linear(srgb8: np.ndarray) -> np.ndarray:
-    """uint8 sRGB (any shape) -> float32 linear light in [0, 1], through a lookup table."""
-    a = np.asarray(srgb8)
-    if a.dtype != np.uint8:
-        raise ValueError(f"srgb8_to_linear expects uint8, got {a.dtype}")
-    return _LUT_8BIT_TO_LINEAR[a]
-
-
-# 4x4 Bayer matrix, centred, in units of one 8-bit step: offsets in [-15/32, +15/32], so a value
-# that already sits on an 8-bit level never moves (8-bit decode -> encode is lossless).
-_BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16.0 - 0.5
-
-
-def linear_to_srgb8(linear: np.ndarray, dither: bool = True) -> np.ndarray:
-    """float linear light -> uint8 sRGB.
-
-    Parameters
-    ----------
-    linear : ndarray
-        H x W or H x W x C linear-light values in [0, 1].
-    dither : bool
-        Add a deterministic 4 x 4 ordered dither (less than +-0.5 step) before rounding so that
-        smooth gradients do not band. The same input always gives the same bytes, and a value
-        that already sits on an 8-bit level is left on it.
-
-    Returns
-    -------
-    ndarray
-        uint8, same shape.
-    """
-    s = linear_to_srgb(linear) * 255.0
-    if dither and s.ndim >= 2:
-        h, w = s.shape[:2]
-        tile = np.tile(_BAYER4, (h // 4 + 1, w // 4 + 1))[:h, :w]
-        if s.ndim == 3:
-            tile = tile[..., None]
-        s = s + tile
-    return np.clip(np.rint(s), 0, 255).astype(np.uint8)
-
-
-def float_to_uint8(values: np.ndarray) -> np.ndarray:
-    """A [0, 1] float map (alpha, mask, any non-colour channel) -> uint8, no colour transform."""
-    return np.clip(np.rint(np.asarray(values, np.float32) * 255.0), 0, 255).astype(np.uint8)
-
-
-def uint8_to_float(values: np.ndarray) -> np.ndarray:
-    """uint8 map -> float32 in [0, 1], no colour transform."""
-    return np.asarray(values, dtype=np.float32) / 255.0
-
-
-def luminance(linear_rgb: np.ndarray) -> np.ndarray:
-    """Relative luminance (Rec. 709 / sRGB weights) of linear RGB (..., 3) -> (...), float32."""
-    return (np.asarray(linear_rgb, np.float32)[..., :3] @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(
-        np.float32
-    )
-
-
-# sRGB (D65) linear -> XYZ -> CIELAB
-_RGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
-    np.float32,
-)
-_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ.astype(np.float64)).astype(np.float32)
-_D65 = np.array([0.95047, 1.0, 1.08883], np.float32)
-_LAB_EPSILON = 216 / 24389
-_LAB_KAPPA = 24389 / 27
-
-
-def linear_to_lab(linear_rgb: np.ndarray) -> np.ndarray:
-    """Linear sRGB (..., 3) -> CIELAB (..., 3), D65 white, float32 (L in [0, 100])."""
-    xyz = np.asarray(linear_rgb, np.float32)[..., :3] @ _RGB_TO_XYZ.T / _D65
-    f = np.where(xyz > _LAB_EPSILON, np.cbrt(np.maximum(xyz, _LAB_EPSILON)), (_LAB_KAPPA * xyz + 16) / 116)
-    lightness = 116 * f[..., 1] - 16
-    a = 500 * (f[..., 0] - f[..., 1])
-    b = 200 * (f[..., 1] - f[..., 2])
-    return np.stack([lightness, a, b], axis=-1).astype(np.float32)
-
-
-def lab_to_linear(lab: np.ndarray) -> np.ndarray:
-    """CIELAB (..., 3), D65 -> linear sRGB (..., 3), float32 (not clipped: out-of-gamut shows)."""
-    lab = np.asarray(lab, np.float32)
-    fy = (lab[..., 0] + 16) / 116
-    fx = fy + lab[..., 1] / 500
-    fz = fy - lab[..., 2] / 200
-
-    def finv(f):
-        f3 = f**3
-        return np.where(f3 > _LAB_EPSILON, f3, (116 * f - 16) / _LAB_KAPPA)
-
-    xyz = np.stack([finv(fx), finv(fy), finv(fz)], axis=-1) * _D65
-    return (xyz @ _XYZ_TO_RGB.T).astype(np.float32)
-
-
-def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
-    """CIEDE2000 colour difference between two CIELAB arrays of the same shape (..., 3) -> (...)."""
-    from skimage.color import deltaE_ciede2000
-
-    return deltaE_ciede2000(np.asarray(lab1, np.float64), np.asarray(lab2, np.float64)).astype(np.float32)
-
-
-# ---------------------------------------------------------------------------------------------
-# loading
-# ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LoadedImage:
     """A decoded image in pipeline conventions.
@@ -432,199 +245,6 @@ def _orient_array(arr: np.ndarray, orientation: int) -> np.ndarray:
     op = ops.get(int(orientation))
     return np.ascontiguousarray(op(arr)) if op else arr
 
-
-# --- ICC profiles -----------------------------------------------------------------------------
-_ICC_SPACE_FOR_MODE = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK", "LAB": "LAB"}
-
-
-class _IccMismatch(ValueError):
-    """The embedded profile does not describe the image's colour space."""
-
-
-@functools.lru_cache(maxsize=32)
-def _icc_transform(icc: bytes, in_mode: str) -> tuple[ImageCms.ImageCmsTransform | None, str]:
-    """A transform from the embedded profile to sRGB (None when it already is sRGB) and its name.
-
-    Transforms are cached by profile bytes (building one takes milliseconds) and built with
-    ``NOCACHE`` so that one transform may be applied from several threads at once.
-    """
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    desc = (ImageCms.getProfileDescription(src) or "").strip() or "unnamed profile"
-    space = src.profile.xcolor_space.strip().upper()
-    if space != _ICC_SPACE_FOR_MODE.get(in_mode):
-        raise _IccMismatch(f"a {space} profile on a {in_mode} image")
-    if in_mode == "RGB" and "srgb" in desc.lower():
-        return None, desc
-    transform = ImageCms.buildTransform(
-        src, _SRGB_PROFILE, in_mode, "RGB",
-        renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=ImageCms.Flags.NOCACHE,
-    )
-    return transform, desc
-
-
-def _lookup_icc(icc: bytes, in_mode: str, notes: list[str]) -> ImageCms.ImageCmsTransform | None:
-    try:
-        transform, desc = _icc_transform(bytes(icc), in_mode)
-    except _IccMismatch as exc:
-        notes.append(f"icc profile ignored ({exc})")
-        return None
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        notes.append(f"icc profile ignored (unreadable: {exc.__class__.__name__})")
-        return None
-    if transform is not None:
-        notes.append(f"icc->sRGB ({desc[:48]})")
-    return transform
-
-
-def _icc_to_srgb_pil(img: Image.Image, icc: bytes, notes: list[str]) -> Image.Image | None:
-    """Convert an 8-bit RGB / L / CMYK / LAB Pillow image to sRGB RGB, or None to leave it."""
-    transform = _lookup_icc(icc, img.mode, notes)
-    if transform is None:
-        return None
-    try:
-        return ImageCms.applyTransform(img, transform)
-    except (ImageCms.PyCMSError, ValueError) as exc:
-        notes.append(f"icc conversion failed, profile ignored ({exc})")
-        return None
-
-
-def _icc_tags(icc: bytes) -> dict[bytes, int]:
-    """Tag signature -> offset of its data, from an ICC profile's tag table."""
-    count = struct.unpack_from(">I", icc, 128)[0]
-    tags = {}
-    for i in range(min(count, 1000)):
-        sig, offset, _size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
-        tags[sig] = offset
-    return tags
-
-
-def _icc_curve(icc: bytes, offset: int) -> Callable[[np.ndarray], np.ndarray]:
-    """The tone curve stored at ``offset`` ('curv' or 'para' type) as a float function on [0, 1]."""
-    kind = icc[offset : offset + 4]
-    if kind == b"curv":
-        count = struct.unpack_from(">I", icc, offset + 8)[0]
-        if count == 0:
-            return lambda v: v
-        if count == 1:
-            gamma = struct.unpack_from(">H", icc, offset + 12)[0] / 256.0
-            return lambda v: np.power(v, np.float32(gamma))
-        table = np.frombuffer(icc, ">u2", count, offset + 12).astype(np.float32) / 65535.0
-        nodes = np.linspace(0.0, 1.0, count, dtype=np.float32)
-        return lambda v: np.interp(v, nodes, table).astype(np.float32)
-    if kind == b"para":
-        function = struct.unpack_from(">H", icc, offset + 8)[0]
-        n = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}[function]
-        p = [v / 65536.0 for v in struct.unpack_from(f">{n}i", icc, offset + 12)]
-        g, a, b, c, d, e, f = (p + [0.0] * 7)[:7] if function != 0 else (p[0], 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        if function == 1:  # Y = (aX + b)^g above -b/a, else 0
-            c, d, e, f = 0.0, -b / a, 0.0, 0.0
-        elif function == 2:  # Y = (aX + b)^g + c above -b/a, else c
-            c, d, e, f = 0.0, -b / a, p[3], p[3]
-        elif function == 3:  # Y = (aX + b)^g above d, else cX
-            e, f = 0.0, 0.0
-
-        def curve(v: np.ndarray) -> np.ndarray:
-            power = np.power(np.maximum(a * v + b, 0.0), g) + e
-            return np.where(v >= d, power, c * v + f).astype(np.float32)
-
-        return curve
-    raise ValueError(f"unsupported ICC curve type {kind!r}")
-
-
-@functools.lru_cache(maxsize=1)
-def _srgb_colorants() -> np.ndarray:
-    """The sRGB profile's D50-adapted colorant matrix (linear sRGB -> PCS XYZ), as lcms uses it."""
-    profile = ImageCms.ImageCmsProfile(_SRGB_PROFILE).profile
-    return np.array([profile.red_colorant[0], profile.green_colorant[0], profile.blue_colorant[0]], np.float64).T
-
-
-def _matrix_shaper_to_linear(colour: np.ndarray, icc: bytes) -> np.ndarray | None:
-    """Convert with a matrix/TRC profile in float, exactly; None for other (table-based) profiles.
-
-    Most RGB working spaces (Adobe RGB, Display P3, ProPhoto) and grey profiles are matrix/TRC:
-    a tone curve per channel, then a 3 x 3 matrix into the profile connection space. Applying
-    them in float keeps 16-bit precision and colours near the sRGB gamut edge exact (a sampled
-    8-bit table cannot). Returns linear sRGB H x W x 3 in [0, 1] (outside colours are clipped).
-    """
-    try:
-        tags = _icc_tags(icc)
-        if b"A2B0" in tags:  # a table-based profile: the colour engine uses its tables
-            return None
-        if colour.shape[2] == 1:
-            if b"kTRC" not in tags:
-                return None
-            grey = _icc_curve(icc, tags[b"kTRC"])(np.clip(colour[..., 0], 0.0, 1.0))
-            return np.repeat(np.clip(grey, 0.0, 1.0)[..., None], 3, axis=2)
-        needed = (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")
-        if not all(t in tags for t in needed):
-            return None
-        colorants = np.array([[v / 65536.0 for v in struct.unpack_from(">3i", icc, tags[t] + 8)]
-                              for t in needed[:3]], np.float64).T
-        to_srgb = (np.linalg.inv(_srgb_colorants()) @ colorants).astype(np.float32)
-        curves = [_icc_curve(icc, tags[t]) for t in needed[3:]]
-    except (struct.error, ValueError, KeyError, np.linalg.LinAlgError):
-        return None
-    linear = np.stack([curve(np.clip(colour[..., c], 0.0, 1.0)) for c, curve in enumerate(curves)], axis=-1)
-    return np.clip(linear @ to_srgb.T, 0.0, 1.0).astype(np.float32)
-
-
-def _wide_icc_to_linear(colour: np.ndarray, icc: bytes, notes: list[str]) -> np.ndarray | None:
-    """Wide (16-bit) colour H x W x C (C = 1 or 3) with a profile -> linear sRGB, or None to leave it."""
-    transform = _lookup_icc(icc, "L" if colour.shape[2] == 1 else "RGB", notes)
-    if transform is None:
-        return None  # already sRGB, or the profile is unusable (noted)
-    exact = _matrix_shaper_to_linear(colour, icc)
-    if exact is not None:
-        return exact
-    notes.append("icc applied through a sampled table")
-    return srgb_to_linear(_icc_to_srgb_float(colour, transform))
-
-
-_ICC_GRID_STEP = 5  # 8-bit levels between nodes of the 3-D lookup table: 52^3 nodes, all exact
-
-
-def _icc_to_srgb_float(colour: np.ndarray, transform: ImageCms.ImageCmsTransform) -> np.ndarray:
-    """Convert wide (16-bit) colour H x W x C (C = 1 grey or 3 RGB) in [0, 1] to sRGB-encoded.
-
-    For table-based profiles. Pillow's colour engine works on 8-bit images only, so the
-    transform is sampled on a lookup table (every 8-bit grey level; every 5th level per RGB
-    channel) and interpolated in float: smooth 16-bit gradients stay smooth and in-gamut colours
-    are within about one 8-bit step; next to the sRGB gamut edge the table's clipped nodes can
-    put a colour a few steps off. Returns H x W x 3.
-    """
-    channels = colour.shape[2]
-    if channels == 1:
-        nodes = Image.fromarray(np.arange(256, dtype=np.uint8)[None, :], "L")
-        table = np.asarray(ImageCms.applyTransform(nodes, transform), np.float32)[0] / 255.0  # 256 x 3
-        x = colour[..., 0] * 255.0
-        return np.stack([np.interp(x, np.arange(256), table[:, c]) for c in range(3)], -1).astype(np.float32)
-    levels = np.arange(0, 256, _ICC_GRID_STEP, dtype=np.uint8)
-    n = len(levels)
-    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(1, -1, 3)
-    table = np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(grid), "RGB"), transform))
-    # one contiguous 1-D table per output channel: 1-D gathers are far faster than row gathers
-    tables = [np.ascontiguousarray(table.reshape(n * n * n, 3)[:, c], dtype=np.float32) / 255.0 for c in range(3)]
-    h, w = colour.shape[:2]
-    flat = colour.reshape(-1, 3)
-    out = np.empty((flat.shape[0], 3), np.float32)
-    chunk = 1 << 19  # bounded temporary memory on large images
-    for start in range(0, flat.shape[0], chunk):
-        # trilinear interpolation between the 8 lattice nodes around each colour
-        g = np.clip(flat[start : start + chunk], 0.0, 1.0) * np.float32(n - 1)
-        cell = np.minimum(g.astype(np.int32), n - 2)
-        frac = [np.ascontiguousarray(g[:, a] - cell[:, a]) for a in range(3)]
-        base = (cell[:, 0] * (n * n) + cell[:, 1] * n + cell[:, 2]).astype(np.intp)
-        acc = [np.zeros(len(base), np.float32) for _ in range(3)]
-        for corner in range(8):
-            bits = ((corner >> 2) & 1, (corner >> 1) & 1, corner & 1)
-            weight = np.ones(len(base), np.float32)
-            for axis, bit in enumerate(bits):
-                weight *= frac[axis] if bit else 1.0 - frac[axis]
-            index = base + (bits[0] * n * n + bits[1] * n + bits[2])
-            for c in range(3):
-                acc[c] += tables[c][index] * weight
-        out[start : start + chunk] = np.stack(acc, axis=1)
-    return np.clip(out, 0.0, 1.0).reshape(h, w, 3)
 
 
 # --- 16-bit and other wide modes --------------------------------------------------------------
@@ -993,262 +613,6 @@ def load_mask(
     return np.ascontiguousarray(m, dtype=np.float32)
 
 
-# ---------------------------------------------------------------------------------------------
-# saving
-# ---------------------------------------------------------------------------------------------
-def _default_file_mode() -> int:
-    # mkstemp creates 0600 files; give outputs the usual permissions under the process umask.
-    # Read once at import: os.umask can only be read by setting it, which is not thread-safe.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _default_file_mode()
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
-    """Open a temporary file beside ``path``; on success rename it over ``path``.
-
-    An exception (or a crash) inside the block leaves ``path`` as it was (absent or the old
-    content, never a half-written file) and removes the temporary file. The data is flushed to
-    disk before the rename. Text modes write UTF-8.
-
-    Examples
-    --------
-    >>> with atomic_writer("out.json", "w") as f:   # doctest: +SKIP
-    ...     f.write("{}")
-    """
-    if mode not in ("wb", "w", "wt"):
-        raise ValueError(f"atomic_writer mode must be a write mode ('wb' or 'w'), got {mode!r}")
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, stat.S_IMODE(os.stat(p).st_mode) if p.exists() else _FILE_MODE)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-# the temporary files atomic_writer makes: ".<name>.<8 random chars>.tmp" (tempfile.mkstemp)
-_TEMP_NAME = __import__("re").compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
-# the longest name atomic_writer adds around a file name: "." + name + "." + 8 chars + ".tmp"
-TEMP_NAME_OVERHEAD = 14
-
-
-def check_output_name(path: str | Path) -> None:
-    """Raise :class:`InputError` when ``path``'s file name (or the temporary name an atomic write
-    uses beside it) is longer than the filesystem allows, before any work is done for it."""
-    p = Path(path)
-    try:
-        limit = os.pathconf(p.parent if p.parent.exists() else ".", "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):
-        limit = 255
-    length = len(os.fsencode(p.name))
-    if length + TEMP_NAME_OVERHEAD > limit:
-        raise InputError(p, f"output file name is {length} bytes; at most {limit - TEMP_NAME_OVERHEAD} bytes "
-                            f"fit on this filesystem (rename the input to a shorter name)")
-
-
-def is_temp_file(path: str | Path) -> bool:
-    """Whether ``path`` is named like a temporary file of :func:`atomic_writer`."""
-    return bool(_TEMP_NAME.match(Path(path).name))
-
-
-def clean_temp_files(root: str | Path, older_than: float | None = None) -> list[Path]:
-    """Delete the temporary files that atomic writes left under ``root`` (recursively) when their
-    process was killed (SIGKILL, power loss) before it could remove them; returns what was deleted.
-
-    Only files last modified before the time ``older_than`` (``time.time()`` seconds) are deleted,
-    so a writer still busy in the folder keeps its file: pass the start time of a run that holds
-    the folder's lock (:class:`packshot.locking.OutputLock`)."""
-    root = Path(root)
-    removed: list[Path] = []
-    if not root.is_dir():
-        return removed
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            if not _TEMP_NAME.match(name):
-                continue
-            p = Path(dirpath) / name
-            try:
-                if older_than is not None and p.stat().st_mtime >= older_than:
-                    continue
-                p.unlink()
-                removed.append(p)
-            except OSError:
-                continue
-    return removed
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_writer(path, "wb") as f:
-        f.write(data)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, as UTF-8."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-@functools.lru_cache(maxsize=1)
-def srgb_icc_bytes() -> bytes:
-    """An sRGB ICC profile to embed in exported files (the same bytes on every call and run)."""
-    data = bytearray(ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes())
-    # lcms stamps the header's creation dateTime (bytes 24..35) with the current time, which
-    # made every encoded file differ from run to run: pin it so outputs are byte-stable.
-    data[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
-    return bytes(data)
-
-
-_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF",
-            ".tiff": "TIFF", ".bmp": "BMP"}
-
-
-def to_pil(rgb_linear: np.ndarray, alpha: np.ndarray | None = None, dither: bool = True) -> Image.Image:
-    """Pipeline image (+ optional alpha) -> 8-bit sRGB Pillow image (RGB or RGBA).
-
-    Parameters
-    ----------
-    rgb_linear : ndarray
-        float32 H x W x 3 linear light in [0, 1].
-    alpha : ndarray, optional
-        float32 H x W in [0, 1], straight.
-    dither : bool
-        Ordered dither before rounding to 8 bits (see :func:`linear_to_srgb8`).
-    """
-    rgb = np.asarray(rgb_linear)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb_linear must be H x W x 3, got shape {rgb.shape}")
-    rgb8 = linear_to_srgb8(rgb, dither=dither)
-    if alpha is None:
-        return Image.fromarray(rgb8, "RGB")
-    if np.shape(alpha) != rgb.shape[:2]:
-        raise ValueError(f"alpha must be H x W = {rgb.shape[:2]}, got shape {np.shape(alpha)}")
-    return Image.fromarray(np.dstack([rgb8, float_to_uint8(alpha)]), "RGBA")
-
-
-def encode_image(
-    rgb_linear: np.ndarray,
-    fmt: str,
-    alpha: np.ndarray | None = None,
-    quality: int = 92,
-    icc: bool = True,
-    dither: bool = True,
-    exif: bytes | None = None,
-    xmp: bytes | None = None,
-) -> bytes:
-    """Encode a pipeline image to bytes in ``fmt`` ("JPEG", "PNG", "WEBP", "TIFF", "BMP").
-
-    Output is deterministic for the same input. JPEG and BMP have no alpha: pass alpha only for
-    PNG, WebP or TIFF (a ValueError otherwise). The sRGB profile is embedded unless ``icc`` is False.
-    """
-    fmt = fmt.upper()
-    if fmt == "JPG":
-        fmt = "JPEG"
-    if fmt not in set(_FORMATS.values()):
-        raise ValueError(f"fmt must be one of {sorted(set(_FORMATS.values()))}, got {fmt!r}")
-    if alpha is not None and fmt in ("JPEG", "BMP"):
-        raise ValueError(f"{fmt} cannot store alpha; flatten the image first")
-    img = to_pil(rgb_linear, alpha, dither=dither)
-    kwargs: dict = {}
-    if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
-        kwargs["icc_profile"] = srgb_icc_bytes()
-    if fmt == "JPEG":
-        kwargs.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2)
-    elif fmt == "WEBP":
-        kwargs.update(quality=int(quality), method=4)
-    elif fmt == "PNG":
-        kwargs.update(compress_level=6)
-    elif fmt == "TIFF":
-        kwargs.update(compression="tiff_deflate")
-    if exif is not None and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
-        kwargs["exif"] = exif
-    if xmp is not None and fmt in ("JPEG", "WEBP", "TIFF"):
-        kwargs["xmp"] = xmp
-    if xmp is not None and fmt == "PNG":
-        # Pillow writes PNG XMP only as an iTXt chunk under the XMP keyword
-        from PIL import PngImagePlugin
-
-        info = PngImagePlugin.PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp)
-        kwargs["pnginfo"] = info
-    buf = io.BytesIO()
-    try:
-        img.save(buf, fmt, **kwargs)
-    except OSError:
-        if fmt != "JPEG" or not kwargs.get("optimize"):
-            raise
-        # libjpeg's Huffman optimisation can fail on very noisy images ("broken data stream"):
-        # the file is still valid without it, only slightly larger
-        kwargs["optimize"] = False
-        buf = io.BytesIO()
-        img.save(buf, fmt, **kwargs)
-    return buf.getvalue()
-
-
-def save_image(path: str | Path, rgb_linear: np.ndarray, alpha: np.ndarray | None = None, **kwargs) -> Path:
-    """Encode by the file suffix and write atomically. Returns the path.
-
-    ``kwargs`` go to :func:`encode_image` (quality, icc, dither, exif, xmp).
-    """
-    p = Path(path)
-    fmt = _FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise InputError(p, f"unsupported output suffix '{p.suffix}'; use one of {sorted(_FORMATS)}")
-    atomic_write_bytes(p, encode_image(rgb_linear, fmt, alpha=alpha, **kwargs))
-    return p
-
-
-def save_gray(path: str | Path, values: np.ndarray, bits: int = 8) -> Path:
-    """Save a [0, 1] float map (mask, depth) as an 8- or 16-bit grey PNG, atomically.
-
-    No colour transform: the stored level is ``round(value * (2**bits - 1))``.
-    """
-    v = np.clip(np.asarray(values, np.float32), 0.0, 1.0)
-    if v.ndim != 2:
-        raise ValueError(f"values must be H x W, got shape {v.shape}")
-    if bits == 16:
-        img = Image.fromarray(np.rint(v * 65535).astype(np.uint16))
-    elif bits == 8:
-        img = Image.fromarray(float_to_uint8(v), "L")
-    else:
-        raise ValueError(f"bits must be 8 or 16, got {bits}")
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    atomic_write_bytes(path, buf.getvalue())
-    return Path(path)
-
-
-def resize_linear(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a linear-light image or a [0, 1] map to ``size`` = (width, height).
-
-    Area averaging when shrinking (the right filter in linear light), bicubic otherwise; the
-    result is clipped to [0, 1] (bicubic overshoots). float32, H' x W' (x C).
-    """
-    import cv2
-
-    w, h = int(size[0]), int(size[1])
-    if w <= 0 or h <= 0:
-        raise ValueError(f"size must be positive, got {size}")
-    src_h, src_w = rgb.shape[:2]
-    if (w, h) == (src_w, src_h):
-        return np.array(rgb, dtype=np.float32)
-    interp = cv2.INTER_AREA if (w <= src_w and h <= src_h) else cv2.INTER_CUBIC
-    out = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), (w, h), interpolation=interp)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
 # --- working resolution for very large photos ------------------------------------------------------
 WORKING_PIXELS = 16_000_000
 """Photos with more pixels than this are analysed at a working resolution (see
@@ -1296,30 +660,6 @@ def working_factor(width: int, height: int, working_pixels: int = WORKING_PIXELS
     while (width // k) * (height // k) > working_pixels:
         k += 1
     return k
-
-
-def block_mean_linear(values: np.ndarray, factor: int, band_rows: int = 64, srgb: bool = True) -> np.ndarray:
-    """Linear-light mean of ``factor`` x ``factor`` blocks, computed in bands of rows.
-
-    ``values`` is uint8 sRGB (converted to linear light block by block, never as a whole) or
-    float linear light / a [0, 1] map; H x W or H x W x C. Returns float32 ``H // factor x
-    W // factor (x C)``. Peak extra memory is one band, not a full-size float copy. With
-    ``srgb=False`` uint8 input is a plain [0, 1] map (alpha) scaled by 1/255.
-    """
-    k = int(factor)
-    a = np.asarray(values)
-    h, w = a.shape[0] // k, a.shape[1] // k
-    out = np.empty((h, w) + a.shape[2:], np.float32)
-    for r0 in range(0, h, band_rows):
-        r1 = min(h, r0 + band_rows)
-        band = a[r0 * k:r1 * k, :w * k]
-        if band.dtype == np.uint8:
-            band = _LUT_8BIT_TO_LINEAR[band] if srgb else band.astype(np.float32) / np.float32(255.0)
-        else:
-            band = band.astype(np.float32, copy=False)
-        band = band.reshape((r1 - r0, k, w, k) + a.shape[2:])
-        out[r0:r1] = band.mean(axis=(1, 3), dtype=np.float32)
-    return out
 
 
 def _decode_working(data: bytes, name: str, max_pixels: int | None, working_pixels: int) -> WorkingImage:
@@ -1371,10 +711,73 @@ def load_image_working(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PI
     full-resolution pixels kept as 8-bit sRGB (a quarter of a float32 copy) for the parts of the
     output that are written at the photo's size. ``working_pixels`` None: :data:`WORKING_PIXELS`.
     """
-    working_pixels = WORKING_PIXELS if working_pixels is None else int(working_pixels)
+    if working_pixels is None:
+        # the documented knob is ``packshot.imaging.WORKING_PIXELS`` (tests lower it there)
+        from .. import imaging
+
+        working_pixels = imaging.WORKING_PIXELS
+    working_pixels = int(working_pixels)
     p, data = _read_file(path, "image file")
     if max_pixels is not None and max_pixels < 0:
         raise ValueError(f"max_pixels must be positive or None, got {max_pixels}")
     if not data:
         raise ImageLoadError(str(p), "file is empty (0 bytes)")
     return _with_pillow_guard_lifted(lambda: _decode_working(data, str(p), max_pixels, working_pixels))
+
+
+# --- header facts and raw pixels (for readers of file facts, maps and masks) ------------------------
+@contextlib.contextmanager
+def open_image(data: bytes, name: str = "<bytes>") -> Iterator[Image.Image]:
+    """The Pillow image of ``data`` with only its header read (pixels are not decoded), closed
+    on exit: for readers of file facts (format, mode, bands, ICC, EXIF, XMP, PNG text chunks,
+    JPEG quantisation tables) that :func:`decode_image` does not return. The one place outside
+    the decoder where packshot opens a file with Pillow.
+
+    Raises
+    ------
+    ImageTooLargeError
+        Pillow's own decompression-bomb guard refused the file.
+    ImageLoadError
+        Not an image Pillow can read; the message names ``name``.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(name, f"image is over Pillow's pixel limit ({exc})") from exc
+    except Exception as exc:  # any decoder failure becomes an error naming the file
+        raise _describe_decode_failure(name, data, exc) from exc
+    with img:
+        yield img
+
+
+def decode_raw(data: bytes, name: str = "<bytes>", what: str = "image file") -> np.ndarray:
+    """The stored pixels of an image file as an array, without any conversion (a 16-bit grey
+    PNG gives uint16 H x W, an RGB PNG uint8 H x W x 3): for packshot's own map files.
+
+    Raises
+    ------
+    ImageLoadError
+        ``"<what> cannot be decoded (...)"``, naming ``name``.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            return np.asarray(im)
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ImageLoadError(name, f"{what} cannot be decoded ({exc})") from exc
+
+
+def load_alpha8_reduced(path: str | Path, size: tuple[int, int], factor: int) -> np.ndarray | None:
+    """An 8-bit grey PNG mask of exactly ``size`` (width, height), block-averaged by ``factor``
+    (see :func:`~packshot.imaging.block_mean_linear`, as a [0, 1] map) without a full-size float
+    copy; None for any other kind of file or any problem reading it (then :func:`load_mask`
+    reads it and gives the clear error)."""
+    try:
+        data = read_bounded(path, "mask file")
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "PNG" or im.mode != "L" or im.size != tuple(size) or "transparency" in im.info:
+                return None
+            a8 = np.asarray(im)
+    except Exception:  # load_mask gives the clear error
+        return None
+    return block_mean_linear(a8, factor, srgb=False)
