@@ -1,4 +1,7 @@
-"""Encoding for delivery: linear light -> 8-bit sRGB, one profile's file, and the one byte-limit loop.
+"""Encoding for delivery: one profile's file, and the one byte-limit loop.
+
+Linear light -> 8-bit sRGB is :func:`packshot.imaging.linear_to_srgb8_fast` (its lookup table and
+ordered dither; re-exported here for code that imported it from export).
 
 :func:`fit_byte_limit` is the only quality step-down loop of export: the delivery encode
 (:func:`encode_fixed`, metadata and Content Credentials counted in the bytes) and the compliance
@@ -11,10 +14,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
-import numpy as np
 
 from ...errors import InputError
-from ...imaging import linear_to_srgb, resize_linear
+from ...imaging import linear_to_srgb8_fast, resize_linear
 from ...provenance import record
 from .metadata import FORMATS, ExportMetadata, digital_source_type, encode_with_metadata, provenance_digest
 
@@ -55,62 +57,6 @@ def fit_byte_limit(encode: Callable[[int | None], tuple[bytes, T]], quality: int
             raise InputError(source, f"{subject}the {fmt} file is {len(data):,} bytes, over the profile's limit of "
                                      f"{max_bytes:,} bytes even at quality {quality or '-'}")
         quality -= step
-
-
-# ---------------------------------------------------------------------------------------------
-# linear light -> 8-bit sRGB
-# ---------------------------------------------------------------------------------------------
-# Encoding converts linear light to 8-bit sRGB for every output pixel, the largest cost of an
-# export after the codec itself. The curve is imaging.linear_to_srgb, tabulated once (16384 linear
-# steps, values in 1/32 of an 8-bit level; not a second implementation of the transfer function),
-# plus the same centred 4x4 ordered dither as imaging.linear_to_srgb8: the result matches it to
-# within one level.
-_LUT_SIZE = 1 << 14
-# entry i covers linear values [i, i + 1) / (size - 1): tabulated at the middle, so truncating the
-# scaled value is a rounding; in units of 1/32 of an 8-bit level
-_LUT = np.rint(
-    linear_to_srgb(np.minimum((np.arange(_LUT_SIZE, dtype=np.float32) + 0.5) / (_LUT_SIZE - 1), 1.0)) * 255.0 * 32.0
-).astype(np.uint16)
-# 4x4 Bayer offsets (2b + 1) / 32 = (b + 0.5) / 16 of a level: floor(v + offset) is imaging's centred dither + rint
-_BAYER_32 = (2 * np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) + 1).astype(np.uint16)
-
-
-_KERNEL: Any = None  # the compiled pass, False when numba is missing; loaded on first use
-
-
-def _compiled_kernel():
-    global _KERNEL
-    if _KERNEL is None:
-        try:
-            from ._srgb_kernel import srgb8_kernel
-        except ImportError:  # pragma: no cover - numba comes with pymatting
-            _KERNEL = False
-        else:
-            _KERNEL = srgb8_kernel
-    return _KERNEL or None
-
-
-def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
-    """float32 linear H x W x 3 in [0, 1] -> uint8 sRGB with ordered dither, via a lookup table.
-
-    Within one 8-bit level of :func:`packshot.imaging.linear_to_srgb8` (same curve, same dither)
-    and several times faster: one compiled pass (numba, which pymatting brings) or, without
-    numba, a few numpy passes.
-    """
-    linear = np.ascontiguousarray(linear, dtype=np.float32)
-    if linear.ndim == 2:
-        return linear_to_srgb8_fast(linear[..., None])[..., 0]
-    kernel = _compiled_kernel()
-    if kernel is not None:
-        return kernel(linear, _LUT, _BAYER_32, np.empty(linear.shape, np.uint8))
-    h, w = linear.shape[:2]
-    scaled = linear * np.float32(_LUT_SIZE - 1)
-    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, float(_LUT_SIZE - 1)).astype(np.uint16)
-    values = _LUT[index]
-    values += np.tile(_BAYER_32, (h // 4 + 1, w // 4 + 1))[:h, :w, None]
-    values >>= 5
-    return values.astype(np.uint8)
-
 
 
 @dataclass(frozen=True)
