@@ -114,15 +114,21 @@ def _check_inputs(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray
     if not np.issubdtype(rgb.dtype, np.floating):
         raise InputError("rgb_linear", f"must be float linear light in [0, 1], got {rgb.dtype} "
                          "(convert with packshot.imaging)")
-    rgb = np.clip(np.nan_to_num(rgb.astype(np.float32, copy=False)), 0.0, 1.0)
+    rgb = _finite_unit(rgb)
     if alpha is not None:
         alpha = np.asarray(alpha)
         if alpha.shape != rgb.shape[:2]:
             raise InputError("alpha", f"is {alpha.shape}, expected {rgb.shape[:2]} to match rgb_linear")
         if alpha.dtype == np.uint8:
             alpha = alpha.astype(np.float32) / 255.0
-        alpha = np.clip(np.nan_to_num(alpha.astype(np.float32, copy=False)), 0.0, 1.0)
+        alpha = _finite_unit(alpha)
     return rgb, alpha
+
+
+def _finite_unit(a: np.ndarray) -> np.ndarray:
+    """A float32 copy of ``a`` with NaN -> 0 and everything clipped to [0, 1] (one copy, clipped in place)."""
+    out = np.nan_to_num(a.astype(np.float32, copy=False), copy=True)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _blur_normalised(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
