@@ -33,7 +33,7 @@ browser:
 	    echo "warning: could not install chromium through apt; the browser tests will fail" >&2; }
 
 bench: $(STAMP)
-	for b in cutout understand render qa export demo memory motion fidelity catalogue review serve; do \
+	for b in cutout understand render qa export demo memory motion fidelity relight_bound numba_srgb catalogue review serve; do \
 	  $(PY) benchmarks/$$b.py || exit 1; done
 	# the diffusion figures need a GPU: full-size run where CUDA is present, else the tiny CPU check
 	$(PY) -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && $(PY) benchmarks/diffusion_gpu.py || \

@@ -86,7 +86,7 @@ def violations(source: str) -> list[tuple[int, str, str]]:
                         image_aliases.add(a.asname)
                     else:
                         pil_aliases.add(a.asname or "PIL")
-        elif isinstance(node, ast.ImportFrom) and node.module and (node.module == "PIL" or node.module.startswith("PIL.")):
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "PIL":
             imports_pil = True
             for a in node.names:
                 if node.module == "PIL" and a.name == "Image":
@@ -127,8 +127,8 @@ def violations(source: str) -> list[tuple[int, str, str]]:
             if f.attr in OPENCV_IO and isinstance(f.value, ast.Name) and f.value.id == "cv2":
                 found.append((node.lineno, "opencv-io", f"cv2.{f.attr}(...)"))
             if f.attr == "save":
-                formats = [a.value for a in node.args
-                           if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.upper() in FORMAT_NAMES]
+                formats = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                           and a.value.upper() in FORMAT_NAMES]
                 keywords = [k.arg for k in node.keywords if k.arg in ENCODER_KEYWORDS]
                 if imports_pil or formats or keywords:
                     found.append((node.lineno, "pillow-save", ".save(...) of an image"))
@@ -216,7 +216,8 @@ GOOD = {
     "model save": "torch.save(model.state_dict(), path)",
     "plain 2.4": "width = 2.4 * height\nratio = a / 2.4",
     "other open": "with open(path) as f:\n    pass\nimport tarfile\ntarfile.open(p)",
-    "drawing": "from PIL import Image, ImageDraw\nimg = Image.new('RGB', (8, 8))\nImageDraw.Draw(img).line((0, 0, 4, 4))",
+    "drawing": "from PIL import Image, ImageDraw\nimg = Image.new('RGB', (8, 8))\nImageDraw.Draw(img).line((0, 0, 4, 4))\n"
+               "img = img.resize((4, 4))",
     "one weight": "k = 0.2126",
     "docstring": '"""the sRGB curve: 12.92 below 0.04045, Image.open(path), img.save(buf, "PNG")"""',
 }

@@ -348,3 +348,13 @@ def test_resize_linear_unclipped_is_exports_resize():
         assert np.array_equal(resize_linear(a, size, clip=False), want)
         assert np.array_equal(resize_linear(a, size), np.clip(want, 0.0, 1.0))
     assert resize_linear(a, (80, 60), clip=False).max() > 1.0  # bicubic overshoot kept
+
+
+def test_nearest_srgb8_is_byte_identical_to_exports_while_export_has_its_own():
+    from packshot.export import check
+
+    if not hasattr(check, "_to_srgb8"):
+        pytest.skip("export now calls packshot.imaging.nearest_srgb8 itself")
+    lin = _rng(17).random((33, 41, 3)).astype(np.float32)
+    lin[0, 0] = (-0.1, 1.2, 0.0)
+    assert np.array_equal(nearest_srgb8(lin), check._to_srgb8(lin))

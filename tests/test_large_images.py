@@ -315,3 +315,30 @@ def test_qa_reads_the_cutout_under_the_runs_pixel_limit(both_runs):
     with pytest.raises(ImageTooLargeError):
         check_frame_file(sidecar, overlay=False, max_pixels=500_000)
     assert load_frame_inputs(sidecar, max_pixels=750_000).reference_alpha.max() > 0.5
+
+
+def test_header_readers_use_our_limit_not_pillows(tmp_path, monkeypatch):
+    """image_size and open_image(max_pixels=...) read a header over Pillow's own bomb guard when our
+    limit allows it (as decode_image does), and still refuse it over our limit."""
+    import io as _io
+
+    import pytest
+    from PIL import Image
+
+    from packshot.errors import ImageTooLargeError
+    from packshot.imaging import image_size, open_image
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (300, 200), "white").save(buf, "PNG")
+    path = tmp_path / "wide.png"
+    path.write_bytes(buf.getvalue())
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses > 2000 px outright
+    assert image_size(path, max_pixels=100_000) == (300, 200)
+    with open_image(buf.getvalue(), "wide.png", max_pixels=100_000) as im:
+        assert im.size == (300, 200)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # the guard is restored
+    with pytest.raises(ImageTooLargeError, match="wide.png"):
+        image_size(path, max_pixels=50_000)
+    with pytest.raises(ImageTooLargeError, match="wide.png"):
+        with open_image(buf.getvalue(), "wide.png", max_pixels=50_000):
+            pass

@@ -1,6 +1,6 @@
 """packshot: AI product photography that keeps the product the product.
 
-The pipeline is five stages plus delivery (see DESIGN.md)::
+The pipeline is five stages plus delivery (ARCHITECTURE.md follows one photo through them)::
 
     photo -> segment -> understand -> condition -> render -> relight -> qa -> export
 

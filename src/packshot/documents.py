@@ -147,7 +147,14 @@ def _check_depth(value: Any, source: str | Path, max_depth: int) -> None:
 
 
 def parse_json(text: str, source: str | Path = "<json>", *, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse JSON with the same nesting limit as YAML; errors are :class:`DocumentError`."""
+    """Parse JSON with the same nesting limit as YAML; errors are :class:`DocumentError`.
+
+    >>> parse_json('{"scenes": [{"name": "hero"}]}', "brief.json")
+    {'scenes': [{'name': 'hero'}]}
+    >>> parse_json("[" * 100 + "]" * 100, "deep.json", max_depth=64)
+    Traceback (most recent call last):
+    packshot.documents.DocumentError: deep.json: nesting is deeper than 64 levels
+    """
     try:
         value = json.loads(text)
     except RecursionError:

@@ -44,20 +44,24 @@ class EmptyProductError(InputError):
 
 
 class MissingExtraError(PackshotError, ImportError):
-    """An optional dependency is missing; the message names the extra to install."""
+    """A dependency is missing; the message names the extra to install (an extra declared in
+    pyproject.toml), or, for a dependency of the default install (``extra=None``), says so."""
 
-    def __init__(self, module: str, extra: str, purpose: str = ""):
+    def __init__(self, module: str, extra: str | None, purpose: str = ""):
         self.module = module
         self.extra = extra
         what = f" for {purpose}" if purpose else ""
-        super().__init__(
-            f"the optional module '{module}' is needed{what}: install it with "
-            f"pip install 'packshot[{extra}]'"
-        )
+        if extra is None:
+            message = (f"the module '{module}' is needed{what}; it is part of packshot's default install: "
+                       f"reinstall packshot (pip install --force-reinstall packshot)")
+        else:
+            message = f"the optional module '{module}' is needed{what}: install it with pip install 'packshot[{extra}]'"
+        super().__init__(message)
 
 
-def require(module: str, extra: str, purpose: str = ""):
-    """Import and return an optional module, or raise :class:`MissingExtraError`."""
+def require(module: str, extra: str | None, purpose: str = ""):
+    """Import and return an optional module, or raise :class:`MissingExtraError` naming ``extra``
+    (None: a dependency of the default install)."""
     import importlib
 
     try:

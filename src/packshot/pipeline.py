@@ -5,7 +5,7 @@ This module is an edge, like the CLI: it reads and writes files; the stages it c
 Layout written for one SKU under ``out``::
 
     out/<sku>/cutout.png                    RGBA cut-out at the photo's size
-    out/<sku>/maps/                         depth, normals, edges, materials, maps.json, overview.png
+    out/<sku>/maps/                         depth, normals, edges, materials, maps.json
     out/<sku>/<scene>/<variant>.png         frames, each with <variant>.json and <variant>_alpha.png
     out/<sku>/run.json                      run record: input key + sha256/size of every output
     out/<sku>/run.log                       wall-clock timings (never in an image, sidecar or map file)
@@ -328,7 +328,9 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     for group in groups:
         t0 = time.perf_counter()
         rendered = render_many([spec for _, spec, _ in group], cutout, maps, backend=config.render_backend)
-        for (i, spec, fkey), frame in zip(group, rendered):
+        rendered.reverse()
+        for i, spec, fkey in group:
+            frame = rendered.pop()  # the list lets go of each frame: a large one is not held through qa
             if config.relight:
                 frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
             if config.relight_model:

@@ -9,7 +9,7 @@ Layout of ``DIR`` (every path in the database is relative to ``DIR``, POSIX sepa
     DIR/packshot.db                         this database (+ -wal / -shm while open)
     DIR/sources/<sha256>.<ext>              every source photo and master artwork, named by content hash
     DIR/<sku>/cutout.png                    cut-out (RGBA) of the SKU's photo
-    DIR/<sku>/maps/                         depth, normals, edges, materials, maps.json, overview.png
+    DIR/<sku>/maps/                         depth, normals, edges, materials, maps.json
     DIR/<sku>/<scene>/<variant>.png         frame (sRGB PNG)
     DIR/<sku>/<scene>/<variant>.json        frame record (sidecar: see packshot.render.io)
     DIR/<sku>/<scene>/<variant>_alpha.png   product alpha of the frame

@@ -73,7 +73,7 @@ def warm_up() -> None:
     except Exception:  # warming is an optimisation: a real failure shows on the real task
         pass
     try:
-        from ..understand.ocr import engine
+        from ..ops.ocr import engine
 
         engine()  # PP-OCR (rapidocr), used by understand and by QA
     except Exception:

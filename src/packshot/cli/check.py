@@ -6,7 +6,8 @@ searched recursively. With ``--json``, one JSON object per image and profile on 
 report: ``passed``, every rule with its measured value and limit) instead of the tables.
 
 The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
-image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.compliance.check`).
+image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.compliance.check`). In a
+folder, such a sidecar mask is used for its image, not checked as an image itself.
 
 Clips (``.mp4``, ``.webm``, ``.mov``) are checked against the video profiles (``meta-reels``,
 ``tiktok``, ``youtube-shorts``, ``amazon-video``, ``shopify-video``; see
@@ -22,7 +23,8 @@ from typing import Annotated, List, Optional
 import typer
 from rich.text import Text
 
-from ._common import Json, Profiles, Quiet, emit, escape, expand_inputs, print_error, print_info, set_output
+from ..imaging import DEFAULT_MAX_PIXELS
+from ._common import Json, MaxPixels, Profiles, Quiet, emit, escape, expand_inputs, print_error, print_info, set_output
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -37,6 +39,15 @@ def _fmt(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def _named(path: Path, exc: Exception) -> str:
+    """The error message, naming ``path`` once (packshot's input errors already start with it); an
+    unexpected exception (a bug, not bad input) also names its type."""
+    from ..errors import PackshotError
+
+    message = str(exc) if isinstance(exc, (PackshotError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+    return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
 def _sidecar_alpha(image: Path) -> Path | None:
@@ -62,6 +73,7 @@ def register(app: typer.Typer) -> None:
                                                         "fixed clip (MP4 embedded, WebM as a .c2pa sidecar) with the "
                                                         "PEM chain and key in this folder; the clip's frame sidecar "
                                                         "(<variant>.json beside it) describes its history."),
+        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
         as_json: Json = False,
         quiet: Quiet = False,
     ) -> None:
@@ -72,7 +84,7 @@ def register(app: typer.Typer) -> None:
         from ..errors import InputError, PackshotError
         from ..export.compliance.check import check_image
         from ..export.compliance.profiles import get_profile
-        from ..imaging import load_image, load_mask
+        from ..imaging import image_size, load_mask
 
         from ..export.compliance.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
 
@@ -93,7 +105,9 @@ def register(app: typer.Typer) -> None:
                                          param_hint="--profile")
         # in folders, images are checked when an image profile is named, clips when a video profile is
         folders = [Path(p) for p in images if Path(p).is_dir()]
-        paths = [p for p in given if not is_video(p)] + (expand_inputs(folders) if profiles else [])
+        found = expand_inputs(folders) if profiles else []
+        masks = {q.with_name(f"{q.stem}_alpha.png") for q in found} & set(found)  # <stem>_alpha.png of an image
+        paths = [p for p in given if not is_video(p)] + [p for p in found if p not in masks]  # a mask is no photo
         clips = [p for p in given if is_video(p)] + (expand_inputs(folders, suffixes=VIDEO_SUFFIXES)
                                                      if video_profiles else [])
         if not paths and not clips:
@@ -108,14 +122,14 @@ def register(app: typer.Typer) -> None:
                 mask_path = alpha or _sidecar_alpha(path)
                 mask = None
                 if mask_path is not None:
-                    size = load_image(path).size
-                    mask = load_mask(mask_path, size=size)
-                reports = [check_image(path, prof, product_alpha=mask) for prof in profiles]
-            except (PackshotError, OSError, ValueError) as exc:
+                    size = image_size(path, max_pixels=max_pixels)  # from the header: no decode
+                    mask = load_mask(mask_path, size=size, max_pixels=max_pixels)
+                reports = [check_image(path, prof, product_alpha=mask, max_pixels=max_pixels) for prof in profiles]
+            except Exception as exc:  # noqa: BLE001 - one bad image never stops the others
                 any_failed = True
-                print_error("failed", f"{path}: {exc}")
+                print_error("failed", _named(path, exc))
                 if as_json:
-                    emit({"input": str(path), "ok": False, "error": f"{path}: {exc}"})
+                    emit({"input": str(path), "ok": False, "error": _named(path, exc)})
                 continue
             for report in reports:
                 any_failed |= not report.passed
@@ -160,11 +174,11 @@ def register(app: typer.Typer) -> None:
                             holder = sign_clip(fixed.path, signing, frame_sidecar=clip_frame_sidecar(path), profile=name)
                             print_info(f"signed {fixed.path} with Content Credentials"
                                        + (f" (sidecar {holder})" if holder != fixed.path else ""))
-                except (PackshotError, OSError, ValueError) as exc:
+                except Exception as exc:  # noqa: BLE001 - one bad clip never stops the others
                     any_failed = True
-                    print_error("failed", f"{path}: {exc}")
+                    print_error("failed", _named(path, exc))
                     if as_json:
-                        emit({"input": str(path), "ok": False, "profile": name, "error": f"{path}: {exc}"})
+                        emit({"input": str(path), "ok": False, "profile": name, "error": _named(path, exc)})
                     continue
                 any_failed |= not report.passed if fixed is None else not fixed.report.passed
                 if as_json:

@@ -1,4 +1,9 @@
-"""``packshot credentials``: make and inspect the signing credentials for Content Credentials (C2PA)."""
+"""``packshot credentials``: make and inspect the signing credentials for Content Credentials (C2PA).
+
+With ``--json``, ``init`` and ``show`` print one JSON object describing the signer (``folder``, ``alg``,
+``subject``, ``issuer``, ``not_after``, ``tsa_url``, ``development``; ``init`` adds ``files``, the files
+it wrote); ``sign-clip`` one object per clip. The key itself is never printed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,27 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._common import Json, KeyType, Quiet, expand_inputs, print_error, print_info, print_warning, run_batch, set_output
+from ._common import (Json, KeyType, Quiet, emit, expand_inputs, json_mode, print_error, print_info, print_warning, run_batch,
+                      set_output)
+
+_INIT_FILES = ("chain.pem", "key.pem", "dev-ca.pem", "credentials.json")
+"""What ``credentials init`` writes into its folder."""
+
+
+def _failed(folder: Path, exc: Exception):
+    """Report credentials that cannot be made or used (with --json also as ``{"folder", "ok": false,
+    "error"}`` on stdout) and exit 2."""
+    print_error("credentials error", f"{exc}")
+    if json_mode():
+        emit({"folder": str(folder), "ok": False, "error": str(exc)})
+    raise typer.Exit(2)
+
+
+def _signer(creds) -> dict:
+    """The JSON object of ``credentials show`` (no key material)."""
+    return {"folder": str(creds.folder), "ok": True, "alg": creds.alg, "subject": creds.subject,
+            "issuer": creds.issuer, "not_after": creds.not_after.isoformat(), "tsa_url": creds.tsa_url,
+            "development": creds.development, "description": creds.describe()}
 
 
 def register(app: typer.Typer) -> None:
@@ -24,35 +49,47 @@ def register(app: typer.Typer) -> None:
         key_type: KeyType = typer.Option(KeyType.es256, "--key-type", help="Signer algorithm: es256, ps256 or ed25519."),
         tsa_url: str = typer.Option(None, "--tsa-url", help="Timestamp authority (RFC 3161) URL to record in "
                                     "credentials.json; signing then asks it for a trusted time."),
+        as_json: Json = False,
+        quiet: Quiet = False,
     ) -> None:
         """Make a self-signed development CA and a signer it issued (for trials: readers report it as untrusted)."""
         from ..errors import PackshotError
         from ..credentials import init_dev_credentials
 
+        set_output(as_json, quiet)
         if days < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--days")
         try:
             creds = init_dev_credentials(folder, days=days, common_name=name, overwrite=force, tsa_url=tsa_url,
                                          key_type=key_type.value)
         except PackshotError as exc:
-            print_error("credentials error", f"{exc}")
-            raise typer.Exit(2)
-        typer.echo(f"wrote {folder}/chain.pem, key.pem, dev-ca.pem, credentials.json")
-        typer.echo(f"signer: {creds.describe()}")
+            _failed(folder, exc)
+        print_info(f"wrote {folder}/{', '.join(_INIT_FILES)}")
+        if as_json:
+            emit({**_signer(creds), "files": [str(Path(folder) / name) for name in _INIT_FILES]})
+        else:
+            typer.echo(f"signer: {creds.describe()}")
         print_warning("this is a DEVELOPMENT CA: every manifest signed with it is reported as untrusted by C2PA "
                       "readers; use a certificate from a C2PA-trusted CA for production")
 
     @sub.command("show")
-    def show_command(folder: Path = typer.Argument(..., help="Credentials folder.")) -> None:
+    def show_command(
+        folder: Path = typer.Argument(..., help="Credentials folder."),
+        as_json: Json = False,
+        quiet: Quiet = False,
+    ) -> None:
         """Check a credentials folder and describe its signer (exit 2 when it cannot sign)."""
         from ..errors import PackshotError
         from ..credentials import load_credentials
 
+        set_output(as_json, quiet)
         try:
             creds = load_credentials(folder)
         except PackshotError as exc:
-            print_error("credentials error", f"{exc}")
-            raise typer.Exit(2)
+            _failed(folder, exc)
+        if as_json:
+            emit(_signer(creds))
+            return
         typer.echo(f"signer: {creds.describe()}")
         if creds.tsa_url:
             typer.echo(f"timestamp authority: {creds.tsa_url}")

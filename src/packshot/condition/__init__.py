@@ -11,11 +11,16 @@ than one size, ``v0_1080x1350``, ``v0_1024x1024``, ... (see :func:`variant_name`
 
 Examples
 --------
->>> from packshot.condition import parse_brief, condition       # doctest: +SKIP
->>> brief = parse_brief({"scenes": [{"preset": "marble", "variants": 2}]})
->>> specs = condition(brief, cutout, maps, sku="bottle-001")
->>> [s.provenance["variant_name"] for s in specs]
-['v0', 'v1']
+>>> from packshot.condition import parse_brief, variant_name
+>>> brief = parse_brief({"scenes": [{"preset": "marble", "variants": 2, "sizes": ["1:1", "4:5"]}]})
+>>> scene = brief.scenes[0]
+>>> scene.name, scene.sizes
+('scene0', ((1024, 1024), (819, 1024)))
+>>> [variant_name(v, size, len(scene.sizes) > 1) for v in range(scene.variants) for size in scene.sizes]
+['v0_1024x1024', 'v0_819x1024', 'v1_1024x1024', 'v1_819x1024']
+
+With a cut-out and its maps, ``condition(brief, cutout, maps, sku="bottle-001")`` returns one
+:class:`~packshot.types.SceneSpec` per frame, named as above in ``provenance["variant_name"]``.
 """
 
 from __future__ import annotations
@@ -275,7 +280,7 @@ def condition(brief: Brief, cutout: Cutout, maps: ProductMaps | None, sku: str) 
     EmptyProductError
         The cut-out has no product pixels.
     """
-    from ..export.delivery.naming import check_sku
+    from ..export import check_sku
 
     check_sku(sku, "sku")  # it names a folder: full match, no control characters (InputError, a ValueError)
     digest = cutout_hash(cutout)

@@ -37,7 +37,6 @@ Reference and plate files are resolved relative to the brief's folder, checked a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -46,30 +45,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..provenance import sha256_bytes
-from .presets import PODIUMS, PRESETS, TEXTURES
+from ..schemas import Bad, ValidationError, check_integer, check_number, check_text, first_problem
+from .brief_model import (ANCHORS, MAX_SIDE, MAX_VARIANTS, REVIEW_MODES, BriefModel, DefaultsModel,  # noqa: F401
+                          MotionModel, SceneModel, check_color, check_size)
 from .reference import ReferenceLook, analyse_reference
 
-MAX_SIDE = 8192
-"""Largest output side (pixels) a brief may ask for."""
-MAX_VARIANTS = 64
-"""Most variants per scene."""
-ANCHORS = ("center", "left", "right", "left-third", "right-third")
-"""Named horizontal anchors for the product (or give [x, y] shares of the canvas)."""
-
-_SCENE_KEYS = {
-    "name", "preset", "backdrop", "prompt", "negative_prompt", "references", "placement", "lighting",
-    "floor", "sizes", "resolution", "variants", "seed", "plate", "plate_floor_line", "plate_horizon",
-    "motion",
-    "renderer", "diffusion",
-}
-_DEFAULT_KEYS = _SCENE_KEYS - {"name", "plate", "plate_floor_line", "plate_horizon", "motion"}
-_TOP_KEYS = {"name", "defaults", "scenes", "description", "review"}
-REVIEW_MODES = ("none", "required")
-_BACKDROP_KEYS = {"wall", "floor", "wall_texture", "floor_texture", "texture_strength", "texture_tint",
-                  "podium", "podium_color", "podium_texture", "sweep_falloff"}
-_LIGHT_KEYS = {"azimuth", "elevation", "softness", "kelvin", "intensity"}
-_PLACEMENT_KEYS = {"anchor", "scale", "rotation"}
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: no trailing newline
+_TOP_KEYS = frozenset(BriefModel.model_fields)
+_SCENE_KEYS = frozenset(SceneModel.model_fields)
+_DEFAULT_KEYS = frozenset(DefaultsModel.model_fields)
 
 
 class BriefError(InputError):
@@ -187,6 +170,9 @@ class Brief:
 
 # ------------------------------------------------------------------------------------- validation helpers
 class _Checker:
+    """Raises :class:`BriefError` naming the file and the field path; the value checks are the
+    brief model's (:mod:`packshot.condition.brief_model`), so both read the same."""
+
     def __init__(self, file: str | Path | None, base_dir: Path):
         self.file = file
         self.base_dir = base_dir
@@ -194,7 +180,13 @@ class _Checker:
     def fail(self, path: str, problem: str) -> BriefError:
         return BriefError(self.file, path, problem)
 
-    def mapping(self, value: Any, path: str, allowed: set[str]) -> Mapping[str, Any]:
+    def _run(self, check: Any, path: str, *args: Any) -> Any:
+        try:
+            return check(*args)
+        except Bad as bad:
+            raise self.fail(path + bad.sub, bad.problem) from None
+
+    def mapping(self, value: Any, path: str, allowed: set[str] | frozenset[str]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(path, f"must be a mapping of keys to values, got {type(value).__name__}")
         for key in value:
@@ -204,38 +196,21 @@ class _Checker:
         return value
 
     def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise self.fail(path, f"must be a number, got {value!r}")
-        v = float(value)
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            rng = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else (
-                f"at least {lo:g}" if lo is not None else f"at most {hi:g}")
-            raise self.fail(path, f"must be {rng}, got {v:g}")
-        return v
+        return self._run(check_number, path, value, lo, hi)
 
     def integer(self, value: Any, path: str, lo: int, hi: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"must be a whole number, got {value!r}")
-        if not lo <= value <= hi:
-            raise self.fail(path, f"must be between {lo} and {hi}, got {value}")
-        return int(value)
+        return self._run(check_integer, path, value, lo, hi)
 
     def text(self, value: Any, path: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(path, f"must be text, got {type(value).__name__}")
-        return value
+        return self._run(check_text, path, value)
 
     def color(self, value: Any, path: str) -> tuple[float, float, float]:
         """'#rrggbb' or [r, g, b] sRGB in 0..1."""
-        if isinstance(value, str):
-            m = re.fullmatch(r"#?([0-9a-fA-F]{6})", value.strip())
-            if not m:
-                raise self.fail(path, f"must be a colour '#rrggbb' or [r, g, b] in 0..1, got {value!r}")
-            h = m.group(1)
-            return tuple(int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
-        if isinstance(value, (list, tuple)) and len(value) == 3:
-            return tuple(self.number(v, f"{path}[{i}]", 0.0, 1.0) for i, v in enumerate(value))  # type: ignore
-        raise self.fail(path, f"must be a colour '#rrggbb' or [r, g, b] in 0..1, got {value!r}")
+        return self._run(check_color, path, value)
+
+    def size(self, value: Any, path: str, resolution: int) -> tuple[int, int]:
+        """'WxH', [w, h] or an aspect ratio 'a:b' (long side = resolution)."""
+        return self._run(check_size, path, value, resolution)
 
     def file_path(self, value: Any, path: str) -> Path:
         s = self.text(value, path)
@@ -248,168 +223,91 @@ class _Checker:
             raise self.fail(path, f"'{s}' is a folder, not an image file")
         return p
 
-    def size(self, value: Any, path: str, resolution: int) -> tuple[int, int]:
-        """'WxH', [w, h] or an aspect ratio 'a:b' (long side = resolution)."""
-        if isinstance(value, str):
-            s = value.strip().lower()
-            m = re.fullmatch(r"(-?\d+)\s*x\s*(-?\d+)", s)
-            if m:
-                w, h = int(m.group(1)), int(m.group(2))
-            else:
-                m = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*:\s*(-?\d+(?:\.\d+)?)", s)
-                if not m:
-                    raise self.fail(path, f"must be 'WIDTHxHEIGHT', [width, height] or an aspect ratio 'W:H', "
-                                          f"got {value!r}")
-                a, b = float(m.group(1)), float(m.group(2))
-                if a <= 0 or b <= 0:
-                    raise self.fail(path, f"aspect ratio must be positive, got {value!r}")
-                if a >= b:
-                    w, h = resolution, int(round(resolution * b / a))
-                else:
-                    w, h = int(round(resolution * a / b)), resolution
-        elif isinstance(value, (list, tuple)) and len(value) == 2:
-            w = self.integer(value[0], f"{path}[0]", -(2**31), 2**31)
-            h = self.integer(value[1], f"{path}[1]", -(2**31), 2**31)
-        else:
-            raise self.fail(path, f"must be 'WIDTHxHEIGHT', [width, height] or an aspect ratio 'W:H', got {value!r}")
-        if w <= 0 or h <= 0:
-            raise self.fail(path, f"size must be positive, got {w}x{h}")
-        if w < 64 or h < 64 or w > MAX_SIDE or h > MAX_SIDE:
-            raise self.fail(path, f"each side must be between 64 and {MAX_SIDE} pixels, got {w}x{h}")
-        return w, h
 
+# ------------------------------------------------------------------------------------- building
+def _parse_scene(ck: _Checker, scene: SceneModel, raw: Mapping[str, Any], path: str, defaults: DefaultsModel,
+                 raw_defaults: Mapping[str, Any], seen: set[str], index: int) -> SceneBrief:
+    """Build one :class:`SceneBrief` from its validated model, the scene's keys over the defaults'."""
 
-# ------------------------------------------------------------------------------------- parsing
-def _parse_scene(ck: _Checker, raw: Mapping[str, Any], path: str, defaults: Mapping[str, Any],
-                 seen: set[str], index: int) -> SceneBrief:
-    ck.mapping(raw, path, _SCENE_KEYS)
-    merged = dict(defaults)
-    merged.update(raw)
+    def given(key: str) -> bool:
+        return key in scene.model_fields_set or key in defaults.model_fields_set
+
+    def value(key: str, fallback: Any = None) -> Any:
+        if key in scene.model_fields_set:
+            return getattr(scene, key)
+        if key in defaults.model_fields_set:
+            return getattr(defaults, key)
+        return fallback
 
     def where(key: str) -> str:
         # errors in a value inherited from defaults name the defaults entry
         return f"{path}.{key}" if key in raw else f"defaults.{key}"
 
-    name = raw.get("name", f"scene{index}")
-    name = ck.text(name, f"{path}.name")
-    if not _NAME_RE.fullmatch(name):
-        raise ck.fail(f"{path}.name", f"must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or "
-                                      f"digit (it names a folder), got {name!r}")
+    def raw_value(key: str) -> Any:
+        return raw[key] if key in raw else raw_defaults[key]
+
+    name = scene.name if scene.name is not None else f"scene{index}"
     if name in seen:
         raise ck.fail(f"{path}.name", f"scene name '{name}' is used twice")
     seen.add(name)
 
     plate = None
-    if "plate" in raw:
-        p = ck.file_path(raw["plate"], f"{path}.plate")
-        plate = _load_plate(ck, p, f"{path}.plate")
-    preset = ck.text(merged.get("preset", "studio-white"), where("preset"))
-    if preset not in PRESETS:
-        raise ck.fail(where("preset"), f"unknown preset '{preset}'; choose one of: {', '.join(PRESETS)}")
+    if scene.plate is not None:
+        plate = _load_plate(ck, ck.file_path(scene.plate, f"{path}.plate"), f"{path}.plate")
+    preset = value("preset", "studio-white")
 
     backdrop: dict[str, Any] = {}
-    if "backdrop" in merged:
-        b = ck.mapping(merged["backdrop"], where("backdrop"), _BACKDROP_KEYS)
-        for key, value in b.items():
-            fp = f"{where('backdrop')}.{key}"
-            if key in ("wall", "floor", "podium_color", "texture_tint"):
-                backdrop[key] = ck.color(value, fp)
-            elif key in ("wall_texture", "floor_texture", "podium_texture"):
-                v = ck.text(value, fp)
-                if v not in TEXTURES:
-                    raise ck.fail(fp, f"unknown texture '{v}'; choose one of: {', '.join(TEXTURES)}")
-                backdrop[key] = v
-            elif key == "podium":
-                v = ck.text(value, fp)
-                if v not in PODIUMS:
-                    raise ck.fail(fp, f"unknown podium '{v}'; choose one of: {', '.join(PODIUMS)}")
-                backdrop[key] = v
-            else:
-                backdrop[key] = ck.number(value, fp, 0.0, 1.0)
+    if given("backdrop"):
+        model = value("backdrop")
+        # in the brief's own key order (it reaches provenance)
+        backdrop = {key: getattr(model, key) for key in raw_value("backdrop")}
 
-    prompt = ck.text(merged.get("prompt", ""), where("prompt"))
-    negative = ck.text(merged.get("negative_prompt", ""), where("negative_prompt"))
+    prompt = value("prompt", "")
+    negative = value("negative_prompt", "")
 
     refs: list[ReferenceImage] = []
-    if "references" in merged:
+    if given("references"):
         rp = where("references")
-        items = merged["references"]
-        if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, (list, tuple)):
-            raise ck.fail(rp, f"must be a list of image paths, got {type(items).__name__}")
-        for i, item in enumerate(items):
-            p = ck.file_path(item, f"{rp}[{i}]")
-            refs.append(_load_reference(ck, p, f"{rp}[{i}]"))
+        for i, item in enumerate(value("references")):
+            refs.append(_load_reference(ck, ck.file_path(item, f"{rp}[{i}]"), f"{rp}[{i}]"))
 
     placement = PlacementBrief()
-    if "placement" in merged:
-        pp = where("placement")
-        pl = ck.mapping(merged["placement"], pp, _PLACEMENT_KEYS)
-        anchor: str | tuple[float, float] = "center"
-        if "anchor" in pl:
-            a = pl["anchor"]
-            if isinstance(a, str):
-                if a not in ANCHORS:
-                    raise ck.fail(f"{pp}.anchor", f"unknown anchor '{a}'; use one of {', '.join(ANCHORS)} "
-                                                  f"or [x, y] shares of the canvas")
-                anchor = a
-            elif isinstance(a, (list, tuple)) and len(a) == 2:
-                anchor = (ck.number(a[0], f"{pp}.anchor[0]", 0.0, 1.0), ck.number(a[1], f"{pp}.anchor[1]", 0.0, 1.0))
-            else:
-                raise ck.fail(f"{pp}.anchor", f"must be a name or [x, y] shares of the canvas, got {a!r}")
-        scale = ck.number(pl["scale"], f"{pp}.scale", 0.05, 1.0) if "scale" in pl else None
-        rotation = ck.number(pl.get("rotation", 0.0), f"{pp}.rotation", -180.0, 180.0)
-        placement = PlacementBrief(anchor, scale, rotation)
+    if given("placement"):
+        pl = value("placement")
+        placement = PlacementBrief(pl.anchor, pl.scale, pl.rotation)
 
     lighting = LightingBrief()
-    if "lighting" in merged:
-        lp = where("lighting")
-        li = ck.mapping(merged["lighting"], lp, _LIGHT_KEYS)
+    if given("lighting"):
+        li = value("lighting")
         lighting = LightingBrief(
-            azimuth=ck.number(li["azimuth"], f"{lp}.azimuth", -360.0, 360.0) % 360.0 if "azimuth" in li else None,
-            elevation=ck.number(li["elevation"], f"{lp}.elevation", 5.0, 90.0) if "elevation" in li else None,
-            softness=ck.number(li["softness"], f"{lp}.softness", 0.0, 1.0) if "softness" in li else None,
-            kelvin=ck.number(li["kelvin"], f"{lp}.kelvin", 1800.0, 12000.0) if "kelvin" in li else None,
-            intensity=ck.number(li["intensity"], f"{lp}.intensity", 0.1, 3.0) if "intensity" in li else None,
-        )
+            azimuth=li.azimuth % 360.0 if li.azimuth is not None else None,
+            elevation=li.elevation, softness=li.softness, kelvin=li.kelvin, intensity=li.intensity)
 
-    floor = ck.number(merged["floor"], where("floor"), 0.0, 1.0) if "floor" in merged else None
-    resolution = ck.integer(merged.get("resolution", 1024), where("resolution"), 64, MAX_SIDE)
-    sizes_raw = merged.get("sizes", ["1024x1024"] if "resolution" not in merged else [f"{resolution}x{resolution}"])
-    if isinstance(sizes_raw, str):
-        sizes_raw = [sizes_raw]
-    if not isinstance(sizes_raw, (list, tuple)) or not sizes_raw:
-        raise ck.fail(where("sizes"), f"must be a non-empty list of sizes, got {sizes_raw!r}")
-    # a single [w, h] pair is one size, not two
-    if len(sizes_raw) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in sizes_raw):
-        sizes_raw = [list(sizes_raw)]
+    floor = value("floor")
+    resolution = value("resolution", 1024)
+    sizes_raw = value("sizes", ("1024x1024",) if not given("resolution") else (f"{resolution}x{resolution}",))
     sizes = tuple(ck.size(s, f"{where('sizes')}[{i}]", resolution) for i, s in enumerate(sizes_raw))
     if len(set(sizes)) != len(sizes):
         raise ck.fail(where("sizes"), f"the same size is listed twice: {sizes}")
-    variants = ck.integer(merged.get("variants", 1), where("variants"), 1, MAX_VARIANTS)
-    seed = ck.integer(merged.get("seed", 0), where("seed"), 0, 2**32 - 1)
+    variants = value("variants", 1)
+    seed = value("seed", 0)
 
-    floor_line = horizon = None
-    if "plate_floor_line" in raw:
-        if plate is None:
-            raise ck.fail(f"{path}.plate_floor_line", "only applies to a scene with a 'plate'")
-        floor_line = ck.number(raw["plate_floor_line"], f"{path}.plate_floor_line", 0.05, 1.0)
-    if "plate_horizon" in raw:
-        if plate is None:
-            raise ck.fail(f"{path}.plate_horizon", "only applies to a scene with a 'plate'")
-        horizon = ck.number(raw["plate_horizon"], f"{path}.plate_horizon", 0.0, 0.95)
+    floor_line, horizon = scene.plate_floor_line, scene.plate_horizon
+    if floor_line is not None and plate is None:
+        raise ck.fail(f"{path}.plate_floor_line", "only applies to a scene with a 'plate'")
+    if horizon is not None and plate is None:
+        raise ck.fail(f"{path}.plate_horizon", "only applies to a scene with a 'plate'")
     if floor_line is not None and horizon is not None and horizon >= floor_line:
         raise ck.fail(f"{path}.plate_horizon", f"must be above the floor line ({horizon:g} >= {floor_line:g})")
 
-    from .render_options import parse_diffusion, parse_renderer
+    from .render_options import parse_diffusion
 
-    renderer = parse_renderer(ck, merged["renderer"], where("renderer")) if "renderer" in merged else None
+    renderer = value("renderer")
     if renderer is not None and plate is not None and renderer != "plate":
         raise ck.fail(where("renderer"), f"a scene with a 'plate' is painted by the plate renderer, not '{renderer}'")
     diffusion: dict[str, Any] = {}
-    if "diffusion" in defaults:
-        diffusion.update(parse_diffusion(ck, defaults["diffusion"], "defaults.diffusion"))
+    if "diffusion" in raw_defaults:
+        diffusion.update(parse_diffusion(ck, raw_defaults["diffusion"], "defaults.diffusion"))
     if "diffusion" in raw:  # a scene's block refines the defaults key by key
         diffusion.update(parse_diffusion(ck, raw["diffusion"], f"{path}.diffusion"))
     if renderer == "diffusion" and "model" not in diffusion:
@@ -420,7 +318,7 @@ def _parse_scene(ck: _Checker, raw: Mapping[str, Any], path: str, defaults: Mapp
                       variants, seed, plate, floor_line, horizon, motion, renderer, diffusion)
 
 
-_MOTION_KEYS = {"kind", "seconds", "fps", "size", "easing", "seed", "zoom", "parallax", "sweep_degrees"}
+_MOTION_KEYS = frozenset(MotionModel.model_fields)
 
 
 def _parse_motion(ck: _Checker, raw: Any, path: str, resolution: int) -> Any:
@@ -502,30 +400,34 @@ def parse_brief(data: Any, base_dir: str | Path = ".", source: str | None = None
     ------
     BriefError
         Naming the field path, e.g. ``scenes[1].lighting.azimuth: must be a number``.
+
+    Examples
+    --------
+    >>> brief = parse_brief({"defaults": {"variants": 2}, "scenes": [{"name": "hero", "floor": 0.3},
+    ...                                                              {"name": "mood", "preset": "marble"}]})
+    >>> [(s.name, s.preset, s.variants, s.floor) for s in brief.scenes]
+    [('hero', 'studio-white', 2, 0.3), ('mood', 'marble', 2, None)]
+    >>> parse_brief({"scenes": [{"name": "hero"}, {"lighting": {"azimuth": "left"}}]}, source="brief.yaml")
+    Traceback (most recent call last):
+    packshot.condition.brief.BriefError: brief.yaml: scenes[1].lighting.azimuth: must be a number, got 'left'
     """
     ck = _Checker(source, Path(base_dir))
     if not isinstance(data, Mapping):
         raise ck.fail("(top level)", f"a brief must be a mapping with a 'scenes' list, got {type(data).__name__}")
-    ck.mapping(data, "", _TOP_KEYS)
-    defaults = ck.mapping(data.get("defaults", {}) or {}, "defaults", _DEFAULT_KEYS)
-    scenes_raw = data.get("scenes")
-    if scenes_raw is None:
-        raise ck.fail("scenes", "is missing: a brief needs at least one scene")
-    if not isinstance(scenes_raw, (list, tuple)) or not scenes_raw:
-        raise ck.fail("scenes", "must be a non-empty list of scenes")
+    try:
+        model = BriefModel.model_validate(data)
+    except ValidationError as exc:
+        raise ck.fail(*first_problem(exc, BriefModel)) from None
+    defaults = model.defaults if model.defaults is not None else DefaultsModel()
+    raw_defaults = data.get("defaults") or {}
     seen: set[str] = set()
-    scenes = tuple(_parse_scene(ck, s, f"scenes[{i}]", defaults, seen, i) for i, s in enumerate(scenes_raw))
-    name = data.get("name")
+    scenes = tuple(_parse_scene(ck, scene, data["scenes"][i], f"scenes[{i}]", defaults, raw_defaults, seen, i)
+                   for i, scene in enumerate(model.scenes))
+    name = model.name
     if name is None:
         name = Path(source).stem if source else "brief"
-    name = ck.text(name, "name")
-    review = data.get("review", "none")
-    if review is None or review is False:
-        review = "none"
-    if review not in REVIEW_MODES:
-        raise ck.fail("review", f"must be one of {', '.join(REVIEW_MODES)}, got {review!r}")
     digest = sha256_bytes(repr(_canonical(data)).encode())
-    return Brief(name, scenes, source or "<dict>", digest, review)
+    return Brief(name, scenes, source or "<dict>", digest, model.review)
 
 
 def _canonical(value: Any) -> Any:

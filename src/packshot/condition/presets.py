@@ -90,7 +90,7 @@ class Preset:
     sweep_falloff: float = 0.35
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (for provenance and ``packshot render --list-presets``)."""
+        """JSON-ready description (for provenance)."""
         from dataclasses import asdict
 
         d = asdict(self)

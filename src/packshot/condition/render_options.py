@@ -68,13 +68,6 @@ def _flag(ck: Any, value: Any, path: str) -> bool:
     return value
 
 
-def parse_renderer(ck: Any, value: Any, path: str) -> str:
-    name = ck.text(value, path)
-    if name not in RENDERER_NAMES:
-        raise ck.fail(path, f"unknown renderer '{name}'; choose one of: {', '.join(RENDERER_NAMES)}")
-    return name
-
-
 def parse_diffusion(ck: Any, raw: Any, path: str) -> dict[str, Any]:
     """Validate a ``diffusion`` block into a JSON-ready dict (only the keys given)."""
     block: Mapping[str, Any] = ck.mapping(raw, path, _KEYS)

@@ -17,7 +17,7 @@ from .compliance import (PROFILES, UPSCALERS, CheckConfig, ComplianceReport, Fix
 from .compliance import check, fixer, profiles, upscale, video_profiles
 from .delivery import (DEFAULT_TEMPLATE, DIGITAL_SOURCE_TYPES, FEED_KINDS, Destination, DestinationError,
                        ExportedFile, ExportFailure, ExportFrame, ExportResult, ImageMetadata, NameAllocator,
-                       RetryPolicy, build_feed, export_frames, read_metadata, render_name, slugify)
+                       RetryPolicy, build_feed, check_sku, export_frames, read_metadata, render_name, slugify)
 from .delivery import deliver, encode, feeds, metadata, naming, routing
 
 # The module paths from before the compliance / delivery split (packshot.export.check, ...) name
@@ -32,6 +32,6 @@ __all__ = [
     "load_profile",
     "DEFAULT_TEMPLATE", "DIGITAL_SOURCE_TYPES", "Destination", "DestinationError", "ExportFailure", "ExportFrame",
     "ExportResult", "ExportedFile", "FEED_KINDS", "ImageMetadata", "NameAllocator", "RetryPolicy", "build_feed",
-    "export_frames", "read_metadata", "render_name", "slugify",
+    "check_sku", "export_frames", "read_metadata", "render_name", "slugify",
     "compliance", "delivery",
 ]

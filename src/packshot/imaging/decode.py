@@ -547,12 +547,8 @@ def image_size(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     p = Path(path)
     data = read_bounded(p, "image")
     limit = check_max_pixels(MAX_PIXELS_CEILING if max_pixels is None else max_pixels)
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Exception as exc:
-        raise _describe_decode_failure(str(p), data, exc) from exc
+    img = _open_header(data, str(p), limit)
     with img:
-        _check_pixels(str(p), img.width, img.height, limit)
         tiff = img.tag_v2.get(0x0112) if img.format == "TIFF" else None
         orientation = _exif_orientation(img, [], tiff)
         w, h = img.size
@@ -726,26 +722,53 @@ def load_image_working(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PI
 
 
 # --- header facts and raw pixels (for readers of file facts, maps and masks) ------------------------
+def _open_header(data: bytes, name: str, limit: int) -> Image.Image:
+    """Pillow's image of ``data`` with only its header read, checked against our own pixel
+    ``limit`` instead of Pillow's bomb guard (lifted for the open, as for a decode)."""
+
+    def opened() -> Image.Image:
+        try:
+            return Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            raise
+        except Exception as exc:  # any decoder failure becomes an error naming the file
+            raise _describe_decode_failure(name, data, exc) from exc
+
+    img = _with_pillow_guard_lifted(opened)
+    try:
+        _check_pixels(name, img.width, img.height, limit)
+    except BaseException:
+        img.close()
+        raise
+    return img
+
+
 @contextlib.contextmanager
-def open_image(data: bytes, name: str = "<bytes>") -> Iterator[Image.Image]:
+def open_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = None) -> Iterator[Image.Image]:
     """The Pillow image of ``data`` with only its header read (pixels are not decoded), closed
     on exit: for readers of file facts (format, mode, bands, ICC, EXIF, XMP, PNG text chunks,
     JPEG quantisation tables) that :func:`decode_image` does not return. The one place outside
     the decoder where packshot opens a file with Pillow.
 
+    With ``max_pixels``, Pillow's own guard is lifted for the open and the header size is checked
+    against ``max_pixels`` instead (as :func:`decode_image` does).
+
     Raises
     ------
     ImageTooLargeError
-        Pillow's own decompression-bomb guard refused the file.
+        Over ``max_pixels``; without it, Pillow's own decompression-bomb guard refused the file.
     ImageLoadError
         Not an image Pillow can read; the message names ``name``.
     """
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(name, f"image is over Pillow's pixel limit ({exc})") from exc
-    except Exception as exc:  # any decoder failure becomes an error naming the file
-        raise _describe_decode_failure(name, data, exc) from exc
+    if max_pixels is not None:
+        img = _open_header(data, name, check_max_pixels(max_pixels))
+    else:
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(name, f"image is over Pillow's pixel limit ({exc})") from exc
+        except Exception as exc:  # any decoder failure becomes an error naming the file
+            raise _describe_decode_failure(name, data, exc) from exc
     with img:
         yield img
 

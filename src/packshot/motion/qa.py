@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from ..imaging import delta_e2000, linear_to_lab
+from ..ops.morphology import product_interior
 from ..types import Cutout, alpha_bbox
 
 
@@ -149,11 +150,7 @@ class TemporalMeter:
         rgb = self._sample(frame.rgb, frame.region, grid_to_frame, scale)
         unlit = self._sample(frame.unlit_product, frame.region, grid_to_frame, scale)
         alpha = self._sample(frame.product_alpha, frame.region, grid_to_frame, scale, smooth=False)
-        mask = (alpha > 0.99).astype(np.uint8)
-        e = self.config.erode_px
-        if e > 0:
-            mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1, 2 * e + 1)))
-        mask = mask > 0
+        mask = product_interior(alpha, self.config.erode_px)  # the interior relight and qa judge
         lab = linear_to_lab(np.clip(rgb, 0, 1))
         if mask.any():
             ref = linear_to_lab(np.clip(unlit / np.maximum(alpha, 1e-4)[..., None], 0, 1))

@@ -9,7 +9,7 @@ Fast by construction:
   static light; a key every few degrees of a moving light) and stored as two smooth layers: a
   ground multiplier (shadow / reflection) and a product gain; frames between keys interpolate;
 * per frame, the camera and parallax are warps of the background, the ground multiplier and the
-  locked product (:func:`packshot.render.compose.place_product`, the still's own warp), and one
+  locked product (:func:`packshot.ops.placement.place_product`, the still's own warp), and one
   composite.
 
 The product's pixels are never repainted: each frame shows the cut-out under an affine warp
@@ -147,7 +147,7 @@ class ClipRenderer:
     def __init__(self, spec: SceneSpec, cutout: Cutout, maps: ProductMaps | None, motion: MotionSpec,
                  backend: str = "studio", config: ClipConfig = ClipConfig()):
         from ..render import RENDERERS
-        from ..render.compose import place_product
+        from ..ops.placement import place_product
 
         t0 = time.perf_counter()
         self.spec, self.cutout, self.maps, self.motion, self.config = spec, cutout, maps, motion, config
@@ -205,7 +205,7 @@ class ClipRenderer:
                                           "product_s": 0.0, "composite_s": 0.0}
         self._out = np.empty((H, W, 3), np.float32)
         # the locked product, premultiplied once (place_product does this on every call)
-        from ..render.compose import crop_to_product
+        from ..ops.placement import crop_to_product
 
         crop_rgb, crop_alpha, self._crop_offset = crop_to_product(cutout.rgb, cutout.alpha)
         self._src = np.empty(crop_alpha.shape + (4,), np.float32)
@@ -265,7 +265,7 @@ class ClipRenderer:
         light = self.plans[frame_index].light
         base = self._small_frame
         spec = dataclasses.replace(self._small_spec, light=light)
-        relit = relight(dataclasses.replace(base, spec=spec), self.cutout, self.maps, RelightConfig(grain=False))
+        relit = relight(dataclasses.replace(base, spec=spec, light=light), self.cutout, self.maps, RelightConfig(grain=False))
         a = base.product_alpha
         plain = np.maximum(base.rgb, 1e-4)
         ratio = relit.rgb / plain
@@ -320,11 +320,11 @@ class ClipRenderer:
     def place(self, matrix: np.ndarray) -> tuple[int, int, int, int]:
         """The product warped into the frame buffers (``_pre``, ``_alpha``); returns its region.
 
-        The same computation as :func:`packshot.render.compose.place_product` (the still's warp,
+        The same computation as :func:`packshot.ops.placement.place_product` (the still's warp,
         which qa uses as the reference), with the premultiplied cut-out prepared once and the
         frame-size buffers reused instead of allocated per frame.
         """
-        from ..render.compose import warp_layer
+        from ..ops.placement import warp_layer
 
         W, H = self.size
         ly0, ly1, lx0, lx1 = self._last_region

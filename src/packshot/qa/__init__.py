@@ -37,6 +37,11 @@ Examples
 >>> report = qa(frame.rgb, frame.product_alpha, ref_rgb, ref_alpha, master=artwork)  # doctest: +SKIP
 >>> report.verdict, report.reasons                                      # doctest: +SKIP
 ('pass', ())
+
+A frame in memory (from :func:`packshot.render.render` / :func:`packshot.relight.relight`) is
+checked with :func:`qa_frame`: the reference is the frame's own product layer (the locked product
+as render placed it), read from its typed fields. A frame on disk is checked by
+:func:`packshot.qa.frames.check_frame_file`, which rebuilds the reference from the frame record.
 """
 
 from __future__ import annotations
@@ -47,13 +52,13 @@ import numpy as np
 
 from ..errors import EmptyProductError, InputError
 from ..provenance import record, sha256_array
-from ..types import Box, CheckResult, QAReport, TextLine, alpha_bbox
+from ..types import Box, CheckResult, Frame, QAReport, TextLine, alpha_bbox
 from .colour import ColourResult, interior_mask, measure_colour
 from .geometry import GeometryResult, measure_geometry
 from .silhouette import SilhouetteResult, measure_silhouette
 from .text import TextResult, compare_text, read_lines
 
-__all__ = ["QAConfig", "QADetails", "qa", "qa_with_details", "worst", "STATUSES"]
+__all__ = ["QAConfig", "QADetails", "qa", "qa_frame", "qa_with_details", "reference_of", "worst", "STATUSES"]
 
 STATUSES = ("pass", "review", "fail")
 """Check statuses and verdicts, from best to worst."""
@@ -339,7 +344,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
               "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
     if master is not None:
         inputs["master"] = sha256_array(np.asarray(master, np.float32))
-    from ..understand.ocr import engine_info
+    from ..ops.ocr import engine_info
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
     report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
@@ -409,3 +414,37 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
         Arrays of the wrong shape or size, NaNs; EmptyProductError when the reference has no product.
     """
     return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config)[0]
+
+
+def reference_of(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """The product as it should look in ``frame``: (straight linear colour H x W x 3, alpha H x W)
+    from the frame's product layer (the cut-out as render placed it; no warp is redone).
+
+    Raises
+    ------
+    InputError
+        The frame carries no layers (a frame read from a file: check it from its frame record with
+        :func:`packshot.qa.frames.check_frame_file`).
+    """
+    if frame.layers is None:
+        raise InputError("frame", "has no product layer: check a frame read from disk with "
+                                  "packshot.qa.frames.check_frame_file (it rebuilds the reference)")
+    layer = frame.layers.product
+    W, H = frame.size
+    ref_rgb = np.zeros((H, W, 3), np.float32)
+    ref_alpha = np.zeros((H, W), np.float32)
+    x0, y0, x1, y1 = layer.box
+    if y1 > y0 and x1 > x0:
+        a = np.clip(layer.data[..., 3], 0.0, 1.0)
+        straight = np.zeros(a.shape + (3,), np.float32)
+        np.divide(layer.data[..., :3], layer.data[..., 3:4], out=straight, where=layer.data[..., 3:4] > 1e-4)
+        ref_rgb[y0:y1, x0:x1] = np.clip(straight, 0.0, 1.0)
+        ref_alpha[y0:y1, x0:x1] = a
+    return ref_rgb, ref_alpha
+
+
+def qa_frame(frame: Frame, master: np.ndarray | None = None, config: QAConfig = QAConfig()) -> QAReport:
+    """:func:`qa` of a frame in memory: its pixels and declared alpha against its own product layer
+    (:func:`reference_of`), read from the frame's typed fields, never from another stage's provenance."""
+    ref_rgb, ref_alpha = reference_of(frame)
+    return qa(frame.rgb, frame.product_alpha, ref_rgb, ref_alpha, master, config)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..imaging import delta_e2000, linear_to_lab, linear_to_srgb, luminance
+from ..ops.morphology import product_interior
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,9 @@ class ColourResult:
 
 
 def interior_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
-    """``alpha > 0.99`` eroded by ``erode_px`` pixels (bool); falls back to less erosion on tiny products."""
-    import cv2
-
-    solid = (alpha > 0.99).astype(np.uint8)
-    for r in (erode_px, erode_px // 2, 1, 0):
-        m = cv2.erode(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) if r else solid
-        if m.sum() >= 64:
-            return m > 0
-    return solid > 0
+    """The product interior (:func:`packshot.ops.morphology.product_interior`, the definition relight
+    bounds its change on), falling back to less erosion on tiny products (bool)."""
+    return product_interior(alpha, erode_px, fallback=True)
 
 
 def measure_colour(frame_rgb: np.ndarray, reference_rgb: np.ndarray, reference_alpha: np.ndarray,

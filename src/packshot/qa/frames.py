@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced, load_image_working,
-                       load_mask)
+from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced,
+                       load_image_working, load_mask)
 from ..types import Placement, alpha_bbox
 
 
@@ -63,11 +63,11 @@ def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, s
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas; returns straight colour.
 
-    This is the renderer's own placement warp (:func:`packshot.render.compose.place_product`:
+    This is the renderer's own placement warp (:func:`packshot.ops.placement.place_product`:
     premultiplied resampling, area pre-shrink when the product is scaled down), so the reference
     is exactly the locked product the renderer placed, not a differently filtered copy of it.
     """
-    from ..render.compose import place_product
+    from ..ops.placement import place_product
 
     placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
                            np.asarray(matrix, np.float64), (int(size[0]), int(size[1])))
@@ -178,7 +178,7 @@ def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, s
     """The reference of a frame checked at ``1 / k``: placed at the frame's full size exactly as the
     renderer placed it (only the product's region is held), then block-averaged like the frame
     (premultiplied), so frame and reference are filtered alike."""
-    from ..render.compose import place_product
+    from ..ops.placement import place_product
 
     w, h = int(size[0]), int(size[1])
     hw, ww = h // k, w // k

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..imaging import delta_e2000, lab_to_linear, linear_to_lab, linear_to_srgb, srgb_to_linear
+from ..ops.morphology import product_interior
 from ..samples import _BRANDS, _CLAIMS, _LINES, make_product
 from ..types import Box, Placement, alpha_bbox
 from .frames import warp_premultiplied
@@ -351,9 +352,10 @@ def _grow_region(frame: np.ndarray, alpha: np.ndarray, region: Box, factor: floa
 def _shift_colour(frame: np.ndarray, alpha: np.ndarray, target: float, rng: np.random.Generator
                   ) -> tuple[np.ndarray, str]:
     """Shift the product's CIELAB colours by one vector so that the mean deltaE2000 on its interior is ``target``."""
-    import cv2
+    from . import QAConfig
 
-    inside = cv2.erode((alpha > 0.99).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    # exactly the interior qa measures colour on
+    inside = product_interior(alpha, QAConfig().interior_erode_px, fallback=True)
     lab = linear_to_lab(frame[inside])
     if len(lab) > 4000:  # the search only needs a fair sample of the interior
         lab = lab[np.linspace(0, len(lab) - 1, 4000).astype(int)]

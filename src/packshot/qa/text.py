@@ -206,7 +206,7 @@ def with_print_similarity(diffs: list[TokenDiff] | tuple[TokenDiff, ...], frame_
 def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, min_side: int
                ) -> tuple[TextLine, ...]:
     """PP-OCR through :func:`packshot.understand.ocr.read_text` (one engine per process)."""
-    from ..understand.ocr import OcrConfig, read_text
+    from ..ops.ocr import OcrConfig, read_text
 
     return read_text(rgb_linear, alpha, OcrConfig(max_side=max_side, min_side=min_side))
 

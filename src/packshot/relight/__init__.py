@@ -5,7 +5,7 @@ all from the scene's one key light:
 
 * a **contact shadow** (occlusion right under the base) and a wider ambient occlusion;
 * a **cast shadow**: the product's silhouette projected onto the floor away from the light
-  (:func:`packshot.render.geometry.shadow_matrix`), sharp at the base and softer and lighter
+  (:func:`packshot.ops.geometry.shadow_matrix`), sharp at the base and softer and lighter
   with distance;
 * a **floor reflection** on glossy floors: the product mirrored about its base line, fading
   and blurring with distance, only on the surface it stands on;
@@ -17,31 +17,126 @@ all from the scene's one key light:
 * **light wrap**: a little of the background's light on the product's outermost edge pixels;
 * **grain** matched between product and scene.
 
-Everything is computed in linear light; the frame's background is recovered exactly as
-``frame - placed product`` (the product is re-placed with the frame's own matrix), so no
-intermediate layer has to travel with the frame.
+Everything is computed in linear light. The stage reads the frame's typed fields (its product
+layer, matrix, light, support surface, grain and plate match: :class:`~packshot.types.Frame`),
+never the renderer's provenance, and never places the product again: the background's share of
+each pixel is the frame minus the product layer. The steps are named functions below, their
+numbers named constants above them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from ..imaging import delta_e2000, dlinear_dsrgb, linear_to_lab, luminance
+from ..ops.filters import blur, fast_blur
+from ..ops.geometry import FLOOR_FORESHORTENING, shadow_matrix, support_mask
+from ..ops.morphology import product_interior
+from ..ops.noise import estimate_noise
+from ..ops.placement import warp_layer
 from ..provenance import record
-from ..types import Cutout, Frame, ProductMaps, alpha_bbox
-from ..render.compose import place_product, warp_layer
-from ..render.geometry import FLOOR_FORESHORTENING, blur, fast_blur, light_tint, shadow_matrix, support_mask
+from ..render import light_tint
+from ..types import Cutout, Frame, FrameLayers, Light, PlateMatch, ProductMaps, RegionLayer, alpha_bbox
 
 REFERENCE_LIGHT = np.array([0.0, 0.35, 1.0], np.float32) / np.linalg.norm([0.0, 0.35, 1.0])
 """Key light a packshot is assumed to have been taken under: frontal, a little above."""
 AMBIENT = 0.55
 """Fill share in the product shading model (the rest is key light)."""
+
+# ---------------------------------------------------------------- material adaptation
+TRANSPARENT_SHADOW_SCALE = 0.6
+"""Shadow opacity of a transparent product relative to an opaque one (light passes through)."""
+TRANSPARENT_SHADING = 0.35
+"""Re-shading exponent factor of a transparent product."""
+REFLECTIVE_SHADING = 0.5
+"""Re-shading exponent factor of a reflective product (a mirror shows its surroundings)."""
+
+# ---------------------------------------------------------------- shadows (lengths in product heights)
+SHADOW_HALF_RES_ABOVE = 640
+"""Canvases whose long side exceeds this get their (soft) shadows on a half-resolution grid."""
+SHADOW_GRID_LARGE_ABOVE = 4096
+"""Above this long side the shadow grid is coarser still ..."""
+SHADOW_GRID_LARGE_SIDE = 2048
+"""... about this many cells along the long side (a dozen quarter-size layers would not fit)."""
+MAX_HEIGHT = 1.5
+"""Heights above the base are clipped here (product heights)."""
+CONTACT_HEIGHT = 0.08
+"""Lowest share of the product's height that casts the contact shadow."""
+AMBIENT_HEIGHT = 0.35
+"""Lowest share of the product's height that casts the wider ambient occlusion."""
+CONTACT_SQUASH = (0.5, -0.25)
+"""Vertical factors the contact silhouette is flattened onto the floor line with (behind, in front)."""
+AMBIENT_SQUASH = (0.4, -0.15)
+"""The same for the ambient occlusion."""
+CONTACT_BLUR = 0.012
+"""Contact shadow blur sigma, product heights ..."""
+CONTACT_BLUR_PX = 0.7
+"""... plus this many pixels."""
+AMBIENT_BLUR = 0.06
+"""Ambient occlusion blur sigma, product heights."""
+FOOTPRINT_DEPTH = 0.8
+"""Depth of a solid product's footprint as a share of its width (before foreshortening)."""
+CAST_BLUR_HARD = (0.004, 0.01, 0.02)
+"""Cast shadow blur sigmas (product heights) near, mid-way and far from the base, hard light ..."""
+CAST_BLUR_SOFT = (0.015, 0.05, 0.11)
+"""... added per unit of light softness."""
+CAST_FADE = 0.5
+"""The cast shadow is this much lighter where it ends than at the base."""
+CAST_SOFT_LIGHTEN = 0.35
+"""Cast shadow opacity lost per unit of light softness."""
+MAX_CAST_INTENSITY = 1.5
+"""Light intensity beyond which the cast shadow gets no darker."""
+CONTACT_GAIN = 1.6
+"""Gain on the blurred contact silhouette before it is clipped to 1."""
+AMBIENT_GAIN = 1.3
+"""Gain on the blurred ambient silhouette before it is clipped to 1."""
+AMBIENT_OPACITY = 0.3
+"""Darkening by the ambient occlusion at full strength."""
+MAX_OCCLUSION = 0.95
+"""The shadows never take more than this share of the background's light."""
+SHADOW_EPSILON = 1e-4
+"""Occlusion below this is no shadow (rows without any are not touched)."""
+
+# ---------------------------------------------------------------- reflection (lengths in product heights)
+REFLECTION_REACH = (0.15, 0.35)
+"""Fade length of the reflection: the first + the second x gloss."""
+REFLECTION_LENGTH = 3.0
+"""The reflection is drawn down to this many fade lengths below the base."""
+REFLECTION_BLUR = 0.03
+"""Blur sigma of the reflection at gloss 0 (product heights), falling to 0 at gloss 1 ..."""
+REFLECTION_BLUR_PX = 0.6
+"""... plus this many pixels."""
+REFLECTION_FAST_BLUR_ABOVE = 32.0
+"""Reflection blur sigmas above this (px) are done at reduced resolution."""
+MIN_GLOSS = 0.01
+"""Floors less glossy than this get no reflection."""
+
+# ---------------------------------------------------------------- shading, light wrap, grain
+SHADING_CROP_MARGIN = 8
+"""Pixels around the product box the shading and light wrap work on."""
+SHADING_NORMALS_BLUR = 1.5
+"""Blur sigma (px) of the shading ratio (no per-pixel normal noise on the product)."""
+SHADING_TINT = 0.3
+"""How far the product's colour follows the key light's temperature (0 none, 1 fully)."""
+WRAP_SIGMA = 0.0025
+"""Light wrap blur sigma, share of the canvas' long side (at least 1 px)."""
+SEARCH_SAMPLES = 2500
+"""Pixels the shading strength search measures (an even subset of the deltaE sample)."""
+SEARCH_TARGET = 0.97
+"""The search aims at this share of ``max_delta_e`` (the full measurement and grain stay within it)."""
+SEARCH_STEPS = 6
+"""Bisection steps of the strength search (strength to 1/64)."""
+GRAIN_SAMPLE_SIDE = 320
+"""Side of the square from the middle of the product the product photo's grain is measured on."""
+BAND_ROWS = 256
+"""Rows per band where full-width work is done in bands (no full-size temporaries)."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +174,8 @@ class RelightConfig:
 
 
 def interior_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
-    """Pixels well inside the product: alpha > 0.99, eroded by ``erode_px`` (bool H x W)."""
-    core = (alpha > 0.99).astype(np.uint8)
-    if erode_px > 0:
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1, 2 * erode_px + 1))
-        core = cv2.erode(core, k)
-    return core > 0
+    """Pixels well inside the product (bool H x W): :func:`packshot.ops.morphology.product_interior`."""
+    return product_interior(alpha, erode_px)
 
 
 def sample_indices(mask: np.ndarray, max_samples: int) -> np.ndarray:
@@ -122,14 +213,12 @@ def _crop(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) ->
     return slice(max(y0 - margin, 0), min(y1 + margin, h)), slice(max(x0 - margin, 0), min(x1 + margin, w))
 
 
-def _cutout_noise(cutout: Cutout, max_side: int = 320) -> float:
+def _cutout_noise(cutout: Cutout, max_side: int = GRAIN_SAMPLE_SIDE) -> float:
     """Grain of the product photo (sRGB units) measured in the cut-out's own pixels.
 
     Measured before placement: resampling (especially enlarging) smooths grain and would hide
     it from the estimator. At most a ``max_side`` square from the middle of the product is used.
     """
-    from ..render.plate import estimate_noise
-
     box = cutout.bbox or alpha_bbox(cutout.alpha)
     if box is None:
         return 0.0
@@ -144,219 +233,250 @@ def _cutout_noise(cutout: Cutout, max_side: int = 320) -> float:
     return estimate_noise(cutout.rgb[ys, xs], inside)
 
 
-def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig(),
-            *, overwrite_input: bool = False) -> Frame:
-    """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
+# ------------------------------------------------------------------------------------ the product layer
+@dataclass(frozen=True)
+class _Product:
+    """The placed product (the frame's product layer), read by window."""
 
-    Parameters
-    ----------
-    frame : Frame
-        From :func:`packshot.render.render` (its provenance carries the placement matrix and
-        the scene facts: support surface, grain, plate match).
-    cutout : Cutout
-        The same cut-out the frame was rendered from (the locked product).
-    maps : ProductMaps, optional
-        Normals for the shading; without maps the product is shaded as a flat card (colour
-        temperature only).
-    config : RelightConfig
-    overwrite_input : bool
-        The caller no longer needs ``frame``: its pixel array may be reused for the result
-        (one full-size image less; a large canvas needs it). Default False: ``frame`` is left
-        untouched.
+    layer: RegionLayer
+    canvas: tuple[int, int]
 
-    Returns
-    -------
-    Frame
-        Same size, alpha and box; ``provenance["relight"]`` records the parameters, the
-        shading strength applied and the measured ``product_delta_e2000_mean``.
-    """
-    timings: dict[str, float] = {}
-    t_start = time.perf_counter()
-    spec = frame.spec
-    W, H = frame.size
-    render_prov = frame.provenance.get("render", {})
-    scene: dict[str, Any] = dict(render_prov.get("scene", {}))
-    if "matrix" in render_prov:
-        matrix = np.array(render_prov["matrix"], np.float64)
-    else:
-        from ..render import product_matrix
+    def window(self, rows: slice, cols: slice) -> np.ndarray:
+        return self.layer.window(rows, cols, self.canvas)
 
-        matrix = product_matrix(spec, cutout)
-    placed = place_product(cutout.rgb, cutout.alpha, matrix, (W, H))
-    # the product's alpha is read in windows (placed.alpha_window): a full-canvas copy is only
-    # made for the shadows, and freed there
-    box = placed.box or frame.product_box
-    # the background's share of every pixel: B * (1 - alpha)
+    def alpha_window(self, rows: slice, cols: slice) -> np.ndarray:
+        return self.layer.window(rows, cols, self.canvas, channel=3)
+
+    def full_alpha(self) -> np.ndarray:
+        W, H = self.canvas
+        return self.alpha_window(slice(0, H), slice(0, W))
+
+    def straight(self, rows: slice, cols: slice) -> np.ndarray:
+        """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
+        win = self.window(rows, cols)
+        pre = win[..., :3]
+        a = win[..., 3:4]
+        out = np.zeros(pre.shape, np.float32)
+        np.divide(pre, a, out=out, where=a > 1e-4)
+        return out
+
+
+def _product_layer(frame: Frame) -> _Product:
+    if frame.layers is None:
+        raise InputError("frame", "has no layers: relight needs the frame packshot.render.render returned "
+                                  "(a frame read back from a file carries none)")
+    if frame.layers.flattened:
+        raise InputError("frame", "was relit already: its background cannot be recovered")
+    return _Product(frame.layers.product, frame.size)
+
+
+def _background_share(frame: Frame, product: _Product, overwrite_input: bool) -> np.ndarray:
+    """The background's share of every pixel, B x (1 - alpha): the frame minus the product layer
+    (:meth:`packshot.types.Frame.background`), into the frame's own array when it may be reused."""
     if overwrite_input and frame.rgb.dtype == np.float32 and frame.rgb.flags.writeable \
             and frame.rgb.flags.c_contiguous:
         background_part = frame.rgb
     else:
         background_part = np.array(frame.rgb, dtype=np.float32, copy=True)
-    ry0, ry1, rx0, rx1 = placed.region
-    if ry1 > ry0 and rx1 > rx0:  # outside the product's region the frame is all background
-        win = background_part[ry0:ry1, rx0:rx1]
-        win -= placed.region_rgba[..., :3]
+    x0, y0, x1, y1 = product.layer.box
+    if y1 > y0 and x1 > x0:  # outside the product's region the frame is all background
+        win = background_part[y0:y1, x0:x1]
+        win -= product.layer.data[..., :3]
         np.maximum(win, 0.0, out=win)
-    light = spec.light
-    lx, ly, lz = (float(v) for v in light.direction())
-    base_y = float(box[3]) - 0.5
-    prod_h = float(max(box[3] - box[1], 1))
-    support_desc = scene.get("support", {"kind": "all"})
-    support = None if support_desc.get("kind", "all") == "all" else support_mask(support_desc, (W, H))
-    timings["place_s"] = time.perf_counter() - t_start
-    transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
-    reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
-    shadow_scale = 0.6 if transparent else 1.0
-    shading_exponent = config.shading_strength * (0.35 if transparent else 1.0) * (0.5 if reflective else 1.0)
+    return background_part
 
-    # ------------------------------------------------------------------ shadows
-    t0 = time.perf_counter()
-    occlusion = None
-    if config.shadows:
-        # shadows are soft: computed on a coarser grid (2x up to 4096 px, then 1/2048 of the long
-        # side, so a very large canvas does not hold a dozen quarter-size float layers)
-        f = 2 if max(W, H) > 640 else 1
-        if max(W, H) > 4096:
-            f = int(np.ceil(max(W, H) / 2048))
-        ws, hs = max(1, W // f), max(1, H // f)
-        a_s = placed.full_alpha()
-        if f > 1:
-            a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
-        bs, ph = base_y / f, prod_h / f
-        soft = float(light.softness)
 
-        ys = np.arange(hs, dtype=np.float32)[:, None]
-        height = np.clip((bs - ys) / ph, 0.0, 1.5)
+# ------------------------------------------------------------------------------------ shadows
+def _shadow_grid(W: int, H: int) -> int:
+    """Reduction factor of the grid the (soft) shadows are computed on."""
+    f = 2 if max(W, H) > SHADOW_HALF_RES_ABOVE else 1
+    if max(W, H) > SHADOW_GRID_LARGE_ABOVE:
+        f = int(np.ceil(max(W, H) / SHADOW_GRID_LARGE_SIDE))
+    return f
 
-        def squash(layer: np.ndarray, k: float) -> np.ndarray:
-            # y' = base + k (y - base): the layer flattened onto the floor line
-            return warp_layer(layer, np.array([[1.0, 0, 0], [0, k, bs * (1 - k)]]), (ws, hs))
 
-        # Only the parts of the product near the floor occlude it: the lowest few percent of
-        # its height for the contact shadow, the lower third for the wider ambient occlusion
-        # (a tilted product touches with a corner, a pouch with its narrow base).
-        near = a_s * np.clip(1.0 - height / 0.08, 0.0, 1.0)
-        low = a_s * np.clip(1.0 - height / 0.35, 0.0, 1.0)
-        contact = fast_blur(np.maximum(squash(near, 0.5), squash(near, -0.25)), 0.012 * ph + 0.7)
-        ambient = fast_blur(np.maximum(squash(low, 0.4), squash(low, -0.15)), 0.06 * ph)
-        m = shadow_matrix(bs, light)
-        cast0 = warp_layer(a_s, m, (ws, hs))
-        dist0 = warp_layer(a_s * height, m, (ws, hs))
-        # A solid product is not a card: its footprint reaches behind the front of its base, and
-        # the shadow is the union of every depth slice's shadow, so spread it back (up the image)
-        # by the footprint's on-screen depth (about its width, foreshortened).
-        depth_px = int(round(FLOOR_FORESHORTENING * 0.8 * max(box[2] - box[0], 1) / f))
-        if depth_px >= 2:
-            kernel = np.ones((depth_px, 1), np.uint8)
-            cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))
-            dist0 = cv2.dilate(dist0, kernel, anchor=(0, 0))
-        sigmas = ((0.004 + 0.015 * soft) * ph, (0.01 + 0.05 * soft) * ph, (0.02 + 0.11 * soft) * ph)
-        levels = [fast_blur(cast0, s) for s in sigmas]
-        dist = fast_blur(dist0, sigmas[1]) / np.maximum(levels[1], 1e-4)  # 0 at the base .. 1 at the top's shadow
-        tt = np.clip(dist * 2.0, 0.0, 2.0)
-        w1 = np.clip(tt, 0, 1)
-        w2 = np.clip(tt - 1, 0, 1)
-        cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
-        cast = cast * (1.0 - 0.5 * np.clip(dist, 0, 1))  # lighter further from the contact
-        cast_opacity = config.cast_strength * (1.0 - 0.35 * soft) * min(float(light.intensity), 1.5) * shadow_scale
-        occ = 1.0 - (1.0 - config.contact_strength * (0.5 + 0.5 * shadow_scale) * np.clip(contact * 1.6, 0, 1)) \
-            * (1.0 - 0.3 * np.clip(ambient * 1.3, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
-        # the half-size layers are no longer needed: free them before the full-size ones
-        del near, low, contact, ambient, cast0, dist0, levels, dist, tt, w1, w2, cast
-        if f > 1:
-            occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
-        occlusion = np.clip(occ, 0.0, 0.95, out=occ if occ.dtype == np.float32 else None)
-        if support is not None:
-            occlusion *= support
-        # darken only where there is shadow (in bands: no full-size temporary)
-        rows_any = np.flatnonzero(occlusion.max(axis=1) > 1e-4)
-        if rows_any.size:
-            r0, r1 = int(rows_any[0]), int(rows_any[-1]) + 1
-            for b0 in range(r0, r1, 256):
-                b1 = min(r1, b0 + 256)
-                background_part[b0:b1] *= (1.0 - occlusion[b0:b1, :, None])
-        del occ, occlusion
-    timings["shadows_s"] = time.perf_counter() - t0
+def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y: float, prod_h: float,
+                      light: Light, config: RelightConfig, shadow_scale: float, canvas: tuple[int, int]
+                      ) -> np.ndarray:
+    """The share of the background's light the product's shadows take away (float32 H x W, 0..0.95):
+    contact shadow, ambient occlusion and cast shadow, computed on a coarser grid."""
+    W, H = canvas
+    f = _shadow_grid(W, H)
+    ws, hs = max(1, W // f), max(1, H // f)
+    a_s = alpha
+    if f > 1:
+        a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
+    bs, ph = base_y / f, prod_h / f
+    soft = float(light.softness)
 
-    # ------------------------------------------------------------------ floor reflection
-    t0 = time.perf_counter()
-    gloss = float(spec.floor_gloss)
-    reflection_drawn = False
-    if config.reflection and gloss > 0.01:
-        reach = (0.15 + 0.35 * gloss) * prod_h
-        y0 = int(max(np.floor(base_y), 0))
-        y1 = int(min(np.ceil(base_y + 3.0 * reach), H))
-        if y1 > y0:
-            rows = y1 - y0
-            sigma = (1.0 - gloss) * 0.03 * prod_h + 0.6
-            pad = int(np.ceil(3 * sigma)) + 2
-            cx0, cx1 = max(box[0] - pad, 0), min(box[2] + pad, W)
-            # the source rows the mirrored band needs: y_src = 2 base_y - y
-            sy0 = int(max(np.floor(2 * base_y - y1) - 1, 0))
-            sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
-            # mirror about the base line, straight into the band below it
-            mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
-            mirrored = warp_layer(placed.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows))
-            # a very soft reflection (a large canvas: sigma of tens of pixels) is blurred at reduced
-            # resolution, as the shadows are; smaller ones keep the exact Gaussian
-            refl = fast_blur(mirrored, sigma) if sigma > 32 else blur(mirrored, sigma)
-            del mirrored
-            yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
-            fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
-            weight = config.reflection_strength * gloss * fade
-            if support is not None:
-                weight = weight * support[y0:y1, cx0:cx1]
-            band = background_part[y0:y1, cx0:cx1]
-            keep = 1.0 - placed.alpha_window(slice(y0, y1), slice(cx0, cx1))[..., None]
-            if weight.dtype == np.float32 and refl.dtype == np.float32:
-                # in place (band is a view), the same float32 arithmetic as the expression below
-                lit = weight[..., None] * refl[..., :3]
-                lit *= keep
-                band *= (1.0 - (weight * refl[..., 3])[..., None])
-                band += lit
-                del lit
-            else:
-                background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) \
-                    + weight[..., None] * refl[..., :3] * keep
-            del keep, refl
-            reflection_drawn = True
-    timings["reflection_s"] = time.perf_counter() - t0
+    ys = np.arange(hs, dtype=np.float32)[:, None]
+    height = np.clip((bs - ys) / ph, 0.0, MAX_HEIGHT)
 
-    # ------------------------------------------------------------------ bounded product shading
-    t0 = time.perf_counter()
-    ys_c, xs_c = _crop(box, 8, (W, H))
-    product = placed.straight(ys_c, xs_c)
-    a_c = placed.alpha_window(ys_c, xs_c)
-    wrap_sigma = max(1.0, 0.0025 * max(W, H))
-    interior = interior_mask(a_c, int(np.ceil(2 * wrap_sigma)) + 2)
+    def squash(layer: np.ndarray, k: float) -> np.ndarray:
+        # y' = base + k (y - base): the layer flattened onto the floor line
+        return warp_layer(layer, np.array([[1.0, 0, 0], [0, k, bs * (1 - k)]]), (ws, hs))
+
+    # Only the parts of the product near the floor occlude it: the lowest few percent of its
+    # height for the contact shadow, the lower third for the wider ambient occlusion (a tilted
+    # product touches with a corner, a pouch with its narrow base).
+    near = a_s * np.clip(1.0 - height / CONTACT_HEIGHT, 0.0, 1.0)
+    low = a_s * np.clip(1.0 - height / AMBIENT_HEIGHT, 0.0, 1.0)
+    contact = fast_blur(np.maximum(squash(near, CONTACT_SQUASH[0]), squash(near, CONTACT_SQUASH[1])),
+                        CONTACT_BLUR * ph + CONTACT_BLUR_PX)
+    ambient = fast_blur(np.maximum(squash(low, AMBIENT_SQUASH[0]), squash(low, AMBIENT_SQUASH[1])), AMBIENT_BLUR * ph)
+    m = shadow_matrix(bs, light)
+    cast0 = warp_layer(a_s, m, (ws, hs))
+    dist0 = warp_layer(a_s * height, m, (ws, hs))
+    # A solid product is not a card: its footprint reaches behind the front of its base, and the
+    # shadow is the union of every depth slice's shadow, so spread it back (up the image) by the
+    # footprint's on-screen depth (about its width, foreshortened).
+    depth_px = int(round(FLOOR_FORESHORTENING * FOOTPRINT_DEPTH * max(box[2] - box[0], 1) / f))
+    if depth_px >= 2:
+        kernel = np.ones((depth_px, 1), np.uint8)
+        cast0 = cv2.dilate(cast0, kernel, anchor=(0, 0))
+        dist0 = cv2.dilate(dist0, kernel, anchor=(0, 0))
+    sigmas = tuple((hard + per_soft * soft) * ph for hard, per_soft in zip(CAST_BLUR_HARD, CAST_BLUR_SOFT))
+    levels = [fast_blur(cast0, s) for s in sigmas]
+    dist = fast_blur(dist0, sigmas[1]) / np.maximum(levels[1], 1e-4)  # 0 at the base .. 1 at the top's shadow
+    tt = np.clip(dist * 2.0, 0.0, 2.0)
+    w1 = np.clip(tt, 0, 1)
+    w2 = np.clip(tt - 1, 0, 1)
+    cast = levels[0] * (1 - w1) + levels[1] * (w1 - w2) + levels[2] * w2
+    cast = cast * (1.0 - CAST_FADE * np.clip(dist, 0, 1))  # lighter further from the contact
+    cast_opacity = config.cast_strength * (1.0 - CAST_SOFT_LIGHTEN * soft) \
+        * min(float(light.intensity), MAX_CAST_INTENSITY) * shadow_scale
+    occ = 1.0 - (1.0 - config.contact_strength * (0.5 + 0.5 * shadow_scale) * np.clip(contact * CONTACT_GAIN, 0, 1)) \
+        * (1.0 - AMBIENT_OPACITY * np.clip(ambient * AMBIENT_GAIN, 0, 1)) * (1.0 - cast_opacity * np.clip(cast, 0, 1))
+    # the reduced layers are no longer needed: free them before the full-size ones
+    del near, low, contact, ambient, cast0, dist0, levels, dist, tt, w1, w2, cast
+    if f > 1:
+        occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
+    return np.clip(occ, 0.0, MAX_OCCLUSION, out=occ if occ.dtype == np.float32 else None)
+
+
+def _draw_shadows(background_part: np.ndarray, occlusion: np.ndarray, support: np.ndarray | None
+                  ) -> RegionLayer | None:
+    """Darken the background by ``occlusion`` (limited to the support surface), in bands of rows;
+    returns the shadow layer over the box where there is shadow (None when there is none)."""
+    if support is not None:
+        occlusion *= support
+    rows_any = np.flatnonzero(occlusion.max(axis=1) > SHADOW_EPSILON)
+    if not rows_any.size:
+        return None
+    r0, r1 = int(rows_any[0]), int(rows_any[-1]) + 1
+    for b0 in range(r0, r1, BAND_ROWS):
+        b1 = min(r1, b0 + BAND_ROWS)
+        background_part[b0:b1] *= (1.0 - occlusion[b0:b1, :, None])
+    cols_any = np.flatnonzero(occlusion[r0:r1].max(axis=0) > SHADOW_EPSILON)
+    c0, c1 = int(cols_any[0]), int(cols_any[-1]) + 1
+    return RegionLayer((c0, r0, c1, r1), np.array(occlusion[r0:r1, c0:c1], np.float32))
+
+
+# ------------------------------------------------------------------------------------ floor reflection
+def _draw_reflection(background_part: np.ndarray, product: _Product, box: tuple[int, int, int, int],
+                     base_y: float, prod_h: float, gloss: float, support: np.ndarray | None,
+                     config: RelightConfig) -> RegionLayer | None:
+    """The product mirrored about its base line, fading and blurring with distance, drawn on the
+    support surface into ``background_part``; returns the reflection layer (None: none drawn)."""
+    W, H = product.canvas
+    reach = (REFLECTION_REACH[0] + REFLECTION_REACH[1] * gloss) * prod_h
+    y0 = int(max(np.floor(base_y), 0))
+    y1 = int(min(np.ceil(base_y + REFLECTION_LENGTH * reach), H))
+    if y1 <= y0:
+        return None
+    rows = y1 - y0
+    sigma = (1.0 - gloss) * REFLECTION_BLUR * prod_h + REFLECTION_BLUR_PX
+    pad = int(np.ceil(3 * sigma)) + 2
+    cx0, cx1 = max(box[0] - pad, 0), min(box[2] + pad, W)
+    # the source rows the mirrored band needs: y_src = 2 base_y - y
+    sy0 = int(max(np.floor(2 * base_y - y1) - 1, 0))
+    sy1 = int(min(np.ceil(2 * base_y - y0) + 2, H))
+    # mirror about the base line, straight into the band below it
+    mirror = np.array([[1.0, 0, 0], [0, -1.0, 2 * base_y - y0 - sy0]])
+    mirrored = warp_layer(product.window(slice(sy0, sy1), slice(cx0, cx1)), mirror, (cx1 - cx0, rows))
+    # a very soft reflection (a large canvas: sigma of tens of pixels) is blurred at reduced
+    # resolution, as the shadows are; smaller ones keep the exact Gaussian
+    refl = fast_blur(mirrored, sigma) if sigma > REFLECTION_FAST_BLUR_ABOVE else blur(mirrored, sigma)
+    del mirrored
+    yy = np.arange(y0, y1, dtype=np.float32)[:, None] - base_y
+    fade = np.where(yy > 0, np.exp(-np.maximum(yy, 0) / reach), 0.0).astype(np.float32)
+    weight = config.reflection_strength * gloss * fade
+    if support is not None:
+        weight = weight * support[y0:y1, cx0:cx1]
+    band = background_part[y0:y1, cx0:cx1]
+    keep = 1.0 - product.alpha_window(slice(y0, y1), slice(cx0, cx1))[..., None]
+    layer = np.empty(band.shape[:2] + (4,), np.float32)
+    layer[..., 3] = weight * refl[..., 3]
+    if weight.dtype == np.float32 and refl.dtype == np.float32:
+        # in place (band is a view), the same float32 arithmetic as the expression below
+        lit = weight[..., None] * refl[..., :3]
+        lit *= keep
+        band *= (1.0 - (weight * refl[..., 3])[..., None])
+        band += lit
+        layer[..., :3] = lit
+        del lit
+    else:
+        lit = weight[..., None] * refl[..., :3] * keep
+        background_part[y0:y1, cx0:cx1] = band * (1.0 - (weight * refl[..., 3])[..., None]) + lit
+        layer[..., :3] = lit
+    return RegionLayer((cx0, y0, cx1, y1), layer)
+
+
+# ------------------------------------------------------------------------------------ bounded shading
+@dataclass
+class _Shading:
+    relit: np.ndarray
+    """Straight linear colour of the product crop after the bounded shading."""
+    strength: float
+    idx: np.ndarray
+    """Flat indices (in the crop) of the interior pixels the bound is measured on."""
+    product_samples: np.ndarray
+    """The placed cut-out's colour on those pixels."""
+
+
+def _shade_gain(frame: Frame, maps: ProductMaps | None, cutout: Cutout, a_c: np.ndarray, ys_c: slice, xs_c: slice,
+                shading_exponent: float) -> np.ndarray:
+    """Per-pixel linear RGB gain on the product crop: the normals re-shaded from the reference
+    light toward the key light (a flat card without maps), times the light's colour tint."""
+    light = frame.light
+    assert light is not None
+    tint = light_tint(light.kelvin, SHADING_TINT)
+    if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape \
+            and frame.matrix is not None:
+        local = np.array(frame.matrix, np.float64)
+        local[:, 2] -= (xs_c.start, ys_c.start)
+        normals = warp_layer(np.asarray(maps.normals, np.float32), local,
+                             (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
+        normals = _rotate_normals(normals, frame.spec.placement.rotation)
+        key = np.asarray(light.direction(), np.float32)
+        shade = np.empty(normals.shape[:2], np.float32)
+        for b0 in range(0, normals.shape[0], BAND_ROWS):  # in bands of rows: per-pixel steps only
+            n = normals[b0:b0 + BAND_ROWS]
+            n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
+            lam = np.clip(n @ key, 0, None)
+            lam0 = np.clip(n @ REFERENCE_LIGHT, 0, None)
+            shade[b0:b0 + BAND_ROWS] = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
+        del normals, n, lam, lam0
+        shade = blur(shade, SHADING_NORMALS_BLUR) ** shading_exponent
+    else:
+        shade = np.ones(a_c.shape, np.float32)
+    return shade[..., None] * tint[None, None, :]
+
+
+def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, product: np.ndarray, a_c: np.ndarray,
+                     ys_c: slice, xs_c: slice, interior_erode: int, shading_exponent: float,
+                     match: PlateMatch | None, config: RelightConfig) -> _Shading:
+    """Re-shade the product crop (and, on a plate, match its colour balance, contrast and softness),
+    scaled down until the mean deltaE2000 of the interior against the cut-out is within the bound."""
+    interior = interior_mask(a_c, interior_erode)
     idx = sample_indices(interior, config.delta_e_samples)
-    match = scene.get("match", {})
     gain = None
     if config.shading:
-        tint = light_tint(light.kelvin, 0.3)
-        if maps is not None and maps.normals is not None and maps.normals.shape[:2] == cutout.alpha.shape:
-            local = np.array(matrix, np.float64)
-            local[:, 2] -= (xs_c.start, ys_c.start)
-            normals = warp_layer(np.asarray(maps.normals, np.float32), local,
-                                 (xs_c.stop - xs_c.start, ys_c.stop - ys_c.start))
-            normals = _rotate_normals(normals, spec.placement.rotation)
-            key = np.array([lx, ly, lz], np.float32)
-            shade = np.empty(normals.shape[:2], np.float32)
-            for b0 in range(0, normals.shape[0], 256):  # in bands of rows: per-pixel steps only
-                n = normals[b0:b0 + 256]
-                n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
-                lam = np.clip(n @ key, 0, None)
-                lam0 = np.clip(n @ REFERENCE_LIGHT, 0, None)
-                shade[b0:b0 + 256] = (AMBIENT + (1 - AMBIENT) * lam) / (AMBIENT + (1 - AMBIENT) * lam0)
-            del normals, n, lam, lam0
-            shade = blur(shade, 1.5) ** shading_exponent
-        else:
-            shade = np.ones(a_c.shape, np.float32)
-        gain = shade[..., None] * tint[None, None, :]
-        if match.get("gains"):
-            gain = gain * np.array(match["gains"], np.float32)
-    contrast = float(match.get("contrast", 1.0))
-    extra_blur = float(match.get("blur", 0.0))
+        gain = _shade_gain(frame, maps, cutout, a_c, ys_c, xs_c, shading_exponent)
+        if match is not None and match.gains:
+            gain = gain * np.array(match.gains, np.float32)
+    contrast = float(match.contrast) if match is not None else 1.0
+    extra_blur = float(match.blur) if match is not None else 0.0
     if extra_blur > 0.3:
         # blur the product within itself (premultiplied), never mixing in the background
         pa = blur(product * a_c[..., None], extra_blur)
@@ -395,7 +515,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         return out
 
     # the search for the strength runs on a smaller evenly spaced subset of the sample
-    search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, 2500)).astype(np.int64)] if idx.size else idx
+    search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, SEARCH_SAMPLES)).astype(np.int64)] \
+        if idx.size else idx
     search_ref_lab = linear_to_lab(np.clip(product.reshape(-1, 3)[search_idx], 0, 1))
 
     def de_at(t: float) -> float:
@@ -405,10 +526,10 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
 
     strength = 1.0
     # aim a little under the bound so the full-sample measurement (and grain) stays within it
-    target = config.max_delta_e * 0.97
+    target = config.max_delta_e * SEARCH_TARGET
     if de_at(1.0) > target:
         lo, hi = 0.0, 1.0
-        for _ in range(6):  # strength to 1/64
+        for _ in range(SEARCH_STEPS):
             mid_t = 0.5 * (lo + hi)
             if de_at(mid_t) > target:
                 hi = mid_t
@@ -417,40 +538,143 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
         strength = lo
     relit = adjusted(strength, last=True)
     # the measurement at the end needs the cut-out's colour on the sampled pixels only
-    product_samples = product.reshape(-1, 3)[idx]
-    del product, soft_product, gain
+    return _Shading(relit, strength, idx, product.reshape(-1, 3)[idx])
+
+
+# ------------------------------------------------------------------------------------ light wrap
+def _light_wrap(relit: np.ndarray, bg_c: np.ndarray, a_c: np.ndarray, wrap_sigma: float, amount: float) -> None:
+    """A little of the background's light on the product's outermost edge pixels (in place)."""
+    inv = 1.0 - a_c
+    wrap_colour = blur(bg_c, wrap_sigma)
+    if wrap_colour is bg_c:  # (no blur below sigma 0.3: never a view of the frame to divide in place)
+        wrap_colour = np.array(bg_c)
+    wrap_colour /= np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
+    # w = amount * clip(2 clip(1 - blur(a), 0, 1) [a > 0], 0, 1) ** 2, in place
+    edge = blur(a_c, wrap_sigma)
+    if edge is a_c:
+        edge = np.array(a_c)
+    np.subtract(1.0, edge, out=edge)
+    np.clip(edge, 0.0, 1.0, out=edge)
+    edge *= a_c > 0
+    edge *= 2.0
+    np.clip(edge, 0, 1, out=edge)
+    # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
+    np.square(edge, out=edge)
+    edge *= amount
+    w = edge[..., None]
+    np.clip(wrap_colour, 0, 1, out=wrap_colour)
+    wrap_colour *= w
+    relit *= 1.0 - w
+    relit += wrap_colour
+
+
+# ------------------------------------------------------------------------------------ grain
+def _add_grain(out: np.ndarray, product: _Product, frame: Frame, background_grain: float, product_grain: float
+               ) -> None:
+    """Gaussian grain in sRGB units (converted to linear by the local slope), per pixel: the
+    background's share on the background, the product's on the product (in place, in bands)."""
+    spec = frame.spec
+    W, H = frame.size
+    rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
+    # in bands of rows: the generator gives the same stream drawn in pieces, and every step is
+    # per pixel, so the result is the same as one full-size pass
+    for b0 in range(0, H, BAND_ROWS):
+        b1 = min(H, b0 + BAND_ROWS)
+        noise = rng.standard_normal((b1 - b0, W), dtype=np.float32)
+        a_b = product.alpha_window(slice(b0, b1), slice(0, W))
+        sigma_map = (1.0 - a_b) * background_grain
+        if product_grain > 0:
+            sigma_map += a_b * product_grain
+        lum = luminance(out[b0:b1])
+        slope = dlinear_dsrgb(lum)  # sRGB-unit grain -> linear, at this pixel's level
+        noise *= sigma_map
+        noise *= slope
+        out[b0:b1] += noise[..., None]
+
+
+# ------------------------------------------------------------------------------------ the stage
+def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig(),
+            *, overwrite_input: bool = False) -> Frame:
+    """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
+
+    Parameters
+    ----------
+    frame : Frame
+        From :func:`packshot.render.render`: its typed fields are read (the placed product layer,
+        the placement matrix, the light, the support surface, the scene's grain and a plate's
+        match), never the renderer's provenance; the product is not placed again.
+    cutout : Cutout
+        The same cut-out the frame was rendered from (its own grain is measured on it; the
+        normals of ``maps`` are in its pixels).
+    maps : ProductMaps, optional
+        Normals for the shading; without maps the product is shaded as a flat card (colour
+        temperature only).
+    config : RelightConfig
+    overwrite_input : bool
+        The caller no longer needs ``frame``: its pixel array may be reused for the result
+        (one full-size image less; a large canvas needs it). Default False: ``frame`` is left
+        untouched.
+
+    Returns
+    -------
+    Frame
+        Same size, alpha, box and product layer, with the shadow and reflection layers drawn;
+        ``provenance["relight"]`` records the parameters, the shading strength applied and the
+        measured ``product_delta_e2000_mean``.
+    """
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    spec = frame.spec
+    W, H = frame.size
+    placed = _product_layer(frame)
+    box = frame.product_box
+    background_part = _background_share(frame, placed, overwrite_input)
+    light = frame.light
+    assert light is not None
+    lx, ly, lz = (float(v) for v in light.direction())
+    base_y = float(box[3]) - 0.5
+    prod_h = float(max(box[3] - box[1], 1))
+    support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H))
+    timings["place_s"] = time.perf_counter() - t_start
+    transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
+    reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
+    shadow_scale = TRANSPARENT_SHADOW_SCALE if transparent else 1.0
+    shading_exponent = config.shading_strength * (TRANSPARENT_SHADING if transparent else 1.0) \
+        * (REFLECTIVE_SHADING if reflective else 1.0)
+
+    t0 = time.perf_counter()
+    shadow_layer = None
+    if config.shadows:
+        occlusion = _shadow_occlusion(placed.full_alpha(), box, base_y, prod_h, light, config, shadow_scale, (W, H))
+        shadow_layer = _draw_shadows(background_part, occlusion, support)
+        del occlusion
+    timings["shadows_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    gloss = float(spec.floor_gloss)
+    reflection_layer = None
+    if config.reflection and gloss > MIN_GLOSS:
+        reflection_layer = _draw_reflection(background_part, placed, box, base_y, prod_h, gloss, support, config)
+    timings["reflection_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ys_c, xs_c = _crop(box, SHADING_CROP_MARGIN, (W, H))
+    product = placed.straight(ys_c, xs_c)
+    a_c = placed.alpha_window(ys_c, xs_c)
+    wrap_sigma = max(1.0, WRAP_SIGMA * max(W, H))
+    match = frame.plate_match
+    shading = _bounded_shading(frame, cutout, maps, product, a_c, ys_c, xs_c, int(np.ceil(2 * wrap_sigma)) + 2,
+                               shading_exponent, match, config)
+    relit = shading.relit
+    del product
     timings["shading_s"] = time.perf_counter() - t0
 
-    # ------------------------------------------------------------------ light wrap
     t0 = time.perf_counter()
     bg_c = background_part[ys_c, xs_c]
     if config.light_wrap > 0:
-        inv = 1.0 - a_c
-        wrap_colour = blur(bg_c, wrap_sigma)
-        if wrap_colour is bg_c:  # (no blur below sigma 0.3: never a view of the frame to divide in place)
-            wrap_colour = np.array(bg_c)
-        wrap_colour /= np.maximum(blur(inv, wrap_sigma), 1e-3)[..., None]
-        # w = light_wrap * clip(2 clip(1 - blur(a), 0, 1) [a > 0], 0, 1) ** 2, in place
-        edge = blur(a_c, wrap_sigma)
-        if edge is a_c:
-            edge = np.array(a_c)
-        np.subtract(1.0, edge, out=edge)
-        np.clip(edge, 0.0, 1.0, out=edge)
-        edge *= a_c > 0
-        edge *= 2.0
-        np.clip(edge, 0, 1, out=edge)
-        # squared: strongest on the outermost pixels, gone two pixels in (a wider band reads as a fringe)
-        np.square(edge, out=edge)
-        edge *= config.light_wrap
-        w = edge[..., None]
-        np.clip(wrap_colour, 0, 1, out=wrap_colour)
-        wrap_colour *= w
-        relit *= 1.0 - w
-        relit += wrap_colour
-        del wrap_colour, edge, w
+        _light_wrap(relit, bg_c, a_c, wrap_sigma, config.light_wrap)
     timings["light_wrap_s"] = time.perf_counter() - t0
 
-    # ------------------------------------------------------------------ grain
     t0 = time.perf_counter()
     product_noise = 0.0
     background_grain = 0.0
@@ -459,63 +683,52 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     relit *= a_c[..., None]  # bg_c + relit * a_c, in place
     relit += bg_c
     out[ys_c, xs_c] = relit
-    del relit
+    del relit, shading.relit
     if config.grain:
         product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
-        scene_noise = float(scene.get("noise", 0.0))
+        scene_noise = float(frame.grain)
         background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
-        product_grain = float(match.get("noise", 0.0))
-        rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
+        product_grain = float(match.noise) if match is not None else 0.0
         if background_grain > 0 or product_grain > 0:
-            # in bands of rows: the generator gives the same stream drawn in pieces, and every
-            # step is per pixel, so the result is the same as one full-size pass
-            for b0 in range(0, H, 256):
-                b1 = min(H, b0 + 256)
-                noise = rng.standard_normal((b1 - b0, W), dtype=np.float32)
-                a_b = placed.alpha_window(slice(b0, b1), slice(0, W))
-                sigma_map = (1.0 - a_b) * background_grain
-                if product_grain > 0:
-                    sigma_map += a_b * product_grain
-                lum = luminance(out[b0:b1])
-                slope = dlinear_dsrgb(lum)
-                noise *= sigma_map
-                noise *= slope
-                out[b0:b1] += noise[..., None]
+            _add_grain(out, placed, frame, background_grain, product_grain)
     np.clip(out, 0.0, 1.0, out=out)
     timings["grain_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ measure the bound on the result
     t0 = time.perf_counter()
+    idx = shading.idx
     # on interior pixels alpha is 1: the frame shows the product itself
     final_samples = out[ys_c, xs_c][np.unravel_index(idx, a_c.shape)]
-    de_mean, de_p95 = mean_delta_e(final_samples, product_samples, np.arange(idx.size))
+    de_mean, de_p95 = mean_delta_e(final_samples, shading.product_samples, np.arange(idx.size))
     timings["measure_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 
     rec = record(
         "relight", "embedded",
         params={k: v for k, v in asdict(config).items()},
-        inputs=dict(render_prov.get("inputs", {})),
+        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
         light={"azimuth": light.azimuth, "elevation": light.elevation, "softness": light.softness,
                "kelvin": light.kelvin, "intensity": light.intensity, "direction": [lx, ly, lz]},
         shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],
         base_y=base_y,
-        reflection=reflection_drawn,
+        reflection=reflection_layer is not None,
         material_adaptation={"transparent": transparent, "reflective": reflective,
                              "shading_exponent": shading_exponent, "shadow_scale": shadow_scale},
         floor_gloss=gloss,
-        shading_strength_applied=round(strength, 4),
+        shading_strength_applied=round(shading.strength, 4),
         product_delta_e2000_mean=round(de_mean, 4),
         product_delta_e2000_p95=round(de_p95, 4),
         delta_e_pixels=int(idx.size),
         grain={"product_noise": product_noise, "background": background_grain, "product": product_grain},
-        plate_match=match or None,
+        plate_match=None if match is None else match.to_dict(),
         timings={k: round(v, 4) for k, v in timings.items()},
     )
     provenance = dict(frame.provenance)
     provenance["relight"] = rec
-    return Frame(rgb=out, product_alpha=frame.product_alpha, product_box=frame.product_box, spec=spec,
-                 source_kind=frame.source_kind, provenance=provenance)
+    assert frame.layers is not None
+    layers = FrameLayers(product=frame.layers.product, shadow=shadow_layer, reflection=reflection_layer,
+                         flattened=True)
+    return dataclasses.replace(frame, rgb=out, provenance=provenance, layers=layers)
 
 
 __all__ = ["relight", "RelightConfig", "interior_mask", "mean_delta_e", "sample_indices"]

@@ -20,6 +20,7 @@ Needs the ``diffusion`` extra.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,9 +33,8 @@ from ..errors import InputError, require
 from ..imaging import linear_to_srgb, srgb_to_linear
 from ..provenance import record
 from ..registry import Registry
-from ..render.compose import place_product
 from ..types import Cutout, Frame, ProductMaps
-from . import interior_mask, mean_delta_e, sample_indices
+from . import _Product, interior_mask, mean_delta_e, sample_indices
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ class ICLight:
             return self._pipe
         torch = require("torch", "diffusion", "model relight")
         diffusers = require("diffusers", "diffusion", "model relight")
-        from ..render.diffusion.engine import ModelLoadError, pick_device
-        from ..render.diffusion.settings import DiffusionSettings
+        from ..render import DiffusionSettings, ModelLoadError, pick_device
 
         device, dtype = pick_device(DiffusionSettings(device=config.device, dtype=config.dtype))
         if not Path(self.folder).is_dir():
@@ -101,7 +100,7 @@ class ICLight:
         pipe.set_progress_bar_config(disable=True)
         pipe.to(device)
         self._pipe, self.device, self.dtype, self.torch = pipe, device, dtype, torch
-        from ..render.diffusion.engine import folder_digest
+        from ..render import folder_digest
 
         self.weights_sha256 = folder_digest(Path(self.folder))
         return pipe
@@ -168,6 +167,13 @@ def detail_transfer(relit: np.ndarray, original: np.ndarray, sigma: float) -> np
     return np.clip(low(relit) + (original - low(original)), 0.0, 1.0).astype(np.float32)
 
 
+def _product_layer_any(frame: Frame) -> "_Product":
+    """The frame's placed product layer (after the embedded relight too: the layer is the locked
+    product as placed, which relight never changes)."""
+    assert frame.layers is not None
+    return _Product(frame.layers.product, frame.size)
+
+
 def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, backend: str = "",
                   config: ModelRelightConfig = ModelRelightConfig()) -> Frame:
     """Relight the product of a rendered frame with an IC-Light-style model.
@@ -175,7 +181,8 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     Parameters
     ----------
     frame : Frame
-        A rendered frame (any renderer); its placement matrix is read from its provenance.
+        A rendered frame (any renderer): its product layer is read (the product is not placed again)
+        and only the product's pixels change.
     cutout : Cutout
         The locked product the frame was rendered from.
     maps : ProductMaps, optional
@@ -194,14 +201,11 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     model = RELIGHTERS.create(backend)
     spec = frame.spec
     W, H = frame.size
-    render_prov = frame.provenance.get("render", {})
-    if "matrix" not in render_prov:
-        raise InputError("frame", "the frame's provenance has no placement matrix (render it with packshot render)")
-    placed = place_product(cutout.rgb, cutout.alpha, np.array(render_prov["matrix"], np.float64), (W, H))
-    if placed.box is None:
-        raise InputError("frame", "the product is not in the frame")
-    alpha = placed.alpha
-    x0, y0, x1, y1 = placed.box
+    if frame.layers is None:
+        raise InputError("frame", "has no layers: relight needs the frame packshot.render.render returned "
+                                  "(a frame read back from a file carries none)")
+    placed = _product_layer_any(frame)
+    x0, y0, x1, y1 = frame.product_box
     m = int(round(config.crop_margin * max(x1 - x0, y1 - y0)))
     cx0, cy0, cx1, cy1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, W), min(y1 + m, H)
     ys, xs = slice(cy0, cy1), slice(cx0, cx1)
@@ -211,8 +215,8 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     s = min(config.work_size, max(64, -(-max(cw, ch) // 8) * 8)) / max(cw, ch)
     ww, wh = max(8, int(round(cw * s / 8)) * 8), max(8, int(round(ch * s / 8)) * 8)
 
-    a = alpha[ys, xs]
-    product = placed.rgb[ys, xs]
+    a = placed.alpha_window(ys, xs)
+    product = placed.straight(ys, xs)
     scene = np.asarray(frame.rgb[ys, xs], np.float32)
     grey = float(srgb_to_linear(np.float32(0.5)))
     fg = product * a[..., None] + grey * (1.0 - a[..., None])
@@ -258,7 +262,7 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     rec = record(
         "relight", f"iclight-{model.variant}",
         params={k: v for k, v in asdict(config).items()},
-        inputs=dict(render_prov.get("inputs", {})),
+        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
         model={"source": "local", "path": model.folder, "weights_sha256": model.weights_sha256,
                "variant": model.variant},
         seed=seed, work_size=[ww, wh], crop=[cx0, cy0, cx1, cy1], detail_sigma_px=round(sigma, 3),
@@ -270,8 +274,8 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     if "relight" in provenance:
         provenance["relight_embedded"] = provenance["relight"]
     provenance["relight"] = rec
-    return Frame(rgb=out, product_alpha=frame.product_alpha, product_box=frame.product_box, spec=spec,
-                 source_kind="diffusion", provenance=provenance)
+    layers = dataclasses.replace(frame.layers, flattened=True)
+    return dataclasses.replace(frame, rgb=out, source_kind="diffusion", provenance=provenance, layers=layers)
 
 
 __all__ = ["relight_model", "ModelRelightConfig", "ICLight", "RELIGHTERS", "detail_transfer"]

@@ -2,9 +2,21 @@
 
 A renderer (registered backend) paints the background of a :class:`~packshot.types.SceneSpec`;
 this module places the product's cut-out with one affine warp
-(:func:`packshot.render.compose.place_product`) and composites it over the background in linear
+(:func:`packshot.ops.placement.place_product`) and composites it over the background in linear
 light. The product's pixels are never repainted: shadows, reflection and the bounded relight
 are added by :func:`packshot.relight.relight`.
+
+The returned :class:`~packshot.types.Frame` carries what later stages need as typed fields: the
+placement ``matrix``, the ``light``, the ``support`` surface and ``floor_y``, the scene's
+``grain``, a plate's ``plate_match``, and its ``layers`` (the placed product, premultiplied, over
+its region only; the background is recovered on demand by :meth:`~packshot.types.Frame.background`).
+
+The package face (what other stages import): :func:`render`, :func:`render_many`,
+:data:`RENDERERS`, :func:`product_matrix`, :func:`frame_at_photo_scale`, the light colour
+(:func:`light_tint`), frame files (:func:`save_frame`, :func:`load_frame`, :func:`read_sidecar`,
+:func:`find_sidecars`, :func:`frame_paths`, :func:`frame_stem`, :func:`alpha_path`,
+:func:`is_byproduct_image`) and, imported on first use, the diffusion engine's model helpers
+(:class:`DiffusionSettings`, :class:`ModelLoadError`, :func:`pick_device`, :func:`folder_digest`).
 
 Backends: ``studio`` (procedural scenes), ``plate`` (a background photo) and ``diffusion`` (a
 diffusion model inpaints the scene, :mod:`packshot.render.diffusion`; extra ``diffusion``).
@@ -12,8 +24,8 @@ diffusion model inpaints the scene, :mod:`packshot.render.diffusion`; extra ``di
 Examples
 --------
 >>> from packshot.render import render                      # doctest: +SKIP
->>> frame = render(spec, cutout, maps, backend="studio")
->>> frame.rgb.shape, frame.product_box
+>>> frame = render(spec, cutout, maps, backend="studio")   # doctest: +SKIP
+>>> frame.rgb.shape, frame.product_box                      # doctest: +SKIP
 ((1024, 1024, 3), (312, 180, 712, 860))
 """
 
@@ -27,8 +39,11 @@ import numpy as np
 from ..errors import EmptyProductError
 from ..provenance import record
 from ..registry import Registry
-from ..types import Cutout, Frame, ProductMaps, SceneSpec, alpha_bbox
+from ..types import Cutout, Frame, FrameLayers, PlateMatch, ProductMaps, RegionLayer, SceneSpec, Support, alpha_bbox
 from .compose import PlacedProduct, composite, place_product
+from .geometry import NEUTRAL_KELVIN, light_tint
+from .io import (alpha_path, find_sidecars, frame_paths, frame_stem, is_byproduct_image, load_frame, read_sidecar,
+                 save_frame)
 
 
 class Renderer(Protocol):
@@ -173,9 +188,15 @@ def _frame(renderer: Renderer, spec: SceneSpec, matrix: np.ndarray, product: Pla
         **extra,
     )
     assert product.box is not None
+    y0, y1, x0, x1 = product.region
     return Frame(rgb=rgb, product_alpha=product.alpha, product_box=product.box, spec=spec,
                  source_kind=getattr(renderer, "source_kind", "embedded"),
-                 provenance={"condition": dict(spec.provenance), "render": prov})
+                 provenance={"condition": dict(spec.provenance), "render": prov},
+                 matrix=np.asarray(matrix, np.float64), light=spec.light,
+                 support=Support.from_dict(scene_info.get("support")), floor_y=float(spec.floor_y),
+                 grain=float(scene_info.get("noise", 0.0) or 0.0),
+                 plate_match=PlateMatch.from_dict(scene_info.get("match")),
+                 layers=FrameLayers(product=RegionLayer((x0, y0, x1, y1), product.region_rgba)))
 
 
 def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
@@ -202,10 +223,31 @@ def frame_at_photo_scale(frame: Frame, factor: int) -> Frame:
         full[:, 2] = m[:, 2] - m[:, :2] @ np.array([c, c]) / k
         rprov["matrix"] = [[float(v) for v in row] for row in full]
         rprov["working_resolution"] = {"factor": int(factor)}
+    matrix = frame.matrix
+    if matrix is not None:
+        matrix = np.empty_like(frame.matrix)
+        matrix[:, :2] = frame.matrix[:, :2] / k
+        matrix[:, 2] = frame.matrix[:, 2] - frame.matrix[:, :2] @ np.array([c, c]) / k
     spec = dataclasses.replace(frame.spec, placement=dataclasses.replace(
         frame.spec.placement, scale=frame.spec.placement.scale / k))
-    return dataclasses.replace(frame, spec=spec, provenance=prov)
+    return dataclasses.replace(frame, spec=spec, provenance=prov, matrix=matrix)
 
 
-__all__ = ["frame_at_photo_scale", "render", "render_many", "RENDERERS", "BACKENDS", "Renderer", "product_matrix", "place_product",
-           "PlacedProduct"]
+_LAZY = {"DiffusionSettings": ".diffusion.settings", "ModelLoadError": ".diffusion.engine",
+         "pick_device": ".diffusion.engine", "folder_digest": ".diffusion.engine"}
+
+
+def __getattr__(name: str) -> Any:
+    """The diffusion engine's model helpers, imported on first use (they are torch-free to import,
+    but the diffusion package is not loaded until someone asks)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["frame_at_photo_scale", "render", "render_many", "RENDERERS", "BACKENDS", "Renderer", "product_matrix",
+           "place_product", "PlacedProduct", "NEUTRAL_KELVIN", "light_tint", "alpha_path", "find_sidecars",
+           "frame_paths", "frame_stem", "is_byproduct_image", "load_frame", "read_sidecar", "save_frame",
+           "DiffusionSettings", "ModelLoadError", "pick_device", "folder_digest"]

@@ -15,7 +15,13 @@ import numpy as np
 
 from ..imaging import LUMINANCE_WEIGHTS, linear_to_srgb, luminance, resize_linear
 from ..types import SceneSpec
+from ..ops.morphology import product_interior
+from ..ops.noise import estimate_noise  # noqa: F401 (re-exported: render's face)
 from .compose import PlacedProduct
+
+
+PLATE_INTERIOR_ERODE_PX = 2
+"""Erosion of the product interior the plate renderer measures the product's grain and softness on."""
 
 
 def cover_crop(image: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
@@ -32,24 +38,6 @@ def cover_crop(image: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
         y0 = (h - nh) // 2
         image = image[y0 : y0 + nh]
     return resize_linear(image, (W, H))
-
-
-def estimate_noise(rgb_linear: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Grain level (standard deviation in sRGB units, 0..1) by Immerkaer's Laplacian method.
-
-    The difference of two Laplacians cancels smooth image content and keeps sensor noise;
-    ``mask`` (H x W bool) restricts the estimate to some pixels.
-    """
-    s = luminance(linear_to_srgb(rgb_linear)).astype(np.float32)
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    response = np.abs(cv2.filter2D(s, -1, kernel, borderType=cv2.BORDER_REFLECT))
-    if mask is not None:
-        response = response[mask]
-    if response.size == 0:
-        return 0.0
-    # The kernel's response to white noise of sigma s has a standard deviation of 6 s; the
-    # median of its magnitude (0.6745 of that for a Gaussian) ignores the edges.
-    return float(np.median(response) / (0.6745 * 6.0))
 
 
 def estimate_softness(rgb_linear: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -97,7 +85,7 @@ class PlateRenderer:
         floor_y = float(spec.floor_y)
         noise = estimate_noise(plate)
         softness = estimate_softness(plate)
-        interior = cv2.erode((product.alpha > 0.99).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        interior = product_interior(product.alpha, PLATE_INTERIOR_ERODE_PX)
         product_softness = estimate_softness(product.rgb, interior)
         product_noise = estimate_noise(product.rgb, interior)
         gains = colour_balance(plate)

@@ -149,7 +149,7 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
     import cv2
 
     from ..imaging import linear_to_srgb8
-    from ..understand import ocr
+    from ..ops import ocr
 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = (0, 0, w, h) if box is None else _grow_box(box, 0.03, (w, h))

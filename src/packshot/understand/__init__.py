@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -35,8 +36,14 @@ from .depth import BACKENDS as DEPTH_BACKENDS
 from .edges import product_edges
 from .flags import FlagConfig, risk_flags
 from .materials import MaterialsConfig, estimate_materials
-from .ocr import OcrConfig, engine_info, read_text
+from ..ops import ocr
+from ..ops.ocr import OcrConfig, engine_info, read_text
 from .palette import extract_palette
+
+# The OCR engine is a neutral operation (packshot.ops.ocr) that understand, qa and the compliance
+# check share; ``packshot.understand.ocr`` stays an alias of that one module (the same object:
+# its engine, settings and any test's patches are shared), for code written before the move.
+sys.modules.setdefault(__name__ + ".ocr", ocr)
 
 __all__ = ["understand", "UnderstandConfig", "DEPTH_BACKENDS", "read_text", "OcrConfig"]
 

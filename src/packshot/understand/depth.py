@@ -295,7 +295,7 @@ class OnnxDepth:
         p = Path(path)
         if not p.is_file():
             raise InputError(path, "depth model file does not exist (backend 'onnx:PATH' needs an .onnx file)")
-        ort = require("onnxruntime", "understand", "ONNX depth models")
+        ort = require("onnxruntime", None, "ONNX depth models")
         try:
             self._session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for bad files

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, decode_raw, encode_png, float_to_uint8,
-                       read_bounded, save_gray, uint8_to_float)
+from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, decode_raw, encode_png,
+                       float_to_uint8, read_bounded, save_gray, uint8_to_float)
 from ..provenance import json_default
 from ..types import Cutout, Materials, PaletteColor, ProductMaps, RiskFlag, TextLine
 

@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...errors import InputError
-from ...imaging import decode_image, linear_to_srgb8, nearest_srgb8, open_image, read_bounded
+from ...imaging import DEFAULT_MAX_PIXELS, decode_image, linear_to_srgb8, nearest_srgb8, open_image, read_bounded
 from .profiles import Profile, get_profile
 
 STATUSES = ("pass", "fail", "warn", "skip")
@@ -217,7 +217,8 @@ def estimate_jpeg_quality(luma_table: Any) -> int:
     return best_q
 
 
-def read_facts(image: str | Path | bytes | np.ndarray, name: str | None = None) -> ImageFacts:
+def read_facts(image: str | Path | bytes | np.ndarray, name: str | None = None,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageFacts:
     """Decode an image file, its bytes, or an array into :class:`ImageFacts`.
 
     Parameters
@@ -234,14 +235,14 @@ def read_facts(image: str | Path | bytes | np.ndarray, name: str | None = None) 
     if isinstance(image, np.ndarray):
         return _facts_from_array(image, name or "<array>")
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return _facts_from_bytes(bytes(image), name or "<bytes>")
+        return _facts_from_bytes(bytes(image), name or "<bytes>", max_pixels)
     if isinstance(image, (str, Path)):
         p = Path(image)
         if not p.exists():
             raise InputError(p, "file does not exist")
         if p.is_dir():
             raise InputError(p, "is a folder, not an image file")
-        return _facts_from_bytes(read_bounded(p, "image file"), name or str(p))
+        return _facts_from_bytes(read_bounded(p, "image file"), name or str(p), max_pixels)
     raise InputError(name or "image", f"expected a path, bytes or an array, got {type(image).__name__}")
 
 
@@ -269,10 +270,10 @@ def _to_srgb8(linear: np.ndarray) -> np.ndarray:
     return nearest_srgb8(linear)
 
 
-def _facts_from_bytes(data: bytes, name: str) -> ImageFacts:
+def _facts_from_bytes(data: bytes, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageFacts:
     from PIL import ImageCms
 
-    loaded = decode_image(data, name)  # validates and raises ImageLoadError naming the file
+    loaded = decode_image(data, name, max_pixels)  # validates and raises ImageLoadError naming the file
     mode = loaded.source_mode
     fmt = loaded.source_format
     icc_desc = quality = sampling = None
@@ -430,7 +431,7 @@ def read_frame_text(srgb8: np.ndarray, max_side: int = 1280,
     watermarks are set upright or near it) with the frame downscaled to ``max_side``.
     """
     from ...imaging import srgb8_to_linear
-    from ...understand.ocr import OcrConfig, read_text
+    from ...ops.ocr import OcrConfig, read_text
 
     h, w = srgb8.shape[:2]
     lines = read_text(srgb8_to_linear(srgb8), config=OcrConfig(max_side=max_side, rotations=False,
@@ -510,6 +511,7 @@ def check_image(
     *,
     config: CheckConfig = CheckConfig(),
     name: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> ComplianceReport:
     """Measure every rule of ``profile`` on one image.
 
@@ -526,6 +528,8 @@ def check_image(
         Measurement settings.
     name : str, optional
         Name of the source in the report (defaults to the path).
+    max_pixels : int, optional
+        Decompression-bomb guard for an encoded image (see :func:`packshot.imaging.decode_image`).
 
     Returns
     -------
@@ -539,7 +543,7 @@ def check_image(
     ['fill']
     """
     prof = get_profile(profile)
-    facts = read_facts(image, name)
+    facts = read_facts(image, name, max_pixels)
     box_mask, support, how = _product_masks(facts, product_alpha, config)
     box = _bbox(box_mask)
     ctx = _RuleContext(prof, facts, config, box_mask, support, how, box,

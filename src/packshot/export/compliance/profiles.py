@@ -3,10 +3,11 @@
 A :class:`Profile` states the output size the fixer produces and the rules :func:`check_image
 <packshot.export.check.check_image>` measures: sides, aspect, fill, background, format, quality,
 colour space, byte limit, text and safe zones. The built-in profiles follow
-``shared/reference/marketplaces.md`` (collected 2026-11); numbers a platform only *recommends*
-are kept apart from hard limits so that a check can warn without failing.
+platforms' published requirements as collected in 2026-11 (each profile's ``source`` names
+its document); numbers a platform only *recommends* are kept apart from hard limits so that a check can warn without failing.
 
-User profiles are YAML files with the same field names; ``extends: <built-in>`` starts from a
+User profiles are YAML files with the same field names (validated by :class:`ProfileModel`;
+``packshot schema profile`` prints its JSON Schema); ``extends: <built-in>`` starts from a
 built-in profile and overrides only the fields given::
 
     name: my-shop
@@ -28,9 +29,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
+
+from pydantic import Field
 
 from ...errors import InputError
+from ...schemas import Bad, Document, ValidationError, check_flag, check_text, first_problem, typed
 
 BACKGROUND_RULES = ("white", "any")
 """``white``: pure RGB 255 outside the product; ``any``: no rule on the background."""
@@ -155,60 +159,127 @@ def _fail(where: str, field_name: str, problem: str) -> InputError:
     return InputError(where, f"field '{field_name}': {problem}")
 
 
+def _check_name(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise Bad(f"must be a non-empty string, got {v!r}")
+    return v
+
+
+def _check_size(v: Any) -> tuple[int, int]:
+    if (not isinstance(v, (list, tuple)) or len(v) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in v)):
+        raise Bad(f"must be [width, height] in positive whole pixels, got {v!r}")
+    return (v[0], v[1])
+
+
+def _check_pixels(v: Any) -> int | None:
+    if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+        raise Bad(f"must be a positive whole number or null, got {v!r}")
+    return v
+
+
+def _check_fill(v: Any) -> float | None:
+    if v is not None and (not _is_number(v) or not 0.0 < v <= 1.0):
+        raise Bad(f"must be a share in (0, 1] or null, got {v!r}")
+    return v
+
+
+def _check_aspect(v: Any) -> float | None:
+    if v is not None and (not _is_number(v) or v <= 0):
+        raise Bad(f"must be a positive width/height ratio or null, got {v!r}")
+    return v
+
+
+def _check_tolerance(v: Any) -> float:
+    if not _is_number(v) or not 0 <= v < 1:
+        raise Bad(f"must be in [0, 1), got {v!r}")
+    return v
+
+
+def _check_background_tolerance(v: Any) -> float:
+    if not _is_number(v) or not 0 <= v < 1:
+        raise Bad(f"must be a share in [0, 1), got {v!r}")
+    return v
+
+
+def _check_background(v: Any) -> str:
+    if v not in BACKGROUND_RULES:
+        raise Bad(f"must be one of {', '.join(BACKGROUND_RULES)}, got {v!r}")
+    return v
+
+
+def _check_formats(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, tuple) or not v:
+        raise Bad("must be a non-empty list of formats")
+    for f in v:
+        if f not in IMAGE_FORMATS:
+            raise Bad(f"unknown format {f!r}; use some of {', '.join(IMAGE_FORMATS)}")
+    return v
+
+
+def _check_quality(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
+        raise Bad(f"must be a whole number in 1..100, got {v!r}")
+    return v
+
+
+def _check_quality_or_none(v: Any) -> int | None:
+    return None if v is None else _check_quality(v)
+
+
+def _check_ai_label(v: Any) -> str:
+    if not isinstance(v, str) or len(v) > 40:
+        raise Bad(f"must be a text of at most 40 characters (\"\" for none), got {v!r}")
+    return v
+
+
+def _check_color_space(v: Any) -> str:
+    if v != "sRGB":
+        raise Bad(f"only 'sRGB' is supported, got {v!r}")
+    return v
+
+
+def _check_side(v: Any) -> float:
+    if not _is_number(v) or not 0 <= v < 1:
+        raise Bad(f"must be a share of the frame in [0, 1), got {v!r}")
+    return v
+
+
+_FIELD_CHECKS: dict[str, Any] = {
+    "name": _check_name, "size": _check_size,
+    **{n: _check_pixels for n in ("min_longest_side", "min_shortest_side", "recommended_longest_side",
+                                  "max_longest_side", "max_pixels", "max_bytes")},
+    "fill_target": _check_fill, "fill_min": _check_fill, "aspect": _check_aspect,
+    "aspect_tolerance": _check_tolerance, "background": _check_background,
+    "background_tolerance": _check_background_tolerance, "formats": _check_formats,
+    "jpeg_quality": _check_quality, "webp_quality": _check_quality,
+    "recommended_min_jpeg_quality": _check_quality_or_none, "ai_label": _check_ai_label,
+    "color_space": _check_color_space,
+    **{n: check_flag for n in ("allow_alpha", "text_allowed", "edge_clearance", "keeps_metadata")},
+}
+"""The check of each field that has one on its own (the user-profile model uses the same)."""
+
+
 def _validate(p: Profile, where: str) -> None:
-    if not isinstance(p.name, str) or not p.name.strip():
-        raise _fail(where, "name", f"must be a non-empty string, got {p.name!r}")
-    if (not isinstance(p.size, tuple) or len(p.size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in p.size)):
-        raise _fail(where, "size", f"must be [width, height] in positive whole pixels, got {p.size!r}")
-    for name in ("min_longest_side", "min_shortest_side", "recommended_longest_side", "max_longest_side",
-                 "max_pixels", "max_bytes"):
-        v = getattr(p, name)
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
-            raise _fail(where, name, f"must be a positive whole number or null, got {v!r}")
-    for name in ("fill_target", "fill_min"):
-        v = getattr(p, name)
-        if v is not None and (not _is_number(v) or not 0.0 < v <= 1.0):
-            raise _fail(where, name, f"must be a share in (0, 1] or null, got {v!r}")
+    for name, check in _FIELD_CHECKS.items():
+        try:
+            check(getattr(p, name))
+        except Bad as bad:
+            raise _fail(where, name, bad.problem) from None
     if p.fill_target is not None and p.fill_min is not None and p.fill_target < p.fill_min:
         raise _fail(where, "fill_target", f"{p.fill_target} is below fill_min {p.fill_min}: the fixer would "
                     "produce frames its own check rejects")
-    if p.aspect is not None and (not _is_number(p.aspect) or p.aspect <= 0):
-        raise _fail(where, "aspect", f"must be a positive width/height ratio or null, got {p.aspect!r}")
-    if not _is_number(p.aspect_tolerance) or not 0 <= p.aspect_tolerance < 1:
-        raise _fail(where, "aspect_tolerance", f"must be in [0, 1), got {p.aspect_tolerance!r}")
     if p.aspect is not None and abs(p.size[0] / p.size[1] / p.aspect - 1) > p.aspect_tolerance:
         raise _fail(where, "size", f"{p.size[0]}x{p.size[1]} does not have the profile's aspect {p.aspect}")
-    if p.background not in BACKGROUND_RULES:
-        raise _fail(where, "background", f"must be one of {', '.join(BACKGROUND_RULES)}, got {p.background!r}")
-    if not _is_number(p.background_tolerance) or not 0 <= p.background_tolerance < 1:
-        raise _fail(where, "background_tolerance", f"must be a share in [0, 1), got {p.background_tolerance!r}")
-    if not isinstance(p.formats, tuple) or not p.formats:
-        raise _fail(where, "formats", "must be a non-empty list of formats")
-    for f in p.formats:
-        if f not in IMAGE_FORMATS:
-            raise _fail(where, "formats", f"unknown format {f!r}; use some of {', '.join(IMAGE_FORMATS)}")
-    for name in ("jpeg_quality", "webp_quality", "recommended_min_jpeg_quality"):
-        v = getattr(p, name)
-        if v is None and name.startswith("recommended"):
-            continue
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
-            raise _fail(where, name, f"must be a whole number in 1..100, got {v!r}")
-    if not isinstance(p.ai_label, str) or len(p.ai_label) > 40:
-        raise _fail(where, "ai_label", f"must be a text of at most 40 characters (\"\" for none), got {p.ai_label!r}")
-    if p.color_space != "sRGB":
-        raise _fail(where, "color_space", f"only 'sRGB' is supported, got {p.color_space!r}")
-    for name in ("allow_alpha", "text_allowed", "edge_clearance", "keeps_metadata"):
-        if not isinstance(getattr(p, name), bool):
-            raise _fail(where, name, f"must be true or false, got {getattr(p, name)!r}")
     if p.safe_zone is not None:
         if not isinstance(p.safe_zone, SafeZone):
             raise _fail(where, "safe_zone", f"must be a SafeZone, got {type(p.safe_zone).__name__}")
         z = p.safe_zone
         for side in ("top", "bottom", "left", "right"):
-            v = getattr(z, side)
-            if not _is_number(v) or not 0 <= v < 1:
-                raise _fail(where, f"safe_zone.{side}", f"must be a share of the frame in [0, 1), got {v!r}")
+            try:
+                _check_side(getattr(z, side))
+            except Bad as bad:
+                raise _fail(where, f"safe_zone.{side}", bad.problem) from None
         if z.top + z.bottom >= 0.9 or z.left + z.right >= 0.9:
             raise _fail(where, "safe_zone", "leaves less than 10 % of the frame for the product")
     if p.min_longest_side and p.max_longest_side and p.min_longest_side > p.max_longest_side:
@@ -226,7 +297,7 @@ def _is_number(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# built-in profiles (shared/reference/marketplaces.md)
+# built-in profiles (the platforms' requirements, collected 2026-11; see each ``source``)
 # ---------------------------------------------------------------------------------------------
 _MB = 1_000_000  # platforms state limits in MB; decimal megabytes are the stricter reading
 
@@ -292,6 +363,104 @@ PROFILES: dict[str, Profile] = {
 _FIELDS = {f.name: f for f in dataclasses.fields(Profile)}
 
 
+def _user_formats(v: Any) -> tuple[str, ...]:
+    """Format names as a user writes them (``jpg``, ``[png, webp]``) in Pillow's names."""
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, (list, tuple)):
+        raise Bad(f"must be a list, got {v!r}")
+    return _check_formats(tuple(_FORMAT_ALIASES.get(str(f).upper(), str(f).upper()) for f in v))
+
+
+def _user_number(check: Any) -> Any:
+    """A number, or a ratio written ``W:H`` ("4:5" = 0.8), then ``check``."""
+
+    def parse(v: Any) -> Any:
+        if isinstance(v, str) and ":" in v:
+            a, _, b = v.partition(":")
+            try:
+                v = float(a) / float(b)
+            except (ValueError, ZeroDivisionError):
+                raise Bad(f"cannot read ratio {v!r}; write it as W:H or a number") from None
+        return check(v)
+
+    return parse
+
+
+_SHARE_OR_NULL = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1}
+_PIXELS = {"type": ["integer", "null"], "exclusiveMinimum": 0}
+_RATIO = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?:\d+(\.\d+)?$"},
+                    {"type": "null"}]}
+_QUALITY = {"type": "integer", "minimum": 1, "maximum": 100}
+_TOLERANCE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+_BOOL = {"type": "boolean"}
+
+
+class SafeZoneModel(Document):
+    """Bands kept free of the product, as shares of the frame (see :class:`SafeZone`)."""
+
+    top: typed(float, _check_side, _TOLERANCE) = 0.0
+    bottom: typed(float, _check_side, _TOLERANCE) = 0.0
+    left: typed(float, _check_side, _TOLERANCE) = 0.0
+    right: typed(float, _check_side, _TOLERANCE) = 0.0
+
+
+class ProfileModel(Document):
+    """A user profile file (YAML): the fields of :class:`Profile`, each optional but ``name``
+    (the file's stem when missing), plus ``extends``: a built-in profile to start from.
+
+    The checks that span fields (fill_target >= fill_min, size within the profile's own limits)
+    run on the merged :class:`Profile`.
+    """
+
+    extends: typed(str, lambda v: _check_choice(v), {"type": "string", "enum": list(PROFILES)}) = Field(
+        None, description="a built-in profile whose fields this one starts from")
+    name: typed(str, _check_name, {"type": "string", "minLength": 1}) = None
+    size: typed(tuple, _check_size, {"type": "array", "items": {"type": "integer", "exclusiveMinimum": 0},
+                                     "minItems": 2, "maxItems": 2}) = None
+    description: typed(str, check_text, {"type": "string"}) = None
+    min_longest_side: typed(int, _check_pixels, _PIXELS) = None
+    min_shortest_side: typed(int, _check_pixels, _PIXELS) = None
+    recommended_longest_side: typed(int, _check_pixels, _PIXELS) = None
+    max_longest_side: typed(int, _check_pixels, _PIXELS) = None
+    max_pixels: typed(int, _check_pixels, _PIXELS) = None
+    aspect: typed(float, _user_number(_check_aspect), _RATIO) = None
+    aspect_tolerance: typed(float, _user_number(_check_tolerance), _TOLERANCE) = None
+    fill_target: typed(float, _user_number(_check_fill), _SHARE_OR_NULL) = None
+    fill_min: typed(float, _user_number(_check_fill), _SHARE_OR_NULL) = None
+    background: typed(str, _check_background, {"type": "string", "enum": list(BACKGROUND_RULES)}) = None
+    background_tolerance: typed(float, _user_number(_check_background_tolerance), _TOLERANCE) = None
+    edge_clearance: typed(bool, check_flag, _BOOL) = None
+    formats: typed(tuple, _user_formats, {"oneOf": [
+        {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+        "description": f"some of {', '.join(IMAGE_FORMATS)} (JPG, TIF accepted); the first is written"}) = None
+    jpeg_quality: typed(int, _check_quality, _QUALITY) = None
+    webp_quality: typed(int, _check_quality, _QUALITY) = None
+    recommended_min_jpeg_quality: typed(int, _check_quality_or_none, {"type": ["integer", "null"], "minimum": 1,
+                                                                      "maximum": 100}) = None
+    color_space: typed(str, _check_color_space, {"const": "sRGB"}) = None
+    allow_alpha: typed(bool, check_flag, _BOOL) = None
+    max_bytes: typed(int, _check_pixels, _PIXELS) = None
+    text_allowed: typed(bool, check_flag, _BOOL) = None
+    safe_zone: Optional[SafeZoneModel] = None
+    keeps_metadata: typed(bool, check_flag, _BOOL) = None
+    ai_label: typed(str, _check_ai_label, {"type": "string", "maxLength": 40}) = None
+    source: typed(str, check_text, {"type": "string"}) = None
+
+
+def _check_choice(v: Any) -> str:
+    if v not in PROFILES:
+        raise Bad(f"unknown built-in profile {v!r}; choose one of {', '.join(PROFILES)}")
+    return v
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a user profile file (``packshot schema profile``)."""
+    schema = ProfileModel.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+            "title": "packshot marketplace profile"}
+
+
 def profile_from_dict(data: Mapping[str, Any], where: str = "profile") -> Profile:
     """Build a :class:`Profile` from a mapping (parsed YAML), validating every field.
 
@@ -306,52 +475,35 @@ def profile_from_dict(data: Mapping[str, Any], where: str = "profile") -> Profil
     ------
     InputError
         An unknown field or a bad value; the message names ``where`` and the field.
+
+    Examples
+    --------
+    >>> p = profile_from_dict({"name": "my-shop", "extends": "shopify", "size": [1600, 1600], "formats": "jpg"})
+    >>> p.size, p.formats, p.max_longest_side
+    ((1600, 1600), ('JPEG',), 4472)
+    >>> profile_from_dict({"name": "x", "fill_min": 1.5}, where="shop.yaml")
+    Traceback (most recent call last):
+    packshot.errors.InputError: shop.yaml: field 'fill_min': must be a share in (0, 1] or null, got 1.5
     """
     if not isinstance(data, Mapping):
         raise InputError(where, f"a profile must be a mapping of fields, got {type(data).__name__}")
-    data = dict(data)
+    try:
+        model = ProfileModel.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _fail(where, *first_problem(exc, ProfileModel)) from None
     base: dict[str, Any] = {}
-    parent = data.pop("extends", None)
-    if parent is not None:
-        if parent not in PROFILES:
-            raise _fail(where, "extends", f"unknown built-in profile {parent!r}; choose one of "
-                        f"{', '.join(PROFILES)}")
-        base = {f: getattr(PROFILES[parent], f) for f in _FIELDS}
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise _fail(where, unknown[0], f"unknown field; known fields: {', '.join(_FIELDS)}, extends")
-    merged = {**base, **data}
+    if model.extends is not None:
+        base = {f: getattr(PROFILES[model.extends], f) for f in _FIELDS}
+    given = {key: getattr(model, key) for key in model.model_fields_set if key != "extends"}
+    if isinstance(given.get("safe_zone"), SafeZoneModel):
+        given["safe_zone"] = SafeZone(**given["safe_zone"].model_dump())
+    merged = {**base, **given}
     if "name" not in merged:
         raise _fail(where, "name", "is missing")
-    if "size" in merged:
-        merged["size"] = _as_tuple(merged["size"], where, "size")
-    if "formats" in merged:
-        fmts = merged["formats"]
-        if isinstance(fmts, str):
-            fmts = [fmts]
-        fmts = _as_tuple(fmts, where, "formats")
-        merged["formats"] = tuple(_FORMAT_ALIASES.get(str(f).upper(), str(f).upper()) for f in fmts)
-    zone = merged.get("safe_zone")
-    if zone is not None and not isinstance(zone, SafeZone):
-        if not isinstance(zone, Mapping):
-            raise _fail(where, "safe_zone", "must be a mapping with top, bottom, left, right shares")
-        extra = sorted(set(zone) - {"top", "bottom", "left", "right"})
-        if extra:
-            raise _fail(where, f"safe_zone.{extra[0]}", "unknown side; use top, bottom, left, right")
-        merged["safe_zone"] = SafeZone(**{k: zone[k] for k in zone})
-    for name in ("aspect", "fill_target", "fill_min", "aspect_tolerance", "background_tolerance"):
-        v = merged.get(name)
-        if isinstance(v, str) and ":" in v:  # "4:5" style aspect ratios
-            merged[name] = _ratio(v, where, name)
-    try:
-        profile = Profile.__new__(Profile)
-        for f in _FIELDS.values():
-            object.__setattr__(profile, f.name, merged[f.name] if f.name in merged else _default(f))
-        _validate(profile, where)
-    except InputError:
-        raise
-    except (TypeError, ValueError) as exc:  # pragma: no cover - _validate names the field first
-        raise InputError(where, str(exc)) from exc
+    profile = Profile.__new__(Profile)
+    for f in _FIELDS.values():
+        object.__setattr__(profile, f.name, merged[f.name] if f.name in merged else _default(f))
+    _validate(profile, where)
     return profile
 
 
@@ -361,20 +513,6 @@ def _default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:  # pragma: no cover - no factories today
         return f.default_factory()
     raise KeyError(f.name)  # pragma: no cover - only 'name', checked above
-
-
-def _as_tuple(v: Any, where: str, name: str) -> tuple:
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    raise _fail(where, name, f"must be a list, got {v!r}")
-
-
-def _ratio(text: str, where: str, name: str) -> float:
-    a, _, b = text.partition(":")
-    try:
-        return float(a) / float(b)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise _fail(where, name, f"cannot read ratio {text!r}; write it as W:H or a number") from exc
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -424,8 +562,8 @@ def get_profile(name_or_path: str | Path | Profile) -> Profile:
     )
 
 
-__all__ = ["BACKGROUND_RULES", "IMAGE_FORMATS", "PROFILES", "Profile", "SafeZone", "get_profile", "load_profile",
-           "profile_from_dict", "profile_names"]
+__all__ = ["BACKGROUND_RULES", "IMAGE_FORMATS", "PROFILES", "Profile", "ProfileModel", "SafeZone", "get_profile",
+           "load_profile", "profile_from_dict", "profile_json_schema", "profile_names"]
 
 
 def video_profile_names() -> list[str]:

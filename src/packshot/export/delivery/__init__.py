@@ -11,11 +11,11 @@
 from .deliver import ExportedFile, ExportFailure, ExportFrame, ExportResult, export_frames
 from .feeds import FEED_KINDS, build_feed
 from .metadata import DIGITAL_SOURCE_TYPES, ImageMetadata, read_metadata
-from .naming import DEFAULT_TEMPLATE, NameAllocator, render_name, slugify
+from .naming import DEFAULT_TEMPLATE, NameAllocator, check_sku, render_name, slugify
 from .routing import Destination, DestinationError, RetryPolicy
 
 __all__ = [
     "DEFAULT_TEMPLATE", "DIGITAL_SOURCE_TYPES", "Destination", "DestinationError", "ExportFailure", "ExportFrame",
     "ExportResult", "ExportedFile", "FEED_KINDS", "ImageMetadata", "NameAllocator", "RetryPolicy", "build_feed",
-    "export_frames", "read_metadata", "render_name", "slugify",
+    "check_sku", "export_frames", "read_metadata", "render_name", "slugify",
 ]

@@ -104,7 +104,7 @@ def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
         (A frame sidecar that cannot be read is listed: exporting it fails, naming the reason.)
     """
     from ...imaging import SUPPORTED_SUFFIXES
-    from ...render.io import is_byproduct_image
+    from ...render import is_byproduct_image
 
     out: list[Path] = []
     for item in inputs:
@@ -146,8 +146,8 @@ def input_files(path: str | Path) -> list[Path]:
 def load_export_frame(path: str | Path) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
-    A sidecar (schema in contracts.md) gives the frame PNG beside it, its product alpha and its
-    source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
+    A sidecar (the frame record :func:`packshot.render.io.save_frame` writes, see
+    :mod:`packshot.framerecord`) gives the frame PNG beside it, its product alpha and its source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
 
     Raises
@@ -165,7 +165,7 @@ def load_export_frame(path: str | Path) -> ExportFrame:
                            provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p),
                            pixels_sha256=img.sha256)
     try:
-        from ...render.io import load_frame
+        from ...render import load_frame
     except ImportError:  # the render package without its io module: read the documented sidecar here
         return _read_sidecar_frame(p)
     frame = load_frame(p)

@@ -64,6 +64,14 @@ def check_name(value: object, what: str, pattern: re.Pattern[str] = SKU_PATTERN,
     ------
     InputError
         Naming ``what`` (e.g. ``"--sku"``) and the rule.
+
+    Examples
+    --------
+    >>> check_name("bottle-001", "--sku")
+    'bottle-001'
+    >>> check_name("bottle-001\\n", "--sku")
+    Traceback (most recent call last):
+    packshot.errors.InputError: --sku: 'bottle-001\\n' contains a control character (newline, tab...); names cannot
     """
     if not isinstance(value, str) or not value:
         raise InputError(what, f"must be a non-empty name, got {value!r}")
@@ -182,6 +190,12 @@ def render_name(template: str, fields: Mapping[str, object], max_length: int = 6
     max_segment_length : int
         Longest path segment (file or folder name), below common file-system limits of 255 bytes;
         a longer one is cut before its extension and given a short hash of the whole.
+
+    Examples
+    --------
+    >>> render_name("{sku}/{scene}_{variant}.{ext}", {"sku": "Crème brûlée", "scene": "hero", "variant": "v0",
+    ...                                               "ext": "JPG"})
+    'Creme-brulee/hero_v0.jpg'
     """
     names = _parse_template(template)
     values: dict[str, str] = {}

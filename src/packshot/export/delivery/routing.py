@@ -43,6 +43,7 @@ _READ_ONLY_PROTOCOLS = frozenset({"http", "https", "zip", "tar", "libarchive", "
                                   "jlab", "jupyter", "dask", "dbfs+ro", "hf+ro"})
 _EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
            "az": ("adlfs", "azure"), "abfs": ("adlfs", "azure"), "abfss": ("adlfs", "azure")}
+"""protocol -> (module, extra of pyproject.toml) named when a destination's file system is missing."""
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                  ".json": "application/json", ".csv": "text/csv", ".tsv": "text/tab-separated-values"}
@@ -95,6 +96,29 @@ class RetryPolicy:
             h = hashlib.sha256(f"{self.seed}:{key}:{retry}".encode()).digest()
             u = int.from_bytes(h[:8], "big") / 2.0**64
         return wait * (1.0 - self.jitter) + wait * self.jitter * u
+
+
+# One retry layer: packshot's RetryPolicy. Left on, s3fs's own loop (5 tries) around botocore's
+# (up to 5 attempts per call in its legacy mode) would multiply the policy's 4 tries into 100
+# requests and minutes of waiting for one upload that keeps failing.
+_S3_PROTOCOLS = frozenset({"s3", "s3a"})
+
+
+def _one_retry_layer(protocol: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``storage_options`` with the file system's client retries off (botocore for S3), unless the
+    caller set them."""
+    options = dict(storage_options or {})
+    if protocol in _S3_PROTOCOLS:
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("retries", {"total_max_attempts": 1})
+        options["config_kwargs"] = config
+    return options
+
+
+def _switch_off_library_retries(protocol: str, fs: Any) -> None:
+    """s3fs retries in its own loop too (a class attribute, not an option): one try per call."""
+    if protocol in _S3_PROTOCOLS and hasattr(fs, "retries"):
+        fs.retries = 1
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -158,7 +182,8 @@ class Destination:
             import fsspec
 
             try:
-                filesystem, root = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
+                filesystem, root = fsspec.core.url_to_fs(self.url, **_one_retry_layer(protocol, storage_options))
+                _switch_off_library_retries(protocol, filesystem)
             except ImportError as exc:
                 if protocol in _EXTRAS:
                     module, extra = _EXTRAS[protocol]

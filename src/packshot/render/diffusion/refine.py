@@ -9,6 +9,8 @@ product's seam.
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from typing import Any
 
@@ -117,5 +119,5 @@ def refine(frame: Frame, cutout: Cutout, region: np.ndarray, maps: ProductMaps |
     provenance = dict(frame.provenance)
     provenance.setdefault("refine", [])
     provenance["refine"] = list(provenance["refine"]) + [rec]
-    return Frame(rgb=out, product_alpha=frame.product_alpha, product_box=frame.product_box, spec=frame.spec,
-                 source_kind="diffusion", provenance=provenance)
+    # the product and its margin keep their pixels: the frame is still product over a (repainted) background
+    return dataclasses.replace(frame, rgb=out, source_kind="diffusion", provenance=provenance)

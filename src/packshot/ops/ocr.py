@@ -117,7 +117,7 @@ def engine():
     if _ENGINE is None:
         with _ENGINE_LOCK:
             if _ENGINE is None:
-                rapidocr = require("rapidocr", "understand", "label text (OCR)")
+                rapidocr = require("rapidocr", None, "label text (OCR)")
                 import logging
 
                 # The detector sees the crop at the size read_text prepared (limit "max" only
