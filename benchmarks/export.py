@@ -35,8 +35,8 @@ from _common import median_time, update_section
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from packshot.export.deliver import export_frames  # noqa: E402
-from packshot.export.profiles import get_profile, profile_from_dict, profile_names  # noqa: E402
+from packshot.export.delivery.deliver import export_frames  # noqa: E402
+from packshot.export.compliance.profiles import get_profile, profile_from_dict, profile_names  # noqa: E402
 from packshot.imaging import resize_linear, save_gray, save_image  # noqa: E402
 from packshot.samples import make_product  # noqa: E402
 from packshot.types import alpha_bbox  # noqa: E402
@@ -91,7 +91,7 @@ def main() -> None:
         png = sidecar.with_suffix(".png")
 
         fixer_seconds: list[float] = []
-        from packshot.export.fixer import fix_for_profile
+        from packshot.export.compliance.fixer import fix_for_profile
 
         def timed_fixer(rgb, alpha, profile):
             t0 = time.perf_counter()
@@ -217,9 +217,9 @@ def signing_cost() -> None:
     from packshot.credentials.export_hook import ExportCredentials
     from packshot.credentials.manifest import ContentSigner
     from packshot.credentials.verify import verify_file
-    from packshot.export.deliver import load_export_frame
-    from packshot.export.metadata import ExportMetadata, encode_with_metadata
-    from packshot.export.profiles import Profile
+    from packshot.export.delivery.deliver import load_export_frame
+    from packshot.export.delivery.metadata import ExportMetadata, encode_with_metadata
+    from packshot.export.compliance.profiles import Profile
 
     profiles = benchmark_profiles()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,8 +1,8 @@
 """Does numba pay in the default install? The one compiled kernel (linear -> 8-bit sRGB in export)
 against its numpy fallback.
 
-numba is used in exactly one place: ``packshot.export._srgb_kernel.srgb8_kernel``, the last
-conversion of every exported file (``packshot.export.deliver.linear_to_srgb8_fast``). Without
+numba is used in exactly one place: ``packshot.imaging._srgb_kernel.srgb8_kernel``, the last
+conversion of every exported file (``packshot.imaging.linear_to_srgb8_fast``). Without
 numba the same function runs a few numpy passes over a lookup table and gives the same bytes.
 This measures, on the same machine in the same run:
 
@@ -28,7 +28,7 @@ from _common import REPO, median_time, peak_rss_mb, update_section
 
 import numpy as np  # noqa: E402
 
-from packshot.export import deliver  # noqa: E402
+from packshot.imaging import lut as deliver  # noqa: E402  (export converts through imaging's table)
 
 FRAME = (2048, 2048)
 BIG = 8192
@@ -46,17 +46,17 @@ def first_use_seconds(cache_dir: str) -> float:
     return _fresh(
         "import numpy as np\n"
         "t0 = time.perf_counter()\n"
-        "from packshot.export._srgb_kernel import srgb8_kernel\n"
-        "from packshot.export import deliver\n"
+        "from packshot.imaging._srgb_kernel import srgb8_kernel\n"
+        "from packshot.imaging import lut as deliver\n"
         "x = np.zeros((4, 4, 3), np.float32)\n"
-        "srgb8_kernel(x, deliver._LUT, deliver._BAYER_32, np.empty(x.shape, np.uint8))\n"
+        "srgb8_kernel(x, deliver._LUT_32, deliver._BAYER_32, np.empty(x.shape, np.uint8))\n"
         "print(time.perf_counter() - t0)\n", {"NUMBA_CACHE_DIR": cache_dir})
 
 
 def peak_mb(use_numba: bool) -> float:
     return peak_rss_mb(
         "import numpy as np\n"
-        "from packshot.export import deliver\n"
+        "from packshot.imaging import lut as deliver\n"
         f"deliver._KERNEL = None if {use_numba} else False\n"
         f"x = np.random.default_rng(0).random(({BIG}, {BIG}, 3), dtype=np.float32)\n"
         "deliver.linear_to_srgb8_fast(x[:8, :8])\n"  # load / compile before the high-water mark matters
@@ -67,7 +67,7 @@ def export_seconds(use_numba: bool) -> float:
     sys.path.insert(0, str(Path(__file__).parent))
     from export import benchmark_profiles, make_frame  # the export benchmark's frame and 12 profiles
 
-    from packshot.export.deliver import export_frames
+    from packshot.export.delivery.deliver import export_frames
 
     deliver._KERNEL = None if use_numba else False
     profiles = benchmark_profiles()
@@ -114,7 +114,7 @@ def main() -> None:
     md = f"""## numba: the compiled sRGB kernel against its numpy fallback
 
 `benchmarks/numba_srgb.py`. numba is used in one place, the linear -> 8-bit sRGB conversion of
-every exported file (`packshot.export.deliver.linear_to_srgb8_fast`); without numba the same
+every exported file (`packshot.export.delivery.deliver.linear_to_srgb8_fast`); without numba the same
 function runs numpy passes over the same lookup table. Same bytes either way: **{same}**.
 
 | measure | with numba | numpy only | numba / numpy |

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from packshot.cli import app
 from packshot.errors import ImageLoadError, InputError
-from packshot.export.check import RULES, check_image, estimate_jpeg_quality
-from packshot.export.profiles import get_profile, profile_from_dict
+from packshot.export.compliance.check import RULES, check_image, estimate_jpeg_quality
+from packshot.export.compliance.profiles import get_profile, profile_from_dict
 from packshot.imaging import encode_image, save_gray, srgb8_to_linear
 from packshot.samples import font, make_product
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from packshot.cli import app
 from packshot.cli.export import _storage_options
 from packshot.errors import InputError
-from packshot.export.deliver import collect_frames, export_frames, plan_fixes
-from packshot.export.metadata import read_metadata
-from packshot.export.profiles import Profile, get_profile
-from packshot.export.routing import DestinationError
+from packshot.export.delivery.deliver import collect_frames, export_frames, plan_fixes
+from packshot.export.delivery.metadata import read_metadata
+from packshot.export.compliance.profiles import Profile, get_profile
+from packshot.export.delivery.routing import DestinationError
 from packshot.imaging import resize_linear, save_gray, save_image
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -188,7 +188,7 @@ def test_byte_limit_steps_quality_down_or_fails(frames, tmp_path):
     assert res.files[0].bytes <= limited.max_bytes and res.files[0].quality < 95
     tiny = Profile(name="tiny", size=(200, 200), formats=("JPEG",), max_bytes=1000)
     res = export_frames([noisy], [tiny], tmp_path / "tiny", fixer=CountingFixer())
-    assert not res.files and "over the profile's limit of 1000 bytes" in res.failures[0].error
+    assert not res.files and "over the profile's limit of 1,000 bytes" in res.failures[0].error
 
 
 def test_fix_plan_groups_by_rules_not_by_size():
@@ -254,7 +254,7 @@ def test_cli_exports_frames_folder_with_feed(tmp_path, small_profiles):
 
 
 def test_cli_fixed_amazon_frame_passes_the_amazon_check(tmp_path, small_profiles):
-    from packshot.export.check import check_image
+    from packshot.export.compliance.check import check_image
 
     frame = write_frame(tmp_path / "frames", "SKU-1", "studio", "v0", size=(256, 256))
     out = tmp_path / "out"
@@ -299,8 +299,8 @@ def test_cli_feed_without_public_url_exits_2(tmp_path, small_profiles):
 def test_smaller_size_resampled_from_a_shared_fix_still_passes_its_check(tmp_path):
     """Two white-background profiles that differ only in size share one fix; the smaller one is
     resampled from the larger and must still pass its own compliance check."""
-    from packshot.export.check import check_image
-    from packshot.export.profiles import profile_from_dict
+    from packshot.export.compliance.check import check_image
+    from packshot.export.compliance.profiles import profile_from_dict
 
     large = profile_from_dict({"name": "white-l", "extends": "amazon-main", "size": [400, 400], "min_longest_side": 100})
     small = profile_from_dict({"name": "white-s", "extends": "amazon-main", "size": [300, 300], "min_longest_side": 100})

@@ -189,7 +189,7 @@ def test_deprecated_backend_spelling_still_works_with_a_warning(tmp_path, photos
 
 
 def test_profiles_and_backends_list_what_is_available():
-    from packshot.export.profiles import profile_names, video_profile_names
+    from packshot.export.compliance.profiles import profile_names, video_profile_names
 
     res = runner.invoke(app, ["profiles", "--json"])
     assert res.exit_code == 0, res.output

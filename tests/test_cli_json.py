@@ -176,7 +176,7 @@ def test_credentials_init_and_show_json(tmp_path):
 
 
 def test_check_max_pixels(tmp_path):
-    from packshot.export.check import check_image
+    from packshot.export.compliance.check import check_image
     from packshot.errors import ImageTooLargeError
     from packshot.imaging import save_image
     from packshot.samples import make_product
@@ -198,7 +198,7 @@ def test_check_max_pixels(tmp_path):
 
 
 def test_check_goes_on_after_an_unexpected_error_in_one_image(tmp_path, monkeypatch):
-    import packshot.export.check as check
+    import packshot.export.compliance.check as check
     from packshot.imaging import save_image
     from packshot.samples import make_product
 

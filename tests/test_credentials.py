@@ -21,9 +21,9 @@ from packshot.credentials import CredentialsError, init_dev_credentials, load_cr
 from packshot.credentials.context import alt_text, frame_context, scene_phrase  # noqa: E402
 from packshot.credentials.export_hook import load_product_text  # noqa: E402
 from packshot.credentials.verify import verify_file  # noqa: E402
-from packshot.export.deliver import export_frames  # noqa: E402
-from packshot.export.metadata import ExportMetadata, build_xmp, encode_with_metadata, read_metadata  # noqa: E402
-from packshot.export.profiles import Profile, load_profile  # noqa: E402
+from packshot.export.delivery.deliver import export_frames  # noqa: E402
+from packshot.export.delivery.metadata import ExportMetadata, build_xmp, encode_with_metadata, read_metadata  # noqa: E402
+from packshot.export.compliance.profiles import Profile, load_profile  # noqa: E402
 from packshot.imaging import load_image, resize_linear, save_gray, save_image  # noqa: E402
 from packshot.provenance import sha256_file  # noqa: E402
 

@@ -34,7 +34,7 @@ def _hero(root, sku="jar-1"):
 
 
 def test_demo_export_is_signed_and_says_untrusted(tmp_path, monkeypatch):
-    import packshot.export.deliver as deliver
+    import packshot.export.delivery.deliver as deliver
 
     plain = deliver.default_fixer
     monkeypatch.setattr(deliver, "default_fixer", lambda upscaler=None: plain(None))  # no super-resolution: fast

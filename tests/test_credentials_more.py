@@ -18,9 +18,9 @@ pytest.importorskip("cryptography")
 from packshot.cli import app  # noqa: E402
 from packshot.credentials import init_dev_credentials  # noqa: E402
 from packshot.credentials.verify import verify_file  # noqa: E402
-from packshot.export.deliver import export_frames  # noqa: E402
-from packshot.export.feeds import FeedImage, build_feed  # noqa: E402
-from packshot.export.profiles import Profile  # noqa: E402
+from packshot.export.delivery.deliver import export_frames  # noqa: E402
+from packshot.export.delivery.feeds import FeedImage, build_feed  # noqa: E402
+from packshot.export.compliance.profiles import Profile  # noqa: E402
 
 from test_credentials import contain_fixer, write_frame  # noqa: E402
 

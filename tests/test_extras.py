@@ -48,7 +48,7 @@ def test_every_install_hint_names_a_declared_extra():
 
 
 def test_destination_extras_are_declared():
-    from packshot.export.routing import _EXTRAS
+    from packshot.export.delivery.routing import _EXTRAS
 
     assert {extra for _, extra in _EXTRAS.values()} <= _extras()
 

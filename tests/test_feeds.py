@@ -8,7 +8,7 @@ import io
 import pytest
 
 from packshot.errors import InputError
-from packshot.export.feeds import FeedImage, build_feed, choose_profile, public_link
+from packshot.export.delivery.feeds import FeedImage, build_feed, choose_profile, public_link
 
 IMAGES = [
     FeedImage("SKU-1", "amazon-main", "SKU-1_studio_1_amazon-main.jpg"),

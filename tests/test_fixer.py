@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from packshot.errors import EmptyProductError, InputError
-from packshot.export.check import check_image
-from packshot.export.fixer import FixedImage, _segment, decontaminate, encode_for_profile, fix_for_profile
-from packshot.export.profiles import PROFILES, get_profile, profile_from_dict
+from packshot.export.compliance.check import check_image
+from packshot.export.compliance.fixer import FixedImage, _segment, decontaminate, encode_for_profile, fix_for_profile
+from packshot.export.compliance.profiles import PROFILES, get_profile, profile_from_dict
 from packshot.imaging import linear_to_srgb, load_image
 from packshot.samples import KINDS, make_product
 from packshot.types import alpha_bbox
@@ -189,7 +189,7 @@ def test_encode_for_profile_fits_the_byte_limit():
     assert len(encode_for_profile(noisy, limited)) <= int(full * 0.7)
     hopeless = profile_from_dict({"name": "hopeless", "extends": "meta-square", "size": [300, 300],
                                   "max_bytes": 2000})
-    with pytest.raises(InputError, match="over the limit of 2,000 bytes"):
+    with pytest.raises(InputError, match="over the profile.s limit of 2,000 bytes"):
         encode_for_profile(noisy, hopeless)
     with pytest.raises(InputError, match="not accepted"):
         encode_for_profile(noisy, "meta-square", fmt="WEBP")

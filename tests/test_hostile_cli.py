@@ -100,7 +100,7 @@ def test_unreachable_or_unsupported_destination_is_a_clear_error(tmp_path, small
 
 
 def test_destination_api_raises_destination_error():
-    from packshot.export.routing import Destination, DestinationError
+    from packshot.export.delivery.routing import Destination, DestinationError
 
     with pytest.raises(DestinationError, match="cannot reach this destination"):
         Destination("ftp://127.0.0.1:1/x")
@@ -141,14 +141,14 @@ def test_bad_sku_is_refused_by_condition_and_by_render(tmp_path, cutout_png, sku
 
 
 def test_unicode_skus_stay_allowed():
-    from packshot.export.naming import check_sku
+    from packshot.export.delivery.naming import check_sku
 
     for sku in ("日本", "crème-brûlée", "SKU_1.2", "_a"):
         assert check_sku(sku) == sku
 
 
 def test_export_template_with_a_control_character_is_refused():
-    from packshot.export.naming import validate_template
+    from packshot.export.delivery.naming import validate_template
 
     with pytest.raises(InputError, match="control character"):
         validate_template("{sku}\n{scene}.{ext}")

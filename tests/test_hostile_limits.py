@@ -210,7 +210,7 @@ def test_ordinary_aliases_and_merge_keys_still_work():
 
 
 def test_profile_yaml_goes_through_the_same_loader(tmp_path):
-    from packshot.export.profiles import load_profile
+    from packshot.export.compliance.profiles import load_profile
 
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(_laughs().replace("scenes:", "x:"))
@@ -239,9 +239,9 @@ def test_decompression_bomb_warning_never_reaches_the_terminal(tmp_path):
 
 def test_every_reader_refuses_a_device(tmp_path):
     """Cut-outs, maps, sidecars, metadata and export checks read through the same bounded reader."""
-    from packshot.export.check import check_image
-    from packshot.export.metadata import read_metadata
-    from packshot.export.profiles import get_profile
+    from packshot.export.compliance.check import check_image
+    from packshot.export.delivery.metadata import read_metadata
+    from packshot.export.compliance.profiles import get_profile
     from packshot.render.io import read_sidecar
     from packshot.segment.io import load_cutout
     from packshot.understand.io import load_maps

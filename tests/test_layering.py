@@ -21,12 +21,6 @@ STAGES = ("segment", "understand", "condition", "render", "relight", "qa", "expo
 
 ALLOWED: dict[tuple[str, str], str] = {
     # (importing module, imported module) -> why it is allowed for now
-    ("packshot.qa.frames", "packshot.render.io"):
-        "sidecar reading: the export branch replaces these imports with packshot.framerecord",
-    ("packshot.export.deliver", "packshot.render.io"):
-        "frame files: owned by the export engineer, moving to export/delivery and packshot.framerecord",
-    ("packshot.condition", "packshot.export.naming"):
-        "SKU name check: naming is moving with the export split; to use the export face after it",
 }
 
 

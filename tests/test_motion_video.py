@@ -93,7 +93,7 @@ def _clip(tmp_path, size=(72, 128), n=10, fps=10, name="c.mp4"):
 
 
 def test_a_profile_rule_fails_and_the_fixer_fixes_it(tmp_path):
-    from packshot.export.video_profiles import VIDEO_PROFILES, check_clip, fix_clip
+    from packshot.export.compliance.video_profiles import VIDEO_PROFILES, check_clip, fix_clip
 
     # tiktok's rules at a test-sized frame: 9:16, at least 5 s, a bitrate floor, audio recommended
     small = dataclasses.replace(VIDEO_PROFILES["tiktok"], name="tiktok-small", size=(144, 256), min_width=144,
@@ -117,7 +117,7 @@ def test_a_profile_rule_fails_and_the_fixer_fixes_it(tmp_path):
 
 
 def test_a_long_landscape_clip_is_trimmed_and_padded_for_shorts(tmp_path):
-    from packshot.export.video_profiles import VIDEO_PROFILES, check_clip, fix_clip
+    from packshot.export.compliance.video_profiles import VIDEO_PROFILES, check_clip, fix_clip
 
     shorts = dataclasses.replace(VIDEO_PROFILES["youtube-shorts"], size=(72, 128), max_seconds=1.0)
     clip = _clip(tmp_path, size=(128, 72), n=15, fps=10)

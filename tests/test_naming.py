@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from packshot.errors import InputError
-from packshot.export.naming import (
+from packshot.export.delivery.naming import (
     DEFAULT_TEMPLATE,
     NameAllocator,
     NameCollisionError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from packshot.errors import InputError
-from packshot.export.profiles import (PROFILES, Profile, SafeZone, get_profile, load_profile, profile_from_dict,
+from packshot.export.compliance.profiles import (PROFILES, Profile, SafeZone, get_profile, load_profile, profile_from_dict,
                                       profile_names)
 
 BUILT_INS = ("amazon-main", "amazon-additional", "google-shopping", "shopify", "meta-square", "meta-portrait",

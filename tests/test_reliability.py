@@ -203,7 +203,7 @@ def test_export_of_one_unreadable_sidecar_exports_the_rest(rendered, tmp_path):
 
 
 def test_plain_image_folders_skip_maps_masks_and_cutouts(rendered, tmp_path):
-    from packshot.export.deliver import collect_frames
+    from packshot.export.delivery.deliver import collect_frames
 
     frames = tmp_path / "frames"
     shutil.copytree(rendered, frames)

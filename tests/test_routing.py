@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from packshot.errors import InputError, MissingExtraError
-from packshot.export.deliver import export_frames
-from packshot.export.metadata import read_metadata
-from packshot.export.profiles import Profile
-from packshot.export.routing import Destination, DestinationError, RetryPolicy, is_retryable, write_manifest
+from packshot.export.delivery.deliver import export_frames
+from packshot.export.delivery.metadata import read_metadata
+from packshot.export.compliance.profiles import Profile
+from packshot.export.delivery.routing import Destination, DestinationError, RetryPolicy, is_retryable, write_manifest
 from packshot.imaging import resize_linear, save_gray, save_image
 
 VENV_BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("s3fs")
 
-from packshot.export.routing import Destination, DestinationError, RetryPolicy  # noqa: E402
+from packshot.export.delivery.routing import Destination, DestinationError, RetryPolicy  # noqa: E402
 
 SLOW_DOWN = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
              b"<Message>Please reduce your request rate.</Message></Error>")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from packshot.cli import app
 from packshot.condition import BriefError, load_brief, parse_brief
 from packshot.errors import InputError
-from packshot.export.profiles import PROFILES, profile_from_dict
+from packshot.export.compliance.profiles import PROFILES, profile_from_dict
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "briefs").glob("*.yaml"))
 

@@ -9,7 +9,7 @@ import pytest
 
 from packshot.errors import MissingExtraError
 from packshot.export import upscale as upscale_module
-from packshot.export.upscale import UPSCALERS, BicubicUpscaler, Upscaler, get_upscaler, realesrgan_model_files
+from packshot.export.compliance.upscale import UPSCALERS, BicubicUpscaler, Upscaler, get_upscaler, realesrgan_model_files
 from packshot.imaging import linear_to_srgb, srgb_to_linear
 
 

@@ -58,9 +58,9 @@ def _check_credentials(path: Path) -> str:
 def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | None = None) -> list[dict]:
     """Export the hero frames for marketplaces, signed with a development CA, and check each
     delivered file against its profile and its Content Credentials."""
-    from .export.check import check_image
-    from .export.deliver import export_frames
-    from .export.profiles import get_profile
+    from .export.compliance.check import check_image
+    from .export.delivery.deliver import export_frames
+    from .export.compliance.profiles import get_profile
 
     dest = out / "export"
     creds = demo_credentials(out)
@@ -223,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"sku": sku, "flags": result.flags, "assets": assets, "frames": sorted(frames, key=lambda f: f["rel"])})
         print(f"{sku}: {len(result.frames)} frames, {len(result.skipped)} up to date "
               f"({', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
-    heroes = sorted((out / "frames").glob("*/hero-white/v0.json"))
+    from .framerecord import find_records
+
+    records, broken = find_records(out / "frames")  # a broken hero record is exported to fail with its reason
+    heroes = sorted(p for p in [*records, *(q for q, _ in broken)]
+                    if p.parent.name == "hero-white" and p.stem == "v0" and p.parents[2] == out / "frames")
     # catalogue titles for the alt text ("Meridian Cold Brew bottle on a seamless white sweep...")
     titles = {item["sku"]: {"title": f"{item['label'][0].title()} {item['label'][1]} {item['sku'].split('-')[0]}"}
               for item in catalogue if item.get("label")}

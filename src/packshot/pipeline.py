@@ -454,12 +454,12 @@ def _existing_frame(out: Path, spec: Any, key: str) -> Path | None:
     outputs (PNG and alpha, sha256 and size in its sidecar) are intact; else None."""
     from .render.io import frame_paths
 
+    from .framerecord import read_record
+
     png, sidecar = frame_paths(out, spec)
     try:
-        data = load_document(sidecar, "frame sidecar", fmt="json")[0]
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
+        data = read_record(sidecar)
+    except (OSError, ValueError):  # missing, broken or of a newer version: the frame is redone
         return None
     record = {"key": (data.get("provenance") or {}).get("run_key", ""), "outputs": data.get("outputs")}
     if verify_record(record, sidecar.parent, key) or png.name not in (data.get("outputs") or {}):

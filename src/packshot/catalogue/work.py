@@ -342,9 +342,9 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
     """
     import dataclasses
 
-    from ..export.deliver import export_frame_files, load_export_frame
-    from ..export.profiles import get_profile
-    from ..export.routing import Destination
+    from ..export.delivery.deliver import export_frame_files, load_export_frame
+    from ..export.compliance.profiles import get_profile
+    from ..export.delivery.routing import Destination
 
     s = task.settings
     results: list[UnitResult] = []

@@ -20,8 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ..errors import PackshotError, PackshotWarning
-from ..export.feeds import FEED_KINDS
-from ..export.naming import COLLISION_POLICIES
+from ..export.delivery.feeds import FEED_KINDS
+from ..export.delivery.naming import COLLISION_POLICIES
 from ..imaging import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING, SUPPORTED_SUFFIXES, check_max_pixels
 from ..segment.orientation import ORIENTATION_CHOICES
 
@@ -110,7 +110,7 @@ class ProfileChoice:
 
     @staticmethod
     def choices() -> list[str]:
-        from ..export.profiles import profile_names, video_profile_names
+        from ..export.compliance.profiles import profile_names, video_profile_names
 
         return [*profile_names(), *video_profile_names()]
 
@@ -134,7 +134,7 @@ def choice_option(*decls: str, choice, help: str, **kwargs):
 SEGMENTER = RegistryChoice("segmenter", "packshot.segment", "BACKENDS")
 RENDERER = RegistryChoice("renderer", "packshot.render", "RENDERERS")
 DEPTH = RegistryChoice("depth backend", "packshot.understand.depth", "BACKENDS")
-UPSCALER = RegistryChoice("upscaler", "packshot.export.upscale", "UPSCALERS", extra=("none",))
+UPSCALER = RegistryChoice("upscaler", "packshot.export.compliance.upscale", "UPSCALERS", extra=("none",))
 RELIGHTER = RegistryChoice("relight model", "packshot.relight.model", "RELIGHTERS")
 PROFILE = ProfileChoice()
 

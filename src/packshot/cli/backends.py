@@ -20,7 +20,7 @@ REGISTRIES = (
     ("depth", "packshot.understand.depth", "BACKENDS"),
     ("render", "packshot.render", "RENDERERS"),
     ("relight", "packshot.relight.model", "RELIGHTERS"),
-    ("upscale", "packshot.export.upscale", "UPSCALERS"),
+    ("upscale", "packshot.export.compliance.upscale", "UPSCALERS"),
 )
 """(stage, module, attribute) of each registry listed."""
 

@@ -6,12 +6,12 @@ searched recursively. With ``--json``, one JSON object per image and profile on 
 report: ``passed``, every rule with its measured value and limit) instead of the tables.
 
 The product region comes from ``--alpha`` (one image), else from a render sidecar beside the
-image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.check`). In a folder,
-such a sidecar mask is used for its image, not checked as an image itself.
+image (``<stem>_alpha.png``), else it is estimated (see :mod:`packshot.export.compliance.check`). In a
+folder, such a sidecar mask is used for its image, not checked as an image itself.
 
 Clips (``.mp4``, ``.webm``, ``.mov``) are checked against the video profiles (``meta-reels``,
 ``tiktok``, ``youtube-shorts``, ``amazon-video``, ``shopify-video``; see
-:mod:`packshot.export.video_profiles`); ``--fix-to DIR`` writes a fixed copy of each failing clip.
+:mod:`packshot.export.compliance.video_profiles`); ``--fix-to DIR`` writes a fixed copy of each failing clip.
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from ..errors import InputError, PackshotError
-        from ..export.check import check_image
-        from ..export.profiles import get_profile
+        from ..export.compliance.check import check_image
+        from ..export.compliance.profiles import get_profile
         from ..imaging import image_size, load_mask
 
-        from ..export.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
+        from ..export.compliance.video_profiles import VIDEO_PROFILES, VIDEO_SUFFIXES, is_video
 
         set_output(as_json, quiet)
         try:
@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
                     table.add_row(r.rule, _fmt(r.measured), _fmt(r.limit), f"[{style}]{r.status}[/{style}]",
                                   escape(r.message))
                 console.print(table)
-        from ..export.video_profiles import check_clip, fix_clip
+        from ..export.compliance.video_profiles import check_clip, fix_clip
 
         signing = None
         if credentials is not None and fix_to is not None and clips:

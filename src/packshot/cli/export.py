@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fix, encode, tag and deliver frames for each profile; write a manifest (and feeds)."""
         from ..errors import PackshotError
-        from ..export.deliver import collect_frames, default_fixer, export_frames
-        from ..export.routing import RetryPolicy
+        from ..export.delivery.deliver import collect_frames, default_fixer, export_frames
+        from ..export.delivery.routing import RetryPolicy
 
         set_output(as_json, quiet)
         options = _storage_options(storage_option, storage_options)

@@ -75,8 +75,8 @@ def describe(name_or_path: str) -> dict:
     and every field (``fields``)."""
     import dataclasses
 
-    from ..export.profiles import get_profile
-    from ..export.video_profiles import VIDEO_PROFILES
+    from ..export.compliance.profiles import get_profile
+    from ..export.compliance.video_profiles import VIDEO_PROFILES
 
     if name_or_path in VIDEO_PROFILES:
         p = VIDEO_PROFILES[name_or_path]
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List the marketplace profiles: name, size, format and the rules each imposes."""
         from ..errors import InputError
-        from ..export.profiles import profile_names, video_profile_names
+        from ..export.compliance.profiles import profile_names, video_profile_names
 
         set_output(as_json, quiet)
         names = list(profiles or [*profile_names(), *video_profile_names()])

@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
             print_error("error", f"{master}: master folder does not exist")
             raise typer.Exit(2)
         if sku is not None:
-            from ..export.naming import check_sku
+            from ..export.delivery.naming import check_sku
 
             try:
                 check_sku(sku, "--sku")

@@ -5,7 +5,7 @@
     packshot schema profile > profile.schema.json   # a marketplace profile file (--profile my-shop.yaml)
 
 The schemas come from the pydantic models that validate these files
-(:class:`packshot.condition.brief_model.BriefModel`, :class:`packshot.export.profiles.ProfileModel`),
+(:class:`packshot.condition.brief_model.BriefModel`, :class:`packshot.export.compliance.profiles.ProfileModel`),
 so an editor flags what ``packshot run`` would refuse: unknown keys, wrong types, values out of range.
 """
 
@@ -33,7 +33,7 @@ def schema_for(document: Document | str) -> dict:
         from ..condition.brief_model import brief_json_schema
 
         return brief_json_schema()
-    from ..export.profiles import profile_json_schema
+    from ..export.compliance.profiles import profile_json_schema
 
     return profile_json_schema()
 

@@ -280,7 +280,7 @@ def condition(brief: Brief, cutout: Cutout, maps: ProductMaps | None, sku: str) 
     EmptyProductError
         The cut-out has no product pixels.
     """
-    from ..export.naming import check_sku
+    from ..export import check_sku
 
     check_sku(sku, "sku")  # it names a folder: full match, no control characters (InputError, a ValueError)
     digest = cutout_hash(cutout)

@@ -72,7 +72,7 @@ def _read_json(path: Path) -> Any:
 
 
 def frame_context(frame: Any) -> FrameContext:
-    """The :class:`FrameContext` of an :class:`packshot.export.deliver.ExportFrame`.
+    """The :class:`FrameContext` of an :class:`packshot.export.delivery.deliver.ExportFrame`.
 
     A frame read from a sidecar finds its QA report, label text and prompt beside it; a frame
     from memory or a plain image has only its provenance.

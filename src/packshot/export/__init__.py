@@ -1,30 +1,37 @@
-"""export stage: marketplace profiles, compliance check, fixer, and delivery.
+"""export stage: marketplace compliance, then delivery.
 
-Compliance (profiles, check, fixer, upscale): :func:`get_profile`, :func:`check_image`,
-:func:`fix_for_profile`, :func:`encode_for_profile`, :func:`get_upscaler`.
+- :mod:`packshot.export.compliance`: profiles, the rule check, the fixer (and its upscalers):
+  :func:`get_profile`, :func:`check_image`, :func:`fix_for_profile`, :func:`encode_for_profile`,
+  :func:`get_upscaler`.
+- :mod:`packshot.export.delivery`: encode, metadata, naming, routing, feeds and the batch
+  :func:`export_frames`; :func:`read_metadata`, :class:`Destination`, :class:`NameAllocator`,
+  :func:`build_feed`.
 """
 
-from .check import CheckConfig, ComplianceReport, RuleResult, check_image
-from .fixer import FixedImage, FixerConfig, encode_for_profile, fix_for_profile
-from .profiles import PROFILES, Profile, SafeZone, get_profile, load_profile
-from .upscale import UPSCALERS, Upscaler, get_upscaler
+import sys as _sys
+
+from . import compliance, delivery
+from .compliance import (PROFILES, UPSCALERS, CheckConfig, ComplianceReport, FixedImage, FixerConfig, Profile,
+                         RuleResult, SafeZone, Upscaler, check_image, encode_for_profile, fix_for_profile,
+                         get_profile, get_upscaler, load_profile)
+from .compliance import check, fixer, profiles, upscale, video_profiles
+from .delivery import (DEFAULT_TEMPLATE, DIGITAL_SOURCE_TYPES, FEED_KINDS, Destination, DestinationError,
+                       ExportedFile, ExportFailure, ExportFrame, ExportResult, ImageMetadata, NameAllocator,
+                       RetryPolicy, build_feed, check_sku, export_frames, read_metadata, render_name, slugify)
+from .delivery import deliver, encode, feeds, metadata, naming, routing
+
+# The module paths from before the compliance / delivery split (packshot.export.check, ...) name
+# the same module objects, for code written against them (scripts, other branches).
+for _module in (check, fixer, profiles, upscale, video_profiles, deliver, encode, feeds, metadata, naming, routing):
+    _sys.modules.setdefault(f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}", _module)
+del _module
 
 __all__ = [
     "CheckConfig", "ComplianceReport", "FixedImage", "FixerConfig", "PROFILES", "Profile", "RuleResult", "SafeZone",
     "UPSCALERS", "Upscaler", "check_image", "encode_for_profile", "fix_for_profile", "get_profile", "get_upscaler",
     "load_profile",
-]
-
-# Delivery (naming, metadata, routing, feeds, export_frames): :func:`export_frames`,
-# :func:`read_metadata`, :class:`Destination`, :class:`NameAllocator`, :func:`build_feed`.
-from .deliver import ExportedFile, ExportFailure, ExportFrame, ExportResult, export_frames  # noqa: E402
-from .feeds import FEED_KINDS, build_feed  # noqa: E402
-from .metadata import DIGITAL_SOURCE_TYPES, ImageMetadata, read_metadata  # noqa: E402
-from .naming import DEFAULT_TEMPLATE, NameAllocator, render_name, slugify  # noqa: E402
-from .routing import Destination, DestinationError, RetryPolicy  # noqa: E402
-
-__all__ += [
     "DEFAULT_TEMPLATE", "DIGITAL_SOURCE_TYPES", "Destination", "DestinationError", "ExportFailure", "ExportFrame",
     "ExportResult", "ExportedFile", "FEED_KINDS", "ImageMetadata", "NameAllocator", "RetryPolicy", "build_feed",
-    "export_frames", "read_metadata", "render_name", "slugify",
+    "check_sku", "export_frames", "read_metadata", "render_name", "slugify",
+    "compliance", "delivery",
 ]

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..documents import load_document
 from ..errors import InputError
 from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced,
                        load_image_working, load_mask)
@@ -77,22 +76,16 @@ def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, s
 
 
 def is_sidecar(path: Path) -> bool:
-    """A frame sidecar: JSON with the keys save_frame writes (qa's own ``*_qa.json`` are not)."""
-    import json
+    """A frame sidecar (:func:`packshot.framerecord.is_frame_record`; qa's own ``*_qa.json`` are not)."""
+    from ..framerecord import is_frame_record
 
-    if path.suffix.lower() != ".json" or path.name.endswith("_qa.json"):
-        return False
-    try:
-        data = load_document(path, "frame sidecar", fmt="json")[0]
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and all(k in data for k in ("sku", "variant", "product_alpha", "placement"))
+    return is_frame_record(path)
 
 
 def find_sidecars(root: Path) -> list[Path]:
     """Every frame sidecar under ``root`` (recursive, sorted), the unreadable ones included (checking
     them fails with the reason, so they count as errors); a sidecar file itself is returned as is."""
-    from ..render.io import find_sidecars as scan
+    from ..framerecord import find_records as scan
 
     root = Path(root)
     if root.is_file():
@@ -115,10 +108,10 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
         The sidecar, frame, alpha or cut-out is missing or unreadable, or sizes disagree; the message
         names the file.
     """
-    from ..render.io import read_sidecar
+    from ..framerecord import read_record
 
     sidecar = Path(sidecar)
-    data = read_sidecar(sidecar)
+    data = read_record(sidecar)
     image = sidecar.with_name(f"{data['variant']}.png")
     loaded = load_image_working(image, working_pixels=QA_WORKING_PIXELS)
     scale = loaded.factor

@@ -1,8 +1,9 @@
 """Writing and reading frames: ``<out>/<sku>/<scene>/<variant>.png`` + ``.json`` + ``_alpha.png``.
 
-The sidecar JSON is what qa and export read::
+The sidecar JSON (the frame record: schema, versions, read / write / detect in
+:mod:`packshot.framerecord`) is what qa and export read::
 
-    {"sku", "scene", "variant", "size": [w, h], "product_box": [x0, y0, x1, y1],
+    {"record_version": 1, "sku", "scene", "variant", "size": [w, h], "product_box": [x0, y0, x1, y1],
      "product_alpha": "<variant>_alpha.png",          # relative to the json
      "cutout": "<path of the cut-out RGBA png>",        # relative to the json, or absolute
      "placement": {"matrix": [[a, b, c], [d, e, f]],    # cut-out px -> frame px
@@ -19,7 +20,6 @@ files. Writes are atomic.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..imaging import (MAX_DOCUMENT_BYTES, atomic_write_bytes, atomic_write_text, encode_png, float_to_uint8,
-                       linear_to_srgb8, load_image, load_mask, read_bounded)
+from ..framerecord import (NOT_FRAME_JSON, RECORD_VERSION, REQUIRED_KEYS, classify, find_records,  # noqa: F401
+                           read_record, write_record)
+from ..imaging import atomic_write_bytes, encode_png, float_to_uint8, linear_to_srgb8, load_image, load_mask
 from ..integrity import record_outputs
 from ..types import Frame, Light, Placement, SceneSpec
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = RECORD_VERSION  # the frame record's schema: packshot.framerecord
 
 
 def frame_stem(frame_or_spec: Frame | SceneSpec) -> str:
@@ -145,7 +146,6 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     render_prov = frame.provenance.get("render", {})
     matrix = render_prov.get("matrix")
     sidecar = {
-        "sidecar_version": SIDECAR_VERSION,
         "sku": frame.spec.sku,
         "scene": frame.spec.scene,
         "variant": frame_stem(frame),
@@ -161,70 +161,22 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
         "provenance": _jsonable(dict(frame.provenance)),
         "outputs": outputs,
     }
-    atomic_write_text(paths["json"], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    write_record(paths["json"], sidecar)
     return paths["json"]
 
 
 def read_sidecar(json_path: str | Path) -> dict[str, Any]:
-    """The sidecar as a dict (clear errors for a missing or broken file)."""
-    p = Path(json_path)
-    if not p.exists():
-        raise InputError(p, "frame sidecar does not exist")
-    try:
-        data = json.loads(read_bounded(p, "frame sidecar", MAX_DOCUMENT_BYTES).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(p, f"frame sidecar is not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(p, "frame sidecar is not a JSON object")
-    for key in SIDECAR_KEYS:
-        if key not in data:
-            raise InputError(p, f"frame sidecar has no '{key}'")
-    return data
+    """The sidecar as a dict (clear errors for a missing or broken file): :func:`packshot.framerecord.read_record`."""
+    return dict(read_record(json_path))
 
 
-SIDECAR_KEYS = ("sku", "scene", "variant", "size", "product_box", "product_alpha")
-NOT_FRAME_JSON = frozenset({"maps.json", "run.json", "packshot-manifest.json"})
-"""JSON files packshot writes that are not frame sidecars (besides ``*_qa.json``)."""
+SIDECAR_KEYS = REQUIRED_KEYS
 BYPRODUCT_SUFFIXES = ("_alpha", "_mask", "_qa_overlay", "_matte")
 """Stems ending so are masks and overlays, never product images."""
-
-
-def classify_json(path: str | Path) -> tuple[str | None, str]:
-    """What a ``.json`` file in a frame folder is: ``("sidecar", "")``, ``("broken", reason)`` for a
-    frame sidecar that cannot be read (it lies beside a ``<stem>.png``, or says it is a sidecar, but
-    is not valid JSON or lacks a field), or ``(None, "")`` for any other file."""
-    p = Path(path)
-    if p.suffix.lower() != ".json" or p.name.endswith("_qa.json") or p.name in NOT_FRAME_JSON:
-        return None, ""
-    looks_like_frame = p.with_suffix(".png").exists()
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return ("broken", f"frame sidecar cannot be read ({exc})") if looks_like_frame else (None, "")
-    if not isinstance(data, dict):
-        return ("broken", "frame sidecar is not a JSON object") if looks_like_frame else (None, "")
-    missing = [k for k in SIDECAR_KEYS if k not in data]
-    if not missing:
-        return "sidecar", ""
-    if looks_like_frame or "sidecar_version" in data:
-        return "broken", f"frame sidecar has no {', '.join(repr(k) for k in missing)}"
-    return None, ""
-
-
-def find_sidecars(root: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Frame sidecars under ``root`` (recursive, sorted) and the unreadable ones with their reasons.
-
-    Every caller must treat an unreadable sidecar as an error (never skip it, never fall back to
-    reading the folder's images as products)."""
-    good: list[Path] = []
-    bad: list[tuple[Path, str]] = []
-    for q in sorted(Path(root).rglob("*.json")):
-        kind, why = classify_json(q)
-        if kind == "sidecar":
-            good.append(q)
-        elif kind == "broken":
-            bad.append((q, why))
-    return good, bad
+classify_json = classify
+"""What a ``.json`` file in a frame folder is (see :func:`packshot.framerecord.classify`)."""
+find_sidecars = find_records
+"""Frame sidecars under a folder and the unreadable ones (see :func:`packshot.framerecord.find_records`)."""
 
 
 def is_byproduct_image(path: str | Path) -> bool:

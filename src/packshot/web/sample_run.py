@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ..framerecord import write_record
 from ..imaging import encode_png
 
 VERDICT_CYCLE = ("pass", "pass", "review", "fail")
@@ -85,14 +86,14 @@ def make_sample_run(root: str | Path, skus: int = 3, scenes: tuple[str, ...] = (
                 n += 1
                 (folder / f"{stem}.png").write_bytes(frame_b)
                 (folder / f"{stem}_alpha.png").write_bytes(alpha_b)
-                sidecar = {"sidecar_version": 1, "sku": sku, "scene": scene, "variant": stem, "variant_index": v,
+                sidecar = {"sku": sku, "scene": scene, "variant": stem, "variant_index": v,
                            "size": [size, size], "product_box": [size // 4, size // 6, 3 * size // 4, 3 * size // 4],
                            "product_alpha": f"{stem}_alpha.png", "cutout": "../cutout.png",
                            "placement": {"matrix": matrix, "center": [size / 2, size / 2], "scale": scale,
                                          "rotation": 0.0},
                            "source_kind": "embedded", "spec": {"seed": 7},
                            "provenance": {"photo": str(photo_path.resolve())}}
-                (folder / f"{stem}.json").write_text(json.dumps(sidecar))
+                write_record(folder / f"{stem}.json", sidecar)
                 checks = [{"name": "silhouette.iou", "status": "pass", "value": 0.99, "threshold": [0.97, 0.9],
                            "message": "IoU of the product found in the frame vs the locked mask 0.99"}]
                 reasons = []

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from .check import ComplianceReport, RuleResult
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".m4v")
@@ -142,7 +142,7 @@ def _container_ok(fmt: str, allowed: tuple[str, ...], path: Path) -> tuple[bool,
 
 def check_clip(path: str | Path, profile: str | VideoProfile) -> ComplianceReport:
     """Measure every rule of ``profile`` on the clip at ``path`` (read back through PyAV)."""
-    from ..motion.encode import read_clip_facts
+    from ...motion.encode import read_clip_facts
 
     prof = get_video_profile(profile)
     p = Path(path)
@@ -272,7 +272,7 @@ def fix_clip(path: str | Path, profile: str | VideoProfile, out_path: str | Path
     """
     import av
 
-    from ..motion.encode import ClipWriter, read_clip_facts
+    from ...motion.encode import ClipWriter, read_clip_facts
 
     prof = get_video_profile(profile)
     src = Path(path)

@@ -45,8 +45,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import InputError
-from ..imaging import DEFAULT_MAX_PIXELS, decode_image, linear_to_srgb8, read_bounded
+from ...errors import InputError
+from ...imaging import DEFAULT_MAX_PIXELS, decode_image, linear_to_srgb8, nearest_srgb8, open_image, read_bounded
 from .profiles import Profile, get_profile
 
 STATUSES = ("pass", "fail", "warn", "skip")
@@ -265,36 +265,20 @@ def _facts_from_array(a: np.ndarray, name: str) -> ImageFacts:
     return ImageFacts(srgb8=srgb8, alpha=alpha, name=name)
 
 
-_INVERSE_LUT: list[np.ndarray] = []
-
-
 def _to_srgb8(linear: np.ndarray) -> np.ndarray:
-    """Linear values decoded from 8-bit files back to their 8-bit codes (nearest code).
-
-    Equal to ``linear_to_srgb8(x, dither=False)`` for values decoded through
-    :func:`packshot.imaging.srgb8_to_linear`, but a table lookup instead of a power per value
-    (a 2000 x 2000 frame in 0.1 s instead of 1 s).
-    """
-    if not _INVERSE_LUT:
-        from ..imaging import srgb8_to_linear
-
-        codes = srgb8_to_linear(np.arange(256, dtype=np.uint8)).astype(np.float64)
-        midpoints = (codes[1:] + codes[:-1]) / 2
-        bins = (np.arange(1 << 16, dtype=np.float64) + 0.5) / (1 << 16)
-        _INVERSE_LUT.append(np.searchsorted(midpoints, bins).astype(np.uint8))
-    idx = np.clip(linear * float(1 << 16), 0, (1 << 16) - 1).astype(np.int32)
-    return _INVERSE_LUT[0][idx]
+    """Linear values decoded from 8-bit files back to their 8-bit codes (:func:`packshot.imaging.nearest_srgb8`)."""
+    return nearest_srgb8(linear)
 
 
 def _facts_from_bytes(data: bytes, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageFacts:
-    from PIL import Image, ImageCms
+    from PIL import ImageCms
 
     loaded = decode_image(data, name, max_pixels)  # validates and raises ImageLoadError naming the file
     mode = loaded.source_mode
     fmt = loaded.source_format
     icc_desc = quality = sampling = None
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(data, name) as im:
             icc = im.info.get("icc_profile")
             if icc:
                 try:
@@ -446,8 +430,8 @@ def read_frame_text(srgb8: np.ndarray, max_side: int = 1280,
     PP-OCR through :func:`packshot.understand.ocr.read_text` (one upright pass: added text and
     watermarks are set upright or near it) with the frame downscaled to ``max_side``.
     """
-    from ..imaging import srgb8_to_linear
-    from ..ops.ocr import OcrConfig, read_text
+    from ...imaging import srgb8_to_linear
+    from ...ops.ocr import OcrConfig, read_text
 
     h, w = srgb8.shape[:2]
     lines = read_text(srgb8_to_linear(srgb8), config=OcrConfig(max_side=max_side, rotations=False,
@@ -537,7 +521,7 @@ def check_image(
         An encoded file (path or bytes), float32 linear H x W x 3, or uint8 sRGB H x W x 3.
         File rules (format, byte size, colour space, quality) are skipped for arrays.
     profile : Profile or str
-        A profile or its name / YAML path (see :func:`packshot.export.profiles.get_profile`).
+        A profile or its name / YAML path (see :func:`packshot.export.compliance.profiles.get_profile`).
     product_alpha : ndarray, optional
         float32 H x W in [0, 1] (or uint8): the product's alpha in this frame. Estimated when None.
     config : CheckConfig
@@ -560,179 +544,238 @@ def check_image(
     """
     prof = get_profile(profile)
     facts = read_facts(image, name, max_pixels)
-    w, h = facts.size
     box_mask, support, how = _product_masks(facts, product_alpha, config)
     box = _bbox(box_mask)
-    results: dict[str, RuleResult] = {}
+    ctx = _RuleContext(prof, facts, config, box_mask, support, how, box,
+                       details={"product_box": list(box) if box else None})
+    results = {rule: _RULE_CHECKS[rule](ctx) for rule in RULES}
+    return ComplianceReport(prof.name, facts.name, facts.size, tuple(results[r] for r in RULES), how, ctx.details)
 
-    def add(rule: str, status: str, measured: Any, limit: Any, message: str = "") -> None:
-        results[rule] = RuleResult(rule, status, measured, limit, message)
 
-    def skip(rule: str, why: str) -> None:
-        add(rule, "skip", None, None, why)
+# ---------------------------------------------------------------------------------------------
+# the rules, one function each (in report order)
+# ---------------------------------------------------------------------------------------------
+RGB_LIKE_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "I;16", "I;16B", "I")
+"""Pillow pixel modes whose values are read as sRGB (grey and palette images included)."""
 
-    no_rule = f"{prof.name} has no such rule"
-    not_file = "not a file (an array): nothing to measure"
+NEAR_WHITE_LEVEL = 235
+"""Background pixels off white whose darkest channel is at least this are reported as near-white residue."""
 
-    # --- file rules ---
-    if not facts.is_file:
-        skip("format", not_file)
-    else:
-        ok = facts.file_format in prof.formats
-        add("format", "pass" if ok else "fail", facts.file_format, list(prof.formats),
-            "" if ok else f"{facts.file_format} is not accepted; save as {' or '.join(prof.formats)}")
 
-    longest, shortest = max(w, h), min(w, h)
-    lo, hi = prof.min_longest_side, prof.max_longest_side
+@dataclass
+class _RuleContext:
+    """What every rule reads: the profile, the file's facts, the product region."""
+
+    prof: Profile
+    facts: ImageFacts
+    config: CheckConfig
+    box_mask: np.ndarray
+    support: np.ndarray
+    how: str
+    box: tuple[int, int, int, int] | None
+    details: dict[str, Any]
+
+    @property
+    def no_rule(self) -> str:
+        return f"{self.prof.name} has no such rule"
+
+
+_NOT_FILE = "not a file (an array): nothing to measure"
+
+
+def _result(rule: str, bad: bool, measured: Any, limit: Any, message: str, status_if_bad: str = "fail") -> RuleResult:
+    return RuleResult(rule, status_if_bad if bad else "pass", measured, limit, message if bad else "")
+
+
+def _skip(rule: str, why: str) -> RuleResult:
+    return RuleResult(rule, "skip", None, None, why)
+
+
+def _rule_format(c: _RuleContext) -> RuleResult:
+    if not c.facts.is_file:
+        return _skip("format", _NOT_FILE)
+    fmt, formats = c.facts.file_format, c.prof.formats
+    return _result("format", fmt not in formats, fmt, list(formats),
+                   f"{fmt} is not accepted; save as {' or '.join(formats)}")
+
+
+def _rule_longest_side(c: _RuleContext) -> RuleResult:
+    lo, hi = c.prof.min_longest_side, c.prof.max_longest_side
     if lo is None and hi is None:
-        skip("longest-side", no_rule)
-    else:
-        limit = " and ".join(s for s in ((f">= {lo}" if lo else ""), (f"<= {hi}" if hi else "")) if s)
-        bad = (lo is not None and longest < lo) or (hi is not None and longest > hi)
-        add("longest-side", "fail" if bad else "pass", longest, limit,
-            f"longest side {longest} px is outside {limit} px" if bad else "")
-    if prof.min_shortest_side is None:
-        skip("shortest-side", no_rule)
-    else:
-        bad = shortest < prof.min_shortest_side
-        add("shortest-side", "fail" if bad else "pass", shortest, f">= {prof.min_shortest_side}",
-            f"shortest side {shortest} px is below {prof.min_shortest_side} px" if bad else "")
-    if prof.recommended_longest_side is None:
-        skip("recommended-size", no_rule)
-    else:
-        bad = longest < prof.recommended_longest_side
-        add("recommended-size", "warn" if bad else "pass", longest, f">= {prof.recommended_longest_side}",
-            f"longest side {longest} px is below the recommended {prof.recommended_longest_side} px "
-            "(zoom and sharpness suffer)" if bad else "")
-    if prof.max_pixels is None:
-        skip("pixels", no_rule)
-    else:
-        bad = w * h > prof.max_pixels
-        add("pixels", "fail" if bad else "pass", w * h, f"<= {prof.max_pixels}",
-            f"{w * h / 1e6:.1f} MP is over {prof.max_pixels / 1e6:.1f} MP" if bad else "")
+        return _skip("longest-side", c.no_rule)
+    longest = max(c.facts.size)
+    limit = " and ".join(s for s in ((f">= {lo}" if lo else ""), (f"<= {hi}" if hi else "")) if s)
+    bad = (lo is not None and longest < lo) or (hi is not None and longest > hi)
+    return _result("longest-side", bad, longest, limit, f"longest side {longest} px is outside {limit} px")
+
+
+def _rule_shortest_side(c: _RuleContext) -> RuleResult:
+    least = c.prof.min_shortest_side
+    if least is None:
+        return _skip("shortest-side", c.no_rule)
+    shortest = min(c.facts.size)
+    return _result("shortest-side", shortest < least, shortest, f">= {least}",
+                   f"shortest side {shortest} px is below {least} px")
+
+
+def _rule_recommended_size(c: _RuleContext) -> RuleResult:
+    wanted = c.prof.recommended_longest_side
+    if wanted is None:
+        return _skip("recommended-size", c.no_rule)
+    longest = max(c.facts.size)
+    return _result("recommended-size", longest < wanted, longest, f">= {wanted}",
+                   f"longest side {longest} px is below the recommended {wanted} px (zoom and sharpness suffer)",
+                   status_if_bad="warn")
+
+
+def _rule_pixels(c: _RuleContext) -> RuleResult:
+    most = c.prof.max_pixels
+    if most is None:
+        return _skip("pixels", c.no_rule)
+    w, h = c.facts.size
+    return _result("pixels", w * h > most, w * h, f"<= {most}", f"{w * h / 1e6:.1f} MP is over {most / 1e6:.1f} MP")
+
+
+def _rule_aspect(c: _RuleContext) -> RuleResult:
+    prof = c.prof
     if prof.aspect is None:
-        skip("aspect", no_rule)
-    else:
-        ratio = w / h
-        bad = abs(ratio / prof.aspect - 1) > prof.aspect_tolerance
-        add("aspect", "fail" if bad else "pass", round(ratio, 4),
-            f"{prof.aspect:.4f} +- {prof.aspect_tolerance:.0%}",
-            f"aspect {w}:{h} = {ratio:.3f}, expected {prof.aspect:.3f}" if bad else "")
-    if not facts.is_file:
-        skip("file-size", not_file)
-    elif prof.max_bytes is None:
-        skip("file-size", no_rule)
-    else:
-        bad = facts.n_bytes > prof.max_bytes
-        add("file-size", "fail" if bad else "pass", facts.n_bytes, f"<= {prof.max_bytes}",
-            f"{facts.n_bytes:,} bytes is over the limit of {prof.max_bytes:,} bytes" if bad else "")
-    if not facts.is_file:
-        skip("colour-space", not_file)
-    else:
-        mode_ok = facts.mode.split(" ")[0] in ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "I;16", "I;16B", "I")
-        desc = facts.icc_description
-        icc_ok = desc is None or "srgb" in desc.lower()
-        measured = f"{facts.mode}, " + (f"ICC '{desc}'" if desc else "untagged (read as sRGB)")
-        problems = []
-        if not mode_ok:
-            problems.append(f"pixel mode {facts.mode} is not RGB")
-        if not icc_ok:
-            problems.append(f"embedded ICC profile '{desc}' is not sRGB")
-        add("colour-space", "pass" if not problems else "fail", measured, prof.color_space, "; ".join(problems))
+        return _skip("aspect", c.no_rule)
+    w, h = c.facts.size
+    ratio = w / h
+    return _result("aspect", abs(ratio / prof.aspect - 1) > prof.aspect_tolerance, round(ratio, 4),
+                   f"{prof.aspect:.4f} +- {prof.aspect_tolerance:.0%}",
+                   f"aspect {w}:{h} = {ratio:.3f}, expected {prof.aspect:.3f}")
 
-    if facts.alpha is None:
-        add("transparency", "pass", "opaque", "opaque" if not prof.allow_alpha else "any")
-    else:
-        see_through = float((facts.alpha < 1.0).mean())
-        bad = not prof.allow_alpha and see_through > 0
-        add("transparency", "fail" if bad else "pass", round(see_through, 6),
-            "opaque" if not prof.allow_alpha else "any",
-            f"{see_through:.1%} of the pixels are transparent; {prof.name} needs an opaque image "
-            "(flatten onto white)" if bad else "")
-    if prof.recommended_min_jpeg_quality is None:
-        skip("jpeg-quality", no_rule)
-    elif facts.file_format != "JPEG" or facts.jpeg_quality is None:
-        skip("jpeg-quality", "not a JPEG")
-    else:
-        bad = facts.jpeg_quality < prof.recommended_min_jpeg_quality
-        add("jpeg-quality", "warn" if bad else "pass", facts.jpeg_quality, f">= {prof.recommended_min_jpeg_quality}",
-            f"estimated JPEG quality {facts.jpeg_quality} is below the recommended "
-            f"{prof.recommended_min_jpeg_quality}" if bad else "")
 
-    # --- content rules ---
-    details: dict[str, Any] = {"product_box": list(box) if box else None}
+def _rule_file_size(c: _RuleContext) -> RuleResult:
+    if not c.facts.is_file:
+        return _skip("file-size", _NOT_FILE)
+    most = c.prof.max_bytes
+    if most is None:
+        return _skip("file-size", c.no_rule)
+    n = c.facts.n_bytes
+    return _result("file-size", n > most, n, f"<= {most}", f"{n:,} bytes is over the limit of {most:,} bytes")
+
+
+def _rule_colour_space(c: _RuleContext) -> RuleResult:
+    facts = c.facts
+    if not facts.is_file:
+        return _skip("colour-space", _NOT_FILE)
+    desc = facts.icc_description
+    measured = f"{facts.mode}, " + (f"ICC '{desc}'" if desc else "untagged (read as sRGB)")
+    problems = []
+    if facts.mode.split(" ")[0] not in RGB_LIKE_MODES:
+        problems.append(f"pixel mode {facts.mode} is not RGB")
+    if desc is not None and "srgb" not in desc.lower():
+        problems.append(f"embedded ICC profile '{desc}' is not sRGB")
+    return _result("colour-space", bool(problems), measured, c.prof.color_space, "; ".join(problems))
+
+
+def _rule_transparency(c: _RuleContext) -> RuleResult:
+    prof, alpha = c.prof, c.facts.alpha
+    limit = "opaque" if not prof.allow_alpha else "any"
+    if alpha is None:
+        return RuleResult("transparency", "pass", "opaque", limit)
+    see_through = float((alpha < 1.0).mean())
+    return _result("transparency", not prof.allow_alpha and see_through > 0, round(see_through, 6), limit,
+                   f"{see_through:.1%} of the pixels are transparent; {prof.name} needs an opaque image "
+                   "(flatten onto white)")
+
+
+def _rule_jpeg_quality(c: _RuleContext) -> RuleResult:
+    wanted, facts = c.prof.recommended_min_jpeg_quality, c.facts
+    if wanted is None:
+        return _skip("jpeg-quality", c.no_rule)
+    if facts.file_format != "JPEG" or facts.jpeg_quality is None:
+        return _skip("jpeg-quality", "not a JPEG")
+    q = facts.jpeg_quality
+    return _result("jpeg-quality", q < wanted, q, f">= {wanted}",
+                   f"estimated JPEG quality {q} is below the recommended {wanted}", status_if_bad="warn")
+
+
+def _rule_background(c: _RuleContext) -> RuleResult:
+    prof, facts = c.prof, c.facts
     if prof.background != "white":
-        skip("background", f"{prof.name} allows any background")
-    else:
-        margin = codec_margin(facts)
-        outside = away_from_product(support, margin)
-        n_out = int(outside.sum())
-        if n_out == 0:
-            add("background", "fail", None, f"<= {prof.background_tolerance:.2%} not RGB 255",
-                "no background left to measure: the product covers the whole frame")
-        else:
-            px = facts.srgb8[outside]
-            darkest = channel_min(px)
-            not_white = darkest < 255
-            share = float(not_white.mean())
-            near_white = int((not_white & (darkest >= 235)).sum())
-            darker = int(not_white.sum()) - near_white
-            bad = share > prof.background_tolerance
-            msg = ""
-            if bad:
-                msg = (f"{share:.2%} of the background is not pure white RGB 255 ({near_white:,} near-white "
-                       f"residue pixels, {darker:,} darker); mean colour of those "
-                       f"{tuple(int(v) for v in px[not_white].mean(axis=0).round())}")
-            add("background", "fail" if bad else "pass", round(share, 6), f"<= {prof.background_tolerance:.2%}",
-                msg)
-            details["background_margin_px"] = margin
-    if prof.fill_min is None:
-        skip("fill", no_rule)
-    else:
-        fill = product_fill(box, facts.size)
-        bad = fill < prof.fill_min
-        add("fill", "fail" if bad else "pass", round(fill, 4), f">= {prof.fill_min:.0%}",
-            (f"the product fills {fill:.1%} of the frame, below {prof.fill_min:.0%}" if box else
-             "no product found") if bad else "")
-    if not prof.edge_clearance:
-        skip("edge-clearance", no_rule)
-    else:
-        s = facts.srgb8
-        border = np.concatenate([s[0], s[-1], s[1:-1, 0], s[1:-1, -1]])
-        dark = int((channel_min(border) < config.edge_dark_level).sum())
-        sides = [name for name, line in (("top", s[0]), ("bottom", s[-1]), ("left", s[:, 0]), ("right", s[:, -1]))
-                 if (channel_min(line) < config.edge_dark_level).any()]
-        add("edge-clearance", "fail" if dark else "pass", dark, 0,
-            f"{dark} non-white border pixels (a product or shadow cut by the frame edge at the "
-            f"{', '.join(sides)})" if dark else "")
-    if prof.safe_zone is None:
-        skip("safe-zone", no_rule)
-    else:
-        sx0, sy0, sx1, sy1 = prof.safe_zone.box(w, h)
-        if box is None:
-            add("safe-zone", "pass", "no product", [sx0, sy0, sx1, sy1])
-        else:
-            over = {"top": sy0 - box[1], "bottom": box[3] - sy1, "left": sx0 - box[0], "right": box[2] - sx1}
-            over = {k: int(v) for k, v in over.items() if v > 0}
-            add("safe-zone", "fail" if over else "pass", over or 0, [sx0, sy0, sx1, sy1],
-                "the product reaches into the bands kept free for the interface: "
-                + ", ".join(f"{v} px at the {k}" for k, v in over.items()) if over else "")
-    if prof.text_allowed:
-        skip("text", f"{prof.name} allows text")
-    else:
-        found, how_read = _find_added_text(facts, box_mask, support, how, config)
-        details["text_lines"] = found
-        offending = [f for f in found if f["where"] != "product"]
-        msg = how_read
-        if offending:
-            msg = "; ".join(f"'{f['text']}' " + ("in the background" if f["where"] == "background" else
-                                                  "across the product's outline (watermark or sticker)")
-                            for f in offending)
-        add("text", "fail" if offending else "pass", len(offending), 0, msg)
+        return _skip("background", f"{prof.name} allows any background")
+    margin = codec_margin(facts)
+    outside = away_from_product(c.support, margin)
+    if not outside.any():
+        return RuleResult("background", "fail", None, f"<= {prof.background_tolerance:.2%} not RGB 255",
+                          "no background left to measure: the product covers the whole frame")
+    px = facts.srgb8[outside]
+    darkest = channel_min(px)
+    not_white = darkest < 255
+    share = float(not_white.mean())
+    c.details["background_margin_px"] = margin
+    bad = share > prof.background_tolerance
+    msg = ""
+    if bad:
+        near_white = int((not_white & (darkest >= NEAR_WHITE_LEVEL)).sum())
+        darker = int(not_white.sum()) - near_white
+        msg = (f"{share:.2%} of the background is not pure white RGB 255 ({near_white:,} near-white "
+               f"residue pixels, {darker:,} darker); mean colour of those "
+               f"{tuple(int(v) for v in px[not_white].mean(axis=0).round())}")
+    return _result("background", bad, round(share, 6), f"<= {prof.background_tolerance:.2%}", msg)
 
-    ordered = tuple(results[r] for r in RULES)
-    return ComplianceReport(prof.name, facts.name, facts.size, ordered, how, details)
 
+def _rule_fill(c: _RuleContext) -> RuleResult:
+    least = c.prof.fill_min
+    if least is None:
+        return _skip("fill", c.no_rule)
+    fill = product_fill(c.box, c.facts.size)
+    return _result("fill", fill < least, round(fill, 4), f">= {least:.0%}",
+                   f"the product fills {fill:.1%} of the frame, below {least:.0%}" if c.box else "no product found")
+
+
+def _rule_edge_clearance(c: _RuleContext) -> RuleResult:
+    if not c.prof.edge_clearance:
+        return _skip("edge-clearance", c.no_rule)
+    s, level = c.facts.srgb8, c.config.edge_dark_level
+    border = np.concatenate([s[0], s[-1], s[1:-1, 0], s[1:-1, -1]])
+    dark = int((channel_min(border) < level).sum())
+    sides = [name for name, line in (("top", s[0]), ("bottom", s[-1]), ("left", s[:, 0]), ("right", s[:, -1]))
+             if (channel_min(line) < level).any()]
+    return _result("edge-clearance", bool(dark), dark, 0,
+                   f"{dark} non-white border pixels (a product or shadow cut by the frame edge at the "
+                   f"{', '.join(sides)})")
+
+
+def _rule_safe_zone(c: _RuleContext) -> RuleResult:
+    zone, box = c.prof.safe_zone, c.box
+    if zone is None:
+        return _skip("safe-zone", c.no_rule)
+    sx0, sy0, sx1, sy1 = zone.box(*c.facts.size)
+    if box is None:
+        return RuleResult("safe-zone", "pass", "no product", [sx0, sy0, sx1, sy1])
+    over = {"top": sy0 - box[1], "bottom": box[3] - sy1, "left": sx0 - box[0], "right": box[2] - sx1}
+    over = {k: int(v) for k, v in over.items() if v > 0}
+    return _result("safe-zone", bool(over), over or 0, [sx0, sy0, sx1, sy1],
+                   "the product reaches into the bands kept free for the interface: "
+                   + ", ".join(f"{v} px at the {k}" for k, v in over.items()))
+
+
+def _rule_text(c: _RuleContext) -> RuleResult:
+    if c.prof.text_allowed:
+        return _skip("text", f"{c.prof.name} allows text")
+    found, how_read = _find_added_text(c.facts, c.box_mask, c.support, c.how, c.config)
+    c.details["text_lines"] = found
+    offending = [f for f in found if f["where"] != "product"]
+    msg = how_read
+    if offending:
+        msg = "; ".join(f"'{f['text']}' " + ("in the background" if f["where"] == "background" else
+                                              "across the product's outline (watermark or sticker)")
+                        for f in offending)
+    return RuleResult("text", "fail" if offending else "pass", len(offending), 0, msg)
+
+
+_RULE_CHECKS = {
+    "format": _rule_format, "longest-side": _rule_longest_side, "shortest-side": _rule_shortest_side,
+    "recommended-size": _rule_recommended_size, "pixels": _rule_pixels, "aspect": _rule_aspect,
+    "file-size": _rule_file_size, "colour-space": _rule_colour_space, "transparency": _rule_transparency,
+    "jpeg-quality": _rule_jpeg_quality, "background": _rule_background, "fill": _rule_fill,
+    "edge-clearance": _rule_edge_clearance, "safe-zone": _rule_safe_zone, "text": _rule_text,
+}
+assert tuple(_RULE_CHECKS) == RULES
 
 __all__ = ["RULES", "STATUSES", "CheckConfig", "ComplianceReport", "ImageFacts", "RuleResult", "check_image",
            "codec_margin", "estimate_jpeg_quality", "estimate_product_region", "product_fill", "read_facts",

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..errors import InputError
+from ...errors import InputError
 
 DEFAULT_TEMPLATE = "{sku}_{scene}_{variant}_{profile}.{ext}"
 """The default file name template."""

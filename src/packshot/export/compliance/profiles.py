@@ -33,8 +33,8 @@ from typing import Any, Mapping, Optional
 
 from pydantic import Field
 
-from ..errors import InputError
-from ..schemas import Bad, Document, ValidationError, check_flag, check_text, first_problem, typed
+from ...errors import InputError
+from ...schemas import Bad, Document, ValidationError, check_flag, check_text, first_problem, typed
 
 BACKGROUND_RULES = ("white", "any")
 """``white``: pure RGB 255 outside the product; ``any``: no rule on the background."""
@@ -523,7 +523,7 @@ def load_profile(path: str | Path) -> Profile:
     InputError
         The file is missing, is not YAML, or a field is unknown or invalid (named in the message).
     """
-    from ..documents import load_document
+    from ...documents import load_document
 
     p = Path(path)
     # bounded read (regular files only, size cap), safe YAML with nesting and alias limits

@@ -46,11 +46,11 @@ from typing import Any, Mapping
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
-from PIL import ExifTags, Image, ImageCms, PngImagePlugin
+from PIL import ExifTags, Image, ImageCms
 
-from .. import __version__
-from ..errors import ImageLoadError, InputError
-from ..imaging import read_bounded, srgb_icc_bytes
+from ... import __version__
+from ...errors import ImageLoadError, InputError
+from ...imaging import encode_srgb8, open_image, read_bounded
 
 IPTC_DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
@@ -76,8 +76,6 @@ NS = {
     "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
-
-_SRGB_ICC = srgb_icc_bytes()
 
 
 def digital_source_type(source_kind: str) -> str:
@@ -254,35 +252,16 @@ def encode_with_metadata(
         raise ValueError(f"rgb8 must be uint8 H x W x 3, got {rgb8.dtype} {rgb8.shape}")
     if not 1 <= int(quality) <= 100:
         raise InputError("quality", f"{quality} is outside 1..100")
-    if alpha8 is not None:
-        if fmt == "JPEG":
-            raise ValueError("JPEG cannot store alpha; flatten the image first")
-        img = Image.fromarray(np.dstack([rgb8, np.asarray(alpha8, np.uint8)]), "RGBA")
-    else:
-        img = Image.fromarray(np.ascontiguousarray(rgb8), "RGB")
+    if alpha8 is not None and fmt == "JPEG":
+        raise ValueError("JPEG cannot store alpha; flatten the image first")
     xmp = build_xmp(meta)
-    buf = io.BytesIO()
     if fmt == "JPEG":
-        q = int(quality)
         # XMP as our own APP1 segment (Pillow < 11 has no ``xmp`` option for JPEG), then IPTC APP13
-        kwargs: dict[str, Any] = dict(quality=q, subsampling=0 if q >= 90 else 2, optimize=optimize,
-                                      icc_profile=_SRGB_ICC, extra=_xmp_app1(xmp) + build_iptc_app13(meta))
-        try:
-            img.save(buf, "JPEG", **kwargs)
-        except OSError:
-            # Pillow's optimise pass can run out of buffer on very noisy images; plain Huffman works.
-            if not optimize:
-                raise
-            buf = io.BytesIO()
-            kwargs["optimize"] = False
-            img.save(buf, "JPEG", **kwargs)
-    elif fmt == "PNG":
-        info = PngImagePlugin.PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
-        img.save(buf, "PNG", icc_profile=_SRGB_ICC, pnginfo=info, compress_level=6)
-    else:  # WEBP
-        img.save(buf, "WEBP", quality=int(quality), method=4, icc_profile=_SRGB_ICC, xmp=xmp, exif=b"")
-    return buf.getvalue()
+        return encode_srgb8(rgb8, "JPEG", quality=int(quality), optimize=optimize,
+                            jpeg_extra=_xmp_app1(xmp) + build_iptc_app13(meta))
+    if fmt == "PNG":  # XMP as an iTXt chunk
+        return encode_srgb8(rgb8, "PNG", alpha8=alpha8, xmp=xmp)
+    return encode_srgb8(rgb8, "WEBP", alpha8=alpha8, quality=int(quality), xmp=xmp, exif=b"")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,11 +376,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         data = bytes(source) if isinstance(source, (bytes, bytearray)) else read_bounded(source, "image file")
     except OSError as exc:
         raise ImageLoadError(name, f"cannot be read ({exc.strerror or exc})") from exc
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Exception as exc:  # Pillow raises several types for non-images
-        raise ImageLoadError(name, f"not a readable image ({exc})") from exc
-    with img:
+    with open_image(data, name) as img:  # raises ImageLoadError naming the file for a non-image
         icc = img.info.get("icc_profile")
         icc_desc = None
         if icc:

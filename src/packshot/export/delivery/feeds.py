@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 from urllib.parse import quote
 
-from ..errors import InputError
+from ...errors import InputError
 
 FEED_KINDS = ("google", "meta")
 

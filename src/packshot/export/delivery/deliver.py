@@ -17,7 +17,6 @@ encodes run in a thread pool (Pillow and OpenCV release the GIL).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,13 +26,14 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..documents import load_document
-from .. import __version__
-from ..errors import InputError, PackshotError
-from ..imaging import linear_to_srgb, load_image, load_mask, resize_linear
-from ..provenance import record, sha256_array, sha256_file
+from ... import __version__
+from ...errors import InputError, PackshotError
+from ...framerecord import find_records, frame_png, is_frame_record, read_record, resolve
+from ...imaging import load_image, load_mask
+from ...provenance import sha256_array, sha256_file
 from . import feeds as feeds_mod
-from .metadata import FORMATS, ExportMetadata, digital_source_type, encode_with_metadata, provenance_digest
+from .encode import MIN_QUALITY_FOR_BYTE_LIMIT, Encoded, encode_fixed, linear_to_srgb8_fast, output_format  # noqa: F401
+from .metadata import FORMATS, digital_source_type
 from .naming import DEFAULT_TEMPLATE, NameAllocator
 from .routing import Destination, DestinationError, RetryPolicy, write_manifest
 
@@ -42,8 +42,6 @@ SOURCE_KINDS = ("embedded", "diffusion", "capture")
 MANIFEST_NAME = "packshot-manifest.json"
 """Name of the manifest at the destination."""
 
-MIN_QUALITY_FOR_BYTE_LIMIT = 60
-"""Lowest JPEG / WebP quality export steps down to when a profile's byte limit is exceeded."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,14 +88,8 @@ class ExportFrame:
 
 
 def is_sidecar(path: Path) -> bool:
-    """Whether ``path`` is a frame sidecar JSON (it names a product alpha and a source kind)."""
-    if path.suffix.lower() != ".json":
-        return False
-    try:
-        data = load_document(path, "frame sidecar", fmt="json")[0]
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "product_alpha" in data and "sku" in data
+    """Whether ``path`` is a frame sidecar JSON (:func:`packshot.framerecord.is_frame_record`)."""
+    return is_frame_record(path)
 
 
 def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
@@ -111,14 +103,14 @@ def collect_frames(inputs: Iterable[str | Path]) -> list[Path]:
         A path that does not exist, or a folder with neither a frame sidecar nor an image in it.
         (A frame sidecar that cannot be read is listed: exporting it fails, naming the reason.)
     """
-    from ..imaging import SUPPORTED_SUFFIXES
-    from ..render.io import find_sidecars, is_byproduct_image
+    from ...imaging import SUPPORTED_SUFFIXES
+    from ...render import is_byproduct_image
 
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            good, broken = find_sidecars(p)
+            good, broken = find_records(p)
             # an unreadable sidecar stays in the list: its export fails with the reason (the others go on)
             found = sorted([*good, *(q for q, _ in broken)])
             if not found:
@@ -141,23 +133,21 @@ def input_files(path: str | Path) -> list[Path]:
     files = [p]
     if p.suffix.lower() == ".json":
         try:
-            data = load_document(p, "frame sidecar", fmt="json")[0]
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict):
-            stem = str(data.get("variant") or p.stem)
-            files += [p.with_name(f"{stem}.png")]
-            for key in ("product_alpha", "cutout"):
-                if isinstance(data.get(key), str):
-                    files.append(p.parent / data[key])
+            data = read_record(p)
+        except InputError:  # unreadable: exporting it fails with the reason; the PNG beside it stays protected
+            return files + [p.with_suffix(".png")]
+        files.append(frame_png(p, data))
+        for key in ("product_alpha", "cutout"):
+            if isinstance(data.get(key), str):
+                files.append(p.parent / data[key])
     return files
 
 
 def load_export_frame(path: str | Path) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
-    A sidecar (the frame record :func:`packshot.render.io.save_frame` writes) gives the frame PNG beside it, its product alpha and its
-    source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
+    A sidecar (the frame record :func:`packshot.render.io.save_frame` writes, see
+    :mod:`packshot.framerecord`) gives the frame PNG beside it, its product alpha and its source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
 
     Raises
@@ -175,37 +165,23 @@ def load_export_frame(path: str | Path) -> ExportFrame:
                            provenance={"stage": "capture", "inputs": {"image": img.sha256}}, source=str(p),
                            pixels_sha256=img.sha256)
     try:
-        from ..render.io import load_frame
+        from ...render import load_frame
     except ImportError:  # the render package without its io module: read the documented sidecar here
         return _read_sidecar_frame(p)
     frame = load_frame(p)
     if frame.source_kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    variant = load_document(p, "frame sidecar", fmt="json")[0]["variant"]
-    png = p.with_name(f"{variant}.png")
+    png = frame_png(p, read_record(p))
     return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
-    try:
-        data = load_document(p, "frame sidecar", fmt="json")[0]
-    except FileNotFoundError as exc:
-        raise InputError(p, "sidecar does not exist") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(p, f"sidecar is not readable JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(p, "sidecar must be a JSON object")
-    for key in ("sku", "scene", "variant", "product_alpha"):
-        if key not in data:
-            raise InputError(p, f"sidecar has no '{key}' field")
+    data = read_record(p)
     kind = data.get("source_kind", "embedded")
     if kind not in SOURCE_KINDS:
         raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    img = load_image(p.with_suffix(".png"))
-    alpha_path = Path(data["product_alpha"])
-    if not alpha_path.is_absolute():
-        alpha_path = p.parent / alpha_path
-    alpha = load_mask(alpha_path, size=img.size)
+    img = load_image(frame_png(p, data))
+    alpha = load_mask(resolve(p, data["product_alpha"]), size=img.size)
     return ExportFrame(rgb=img.rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]),
                        variant=str(data["variant"]), source_kind=kind, provenance=data.get("provenance") or {},
                        source=str(p), pixels_sha256=img.sha256)
@@ -240,60 +216,10 @@ def _describe_source(item: Any) -> str:
     return f"{spec.sku}/{spec.scene}/{spec.variant}" if spec is not None else repr(item)[:60]
 
 
+
 # ---------------------------------------------------------------------------------------------
-# pixels: fixer, resample, convert, encode
+# pixels: fixer (encoding: packshot.export.delivery.encode)
 # ---------------------------------------------------------------------------------------------
-# Encoding converts linear light to 8-bit sRGB for every output pixel, the largest cost of an
-# export after the codec itself. The curve is imaging.linear_to_srgb, tabulated once (16384 linear
-# steps, values in 1/32 of an 8-bit level; not a second implementation of the transfer function),
-# plus the same centred 4x4 ordered dither as imaging.linear_to_srgb8: the result matches it to
-# within one level.
-_LUT_SIZE = 1 << 14
-# entry i covers linear values [i, i + 1) / (size - 1): tabulated at the middle, so truncating the
-# scaled value is a rounding; in units of 1/32 of an 8-bit level
-_LUT = np.rint(
-    linear_to_srgb(np.minimum((np.arange(_LUT_SIZE, dtype=np.float32) + 0.5) / (_LUT_SIZE - 1), 1.0)) * 255.0 * 32.0
-).astype(np.uint16)
-# 4x4 Bayer offsets (2b + 1) / 32 = (b + 0.5) / 16 of a level: floor(v + offset) is imaging's centred dither + rint
-_BAYER_32 = (2 * np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) + 1).astype(np.uint16)
-
-
-_KERNEL: Any = None  # the compiled pass, False when numba is missing; loaded on first use
-
-
-def _compiled_kernel():
-    global _KERNEL
-    if _KERNEL is None:
-        try:
-            from ._srgb_kernel import srgb8_kernel
-        except ImportError:  # pragma: no cover - numba is in the default install
-            _KERNEL = False
-        else:
-            _KERNEL = srgb8_kernel
-    return _KERNEL or None
-
-
-def linear_to_srgb8_fast(linear: np.ndarray) -> np.ndarray:
-    """float32 linear H x W x 3 in [0, 1] -> uint8 sRGB with ordered dither, via a lookup table.
-
-    Within one 8-bit level of :func:`packshot.imaging.linear_to_srgb8` (same curve, same dither)
-    and several times faster: one compiled pass (numba) or, without numba, a few numpy passes.
-    """
-    linear = np.ascontiguousarray(linear, dtype=np.float32)
-    if linear.ndim == 2:
-        return linear_to_srgb8_fast(linear[..., None])[..., 0]
-    kernel = _compiled_kernel()
-    if kernel is not None:
-        return kernel(linear, _LUT, _BAYER_32, np.empty(linear.shape, np.uint8))
-    h, w = linear.shape[:2]
-    scaled = linear * np.float32(_LUT_SIZE - 1)
-    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, float(_LUT_SIZE - 1)).astype(np.uint16)
-    values = _LUT[index]
-    values += np.tile(_BAYER_32, (h // 4 + 1, w // 4 + 1))[:h, :w, None]
-    values >>= 5
-    return values.astype(np.uint8)
-
-
 @dataclass(frozen=True)
 class Fixed:
     """The fixer's output for one profile as export uses it."""
@@ -308,10 +234,10 @@ FixFunction = Callable[[np.ndarray, "np.ndarray | None", Any], Any]
 
 
 def default_fixer(upscaler: str | None = "realesrgan") -> FixFunction:
-    """The compliance fixer (:func:`packshot.export.fixer.fix_for_profile`) with ``upscaler``
+    """The compliance fixer (:func:`packshot.export.compliance.fixer.fix_for_profile`) with ``upscaler``
     ("realesrgan", "bicubic", or None for plain interpolation)."""
-    from .fixer import fix_for_profile
-    from .upscale import UPSCALERS
+    from ..compliance.fixer import fix_for_profile
+    from ..compliance.upscale import UPSCALERS
 
     if upscaler is not None and upscaler not in UPSCALERS.names():
         raise InputError("--upscaler", f"'{upscaler}' is not one of {', '.join(UPSCALERS.names())}, none")
@@ -355,88 +281,6 @@ def plan_fixes(profiles: Sequence[Any]) -> list[tuple[Any, list[Any]]]:
         groups.setdefault(_fix_key(p), []).append(p)
     return [(max(members, key=lambda p: p.size[0] * p.size[1]), members) for members in groups.values()]
 
-
-def _output_format(profile: Any) -> str:
-    for fmt in getattr(profile, "formats", ()) or (getattr(profile, "output_format", "JPEG"),):
-        if fmt in FORMATS:
-            return fmt
-    raise InputError(f"profile '{profile.name}'", f"accepts only {', '.join(profile.formats)}; export writes "
-                                                  f"{', '.join(FORMATS)}")
-
-
-def _quality(profile: Any, fmt: str) -> int:
-    if fmt == "WEBP":
-        return int(getattr(profile, "webp_quality", 90))
-    return int(getattr(profile, "jpeg_quality", 92))
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """One encoded output before it is named and routed."""
-
-    profile: str
-    data: bytes
-    format: str
-    quality: int | None
-    size: tuple[int, int]
-    upscaled: bool
-    provenance: Mapping[str, Any]
-    digest: str
-    c2pa_store: bytes | None = None
-    """The signed C2PA manifest store (with credentials), for a ``.c2pa`` sidecar."""
-
-
-def _encode(frame: ExportFrame, profile: Any, fixed: Fixed, fixed_by: str, frame_hash: str,
-            extras: Any = None) -> Encoded:
-    fmt = _output_format(profile)
-    w, h = profile.size
-    # The fixer's alpha says where the product is (for checks); it is not transparency: the
-    # fixed frame is opaque and is written without an alpha channel.
-    rgb = fixed.rgb
-    resampled = (rgb.shape[1], rgb.shape[0]) != (w, h)
-    if resampled:
-        rgb = resize_linear(rgb, (w, h))
-    rgb8 = linear_to_srgb8_fast(rgb)
-    from ..credentials.label import draw_label, needs_label
-
-    if needs_label(profile, frame.source_kind):  # a visible "AI-edited" label the platform asks for
-        rgb8 = draw_label(rgb8, profile.ai_label)
-    quality = _quality(profile, fmt) if fmt in ("JPEG", "WEBP") else None
-    params = {"profile": profile.name, "format": fmt, "size": [w, h], "fixed_by": fixed_by,
-              "resampled_from": list(fixed.rgb.shape[1::-1]) if resampled else None,
-              "profile_definition": _profile_dict(profile)}
-    prov = record("export", "packshot.export", params=params, inputs={"frame_pixels": frame_hash},
-                  source_kind=frame.source_kind, digital_source_type=digital_source_type(frame.source_kind),
-                  fix=dict(fixed.provenance), upscaled=fixed.upscaled, frame=dict(frame.provenance))
-    max_bytes = getattr(profile, "max_bytes", None)
-    while True:
-        prov["params"]["quality"] = quality
-        digest = provenance_digest(prov)
-        meta = ExportMetadata(source_kind=frame.source_kind, provenance_digest=digest, sku=frame.sku,
-                              scene=frame.scene, variant=frame.variant, profile=profile.name, upscaled=fixed.upscaled,
-                              alt_text=extras.alt_text if extras else "", description=extras.description if extras else "")
-        data = encode_with_metadata(rgb8, fmt, meta, quality=quality or 90)
-        signed = extras.sign(frame, profile, data, fmt, (w, h), prov, digest, quality, fixed.upscaled) if extras else None
-        if signed is not None:  # Content Credentials (packshot.credentials): the byte limit counts them
-            data = signed.data
-        if not max_bytes or len(data) <= max_bytes:
-            break
-        if quality is None or quality - 5 < MIN_QUALITY_FOR_BYTE_LIMIT:
-            raise InputError(f"profile '{profile.name}'", f"{frame.key}: the {fmt} file is {len(data)} bytes, over "
-                             f"the profile's limit of {max_bytes} bytes even at quality {quality or '-'}")
-        quality -= 5
-    return Encoded(profile=profile.name, data=data, format=fmt, quality=quality, size=(w, h),
-                   upscaled=fixed.upscaled, provenance=prov, digest=digest,
-                   c2pa_store=signed.store if signed is not None and not getattr(profile, "keeps_metadata", True)
-                   else None)
-
-
-def _profile_dict(profile: Any) -> dict[str, Any]:
-    if hasattr(profile, "to_dict"):
-        return profile.to_dict()
-    if dataclasses.is_dataclass(profile):
-        return dataclasses.asdict(profile)
-    return {"name": getattr(profile, "name", str(profile))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +362,7 @@ class ExportResult:
 # ---------------------------------------------------------------------------------------------
 def resolve_profiles(profiles: Iterable[Any]) -> list[Any]:
     """Profile names, YAML paths or Profile objects -> Profile objects (unknown names fail early)."""
-    from .profiles import get_profile
+    from ..compliance.profiles import get_profile
 
     out: list[Any] = []
     seen: set[str] = set()
@@ -527,7 +371,7 @@ def resolve_profiles(profiles: Iterable[Any]) -> list[Any]:
         if prof.name in seen:
             raise InputError("--profile", f"'{prof.name}' is given twice")
         seen.add(prof.name)
-        _output_format(prof)
+        output_format(prof)
         out.append(prof)
     if not out:
         raise InputError("--profile", "give at least one profile")
@@ -563,15 +407,15 @@ def export_frames(
         Profile names (``amazon-main``), YAML profile paths or Profile objects. An unknown one
         fails the export before anything is written.
     dest : str, Path or Destination
-        fsspec URL or local folder (see :mod:`packshot.export.routing`).
+        fsspec URL or local folder (see :mod:`packshot.export.delivery.routing`).
     template : str
-        File name template (see :mod:`packshot.export.naming`).
+        File name template (see :mod:`packshot.export.delivery.naming`).
     feed : str or sequence of str, optional
         "google" and / or "meta": write feeds under ``feeds/`` at the destination.
     public_url : str, optional
         Base URL the destination is served from; needed for feeds and recorded in the manifest.
     on_collision : str
-        "suffix" or "error" (see :class:`packshot.export.naming.NameAllocator`).
+        "suffix" or "error" (see :class:`packshot.export.delivery.naming.NameAllocator`).
     retry : RetryPolicy
         Upload retries.
     storage_options : mapping, optional
@@ -584,7 +428,7 @@ def export_frames(
         Threads for fixing, encoding and uploading.
     fixer : callable, optional
         ``fixer(rgb_linear, alpha, profile) -> object with .rgb`` (default
-        :func:`packshot.export.fixer.fix_for_profile`).
+        :func:`packshot.export.compliance.fixer.fix_for_profile`).
     on_progress : callable, optional
         Called after each frame with its source and its failures (empty when all went through).
     credentials : path or Credentials, optional
@@ -613,7 +457,7 @@ def export_frames(
             raise InputError("--feed", f"'{kind}' is not one of {', '.join(feeds_mod.FEED_KINDS)}")
         feeds_mod.check_public_url(public_url, kind)
     namer = NameAllocator(template=template, on_collision=on_collision)
-    from ..credentials.export_hook import ExportCredentials
+    from ...credentials.export_hook import ExportCredentials
 
     signing = ExportCredentials(credentials, product_text)  # bad credentials stop here, before any write
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
@@ -623,7 +467,7 @@ def export_frames(
     inputs = [f for item in frames if isinstance(item, (str, Path)) for f in input_files(item)]
     destination.protect(inputs)
     if local_manifest is not None:
-        from ..integrity import InputGuard
+        from ...integrity import InputGuard
 
         InputGuard(inputs).check(local_manifest)
     fix = fixer or default_fixer()
@@ -675,7 +519,7 @@ def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | P
     ``credentials`` (a folder, Credentials or an ``ExportCredentials`` made once for many frames)
     signs every file as :func:`export_frames` does.
     """
-    from ..credentials.export_hook import ExportCredentials
+    from ...credentials.export_hook import ExportCredentials
 
     signing = None
     if credentials is not None:
@@ -694,7 +538,11 @@ def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | P
 
 def _export_one(item, index, source, groups, order, fix, namer, destination, public_url, pool,
                 files: list[ExportedFile], failures: list[ExportFailure], signing: Any = None) -> list[ExportFailure]:
-    """Export one frame for every profile; appends to ``files`` / ``failures``; returns its failures."""
+    """Export one frame for every profile; appends to ``files`` / ``failures``; returns its failures.
+
+    Steps: read the frame; fix each group of profiles and encode its members
+    (:func:`_fix_and_encode`); name the files in profile order (:func:`_name_outputs`); upload
+    them (:func:`_upload_outputs`)."""
     mine: list[ExportFailure] = []
     try:
         frame = _as_export_frame(item)
@@ -704,18 +552,22 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
         mine.append(ExportFailure(source=source, profile=None, error=_message(exc)))
         failures.extend(mine)
         return mine
+    outcomes = _fix_and_encode(frame, frame_hash, extras, groups, fix, pool)
+    named = _name_outputs(frame, index, source, outcomes, order, namer, mine)
+    _upload_outputs(frame, source, named, destination, public_url, extras, pool, files, mine)
+    failures.extend(mine)
+    return mine
 
-    # Fix each group, and encode a group's members as soon as its fix is done (the pool never
-    # idles while another group is still being fixed). Outcomes are collected per profile and
-    # read back in profile order, so names and failures do not depend on thread timing.
-    def fix_group(largest):
-        return _fix(fix, frame, largest)
 
-    def encode_job(profile, fixed, fixed_by):
-        return _encode(frame, profile, fixed, fixed_by, frame_hash, extras)
+def _fix_and_encode(frame: ExportFrame, frame_hash: str, extras: Any, groups, fix: FixFunction, pool
+                    ) -> dict[str, Any]:
+    """Profile name -> :class:`Encoded` or the exception it failed with.
 
+    Each group is fixed once and its members are encoded as soon as its fix is done (the pool
+    never idles while another group is still being fixed). Outcomes are keyed by profile and read
+    back in profile order by the caller, so names and failures do not depend on thread timing."""
     outcomes: dict[str, Any] = {}
-    fix_futures = {pool.submit(fix_group, largest): (largest, members) for largest, members in groups}
+    fix_futures = {pool.submit(_fix, fix, frame, largest): (largest, members) for largest, members in groups}
     encode_futures = {}
     for future in as_completed(fix_futures):
         largest, members = fix_futures[future]
@@ -726,13 +578,19 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
                 outcomes[profile.name] = exc
             continue
         for profile in members:
-            encode_futures[profile.name] = pool.submit(encode_job, profile, fixed, largest.name)
+            encode_futures[profile.name] = pool.submit(encode_fixed, frame, profile, fixed, largest.name, frame_hash,
+                                                       extras)
     for name, future in encode_futures.items():
         try:
             outcomes[name] = future.result()
         except Exception as exc:
             outcomes[name] = exc
+    return outcomes
 
+
+def _name_outputs(frame: ExportFrame, index: int, source: str, outcomes: Mapping[str, Any], order, namer,
+                  mine: list[ExportFailure]) -> list[tuple[str, Encoded]]:
+    """File names for the encoded outputs, in profile order; failures appended to ``mine``."""
     named = []
     for profile_name in sorted(outcomes, key=order.__getitem__):
         encoded = outcomes[profile_name]
@@ -746,12 +604,18 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
             named.append((namer.allocate(fields, owner=f"{frame.key} {profile_name}"), encoded))
         except PackshotError as exc:
             mine.append(ExportFailure(source=source, profile=profile_name, error=str(exc)))
+    return named
 
+
+def _upload_outputs(frame: ExportFrame, source: str, named: list[tuple[str, Encoded]], destination: Destination,
+                    public_url: str | None, extras: Any, pool, files: list[ExportedFile],
+                    mine: list[ExportFailure]) -> None:
+    """Put every named output (and its ``.c2pa`` sidecar) at the destination; record what arrived."""
     def upload(job):
         path, encoded = job
         try:
             if encoded.c2pa_store is not None:  # the profile strips metadata: the manifest also as a sidecar
-                from ..credentials.export_hook import sidecar_path
+                from ...credentials.export_hook import sidecar_path
 
                 destination.put(sidecar_path(path), encoded.c2pa_store)
             return destination.put(path, encoded.data)
@@ -774,12 +638,10 @@ def _export_one(item, index, source, groups, order, fix, namer, destination, pub
             c2pa_sidecar=_sidecar(delivered.path) if encoded.c2pa_store is not None else None,
             alt_text=extras.alt_text if extras is not None else "",
         ))
-    failures.extend(mine)
-    return mine
 
 
 def _sidecar(path: str) -> str:
-    from ..credentials.export_hook import sidecar_path
+    from ...credentials.export_hook import sidecar_path
 
     return sidecar_path(path)
 

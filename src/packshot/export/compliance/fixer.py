@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import EmptyProductError, InputError
-from ..imaging import encode_image, linear_to_srgb8, srgb8_to_linear
-from ..provenance import record, sha256_array
-from ..types import alpha_bbox
+from ...errors import EmptyProductError, InputError
+from ...imaging import encode_image, linear_to_srgb8, srgb8_to_linear
+from ...provenance import record, sha256_array
+from ...types import alpha_bbox
 from .profiles import Profile, get_profile
 from .upscale import Upscaler, get_upscaler
 
@@ -78,7 +78,8 @@ class FixedImage:
     ----------
     rgb : ndarray
         float32 H x W x 3 linear light in [0, 1] at the profile's size, opaque (write it without
-        an alpha channel).
+        an alpha channel). Read-only: profiles of one frame that come to the same placement share
+        it (copy it to change it).
     alpha : ndarray
         float32 H x W in [0, 1]: the product's alpha in this frame (for checks and QA; not a
         transparency channel).
@@ -113,15 +114,21 @@ def _check_inputs(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray
     if not np.issubdtype(rgb.dtype, np.floating):
         raise InputError("rgb_linear", f"must be float linear light in [0, 1], got {rgb.dtype} "
                          "(convert with packshot.imaging)")
-    rgb = np.clip(np.nan_to_num(rgb.astype(np.float32, copy=False)), 0.0, 1.0)
+    rgb = _finite_unit(rgb)
     if alpha is not None:
         alpha = np.asarray(alpha)
         if alpha.shape != rgb.shape[:2]:
             raise InputError("alpha", f"is {alpha.shape}, expected {rgb.shape[:2]} to match rgb_linear")
         if alpha.dtype == np.uint8:
             alpha = alpha.astype(np.float32) / 255.0
-        alpha = np.clip(np.nan_to_num(alpha.astype(np.float32, copy=False)), 0.0, 1.0)
+        alpha = _finite_unit(alpha)
     return rgb, alpha
+
+
+def _finite_unit(a: np.ndarray) -> np.ndarray:
+    """A float32 copy of ``a`` with NaN -> 0 and everything clipped to [0, 1] (one copy, clipped in place)."""
+    out = np.nan_to_num(a.astype(np.float32, copy=False), copy=True)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _blur_normalised(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +223,7 @@ def _segment(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict]:
     bulbs on white) cannot remove product from the frame: there, every pixel that is not
     backdrop stays.
     """
-    from ..segment import segment
+    from ...segment import segment
 
     cut = segment(rgb)
     info: dict = {"method": "packshot.segment", "provenance": dict(cut.provenance)}
@@ -350,6 +357,24 @@ class _Prepared:
         self.foreground = foreground
         self._white: Any = None
         self._backdrop: Any = "unset"
+        self._results: dict[tuple, list] = {}
+
+    def shared(self, key: tuple, compute: Callable[[], tuple]) -> tuple:
+        """``compute()``'s result for ``key``, computed once per frame (other threads asking for
+        the same key wait for it). Profiles whose fix comes to the same placement (the same size,
+        crop, scale and upscaling: e.g. two square profiles that differ only in a minimum side
+        the frame already meets) share the pixels. Shared arrays are read-only: a caller that
+        wants to change a fixed image copies it first."""
+        with self.lock:
+            entry = self._results.setdefault(key, [threading.Lock(), None])
+        with entry[0]:
+            if entry[1] is None:
+                result = compute()
+                for v in result:
+                    if isinstance(v, np.ndarray):
+                        v.setflags(write=False)
+                entry[1] = result
+        return entry[1]
 
     def matches(self, rgb: Any, alpha: Any, foreground: Any, config: "FixerConfig") -> bool:
         a, b, c = self.sources
@@ -446,9 +471,10 @@ def fix_for_profile(
     prep = _prepare(rgb_linear, alpha, foreground, config)
     up = get_upscaler(upscaler) if upscaler is not None else None
     if prof.background == "white":
-        out_rgb, out_alpha, params, used = _fix_white(prep.white_layout(), prof, up, config)
+        out_rgb, out_alpha, params, used = _fix_white(prep.white_layout(), prof, up, config, share=prep.shared)
     else:
-        out_rgb, out_alpha, params, used = _fix_scene(prep.rgb, prep.alpha, prof, up, config, prep.backdrop_colour)
+        out_rgb, out_alpha, params, used = _fix_scene(prep.rgb, prep.alpha, prof, up, config, prep.backdrop_colour,
+                                                      share=prep.shared)
     params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
     prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=dict(prep.inputs))
     return FixedImage(out_rgb, out_alpha, prov, used, prof.name)
@@ -485,13 +511,21 @@ def _white_layout(rgb, alpha, foreground, config: FixerConfig) -> tuple:
     return box, extent, (cx0, cy0, cx1, cy1), a, fg * a[..., None]
 
 
-def _fix_white(layout: tuple, prof: Profile, up: Upscaler | None, config: FixerConfig):
-    W, H = prof.size
-    box, extent, (cx0, cy0, cx1, cy1), a, premult = layout
+def _no_sharing(key: tuple, compute: Callable[[], tuple]) -> tuple:
+    return compute()
 
+
+def _fix_white(layout: tuple, prof: Profile, up: Upscaler | None, config: FixerConfig,
+               share: Callable[[tuple, Callable[[], tuple]], tuple] = _no_sharing):
+    """White mode: scale the product to the profile's fill, centre it in the safe area, on pure white.
+    The placement is decided here (per profile); the pixels come from :func:`_place_on_white`,
+    shared through ``share`` by profiles that come to the same placement."""
+    W, H = prof.size
+    box, extent = layout[0], layout[1]
     bw, bh = box[2] - box[0], box[3] - box[1]
     ew, eh = extent[2] - extent[0], extent[3] - extent[1]
-    sx0, sy0, sx1, sy1 = _safe_area(prof)
+    safe = _safe_area(prof)
+    sx0, sy0, sx1, sy1 = safe
     avail_w, avail_h = (sx1 - sx0) * W, (sy1 - sy0) * H
     fill = prof.fill_target or config.default_fill
     scale = fill / max(bw / W, bh / H)
@@ -501,7 +535,23 @@ def _fix_white(layout: tuple, prof: Profile, up: Upscaler | None, config: FixerC
     scale = min(scale, (avail_w - 4) / ew, (avail_h - 4) / eh)
     reason = _needs_upscale(scale, max(W, H) / scale, prof, config)
     used = bool(reason) and up is not None
-    if used:
+    key = ("white", W, H, scale, safe, repr(up.describe()) if used else None)
+    out, alpha_c, x0, y0, snapped = share(key, lambda: _place_on_white(layout, (W, H), safe, scale,
+                                                                       up if used else None, config))
+    params = {"mode": "white", "fill_target": fill, "scale": round(float(scale), 6),
+              "offset": [x0, y0], "source_box": list(box), "snapped_residue_px": snapped,
+              **_upscale_params(up, reason, used)}
+    return out, alpha_c, params, used
+
+
+def _place_on_white(layout: tuple, size: tuple[int, int], safe: tuple[float, float, float, float], scale: float,
+                    up: Upscaler | None, config: FixerConfig) -> tuple:
+    """The product of ``layout`` scaled by ``scale`` (super-resolved first with ``up``), its box
+    centred in the ``safe`` area of a white ``size`` canvas: (rgb, alpha, x0, y0, snapped residue px)."""
+    W, H = size
+    box, extent, (cx0, cy0, cx1, cy1), a, premult = layout
+    sx0, sy0, sx1, sy1 = safe
+    if up is not None:
         over_white = premult + (1.0 - a[..., None])
         big = up.upscale(over_white)
         a = np.clip(_resize(a, (big.shape[1], big.shape[0])), 0.0, 1.0)
@@ -533,32 +583,46 @@ def _fix_white(layout: tuple, prof: Profile, up: Upscaler | None, config: FixerC
     out = np.ones((H, W, 3), np.float32)
     _paste(alpha_c, a_s, x0, y0)
     _paste(out, np.clip(tile, 0.0, 1.0), x0, y0)
-    params = {"mode": "white", "fill_target": fill, "scale": round(float(scale), 6),
-              "offset": [x0, y0], "source_box": list(box), "snapped_residue_px": int(residue.sum()),
-              **_upscale_params(up, reason, used)}
-    return out, alpha_c, params, used
+    return out, alpha_c, x0, y0, int(residue.sum())
 
 
-def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig, backdrop_colour=None):
-    import cv2
-
+def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConfig, backdrop_colour=None,
+               share: Callable[[tuple, Callable[[], tuple]], tuple] = _no_sharing):
+    """Scene mode: a window of the profile's aspect around the product, scaled to the profile's
+    size (padded where the frame is too small). The window is decided here (per profile); the
+    pixels come from :func:`_crop_scene`, shared through ``share`` by profiles with the same window."""
     W, H = prof.size
-    aspect = W / H
     h0, w0 = rgb.shape[:2]
     box = alpha_bbox(alpha, 0.5) if alpha is not None else None
     if box is None:
         box = (0, 0, w0, h0)
+    x0, y0, win_w, win_h = _scene_window(box, (w0, h0), prof, config)
+    scale = W / win_w
+    reason = _needs_upscale(scale, max(win_w, win_h), prof, config)
+    used = bool(reason) and up is not None
+    key = ("scene", W, H, x0, y0, win_w, win_h, repr(up.describe()) if used else None)
+    out, alpha_c, pad_mode = share(key, lambda: _crop_scene(rgb, alpha, (W, H), (x0, y0, win_w, win_h),
+                                                            up if used else None, config, backdrop_colour))
+    params = {"mode": "scene", "window": [round(x0, 2), round(y0, 2), round(win_w, 2), round(win_h, 2)],
+              "scale": round(float(scale), 6), "padding": pad_mode, **_upscale_params(up, reason, used)}
+    return out, alpha_c, params, used
+
+
+def _scene_window(box: tuple, frame_size: tuple[int, int], prof: Profile, config: FixerConfig
+                  ) -> tuple[float, float, float, float]:
+    """(x0, y0, width, height) in frame px: the largest window of the profile's aspect inside the
+    frame, grown if the product does not fit inside its safe area with a margin, the product
+    centred in the safe area, then slid back into the frame where the product stays inside."""
+    W, H = prof.size
+    aspect = W / H
+    w0, h0 = frame_size
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     sx0, sy0, sx1, sy1 = _safe_area(prof)
     m = config.scene_margin
-    # the largest window of the profile's aspect inside the frame, grown if the product does not
-    # fit inside its safe area with a margin
     need_w = max(bw / max((sx1 - sx0) - 2 * m, 0.1), aspect * bh / max((sy1 - sy0) - 2 * m, 0.1))
     win_w = max(min(float(w0), h0 * aspect), need_w)
     win_h = win_w / aspect
-    # centre the product in the safe area, then slide the window back into the frame where the
-    # product still stays inside the safe area
     pcx, pcy = (bx0 + bx1) / 2, (by0 + by1) / 2
     x0 = pcx - (sx0 + sx1) / 2 * win_w
     y0 = pcy - (sy0 + sy1) / 2 * win_h
@@ -568,21 +632,41 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
         y0 = float(np.clip(y0, 0, h0 - win_h))
     x0 = float(np.clip(x0, bx1 - (sx1 - m) * win_w, bx0 - (sx0 + m) * win_w)) if (sx1 - sx0 - 2 * m) * win_w >= bw else x0
     y0 = float(np.clip(y0, by1 - (sy1 - m) * win_h, by0 - (sy0 + m) * win_h)) if (sy1 - sy0 - 2 * m) * win_h >= bh else y0
+    return x0, y0, win_w, win_h
+
+
+COVER_BLUR_SIDE = 96.0
+"""Longest side (px) the frame is shrunk to before the blurred-cover padding is blurred."""
+COVER_BLUR_SIGMA = 3.0
+COVER_BLUR_DIM = 0.9
+"""The blurred cover is darkened to this share so that the product stands out from it."""
+
+
+def _crop_scene(rgb, alpha, size: tuple[int, int], window: tuple[float, float, float, float],
+                up: Upscaler | None, config: FixerConfig, backdrop_colour=None) -> tuple:
+    """The frame's part inside ``window`` scaled to ``size`` (super-resolved first with ``up``),
+    padded where the window leaves the frame: (rgb, alpha, padding mode)."""
+    W, H = size
+    x0, y0, win_w, win_h = window
+    h0, w0 = rgb.shape[:2]
     scale = W / win_w
-    reason = _needs_upscale(scale, max(win_w, win_h), prof, config)
-    used = bool(reason) and up is not None
-    # the part of the frame inside the window
     ix0, iy0 = int(np.floor(max(x0, 0))), int(np.floor(max(y0, 0)))
     ix1, iy1 = int(np.ceil(min(x0 + win_w, w0))), int(np.ceil(min(y0 + win_h, h0)))
     part = rgb[iy0:iy1, ix0:ix1]
     part_a = alpha[iy0:iy1, ix0:ix1] if alpha is not None else np.zeros(part.shape[:2], np.float32)
-    if used:
+    if up is not None:
         part = up.upscale(part)
     out_w, out_h = round((ix1 - ix0) * scale), round((iy1 - iy0) * scale)
-    part_s = np.clip(_resize(part, (out_w, out_h)), 0.0, 1.0)
-    part_as = np.clip(_resize(part_a, (out_w, out_h)), 0.0, 1.0)
+    part_s = _resize(part, (out_w, out_h))
+    np.clip(part_s, 0.0, 1.0, out=part_s)
+    part_as = _resize(part_a, (out_w, out_h))
+    np.clip(part_as, 0.0, 1.0, out=part_as)
     ox, oy = int(round((ix0 - x0) * scale)), int(round((iy0 - y0) * scale))
     covers = ox <= 0 and oy <= 0 and ox + out_w >= W and oy + out_h >= H
+    if covers and (ox, oy, out_w, out_h) == (0, 0, W, H):
+        # the window is the scaled part exactly (the frame already has the profile's aspect):
+        # nothing to pad or clip again
+        return part_s, part_as, "none"
     if covers:
         backdrop = None
     elif backdrop_colour is not None:
@@ -600,29 +684,40 @@ def _fix_scene(rgb, alpha, prof: Profile, up: Upscaler | None, config: FixerConf
         canvas[:] = srgb8_to_linear(backdrop)
     else:
         pad_mode = "blurred-cover"
-        # blur at a small size: the same look as a wide Gaussian at full size, for a fraction of the cost
-        small = 96.0 / max(W, H)
-        sw, sh = max(2, round(W * small)), max(2, round(H * small))
-        cover = max(sw / w0, sh / h0)
-        shrunk = _resize(rgb, (max(sw, round(w0 * cover)), max(sh, round(h0 * cover))))
-        cy, cxx = (shrunk.shape[0] - sh) // 2, (shrunk.shape[1] - sw) // 2
-        blurred = cv2.GaussianBlur(shrunk[cy:cy + sh, cxx:cxx + sw], (0, 0), 3.0) * 0.9
-        canvas = _resize(blurred, (W, H))
+        canvas = _blurred_cover(rgb, (W, H))
     alpha_c = np.zeros((H, W), np.float32)
     _paste(canvas, part_s, ox, oy)
     _paste(alpha_c, part_as, ox, oy)
-    params = {"mode": "scene", "window": [round(x0, 2), round(y0, 2), round(win_w, 2), round(win_h, 2)],
-              "scale": round(float(scale), 6), "padding": pad_mode, **_upscale_params(up, reason, used)}
-    return np.clip(canvas, 0.0, 1.0).astype(np.float32), alpha_c, params, used
+    return np.clip(canvas, 0.0, 1.0).astype(np.float32), alpha_c, pad_mode
+
+
+def _blurred_cover(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The frame scaled to cover ``size``, blurred and dimmed: padding for a frame of no clean
+    backdrop colour. Blurred at a small size: the look of a wide Gaussian at full size, for a
+    fraction of the cost."""
+    import cv2
+
+    W, H = size
+    h0, w0 = rgb.shape[:2]
+    small = COVER_BLUR_SIDE / max(W, H)
+    sw, sh = max(2, round(W * small)), max(2, round(H * small))
+    cover = max(sw / w0, sh / h0)
+    shrunk = _resize(rgb, (max(sw, round(w0 * cover)), max(sh, round(h0 * cover))))
+    cy, cxx = (shrunk.shape[0] - sh) // 2, (shrunk.shape[1] - sw) // 2
+    blurred = cv2.GaussianBlur(shrunk[cy:cy + sh, cxx:cxx + sw], (0, 0), COVER_BLUR_SIGMA) * COVER_BLUR_DIM
+    return _resize(blurred, (W, H))
 
 
 # ---------------------------------------------------------------------------------------------
 # encoding within the profile's limits
 # ---------------------------------------------------------------------------------------------
 def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, fmt: str | None = None,
-                       min_quality: int = 70, **encode_kwargs: Any) -> bytes:
-    """Encode a fixed frame in the profile's format and quality, lowering the quality in steps of 4
-    (not below ``min_quality``) until it fits the profile's byte limit.
+                       min_quality: int | None = None, **encode_kwargs: Any) -> bytes:
+    """Encode a fixed frame in the profile's format and quality, lowering the quality
+    (:func:`packshot.export.delivery.encode.fit_byte_limit`, not below ``min_quality``) until it
+    fits the profile's byte limit: the same rule as export's delivery (steps of
+    :data:`~packshot.export.delivery.encode.QUALITY_STEP` down to
+    :data:`~packshot.export.delivery.encode.MIN_QUALITY_FOR_BYTE_LIMIT` unless ``min_quality`` is given).
 
     Raises
     ------
@@ -634,15 +729,14 @@ def encode_for_profile(fixed: FixedImage | np.ndarray, profile: Profile | str, f
     fmt = (fmt or prof.output_format).upper().replace("JPG", "JPEG")
     if fmt not in prof.formats:
         raise InputError("fmt", f"{fmt} is not accepted by {prof.name}; choose one of {', '.join(prof.formats)}")
+    from ..delivery.encode import LOSSY_FORMATS, MIN_QUALITY_FOR_BYTE_LIMIT, fit_byte_limit
+
     quality = prof.jpeg_quality if fmt == "JPEG" else prof.webp_quality
-    while True:
-        data = encode_image(rgb, fmt, quality=quality, **encode_kwargs)
-        if prof.max_bytes is None or len(data) <= prof.max_bytes:
-            return data
-        if fmt not in ("JPEG", "WEBP") or quality - 4 < min_quality:
-            raise InputError(prof.name, f"{fmt} of {len(data):,} bytes is over the limit of {prof.max_bytes:,} "
-                             f"bytes even at quality {quality}")
-        quality -= 4
+    lossy = fmt in LOSSY_FORMATS
+    data, _, _ = fit_byte_limit(lambda q: (encode_image(rgb, fmt, quality=q or quality, **encode_kwargs), None),
+                                quality if lossy else None, prof.max_bytes, fmt=fmt, source=prof.name,
+                                min_quality=MIN_QUALITY_FOR_BYTE_LIMIT if min_quality is None else min_quality)
+    return data
 
 
 __all__ = ["FixedImage", "FixerConfig", "backdrop_alpha", "clean_backdrop_colour", "decontaminate",

@@ -26,9 +26,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import MissingExtraError
-from ..imaging import linear_to_srgb, srgb_to_linear
-from ..registry import Registry
+from ...errors import MissingExtraError
+from ...imaging import linear_to_srgb, srgb_to_linear
+from ...registry import Registry
 
 
 @runtime_checkable
@@ -169,7 +169,7 @@ class RealESRGANUpscaler:
     def weights_sha256(self) -> str:
         """Hash of the ``.bin`` weights (provenance)."""
         if self._weights_sha256 is None:
-            from ..provenance import sha256_file
+            from ...provenance import sha256_file
 
             self._weights_sha256 = sha256_file(self.bin_path)
         return self._weights_sha256

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..errors import InputError, MissingExtraError
-from ..imaging import atomic_write_bytes
+from ...errors import InputError, MissingExtraError
+from ...imaging import atomic_write_bytes
 
 # protocols whose single PUT is atomic: a failed upload leaves no object at the key
 _ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "memory", "az", "abfs", "abfss", "adl"})
@@ -213,7 +213,7 @@ class Destination:
         """Never write over these files (an export's own inputs): a put whose target is one of
         them fails with an :class:`InputError` naming it. Local destinations only (a remote
         object cannot be one of the local inputs)."""
-        from ..integrity import InputGuard
+        from ...integrity import InputGuard
 
         self._guard = InputGuard(inputs)
 
