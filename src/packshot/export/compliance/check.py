@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...errors import InputError
-from ...imaging import DEFAULT_MAX_PIXELS, decode_image, linear_to_srgb8, nearest_srgb8, open_image, read_bounded
+from ...imaging import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING, decode_image, linear_to_srgb8, nearest_srgb8, open_image, read_bounded
 from .profiles import Profile, get_profile
 
 STATUSES = ("pass", "fail", "warn", "skip")
@@ -278,7 +278,7 @@ def _facts_from_bytes(data: bytes, name: str, max_pixels: int | None = DEFAULT_M
     fmt = loaded.source_format
     icc_desc = quality = sampling = None
     try:
-        with open_image(data, name) as im:
+        with open_image(data, name, max_pixels=MAX_PIXELS_CEILING) as im:  # decode_image checked our limit
             icc = im.info.get("icc_profile")
             if icc:
                 try:
