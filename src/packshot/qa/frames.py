@@ -260,7 +260,7 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     (QAReport, FrameInputs)
     """
     from ..imaging import atomic_write_bytes, atomic_write_text, encode_png
-    from ..render.io import read_sidecar
+    from ..framerecord import read_record
     from . import QAConfig, qa_with_details
     from .overlay import make_overlay
     from .report import FLAG_NOTES, frame_flags, report_to_json
@@ -268,7 +268,7 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     config = config or QAConfig()
     inputs = load_frame_inputs(Path(sidecar), max_pixels=max_pixels)
     config = scaled_config(config, inputs.scale)
-    prov = read_sidecar(inputs.sidecar).get("provenance") or {}
+    prov = read_record(inputs.sidecar).get("provenance") or {}
     see_through = bool((prov.get("transmission") or {}).get("applied")) if isinstance(prov, dict) else False
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
                                       inputs.reference_alpha, master_rgb, config, see_through=see_through)
