@@ -74,7 +74,7 @@ def export_hero_frames(out: Path, sidecars: list[Path], product_text: dict | Non
     for f in result.files:
         path = dest / f.path
         report = check_image(path, get_profile(f.profile))
-        failed = [r.name for r in report.rules if r.status == "fail"]
+        failed = [r.rule for r in report.rules if r.status == "fail"]
         verdict = "pass" if report.passed else "fail: " + ", ".join(failed)
         c2pa_status = _check_credentials(path) if creds is not None else "not signed"
         if c2pa_status.startswith("fail") and verdict == "pass":
