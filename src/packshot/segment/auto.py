@@ -7,6 +7,8 @@
    A pixel that is the backdrop merely darkened (a shadow, or a neutral grey product) is
    decided by saliency; a pixel that matches the backdrop is background, so holes (the backdrop
    seen through a handle) stay holes.
+   Holes and thin parts are then decided again at up to 1536 px (:mod:`.holes`): the backdrop
+   seen through a ring, a handle or a wire frame goes to 0, a thin wire lost at 768 px is put back.
 3. **Edges** at full resolution: in a band around the coarse outline each pixel is solved for
    alpha against the local foreground and background colours (:mod:`.matting`).
 
@@ -27,6 +29,7 @@ from ..imaging import linear_to_srgb, resize_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
+from .holes import refine_holes
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
 
@@ -218,6 +221,10 @@ class AutoBackend:
             if box is not None:
                 prob = prob * ~known_bg
             prob = clean_mask(prob)
+            # holes and thin parts, decided at up to 2 x the coarse resolution (segment/holes.py)
+            fine_prob, hole_stats = refine_holes(prob, crop, model, saliency=saliency)
+            params.update(hole_stats)
+            prob = cv2.resize(fine_prob, (sw, sh), interpolation=cv2.INTER_AREA) if fine_prob.shape != prob.shape else fine_prob
             for x, y, lab in points_small:
                 r = max(1, int(0.01 * np.hypot(sh, sw)))
                 cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
@@ -239,15 +246,18 @@ class AutoBackend:
 
         # refine the edge band at the crop's full resolution
         foreground = None
+        edge_prob, band_px = prob, config.band_px
+        if mode == "studio" and fine_prob.shape != prob.shape:
+            edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
         if config.refine_edges:
-            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, prob, config.band_px)
+            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, edge_prob, band_px)
             params["edge_band"] = band_stats
             if config.decontaminate and band_fg is not None:
                 ys, xs, colours = band_fg
                 foreground = rgb.copy()
                 foreground[ys + ry0, xs + rx0] = colours
         else:
-            alpha_crop = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
+            alpha_crop = cv2.resize(edge_prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if edge_prob.shape != (ch, cw) else edge_prob
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:
