@@ -124,7 +124,7 @@ def clean_mask(prob: np.ndarray, min_part: float = 0.0008, max_hole: float = 0.0
 
 
 def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.ndarray | None,
-                        points_small, iterations: int = 4) -> np.ndarray:
+                        points_small, iterations: int = 4, fill: bool = False) -> np.ndarray:
     """Coarse product mask for a photo without a clean backdrop: GrabCut seeded by saliency.
 
     Parameters
@@ -133,9 +133,13 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     saliency : float32 h x w in [0, 1].
     known_bg : bool h x w, pixels sure to be background (outside a box prompt), or None.
     points_small : (x, y, label) in coarse pixels.
+    fill : start with everything that is not known background as probable product (GrabCut's
+        rectangle start: the product fills the box), not only what saliency found.
     """
     h, w = saliency.shape
     mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    if fill and known_bg is not None:
+        mask[~known_bg] = cv2.GC_PR_FGD
     if known_bg is not None:
         mask[known_bg] = cv2.GC_BGD
         inside = ~known_bg
@@ -164,8 +168,39 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     except cv2.error:
         return saliency.astype(np.float32)
     gc = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if fill and known_bg is not None:
+        # a product that fills its box is taken as solid: a white panel or a letter's counter
+        # that GrabCut gave to the (white-flecked) backdrop's colour model, enclosed by the
+        # product, is product; a negative point still opens what it names
+        inv = (gc < 0.5).astype(np.uint8)
+        n, labels = cv2.connectedComponents(inv, connectivity=4)
+        if n > 1:
+            outer = np.zeros(n, bool)
+            outer[np.unique(labels[known_bg & (inv > 0)])] = True
+            outer[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+            for x, y, lab in points_small:
+                xi, yi = int(np.clip(round(x), 0, w - 1)), int(np.clip(round(y), 0, h - 1))
+                if lab == 0:
+                    outer[labels[yi, xi]] = True
+            outer[0] = True
+            gc[~outer[labels]] = 1.0
     # soften the hard GrabCut edge by one pixel so the upsampled outline is not stair-stepped
     return cv2.GaussianBlur(gc, (3, 3), 0.7)
+
+
+BOX_MIN_SPAN = 0.8
+"""A box prompt is drawn around the product: when saliency's mask spans less than this share of
+the box's width or height, it found a part of the product only, and GrabCut starts from the box."""
+
+
+def _box_span(mask: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    """Share of the box's (``inside``'s) width and height that ``mask`` spans."""
+    ys, xs = np.nonzero(mask & inside)
+    iy, ix = np.nonzero(inside)
+    if ys.size == 0 or iy.size == 0:
+        return 0.0, 0.0
+    return (float(xs.max() - xs.min() + 1) / float(ix.max() - ix.min() + 1),
+            float(ys.max() - ys.min() + 1) / float(iy.max() - iy.min() + 1))
 
 
 class AutoBackend:
@@ -236,10 +271,15 @@ class AutoBackend:
             if box is not None:
                 prob *= ~known_bg
                 inside = float((~known_bg).sum())
-                if float((prob >= 0.5).sum()) < 0.05 * inside or points:
-                    # saliency found (almost) nothing in the box, or points must be honoured:
-                    # GrabCut with the box as the sure background and saliency as the start
-                    prob = grabcut_probability(srgb, saliency, known_bg, points_small)
+                spans = _box_span(prob >= 0.5, ~known_bg)
+                params["saliency_box_span"] = [round(v, 3) for v in spans]
+                fills = min(spans) < BOX_MIN_SPAN
+                if float((prob >= 0.5).sum()) < 0.05 * inside or points or fills:
+                    # saliency found (almost) nothing in the box, or only a part of what the box
+                    # holds (a label's letters on a box that fills the photo), or points must be
+                    # honoured: GrabCut with the box as the sure background and saliency (or,
+                    # when it spans too little of the box, the whole box) as the start
+                    prob = grabcut_probability(srgb, saliency, known_bg, points_small, fill=fills)
                     mode = "grabcut"
                     flags[-1] = "fallback-grabcut"
         params["mode"] = mode
