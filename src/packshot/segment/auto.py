@@ -140,6 +140,17 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     if fill and known_bg is not None:
         mask[~known_bg] = cv2.GC_PR_FGD
+        # The ring around a box that fills the photo is a thin band: where the product reaches
+        # into it (a bag's corner), its colour is not the band's (the desk's). Only pixels near
+        # the band's own colour are sure background; the others are probable background, so
+        # GrabCut's backdrop model does not learn the product's colours from them.
+        ring = srgb[known_bg]
+        if ring.shape[0] >= 12:
+            med = np.median(ring, axis=0)
+            dist = np.linalg.norm(srgb - med, axis=2)
+            mad = float(np.median(dist[known_bg]))
+            far = known_bg & (dist > max(3.0 * 1.4826 * mad, RING_MIN_DISTANCE))
+            mask[far] = cv2.GC_PR_BGD
     if known_bg is not None:
         mask[known_bg] = cv2.GC_BGD
         inside = ~known_bg
@@ -188,6 +199,8 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     return cv2.GaussianBlur(gc, (3, 3), 0.7)
 
 
+RING_MIN_DISTANCE = 0.12
+"""sRGB distance from the ring's median colour beyond which a ring pixel is only probable background."""
 BOX_MIN_SPAN = 0.8
 """A box prompt is drawn around the product: when saliency's mask spans less than this share of
 the box's width or height, it found a part of the product only, and GrabCut starts from the box."""
