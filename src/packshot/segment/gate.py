@@ -210,12 +210,23 @@ def _polygon_coverage(hard: np.ndarray, polygon) -> float | None:
     return float(hard[y0:y1, x0:x1][inside > 0].mean())
 
 
-def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig()) -> dict[str, Any]:
-    """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover."""
+def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(),
+                 second: np.ndarray | None = None) -> dict[str, Any]:
+    """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover.
+
+    ``second``: the second estimate (bool, any size). A line that neither the cut-out nor the
+    second estimate covers (each under half of it) is text around the product (a shelf label,
+    a neighbouring product), not the product's: it is not counted.
+    """
     hard = cutout.alpha > 0.5
     lines = box_text.upright_lines() if box_text is not None else ()
-    total = missing = 0
+    total = missing = ignored = 0
     missing_text = []
+    if second is not None and second.shape != hard.shape:
+        import cv2
+
+        second = cv2.resize(second.astype(np.uint8), (hard.shape[1], hard.shape[0]),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
     for line in lines:
         glyphs = sum(1 for c in line.text if c.isalnum())
         if line.confidence < 0.8:
@@ -223,11 +234,17 @@ def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(
         covered = _polygon_coverage(hard, line.polygon)
         if covered is None:
             continue
+        if second is not None and covered < config.min_line_coverage:
+            by_second = _polygon_coverage(second, line.polygon)
+            if by_second is not None and by_second < 0.5:
+                ignored += glyphs
+                continue
         total += glyphs
         if covered < config.min_line_coverage:
             missing += glyphs
             missing_text.append(line.text)
-    return {"glyphs_read": total, "glyphs_missing": missing, "missing_lines": missing_text[:12]}
+    return {"glyphs_read": total, "glyphs_missing": missing, "missing_lines": missing_text[:12],
+            "glyphs_outside_both": ignored}
 
 
 def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any = None,
@@ -303,7 +320,8 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
         # reach the shelf labels around a product the user boxed
         box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
     if box_text is not None:
-        tm = text_metrics(cutout, box_text, config)
+        # unprompted: text that the second estimate also leaves out is around the product
+        tm = text_metrics(cutout, box_text, config, second=None if prompted else second)
         metrics.update(tm)
         if tm["glyphs_missing"] > config.max_missing_glyphs and \
                 tm["glyphs_missing"] >= config.max_missing_share * max(tm["glyphs_read"], 1):
