@@ -210,3 +210,34 @@ def test_box_prompt_cuts_out_a_product_that_fills_the_frame(name, box):
     holes = [cv2.contourArea(c) for c, hrow in zip(contours, hierarchy[0]) if hrow[3] >= 0]
     assert sum(holes) < 0.01 * hard.sum()
     assert review_cutout(cut, prompted=True).gate.passed
+
+
+# ------------------------------------------------------------------------------------------ hands
+def test_exclude_hands_removes_a_skin_region_reaching_the_edge_and_keeps_a_product_inside():
+    from packshot.segment import cutout_from_mask
+    from packshot.segment.hands import exclude_hands
+
+    h = w = 256
+    srgb = np.full((h, w, 3), 0.9, np.float32)
+    srgb[60:200, 100:180] = (0.10, 0.12, 0.30)            # the product, a dark blue carton
+    srgb[150:230, 0:120] = (167 / 255, 111 / 255, 90 / 255)  # a hand from the left edge, over it
+    cv2.circle(srgb, (140, 100), 12, (167 / 255, 111 / 255, 90 / 255), -1)  # a skin-coloured print on the label
+    img = srgb_to_linear(srgb)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[60:200, 100:180] = 1
+    alpha[150:230, 0:120] = 1
+    cut, rec = exclude_hands(cutout_from_mask(img, alpha, decontaminate=False))
+    assert rec["regions"] == 1 and "hands-excluded" in cut.flags
+    assert cut.alpha[190:230, 0:90].max() < 0.5           # the hand is gone
+    assert cut.alpha[100, 140] > 0.5                        # the print inside the product stays
+    assert float((cut.alpha[60:140, 100:180] > 0.5).mean()) > 0.95
+
+
+def test_exclude_hands_on_a_photo_without_skin_changes_nothing():
+    from packshot.segment import cutout_from_mask
+    from packshot.segment.hands import exclude_hands
+
+    s = make_holey_product("mug", seed=1, size=(128, 128), backdrop="grey")
+    cut = cutout_from_mask(s.image, s.mask, decontaminate=False)
+    out, rec = exclude_hands(cut)
+    assert out is cut and rec["regions"] == 0

@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         max_pixels: int = max_pixels_option("Refuse inputs with more pixels (decompression-bomb guard)"),
         orientation: str = typer.Option("keep", "--orientation", help="keep the input's geometry (default), auto (turn upright from label text, then shape), or 0, 90, 180, 270 (clockwise)."),
         gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
+        exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only)."""
         from ..imaging import check_output_name, load_image, save_gray
@@ -110,6 +111,10 @@ def register(app: typer.Typer) -> None:
             cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
             if cut.is_empty:
                 raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
+            if exclude_hands:
+                from ..segment.hands import exclude_hands as _exclude_hands
+
+                cut = _exclude_hands(cut)[0]
             if gate or orientation_choice != "keep":
                 from ..segment.review import require_passed, review_cutout
 

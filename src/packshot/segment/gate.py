@@ -62,6 +62,9 @@ class GateConfig:
     """A side counts as touched when the product covers this share of it."""
     min_agreement: float = 0.5
     """IoU with the second estimate below which the two disagree."""
+    studio_confidence: float = 0.9
+    """A "studio-backdrop" cut-out at or above this confidence (backdrop explained, saliency agreeing)
+    is not stopped by disagreeing with the second estimate (a warning instead)."""
     max_missing_glyphs: int = 6
     """Confident label glyphs read on the photo but outside the cut-out, above which it fails..."""
     max_missing_share: float = 0.3
@@ -304,9 +307,16 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
     iou = float((second & ours).sum()) / union if union else 0.0
     metrics["second_estimate_iou"] = round(iou, 4)
     metrics["second_estimate_area_share"] = round(float(second.mean()), 4)
+    # a studio cut-out whose backdrop model explains the border and with which u2netp's saliency
+    # agrees (confidence >= studio_confidence) already has an independent second opinion:
+    # GrabCut, which takes in a textured table or soft shadows, then only warns
+    studio_sure = "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
     if iou < config.min_agreement and not prompted:
-        reasons.append(f"the cut-out disagrees with a second estimate (GrabCut from the border; "
-                       f"IoU {iou:.2f})")
+        text = f"the cut-out disagrees with a second estimate (GrabCut from the border; IoU {iou:.2f})"
+        if studio_sure:
+            warnings.append(text + f"; the backdrop model and saliency agree (confidence {cutout.confidence:.2f})")
+        else:
+            reasons.append(text)
 
     if config.read_text and box_text is None:
         from .orientation import read_box_text
