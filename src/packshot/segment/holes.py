@@ -99,6 +99,16 @@ below SHADOW_MAX_SALIENCY and less than SHADOW_MAX_SAME of it is the backdrop's 
 mostly the backdrop in shadow: a face of the product in the backdrop's colour is not)."""
 
 
+WINDOW_MARGIN = 0.04
+"""Margin (share of the long side) of the window around the coarse product that is examined."""
+
+
+def _paste(full: np.ndarray, part: np.ndarray, win) -> np.ndarray:
+    out = full.astype(np.float32, copy=True)
+    out[win] = part
+    return out
+
+
 def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
                  max_side: int = HOLES_MAX_SIDE, saliency: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Thin parts put back and holes opened, at up to ``max_side`` px (finer than the coarse pass).
@@ -122,9 +132,37 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     f = min(1.0, max_side / max(H, W))
     mw, mh = max(sw, int(round(W * f))), max(sh, int(round(H * f)))
     small = resize_linear(crop, (mw, mh)) if (mw, mh) != (W, H) else crop
-    srgb = cv2.GaussianBlur(linear_to_srgb(small), (0, 0), 1.0)
     field = cv2.resize(model.field, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else model.field
-    p = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
+    p_full = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
+    if saliency is not None and saliency.shape != (mh, mw):
+        saliency = cv2.resize(saliency, (mw, mh), interpolation=cv2.INTER_LINEAR)
+    min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
+    # Only the product and a margin around it are examined (the rest is plain backdrop, < 0.5
+    # already): a thin part lost in the coarse pass reaches at most WINDOW_MARGIN beyond it.
+    # ... or along a run of pixels unlike the backdrop that reaches the product (a cable lost in
+    # the coarse pass), found cheaply at the coarse resolution
+    tol = max(3.0 * model.noise, 0.025)
+    coarse = linear_to_srgb(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)) if (mw, mh) != (sw, sh) else linear_to_srgb(small)
+    unlike = (np.linalg.norm(coarse - model.field, axis=2) > tol) | (prob >= 0.5)
+    n_u, lab_u = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
+    reach = np.zeros(n_u, bool)
+    reach[np.unique(lab_u[prob >= 0.5])] = True
+    reach[0] = False
+    ys, xs = np.nonzero(reach[lab_u])
+    ys, xs = (ys * mh) // sh, (xs * mw) // sw
+    if ys.size:
+        m = int(np.ceil(WINDOW_MARGIN * max(mw, mh))) + 8
+        k = max(1, -(-mw // sw))
+        wx0, wy0 = max(0, int(xs.min()) - m), max(0, int(ys.min()) - m)
+        wx1, wy1 = min(mw, int(xs.max()) + k + m), min(mh, int(ys.max()) + k + m)
+    else:
+        wx0, wy0, wx1, wy1 = 0, 0, mw, mh
+    win = (slice(wy0, wy1), slice(wx0, wx1))
+    p = p_full[win].copy()
+    srgb = cv2.GaussianBlur(linear_to_srgb(np.ascontiguousarray(small[win])), (0, 0), 1.0)
+    field = np.ascontiguousarray(field[win])
+    if saliency is not None:
+        saliency = saliency[win]
     tol = max(3.0 * model.noise, 0.025)
     same, shadowed, differs = backdrop_evidence(srgb, field, model.noise)
     # A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
@@ -136,7 +174,7 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     stats = {"holes_size": [mw, mh], "thin_px": 0, "holes": 0, "hole_share": 0.0}
     hard = p >= 0.5
     if not hard.any():
-        return p.astype(np.float32), stats
+        return _paste(p_full, p, win), stats
     # thin parts: surely-product pixels connected to the coarse product (a wire lost in the
     # coarse pass still reaches the part it hangs from)
     # Only colour evidence puts a part back: a sharp darkening alone may be a contact shadow.
@@ -169,7 +207,7 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     cand = (hard & (same | shadowed) & ~wall).astype(np.uint8)
     n, labels, cstats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
     if n <= 1:
-        return p.astype(np.float32), stats
+        return _paste(p_full, p, win), stats
     strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
     area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
     # The backdrop seen through a hole is the backdrop within its own measured noise (lit or in
@@ -185,7 +223,6 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     open_to_outside = np.zeros(n, bool)
     open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
     share = strong / np.maximum(area, 1.0)
-    min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
     # A region open to the outside along much of its rim may be a face of the product in the
     # backdrop's colour (a white box top on a white sweep, a grey can rim on grey): only a region
     # the product encloses, or one mostly of the backdrop's colour that meets the outside along a
@@ -197,7 +234,7 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
     contact = np.bincount(labels[rim & outside], minlength=n).astype(np.float64)
     narrow = contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)
     if saliency is not None:
-        sal = cv2.resize(saliency, (mw, mh), interpolation=cv2.INTER_LINEAR) if saliency.shape != (mh, mw) else saliency
+        sal = saliency
         sal_mean = np.bincount(labels.ravel(), weights=sal.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
     else:
         sal_mean = np.ones(n)
@@ -210,4 +247,4 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
         stats["holes"] = int(keep.sum())
         stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
         p = np.where(hole, 0.0, p)
-    return p.astype(np.float32), stats
+    return _paste(p_full, p, win), stats
