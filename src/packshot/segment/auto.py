@@ -206,6 +206,21 @@ BOX_MIN_SPAN = 0.8
 the box's width or height, it found a part of the product only, and GrabCut starts from the box."""
 
 
+BOX_MAX_RING_LIKE = 0.2
+"""Largest share of a box's inside within RING_MIN_DISTANCE of the ring's median colour for the
+box to count as tight around the product (GrabCut then starts from the whole box)."""
+
+
+def _ring_like_share(srgb: np.ndarray, known_bg: np.ndarray) -> float:
+    """Share of the pixels inside the box (not ``known_bg``) near the ring's median colour."""
+    ring = srgb[known_bg]
+    inside = ~known_bg
+    if ring.shape[0] < 12 or not inside.any():
+        return 1.0
+    med = np.median(ring, axis=0)
+    return float((np.linalg.norm(srgb[inside] - med, axis=1) < RING_MIN_DISTANCE).mean())
+
+
 def _box_span(mask: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
     """Share of the box's (``inside``'s) width and height that ``mask`` spans."""
     ys, xs = np.nonzero(mask & inside)
@@ -286,7 +301,11 @@ class AutoBackend:
                 inside = float((~known_bg).sum())
                 spans = _box_span(prob >= 0.5, ~known_bg)
                 params["saliency_box_span"] = [round(v, 3) for v in spans]
-                fills = min(spans) < BOX_MIN_SPAN
+                # ... and the box is tight: little of its inside has the ring's colour (a loose
+                # box around a product on a plain backdrop has much of it)
+                ring_like = _ring_like_share(srgb_smooth, known_bg)
+                params["box_ring_like_share"] = round(ring_like, 3)
+                fills = min(spans) < BOX_MIN_SPAN and ring_like < BOX_MAX_RING_LIKE
                 if float((prob >= 0.5).sum()) < 0.05 * inside or points or fills:
                     # saliency found (almost) nothing in the box, or only a part of what the box
                     # holds (a label's letters on a box that fills the photo), or points must be
