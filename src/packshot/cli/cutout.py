@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
         gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
         as_json: Json = False,
         quiet: Quiet = False,
+        exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
     ) -> None:
         """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
 
@@ -111,6 +112,10 @@ def register(app: typer.Typer) -> None:
             if cut.is_empty:
                 raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
             flags: list[str] = []
+            if exclude_hands:
+                from ..segment.hands import exclude_hands as _exclude_hands
+
+                cut = _exclude_hands(cut)[0]
             if gate or orientation_choice != "keep":
                 from ..segment.review import require_passed, review_cutout
 

@@ -7,6 +7,8 @@
    A pixel that is the backdrop merely darkened (a shadow, or a neutral grey product) is
    decided by saliency; a pixel that matches the backdrop is background, so holes (the backdrop
    seen through a handle) stay holes.
+   Holes and thin parts are then decided again at up to 1536 px (:mod:`.holes`): the backdrop
+   seen through a ring, a handle or a wire frame goes to 0, a thin wire lost at 768 px is put back.
 3. **Edges** at full resolution: in a band around the coarse outline each pixel is solved for
    alpha against the local foreground and background colours (:mod:`.matting`).
 
@@ -27,6 +29,7 @@ from ..imaging import linear_to_srgb, resize_linear, srgb_to_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
+from .holes import refine_holes
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
 
@@ -117,7 +120,7 @@ def clean_mask(prob: np.ndarray, min_part: float = 0.0008, max_hole: float = 0.0
 
 
 def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.ndarray | None,
-                        points_small, iterations: int = 4) -> np.ndarray:
+                        points_small, iterations: int = 4, fill: bool = False) -> np.ndarray:
     """Coarse product mask for a photo without a clean backdrop: GrabCut seeded by saliency.
 
     Parameters
@@ -126,9 +129,24 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     saliency : float32 h x w in [0, 1].
     known_bg : bool h x w, pixels sure to be background (outside a box prompt), or None.
     points_small : (x, y, label) in coarse pixels.
+    fill : start with everything that is not known background as probable product (GrabCut's
+        rectangle start: the product fills the box), not only what saliency found.
     """
     h, w = saliency.shape
     mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    if fill and known_bg is not None:
+        mask[~known_bg] = cv2.GC_PR_FGD
+        # The ring around a box that fills the photo is a thin band: where the product reaches
+        # into it (a bag's corner), its colour is not the band's (the desk's). Only pixels near
+        # the band's own colour are sure background; the others are probable background, so
+        # GrabCut's backdrop model does not learn the product's colours from them.
+        ring = srgb[known_bg]
+        if ring.shape[0] >= 12:
+            med = np.median(ring, axis=0)
+            dist = np.linalg.norm(srgb - med, axis=2)
+            mad = float(np.median(dist[known_bg]))
+            far = known_bg & (dist > max(3.0 * 1.4826 * mad, RING_MIN_DISTANCE))
+            mask[far] = cv2.GC_PR_BGD
     if known_bg is not None:
         mask[known_bg] = cv2.GC_BGD
         inside = ~known_bg
@@ -157,8 +175,56 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     except cv2.error:
         return saliency.astype(np.float32)
     gc = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if fill and known_bg is not None:
+        # a product that fills its box is taken as solid: a white panel or a letter's counter
+        # that GrabCut gave to the (white-flecked) backdrop's colour model, enclosed by the
+        # product, is product; a negative point still opens what it names
+        inv = (gc < 0.5).astype(np.uint8)
+        n, labels = cv2.connectedComponents(inv, connectivity=4)
+        if n > 1:
+            outer = np.zeros(n, bool)
+            outer[np.unique(labels[known_bg & (inv > 0)])] = True
+            outer[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+            for x, y, lab in points_small:
+                xi, yi = int(np.clip(round(x), 0, w - 1)), int(np.clip(round(y), 0, h - 1))
+                if lab == 0:
+                    outer[labels[yi, xi]] = True
+            outer[0] = True
+            gc[~outer[labels]] = 1.0
     # soften the hard GrabCut edge by one pixel so the upsampled outline is not stair-stepped
     return cv2.GaussianBlur(gc, (3, 3), 0.7)
+
+
+RING_MIN_DISTANCE = 0.12
+"""sRGB distance from the ring's median colour beyond which a ring pixel is only probable background."""
+BOX_MIN_SPAN = 0.8
+"""A box prompt is drawn around the product: when saliency's mask spans less than this share of
+the box's width or height, it found a part of the product only, and GrabCut starts from the box."""
+
+
+BOX_MAX_RING_LIKE = 0.2
+"""Largest share of a box's inside within RING_MIN_DISTANCE of the ring's median colour for the
+box to count as tight around the product (GrabCut then starts from the whole box)."""
+
+
+def _ring_like_share(srgb: np.ndarray, known_bg: np.ndarray) -> float:
+    """Share of the pixels inside the box (not ``known_bg``) near the ring's median colour."""
+    ring = srgb[known_bg]
+    inside = ~known_bg
+    if ring.shape[0] < 12 or not inside.any():
+        return 1.0
+    med = np.median(ring, axis=0)
+    return float((np.linalg.norm(srgb[inside] - med, axis=1) < RING_MIN_DISTANCE).mean())
+
+
+def _box_span(mask: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    """Share of the box's (``inside``'s) width and height that ``mask`` spans."""
+    ys, xs = np.nonzero(mask & inside)
+    iy, ix = np.nonzero(inside)
+    if ys.size == 0 or iy.size == 0:
+        return 0.0, 0.0
+    return (float(xs.max() - xs.min() + 1) / float(ix.max() - ix.min() + 1),
+            float(ys.max() - ys.min() + 1) / float(iy.max() - iy.min() + 1))
 
 
 class AutoBackend:
@@ -214,6 +280,10 @@ class AutoBackend:
             if box is not None:
                 prob = prob * ~known_bg
             prob = clean_mask(prob)
+            # holes and thin parts, decided at up to 2 x the coarse resolution (segment/holes.py)
+            fine_prob, hole_stats = refine_holes(prob, crop, model, saliency=saliency)
+            params.update(hole_stats)
+            prob = cv2.resize(fine_prob, (sw, sh), interpolation=cv2.INTER_AREA) if fine_prob.shape != prob.shape else fine_prob
             for x, y, lab in points_small:
                 r = max(1, int(0.01 * np.hypot(sh, sw)))
                 cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
@@ -225,25 +295,37 @@ class AutoBackend:
             if box is not None:
                 prob *= ~known_bg
                 inside = float((~known_bg).sum())
-                if float((prob >= 0.5).sum()) < 0.05 * inside or points:
-                    # saliency found (almost) nothing in the box, or points must be honoured:
-                    # GrabCut with the box as the sure background and saliency as the start
-                    prob = grabcut_probability(srgb, saliency, known_bg, points_small)
+                spans = _box_span(prob >= 0.5, ~known_bg)
+                params["saliency_box_span"] = [round(v, 3) for v in spans]
+                # ... and the box is tight: little of its inside has the ring's colour (a loose
+                # box around a product on a plain backdrop has much of it)
+                ring_like = _ring_like_share(srgb_smooth, known_bg)
+                params["box_ring_like_share"] = round(ring_like, 3)
+                fills = min(spans) < BOX_MIN_SPAN and ring_like < BOX_MAX_RING_LIKE
+                if float((prob >= 0.5).sum()) < 0.05 * inside or points or fills:
+                    # saliency found (almost) nothing in the box, or only a part of what the box
+                    # holds (a label's letters on a box that fills the photo), or points must be
+                    # honoured: GrabCut with the box as the sure background and saliency (or,
+                    # when it spans too little of the box, the whole box) as the start
+                    prob = grabcut_probability(srgb, saliency, known_bg, points_small, fill=fills)
                     mode = "grabcut"
                     flags[-1] = "fallback-grabcut"
         params["mode"] = mode
 
         # refine the edge band at the crop's full resolution
         foreground = None
+        edge_prob, band_px = prob, config.band_px
+        if mode == "studio" and fine_prob.shape != prob.shape:
+            edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
         if config.refine_edges:
-            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, prob, config.band_px)
+            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, edge_prob, band_px)
             params["edge_band"] = band_stats
             if config.decontaminate and band_fg is not None:
                 ys, xs, colours = band_fg
                 foreground = rgb.copy()
                 foreground[ys + ry0, xs + rx0] = colours
         else:
-            alpha_crop = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (cw, ch) else prob
+            alpha_crop = cv2.resize(edge_prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if edge_prob.shape != (ch, cw) else edge_prob
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:

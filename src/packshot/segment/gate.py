@@ -63,6 +63,9 @@ class GateConfig:
     """A side counts as touched when the product covers this share of it."""
     min_agreement: float = 0.5
     """IoU with the second estimate below which the two disagree."""
+    studio_confidence: float = 0.9
+    """A "studio-backdrop" cut-out at or above this confidence (backdrop explained, saliency agreeing)
+    is not stopped by disagreeing with the second estimate (a warning instead)."""
     max_missing_glyphs: int = 6
     """Confident label glyphs read on the photo but outside the cut-out, above which it fails..."""
     max_missing_share: float = 0.3
@@ -204,12 +207,23 @@ def _polygon_coverage(hard: np.ndarray, polygon) -> float | None:
     return float(hard[y0:y1, x0:x1][inside > 0].mean())
 
 
-def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig()) -> dict[str, Any]:
-    """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover."""
+def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(),
+                 second: np.ndarray | None = None) -> dict[str, Any]:
+    """Glyphs of the confident upright lines read in the box, and those the cut-out does not cover.
+
+    ``second``: the second estimate (bool, any size). A line that neither the cut-out nor the
+    second estimate covers (each under half of it) is text around the product (a shelf label,
+    a neighbouring product), not the product's: it is not counted.
+    """
     hard = cutout.alpha > 0.5
     lines = box_text.upright_lines() if box_text is not None else ()
-    total = missing = 0
+    total = missing = ignored = 0
     missing_text = []
+    if second is not None and second.shape != hard.shape:
+        import cv2
+
+        second = cv2.resize(second.astype(np.uint8), (hard.shape[1], hard.shape[0]),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
     for line in lines:
         glyphs = sum(1 for c in line.text if c.isalnum())
         if line.confidence < 0.8:
@@ -217,11 +231,17 @@ def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(
         covered = _polygon_coverage(hard, line.polygon)
         if covered is None:
             continue
+        if second is not None and covered < config.min_line_coverage:
+            by_second = _polygon_coverage(second, line.polygon)
+            if by_second is not None and by_second < 0.5:
+                ignored += glyphs
+                continue
         total += glyphs
         if covered < config.min_line_coverage:
             missing += glyphs
             missing_text.append(line.text)
-    return {"glyphs_read": total, "glyphs_missing": missing, "missing_lines": missing_text[:12]}
+    return {"glyphs_read": total, "glyphs_missing": missing, "missing_lines": missing_text[:12],
+            "glyphs_outside_both": ignored}
 
 
 def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any = None,
@@ -281,9 +301,16 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
     iou = float((second & ours).sum()) / union if union else 0.0
     metrics["second_estimate_iou"] = round(iou, 4)
     metrics["second_estimate_area_share"] = round(float(second.mean()), 4)
+    # a studio cut-out whose backdrop model explains the border and with which u2netp's saliency
+    # agrees (confidence >= studio_confidence) already has an independent second opinion:
+    # GrabCut, which takes in a textured table or soft shadows, then only warns
+    studio_sure = "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
     if iou < config.min_agreement and not prompted:
-        reasons.append(f"the cut-out disagrees with a second estimate (GrabCut from the border; "
-                       f"IoU {iou:.2f})")
+        text = f"the cut-out disagrees with a second estimate (GrabCut from the border; IoU {iou:.2f})"
+        if studio_sure:
+            warnings.append(text + f"; the backdrop model and saliency agree (confidence {cutout.confidence:.2f})")
+        else:
+            reasons.append(text)
 
     if config.read_text and box_text is None:
         from .orientation import read_box_text
@@ -297,7 +324,8 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
         # reach the shelf labels around a product the user boxed
         box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
     if box_text is not None:
-        tm = text_metrics(cutout, box_text, config)
+        # unprompted: text that the second estimate also leaves out is around the product
+        tm = text_metrics(cutout, box_text, config, second=None if prompted else second)
         metrics.update(tm)
         if tm["glyphs_missing"] > config.max_missing_glyphs and \
                 tm["glyphs_missing"] >= config.max_missing_share * max(tm["glyphs_read"], 1):

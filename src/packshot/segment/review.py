@@ -44,9 +44,36 @@ class Review:
         return {"gate": self.gate.as_record(), "orientation": self.orientation.as_record()}
 
 
+FILL_FRAME_INSET = 0.012
+"""Share of the photo's sides taken as the backdrop band when the product fills the frame (a
+wider band reaches into the product: the Cheez-It box comes within 1.7 % of the photo's top)."""
+FILL_FRAME_MIN_AREA = 0.35
+FILL_FRAME_MIN_SOLIDITY = 0.85
+"""Least share of the photo the fill-the-frame candidate must cover to replace a failed cut-out."""
+
+
+def fill_frame_candidate(cutout: Cutout) -> Cutout | None:
+    """The cut-out of a product that fills the frame, the photo's border (a thin band of desk
+    or backdrop) as the sure background: the box-prompt path with the box inset
+    :data:`FILL_FRAME_INSET` from every side (GrabCut from the whole box, enclosed regions kept,
+    edges matted). None when the photo is too small or nothing is found."""
+    from . import segment
+    from ..types import Prompt
+
+    h, w = cutout.image.shape[:2]
+    dx, dy = max(2, int(round(FILL_FRAME_INSET * w))), max(2, int(round(FILL_FRAME_INSET * h)))
+    if w - 2 * dx < 16 or h - 2 * dy < 16:
+        return None
+    cand = segment(cutout.image, prompt=Prompt(box=(dx, dy, w - dx, h - dy)))
+    if cand.is_empty or float((cand.alpha > 0.5).mean()) < FILL_FRAME_MIN_AREA:
+        return None
+    return cand
+
+
 def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, prompted: bool = False,
                   gate_config: GateConfig = GateConfig(),
-                  orientation_config: OrientationConfig = OrientationConfig()) -> Review:
+                  orientation_config: OrientationConfig = OrientationConfig(),
+                  fill_frame: bool = True) -> Review:
     """Gate ``cutout`` and, when it passes, turn it upright.
 
     Parameters
@@ -55,10 +82,40 @@ def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, 
     gate : run the gate (off: the report passes with the note "gate off").
     prompted : the cut-out came from a user's prompt: the second estimate (GrabCut from the
         photo's border, blind to the prompt) does not vote.
+    fill_frame : when an unprompted cut-out of a photo without a studio backdrop fails the gate
+        (for another reason than the product being cut by the photo's edge),
+        try :func:`fill_frame_candidate` (the product fills the frame, the border is a band of
+        desk): it replaces the cut-out only when it passes the gate's checks (fragments, sides,
+        label text; not the second estimate, which is the same method from a wider border), is
+        one solid piece (solidity >= :data:`FILL_FRAME_MIN_SOLIDITY`) and covers at least
+        :data:`FILL_FRAME_MIN_AREA` of the photo; the gate's warnings and the flag
+        ``fill-frame`` say so.
     """
     box_text = None
     if gate:
         report, box_text = gate_cutout(cutout, gate_config, prompted=prompted)
+        # not when the gate found the product cut by the photo's edge: it runs on out of the
+        # frame (a reshoot), and a candidate inset from the edge could not show it
+        cut_by_edge = any("cut by the" in r for r in report.reasons)
+        if (not report.passed and fill_frame and not prompted and not cutout.is_empty
+                and "studio-backdrop" not in cutout.flags and not cut_by_edge):
+            cand = fill_frame_candidate(cutout)
+            if cand is not None:
+                # The gate's second estimate is GrabCut from a wider (4 %) border: the same method,
+                # blinder, so it does not vote here; the candidate must instead be one solid piece.
+                cand_report, cand_text = gate_cutout(cand, gate_config, prompted=True)
+                solid = (cand_report.metrics.get("solidity", 0.0) >= FILL_FRAME_MIN_SOLIDITY
+                         and cand_report.metrics.get("largest_share", 0.0) >= 0.95)
+                if cand_report.passed and solid:
+                    note = ("the product fills the frame: cut out from the photo's border band (GrabCut from "
+                            "the whole photo); the first cut-out failed the gate: " + "; ".join(report.reasons))
+                    metrics = {**cand_report.metrics, "fill_frame": True,
+                               "first_attempt": {"reasons": list(report.reasons)}}
+                    cutout = Cutout(rgb=cand.rgb, alpha=cand.alpha, image=cand.image, bbox=cand.bbox,
+                                    confidence=cand.confidence, background=cand.background,
+                                    flags=(*cand.flags, "fill-frame"), provenance=cand.provenance)
+                    report = GateReport(True, (), (*cand_report.warnings, note), metrics)
+                    box_text = cand_text
     else:
         report = GateReport(True, (), ("gate off",), {})
     if not report.passed:

@@ -1,0 +1,250 @@
+"""Holes and thin parts of products on a clean studio backdrop.
+
+u2netp saliency, and the coarse mask built on it, fills the inside of a ring, a handle, a wire
+frame or a chain: it sees one blob, and a wire 2 px wide is under a pixel in the 768 px coarse
+pass. On a clean studio backdrop the colour of the backdrop is known at every pixel (the fitted
+field of :mod:`.backdrop`), so :func:`refine_holes` decides both again at up to 1536 px
+(``HOLES_MAX_SIDE``), before the edge band is matted at full resolution
+(:func:`.matting.refine_alpha_band`, known-background matting), so that a hole's rim and a
+wire's edges are solved like the outer outline:
+
+- **thin parts**: pixels whose colour neither the backdrop nor its shadow can have, in a
+  connected run that reaches the coarse product (within a few pixels), are product;
+- **holes**: inside the outline, a connected region of pixels of the backdrop's colour (or the
+  backdrop darkened by a soft shadow) is set to 0 when the product encloses it and at least
+  ``HOLE_ENCLOSED_SHARE`` of it is the backdrop's very colour, or when it is mostly
+  (``HOLE_MIN_SHARE``) the backdrop's colour and meets the outside along a small part of its rim
+  only (``HOLE_MAX_CONTACT``: a lens seen past a temple). A sharp local darkening (a thin grey
+  wire, which has the colour of the backdrop in shadow) is a wall between holes, never a hole.
+
+A face of the product in the backdrop's own colour, open to the outside along its rim (a white
+box top on a white sweep), stays product; a region of exactly the backdrop's colour that the
+product encloses (a white label panel on a white sweep) is the known limit: it needs 30 % of
+exact backdrop colour and is then opened.
+
+Thresholds are in units of the backdrop's measured noise (as in :func:`.auto.studio_probability`)
+and were set on generated products of seeds 1000-1024 (``make_holey_product``);
+``benchmarks/cutout.py --holes`` reports on seeds 5000+ and on the masked real objects.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .backdrop import BackdropModel
+
+HOLE_MIN_SHARE = 0.5
+"""Share of a candidate region that must be the backdrop's own colour (not only its shadow)."""
+HOLE_ENCLOSED_SHARE = 0.3
+"""The same share for a region the product encloses on every side (a cell of a wire frame in its shadow)."""
+HOLE_MAX_CONTACT = 0.15
+"""Largest share of a region's rim that may meet the outside of the mask for it to be a hole."""
+SHADOW_MIN_K = 0.25
+"""Darkest shadow (share of the backdrop's linear light) still read as the backdrop."""
+HOLE_MIN_PX = 12
+"""Least number of backdrop-coloured coarse pixels in a hole (smaller ones are noise)."""
+
+
+def _srgb_to_linear(s: np.ndarray) -> np.ndarray:
+    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel evidence against a backdrop field (all sRGB-encoded, same shape).
+
+    Returns
+    -------
+    same : bool, the pixel is the backdrop's colour within its noise.
+    shadowed : bool, the pixel is the backdrop's colour darkened (a shadow), not much.
+    differs : float32 distance from the backdrop and from its shadowed colour (sRGB units),
+        the smaller of the two: large only where no lighting of the backdrop explains the pixel.
+    """
+    tol = max(3.0 * noise, 0.025)
+    diff = np.linalg.norm(srgb - field, axis=2)
+    lin = _srgb_to_linear(srgb)
+    lin_bg = _srgb_to_linear(field)
+    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    shade = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
+    shade_srgb = np.where(shade <= 0.0031308, shade * 12.92, 1.055 * np.power(np.clip(shade, 0.0031308, 1), 1 / 2.4) - 0.055)
+    chroma = np.linalg.norm(shade_srgb - srgb, axis=2)
+    same = diff < 1.0 * tol
+    shadowed = (chroma < 1.0 * tol) & (k > SHADOW_MIN_K) & (k < 1.05)
+    differs = np.where((k > 0.3) & (k < 1.2), np.minimum(diff, chroma), diff).astype(np.float32)
+    return same, shadowed, differs
+
+
+THIN_SURE = 2.5
+"""A pixel at least this many backdrop tolerances from the backdrop and from its shadow is surely product."""
+SHARP_DARK = 0.1
+"""How much darker than its surroundings (share of the backdrop's light) a pixel of a thin part is."""
+THIN_MAX_HALF_WIDTH = 3.0
+"""Half-width (px at the holes resolution) of the widest part put back."""
+HOLES_MAX_SIDE = 1536
+"""Long side of the resolution holes and thin parts are decided at (2 x the coarse pass)."""
+HOLE_EXACT_SHARE = 0.85
+"""Share of a hole's pixels that must be the backdrop (or its shadow) within STRICT_NOISE x its
+measured noise: less, and the region is the backdrop seen through glass (product)."""
+STRICT_NOISE = 3.0
+STRICT_MIN = 0.008
+"""Floor (sRGB units) of the exact-backdrop tolerance."""
+EDGE_GRAD = 0.02
+EDGE_GRAD_NOISE = 4.0
+"""A pixel whose luminance gradient (sRGB units per px) exceeds max(EDGE_GRAD, EDGE_GRAD_NOISE x
+noise) is an edge: a wall between a product face and the backdrop (a soft shadow's is not)."""
+SHADOW_MAX_SALIENCY = 0.9
+SHADOW_MAX_SAME = 0.5
+"""A region open to the outside with no edge between is opened when saliency's mean over it is
+below SHADOW_MAX_SALIENCY and less than SHADOW_MAX_SAME of it is the backdrop's own colour (it is
+mostly the backdrop in shadow: a face of the product in the backdrop's colour is not)."""
+
+
+WINDOW_MARGIN = 0.04
+"""Margin (share of the long side) of the window around the coarse product that is examined."""
+
+
+def _paste(full: np.ndarray, part: np.ndarray, win) -> np.ndarray:
+    out = full.astype(np.float32, copy=True)
+    out[win] = part
+    return out
+
+
+def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
+                 max_side: int = HOLES_MAX_SIDE, saliency: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Thin parts put back and holes opened, at up to ``max_side`` px (finer than the coarse pass).
+
+    Parameters
+    ----------
+    prob : float32 h x w coarse product probability (after :func:`.auto.clean_mask`).
+    crop : float32 H x W x 3 linear photo (the crop the coarse pass was made from).
+    model : the clean backdrop fitted on the coarse image (its field is smooth: it is scaled up).
+
+    Returns
+    -------
+    prob : float32 probability at the finer resolution (``(H, W)`` scaled to ``max_side``, never
+        below the coarse one): pass it to :func:`.matting.refine_alpha_band` like the coarse one.
+    stats : ``holes``, ``hole_share``, ``thin_px`` (pixels put back) and ``holes_size``.
+    """
+    from ..imaging import linear_to_srgb, resize_linear
+
+    H, W = crop.shape[:2]
+    sh, sw = prob.shape
+    f = min(1.0, max_side / max(H, W))
+    mw, mh = max(sw, int(round(W * f))), max(sh, int(round(H * f)))
+    small = resize_linear(crop, (mw, mh)) if (mw, mh) != (W, H) else crop
+    field = cv2.resize(model.field, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else model.field
+    p_full = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
+    if saliency is not None and saliency.shape != (mh, mw):
+        saliency = cv2.resize(saliency, (mw, mh), interpolation=cv2.INTER_LINEAR)
+    min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
+    # Only the product and a margin around it are examined (the rest is plain backdrop, < 0.5
+    # already): a thin part lost in the coarse pass reaches at most WINDOW_MARGIN beyond it.
+    # ... or along a run of pixels unlike the backdrop that reaches the product (a cable lost in
+    # the coarse pass), found cheaply at the coarse resolution
+    tol = max(3.0 * model.noise, 0.025)
+    coarse = linear_to_srgb(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)) if (mw, mh) != (sw, sh) else linear_to_srgb(small)
+    unlike = (np.linalg.norm(coarse - model.field, axis=2) > tol) | (prob >= 0.5)
+    n_u, lab_u = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
+    reach = np.zeros(n_u, bool)
+    reach[np.unique(lab_u[prob >= 0.5])] = True
+    reach[0] = False
+    ys, xs = np.nonzero(reach[lab_u])
+    ys, xs = (ys * mh) // sh, (xs * mw) // sw
+    if ys.size:
+        m = int(np.ceil(WINDOW_MARGIN * max(mw, mh))) + 8
+        k = max(1, -(-mw // sw))
+        wx0, wy0 = max(0, int(xs.min()) - m), max(0, int(ys.min()) - m)
+        wx1, wy1 = min(mw, int(xs.max()) + k + m), min(mh, int(ys.max()) + k + m)
+    else:
+        wx0, wy0, wx1, wy1 = 0, 0, mw, mh
+    win = (slice(wy0, wy1), slice(wx0, wx1))
+    p = p_full[win].copy()
+    srgb = cv2.GaussianBlur(linear_to_srgb(np.ascontiguousarray(small[win])), (0, 0), 1.0)
+    field = np.ascontiguousarray(field[win])
+    if saliency is not None:
+        saliency = saliency[win]
+    tol = max(3.0 * model.noise, 0.025)
+    same, shadowed, differs = backdrop_evidence(srgb, field, model.noise)
+    # A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
+    # (soft) it is a sharp local darkening: darker than its surroundings by SHARP_DARK.
+    lin, lin_bg = _srgb_to_linear(srgb), _srgb_to_linear(field)
+    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    sharp_dark = (k < cv2.GaussianBlur(k, (0, 0), 2.0) - SHARP_DARK) & ~same
+    sure = (differs > THIN_SURE * tol) | sharp_dark
+    stats = {"holes_size": [mw, mh], "thin_px": 0, "holes": 0, "hole_share": 0.0}
+    hard = p >= 0.5
+    if not hard.any():
+        return _paste(p_full, p, win), stats
+    # thin parts: surely-product pixels connected to the coarse product (a wire lost in the
+    # coarse pass still reaches the part it hangs from)
+    # Only colour evidence puts a part back: a sharp darkening alone may be a contact shadow.
+    by_colour = differs > THIN_SURE * tol
+    n, labels = cv2.connectedComponents(by_colour.astype(np.uint8), connectivity=8)
+    if n > 1:
+        touch = np.zeros(n, bool)
+        # within a few pixels: where a wire meets a dark part its darkening is not local
+        near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))).astype(bool)
+        touch[np.unique(labels[near & by_colour])] = True
+        touch[0] = False
+        add = touch[labels] & ~hard
+        # only thin runs: a wide one (a second object, the table beyond) is the coarse pass's call
+        na, alab = cv2.connectedComponents(add.astype(np.uint8), connectivity=8)
+        if na > 1:
+            width = cv2.distanceTransform(add.astype(np.uint8), cv2.DIST_L2, 3)
+            widest = np.zeros(na, np.float32)
+            np.maximum.at(widest, alab.ravel(), width.ravel())
+            add = add & (widest <= THIN_MAX_HALF_WIDTH)[alab]
+        stats["thin_px"] = int(add.sum())
+        p = np.where(add, 1.0, p)
+        hard = p >= 0.5
+    # holes: the backdrop's colour (or its shadow) inside the outline, never a surely-product pixel
+    # a wire is a wall between holes: thickened by a pixel so that its gaps do not join them; so is
+    # a sharp edge (the rim of a product face in the backdrop's colour), unlike a soft shadow's edge
+    lum = srgb.mean(axis=2)
+    grad = np.hypot(cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    edge = grad > max(EDGE_GRAD, EDGE_GRAD_NOISE * model.noise)
+    wall = cv2.dilate((sure | edge).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    cand = (hard & (same | shadowed) & ~wall).astype(np.uint8)
+    n, labels, cstats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
+    if n <= 1:
+        return _paste(p_full, p, win), stats
+    strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
+    area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    # The backdrop seen through a hole is the backdrop within its own measured noise (lit or in
+    # shadow); seen through glass it is hazed, refracted or crossed by reflections: a region
+    # where too few pixels are that exact is glass (product), never a hole.
+    strict = differs < max(STRICT_NOISE * model.noise, STRICT_MIN)
+    exact = np.bincount(labels.ravel(), weights=strict.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
+    # the outside is the background reached from the frame's border (not a hole already open)
+    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
+    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
+    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
+    outside = cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    open_to_outside = np.zeros(n, bool)
+    open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
+    share = strong / np.maximum(area, 1.0)
+    # A region open to the outside along much of its rim may be a face of the product in the
+    # backdrop's colour (a white box top on a white sweep, a grey can rim on grey): only a region
+    # the product encloses, or one mostly of the backdrop's colour that meets the outside along a
+    # small part of its rim only (a lens seen past a temple, the gap between keys), is opened; or
+    # one that fades into the outside with no edge and that saliency does not hold to be product
+    # (a soft drop shadow that the coarse pass kept).
+    rim = cv2.dilate((cand == 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (cand > 0)
+    rim_px = np.bincount(labels[rim], minlength=n).astype(np.float64)
+    contact = np.bincount(labels[rim & outside], minlength=n).astype(np.float64)
+    narrow = contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)
+    if saliency is not None:
+        sal = saliency
+        sal_mean = np.bincount(labels.ravel(), weights=sal.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
+    else:
+        sal_mean = np.ones(n)
+    faded = open_to_outside & (sal_mean < SHADOW_MAX_SALIENCY) & (share < SHADOW_MAX_SAME)
+    keep = (np.arange(n) > 0) & (strong >= min_px) & (exact >= HOLE_EXACT_SHARE) & (
+        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)) | faded)
+    stats["glass_regions"] = int(((np.arange(n) > 0) & (strong >= min_px) & (exact < HOLE_EXACT_SHARE)).sum())
+    if keep.any():
+        hole = keep[labels]
+        stats["holes"] = int(keep.sum())
+        stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
+        p = np.where(hole, 0.0, p)
+    return _paste(p_full, p, win), stats
