@@ -17,6 +17,11 @@ all from the scene's one key light:
 * **light wrap**: a little of the background's light on the product's outermost edge pixels;
 * **grain** matched between product and scene.
 
+Backends are chosen by name through :data:`RELIGHTERS` (``packshot backends`` lists them):
+``bounded`` (this module, no model) and ``iclight:FOLDER`` (:mod:`packshot.relight.model`, extra
+``diffusion``). Each is a :class:`Relighter`, called ``relighter(frame, cutout, maps)``;
+:func:`relight_with` builds one by name and runs it.
+
 Everything is computed in linear light. The stage reads the frame's typed fields (its product
 layer, matrix, light, support surface, grain and plate match: :class:`~packshot.types.Frame`),
 never the renderer's provenance, and never places the product again: the background's share of
@@ -30,6 +35,7 @@ import dataclasses
 import time
 import zlib
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -42,6 +48,7 @@ from ..ops.morphology import product_interior
 from ..ops.noise import estimate_noise
 from ..ops.placement import warp_layer
 from ..provenance import record
+from ..registry import Registry
 from ..render import light_tint
 from ..types import Cutout, Frame, FrameLayers, Light, PlateMatch, ProductMaps, RegionLayer, alpha_bbox
 
@@ -731,4 +738,63 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     return dataclasses.replace(frame, rgb=out, provenance=provenance, layers=layers)
 
 
-__all__ = ["relight", "RelightConfig", "interior_mask", "mean_delta_e", "sample_indices"]
+# ------------------------------------------------------------------------------------ the backends
+class Relighter(Protocol):
+    """A relight backend: the frame relit, its product layer read from the frame's typed fields.
+
+    ``overwrite_input`` says the caller no longer needs ``frame`` (its pixels may be reused).
+    """
+
+    name: str
+
+    def __call__(self, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, *,
+                 overwrite_input: bool = False) -> Frame:
+        ...
+
+
+@dataclass(frozen=True)
+class BoundedRelighter:
+    """The embedded relight (:func:`relight`) as a registered backend."""
+
+    config: RelightConfig = RelightConfig()
+    name = "bounded"
+
+    def __call__(self, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, *,
+                 overwrite_input: bool = False) -> Frame:
+        return relight(frame, cutout, maps, self.config, overwrite_input=overwrite_input)
+
+
+RELIGHTERS: Registry[Relighter] = Registry("relight backend")
+"""Relight backends by name: ``bounded`` and ``iclight:FOLDER``."""
+
+
+@RELIGHTERS.register("bounded", doc="Shadows, floor reflection, shading bounded by mean deltaE2000, light wrap "
+                                    "and grain from the scene's key light (no model).")
+def _bounded(config: RelightConfig | None = None) -> Relighter:
+    return BoundedRelighter(config or RelightConfig())
+
+
+@RELIGHTERS.register("iclight", takes_argument=True,
+                     doc="IC-Light-style model relight (SD 1.5 UNet, fc or fbc) from a local folder, with detail "
+                         "transfer and the deltaE bound. Extra: diffusion.")
+def _iclight(folder: str, config: Any = None) -> Relighter:
+    from .model import ModelRelighter, ModelRelightConfig
+
+    return ModelRelighter(f"iclight:{folder}", config or ModelRelightConfig())
+
+
+BACKENDS = RELIGHTERS
+"""Alias: every stage names its registry ``BACKENDS``."""
+
+
+def relight_with(backend: str, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: Any = None,
+                 *, overwrite_input: bool = False) -> Frame:
+    """Relight ``frame`` with the backend named ``backend`` (a name in :data:`RELIGHTERS`);
+    ``config`` is that backend's config (:class:`RelightConfig`, :class:`~packshot.relight.model.ModelRelightConfig`),
+    None for its defaults."""
+    relighter = RELIGHTERS.create(backend, **({"config": config} if config is not None else {}))
+    return relighter(frame, cutout, maps, overwrite_input=overwrite_input)
+
+
+__all__ = ["relight", "relight_with", "RelightConfig", "Relighter", "BoundedRelighter", "RELIGHTERS", "BACKENDS",
+           "interior_mask", "mean_delta_e", "sample_indices"]
