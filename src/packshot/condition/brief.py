@@ -425,7 +425,7 @@ _MOTION_KEYS = {"kind", "seconds", "fps", "size", "easing", "seed", "zoom", "par
 
 def _parse_motion(ck: _Checker, raw: Any, path: str, resolution: int) -> Any:
     """``motion: {kind: [parallax, light-sweep], seconds: 6, fps: 30, size: 1080x1920, easing, seed}``."""
-    from ..motion.plan import EASINGS, MAX_FPS, MOTION_KINDS, MotionSpec, check_motion
+    from ..motion import EASINGS, MAX_FPS, MOTION_KINDS, MotionSpec, check_motion
 
     mo = ck.mapping(raw, path, _MOTION_KEYS)
     if "kind" not in mo:

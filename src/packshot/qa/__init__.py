@@ -56,11 +56,14 @@ from ..provenance import record, sha256_array
 from ..registry import Registry
 from ..types import Box, CheckResult, Frame, QAReport, TextLine, alpha_bbox
 from .colour import ColourResult, interior_mask, measure_colour
+from .frames import FrameInputs, check_frame_file, find_master, load_frame_inputs
 from .geometry import GeometryResult, measure_geometry
 from .silhouette import SilhouetteResult, measure_silhouette
 from .text import TextResult, compare_text, read_lines
 
-__all__ = ["CHECKS", "BACKENDS", "DEFAULT_CHECKS", "CheckContext", "QAConfig", "QADetails", "qa", "qa_frame", "qa_with_details", "reference_of", "worst", "STATUSES"]
+__all__ = ["CHECKS", "BACKENDS", "DEFAULT_CHECKS", "CheckContext", "QAConfig", "QADetails", "qa", "qa_frame",
+           "qa_with_details", "reference_of", "worst", "STATUSES",
+           "FrameInputs", "check_frame_file", "find_master", "load_frame_inputs"]
 
 STATUSES = ("pass", "review", "fail")
 """Check statuses and verdicts, from best to worst."""
