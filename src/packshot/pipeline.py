@@ -335,6 +335,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
                 frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)  # the render is not kept
             if config.relight_model:
                 frame = relight_with(config.relight_model, frame, cutout, maps)
+            frame = frame.without_layers()  # only saved from here: its layers are not held through the save
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
                                      orientation=review.orientation.as_record())
@@ -547,7 +548,7 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
                 frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)
             if config.relight_model:
                 frame = relight_with(config.relight_model, frame, cutout, maps)
-            frame = _with_provenance(frame, run_key=fkey)
+            frame = _with_provenance(frame.without_layers(), run_key=fkey)
             sidecar = Path(save_frame(out, frame, cutout_path))
             del frame
             result.frames.append(sidecar.with_suffix(".png"))

@@ -302,7 +302,26 @@ def _shadow_grid(W: int, H: int) -> int:
     return f
 
 
-def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y: float, prod_h: float,
+def _grid_alpha(product: _Product, f: int) -> np.ndarray:
+    """The product's alpha on the shadow grid (the canvas area-averaged by ``f``). When ``f`` divides
+    the canvas, each grid cell is the mean of its own f x f block, so only the blocks over the
+    product's region are resized (the same cells, no full-size alpha); else the whole canvas is."""
+    W, H = product.canvas
+    if f == 1:
+        return product.full_alpha()
+    ws, hs = max(1, W // f), max(1, H // f)
+    if ws * f != W or hs * f != H:
+        return cv2.resize(product.full_alpha(), (ws, hs), interpolation=cv2.INTER_AREA)
+    out = np.zeros((hs, ws), np.float32)
+    x0, y0, x1, y1 = product.layer.box
+    if x1 > x0 and y1 > y0:
+        gx0, gy0, gx1, gy1 = x0 // f, y0 // f, -(-x1 // f), -(-y1 // f)
+        win = product.alpha_window(slice(gy0 * f, gy1 * f), slice(gx0 * f, gx1 * f))
+        out[gy0:gy1, gx0:gx1] = cv2.resize(win, (gx1 - gx0, gy1 - gy0), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _shadow_occlusion(product: _Product, box: tuple[int, int, int, int], base_y: float, prod_h: float,
                       light: Light, config: RelightConfig, shadow_scale: float, canvas: tuple[int, int]
                       ) -> np.ndarray:
     """The share of the background's light the product's shadows take away (float32 H x W, 0..0.95):
@@ -310,9 +329,7 @@ def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y:
     W, H = canvas
     f = _shadow_grid(W, H)
     ws, hs = max(1, W // f), max(1, H // f)
-    a_s = alpha
-    if f > 1:
-        a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
+    a_s = _grid_alpha(product, f)
     bs, ph = base_y / f, prod_h / f
     soft = float(light.softness)
 
@@ -641,7 +658,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     lx, ly, lz = (float(v) for v in light.direction())
     base_y = float(box[3]) - 0.5
     prod_h = float(max(box[3] - box[1], 1))
-    support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H))
+    # a floor below a line varies by row only: held as one column, broadcast (no full-size array)
+    support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H), broadcast=True)
     timings["place_s"] = time.perf_counter() - t_start
     transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
     reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
@@ -652,7 +670,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     shadow_layer = None
     if config.shadows:
-        occlusion = _shadow_occlusion(placed.full_alpha(), box, base_y, prod_h, light, config, shadow_scale, (W, H))
+        occlusion = _shadow_occlusion(placed, box, base_y, prod_h, light, config, shadow_scale, (W, H))
         shadow_layer = _draw_shadows(background_part, occlusion, support)
         del occlusion
     timings["shadows_s"] = time.perf_counter() - t0
