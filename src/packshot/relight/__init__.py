@@ -491,7 +491,8 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
                      ys_c: slice, xs_c: slice, interior_erode: int, shading_exponent: float,
                      match: PlateMatch | None, config: RelightConfig) -> _Shading:
     """Re-shade the product crop (and, on a plate, match its colour balance, contrast and softness),
-    scaled down until the mean deltaE2000 of the interior against the cut-out is within the bound."""
+    scaled down until the mean deltaE2000 of the interior against the cut-out is within the bound.
+    ``product`` is the caller's own crop, not used after: its array may become the result."""
     interior = interior_mask(a_c, interior_erode)
     idx = sample_indices(interior, config.delta_e_samples)
     gain = None
@@ -519,9 +520,12 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
             g = None if gain is None else gain.reshape(-1, 3)[sel]
         # p + t (s - p), then x (1 + t (g - 1)): in place, the same float32 operations (a large
         # product crop would otherwise hold several temporaries of its size)
-        out = np.subtract(s, p, dtype=np.float32)
-        out *= t
-        out += p
+        if last and sel is None and s is p and p.dtype == np.float32 and p.flags.writeable:
+            out = p  # p + t (p - p) is p: the last call turns the crop itself into the result
+        else:
+            out = np.subtract(s, p, dtype=np.float32)
+            out *= t
+            out += p
         if g is not None:  # no shading gain: x 1.0, which changes nothing
             # the last call may turn the gain layer itself into the factor (it is not used again)
             factor = g if (last and sel is None and g.dtype == np.float32) else np.subtract(g, 1.0, dtype=np.float32)
@@ -560,9 +564,11 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
             else:
                 lo = mid_t
         strength = lo
+    # the measurement at the end needs the cut-out's colour on the sampled pixels only (taken
+    # before the last step, which may reuse the crop's array)
+    product_samples = product.reshape(-1, 3)[idx]
     relit = adjusted(strength, last=True)
-    # the measurement at the end needs the cut-out's colour on the sampled pixels only
-    return _Shading(relit, strength, idx, product.reshape(-1, 3)[idx])
+    return _Shading(relit, strength, idx, product_samples)
 
 
 # ------------------------------------------------------------------------------------ light wrap
