@@ -164,3 +164,44 @@ def test_relight_keeps_a_real_label_within_the_bound_in_every_preset(photos_dir,
         de = measure_colour(frame.rgb, ref_rgb, ref_alpha, erode_px=QAConfig().interior_erode_px).mean_de
         worst[spec.preset] = de
     assert max(worst.values()) <= 3.0, worst
+
+
+def test_without_layers_shares_everything_but_the_layers(bottle):
+    frame = relight(_frame(bottle, preset="marble", floor=0.6), bottle, None)
+    assert frame.layers is not None and frame.layers.shadow is not None
+    bare = frame.without_layers()
+    assert bare.layers is None and frame.layers is not None  # the original keeps its layers
+    assert bare.rgb is frame.rgb and bare.product_alpha is frame.product_alpha and bare.matrix is frame.matrix
+    assert bare.provenance == frame.provenance and bare.light == frame.light and bare.support == frame.support
+    assert bare.without_layers() is bare
+    with pytest.raises(ValueError, match="no layers"):
+        bare.background(slice(0, 4), slice(0, 4))
+
+
+@pytest.mark.parametrize("canvas,box,f", [((512, 384), (37, 51, 301, 333), 4), ((512, 384), (0, 0, 512, 384), 2),
+                                          ((510, 384), (40, 8, 200, 99), 4), ((64, 64), (3, 5, 9, 60), 1)])
+def test_shadow_grid_alpha_is_the_full_canvas_resize(canvas, box, f):
+    """relight area-averages only the product's region onto the shadow grid: the same cells as
+    resizing the full-size alpha (which a large frame does not build)."""
+    import cv2
+
+    from packshot.relight import _Product, _grid_alpha
+
+    rng = np.random.default_rng(sum(box))
+    x0, y0, x1, y1 = box
+    data = rng.random((y1 - y0, x1 - x0, 4), np.float32)
+    product = _Product(RegionLayer(box, data), canvas)
+    expected = product.full_alpha()
+    if f > 1:
+        expected = cv2.resize(expected, (canvas[0] // f, canvas[1] // f), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(_grid_alpha(product, f), expected)
+
+
+def test_support_below_broadcast_is_the_same_mask():
+    from packshot.ops.geometry import support_mask
+
+    below = Support.from_dict({"kind": "below", "y": 200.5, "soft": 12.0})
+    full = support_mask(below, (300, 260))
+    view = support_mask(below, (300, 260), broadcast=True)
+    assert full.flags.writeable and not view.flags.writeable and view.strides[1] == 0
+    assert np.array_equal(full, view) and full.dtype == view.dtype == np.float32

@@ -229,7 +229,7 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         The photo cannot be read, or no product was found in it.
     """
     from .condition import condition
-    from .relight import relight
+    from .relight import relight_with
     from .render import frame_at_photo_scale, render_many
     from .render.io import alpha_path, save_frame
     from .segment import segment
@@ -339,11 +339,10 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         for i, spec, fkey in group:
             frame = rendered.pop()  # the list lets go of each frame: a large one is not held through qa
             if config.relight:
-                frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+                frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)  # the render is not kept
             if config.relight_model:
-                from .relight.model import relight_model
-
-                frame = relight_model(frame, cutout, maps, backend=config.relight_model)
+                frame = relight_with(config.relight_model, frame, cutout, maps)
+            frame = frame.without_layers()  # only saved from here: its layers are not held through the save
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
                                      run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
                                      orientation=review.orientation.as_record(), pose=pose.as_record(),
@@ -514,7 +513,7 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         The cut-out cannot be read (or has no alpha, or is empty), or the maps belong to another cut-out.
     """
     from .condition import condition
-    from .relight import relight
+    from .relight import relight_with
     from .render import render_many
     from .render.io import save_frame
     from .segment.io import load_cutout
@@ -568,12 +567,10 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         rendered = render_many([spec for spec, _ in group], cutout, maps, backend=config.render_backend)
         for (spec, fkey), frame in zip(group, rendered):
             if config.relight:
-                frame = relight(frame, cutout, maps, overwrite_input=True)
+                frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)
             if config.relight_model:
-                from .relight.model import relight_model
-
-                frame = relight_model(frame, cutout, maps, backend=config.relight_model)
-            frame = _with_provenance(frame, run_key=fkey)
+                frame = relight_with(config.relight_model, frame, cutout, maps)
+            frame = _with_provenance(frame.without_layers(), run_key=fkey)
             sidecar = Path(save_frame(out, frame, cutout_path))
             del frame
             result.frames.append(sidecar.with_suffix(".png"))

@@ -11,6 +11,7 @@ not copied on construction; treat them as read-only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -407,6 +408,12 @@ class Frame:
     @property
     def size(self) -> tuple[int, int]:
         return self.rgb.shape[1], self.rgb.shape[0]
+
+    def without_layers(self) -> "Frame":
+        """The same frame without its layers (every other field shared, nothing copied): for a
+        caller that only saves it once relight is done, so a large frame's product, shadow and
+        reflection layers are not held through the save (a frame written to disk carries none)."""
+        return self if self.layers is None else dataclasses.replace(self, layers=None)
 
     def background(self, rows: slice, cols: slice) -> np.ndarray:
         """The background without the product over a window, premultiplied by (1 - product alpha).

@@ -306,7 +306,7 @@ def _validate(records: list[tuple[int, dict]], p: Path, base: Path | None = None
                 continue
         profiles = tuple(_as_list(rec.get("profiles")))
         if profiles:
-            from ..export.compliance.profiles import get_profile
+            from ..export import get_profile
 
             try:
                 for name in profiles:

@@ -222,7 +222,7 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
     overrides : applied re-render requests: ``{(frame id, "seed"): int, (sku, "prompt"): {"box": ...}}``.
     """
     from ..condition import variant_name
-    from ..export.compliance.profiles import get_profile
+    from ..export import get_profile
     from .manifest import RowError, parse_prompt
     from .review import hold_reason, review_required
 

@@ -342,9 +342,7 @@ def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> l
     """
     import dataclasses
 
-    from ..export.delivery.deliver import export_frame_files, load_export_frame
-    from ..export.compliance.profiles import get_profile
-    from ..export.delivery.routing import Destination
+    from ..export import Destination, export_frame_files, get_profile, load_export_frame
 
     s = task.settings
     results: list[UnitResult] = []

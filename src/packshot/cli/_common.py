@@ -135,7 +135,7 @@ SEGMENTER = RegistryChoice("segmenter", "packshot.segment", "BACKENDS")
 RENDERER = RegistryChoice("renderer", "packshot.render", "RENDERERS")
 DEPTH = RegistryChoice("depth backend", "packshot.understand.depth", "BACKENDS")
 UPSCALER = RegistryChoice("upscaler", "packshot.export.compliance.upscale", "UPSCALERS", extra=("none",))
-RELIGHTER = RegistryChoice("relight model", "packshot.relight.model", "RELIGHTERS")
+RELIGHTER = RegistryChoice("relight model", "packshot.relight", "RELIGHTERS")
 PROFILE = ProfileChoice()
 
 

@@ -19,7 +19,8 @@ REGISTRIES = (
     ("segment", "packshot.segment", "BACKENDS"),
     ("depth", "packshot.understand.depth", "BACKENDS"),
     ("render", "packshot.render", "RENDERERS"),
-    ("relight", "packshot.relight.model", "RELIGHTERS"),
+    ("relight", "packshot.relight", "RELIGHTERS"),
+    ("qa", "packshot.qa", "CHECKS"),
     ("upscale", "packshot.export.compliance.upscale", "UPSCALERS"),
 )
 """(stage, module, attribute) of each registry listed."""
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
         as_json: Json = False,
         quiet: Quiet = False,
     ) -> None:
-        """List the backends of every stage (segment, depth, render, relight, upscale)."""
+        """List the backends of every stage (segment, depth, render, relight, qa checks, upscale)."""
         set_output(as_json, quiet)
         found = collect()
         if as_json:

@@ -59,11 +59,11 @@ def register(app: typer.Typer) -> None:
             print_error("brief error", str(exc))
             raise typer.Exit(2)
         if relight_model:
-            from ..relight.model import RELIGHTERS
+            from ..relight import RELIGHTERS
 
             if relight_model not in RELIGHTERS or ":" not in relight_model:
                 print_error("error", f"--relight-model '{relight_model}': use one of "
-                                     f"{', '.join(RELIGHTERS.names())}")
+                                     f"{', '.join(n for n in RELIGHTERS.names() if n.endswith(':ARG'))}")
                 raise typer.Exit(2)
         config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
                            relight_model=relight_model or None,

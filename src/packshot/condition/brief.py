@@ -323,7 +323,7 @@ _MOTION_KEYS = frozenset(MotionModel.model_fields)
 
 def _parse_motion(ck: _Checker, raw: Any, path: str, resolution: int) -> Any:
     """``motion: {kind: [parallax, light-sweep], seconds: 6, fps: 30, size: 1080x1920, easing, seed}``."""
-    from ..motion.plan import EASINGS, MAX_FPS, MOTION_KINDS, MotionSpec, check_motion
+    from ..motion import EASINGS, MAX_FPS, MOTION_KINDS, MotionSpec, check_motion
 
     mo = ck.mapping(raw, path, _MOTION_KEYS)
     if "kind" not in mo:

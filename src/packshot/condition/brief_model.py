@@ -183,7 +183,7 @@ def check_review(value: Any) -> str:
 
 def check_kinds(value: Any) -> tuple[str, ...]:
     """One motion name or a list of them."""
-    from ..motion.plan import MOTION_KINDS
+    from ..motion import MOTION_KINDS
 
     kinds = [value] if isinstance(value, str) else value
     if not isinstance(kinds, (list, tuple)) or not kinds:
@@ -322,20 +322,20 @@ class DiffusionModel(Document):
 
 
 def _motion_kinds_schema() -> dict[str, Any]:
-    from ..motion.plan import MOTION_KINDS
+    from ..motion import MOTION_KINDS
 
     one = {"type": "string", "enum": list(MOTION_KINDS)}
     return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1}]}
 
 
 def _easing() -> Any:
-    from ..motion.plan import EASINGS
+    from ..motion import EASINGS
 
     return Choice("easing", EASINGS)
 
 
 def _max_fps() -> int:
-    from ..motion.plan import MAX_FPS
+    from ..motion import MAX_FPS
 
     return MAX_FPS
 

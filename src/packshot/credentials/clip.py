@@ -51,8 +51,7 @@ def clip_manifest(clip: Path, frame_sidecar: Path | None, signing: ExportCredent
     size = (int(facts.width), int(facts.height))
     fmt = "MP4" if clip.suffix.lower() in (".mp4", ".m4v") else "WEBM"
     if frame_sidecar is not None:
-        from ..export.delivery.deliver import load_export_frame
-        from ..export.delivery.metadata import provenance_digest
+        from ..export import load_export_frame, provenance_digest
 
         frame = load_export_frame(frame_sidecar)
         extras = signing.for_frame(frame)

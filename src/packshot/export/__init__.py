@@ -19,6 +19,9 @@ from .delivery import (DEFAULT_TEMPLATE, DIGITAL_SOURCE_TYPES, FEED_KINDS, Desti
                        ExportedFile, ExportFailure, ExportFrame, ExportResult, ImageMetadata, NameAllocator,
                        RetryPolicy, build_feed, check_sku, export_frames, read_metadata, render_name, slugify)
 from .delivery import deliver, encode, feeds, metadata, naming, routing
+from .compliance.profiles import profile_names
+from .delivery.deliver import export_frame_files, load_export_frame
+from .delivery.metadata import provenance_digest
 
 # The module paths from before the compliance / delivery split (packshot.export.check, ...) name
 # the same module objects, for code written against them (scripts, other branches).
@@ -33,5 +36,5 @@ __all__ = [
     "DEFAULT_TEMPLATE", "DIGITAL_SOURCE_TYPES", "Destination", "DestinationError", "ExportFailure", "ExportFrame",
     "ExportResult", "ExportedFile", "FEED_KINDS", "ImageMetadata", "NameAllocator", "RetryPolicy", "build_feed",
     "check_sku", "export_frames", "read_metadata", "render_name", "slugify",
-    "compliance", "delivery",
+    "compliance", "delivery", "profile_names", "export_frame_files", "load_export_frame", "provenance_digest",
 ]

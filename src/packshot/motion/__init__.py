@@ -10,7 +10,9 @@ frames like stills and the clip over time (flicker, jitter, product deltaE).
 PyAV is the optional extra ``motion``; importing this package does not import it.
 """
 
-from .plan import EASINGS, MAX_FRAMES, MAX_SECONDS, MOTION_KINDS, FramePlan, MotionSpec, check_motion, plan_motion
+from .encode import ClipWriter, read_clip_facts
+from .plan import (EASINGS, MAX_FPS, MAX_FRAMES, MAX_SECONDS, MOTION_KINDS, FramePlan, MotionSpec, check_motion,
+                   plan_motion)
 
-__all__ = ["MOTION_KINDS", "EASINGS", "MAX_FRAMES", "MAX_SECONDS", "MotionSpec", "FramePlan", "check_motion",
-           "plan_motion"]
+__all__ = ["MOTION_KINDS", "EASINGS", "MAX_FPS", "MAX_FRAMES", "MAX_SECONDS", "MotionSpec", "FramePlan", "check_motion",
+           "plan_motion", "ClipWriter", "read_clip_facts"]

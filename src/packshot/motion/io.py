@@ -43,7 +43,7 @@ class ClipResult:
 
 
 def clip_paths(out_dir: str | Path, spec: SceneSpec) -> dict[str, Path]:
-    from ..render.io import frame_stem
+    from ..render import frame_stem
 
     folder = Path(out_dir) / spec.sku / spec.scene
     stem = frame_stem(spec)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..imaging import delta_e2000, linear_to_lab
 from ..ops.morphology import product_interior
+from ..ops.placement import place_straight
 from ..types import Cutout, alpha_bbox
 
 
@@ -196,8 +197,6 @@ def qa_frame(frame_rgb: np.ndarray, product_alpha: np.ndarray, matrix: np.ndarra
              master: np.ndarray | None = None):
     """The still checks on one clip frame (reference: the cut-out under the frame's own placement)."""
     from ..qa import qa
-    from ..qa.frames import warp_premultiplied
-
     H, W = product_alpha.shape
-    ref_rgb, ref_alpha = warp_premultiplied(cutout.rgb, cutout.alpha, matrix, (W, H))
+    ref_rgb, ref_alpha = place_straight(cutout.rgb, cutout.alpha, matrix, (W, H))
     return qa(frame_rgb, product_alpha, ref_rgb, ref_alpha, master)

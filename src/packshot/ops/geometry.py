@@ -101,7 +101,8 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
-def support_mask(support: Support | Mapping[str, Any], canvas: tuple[int, int]) -> np.ndarray:
+def support_mask(support: Support | Mapping[str, Any], canvas: tuple[int, int], broadcast: bool = False
+                 ) -> np.ndarray:
     """Where the product's shadow and reflection may fall, H x W in [0, 1].
 
     ``support`` is the surface the product stands on (a :class:`packshot.types.Support`, or
@@ -109,6 +110,9 @@ def support_mask(support: Support | Mapping[str, Any], canvas: tuple[int, int]) 
     ``{"kind": "all"}``, ``{"kind": "below", "y": row, "soft": px}`` (a floor below a line),
     ``{"kind": "ellipse", "cx", "cy", "rx", "ry"}`` (a cylinder's top) or
     ``{"kind": "polygon", "points": [[x, y], ...]}`` (a plinth's top).
+
+    With ``broadcast`` a mask that varies by row only ("below") is returned as a read-only view
+    of one column broadcast to H x W (the same values, no full-size array).
     """
     if isinstance(support, Support):
         support = support.to_dict()
@@ -119,7 +123,8 @@ def support_mask(support: Support | Mapping[str, Any], canvas: tuple[int, int]) 
     if kind == "below":
         ys = np.arange(h, dtype=np.float32)[:, None]
         soft = float(support.get("soft", 0.02 * h))
-        return np.broadcast_to(smoothstep(support["y"] - soft, support["y"] + soft, ys), (h, w)).astype(np.float32)
+        column = smoothstep(support["y"] - soft, support["y"] + soft, ys).astype(np.float32)
+        return np.broadcast_to(column, (h, w)) if broadcast else np.broadcast_to(column, (h, w)).copy()
     if kind == "ellipse":
         return ellipse_coverage((h, w), support["cx"], support["cy"], support["rx"], support["ry"])
     if kind == "polygon":

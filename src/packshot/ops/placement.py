@@ -219,4 +219,16 @@ def place_product(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, canvas
     return PlacedProduct((W, H), np.asarray(matrix, np.float64), box, (y0, y1, x0, x1), region)
 
 
-__all__ = ["PlacedProduct", "compose_affine", "crop_to_product", "place_product", "warp_layer"]
+def place_straight(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Straight RGB + alpha placed by a 2 x 3 affine into a (width, height) canvas by
+    :func:`place_product` (premultiplied resampling, area pre-shrink), returned as full-canvas
+    straight colour and alpha, both clipped to [0, 1]: the product as the renderer placed it, the
+    reference qa and motion's clip checks compare a frame against."""
+    placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
+                           np.asarray(matrix, np.float64), (int(size[0]), int(size[1])))
+    a = np.clip(placed.alpha, 0.0, 1.0)
+    return np.clip(placed.rgb, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
+
+
+__all__ = ["PlacedProduct", "compose_affine", "crop_to_product", "place_product", "place_straight", "warp_layer"]

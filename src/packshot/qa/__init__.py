@@ -46,23 +46,37 @@ as render placed it), read from its typed fields. A frame on disk is checked by
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from ..errors import EmptyProductError, InputError
 from ..provenance import record, sha256_array
+from ..registry import Registry
 from ..types import Box, CheckResult, Frame, QAReport, TextLine, alpha_bbox
-from .colour import ColourResult, interior_mask, measure_colour
 from ..render import outline_alpha, see_through_mask, see_through_share
+from .colour import ColourResult, interior_mask, measure_colour
+from .frames import FrameInputs, check_frame_file, find_master, load_frame_inputs
 from .geometry import GeometryResult, measure_geometry
 from .silhouette import SilhouetteResult, measure_silhouette
 from .text import TextResult, compare_text, read_lines
 
-__all__ = ["QAConfig", "QADetails", "qa", "qa_frame", "qa_with_details", "reference_of", "worst", "STATUSES"]
+__all__ = ["CHECKS", "BACKENDS", "DEFAULT_CHECKS", "CheckContext", "QAConfig", "QADetails", "qa", "qa_frame",
+           "qa_with_details", "reference_of", "worst", "STATUSES",
+           "FrameInputs", "check_frame_file", "find_master", "load_frame_inputs"]
 
 STATUSES = ("pass", "review", "fail")
 """Check statuses and verdicts, from best to worst."""
+
+CHECKS: Registry[Callable[["CheckContext"], None]] = Registry("qa check")
+"""The frame checks by name (``silhouette``, ``colour``, ``geometry``, ``text``); :attr:`QAConfig.checks`
+chooses which run. A check is ``check(ctx: CheckContext) -> None``: it appends its
+:class:`~packshot.types.CheckResult` (and warnings) to the context and keeps its measurement there."""
+BACKENDS = CHECKS
+"""Alias: every stage names its registry ``BACKENDS``."""
+DEFAULT_CHECKS = ("silhouette", "colour", "geometry", "text")
+"""The checks run by default, in their order in the report."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,8 @@ class QAConfig:
     """Neighbourhood (px) in which keypoints must agree on a displacement for it to count as a bend."""
     warp_min_agree: int = 3
     """How many neighbouring keypoints must agree (single mismatched keypoints are not bends)."""
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    """The checks run, by name in :data:`CHECKS`, in this order (a check left out is not judged)."""
 
     def __post_init__(self) -> None:
         # "higher is worse" pairs: review must come before fail; "lower is worse" pairs the other way round
@@ -154,6 +170,10 @@ class QAConfig:
             if not getattr(self, fail) <= getattr(self, review) <= 1:
                 raise ValueError(f"QAConfig.{review} must be <= 1 and >= {fail}, got "
                                  f"{getattr(self, review)} and {getattr(self, fail)}")
+        unknown = [c for c in self.checks if c not in CHECKS or ":" in c]
+        if unknown or not self.checks or len(set(self.checks)) != len(self.checks):
+            raise ValueError(f"QAConfig.checks must name distinct checks among {', '.join(CHECKS.names())}, "
+                             f"got {self.checks}")
         if not self.backdrop_gaps_px or min(self.backdrop_gaps_px) <= 0:
             raise ValueError(f"QAConfig.backdrop_gaps_px must be positive distances, got {self.backdrop_gaps_px}")
 
@@ -163,9 +183,9 @@ class QADetails:
     """Everything :func:`qa_with_details` measured, maps included (for the overlay), in crop coordinates."""
 
     crop: Box
-    silhouette: SilhouetteResult
-    colour: ColourResult
-    geometry: GeometryResult
+    silhouette: SilhouetteResult | None
+    colour: ColourResult | None
+    geometry: GeometryResult | None
     text: TextResult | None
     approved_lines: tuple[TextLine, ...]
     frame_lines: tuple[TextLine, ...]
@@ -209,10 +229,185 @@ def _crop_box(alpha: np.ndarray, margin: float) -> Box:
     return max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, w), min(y1 + pad, h)
 
 
+@dataclass
+class CheckContext:
+    """What a check reads (the crop of the frame, reference and alphas; the master; the config) and
+    where it leaves its results (``checks``, ``warnings`` and its measurement)."""
+
+    frame: np.ndarray
+    """Frame crop, linear H x W x 3."""
+    reference: np.ndarray
+    """Reference (the placed cut-out) crop, straight linear H x W x 3."""
+    reference_alpha: np.ndarray
+    product_alpha: np.ndarray
+    master: np.ndarray | None
+    config: QAConfig
+    checks: list[CheckResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    silhouette: SilhouetteResult | None = None
+    colour: ColourResult | None = None
+    geometry: GeometryResult | None = None
+    text: TextResult | None = None
+    approved_lines: tuple[TextLine, ...] = ()
+    frame_lines: tuple[TextLine, ...] = ()
+    see_through: bool = False
+    """The frame was rendered with see-through glass (:mod:`packshot.render.transmission`)."""
+    see_share: float = 0.0
+    """Share of the product that is see-through (0 unless ``see_through``)."""
+
+    @property
+    def glass(self) -> bool:
+        """Whether the outline and colour checks treat the product as see-through glass."""
+        return self.see_share > 0.01
+
+    def interior(self) -> np.ndarray:
+        """The product interior (the colour check's, or the same definition when it did not run)."""
+        if self.colour is not None:
+            return self.colour.interior
+        return interior_mask(self.reference_alpha, self.config.interior_erode_px)
+
+
+def check_silhouette(ctx: CheckContext) -> None:
+    """Outline growth and shrinkage found in the frame's pixels, IoU, the declared alpha's IoU."""
+    config = ctx.config
+    # a see-through product (render.transmission): its outline is its glass, not its opaque parts, and
+    # inside the outline the glass shows the scene, so the outline is measured from outside only there
+    # (only for a frame rendered with see-through glass: an opaque product's soft matte is not glass)
+    glass = ctx.glass
+    ra, pa = ctx.reference_alpha, ctx.product_alpha
+    sil = ctx.silhouette = measure_silhouette(
+        ctx.frame, outline_alpha(ra) if glass else ra, outline_alpha(pa) if glass else pa, ctx.reference,
+        unmeasurable=see_through_mask(ra) if glass else None, band_px=config.edge_band_px,
+        ring_gaps=config.backdrop_gaps_px, min_contrast=config.min_edge_contrast,
+        stretch_px=config.outline_stretch_px, base_share=config.base_share,
+        max_backdrop_spread=config.max_backdrop_spread)
+    ctx.checks.append(CheckResult(
+        "silhouette.growth", _grade(sil.max_growth_px, config.growth_review_px, config.growth_fail_px),
+        round(sil.max_growth_px, 3), [config.growth_review_px, config.growth_fail_px],
+        f"product outline grown outward by {sil.max_growth_px:.2f} px along a stretch "
+        f"(expansion {100 * sil.expansion_share:.2f} % of the product area)"))
+    ctx.checks.append(CheckResult(
+        "silhouette.shrink", _grade(sil.max_shrink_px, config.shrink_review_px, config.shrink_fail_px),
+        round(sil.max_shrink_px, 3), [config.shrink_review_px, config.shrink_fail_px],
+        f"product outline shrunk inward by {sil.max_shrink_px:.2f} px along a stretch"))
+    ctx.checks.append(CheckResult(
+        "silhouette.iou", _grade(sil.iou, config.iou_review, config.iou_fail, higher_is_worse=False),
+        round(sil.iou, 4), [config.iou_review, config.iou_fail],
+        f"IoU of the product found in the frame vs the locked mask {sil.iou:.4f}"))
+    ctx.checks.append(CheckResult(
+        "silhouette.declared_iou",
+        _grade(sil.declared_iou, config.declared_iou_review, config.declared_iou_fail, higher_is_worse=False),
+        round(sil.declared_iou, 4), [config.declared_iou_review, config.declared_iou_fail],
+        f"IoU of the renderer's product alpha vs the locked mask {sil.declared_iou:.4f}"))
+    if sil.reliable_share < 0.5:
+        ctx.warnings.append(f"only {100 * sil.reliable_share:.0f} % of the outline contrasts with the backdrop "
+                            f"enough to measure growth")
+
+
+def check_colour(ctx: CheckContext) -> None:
+    """Mean and 95th-percentile deltaE2000 and masked SSIM on the product interior."""
+    config = ctx.config
+    col = ctx.colour = measure_colour(ctx.frame, ctx.reference, ctx.reference_alpha, erode_px=config.interior_erode_px)
+    if ctx.glass:  # glass shows the new scene: only its opaque parts can keep their colour
+        ctx.warnings.append(f"{100 * ctx.see_share:.0f} % of the product is see-through (alpha <= 0.99, the scene "
+                            f"shows through it): colour checked on the opaque parts only")
+    ctx.checks.append(CheckResult(
+        "colour.mean_de", _grade(col.mean_de, config.mean_de_review, config.mean_de_fail),
+        round(col.mean_de, 3), [config.mean_de_review, config.mean_de_fail],
+        f"mean deltaE2000 on the product interior {col.mean_de:.2f} "
+        f"(mean Lab shift {', '.join(f'{v:+.1f}' for v in col.mean_shift_lab)})"))
+    ctx.checks.append(CheckResult(
+        "colour.p95_de", _grade(col.p95_de, config.p95_de_review, config.p95_de_fail),
+        round(col.p95_de, 3), [config.p95_de_review, config.p95_de_fail],
+        f"95th-percentile deltaE2000 on the product interior {col.p95_de:.2f}"))
+    ctx.checks.append(CheckResult(
+        "colour.ssim", _grade(col.ssim, config.ssim_review, config.ssim_fail, higher_is_worse=False),
+        round(col.ssim, 4), [config.ssim_review, config.ssim_fail],
+        f"masked SSIM of the product interior {col.ssim:.3f}"))
+
+
+def check_geometry(ctx: CheckContext) -> None:
+    """Keypoints matched between cut-out and frame: global drift and local bends of the print."""
+    config = ctx.config
+    geo = ctx.geometry = measure_geometry(ctx.frame, ctx.reference, ctx.interior(), ratio=config.keypoint_ratio,
+                                          agree_radius_px=config.warp_agree_radius_px,
+                                          min_agree=config.warp_min_agree)
+    if geo.matches < config.min_keypoints:
+        ctx.checks.append(CheckResult("geometry.local_warp", "pass", None,
+                                      [config.warp_review_px, config.warp_fail_px],
+                                      f"skipped: only {geo.matches} keypoints matched (too little print to measure)"))
+        ctx.warnings.append("geometry not measured: too few keypoints on the product")
+    else:
+        ctx.checks.append(CheckResult(
+            "geometry.local_warp", _grade(geo.local_warp_px, config.warp_review_px, config.warp_fail_px),
+            round(geo.local_warp_px, 3), [config.warp_review_px, config.warp_fail_px],
+            f"print bent locally by {geo.local_warp_px:.2f} px ({geo.matches} keypoints)"))
+        ctx.checks.append(CheckResult(
+            "geometry.drift", _grade(geo.homography_shift_px, config.drift_review_px, config.drift_fail_px),
+            round(geo.homography_shift_px, 3), [config.drift_review_px, config.drift_fail_px],
+            f"print moved by up to {geo.homography_shift_px:.2f} px (homography, {geo.inliers} inliers, "
+            f"residual {geo.residual_px:.2f} px)"))
+
+
+def check_text(ctx: CheckContext) -> None:
+    """The label read by OCR on the frame against the master's (or the cut-out's), token by token."""
+    config = ctx.config
+    f, r, ra = ctx.frame, ctx.reference, ctx.reference_alpha
+    frame_lines = ctx.frame_lines = read_lines(f, ra, config.ocr_max_side, config.ocr_min_side)
+    if ctx.master is not None:
+        approved_lines = _master_lines(np.asarray(ctx.master, np.float32), config.ocr_max_side, config.ocr_min_side)
+        source = "master"
+    else:
+        approved_lines = read_lines(r, ra, config.ocr_max_side, config.ocr_min_side)
+        source = "cutout"
+        ctx.warnings.append("no master artwork: label text compared with the cut-out")
+    ctx.approved_lines = approved_lines
+    if not approved_lines:
+        ctx.checks.append(CheckResult("text", "pass", None, None, f"skipped: no text read on the {source}"))
+        return
+    # token boxes stay in crop pixels, like every map in QADetails (the overlay offsets them)
+    txt = ctx.text = compare_text(approved_lines, frame_lines, source, config.fuzzy_ratio, frame_rgb=f,
+                                  reference_rgb=r, reference_alpha=ra, unchanged_ncc=config.print_unchanged_ncc)
+    bad = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and d.confirmed]
+    noise = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and not d.confirmed]
+    if noise:
+        ctx.warnings.append("OCR disagreed but the print is unchanged from the cut-out: "
+                            + "; ".join(f"{_describe(d)} (print correlation {d.print_similarity:.3f})"
+                                        for d in noise))
+    if not frame_lines and bad:
+        # (without a master, a token whose print is unchanged from the cut-out is OCR noise, not
+        # a lost label: it stays in the warnings above and cannot fail the frame on its own)
+        status, what = "fail", "no text read on the frame's product"
+    elif any(d.critical and not _small(d, config.small_print_px, source == "cutout") for d in bad):
+        status = "fail"
+        what = "; ".join(_describe(d) for d in bad if d.critical and not _small(d, config.small_print_px, source == "cutout"))
+    elif bad:
+        status = "review"
+        what = "; ".join(_describe(d) + (" (small print)" if _small(d, config.small_print_px, source == "cutout") else "")
+                         for d in bad)
+    else:
+        status, what = "pass", "label text matches"
+    ctx.checks.append(CheckResult(
+        "text", status, {"missing": txt.missing, "changed": txt.changed, "invented": txt.invented,
+                         "critical": txt.critical}, None,
+        f"{what} ({source}: {txt.approved_text!r}; frame: {txt.frame_text!r})"))
+
+
+CHECKS.register("silhouette", doc="Outline found in the frame's pixels vs the locked mask: outward growth, "
+                                  "inward shrinkage, IoU; the renderer's declared alpha's IoU.")(lambda: check_silhouette)
+CHECKS.register("colour", doc="Mean and p95 deltaE2000 and masked SSIM on the product interior "
+                              "(the interior relight bounds its change on).")(lambda: check_colour)
+CHECKS.register("geometry", doc="Keypoints matched between cut-out and frame: global print drift (homography) "
+                                "and local bends.")(lambda: check_geometry)
+CHECKS.register("text", doc="PP-OCR of the master (or the cut-out) and of the frame's product, aligned token by "
+                            "token; numbers and units are critical.")(lambda: check_text)
+
+
 def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray,
                     reference_alpha: np.ndarray, master: np.ndarray | None = None,
                     config: QAConfig = QAConfig(), see_through: bool = False) -> tuple[QAReport, QADetails]:
-    """:func:`qa`, also returning the maps and per-token results the overlay draws."""
+    """:func:`qa`, also returning the maps and per-token results the overlay draws. The checks run
+    are those named in ``config.checks`` (names in :data:`CHECKS`), in that order."""
     _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, master)
     frame_rgb = np.asarray(frame_rgb, np.float32)
     reference_rgb = np.asarray(reference_rgb, np.float32)
@@ -220,136 +415,34 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     product_alpha = np.asarray(product_alpha, np.float32)
     cx0, cy0, cx1, cy1 = crop = _crop_box(reference_alpha, config.crop_margin)
     sl = (slice(cy0, cy1), slice(cx0, cx1))
-    f, r, ra, pa = frame_rgb[sl], reference_rgb[sl], reference_alpha[sl], product_alpha[sl]
-    checks: list[CheckResult] = []
-    warnings: list[str] = []
+    ctx = CheckContext(frame_rgb[sl], reference_rgb[sl], reference_alpha[sl], product_alpha[sl], master, config,
+                       see_through=see_through)
+    ctx.see_share = see_through_share(ctx.reference_alpha) if see_through else 0.0
+    for name in config.checks:
+        CHECKS.create(name)(ctx)
 
-    # --- silhouette ---
-    # a see-through product (render.transmission): its outline is its glass, not its opaque parts, and
-    # inside the outline the glass shows the scene, so the outline is measured from outside only there
-    # (only for a frame rendered with see-through glass: an opaque product's soft matte is not glass)
-    see_share = see_through_share(ra) if see_through else 0.0
-    glass = see_share > 0.01
-    sil = measure_silhouette(f, outline_alpha(ra) if glass else ra, outline_alpha(pa) if glass else pa, r,
-                             unmeasurable=see_through_mask(ra) if glass else None, band_px=config.edge_band_px, ring_gaps=config.backdrop_gaps_px,
-                             min_contrast=config.min_edge_contrast, stretch_px=config.outline_stretch_px,
-                             base_share=config.base_share, max_backdrop_spread=config.max_backdrop_spread)
-    checks.append(CheckResult(
-        "silhouette.growth", _grade(sil.max_growth_px, config.growth_review_px, config.growth_fail_px),
-        round(sil.max_growth_px, 3), [config.growth_review_px, config.growth_fail_px],
-        f"product outline grown outward by {sil.max_growth_px:.2f} px along a stretch "
-        f"(expansion {100 * sil.expansion_share:.2f} % of the product area)"))
-    checks.append(CheckResult(
-        "silhouette.shrink", _grade(sil.max_shrink_px, config.shrink_review_px, config.shrink_fail_px),
-        round(sil.max_shrink_px, 3), [config.shrink_review_px, config.shrink_fail_px],
-        f"product outline shrunk inward by {sil.max_shrink_px:.2f} px along a stretch"))
-    checks.append(CheckResult(
-        "silhouette.iou", _grade(sil.iou, config.iou_review, config.iou_fail, higher_is_worse=False),
-        round(sil.iou, 4), [config.iou_review, config.iou_fail],
-        f"IoU of the product found in the frame vs the locked mask {sil.iou:.4f}"))
-    checks.append(CheckResult(
-        "silhouette.declared_iou",
-        _grade(sil.declared_iou, config.declared_iou_review, config.declared_iou_fail, higher_is_worse=False),
-        round(sil.declared_iou, 4), [config.declared_iou_review, config.declared_iou_fail],
-        f"IoU of the renderer's product alpha vs the locked mask {sil.declared_iou:.4f}"))
-    if sil.reliable_share < 0.5:
-        warnings.append(f"only {100 * sil.reliable_share:.0f} % of the outline contrasts with the backdrop "
-                        f"enough to measure growth")
-
-    # --- colour ---
-    col = measure_colour(f, r, ra, erode_px=config.interior_erode_px)
-    if glass:  # glass shows the new scene: only its opaque parts can keep their colour
-        warnings.append(f"{100 * see_share:.0f} % of the product is see-through (alpha <= 0.99, the scene shows "
-                        f"through it): colour checked on the opaque parts only")
-    checks.append(CheckResult(
-        "colour.mean_de", _grade(col.mean_de, config.mean_de_review, config.mean_de_fail),
-        round(col.mean_de, 3), [config.mean_de_review, config.mean_de_fail],
-        f"mean deltaE2000 on the product interior {col.mean_de:.2f} "
-        f"(mean Lab shift {', '.join(f'{v:+.1f}' for v in col.mean_shift_lab)})"))
-    checks.append(CheckResult(
-        "colour.p95_de", _grade(col.p95_de, config.p95_de_review, config.p95_de_fail),
-        round(col.p95_de, 3), [config.p95_de_review, config.p95_de_fail],
-        f"95th-percentile deltaE2000 on the product interior {col.p95_de:.2f}"))
-    checks.append(CheckResult(
-        "colour.ssim", _grade(col.ssim, config.ssim_review, config.ssim_fail, higher_is_worse=False),
-        round(col.ssim, 4), [config.ssim_review, config.ssim_fail],
-        f"masked SSIM of the product interior {col.ssim:.3f}"))
-
-    # --- geometry ---
-    geo = measure_geometry(f, r, col.interior, ratio=config.keypoint_ratio,
-                           agree_radius_px=config.warp_agree_radius_px, min_agree=config.warp_min_agree)
-    if geo.matches < config.min_keypoints:
-        checks.append(CheckResult("geometry.local_warp", "pass", None, [config.warp_review_px, config.warp_fail_px],
-                                  f"skipped: only {geo.matches} keypoints matched (too little print to measure)"))
-        warnings.append("geometry not measured: too few keypoints on the product")
-    else:
-        checks.append(CheckResult(
-            "geometry.local_warp", _grade(geo.local_warp_px, config.warp_review_px, config.warp_fail_px),
-            round(geo.local_warp_px, 3), [config.warp_review_px, config.warp_fail_px],
-            f"print bent locally by {geo.local_warp_px:.2f} px ({geo.matches} keypoints)"))
-        checks.append(CheckResult(
-            "geometry.drift", _grade(geo.homography_shift_px, config.drift_review_px, config.drift_fail_px),
-            round(geo.homography_shift_px, 3), [config.drift_review_px, config.drift_fail_px],
-            f"print moved by up to {geo.homography_shift_px:.2f} px (homography, {geo.inliers} inliers, "
-            f"residual {geo.residual_px:.2f} px)"))
-
-    # --- text ---
-    frame_lines = read_lines(f, ra, config.ocr_max_side, config.ocr_min_side)
-    if master is not None:
-        approved_lines = _master_lines(np.asarray(master, np.float32), config.ocr_max_side, config.ocr_min_side)
-        source = "master"
-    else:
-        approved_lines = read_lines(r, ra, config.ocr_max_side, config.ocr_min_side)
-        source = "cutout"
-        warnings.append("no master artwork: label text compared with the cut-out")
-    txt: TextResult | None = None
-    if not approved_lines:
-        checks.append(CheckResult("text", "pass", None, None, f"skipped: no text read on the {source}"))
-    else:
-        # token boxes stay in crop pixels, like every map in QADetails (the overlay offsets them)
-        txt = compare_text(approved_lines, frame_lines, source, config.fuzzy_ratio, frame_rgb=f, reference_rgb=r,
-                           reference_alpha=ra, unchanged_ncc=config.print_unchanged_ncc)
-        bad = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and d.confirmed]
-        noise = [d for d in txt.diffs if d.status in ("missing", "changed", "invented") and not d.confirmed]
-        if noise:
-            warnings.append("OCR disagreed but the print is unchanged from the cut-out: "
-                            + "; ".join(f"{_describe(d)} (print correlation {d.print_similarity:.3f})" for d in noise))
-        if not frame_lines and bad:
-            # (without a master, a token whose print is unchanged from the cut-out is OCR noise, not
-            # a lost label: it stays in the warnings above and cannot fail the frame on its own)
-            status, what = "fail", "no text read on the frame's product"
-        elif any(d.critical and not _small(d, config.small_print_px, source == "cutout") for d in bad):
-            status = "fail"
-            what = "; ".join(_describe(d) for d in bad if d.critical and not _small(d, config.small_print_px, source == "cutout"))
-        elif bad:
-            status = "review"
-            what = "; ".join(_describe(d) + (" (small print)" if _small(d, config.small_print_px, source == "cutout") else "")
-                             for d in bad)
-        else:
-            status, what = "pass", "label text matches"
-        checks.append(CheckResult(
-            "text", status, {"missing": txt.missing, "changed": txt.changed, "invented": txt.invented,
-                             "critical": txt.critical}, None,
-            f"{what} ({source}: {txt.approved_text!r}; frame: {txt.frame_text!r})"))
-
+    checks, sil, col, geo, txt = ctx.checks, ctx.silhouette, ctx.colour, ctx.geometry, ctx.text
     verdict = worst(c.status for c in checks)
     reasons = tuple(f"{c.name}: {c.message}" for c in checks if c.status != "pass")
     metrics = {
         "crop": list(crop),
-        "silhouette": {"iou": sil.iou, "declared_iou": sil.declared_iou, "expansion_share": sil.expansion_share,
-                       "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
-                       "reliable_share": sil.reliable_share},
-        "colour": {"mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
-                   "ssim": col.ssim, "interior_px": col.interior_px,
-                   **({"see_through_share": round(see_share, 4)} if see_through else {})},
-        "geometry": {"matches": geo.matches, "inliers": geo.inliers, "drift_px": geo.homography_shift_px,
-                     "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
+        "silhouette": None if sil is None else {
+            "iou": sil.iou, "declared_iou": sil.declared_iou, "expansion_share": sil.expansion_share,
+            "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
+            "reliable_share": sil.reliable_share},
+        "colour": None if col is None else {
+            "mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
+            "ssim": col.ssim, "interior_px": col.interior_px,
+            **({"see_through_share": round(ctx.see_share, 4)} if see_through else {})},
+        "geometry": None if geo is None else {
+            "matches": geo.matches, "inliers": geo.inliers, "drift_px": geo.homography_shift_px,
+            "residual_px": geo.residual_px, "local_warp_px": geo.local_warp_px},
         "text": None if txt is None else {
             "source": txt.source, "approved": txt.approved_text, "frame": txt.frame_text,
             "unconfirmed": txt.unconfirmed,
             "tokens": [{"status": d.status, "approved": d.approved, "frame": d.frame, "critical": d.critical,
                         "confirmed": d.confirmed, "print_similarity": d.print_similarity} for d in txt.diffs]},
-        "warnings": warnings,
+        "warnings": ctx.warnings,
     }
     inputs = {"frame": sha256_array(frame_rgb), "product_alpha": sha256_array(product_alpha),
               "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
@@ -359,7 +452,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
     report = QAReport(verdict=verdict, checks=tuple(checks), reasons=reasons, metrics=metrics, provenance=provenance)
-    return report, QADetails(crop, sil, col, geo, txt, approved_lines, frame_lines)
+    return report, QADetails(crop, sil, col, geo, txt, ctx.approved_lines, ctx.frame_lines)
 
 
 _MASTER_OCR: dict[tuple[str, int, int], tuple[TextLine, ...]] = {}
@@ -399,10 +492,6 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
        master: np.ndarray | None = None, config: QAConfig = QAConfig(), see_through: bool = False) -> QAReport:
     """Check one frame against its locked product (and master artwork).
 
-    ``see_through``: the frame was rendered with see-through glass (:mod:`packshot.render.transmission`;
-    its sidecar's ``provenance.transmission``): the outline is measured from outside where the glass
-    shows the scene, colour on the opaque parts only, and the see-through share is recorded.
-
     Parameters
     ----------
     frame_rgb : ndarray
@@ -416,6 +505,10 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
         float32 h x w x 3 linear approved master artwork (flat label). Without it the label text is
         compared with the cut-out's and a warning says so.
     config : QAConfig
+    see_through : bool
+        The frame was rendered with see-through glass (:mod:`packshot.render.transmission`; its
+        sidecar's ``provenance.transmission``): the outline is measured from outside where the glass
+        shows the scene, colour on the opaque parts only, and the see-through share is recorded.
 
     Returns
     -------

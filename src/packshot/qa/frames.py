@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..imaging import (DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, block_mean_linear, load_alpha8_reduced,
                        load_image_working, load_mask)
+from ..ops.placement import place_straight
 from ..types import Placement, alpha_bbox
 
 
@@ -63,16 +64,11 @@ def warp_premultiplied(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, s
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Warp straight RGB + alpha by a 2 x 3 affine into a (width, height) canvas; returns straight colour.
 
-    This is the renderer's own placement warp (:func:`packshot.ops.placement.place_product`:
+    This is the renderer's own placement warp (:func:`packshot.ops.placement.place_straight`:
     premultiplied resampling, area pre-shrink when the product is scaled down), so the reference
     is exactly the locked product the renderer placed, not a differently filtered copy of it.
     """
-    from ..ops.placement import place_product
-
-    placed = place_product(np.asarray(rgb, np.float32), np.asarray(alpha, np.float32),
-                           np.asarray(matrix, np.float64), (int(size[0]), int(size[1])))
-    a = np.clip(placed.alpha, 0.0, 1.0)
-    return np.clip(placed.rgb, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
+    return place_straight(rgb, alpha, matrix, size)
 
 
 def is_sidecar(path: Path) -> bool:

@@ -43,22 +43,25 @@ def make_overlay(frame_rgb: np.ndarray, report: QAReport, details, warp_review_p
     out = linear_to_srgb8(frame_rgb, dither=False).copy()
     x0, y0, x1, y1 = details.crop
     view = out[y0:y1, x0:x1]
-    # deltaE heat map, half transparent, interior only
-    de = np.clip(details.colour.de_map / max_de, 0, 1)
-    heat = cv2.applyColorMap(np.rint(de * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
-    # opacity grows with the difference, so the product stays visible where it is faithful
-    inside = details.colour.interior
-    weight = np.clip(de[inside] * 1.2, 0.12, 0.75)[:, None]
-    view[inside] = ((1 - weight) * view[inside] + weight * heat[inside]).astype(np.uint8)
+    # deltaE heat map, half transparent, interior only (each layer drawn when its check ran)
+    if details.colour is not None:
+        de = np.clip(details.colour.de_map / max_de, 0, 1)
+        heat = cv2.applyColorMap(np.rint(de * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+        # opacity grows with the difference, so the product stays visible where it is faithful
+        inside = details.colour.interior
+        weight = np.clip(de[inside] * 1.2, 0.12, 0.75)[:, None]
+        view[inside] = ((1 - weight) * view[inside] + weight * heat[inside]).astype(np.uint8)
     # outline and growth
-    grow = (details.silhouette.growth_map > 0.35) & ~details.silhouette.base  # the base is not judged
-    view[grow] = (255, 0, 255)
-    view[details.silhouette.outline] = (0, 230, 255)
+    if details.silhouette is not None:
+        grow = (details.silhouette.growth_map > 0.35) & ~details.silhouette.base  # the base is not judged
+        view[grow] = (255, 0, 255)
+        view[details.silhouette.outline] = (0, 230, 255)
     # keypoints that moved
-    for (px, py), r in zip(details.geometry.points, details.geometry.point_residuals):
-        if r > warp_review_px:
-            colour = _CRITICAL if r > warp_fail_px else (255, 150, 0)
-            cv2.circle(view, (int(round(px)), int(round(py))), 3, colour, 1, lineType=cv2.LINE_AA)
+    if details.geometry is not None:
+        for (px, py), r in zip(details.geometry.points, details.geometry.point_residuals):
+            if r > warp_review_px:
+                colour = _CRITICAL if r > warp_fail_px else (255, 150, 0)
+                cv2.circle(view, (int(round(px)), int(round(py))), 3, colour, 1, lineType=cv2.LINE_AA)
     # OCR boxes (token boxes are in crop pixels)
     if details.text is not None:
         for d in details.text.diffs:

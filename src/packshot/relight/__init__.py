@@ -17,6 +17,11 @@ all from the scene's one key light:
 * **light wrap**: a little of the background's light on the product's outermost edge pixels;
 * **grain** matched between product and scene.
 
+Backends are chosen by name through :data:`RELIGHTERS` (``packshot backends`` lists them):
+``bounded`` (this module, no model) and ``iclight:FOLDER`` (:mod:`packshot.relight.model`, extra
+``diffusion``). Each is a :class:`Relighter`, called ``relighter(frame, cutout, maps)``;
+:func:`relight_with` builds one by name and runs it.
+
 Everything is computed in linear light. The stage reads the frame's typed fields (its product
 layer, matrix, light, support surface, grain and plate match: :class:`~packshot.types.Frame`),
 never the renderer's provenance, and never places the product again: the background's share of
@@ -30,6 +35,7 @@ import dataclasses
 import time
 import zlib
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -42,6 +48,7 @@ from ..ops.morphology import product_interior
 from ..ops.noise import estimate_noise
 from ..ops.placement import warp_layer
 from ..provenance import record
+from ..registry import Registry
 from ..render import light_tint
 from ..types import Cutout, Frame, FrameLayers, Light, PlateMatch, ProductMaps, RegionLayer, alpha_bbox
 
@@ -295,7 +302,26 @@ def _shadow_grid(W: int, H: int) -> int:
     return f
 
 
-def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y: float, prod_h: float,
+def _grid_alpha(product: _Product, f: int) -> np.ndarray:
+    """The product's alpha on the shadow grid (the canvas area-averaged by ``f``). When ``f`` divides
+    the canvas, each grid cell is the mean of its own f x f block, so only the blocks over the
+    product's region are resized (the same cells, no full-size alpha); else the whole canvas is."""
+    W, H = product.canvas
+    if f == 1:
+        return product.full_alpha()
+    ws, hs = max(1, W // f), max(1, H // f)
+    if ws * f != W or hs * f != H:
+        return cv2.resize(product.full_alpha(), (ws, hs), interpolation=cv2.INTER_AREA)
+    out = np.zeros((hs, ws), np.float32)
+    x0, y0, x1, y1 = product.layer.box
+    if x1 > x0 and y1 > y0:
+        gx0, gy0, gx1, gy1 = x0 // f, y0 // f, -(-x1 // f), -(-y1 // f)
+        win = product.alpha_window(slice(gy0 * f, gy1 * f), slice(gx0 * f, gx1 * f))
+        out[gy0:gy1, gx0:gx1] = cv2.resize(win, (gx1 - gx0, gy1 - gy0), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _shadow_occlusion(product: _Product, box: tuple[int, int, int, int], base_y: float, prod_h: float,
                       light: Light, config: RelightConfig, shadow_scale: float, canvas: tuple[int, int]
                       ) -> np.ndarray:
     """The share of the background's light the product's shadows take away (float32 H x W, 0..0.95):
@@ -303,9 +329,7 @@ def _shadow_occlusion(alpha: np.ndarray, box: tuple[int, int, int, int], base_y:
     W, H = canvas
     f = _shadow_grid(W, H)
     ws, hs = max(1, W // f), max(1, H // f)
-    a_s = alpha
-    if f > 1:
-        a_s = cv2.resize(a_s, (ws, hs), interpolation=cv2.INTER_AREA)
+    a_s = _grid_alpha(product, f)
     bs, ph = base_y / f, prod_h / f
     soft = float(light.softness)
 
@@ -468,7 +492,8 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
                      ys_c: slice, xs_c: slice, interior_erode: int, shading_exponent: float,
                      match: PlateMatch | None, config: RelightConfig) -> _Shading:
     """Re-shade the product crop (and, on a plate, match its colour balance, contrast and softness),
-    scaled down until the mean deltaE2000 of the interior against the cut-out is within the bound."""
+    scaled down until the mean deltaE2000 of the interior against the cut-out is within the bound.
+    ``product`` is the caller's own crop, not used after: its array may become the result."""
     interior = interior_mask(a_c, interior_erode)
     idx = sample_indices(interior, config.delta_e_samples)
     gain = None
@@ -496,9 +521,12 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
             g = None if gain is None else gain.reshape(-1, 3)[sel]
         # p + t (s - p), then x (1 + t (g - 1)): in place, the same float32 operations (a large
         # product crop would otherwise hold several temporaries of its size)
-        out = np.subtract(s, p, dtype=np.float32)
-        out *= t
-        out += p
+        if last and sel is None and s is p and p.dtype == np.float32 and p.flags.writeable:
+            out = p  # p + t (p - p) is p: the last call turns the crop itself into the result
+        else:
+            out = np.subtract(s, p, dtype=np.float32)
+            out *= t
+            out += p
         if g is not None:  # no shading gain: x 1.0, which changes nothing
             # the last call may turn the gain layer itself into the factor (it is not used again)
             factor = g if (last and sel is None and g.dtype == np.float32) else np.subtract(g, 1.0, dtype=np.float32)
@@ -537,9 +565,11 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
             else:
                 lo = mid_t
         strength = lo
+    # the measurement at the end needs the cut-out's colour on the sampled pixels only (taken
+    # before the last step, which may reuse the crop's array)
+    product_samples = product.reshape(-1, 3)[idx]
     relit = adjusted(strength, last=True)
-    # the measurement at the end needs the cut-out's colour on the sampled pixels only
-    return _Shading(relit, strength, idx, product.reshape(-1, 3)[idx])
+    return _Shading(relit, strength, idx, product_samples)
 
 
 # ------------------------------------------------------------------------------------ light wrap
@@ -635,7 +665,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     lx, ly, lz = (float(v) for v in light.direction())
     base_y = float(box[3]) - 0.5
     prod_h = float(max(box[3] - box[1], 1))
-    support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H))
+    # a floor below a line varies by row only: held as one column, broadcast (no full-size array)
+    support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H), broadcast=True)
     timings["place_s"] = time.perf_counter() - t_start
     transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
     reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
@@ -646,7 +677,7 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     t0 = time.perf_counter()
     shadow_layer = None
     if config.shadows:
-        occlusion = _shadow_occlusion(placed.full_alpha(), box, base_y, prod_h, light, config, shadow_scale, (W, H))
+        occlusion = _shadow_occlusion(placed, box, base_y, prod_h, light, config, shadow_scale, (W, H))
         shadow_layer = _draw_shadows(background_part, occlusion, support)
         del occlusion
     timings["shadows_s"] = time.perf_counter() - t0
@@ -732,4 +763,63 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     return dataclasses.replace(frame, rgb=out, provenance=provenance, layers=layers)
 
 
-__all__ = ["relight", "RelightConfig", "interior_mask", "mean_delta_e", "sample_indices"]
+# ------------------------------------------------------------------------------------ the backends
+class Relighter(Protocol):
+    """A relight backend: the frame relit, its product layer read from the frame's typed fields.
+
+    ``overwrite_input`` says the caller no longer needs ``frame`` (its pixels may be reused).
+    """
+
+    name: str
+
+    def __call__(self, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, *,
+                 overwrite_input: bool = False) -> Frame:
+        ...
+
+
+@dataclass(frozen=True)
+class BoundedRelighter:
+    """The embedded relight (:func:`relight`) as a registered backend."""
+
+    config: RelightConfig = RelightConfig()
+    name = "bounded"
+
+    def __call__(self, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, *,
+                 overwrite_input: bool = False) -> Frame:
+        return relight(frame, cutout, maps, self.config, overwrite_input=overwrite_input)
+
+
+RELIGHTERS: Registry[Relighter] = Registry("relight backend")
+"""Relight backends by name: ``bounded`` and ``iclight:FOLDER``."""
+
+
+@RELIGHTERS.register("bounded", doc="Shadows, floor reflection, shading bounded by mean deltaE2000, light wrap "
+                                    "and grain from the scene's key light (no model).")
+def _bounded(config: RelightConfig | None = None) -> Relighter:
+    return BoundedRelighter(config or RelightConfig())
+
+
+@RELIGHTERS.register("iclight", takes_argument=True,
+                     doc="IC-Light-style model relight (SD 1.5 UNet, fc or fbc) from a local folder, with detail "
+                         "transfer and the deltaE bound. Extra: diffusion.")
+def _iclight(folder: str, config: Any = None) -> Relighter:
+    from .model import ModelRelighter, ModelRelightConfig
+
+    return ModelRelighter(f"iclight:{folder}", config or ModelRelightConfig())
+
+
+BACKENDS = RELIGHTERS
+"""Alias: every stage names its registry ``BACKENDS``."""
+
+
+def relight_with(backend: str, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: Any = None,
+                 *, overwrite_input: bool = False) -> Frame:
+    """Relight ``frame`` with the backend named ``backend`` (a name in :data:`RELIGHTERS`);
+    ``config`` is that backend's config (:class:`RelightConfig`, :class:`~packshot.relight.model.ModelRelightConfig`),
+    None for its defaults."""
+    relighter = RELIGHTERS.create(backend, **({"config": config} if config is not None else {}))
+    return relighter(frame, cutout, maps, overwrite_input=overwrite_input)
+
+
+__all__ = ["relight", "relight_with", "RelightConfig", "Relighter", "BoundedRelighter", "RELIGHTERS", "BACKENDS",
+           "interior_mask", "mean_delta_e", "sample_indices"]

@@ -32,9 +32,8 @@ import numpy as np
 from ..errors import InputError, require
 from ..imaging import linear_to_srgb, srgb_to_linear
 from ..provenance import record
-from ..registry import Registry
 from ..types import Cutout, Frame, ProductMaps
-from . import _Product, interior_mask, mean_delta_e, sample_indices
+from . import RELIGHTERS, _Product, interior_mask, mean_delta_e, sample_indices
 
 
 @dataclass(frozen=True)
@@ -146,17 +145,31 @@ class ICLight:
         return out.astype(np.float32)
 
 
-RELIGHTERS: Registry[ICLight] = Registry("relight backend")
-
-
-@RELIGHTERS.register("iclight", takes_argument=True,
-                     doc="IC-Light-style model relight (SD 1.5 UNet, fc or fbc) from a local folder, with detail "
-                         "transfer and the deltaE bound. Extra: diffusion.")
-def _iclight(folder: str) -> ICLight:
+def load_model(backend: str) -> ICLight:
+    """The model named by a model relight backend (``iclight:FOLDER``), one per folder per process
+    (loaded on first use)."""
+    if backend not in RELIGHTERS:
+        RELIGHTERS.create(backend)  # the registry's error: unknown backend, choices listed
+    name, _, folder = backend.partition(":")
+    if name != "iclight" or not folder:
+        raise ValueError(f"relight backend '{backend}' is not a model relight: use iclight:FOLDER")
     return _LOADED.setdefault(folder, ICLight(folder))
 
 
 _LOADED: dict[str, ICLight] = {}
+
+
+@dataclass(frozen=True)
+class ModelRelighter:
+    """:func:`relight_model` as a registered relight backend (``iclight:FOLDER``)."""
+
+    backend: str
+    config: ModelRelightConfig = ModelRelightConfig()
+    name = "iclight"
+
+    def __call__(self, frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, *,
+                 overwrite_input: bool = False) -> Frame:
+        return relight_model(frame, cutout, maps, backend=self.backend, config=self.config)
 
 
 def detail_transfer(relit: np.ndarray, original: np.ndarray, sigma: float) -> np.ndarray:
@@ -198,7 +211,7 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
         weight hash), parameters, the strength kept by the bound and the measured deltaE.
     """
     t_start = time.perf_counter()
-    model = RELIGHTERS.create(backend)
+    model = load_model(backend)
     spec = frame.spec
     W, H = frame.size
     if frame.layers is None:
@@ -278,4 +291,5 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     return dataclasses.replace(frame, rgb=out, source_kind="diffusion", provenance=provenance, layers=layers)
 
 
-__all__ = ["relight_model", "ModelRelightConfig", "ICLight", "RELIGHTERS", "detail_transfer"]
+__all__ = ["relight_model", "ModelRelightConfig", "ModelRelighter", "ICLight", "RELIGHTERS", "detail_transfer",
+           "load_model"]

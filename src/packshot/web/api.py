@@ -359,7 +359,7 @@ def build_router(state: ApiState) -> APIRouter:
     async def check(image: UploadFile = File(...),
                     profile: str = Form(..., description="A built-in profile name"),
                     alpha: Optional[UploadFile] = File(None, description="Optional product alpha (grey PNG)")):
-        from ..export.compliance.profiles import profile_names
+        from ..export import profile_names
 
         names = profile_names()
         if profile not in names:  # names only: a path would let a caller read files on the server
@@ -373,7 +373,7 @@ def build_router(state: ApiState) -> APIRouter:
                 raise ApiError(422, f"{alpha_name}: the alpha must be {size[0]}x{size[1]} like the image")
 
         def work():
-            from ..export.compliance.check import check_image
+            from ..export import check_image
 
             mask = None
             if alpha_data is not None:

@@ -168,7 +168,7 @@ def _heat_png(sidecar: Path) -> bytes:
     """Colour difference (deltaE 2000) between the frame and the locked product, as a heat map on transparency:
     clear below 1, yellow to red from 1 to 10 and more, only where the product is."""
     from ..imaging import delta_e2000, encode_png, linear_to_lab
-    from ..qa.frames import load_frame_inputs
+    from ..qa import load_frame_inputs
 
     inputs = load_frame_inputs(sidecar)
     de = delta_e2000(linear_to_lab(inputs.frame_rgb), linear_to_lab(inputs.reference_rgb))

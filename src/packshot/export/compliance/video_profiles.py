@@ -142,7 +142,7 @@ def _container_ok(fmt: str, allowed: tuple[str, ...], path: Path) -> tuple[bool,
 
 def check_clip(path: str | Path, profile: str | VideoProfile) -> ComplianceReport:
     """Measure every rule of ``profile`` on the clip at ``path`` (read back through PyAV)."""
-    from ...motion.encode import read_clip_facts
+    from ...motion import read_clip_facts
 
     prof = get_video_profile(profile)
     p = Path(path)
@@ -272,7 +272,7 @@ def fix_clip(path: str | Path, profile: str | VideoProfile, out_path: str | Path
     """
     import av
 
-    from ...motion.encode import ClipWriter, read_clip_facts
+    from ...motion import ClipWriter, read_clip_facts
 
     prof = get_video_profile(profile)
     src = Path(path)

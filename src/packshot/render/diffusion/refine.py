@@ -34,8 +34,10 @@ def regions_from_qa(details: Any, frame_size: tuple[int, int], threshold: float 
     locked silhouette (:attr:`packshot.qa.silhouette.SilhouetteResult.growth_map`), dilated by ``grow``."""
     W, H = frame_size
     x0, y0, x1, y1 = details.crop
-    growth = np.asarray(details.silhouette.growth_map) > threshold
     mask = np.zeros((H, W), bool)
+    if details.silhouette is None:  # the silhouette check did not run: nothing flagged
+        return mask
+    growth = np.asarray(details.silhouette.growth_map) > threshold
     mask[y0:y0 + growth.shape[0], x0:x0 + growth.shape[1]] = growth[: H - y0, : W - x0]
     if grow > 0 and mask.any():
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
