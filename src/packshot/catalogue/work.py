@@ -126,8 +126,9 @@ def run_task(task: Any) -> list[UnitResult]:
 
 # ------------------------------------------------------------------------------------------- prep
 def run_prep(task: PrepTask) -> list[UnitResult]:
-    from ..imaging import load_image
+    from ..imaging import load_image_working
     from ..segment import segment
+    from ..segment.fullres import save_cutout_full
     from ..segment.io import load_cutout, save_cutout
     from ..segment.review import require_passed, review_cutout, write_review
     from ..understand import understand
@@ -137,27 +138,43 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
     sku_dir = out / task.sku
     results: list[UnitResult] = []
     t0 = time.perf_counter()
+    work_path = sku_dir / "maps" / WORKING_CUTOUT
     try:
         cut_path = sku_dir / "cutout.png"
         if task.cutout:
-            image = load_image(out / task.photo, max_pixels=task.max_pixels)
-            cutout = segment(image, backend=task.segment_backend, prompt=task.prompt)
+            # a photo over imaging.WORKING_PIXELS is analysed at a working resolution (as in
+            # pipeline.process_photo); cutout.png is still written at the photo's size
+            work = load_image_working(out / task.photo, max_pixels=task.max_pixels)
+            prompt = _scaled_prompt(task.prompt, work.factor)
+            cutout = segment(work.image, backend=task.segment_backend, prompt=prompt)
             if cutout.is_empty:
                 raise EmptyProductError(task.photo, "no product found in the photo (the cut-out is empty)")
-            # the same gate and upright turn as `packshot run`: a failing cut-out is never rendered
-            # (the SKU "needs a prompt": a `prompt` box/points in its manifest row fixes it)
-            review = review_cutout(cutout, orientation="auto", gate=True, prompted=task.prompt is not None)
+            # the gate and upright turn: a failing cut-out is never rendered (the SKU "needs a
+            # prompt": a `prompt` box/points in its manifest row fixes it)
+            review = review_cutout(cutout, orientation=task.orientation, gate=task.gate,
+                                   prompted=task.prompt is not None)
             # the photo named as it lies under DIR, so the record is the same wherever DIR is
             gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)
             cutout = review.cutout
-            save_cutout(cut_path, cutout)
-            results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
-                                      {"cutout": _output(out, cut_path), "gate": _output(out, gate_path)},
+            turned = review.orientation.turn % 360 != 0
+            outputs = {"cutout": None, "gate": None}
+            if work.factor > 1 and not turned:
+                save_cutout_full(cut_path, cutout, work)
+                # the working-resolution cut-out the frames are rendered from (a rerun reads it back)
+                save_cutout(work_path, cutout)
+                outputs["working"] = _output(out, work_path)
+            else:
+                save_cutout(cut_path, cutout)
+                work_path.unlink(missing_ok=True)
+            del work
+            outputs.update(cutout=_output(out, cut_path), gate=_output(out, gate_path))
+            results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0, outputs,
                                       {"flags": list(dict.fromkeys([*review.flags,
                                                                     *(getattr(cutout, "flags", ()) or ())]))}))
-        else:
-            cutout = load_cutout(cut_path)
+        # frames, maps and QA all use the cut-out as written (8-bit PNG), so a frame is the same
+        # bytes whether its cut-out was made in this process or read back by a resumed run
+        cutout = _under(load_cutout(work_path if work_path.is_file() else cut_path), out)
     except Exception as exc:
         return [UnitResult(task.cutout_unit if task.cutout else task.maps_unit, False, time.perf_counter() - t0,
                            error=_message(exc), hint=hint_for(exc, "cutout"),
@@ -170,13 +187,28 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             outputs = {name: _output(out, Path(p)) for name, p in written.items() if Path(p).is_file()}
             results.append(UnitResult(task.maps_unit, True, time.perf_counter() - t1, outputs,
                                       {"flags": [f.code for f in maps.flags]}))
-            _PRODUCT.clear()
-            _PRODUCT[task.sku] = (task.cutout_key, cutout, maps)
         except Exception as exc:
             results.append(UnitResult(task.maps_unit, False, time.perf_counter() - t1, error=_message(exc),
                                       hint=hint_for(exc, "understand"), info={"stage": "understand",
                                                                                "trace": _trace(exc)}))
     return results
+
+
+WORKING_CUTOUT = "cutout_working.png"
+"""Under ``<sku>/maps/``: the working-resolution cut-out of a photo over imaging.WORKING_PIXELS."""
+
+
+def _batch_size(spec: Any, settings: Any) -> int:
+    from ..render import RENDERERS
+
+    name = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or settings.render_backend)
+    return max(1, int(RENDERERS.trait(name, "batch", 1)))
+
+
+def _scaled_prompt(prompt: Any, factor: int) -> Any:
+    from ..pipeline import _scaled_prompt as scaled
+
+    return scaled(prompt, factor)
 
 
 def _trace(exc: BaseException) -> str:
@@ -195,20 +227,43 @@ def _brief(path: str) -> Any:
     return _BRIEFS[key]
 
 
-def _product(out: Path, sku: str) -> tuple[Any, Any]:
+def _product(out: Path, sku: str) -> tuple[Any, Any, int]:
+    """The SKU's cut-out (the working-resolution one for a large photo), maps, and the factor
+    from the working cut-out to ``cutout.png`` (1 for a photo used at its own size)."""
     from ..segment.io import load_cutout
     from ..understand.io import load_maps
 
     cut_path = out / sku / "cutout.png"
-    stamp = (cut_path.stat().st_mtime_ns, cut_path.stat().st_size)
+    work_path = out / sku / "maps" / WORKING_CUTOUT
+    src = work_path if work_path.is_file() else cut_path
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (cut_path, src, out / sku / "maps" / "maps.json"))
     have = _PRODUCT.get(sku)
     if have is not None and have[0] == stamp:
-        return have[1], have[2]
-    cutout = load_cutout(cut_path)
+        return have[1], have[2], have[3]
+    cutout = _under(load_cutout(src), out)
     maps = load_maps(out / sku / "maps")
+    factor = 1
+    if src is work_path:
+        factor = int((cutout.provenance or {}).get("working_resolution", {}).get("factor", 0)) or \
+            _factor_from_sizes(cut_path, cutout)
     _PRODUCT.clear()
-    _PRODUCT[sku] = (stamp, cutout, maps)
-    return cutout, maps
+    _PRODUCT[sku] = (stamp, cutout, maps, factor)
+    return cutout, maps, factor
+
+
+def _under(cutout: Any, out: Path) -> Any:
+    """The cut-out with the paths in its provenance relative to DIR (the maps and frame records made
+    from it are then the same wherever DIR is)."""
+    import dataclasses
+
+    return dataclasses.replace(cutout, provenance=_relative_paths(dict(cutout.provenance or {}), out))
+
+
+def _factor_from_sizes(cut_path: Path, cutout: Any) -> int:
+    from ..imaging import image_size
+
+    w, _ = image_size(cut_path)
+    return max(1, round(w / cutout.size[0]))
 
 
 def _master(out: Path, rel: str | None) -> Any:
@@ -227,7 +282,7 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
 
     from ..condition import condition_scene, cutout_hash
     from ..relight import relight
-    from ..render import render
+    from ..render import frame_at_photo_scale, render_many
     from ..render.io import save_frame
 
     out = Path(task.out_dir)
@@ -236,12 +291,13 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
     render_jobs = [j for j in task.frames if j.render]
     specs: dict[str, Any] = {}
     cutout = maps = None
+    factor = 1
     if render_jobs:
         t0 = time.perf_counter()
         try:
             brief = _brief(task.brief)
-            scene = next(sc for sc in brief.scenes if sc.name == task.scene)
-            cutout, maps = _product(out, task.sku)
+            scene = s.scene(next(sc for sc in brief.scenes if sc.name == task.scene))
+            cutout, maps, factor = _product(out, task.sku)
             from .plan import scene_digest
 
             for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene),
@@ -266,30 +322,64 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
             return results + _scene_rest(task, out, failed, {})
     frames: dict[str, Any] = {}
     failed: set[str] = set()
+    # the frames of one scene go to a batching renderer (diffusion: its registered ``batch``
+    # trait) together, so its variants are painted in one model call; others one at a time
+    groups: list[list[Any]] = []
     for job in render_jobs:
+        spec = specs.get(job.variant if job.seed is None else f"{job.variant}@{job.seed}")
+        last = groups[-1] if groups else None
+        if spec is not None and last and last[0][1] is not None and len(last) < _batch_size(spec, s):
+            last.append((job, spec))
+        else:
+            groups.append([(job, spec)])
+    for group in groups:
         t0 = time.perf_counter()
-        uid = unit_id("frame", job.frame)
         try:
-            spec = specs[job.variant if job.seed is None else f"{job.variant}@{job.seed}"]
-            backend = "plate" if spec.plate is not None else s.render_backend
-            frame = render(spec, cutout, maps, backend=backend)
-            if s.relight:
-                frame = relight(frame, cutout, maps)
-            prov = dict(frame.provenance)
-            prov.update(run_key=job.frame_key, photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
-            frame = dataclasses.replace(frame, provenance=prov)
-            sidecar = Path(save_frame(out, frame, out / task.sku / "cutout.png"))
-            png = sidecar.with_suffix(".png")
-            alpha = png.with_name(png.stem + "_alpha.png")
-            frames[job.frame] = frame
-            results.append(UnitResult(uid, True, time.perf_counter() - t0,
-                                      {"png": _output(out, png), "record": _output(out, sidecar),
-                                       "alpha": _output(out, alpha)},
-                                      {"source_kind": frame.source_kind, "size": list(frame.size)}))
+            todo = [(j, sp) for j, sp in group if sp is not None]
+            if len(todo) < len(group):
+                raise KeyError(f"the brief no longer has the variant {group[0][0].variant}")
+            backend = "plate" if todo[0][1].plate is not None else s.render_backend
+            rendered = render_many([sp for _, sp in todo], cutout, maps, backend=backend)
         except Exception as exc:
-            failed.add(job.frame)
-            results.append(UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc),
-                                      hint=hint_for(exc, "render"), info={"stage": "render", "trace": _trace(exc)}))
+            dt = (time.perf_counter() - t0) / len(group)
+            for job, _ in group:
+                failed.add(job.frame)
+                results.append(UnitResult(unit_id("frame", job.frame), False, dt, error=_message(exc),
+                                          hint=hint_for(exc, "render"), info={"stage": "render",
+                                                                               "trace": _trace(exc)}))
+            continue
+        t_render = (time.perf_counter() - t0) / len(group)
+        for (job, spec), frame in zip(todo, rendered):
+            t0 = time.perf_counter()
+            uid = unit_id("frame", job.frame)
+            try:
+                if s.relight:
+                    frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+                if s.relight_model:
+                    from ..relight.model import relight_model
+
+                    frame = relight_model(frame, cutout, maps, backend=s.relight_model)
+                frame = frame_at_photo_scale(frame, factor)
+                prov = dict(frame.provenance)
+                prov.update(run_key=job.frame_key,
+                            photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
+                if task.photo:
+                    prov["photo"] = task.photo
+                frame = dataclasses.replace(frame, provenance=prov)
+                sidecar = Path(save_frame(out, frame, out / task.sku / "cutout.png"))
+                png = sidecar.with_suffix(".png")
+                alpha = png.with_name(png.stem + "_alpha.png")
+                frames[job.frame] = None  # written: exports read the record back (nothing held in memory)
+                results.append(UnitResult(uid, True, t_render + time.perf_counter() - t0,
+                                          {"png": _output(out, png), "record": _output(out, sidecar),
+                                           "alpha": _output(out, alpha)},
+                                          {"source_kind": frame.source_kind, "size": list(frame.size)}))
+            except Exception as exc:
+                failed.add(job.frame)
+                results.append(UnitResult(uid, False, t_render + time.perf_counter() - t0, error=_message(exc),
+                                          hint=hint_for(exc, "render"), info={"stage": "render",
+                                                                               "trace": _trace(exc)}))
+        del rendered
     return results + _scene_rest(task, out, failed, frames)
 
 
