@@ -306,6 +306,6 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     if overlay:
         img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
         buf = io.BytesIO()
-        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=6)
+        Image.fromarray(img, "RGB").save(buf, "PNG", compress_level=3)  # 3x faster than 6 for +9 % size (issue 12)
         atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), buf.getvalue())
     return report, inputs
