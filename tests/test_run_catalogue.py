@@ -81,3 +81,16 @@ def test_old_flag_spellings_still_work_and_quiet_prints_no_lines(sample, tmp_pat
     assert res.stderr.strip() == "" and res.stdout.strip() == ""
     sidecar = json.loads((out / "box" / "white" / "v0.json").read_text())
     assert sidecar["spec"]["seed"] == 9  # the brief says 3
+
+
+def test_run_writes_motion_clips_beside_the_stills(sample, tmp_path):
+    brief = tmp_path / "motion.yaml"
+    brief.write_text(yaml.safe_dump({"scenes": [{"name": "story", "sizes": ["96x160"],
+                                                 "motion": {"kind": ["push-in"], "seconds": 0.5, "fps": 8}}]}))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", str(sample["photo"]), "-b", str(brief), "-o", str(out), "-w", "1"])
+    assert res.exit_code == 0, res.output
+    folder = out / "box" / "story"
+    assert {"v0.png", "v0.json", "v0.mp4", "v0.webm", "v0.poster.jpg", "v0.clip.json"} <= {p.name for p in
+                                                                                           folder.iterdir()}
+    assert json.loads((folder / "v0.clip.json").read_text())["frames"] == 4

@@ -380,7 +380,32 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
                                           hint=hint_for(exc, "render"), info={"stage": "render",
                                                                                "trace": _trace(exc)}))
         del rendered
+    if render_jobs and getattr(scene, "motion", None) is not None and not failed:
+        results = _clips(task, out, brief, scene, cutout, maps, results)
     return results + _scene_rest(task, out, failed, frames)
+
+
+def _clips(task: SceneTask, out: Path, brief: Any, scene: Any, cutout: Any, maps: Any,
+           results: list[UnitResult]) -> list[UnitResult]:
+    """The scene's motion clips (``motion`` in the brief; :mod:`packshot.motion.io`), written beside
+    its stills whenever the scene's frames are made (the scene's digest covers its motion block).
+    A clip that fails fails the scene's first frame unit, with the reason."""
+    import dataclasses
+
+    from ..motion.io import write_scene_clips
+
+    s = task.settings
+    t0 = time.perf_counter()
+    try:
+        write_scene_clips(out, dataclasses.replace(brief, scenes=(scene,)), cutout, maps, task.sku,
+                          str((cutout.provenance or {}).get("inputs", {}).get("image") or ""), s.render_backend,
+                          s.relight, s.qa, _master(out, task.master), True)
+    except Exception as exc:
+        first = unit_id("frame", next(j for j in task.frames if j.render).frame)
+        return [r for r in results if r.id != first] + [
+            UnitResult(first, False, time.perf_counter() - t0, error=f"motion clip: {_message(exc)}",
+                       hint=hint_for(exc, "motion"), info={"stage": "motion", "trace": _trace(exc)})]
+    return results
 
 
 def _scene_rest(task: SceneTask, out: Path, failed: set[str], frames: dict[str, Any]) -> list[UnitResult]:
