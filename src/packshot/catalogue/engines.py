@@ -54,7 +54,7 @@ class LocalEngine:
         # spawn, not fork: a forked child of a parent whose OpenCV / BLAS thread pools have run can
         # deadlock in them; a spawned worker starts clean and its parent is this process
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=init_worker, initargs=(self.warm,))
+                                   initializer=init_worker, initargs=(self.warm, os.getpid()))
 
     @property
     def inflight(self) -> int:

@@ -80,9 +80,16 @@ def warm_up() -> None:
         pass
 
 
-def die_with_parent() -> None:
-    """Make this process end when its parent does (SIGKILL of the parent included)."""
-    parent = os.getppid()
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this process end when its parent does (SIGKILL of the parent included).
+
+    ``parent`` is the pid of the process that started this one: a worker whose parent was killed
+    while the worker was still starting (before this call) is an orphan already, and ends here at
+    once (otherwise it would wait forever on its task queue, holding the run's stderr open).
+    """
+    parent = os.getppid() if parent is None else int(parent)
+    if os.getppid() != parent:
+        os._exit(1)
     try:  # Linux: the kernel sends SIGKILL when the parent dies
         import ctypes
         import signal
@@ -91,6 +98,8 @@ def die_with_parent() -> None:
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+    if os.getppid() != parent:  # died between the check and prctl
+        os._exit(1)
 
     def watch() -> None:  # elsewhere (and as a second line): poll for re-parenting
         while True:
@@ -101,8 +110,8 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="packshot-parent-watch").start()
 
 
-def init_worker(warm: bool = True) -> None:
-    die_with_parent()
+def init_worker(warm: bool = True, parent: int | None = None) -> None:
+    die_with_parent(parent)
     # each worker is one process on one core: keep numeric libraries from spawning core-count threads
     try:
         import cv2
