@@ -27,7 +27,13 @@ MAIN = "import sys; from packshot.cli import main; sys.argv[0] = 'packshot'; sys
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix != ".log"}
+            if p.is_file() and p.suffix != ".log" and not _bookkeeping(p.relative_to(root))}
+
+
+def _bookkeeping(rel: Path) -> bool:
+    """The run's job store and its reports (they record when each run ran), not outputs."""
+    return rel.parts[0].startswith("packshot.db") or rel.as_posix() in ("report.html", "summary.csv",
+                                                                         "failures.csv")
 
 
 def _files(root: Path) -> list[Path]:

@@ -54,7 +54,7 @@ class LocalEngine:
         # spawn, not fork: a forked child of a parent whose OpenCV / BLAS thread pools have run can
         # deadlock in them; a spawned worker starts clean and its parent is this process
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=init_worker, initargs=(self.warm,))
+                                   initializer=init_worker, initargs=(self.warm, os.getpid()))
 
     @property
     def inflight(self) -> int:
@@ -105,6 +105,44 @@ class LocalEngine:
             self._pool.shutdown(wait=False, cancel_futures=True)
             return
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class InlineEngine:
+    """Tasks run one at a time in this process (``--workers 1``): no worker to start, models
+    loaded once here. A task's failures are results, as in a worker."""
+
+    name = "inline"
+    capacity = 1
+
+    def __init__(self, workers: int | None = None, warm: bool = False):
+        self._done: list[tuple[Any, list[UnitResult]]] = []
+        try:
+            import cv2
+
+            self._threads = cv2.getNumThreads()
+            cv2.setNumThreads(1)  # one core's worth of work, as in a worker process
+        except Exception:
+            self._threads = None
+
+    @property
+    def inflight(self) -> int:
+        return len(self._done)
+
+    def submit(self, task: Any) -> None:
+        self._done.append((task, run_task(task)))
+
+    def wait(self, timeout: float = 1.0) -> list[tuple[Any, list[UnitResult]]]:
+        out, self._done = self._done, []
+        return out
+
+    def close(self, kill: bool = False) -> None:
+        if self._threads is not None:
+            try:
+                import cv2
+
+                cv2.setNumThreads(self._threads)
+            except Exception:
+                pass
 
 
 class RayEngine:
@@ -207,6 +245,8 @@ class RayEngine:
 
 
 def make_engine(name: str, workers: int | None = None, address: str | None = None, **kwargs: Any):
+    if name == "inline" or (name == "local" and workers == 1):
+        return InlineEngine(workers)
     if name == "local":
         return LocalEngine(workers, **kwargs)
     if name == "ray":
@@ -214,4 +254,4 @@ def make_engine(name: str, workers: int | None = None, address: str | None = Non
     raise ValueError(f"engine must be local or ray, got {name!r}")
 
 
-__all__ = ["LocalEngine", "RayEngine", "default_workers", "make_engine"]
+__all__ = ["InlineEngine", "LocalEngine", "RayEngine", "default_workers", "make_engine"]

@@ -89,6 +89,18 @@ class RunSettings:
     """Credentials folder: sign Content Credentials (C2PA) into every exported file (see
     :mod:`packshot.credentials`); profiles with ``keeps_metadata: false`` also get a ``.c2pa``
     sidecar. Signed files carry the signing time, so their bytes differ from run to run."""
+    orientation: str = "auto"
+    """Turn the cut-out upright: auto (label text, then shape), keep, or 0/90/180/270 (clockwise)."""
+    gate: bool = True
+    """Stop a SKU whose cut-out fails the plausibility gate ("needs a prompt")."""
+    relight_model: str | None = None
+    """A model relight backend run after the embedded pass (``iclight:FOLDER``)."""
+    seed: int | None = None
+    """A seed for every scene in place of the brief's (``--seed``), or None."""
+
+    def scene(self, scene: Any) -> Any:
+        """The brief's scene as this run paints it (``seed`` applied)."""
+        return scene if self.seed is None else dataclasses.replace(scene, seed=int(self.seed))
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class PrepTask:
     cutout_unit: str
     maps_unit: str
     cutout_key: str
+    orientation: str = "auto"
+    gate: bool = True
 
     @property
     def unit_ids(self) -> tuple[str, ...]:
@@ -149,6 +163,8 @@ class SceneTask:
     """Prep task this one waits for (its SKU id), or None when the cut-out is up to date."""
     title: str = ""
     """The SKU's title from the manifest (the alt text of signed exports names it)."""
+    photo: str | None = None
+    """The photo's own path, recorded in each frame's provenance (``packshot run``), or None."""
 
 
 @dataclass
@@ -258,24 +274,30 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
         if (row.sku, "prompt") in overrides:  # a box drawn in the review app wins over the manifest's
             prompt = parse_prompt(overrides[(row.sku, "prompt")])
         gated = review_required(row, brief)
-        cut_key = digest("cutout", src["photo_sha256"], seg, _default(prompt) if prompt else None, settings.max_pixels)
+        # orientation and gate join the key only when not the defaults (existing keys stay valid)
+        turn = (({"orientation": settings.orientation, "gate": settings.gate},)
+                if (settings.orientation, settings.gate) != ("auto", True) else ())
+        cut_key = digest("cutout", src["photo_sha256"], seg, _default(prompt) if prompt else None, settings.max_pixels,
+                         *turn)
         maps_key = digest("maps", cut_key)
         cut_id, maps_id = unit_id("cutout", row.sku), unit_id("maps", row.sku)
         plan.units.append(Unit(cut_id, "cutout", row.sku, cut_key, (), input_hash=src["photo_sha256"],
-                               config_hash=digest(seg, _default(prompt) if prompt else None, settings.max_pixels)))
+                               config_hash=digest(seg, _default(prompt) if prompt else None, settings.max_pixels,
+                                                          *turn)))
         plan.units.append(Unit(maps_id, "maps", row.sku, maps_key, (cut_id,), input_hash=cut_key,
                                config_hash=digest("maps")))
         need_cut = need(cut_id, cut_key)
         need_maps = need_cut or need(maps_id, maps_key)
         if need_cut or need_maps:
             plan.prep[row.sku] = PrepTask(row.sku, src["photo"], str(out_dir), seg, prompt, settings.max_pixels,
-                                          need_cut, need_maps, cut_id, maps_id, cut_key)
+                                          need_cut, need_maps, cut_id, maps_id, cut_key,
+                                          settings.orientation, settings.gate)
             if need_cut:
                 plan.todo.add(cut_id)
             plan.todo.add(maps_id)
         profiles = tuple(prof(p)[0] for p in (row.profiles or default_profiles))
         profile_keys = {prof(p)[0]: (p, prof(p)[1]) for p in (row.profiles or default_profiles)}
-        for scene in scenes:
+        for scene in map(settings.scene, scenes):
             sdig = scene_digest(scene)
             backend = "plate" if scene.plate is not None else settings.render_backend
             jobs = []
@@ -290,6 +312,8 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                     fparts: list[Any] = [maps_key, sdig, v, list(size), backend, settings.relight]
                     if seed is not None:
                         fparts.append({"seed": seed})
+                    if settings.relight_model:
+                        fparts.append({"relight_model": settings.relight_model})
                     fkey = digest("frame", *fparts)
                     frame_uid = unit_id("frame", row.sku, scene.name, vname)
                     plan.units.append(Unit(frame_uid, "frame", row.sku, fkey, (cut_id, maps_id), scene.name, vname,
@@ -335,7 +359,8 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
                 plan.scenes.append(SceneTask(
                     sku=row.sku, scene=scene.name, brief=brief_path, out_dir=str(out_dir), master=src.get("master"),
                     settings=settings, frames=tuple(jobs), profiles=profiles, unit_ids=tuple(sorted(ids)),
-                    after=row.sku if row.sku in plan.prep else None, title=getattr(row, "title", "") or ""))
+                    after=row.sku if row.sku in plan.prep else None, title=getattr(row, "title", "") or "",
+                    photo=(row.data or {}).get("run_photo")))
     return plan
 
 

@@ -40,6 +40,8 @@ class RunOutcome:
     rerenders: list[Any] = field(default_factory=list)
     """Re-render requests from the review app applied by this run
     (:class:`packshot.catalogue.review.AppliedRequest`)."""
+    unit_ids: list[str] = field(default_factory=list)
+    """Every unit this run planned (up to date or not)."""
 
     @property
     def frames_awaiting_review(self) -> list[str]:
@@ -251,7 +253,7 @@ def _run(store: JobStore, man: Manifest, briefs, brief_errors, rows, brief, prof
         print(f"skipped {e}", file=sys.stderr)
 
     outcome = RunOutcome(out_dir=out, run_id=run_id, planned=len(plan.units), todo=len(plan.todo), row_errors=errors,
-                         awaiting_review=dict(plan.held), rerenders=applied)
+                         awaiting_review=dict(plan.held), rerenders=applied, unit_ids=[u.id for u in plan.units])
     bar = Progress(len(plan.todo), enabled=show_progress)
     status = "done"
     try:

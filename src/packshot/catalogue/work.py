@@ -8,6 +8,7 @@ so a long-lived worker loads each once (:func:`warm_up` loads them when the work
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -80,9 +81,16 @@ def warm_up() -> None:
         pass
 
 
-def die_with_parent() -> None:
-    """Make this process end when its parent does (SIGKILL of the parent included)."""
-    parent = os.getppid()
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this process end when its parent does (SIGKILL of the parent included).
+
+    ``parent`` is the pid of the process that started this one: a worker whose parent was killed
+    while the worker was still starting (before this call) is an orphan already, and ends here at
+    once (otherwise it would wait forever on its task queue, holding the run's stderr open).
+    """
+    parent = os.getppid() if parent is None else int(parent)
+    if os.getppid() != parent:
+        os._exit(1)
     try:  # Linux: the kernel sends SIGKILL when the parent dies
         import ctypes
         import signal
@@ -91,6 +99,8 @@ def die_with_parent() -> None:
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+    if os.getppid() != parent:  # died between the check and prctl
+        os._exit(1)
 
     def watch() -> None:  # elsewhere (and as a second line): poll for re-parenting
         while True:
@@ -101,8 +111,8 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="packshot-parent-watch").start()
 
 
-def init_worker(warm: bool = True) -> None:
-    die_with_parent()
+def init_worker(warm: bool = True, parent: int | None = None) -> None:
+    die_with_parent(parent)
     # each worker is one process on one core: keep numeric libraries from spawning core-count threads
     try:
         import cv2
@@ -126,8 +136,9 @@ def run_task(task: Any) -> list[UnitResult]:
 
 # ------------------------------------------------------------------------------------------- prep
 def run_prep(task: PrepTask) -> list[UnitResult]:
-    from ..imaging import load_image
+    from ..imaging import load_image_working
     from ..segment import segment
+    from ..segment.fullres import save_cutout_full
     from ..segment.io import load_cutout, save_cutout
     from ..segment.review import require_passed, review_cutout, write_review
     from ..understand import understand
@@ -137,30 +148,46 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
     sku_dir = out / task.sku
     results: list[UnitResult] = []
     t0 = time.perf_counter()
+    work_path = sku_dir / "maps" / WORKING_CUTOUT
     try:
         cut_path = sku_dir / "cutout.png"
         if task.cutout:
-            image = load_image(out / task.photo, max_pixels=task.max_pixels)
-            cutout = segment(image, backend=task.segment_backend, prompt=task.prompt)
+            # a photo over imaging.WORKING_PIXELS is analysed at a working resolution (as in
+            # pipeline.process_photo); cutout.png is still written at the photo's size
+            work = load_image_working(out / task.photo, max_pixels=task.max_pixels)
+            prompt = _scaled_prompt(task.prompt, work.factor)
+            cutout = segment(work.image, backend=task.segment_backend, prompt=prompt)
             if cutout.is_empty:
                 raise EmptyProductError(task.photo, "no product found in the photo (the cut-out is empty)")
-            # the same gate and upright turn as `packshot run`: a failing cut-out is never rendered
-            # (the SKU "needs a prompt": a `prompt` box/points in its manifest row fixes it)
-            review = review_cutout(cutout, orientation="auto", gate=True, prompted=task.prompt is not None)
+            # the gate and upright turn: a failing cut-out is never rendered (the SKU "needs a
+            # prompt": a `prompt` box/points in its manifest row fixes it)
+            review = review_cutout(cutout, orientation=task.orientation, gate=task.gate,
+                                   prompted=task.prompt is not None)
             # the photo named as it lies under DIR, so the record is the same wherever DIR is
             gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)
             cutout = review.cutout
             from ..render import settle_cutout  # a product lying askew rests level (as in `packshot run`)
 
-            cutout, _ = settle_cutout(cutout)
-            save_cutout(cut_path, cutout)
-            results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0,
-                                      {"cutout": _output(out, cut_path), "gate": _output(out, gate_path)},
+            cutout, pose = settle_cutout(cutout)
+            turned = review.orientation.turn % 360 != 0 or pose.changed
+            outputs = {"cutout": None, "gate": None}
+            if work.factor > 1 and not turned:
+                save_cutout_full(cut_path, cutout, work)
+                # the working-resolution cut-out the frames are rendered from (a rerun reads it back)
+                save_cutout(work_path, cutout)
+                outputs["working"] = _output(out, work_path)
+            else:
+                save_cutout(cut_path, cutout)
+                work_path.unlink(missing_ok=True)
+            del work
+            outputs.update(cutout=_output(out, cut_path), gate=_output(out, gate_path))
+            results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0, outputs,
                                       {"flags": list(dict.fromkeys([*review.flags,
                                                                     *(getattr(cutout, "flags", ()) or ())]))}))
-        else:
-            cutout = load_cutout(cut_path)
+        # frames, maps and QA all use the cut-out as written (8-bit PNG), so a frame is the same
+        # bytes whether its cut-out was made in this process or read back by a resumed run
+        cutout = _under(load_cutout(work_path if work_path.is_file() else cut_path), out)
     except Exception as exc:
         return [UnitResult(task.cutout_unit if task.cutout else task.maps_unit, False, time.perf_counter() - t0,
                            error=_message(exc), hint=hint_for(exc, "cutout"),
@@ -171,15 +198,71 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             maps = understand(cutout)
             written = save_maps(sku_dir / "maps", maps, cutout)
             outputs = {name: _output(out, Path(p)) for name, p in written.items() if Path(p).is_file()}
+            # glass (render.transmission, as in `packshot run`): a product flagged transparent is
+            # rendered from a see-through cut-out, written beside the maps with its record
+            outputs.update(_write_glass(out, sku_dir, cutout, maps))
             results.append(UnitResult(task.maps_unit, True, time.perf_counter() - t1, outputs,
                                       {"flags": [f.code for f in maps.flags]}))
-            _PRODUCT.clear()
-            _PRODUCT[task.sku] = (task.cutout_key, cutout, maps)
         except Exception as exc:
             results.append(UnitResult(task.maps_unit, False, time.perf_counter() - t1, error=_message(exc),
                                       hint=hint_for(exc, "understand"), info={"stage": "understand",
                                                                                "trace": _trace(exc)}))
     return results
+
+
+WORKING_CUTOUT = "cutout_working.png"
+"""Under ``<sku>/maps/``: the working-resolution cut-out of a photo over imaging.WORKING_PIXELS."""
+GLASS_CUTOUT = "cutout_glass.png"
+"""Under ``<sku>/maps/``: the see-through cut-out of a product flagged transparent (the frames are
+rendered from it and checked against it)."""
+GLASS_RECORD = "transmission.json"
+"""Under ``<sku>/maps/``: the transmission record (``applied``, or why the glass was kept as shot)."""
+
+
+def _write_glass(out: Path, sku_dir: Path, cutout: Any, maps: Any) -> dict[str, Any]:
+    """Write (or remove) the see-through cut-out and its record; returns their outputs."""
+    from ..imaging import atomic_write_text
+    from ..pipeline import _see_through
+    from ..segment.io import save_cutout
+
+    glass_path, record_path = sku_dir / "maps" / GLASS_CUTOUT, sku_dir / "maps" / GLASS_RECORD
+    glass, info = _see_through(cutout, maps)
+    outputs: dict[str, Any] = {}
+    if info is None:
+        glass_path.unlink(missing_ok=True)
+        record_path.unlink(missing_ok=True)
+        return outputs
+    atomic_write_text(record_path, json.dumps(info, sort_keys=True, default=str))
+    outputs["transmission"] = _output(out, record_path)
+    if info.get("applied"):
+        save_cutout(glass_path, glass)
+        outputs["glass"] = _output(out, glass_path)
+    else:
+        glass_path.unlink(missing_ok=True)
+    return outputs
+
+
+def _glass(out: Path, sku: str) -> tuple[Path | None, dict | None]:
+    """The SKU's see-through cut-out (None when it has none) and its transmission record."""
+    maps_dir = out / sku / "maps"
+    record = None
+    if (maps_dir / GLASS_RECORD).is_file():
+        record = json.loads((maps_dir / GLASS_RECORD).read_text())
+    glass = maps_dir / GLASS_CUTOUT
+    return (glass if glass.is_file() else None), record
+
+
+def _batch_size(spec: Any, settings: Any) -> int:
+    from ..render import RENDERERS
+
+    name = "plate" if spec.plate is not None else (spec.provenance.get("renderer") or settings.render_backend)
+    return max(1, int(RENDERERS.trait(name, "batch", 1)))
+
+
+def _scaled_prompt(prompt: Any, factor: int) -> Any:
+    from ..pipeline import _scaled_prompt as scaled
+
+    return scaled(prompt, factor)
 
 
 def _trace(exc: BaseException) -> str:
@@ -198,20 +281,45 @@ def _brief(path: str) -> Any:
     return _BRIEFS[key]
 
 
-def _product(out: Path, sku: str) -> tuple[Any, Any]:
+def _product(out: Path, sku: str) -> tuple[Any, Any, int]:
+    """The SKU's cut-out (the working-resolution one for a large photo), maps, and the factor
+    from the working cut-out to ``cutout.png`` (1 for a photo used at its own size)."""
     from ..segment.io import load_cutout
     from ..understand.io import load_maps
 
     cut_path = out / sku / "cutout.png"
-    stamp = (cut_path.stat().st_mtime_ns, cut_path.stat().st_size)
+    work_path = out / sku / "maps" / WORKING_CUTOUT
+    src = work_path if work_path.is_file() else cut_path
+    glass, _ = _glass(out, sku)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size)
+                  for p in (cut_path, src, out / sku / "maps" / "maps.json", *((glass,) if glass else ())))
     have = _PRODUCT.get(sku)
     if have is not None and have[0] == stamp:
-        return have[1], have[2]
-    cutout = load_cutout(cut_path)
+        return have[1], have[2], have[3]
+    cutout = _under(load_cutout(glass or src), out)
     maps = load_maps(out / sku / "maps")
+    factor = 1
+    if src is work_path:
+        factor = int((cutout.provenance or {}).get("working_resolution", {}).get("factor", 0)) or \
+            _factor_from_sizes(cut_path, cutout)
     _PRODUCT.clear()
-    _PRODUCT[sku] = (stamp, cutout, maps)
-    return cutout, maps
+    _PRODUCT[sku] = (stamp, cutout, maps, factor)
+    return cutout, maps, factor
+
+
+def _under(cutout: Any, out: Path) -> Any:
+    """The cut-out with the paths in its provenance relative to DIR (the maps and frame records made
+    from it are then the same wherever DIR is)."""
+    import dataclasses
+
+    return dataclasses.replace(cutout, provenance=_relative_paths(dict(cutout.provenance or {}), out))
+
+
+def _factor_from_sizes(cut_path: Path, cutout: Any) -> int:
+    from ..imaging import image_size
+
+    w, _ = image_size(cut_path)
+    return max(1, round(w / cutout.size[0]))
 
 
 def _master(out: Path, rel: str | None) -> Any:
@@ -230,7 +338,7 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
 
     from ..condition import condition_scene, cutout_hash
     from ..relight import relight
-    from ..render import render
+    from ..render import frame_at_photo_scale, render_many
     from ..render.io import save_frame
 
     out = Path(task.out_dir)
@@ -239,12 +347,13 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
     render_jobs = [j for j in task.frames if j.render]
     specs: dict[str, Any] = {}
     cutout = maps = None
+    factor = 1
     if render_jobs:
         t0 = time.perf_counter()
         try:
             brief = _brief(task.brief)
-            scene = next(sc for sc in brief.scenes if sc.name == task.scene)
-            cutout, maps = _product(out, task.sku)
+            scene = s.scene(next(sc for sc in brief.scenes if sc.name == task.scene))
+            cutout, maps, factor = _product(out, task.sku)
             from .plan import scene_digest
 
             for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene),
@@ -269,31 +378,96 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
             return results + _scene_rest(task, out, failed, {})
     frames: dict[str, Any] = {}
     failed: set[str] = set()
+    # the frames of one scene go to a batching renderer (diffusion: its registered ``batch``
+    # trait) together, so its variants are painted in one model call; others one at a time
+    groups: list[list[Any]] = []
     for job in render_jobs:
+        spec = specs.get(job.variant if job.seed is None else f"{job.variant}@{job.seed}")
+        last = groups[-1] if groups else None
+        if spec is not None and last and last[0][1] is not None and len(last) < _batch_size(spec, s):
+            last.append((job, spec))
+        else:
+            groups.append([(job, spec)])
+    for group in groups:
         t0 = time.perf_counter()
-        uid = unit_id("frame", job.frame)
         try:
-            spec = specs[job.variant if job.seed is None else f"{job.variant}@{job.seed}"]
-            backend = "plate" if spec.plate is not None else s.render_backend
-            frame = render(spec, cutout, maps, backend=backend)
-            if s.relight:
-                frame = relight(frame, cutout, maps)
-            prov = dict(frame.provenance)
-            prov.update(run_key=job.frame_key, photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
-            frame = dataclasses.replace(frame, provenance=prov)
-            sidecar = Path(save_frame(out, frame, out / task.sku / "cutout.png"))
-            png = sidecar.with_suffix(".png")
-            alpha = png.with_name(png.stem + "_alpha.png")
-            frames[job.frame] = frame
-            results.append(UnitResult(uid, True, time.perf_counter() - t0,
-                                      {"png": _output(out, png), "record": _output(out, sidecar),
-                                       "alpha": _output(out, alpha)},
-                                      {"source_kind": frame.source_kind, "size": list(frame.size)}))
+            todo = [(j, sp) for j, sp in group if sp is not None]
+            if len(todo) < len(group):
+                raise KeyError(f"the brief no longer has the variant {group[0][0].variant}")
+            backend = "plate" if todo[0][1].plate is not None else s.render_backend
+            rendered = render_many([sp for _, sp in todo], cutout, maps, backend=backend)
         except Exception as exc:
-            failed.add(job.frame)
-            results.append(UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc),
-                                      hint=hint_for(exc, "render"), info={"stage": "render", "trace": _trace(exc)}))
+            dt = (time.perf_counter() - t0) / len(group)
+            for job, _ in group:
+                failed.add(job.frame)
+                results.append(UnitResult(unit_id("frame", job.frame), False, dt, error=_message(exc),
+                                          hint=hint_for(exc, "render"), info={"stage": "render",
+                                                                               "trace": _trace(exc)}))
+            continue
+        t_render = (time.perf_counter() - t0) / len(group)
+        for (job, spec), frame in zip(todo, rendered):
+            t0 = time.perf_counter()
+            uid = unit_id("frame", job.frame)
+            try:
+                if s.relight:
+                    frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+                if s.relight_model:
+                    from ..relight import relight_with
+
+                    frame = relight_with(s.relight_model, frame, cutout, maps)
+                frame = frame_at_photo_scale(frame, factor)
+                prov = dict(frame.provenance)
+                prov.update(run_key=job.frame_key,
+                            photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
+                if task.photo:
+                    prov["photo"] = task.photo
+                glass, transmission = _glass(out, task.sku)
+                if transmission is not None:
+                    prov["transmission"] = transmission
+                frame = dataclasses.replace(frame, provenance=prov)
+                # QA checks the frame against the cut-out it was rendered from (the see-through one
+                # for glass at the photo's own size)
+                reference = glass if glass is not None and factor == 1 else out / task.sku / "cutout.png"
+                sidecar = Path(save_frame(out, frame, reference))
+                png = sidecar.with_suffix(".png")
+                alpha = png.with_name(png.stem + "_alpha.png")
+                frames[job.frame] = None  # written: exports read the record back (nothing held in memory)
+                results.append(UnitResult(uid, True, t_render + time.perf_counter() - t0,
+                                          {"png": _output(out, png), "record": _output(out, sidecar),
+                                           "alpha": _output(out, alpha)},
+                                          {"source_kind": frame.source_kind, "size": list(frame.size)}))
+            except Exception as exc:
+                failed.add(job.frame)
+                results.append(UnitResult(uid, False, t_render + time.perf_counter() - t0, error=_message(exc),
+                                          hint=hint_for(exc, "render"), info={"stage": "render",
+                                                                               "trace": _trace(exc)}))
+        del rendered
+    if render_jobs and getattr(scene, "motion", None) is not None and not failed:
+        results = _clips(task, out, brief, scene, cutout, maps, results)
     return results + _scene_rest(task, out, failed, frames)
+
+
+def _clips(task: SceneTask, out: Path, brief: Any, scene: Any, cutout: Any, maps: Any,
+           results: list[UnitResult]) -> list[UnitResult]:
+    """The scene's motion clips (``motion`` in the brief; :mod:`packshot.motion.io`), written beside
+    its stills whenever the scene's frames are made (the scene's digest covers its motion block).
+    A clip that fails fails the scene's first frame unit, with the reason."""
+    import dataclasses
+
+    from ..motion.io import write_scene_clips
+
+    s = task.settings
+    t0 = time.perf_counter()
+    try:
+        write_scene_clips(out, dataclasses.replace(brief, scenes=(scene,)), cutout, maps, task.sku,
+                          str((cutout.provenance or {}).get("inputs", {}).get("image") or ""), s.render_backend,
+                          s.relight, s.qa, _master(out, task.master), True)
+    except Exception as exc:
+        first = unit_id("frame", next(j for j in task.frames if j.render).frame)
+        return [r for r in results if r.id != first] + [
+            UnitResult(first, False, time.perf_counter() - t0, error=f"motion clip: {_message(exc)}",
+                       hint=hint_for(exc, "motion"), info={"stage": "motion", "trace": _trace(exc)})]
+    return results
 
 
 def _scene_rest(task: SceneTask, out: Path, failed: set[str], frames: dict[str, Any]) -> list[UnitResult]:

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import err_console, print_error, print_info
+from ._common import err_console, max_pixels_option, print_error, print_info
 
 
 def print_outcome(outcome) -> None:
@@ -45,6 +45,19 @@ def _manifest_or_photos(paths: list[Path]):
     return manifest_from_photos(expand_inputs(paths), source="<photos>")
 
 
+def _with_masters(source, master: Path):
+    """The manifest (or photos) with ``--master`` as the master artwork of every SKU whose row names none."""
+    import dataclasses
+
+    from ..catalogue import load_manifest
+    from .run import _master_for
+
+    man = source if not isinstance(source, (str, Path)) else load_manifest(source)
+    rows = tuple(r if r.master is not None else dataclasses.replace(r, master=(_master_for(master, r.sku) or None))
+                 for r in man.rows)
+    return dataclasses.replace(man, rows=rows)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("catalogue")
     def catalogue_command(
@@ -65,8 +78,19 @@ def register(app: typer.Typer) -> None:
                                                                       "destination (s3://, gs://, file://...)."),
         status: Optional[Path] = typer.Option(None, "--status", help="Print where the run in this folder stands "
                                                                       "and exit."),
-        backend: str = typer.Option("auto", "--backend", help="Segment backend (a manifest row may override it)."),
-        renderer: str = typer.Option("studio", "--renderer", help="Renderer for scenes without a plate."),
+        segmenter: str = typer.Option("auto", "--segmenter", "-s", help="Segment backend (a manifest row may "
+                                                                        "override it)."),
+        backend_alias: Optional[str] = typer.Option(None, "--backend", hidden=True),
+        renderer: str = typer.Option("studio", "--renderer", "-r", help="Renderer for scenes without a plate."),
+        master: Optional[Path] = typer.Option(None, "--master", "-m", help="Master artwork for SKUs whose row names "
+                                                                          "none: one file, or a folder holding "
+                                                                          "<sku>.<ext> per SKU."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed for every scene in place of the brief's."),
+        orientation: str = typer.Option("auto", "--orientation", help="Turn the product upright: auto (label text, "
+                                                                      "then shape), keep, 0, 90, 180 or 270."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object per frame on stdout (messages "
+                                                           "stay on stderr)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no summary; failures only."),
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
         no_qa: bool = typer.Option(False, "--no-qa", help="Skip the fidelity checks."),
         upscaler: str = typer.Option("realesrgan", "--upscaler", help="Super-resolution for exports below a "
@@ -75,7 +99,7 @@ def register(app: typer.Typer) -> None:
         verify: bool = typer.Option(False, "--verify", help="Hash every recorded output before trusting it "
                                                             "(default: unchanged size and mtime are trusted)."),
         wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another run on --out to finish."),
-        max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Pixel limit for input photos."),
+        max_pixels: int = max_pixels_option(),
         credentials: Optional[Path] = typer.Option(None, "--credentials", envvar="PACKSHOT_CREDENTIALS",
                                                    help="Sign Content Credentials (C2PA) into every exported file "
                                                         "with the PEM chain and key in this folder (see `packshot "
@@ -103,7 +127,21 @@ def register(app: typer.Typer) -> None:
         if not manifest or out is None:
             err_console.print("[red]error[/red] give a MANIFEST and --out (or --status DIR)")
             raise typer.Exit(2)
-        source = _manifest_or_photos(manifest)
+        from ..segment.orientation import ORIENTATION_CHOICES
+
+        if orientation.strip().lower() not in ORIENTATION_CHOICES:
+            print_error("error", f"--orientation must be one of {', '.join(ORIENTATION_CHOICES)}, got {orientation!r}")
+            raise typer.Exit(2)
+        if master is not None and not master.exists():
+            print_error("error", f"--master {master}: no such file or folder")
+            raise typer.Exit(2)
+        try:
+            source = _manifest_or_photos(manifest)
+            if master is not None:
+                source = _with_masters(source, master)
+        except (PackshotError, ValueError, OSError) as exc:
+            print_error("error", f"{exc}")
+            raise typer.Exit(2)
         if credentials is not None:
             from ..credentials.export_hook import ExportCredentials
 
@@ -112,14 +150,15 @@ def register(app: typer.Typer) -> None:
             except PackshotError as exc:
                 print_error("credentials error", f"{exc}")
                 raise typer.Exit(2)
-        settings = RunSettings(segment_backend=backend, render_backend=renderer, relight=not no_relight, qa=not no_qa,
+        settings = RunSettings(segment_backend=backend_alias or segmenter, render_backend=renderer, seed=seed,
+                               orientation=orientation.strip().lower(), relight=not no_relight, qa=not no_qa,
                                max_pixels=max_pixels, upscaler=None if upscaler == "none" else upscaler, dest=dest,
                                credentials=str(credentials.resolve()) if credentials is not None else None)
         try:
             with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
                 outcome = run_catalogue(source, out, brief=brief, profiles=profile, settings=settings, engine=engine,
                                         workers=workers, ray_address=ray_address, ray_gpus=ray_gpus,
-                                        force=force, verify=verify,
+                                        force=force, verify=verify, progress=not quiet,
                                         wait_for_lock=wait, argv=sys.argv[1:])
         except LockedError as exc:
             print_error("busy", f"{exc}")
@@ -127,5 +166,21 @@ def register(app: typer.Typer) -> None:
         except (PackshotError, ValueError, OSError) as exc:
             print_error("error", f"{exc}")
             raise typer.Exit(2)
-        print_outcome(outcome)
+        if not quiet:
+            print_outcome(outcome)
+        elif outcome.failed or outcome.blocked or outcome.row_errors:
+            print_error("failed", f"{outcome.failed} units failed, {outcome.blocked} blocked, "
+                                  f"{len(outcome.row_errors)} manifest rows skipped: see {outcome.out_dir / 'failures.csv'}")
+        if as_json:
+            from ..catalogue.store import JobStore
+            from .run import _print_json
+
+            planned = set(outcome.unit_ids)
+            with JobStore(outcome.out_dir, readonly=True) as store:
+                by_sku: dict = {}
+                for u in store.units():
+                    if u["id"] in planned:
+                        by_sku.setdefault(u["sku"], []).append(u)
+            for sku in sorted(by_sku):
+                _print_json(sku, by_sku[sku], outcome.run_id)
         raise typer.Exit(outcome.exit_code)

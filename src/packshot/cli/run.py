@@ -1,5 +1,10 @@
 """``packshot run``: every stage for each photo, each scene, variant and size of a brief.
 
+A run is a catalogue of the given photos (one SKU per photo, named after the file) over the
+catalogue's job store (``--out/packshot.db``, :mod:`packshot.catalogue`): one resume mechanism.
+An unchanged rerun does no model work; a changed scene redoes that scene's frames only. The
+photos (and master artwork) are copied into ``--out/sources`` by content hash.
+
 The output folder is locked for the run (:mod:`packshot.locking`): a second run into the same
 ``--out`` refuses with a message naming the holder, or waits with ``--wait``. SIGTERM ends the run
 cleanly (temporary files removed, lock released); temporary files left by a killed run are deleted
@@ -8,13 +13,14 @@ when a later run in the folder finishes.
 
 from __future__ import annotations
 
-import time
+import json
+import sys
 from pathlib import Path
-from typing import List
+from typing import Any, List, Optional
 
 import typer
 
-from ._common import expand_inputs, max_pixels_option, print_error, print_info, run_batch
+from ._common import expand_inputs, max_pixels_option, print_error, print_info
 
 
 def register(app: typer.Typer) -> None:
@@ -22,9 +28,18 @@ def register(app: typer.Typer) -> None:
     def run_command(
         photos: List[Path] = typer.Argument(..., help="Product photos (files or folders)."),
         brief: Path = typer.Option(..., "--brief", "-b", help="Creative brief (YAML)."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder: <out>/<sku>/<scene>/<variant>.png"),
-        backend: str = typer.Option("auto", "--backend", help="Segment backend."),
-        renderer: str = typer.Option("studio", "--renderer", help="Renderer for scenes without a plate."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder: <out>/<sku>/<scene>/<variant>.png "
+                                                          "(and the job store <out>/packshot.db)."),
+        segmenter: str = typer.Option("auto", "--segmenter", "-s", help="Segment backend."),
+        backend_alias: Optional[str] = typer.Option(None, "--backend", hidden=True),
+        renderer: str = typer.Option("studio", "--renderer", "-r", help="Renderer for scenes without a plate."),
+        master: Optional[Path] = typer.Option(None, "--master", "-m",
+                                              help="Master artwork for the fidelity checks (with --qa): one file "
+                                                   "for every photo, or a folder holding <sku>.<ext> per SKU."),
+        profile: List[str] = typer.Option([], "--profile", "-p", help="Also export every frame to this "
+                                                                      "marketplace profile (into <out>/export); "
+                                                                      "repeat for several."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed for every scene in place of the brief's."),
         no_relight: bool = typer.Option(False, "--no-relight", help="Skip shadows, reflection and relight."),
         relight_model: str = typer.Option("", "--relight-model",
                                           help="Also relight the product with a model: iclight:FOLDER (extra: diffusion)."),
@@ -35,26 +50,27 @@ def register(app: typer.Typer) -> None:
                                                         "refusing."),
         orientation: str = typer.Option("auto", "--orientation", help="Turn the product upright: auto (label text, then shape), keep, 0, 90, 180 or 270 (clockwise)."),
         no_gate: bool = typer.Option(False, "--no-gate", help="Render even a cut-out that fails the plausibility gate."),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object per frame on stdout (messages "
+                                                           "stay on stderr)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures."),
     ) -> None:
         """Cut out, inspect, condition, render and relight each photo (one SKU per photo).
 
         SKU = the photo's file stem (Unicode letters, digits, '_', '.', '-' kept; other runs of
         characters become '-'). Two photos with one SKU: the second is refused, naming both.
-        Exit code 3 when another run holds --out (without --wait).
+        Exit code 1 when a photo or frame failed (a cut-out that fails the gate "needs a prompt":
+        put <photo stem>.prompt.json beside the photo), 2 for bad options or brief, 3 when another
+        run holds --out (without --wait).
         """
         from ..condition import load_brief
-        from ..errors import InputError
-        from ..imaging import clean_temp_files
-        from ..locking import FolderLockedError, OutputLock, terminate_as_exit
-        from ..pipeline import RunConfig, SkuRegistry, check_sku, process_photo, sku_from_path
-
         from ..segment.orientation import ORIENTATION_CHOICES
 
         if orientation.strip().lower() not in ORIENTATION_CHOICES:
             print_error("error", f"--orientation must be one of {', '.join(ORIENTATION_CHOICES)}, got {orientation!r}")
             raise typer.Exit(2)
         try:
-            parsed = load_brief(brief)
+            load_brief(brief)
         except (ValueError, OSError) as exc:
             print_error("brief error", str(exc))
             raise typer.Exit(2)
@@ -65,50 +81,209 @@ def register(app: typer.Typer) -> None:
                 print_error("error", f"--relight-model '{relight_model}': use one of "
                                      f"{', '.join(n for n in RELIGHTERS.names() if n.endswith(':ARG'))}")
                 raise typer.Exit(2)
-        config = RunConfig(segment_backend=backend, render_backend=renderer, relight=not no_relight,
-                           relight_model=relight_model or None,
-                           resume=not force, qa=qa, max_pixels=max_pixels,
-                           orientation=orientation.strip().lower(), gate=not no_gate)
-        written: list[Path] = []
+        if master is not None and not master.exists():
+            print_error("error", f"--master {master}: no such file or folder")
+            raise typer.Exit(2)
+        if profile:
+            from ..export.profiles import get_profile
+
+            try:
+                for p in profile:
+                    get_profile(p)
+            except (ValueError, OSError, KeyError) as exc:
+                print_error("error", f"--profile: {exc}")
+                raise typer.Exit(2)
         items = expand_inputs(photos)
         if not items:
             print_error("error", f"no input images in {', '.join(map(str, photos))}")
             raise typer.Exit(2)
-        skus = SkuRegistry()
-        inputs = [*items, brief]
+        from ..catalogue.plan import RunSettings
 
-        def work(photo: Path) -> None:
-            sku = sku_from_path(photo)
+        settings = RunSettings(segment_backend=backend_alias or segmenter, render_backend=renderer,
+                               relight=not no_relight, qa=qa, max_pixels=max_pixels,
+                               orientation=orientation.strip().lower(), gate=not no_gate,
+                               relight_model=relight_model or None, seed=seed)
+        code = run_photos_cli(items, brief, out, settings, master=master, profiles=profile, workers=workers,
+                              force=force, wait=wait, as_json=as_json, quiet=quiet)
+        raise typer.Exit(code)
+
+
+def _master_for(master: Path | None, sku: str) -> Path | None:
+    """The master artwork of a SKU: ``master`` itself (a file), or ``master/<sku>.<ext>`` (a folder)."""
+    if master is None:
+        return None
+    if master.is_file():
+        return master
+    from ..imaging import SUPPORTED_SUFFIXES
+    from ..pipeline import sku_from_path
+
+    for p in sorted(master.iterdir()):
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and sku_from_path(p).casefold() == sku.casefold():
+            return p
+    return None
+
+
+def _readable(photo: Path, max_pixels: int) -> str | None:
+    """None when the photo's header can be read, else why not."""
+    from ..errors import PackshotError
+    from ..imaging import image_size
+
+    try:
+        image_size(photo, max_pixels=max_pixels)
+    except (PackshotError, ValueError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def run_photos_cli(items: list[Path], brief: Path, out: Path, settings: Any, master: Path | None = None,
+                   profiles: list[str] | tuple[str, ...] = (), workers: int | None = None, force: bool = False,
+                   wait: bool = False, as_json: bool = False, quiet: bool = False) -> int:
+    """Run the photos as a catalogue into ``out``, print per-SKU lines (and JSON lines); the exit code."""
+    from ..catalogue import LockedError, run_catalogue
+    from ..catalogue.manifest import Manifest, SkuRow
+    from ..catalogue.store import DB_NAME, JobStore
+    from ..errors import InputError, PackshotError
+    from ..locking import FolderLockedError, terminate_as_exit
+    from ..pipeline import SkuRegistry, check_sku, sku_from_path
+    from ..segment.review import load_prompt_file
+
+    info = (lambda m: None) if quiet else print_info
+    failed: list[tuple[Path, str]] = []
+
+    def fail(photo: Path, message: str) -> None:
+        failed.append((photo, message))
+        print_error("failed", message if message.startswith(str(photo)) else f"{photo}: {message}")
+
+    # SKU names and clashes first: two photos never write into one SKU folder. Of photos with one
+    # SKU, an unreadable one never claims it (the readable one is run, the unreadable one fails)
+    by_sku: dict[str, list[Path]] = {}
+    for photo in items:
+        sku = sku_from_path(photo)
+        try:
             check_sku(sku, photo)
+        except InputError as exc:
+            fail(photo, str(exc))
+            continue
+        by_sku.setdefault(sku.casefold(), []).append(photo)
+    skus = SkuRegistry()
+    rows: list[SkuRow] = []
+    inputs = [*items, brief, *([master] if master is not None else [])]
+    for photo in items:
+        sku = sku_from_path(photo)
+        if photo not in by_sku.get(sku.casefold(), ()):
+            continue
+        try:
+            if not photo.is_file() or photo.stat().st_size == 0:  # a device, pipe or empty file: never copied
+                why = _readable(photo, settings.max_pixels) or f"{photo}: not a regular, non-empty file"
+                raise InputError(photo, why) if not why.startswith(str(photo)) else ValueError(why)
+            if len(by_sku[sku.casefold()]) > 1:
+                why = _readable(photo, settings.max_pixels)
+                if why is not None:
+                    raise InputError(photo, why) if not why.startswith(str(photo)) else ValueError(why)
             skus.check(sku, photo)
             sku_dir = out / sku
             inside = _inputs_inside(inputs, sku_dir)
             if inside:
                 raise InputError(photo, f"its outputs would go to {sku_dir}, which holds the input {inside[0]} "
                                         f"(no command writes over its inputs); choose another --out")
-            result = process_photo(photo, parsed, out, sku=sku, config=config)
-            skus.claim(sku, photo)
-            written.extend(result.frames)
-            if result.replaced:
-                print_error("warning", f"{result.sku}: replaced the outputs an earlier "
-                                  f"run made from {result.replaced}", style="yellow")
-            flags = f" flags: {', '.join(result.flags)}" if result.flags else ""
-            print_info(f"{result.sku}: {len(result.frames)} frames written, "
-                              f"{len(result.skipped)} up to date{flags}")
+            prompt = load_prompt_file(photo)  # <photo stem>.prompt.json beside the photo, if any
+            art = _master_for(master, sku)
+        except (PackshotError, ValueError, OSError) as exc:
+            fail(photo, str(exc))
+            continue
+        skus.claim(sku, photo)
+        rows.append(SkuRow(row=len(rows) + 1, sku=sku, photos=(photo.resolve(),), master=art and art.resolve(),
+                           prompt=prompt, data={"run_photo": str(photo)}))
+    previous = _previous_photos(out / DB_NAME)
+    manifest = Manifest(source="<photos>", rows=tuple(rows), errors=())
+    try:
+        with terminate_as_exit():  # SIGTERM ends the run cleanly (lock released, workers stopped)
+            outcome = run_catalogue(manifest, out, brief=brief, profiles=list(profiles), settings=settings,
+                                    workers=workers, force=force, wait_for_lock=1e9 if wait else 0.0,
+                                    progress=not quiet and sys.stderr.isatty(),
+                                    argv=["run", *sys.argv[2:]])
+    except (FolderLockedError, LockedError) as exc:
+        print_error("error", str(exc))
+        return 3
+    except (PackshotError, ValueError, OSError) as exc:
+        print_error("error", str(exc))
+        return 2
+    with JobStore(out, readonly=True) as store:
+        planned = set(outcome.unit_ids)
+        units = [u for u in store.units() if u["id"] in planned] if rows else []
+        by_row: dict[str, list[dict]] = {}
+        for u in units:
+            by_row.setdefault(u["sku"], []).append(u)
+        sources = {r["sku"]: r for r in store.skus()}
+    for row in rows:
+        photo = Path(row.data["run_photo"])
+        mine = by_row.get(row.sku, [])
+        src = (sources.get(row.sku) or {}).get("photo") or ""
 
-        try:
-            with terminate_as_exit(), OutputLock(out, wait=wait) as lock:
-                started = time.time()
-                if lock.took_over:
-                    print_info(f"took over the lock of an interrupted run (pid {lock.took_over.get('pid', '?')}"
-                                      f" on {lock.took_over.get('host', '?')})")
-                result = run_batch(items, work, label="run")
-                for tmp in clean_temp_files(out, older_than=started):
-                    print_info(f"removed {tmp} (left by an interrupted run)")
-        except FolderLockedError as exc:
-            print_error("error", str(exc))
-            raise typer.Exit(3)
-        raise typer.Exit(result.exit_code)
+        def named(text: str) -> str:  # errors name the photo, not its copy under sources/
+            return text.replace(src, str(photo)) if src else text
+
+        bad = [u for u in mine if u["status"] in ("failed", "blocked") and u["kind"] in ("cutout", "maps")]
+        frames = [u for u in mine if u["kind"] == "frame"]
+        if bad:
+            fail(photo, named(bad[0]["error"] or "failed"))
+            continue
+        old = previous.get(row.sku)
+        if old and old[0] != str(photo) and old[1] != (sources.get(row.sku) or {}).get("photo_sha256"):
+            print_error("warning", f"{row.sku}: replaced the outputs an earlier run made from {old[0]}",
+                        style="yellow")
+        written = sum(1 for u in frames if u["status"] == "done" and u["run_id"] == outcome.run_id)
+        up_to_date = sum(1 for u in frames if u["status"] == "done" and u["run_id"] != outcome.run_id)
+        broken = [u for u in mine if u["status"] in ("failed", "blocked")]
+        flags = [f for u in mine if u["kind"] in ("cutout", "maps") for f in (u["info"] or {}).get("flags", [])]
+        flags = list(dict.fromkeys(flags))
+        info(f"{row.sku}: {written} frames written, {up_to_date} up to date"
+             + (f" flags: {', '.join(flags)}" if flags else ""))
+        for u in broken:
+            fail(photo, f"{u['id']}: {named(u['error'] or u['status'])}")
+        if as_json:
+            _print_json(row.sku, mine, outcome.run_id)
+    for e in outcome.row_errors:
+        fail(Path(e.source), str(e))
+    if failed:
+        print_error("", f"{len({p for p, _ in failed})} of {len(items)} failed", style="")
+    return 1 if failed else 0
+
+
+def _print_json(sku: str, units: list[dict], run_id: int) -> None:
+    """One JSON object per frame on stdout: files, status, QA verdict and exports."""
+    qa = {u["frame"]: u for u in units if u["kind"] == "qa"}
+    exports: dict[str, list[dict]] = {}
+    for u in units:
+        if u["kind"] == "export" and u["status"] == "done":
+            exports.setdefault(u["frame"], []).append({"profile": u["profile"], "file": (u["info"] or {}).get("file")})
+    for u in units:
+        if u["kind"] != "frame":
+            continue
+        q = qa.get(u["frame"])
+        status = u["status"] if u["status"] != "done" else ("written" if u["run_id"] == run_id else "up to date")
+        obj = {"sku": sku, "scene": u["scene"], "variant": u["variant"], "frame": u["frame"], "status": status,
+               "png": f"{u['frame']}.png", "record": f"{u['frame']}.json",
+               "qa": (q["info"] or {}).get("verdict") if q and q["status"] == "done" else None,
+               "exports": exports.get(u["frame"], [])}
+        if u["status"] in ("failed", "blocked"):
+            obj["error"] = u["error"]
+        sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _previous_photos(db: Path) -> dict[str, tuple[str, str]]:
+    """SKU -> (photo path, photo sha256) an earlier ``packshot run`` in the folder made it from."""
+    if not db.is_file():
+        return {}
+    from ..catalogue.store import JobStore
+
+    try:
+        with JobStore(db.parent, readonly=True) as store:
+            return {r["sku"]: (str((r["data"] or {}).get("run_photo") or (r["data"] or {}).get("source_photo")),
+                               r["photo_sha256"]) for r in store.skus()}
+    except Exception:  # an unreadable store is the run's business (it reports it), not this note's
+        return {}
 
 
 def _inputs_inside(inputs: list[Path], sku_dir: Path) -> list[Path]:

@@ -185,6 +185,9 @@ def is_byproduct_image(path: str | Path) -> bool:
     stem = p.stem.lower()
     if stem == "cutout" or stem.endswith(BYPRODUCT_SUFFIXES):
         return True
+    # a catalogue's copies of its source photos (DIR/sources/ beside the job store DIR/packshot.db)
+    if p.parent.name == "sources" and (p.parent.parent / "packshot.db").exists():
+        return True
     # a maps folder (understand/io.py) or an inspect folder: its PNGs are maps
     return (p.parent / "maps.json").exists()
 
