@@ -22,7 +22,6 @@ SHARED = {"--out": "-o", "--brief": "-b", "--segmenter": "-s", "--renderer": "-r
           "--dest": "-d", "--template": "-t", "--workers": "-w"}
 """Long option -> its one short flag (None: it has none) wherever a command has it."""
 
-CATALOG2 = {"run", "catalogue"}
 """cli/run.py and cli/catalogue.py belong to the catalogue engineer and still show --backend for the
 segmenter and lack --json/--quiet: they adopt the grammar (see cli/_common.py) in their own branch.
 Remove this exemption when they do."""
@@ -86,27 +85,15 @@ def _spelling_problems(names):
 
 
 def test_shared_options_have_one_spelling_and_backend_is_only_a_hidden_alias():
-    assert not _spelling_problems(n for n in COMMANDS if n not in CATALOG2)
-
-
-@pytest.mark.xfail(strict=True, reason="cli/run.py and cli/catalogue.py (catalogue engineer) still spell the "
-                                       "segmenter --backend and the renderer --renderer without -r; when they "
-                                       "adopt the grammar this passes: remove CATALOG2 and this marker")
-def test_run_and_catalogue_adopt_the_grammar():
-    assert not _spelling_problems(sorted(CATALOG2))
-    for name in CATALOG2:
-        flags = {f for p in _options(COMMANDS[name]) for f in p.opts}
-        assert {"--json", "--quiet"} <= flags, name
+    assert not _spelling_problems(COMMANDS)
 
 
 def test_every_command_has_json_and_quiet():
-    """Every registered command and subcommand, today's and any added later (only CATALOG2 is exempt,
-    checked by the strict xfail above): --json for one JSON object per item, -q/--quiet for no prose."""
-    assert len(COMMANDS) > len(CATALOG2) + 10  # the walk found the commands, subcommands included
+    """Every registered command and subcommand, today's and any added later: --json for one JSON
+    object per item, -q/--quiet for no prose."""
+    assert len(COMMANDS) > 12  # the walk found the commands, subcommands included
     missing = {}
     for name, cmd in COMMANDS.items():
-        if name in CATALOG2:
-            continue
         flags = {f for p in _options(cmd) for f in p.opts}
         if not {"--json", "--quiet"} <= flags:
             missing[name] = sorted({"--json", "--quiet"} - flags)

@@ -23,18 +23,8 @@ CONSUMERS = ("catalogue", "web", "credentials")
 they too reach a stage only through its package face."""
 
 ALLOWED: dict[tuple[str, str], str] = {
-    # (importing module, imported module) -> why it is allowed for now
-    ("packshot.credentials.clip", "packshot.motion.encode"): "clip signing reads the encoded file: after export's split",
-    ("packshot.web.api", "packshot.render.io"): "frame files: to packshot.framerecord with the export branch",
-    ("packshot.web.api", "packshot.segment.io"): "cut-out files: the segment engineer's face",
-    ("packshot.web.api", "packshot.understand.io"): "maps files: to the understand face",
-    ("packshot.web.api", "packshot.condition.brief"): "brief parsing: the brief's pydantic model (house) settles the face",
-    # catalogue/ is the catalog2 engineer's, changing now; each line moves to a stage face after it lands
-    ("packshot.catalogue.work", "packshot.segment.io"): "catalog2 (cut-out files)",
-    ("packshot.catalogue.work", "packshot.segment.review"): "catalog2 (packshot.segment exports review_cutout)",
-    ("packshot.catalogue.work", "packshot.understand.io"): "catalog2 (maps files)",
-    ("packshot.catalogue.work", "packshot.render.io"): "catalog2 (frame files; packshot.render exports them)",
-    ("packshot.catalogue.work", "packshot.qa.frames"): "catalog2 (packshot.qa exports check_frame_file)",
+    # (importing module, imported module) -> why it is allowed; empty: every stage, the catalogue,
+    # the web app and credentials reach a stage only through its package face
 }
 
 

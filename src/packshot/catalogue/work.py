@@ -138,11 +138,11 @@ def run_task(task: Any) -> list[UnitResult]:
 def run_prep(task: PrepTask) -> list[UnitResult]:
     from ..imaging import load_image_working
     from ..segment import segment
-    from ..segment.fullres import save_cutout_full
-    from ..segment.io import load_cutout, save_cutout
-    from ..segment.review import require_passed, review_cutout, write_review
+    from ..segment import save_cutout_full
+    from ..segment import load_cutout, save_cutout
+    from ..segment import require_passed, review_cutout, write_review
     from ..understand import understand
-    from ..understand.io import save_maps
+    from ..understand import save_maps
 
     out = Path(task.out_dir)
     sku_dir = out / task.sku
@@ -223,7 +223,7 @@ def _write_glass(out: Path, sku_dir: Path, cutout: Any, maps: Any) -> dict[str, 
     """Write (or remove) the see-through cut-out and its record; returns their outputs."""
     from ..imaging import atomic_write_text
     from ..pipeline import _see_through
-    from ..segment.io import save_cutout
+    from ..segment import save_cutout
 
     glass_path, record_path = sku_dir / "maps" / GLASS_CUTOUT, sku_dir / "maps" / GLASS_RECORD
     glass, info = _see_through(cutout, maps)
@@ -284,8 +284,8 @@ def _brief(path: str) -> Any:
 def _product(out: Path, sku: str) -> tuple[Any, Any, int]:
     """The SKU's cut-out (the working-resolution one for a large photo), maps, and the factor
     from the working cut-out to ``cutout.png`` (1 for a photo used at its own size)."""
-    from ..segment.io import load_cutout
-    from ..understand.io import load_maps
+    from ..segment import load_cutout
+    from ..understand import load_maps
 
     cut_path = out / sku / "cutout.png"
     work_path = out / sku / "maps" / WORKING_CUTOUT
@@ -339,7 +339,7 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
     from ..condition import condition_scene, cutout_hash
     from ..relight import relight
     from ..render import frame_at_photo_scale, render_many
-    from ..render.io import save_frame
+    from ..render import save_frame
 
     out = Path(task.out_dir)
     s = task.settings
@@ -454,7 +454,7 @@ def _clips(task: SceneTask, out: Path, brief: Any, scene: Any, cutout: Any, maps
     A clip that fails fails the scene's first frame unit, with the reason."""
     import dataclasses
 
-    from ..motion.io import write_scene_clips
+    from ..motion import write_scene_clips
 
     s = task.settings
     t0 = time.perf_counter()
@@ -476,7 +476,7 @@ def _scene_rest(task: SceneTask, out: Path, failed: set[str], frames: dict[str, 
     s = task.settings
     qa_jobs = [j for j in task.frames if j.qa and j.frame not in failed]
     if qa_jobs:
-        from ..qa.frames import check_frame_file
+        from ..qa import check_frame_file
 
         try:
             master = _master(out, task.master)

@@ -45,7 +45,7 @@ def clip_frame_sidecar(clip: str | Path) -> Path | None:
 
 
 def clip_manifest(clip: Path, frame_sidecar: Path | None, signing: ExportCredentials, profile: str) -> dict[str, Any]:
-    from ..motion.encode import read_clip_facts
+    from ..motion import read_clip_facts
 
     facts = read_clip_facts(clip)
     size = (int(facts.width), int(facts.height))

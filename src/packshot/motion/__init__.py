@@ -14,5 +14,14 @@ from .encode import ClipWriter, read_clip_facts
 from .plan import (EASINGS, MAX_FPS, MAX_FRAMES, MAX_SECONDS, MOTION_KINDS, FramePlan, MotionSpec, check_motion,
                    plan_motion)
 
+
+
+def write_scene_clips(*args, **kwargs):
+    """:func:`packshot.motion.io.write_scene_clips` (imported on first use: it reaches the render stage)."""
+    from .io import write_scene_clips as write
+
+    return write(*args, **kwargs)
+
+
 __all__ = ["MOTION_KINDS", "EASINGS", "MAX_FPS", "MAX_FRAMES", "MAX_SECONDS", "MotionSpec", "FramePlan", "check_motion",
-           "plan_motion", "ClipWriter", "read_clip_facts"]
+           "plan_motion", "ClipWriter", "read_clip_facts", "write_scene_clips"]

@@ -374,7 +374,10 @@ _register_builtin()
 # the review before rendering: the cut-out gate and the upright turn (see .gate, .orientation, .review)
 from .gate import GateConfig, GateReport, gate_cutout  # noqa: E402
 from .orientation import Orientation, OrientationConfig, estimate_orientation, turn_cutout  # noqa: E402
-from .review import NeedsPromptError, Review, review_cutout  # noqa: E402
+from .review import NeedsPromptError, Review, require_passed, review_cutout, write_review  # noqa: E402
+from .io import encode_cutout, load_cutout, save_cutout  # noqa: E402
+from .fullres import save_cutout_full  # noqa: E402
 
 __all__ += ["GateConfig", "GateReport", "gate_cutout", "Orientation", "OrientationConfig", "estimate_orientation",
-            "turn_cutout", "NeedsPromptError", "Review", "review_cutout"]
+            "turn_cutout", "NeedsPromptError", "Review", "review_cutout", "require_passed", "write_review",
+            "encode_cutout", "load_cutout", "save_cutout", "save_cutout_full"]

@@ -39,13 +39,15 @@ from .materials import MaterialsConfig, estimate_materials
 from ..ops import ocr
 from ..ops.ocr import OcrConfig, engine_info, read_text
 from .palette import extract_palette
+from .io import load_maps, maps_to_json, save_maps
 
 # The OCR engine is a neutral operation (packshot.ops.ocr) that understand, qa and the compliance
 # check share; ``packshot.understand.ocr`` stays an alias of that one module (the same object:
 # its engine, settings and any test's patches are shared), for code written before the move.
 sys.modules.setdefault(__name__ + ".ocr", ocr)
 
-__all__ = ["understand", "UnderstandConfig", "DEPTH_BACKENDS", "read_text", "OcrConfig"]
+__all__ = ["understand", "UnderstandConfig", "DEPTH_BACKENDS", "read_text", "OcrConfig", "load_maps", "maps_to_json",
+           "save_maps"]
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ def parse_brief_text(text: str | None):
     """A brief sent as YAML or JSON text; file references (``references``, ``plate``) are refused over HTTP."""
     import yaml
 
-    from ..condition.brief import parse_brief
+    from ..condition import parse_brief
 
     if text is None or not text.strip():
         raise ApiError(422, "form field 'brief' (YAML or JSON text) is required")
@@ -275,7 +275,7 @@ def build_router(state: ApiState) -> APIRouter:
         prompt = prompt_from(box, points)
 
         def work():
-            from ..segment.io import encode_cutout
+            from ..segment import encode_cutout
 
             _, cut = cutout_of(data, name, prompt)
             return cut, encode_cutout(cut)
@@ -300,7 +300,7 @@ def build_router(state: ApiState) -> APIRouter:
 
         def work():
             from ..understand import understand
-            from ..understand.io import maps_to_json
+            from ..understand import maps_to_json
 
             _, cut = cutout_of(data, name, prompt)
             maps = understand(cut)
@@ -342,7 +342,7 @@ def build_router(state: ApiState) -> APIRouter:
                 frame = render(spec, cut, maps, backend="plate" if spec.plate is not None else "studio")
                 if relight:
                     frame = relight_frame(frame, cut, maps)
-                from ..render.io import frame_stem
+                from ..render import frame_stem
 
                 stem = f"{spec.scene}_{frame_stem(spec)}"
                 state.results.put(f"{ident}/{stem}.png", encode_image(frame.rgb, "PNG"), "image/png")
