@@ -292,3 +292,55 @@ def test_real_clear_bottles_on_a_white_sheet_are_kept(photos_dir):
     cut = segment(load_image_working(photos_dir / "images" / "cg_153_transparent_bottles.jpg").image)
     new, info = see_through_cutout(cut)
     assert new is cut and "light neutral" in info["reason"]
+
+
+def test_catalogue_writes_the_see_through_cutout_and_its_record(tmp_path):
+    """The catalogue (and so `packshot run`) renders glass from a recorded see-through cut-out, as
+    process_photo does; a product kept as shot gets the record and no see-through file."""
+    from types import SimpleNamespace
+
+    from packshot.catalogue.work import GLASS_CUTOUT, GLASS_RECORD, _write_glass
+    from packshot.catalogue.work import _glass as sku_glass
+    from packshot.segment import load_cutout
+
+    maps = SimpleNamespace(has_flag=lambda code: code == "transparent", text=())
+    sku_dir = tmp_path / "bottle"
+    (sku_dir / "maps").mkdir(parents=True)
+    cut, *_ = _glass((0.93, 0.35, 0.55))
+    outputs = _write_glass(tmp_path, sku_dir, cut, maps)
+    assert set(outputs) == {"glass", "transmission"}
+    path, record = sku_glass(tmp_path, "bottle")
+    assert path == sku_dir / "maps" / GLASS_CUTOUT and record["applied"]
+    written = load_cutout(path)
+    assert float(written.alpha.min()) < 0.5 < float(written.alpha.max())  # the glass is see-through
+    # the same SKU shot on a light neutral sheet: kept as shot, the reason recorded, no glass file
+    white, *_ = _glass((0.85, 0.87, 0.9))
+    assert set(_write_glass(tmp_path, sku_dir, white, maps)) == {"transmission"}
+    path, record = sku_glass(tmp_path, "bottle")
+    assert path is None and not record["applied"] and "light neutral" in record["reason"]
+    # an opaque product: neither file
+    opaque = SimpleNamespace(has_flag=lambda code: False, text=())
+    assert _write_glass(tmp_path, sku_dir, white, opaque) == {}
+    assert not (sku_dir / "maps" / GLASS_RECORD).exists() and sku_glass(tmp_path, "bottle") == (None, None)
+
+
+@pytest.mark.slow
+def test_packshot_run_renders_real_glass_see_through(photos_dir, tmp_path):
+    """`packshot run` (the catalogue job store) on a wine glass shot on black: the frame's record says
+    the glass was made see-through, and QA checks it against the see-through cut-out."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from packshot.cli import app
+
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("scenes:\n  - preset: studio-grey\n    variants: 1\n    sizes: ['512x512']\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", str(photos_dir / "images" / "arc17_wine_glass.jpg"), "-b", str(brief),
+                                   "-o", str(out), "--workers", "1", "--qa"])
+    assert res.exit_code in (0, 1), res.output
+    (sidecar,) = [p for p in out.glob("*/*/v0.json")]
+    record = json.loads(sidecar.read_text())
+    assert record["provenance"]["transmission"]["applied"], record["provenance"].get("transmission")
+    assert record["cutout"].endswith("cutout_glass.png")
