@@ -45,7 +45,9 @@ HOLE_MAX_CONTACT = 0.15
 """Largest share of a region's rim that may meet the outside of the mask for it to be a hole."""
 NARROW_MIN_SURE_RIM = 0.5
 """Least share of such a region's rim (apart from its contact with the outside) lying within 2 px
-of surely-product pixels (colour evidence or a sharp darkening: a wire)."""
+of surely-product pixels (colour evidence or a sharp darkening: a wire). Set by principle ("most
+of its rim"), not tuned: no region of the tuning set relies on the narrow-contact rule; the lit
+side of the demo's white bottle on white, which did, has 0."""
 SHADOW_MIN_K = 0.25
 """Darkest shadow (share of the backdrop's linear light) still read as the backdrop."""
 HOLE_MIN_PX = 12
