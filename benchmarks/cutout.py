@@ -156,6 +156,24 @@ HOLES_REPORT_SEED = 5000
 :mod:`packshot.segment.holes` were set on seeds 1000-1024 (the tuning set), never on these."""
 
 
+WHITE_ON_WHITE = "white-on-white"
+
+
+def white_on_white_seeds(n: int) -> list[tuple[str, int]]:
+    """``n`` (kind, seed) pairs, seeds from HOLES_REPORT_SEED + 100 on, whose product is white
+    (near-neutral paper): bottle, box and jar in turn. The palette is make_product's first draw."""
+    from packshot.samples import _PALETTES
+
+    out, seed = [], HOLES_REPORT_SEED + 100
+    kinds = ("bottle", "box", "jar")
+    while len(out) < n:
+        paper = _PALETTES[int(np.random.default_rng(seed).integers(len(_PALETTES)))][1]
+        if min(paper) >= 0.94 and max(paper) - min(paper) <= 0.03:
+            out.append((kinds[len(out) % len(kinds)], seed))
+        seed += 1
+    return out
+
+
 def holes_set(quick: bool) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Products with holes and thin parts: generated ones (exact masks) at 768-1536 px on white,
     grey and coloured backdrops, plus the masked real objects composited on studio backdrops."""
@@ -168,6 +186,12 @@ def holes_set(quick: bool) -> list[tuple[str, np.ndarray, np.ndarray]]:
             side = sizes[(bi + ki) % len(sizes)]
             s = make_holey_product(kind, seed=seed, size=(side, side), backdrop=backdrop, noise=0.01)
             items.append((f"{kind}/{backdrop}/{side}", jpeg_roundtrip(s.image, 90), s.mask))
+    # white on white: a white bottle, box or jar on the white sweep, with no hole at all (its lit
+    # side is as bright as the backdrop: a hole rule must not open it)
+    for i, (kind, seed) in enumerate(white_on_white_seeds(1 if quick else 3)):
+        side = sizes[i % len(sizes)]
+        s = make_product(kind, seed=seed, size=(side, side), backdrop="white", noise=0.01)
+        items.append((f"{WHITE_ON_WHITE}/{kind}/{side}", jpeg_roundtrip(s.image, 90), s.mask))
     photos = MASKED_PHOTOS[:1] if quick else MASKED_PHOTOS
     for pi, pid in enumerate(photos):
         for bi, backdrop in enumerate(BACKDROPS):
@@ -183,8 +207,12 @@ def holes_section(quick: bool) -> str:
     def mean(rows, i):
         return statistics.fmean(r[i] for r in rows) if rows else float("nan")
 
-    def sub(rows, generated: bool):
-        return [r for r in rows if (r[0].split("/")[0] in HOLE_KINDS) == generated]
+    def sub(rows, generated: bool | None):
+        # True: holey products, False: real-object composites, None: white on white
+        if generated is None:
+            return [r for r in rows if r[0].split("/")[0] == WHITE_ON_WHITE]
+        return [r for r in rows if r[0].split("/")[0] != WHITE_ON_WHITE
+                and (r[0].split("/")[0] in HOLE_KINDS) == generated]
 
     lines = [
         "## Cut-out: holes and thin parts (`benchmarks/cutout.py --holes`)",
@@ -193,6 +221,8 @@ def holes_section(quick: bool) -> str:
         "(`packshot.samples.make_holey_product`: mug handles, key rings, wire-rimmed glasses, wire frames, chains; "
         "exact masks; 768, 1024 and 1536 px; white, grey and coloured backdrops with a gradient, a soft drop shadow seen "
         "through the holes, noise and JPEG q90), "
+        f"{len(sub(res['auto'], None))} generated white products (bottle, box, jar) on the white sweep with no hole "
+        "(their lit side is as bright as the backdrop: no hole rule may open it), "
         f"seeds {HOLES_REPORT_SEED}+ (the hole thresholds were set on seeds 1000-1024, a different set; the glass rule on "
         "arc17_wine_glass and arc17_water_bottle, not in this set), and "
         f"{len(sub(res['auto'], False))} composites of the masked real objects of ../shared/photos on white, grey and coloured "
@@ -201,7 +231,8 @@ def holes_section(quick: bool) -> str:
         "| subset | metric | auto | u2netp | target (auto) |",
         "|---|---|---|---|---|",
     ]
-    for label, gen in (("generated holes / thin parts", True), ("real-object composites", False)):
+    for label, gen in (("generated holes / thin parts", True), ("white on white, no hole", None),
+                       ("real-object composites", False)):
         a, u = sub(res["auto"], gen), sub(res["u2netp"], gen)
         lines.append(f"| {label} ({len(a)}) | mean IoU / bF | {mean(a, 1):.3f} / {mean(a, 2):.3f} | "
                      f"{mean(u, 1):.3f} / {mean(u, 2):.3f} | |")

@@ -120,6 +120,37 @@ def test_refine_holes_opens_a_ring_filled_by_the_coarse_pass():
     assert float((fine[284:484, 284:484] < 0.5).mean()) > 0.95
 
 
+@pytest.mark.parametrize("lift,opened", [(0.0, True), (0.02, False)])
+def test_refine_holes_keeps_a_highlight_as_bright_as_the_backdrop(lift, opened):
+    # a ring whose inside is the backdrop (a hole) or a face of the product a little brighter than
+    # the backdrop, within its colour tolerance (the lit side of a white bottle on white)
+    h = w = 512
+    srgb = np.full((h, w, 3), 0.72, np.float32)
+    cv2.circle(srgb, (256, 256), 120, (0.72 + lift,) * 3, -1)
+    cv2.circle(srgb, (256, 256), 130, (0.75, 0.62, 0.30), 14)
+    rng = np.random.default_rng(2)
+    srgb = np.clip(srgb + rng.normal(0, 0.006, srgb.shape).astype(np.float32), 0, 1)
+    model = fit_backdrop(cv2.GaussianBlur(srgb, (0, 0), 1.0), border_mask((h, w)))
+    prob = np.zeros((h, w), np.float32)
+    cv2.circle(prob, (256, 256), 137, 1.0, -1)
+    fine, stats = refine_holes(prob, srgb_to_linear(srgb), model)
+    assert bool(fine[256, 256] < 0.5) is opened
+    assert stats["holes"] == (1 if opened else 0)
+    assert (stats["highlight_regions"] == 0) is opened
+
+
+@pytest.mark.parametrize("size", [512, 768])
+def test_demo_catalogue_products_keep_their_whole_outline(tmp_path, size):
+    # the white bottle on the white sweep: its lit left side, as bright as the backdrop, is product
+    from packshot.imaging import load_image, load_mask
+    from packshot.samples import make_catalogue
+
+    for paths in make_catalogue(tmp_path, size=(size, size)):
+        cut = segment(load_image(paths["photo"]), SegmentConfig(), backend="auto")
+        truth = load_mask(paths["mask"])
+        assert _iou(cut.alpha, truth) >= 0.98, (paths["sku"], size, _iou(cut.alpha, truth))
+
+
 # ------------------------------------------------------------------------------ glass is not a hole
 def _photo(name: str, longest: int | None = None):
     import os
