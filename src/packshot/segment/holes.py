@@ -35,6 +35,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..imaging import srgb_to_linear
 from .backdrop import BackdropModel
 
 HOLE_MIN_SHARE = 0.5
@@ -55,7 +56,7 @@ HOLE_MIN_PX = 12
 
 
 def _srgb_to_linear(s: np.ndarray) -> np.ndarray:
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    return srgb_to_linear(np.asarray(s), clip=False).astype(np.float32, copy=False)
 
 
 def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
