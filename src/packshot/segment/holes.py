@@ -35,7 +35,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..imaging import srgb_to_linear
+from ..imaging import linear_to_srgb, srgb_to_linear
 from .backdrop import BackdropModel
 
 HOLE_MIN_SHARE = 0.5
@@ -75,7 +75,7 @@ def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tupl
     lin_bg = _srgb_to_linear(field)
     k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
     shade = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
-    shade_srgb = np.where(shade <= 0.0031308, shade * 12.92, 1.055 * np.power(np.clip(shade, 0.0031308, 1), 1 / 2.4) - 0.055)
+    shade_srgb = linear_to_srgb(shade)
     chroma = np.linalg.norm(shade_srgb - srgb, axis=2)
     same = diff < 1.0 * tol
     shadowed = (chroma < 1.0 * tol) & (k > SHADOW_MIN_K) & (k < 1.05)
