@@ -21,6 +21,9 @@ from .security import (AUTH_COOKIE, Limits, SecurityError, bearer_from, body_lim
 
 log = logging.getLogger("packshot.web")
 _POOLED_ROUTES = {"/v1/cutout", "/v1/inspect", "/v1/render", "/v1/check"}
+"""POST routes refused with 429 before their upload is read when the worker pool is full."""
+_OPEN_PATHS = {"/healthz", "/login"}
+"""Paths answered without the bearer token."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,17 @@ class AppSettings:
     """Default reviewer name recorded with decisions (the page lets each person set theirs)."""
 
 
+_INTERNAL_ERROR = "internal error (id {ident}; the server log has the details)"
+"""The 500 answer: only an id that points into the server log, never a stack trace."""
+
+
 def create_app(settings: AppSettings = AppSettings()):
     from fastapi import FastAPI
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
-    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from .. import __version__
-    from .api import MULTIPART_ROUTES, ApiError, ApiState, JobRunner, Models, build_router
+    from .api import ApiState, JobRunner, Models, build_router
     from .security import is_loopback
-    from .workers import Metrics, ResultStore, WorkerPool, resident_bytes
+    from .workers import Metrics, ResultStore, WorkerPool
 
     if settings.token is None and not is_loopback(settings.host):
         raise ValueError(f"--host {settings.host}: a bearer token is required off loopback")
@@ -72,19 +76,8 @@ def create_app(settings: AppSettings = AppSettings()):
                      jobs=JobRunner(settings.work_dir) if settings.work_dir is not None else None)
     metrics = Metrics()
 
-    @asynccontextmanager
-    async def lifespan(app):
-        if settings.preload_models:
-            try:
-                models.warm()
-            except Exception as exc:  # the API still starts; /healthz says the models are not loaded
-                log_unexpected("model preload", exc)
-        yield
-        pool.shutdown()
-        if state.jobs is not None:
-            state.jobs.shutdown()
-
-    app = FastAPI(title="packshot", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="packshot", version=__version__, lifespan=_lifespan(settings, state), docs_url=None,
+                  redoc_url=None,
                   description="Product photography that keeps the product the product: cut out, inspect, "
                               "render, check, and catalogue jobs. Errors are JSON {\"error\": \"...\"}; 429 carries "
                               "Retry-After.")
@@ -92,17 +85,53 @@ def create_app(settings: AppSettings = AppSettings()):
     app.state.settings = settings
     app.state.metrics = metrics
     app.include_router(build_router(state))
+    _add_exception_handlers(app)
+    _add_guard(app, settings, pool, metrics)
+    _add_ops_routes(app, settings, state, metrics)
+    add_local_docs(app)
+    _add_root(app, settings)
+    return app
 
-    def error(status: int, message: str, headers: dict | None = None):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+def _error(status: int, message: str, headers: dict | None = None):
+    """The JSON error answer ``{"error": message}`` every failure of the app uses."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _lifespan(settings: AppSettings, state):
+    """Start-up (preload the models unless told not to) and shut-down (stop the worker pool and the jobs)."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if settings.preload_models:
+            try:
+                state.models.warm()
+            except Exception as exc:  # the API still starts; /healthz says the models are not loaded
+                log_unexpected("model preload", exc)
+        yield
+        state.pool.shutdown()
+        if state.jobs is not None:
+            state.jobs.shutdown()
+
+    return lifespan
+
+
+def _add_exception_handlers(app) -> None:
+    """Every error becomes ``{"error": "..."}`` with its status (and headers such as Retry-After)."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from .api import ApiError
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error(exc.status, exc.message, exc.headers)
+        return _error(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(SecurityError)
     async def _security_error(request: Request, exc: SecurityError):
-        return error(exc.status, exc.message)
+        return _error(exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -110,41 +139,52 @@ def create_app(settings: AppSettings = AppSettings()):
         for e in exc.errors():
             where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
             problems.append(f"{where}: {e.get('msg', 'invalid')}")
-        return error(422, "; ".join(problems) or "invalid request")
+        return _error(422, "; ".join(problems) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "error"
-        return error(exc.status_code, message, getattr(exc, "headers", None))
+        return _error(exc.status_code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         ident = log_unexpected(request.url.path, exc)
-        return error(500, f"internal error (id {ident}; the server log has the details)")
+        return _error(500, _INTERNAL_ERROR.format(ident=ident))
 
-    open_paths = {"/healthz", "/login"}
+
+def _refusal(request: Request, settings: AppSettings, pool):
+    """The early answer for a request the guard refuses before any route runs, as (response, metrics label),
+    or None: no token (401), not multipart (415), every worker and queue place taken (429)."""
+    from .api import MULTIPART_ROUTES
+
+    path = request.url.path
+    if settings.token is not None and path not in _OPEN_PATHS:
+        if not token_matches(settings.token, bearer_from(request.headers, request.cookies)):
+            return _error(401, "a bearer token is required (Authorization: Bearer <token>)",
+                          {"WWW-Authenticate": "Bearer"}), "unauthorised"
+    if request.method == "POST" and path in MULTIPART_ROUTES:
+        ctype = request.headers.get("content-type", "")
+        if not ctype.lower().startswith("multipart/form-data"):
+            return _error(415, f"{path} takes multipart/form-data, got {ctype or 'no content type'}"), path
+    if request.method == "POST" and path in _POOLED_ROUTES and pool.pending >= pool.workers + pool.queue:
+        # full already: refuse before reading the upload (the pool's own check stays authoritative)
+        return _error(429, "every worker is busy and the queue is full; retry later",
+                      {"Retry-After": str(pool.retry_after())}), path
+    return None
+
+
+def _add_guard(app, settings: AppSettings, pool, metrics) -> None:
+    """The ``http`` middleware (token, content type, full pool, no stack trace, metrics per route), then the
+    raw body-limit middleware."""
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
         t0 = time.perf_counter()
         path = request.url.path
-        if settings.token is not None and path not in open_paths:
-            if not token_matches(settings.token, bearer_from(request.headers, request.cookies)):
-                response = error(401, "a bearer token is required (Authorization: Bearer <token>)",
-                                 {"WWW-Authenticate": "Bearer"})
-                metrics.observe(request.method, "unauthorised", 401, time.perf_counter() - t0)
-                return response
-        if request.method == "POST" and path in MULTIPART_ROUTES:
-            ctype = request.headers.get("content-type", "")
-            if not ctype.lower().startswith("multipart/form-data"):
-                response = error(415, f"{path} takes multipart/form-data, got {ctype or 'no content type'}")
-                metrics.observe(request.method, path, 415, time.perf_counter() - t0)
-                return response
-        if request.method == "POST" and path in _POOLED_ROUTES and pool.pending >= pool.workers + pool.queue:
-            # full already: refuse before reading the upload (the pool's own check stays authoritative)
-            response = error(429, "every worker is busy and the queue is full; retry later",
-                             {"Retry-After": str(pool.retry_after())})
-            metrics.observe(request.method, path, 429, time.perf_counter() - t0)
+        refused = _refusal(request, settings, pool)
+        if refused is not None:
+            response, label = refused
+            metrics.observe(request.method, label, response.status_code, time.perf_counter() - t0)
             return response
         try:
             response = await call_next(request)
@@ -152,13 +192,23 @@ def create_app(settings: AppSettings = AppSettings()):
             raise  # answered 413 by the body-limit middleware
         except Exception as exc:  # never a stack trace to the client
             ident = log_unexpected(path, exc)
-            response = error(500, f"internal error (id {ident}; the server log has the details)")
+            response = _error(500, _INTERNAL_ERROR.format(ident=ident))
         route = request.scope.get("route")
         metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
                         time.perf_counter() - t0)
         return response
 
     app.add_middleware(_RawASGI, wrap=body_limit_middleware(settings.limits.max_body_bytes))
+
+
+def _add_ops_routes(app, settings: AppSettings, state, metrics) -> None:
+    """``/healthz``, ``/metrics`` and ``/login``."""
+    from fastapi.responses import PlainTextResponse, RedirectResponse
+
+    from .. import __version__
+    from .workers import resident_bytes
+
+    pool, models = state.pool, state.models
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: ok, with whether the models are loaded")
     async def healthz():
@@ -183,23 +233,24 @@ def create_app(settings: AppSettings = AppSettings()):
         if settings.token is None:
             return RedirectResponse("/", status_code=303)
         if not token_matches(settings.token, token):
-            return error(401, "wrong token")
+            return _error(401, "wrong token")
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(AUTH_COOKIE, token, httponly=True, samesite="strict")
         return response
 
-    add_local_docs(app)
 
+def _add_root(app, settings: AppSettings) -> None:
+    """``/``: the review queue when a run folder is given, else a small JSON pointer to the docs and the API."""
     if settings.review_dir is not None:
         from .review import build_review
 
         build_review(app, settings)
     else:
+        from .. import __version__
+
         @app.get("/", include_in_schema=False)
         async def root():
             return {"name": "packshot", "version": __version__, "docs": "/docs", "api": "/v1"}
-
-    return app
 
 
 # ------------------------------------------------------------------------------ /docs without a CDN
