@@ -34,7 +34,9 @@ from .workers import Busy, ResultStore, TooSlow, WorkerPool
 MULTIPART_ROUTES = {"/v1/cutout", "/v1/inspect", "/v1/render", "/v1/check", "/v1/jobs"}
 """POST routes that only take multipart/form-data (anything else is 415)."""
 _ID = re.compile(r"^[0-9a-f]{32}$")
+"""A job or result id (a uuid4 hex): anything else is 404 before any lookup."""
 _RESULT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+"""A result file name (plain characters, 80 at most): anything else is 404."""
 
 
 class ApiError(Exception):
@@ -234,35 +236,57 @@ def check_frame_budget(brief, limits: Limits) -> None:
 # --------------------------------------------------------------------------------------------- router
 def build_router(state: ApiState) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["v1"])
-    limits = state.limits
+    ctx = _RouteContext(state)
+    _add_image_routes(router, ctx)
+    _add_render_route(router, ctx)
+    _add_check_route(router, ctx)
+    _add_job_routes(router, ctx)
+    _add_result_routes(router, ctx)
+    return router
 
-    async def in_pool(fn, *args):
+
+class _RouteContext:
+    """What the ``/v1`` routes share: the process state, its limits, and the steps several routes take."""
+
+    def __init__(self, state: ApiState):
+        self.state = state
+        self.limits = state.limits
+
+    async def in_pool(self, fn, *args):
+        """Run ``fn(*args)`` in the worker pool: 429 when it is full, 408 over the time limit."""
+        limits = self.limits
         try:
-            return await state.pool.run(fn, *args, timeout=limits.max_seconds)
+            return await self.state.pool.run(fn, *args, timeout=limits.max_seconds)
         except Busy as exc:
             raise ApiError(429, "every worker is busy and the queue is full; retry later",
                            {"Retry-After": str(exc.retry_after)}) from None
         except TooSlow:
             raise ApiError(408, f"processing took longer than the limit of {limits.max_seconds:g} s") from None
 
+    @staticmethod
     def prompt_from(box: str | None, points: str | None):
         from ..types import Prompt
 
         prompt = Prompt(box=parse_box(box), points=parse_points(points))
         return None if prompt.empty else prompt
 
-    def cutout_of(data: bytes, name: str, prompt):
+    def cutout_of(self, data: bytes, name: str, prompt):
         from ..errors import EmptyProductError
         from ..segment import SegmentConfig, segment
 
-        image = decode(data, name, limits)
+        image = decode(data, name, self.limits)
         try:
-            cut = segment(image, SegmentConfig(), backend=state.models.segment_backend(), prompt=prompt)
+            cut = segment(image, SegmentConfig(), backend=self.state.models.segment_backend(), prompt=prompt)
         except InputError as exc:
             raise ApiError(422, f"{name}: {exc}") from None
         if cut.is_empty:
             raise ApiError(422, str(EmptyProductError(name, "no product found (the photo looks like plain backdrop)")))
         return image, cut
+
+
+def _add_image_routes(router: APIRouter, ctx: _RouteContext) -> None:
+    """``POST /v1/cutout`` and ``POST /v1/inspect``."""
+    state, limits = ctx.state, ctx.limits
 
     @router.post("/cutout", summary="Cut the product out of a photo",
                  responses={200: {"content": {"image/png": {}, "application/json": {}},
@@ -272,20 +296,20 @@ def build_router(state: ApiState) -> APIRouter:
                      points: Optional[str] = Form(None, description="Point prompts x,y,label;... (label 1 product, 0 not)")):
         data, name = await read_upload(image, "image", limits)
         probe_image(data, name, limits)
-        prompt = prompt_from(box, points)
+        prompt = ctx.prompt_from(box, points)
 
         def work():
             from ..segment import encode_cutout
 
-            _, cut = cutout_of(data, name, prompt)
+            _, cut = ctx.cutout_of(data, name, prompt)
             return cut, encode_cutout(cut)
 
-        cut, png = await in_pool(work)
+        cut, png = await ctx.in_pool(work)
         if "application/json" not in request.headers.get("accept", ""):
             return Response(png, media_type="image/png")
         ident = uuid.uuid4().hex
         state.results.put(f"{ident}/cutout.png", png, "image/png")
-        state.results.put(f"{ident}/mask.png", await in_pool(_png_gray, cut.alpha), "image/png")
+        state.results.put(f"{ident}/mask.png", await ctx.in_pool(_png_gray, cut.alpha), "image/png")
         h, w = cut.alpha.shape
         return {"id": ident, "width": w, "height": h, "bbox": list(cut.bbox) if cut.bbox else None,
                 "confidence": float(cut.confidence), "flags": list(cut.flags),
@@ -296,19 +320,66 @@ def build_router(state: ApiState) -> APIRouter:
                       points: Optional[str] = Form(None)):
         data, name = await read_upload(image, "image", limits)
         probe_image(data, name, limits)
-        prompt = prompt_from(box, points)
+        prompt = ctx.prompt_from(box, points)
 
         def work():
             from ..understand import understand
             from ..understand import maps_to_json
 
-            _, cut = cutout_of(data, name, prompt)
+            _, cut = ctx.cutout_of(data, name, prompt)
             maps = understand(cut)
             return json.loads(json.dumps(maps_to_json(maps, cut), default=_plain))
 
-        doc = await in_pool(work)
+        doc = await ctx.in_pool(work)
         doc.pop("files", None)
         return doc
+
+
+def _check_spec_budget(specs, limits: Limits) -> None:
+    """Refuse conditioned frame specs over the frame count (422) or with a canvas over the pixel limit (413)."""
+    if len(specs) > limits.max_frames:
+        raise ApiError(422, f"brief: asks for {len(specs)} frames; /v1/render makes at most "
+                            f"{limits.max_frames} (use /v1/jobs for more)")
+    for spec in specs:
+        if spec.canvas[0] * spec.canvas[1] > limits.max_pixels:
+            raise ApiError(413, f"brief: scene {spec.scene} canvas {spec.canvas[0]}x{spec.canvas[1]} "
+                                f"is over the pixel limit of {limits.max_pixels}")
+
+
+def _render_and_store(ctx: _RouteContext, data: bytes, name: str, parsed, relight: bool) -> dict:
+    """The work of ``/v1/render`` (in a worker): cut out, understand, condition, render (and relight) each
+    frame, keep each frame and its alpha as results, and answer their URLs."""
+    from ..condition import condition
+    from ..imaging import encode_image
+    from ..relight import relight as relight_frame
+    from ..render import render
+    from ..understand import understand
+
+    photo, cut = ctx.cutout_of(data, name, None)
+    maps = understand(cut)
+    specs = condition(parsed, cut, maps, Path(name).stem or "sku")
+    _check_spec_budget(specs, ctx.limits)
+    ident = uuid.uuid4().hex
+    out = []
+    for spec in specs:
+        frame = render(spec, cut, maps, backend="plate" if spec.plate is not None else "studio")
+        if relight:
+            frame = relight_frame(frame, cut, maps)
+        from ..render import frame_stem
+
+        stem = f"{spec.scene}_{frame_stem(spec)}"
+        ctx.state.results.put(f"{ident}/{stem}.png", encode_image(frame.rgb, "PNG"), "image/png")
+        ctx.state.results.put(f"{ident}/{stem}_alpha.png", _png_gray(frame.product_alpha), "image/png")
+        out.append({"scene": spec.scene, "variant": frame_stem(spec), "width": frame.size[0],
+                    "height": frame.size[1], "product_box": list(frame.product_box),
+                    "seed": spec.seed, "url": f"/v1/results/{ident}/{stem}.png",
+                    "alpha_url": f"/v1/results/{ident}/{stem}_alpha.png"})
+    return {"id": ident, "brief": parsed.name, "frames": out}
+
+
+def _add_render_route(router: APIRouter, ctx: _RouteContext) -> None:
+    """``POST /v1/render``."""
+    limits = ctx.limits
 
     @router.post("/render", summary="Render the frames of a brief around the product in a photo")
     async def render_frames(image: UploadFile = File(...),
@@ -320,40 +391,14 @@ def build_router(state: ApiState) -> APIRouter:
         check_frame_budget(parsed, limits)
 
         def work():
-            from ..condition import condition
-            from ..imaging import encode_image
-            from ..relight import relight as relight_frame
-            from ..render import render
-            from ..understand import understand
+            return _render_and_store(ctx, data, name, parsed, relight)
 
-            photo, cut = cutout_of(data, name, None)
-            maps = understand(cut)
-            specs = condition(parsed, cut, maps, Path(name).stem or "sku")
-            if len(specs) > limits.max_frames:
-                raise ApiError(422, f"brief: asks for {len(specs)} frames; /v1/render makes at most "
-                                    f"{limits.max_frames} (use /v1/jobs for more)")
-            for spec in specs:
-                if spec.canvas[0] * spec.canvas[1] > limits.max_pixels:
-                    raise ApiError(413, f"brief: scene {spec.scene} canvas {spec.canvas[0]}x{spec.canvas[1]} "
-                                        f"is over the pixel limit of {limits.max_pixels}")
-            ident = uuid.uuid4().hex
-            out = []
-            for spec in specs:
-                frame = render(spec, cut, maps, backend="plate" if spec.plate is not None else "studio")
-                if relight:
-                    frame = relight_frame(frame, cut, maps)
-                from ..render import frame_stem
+        return await ctx.in_pool(work)
 
-                stem = f"{spec.scene}_{frame_stem(spec)}"
-                state.results.put(f"{ident}/{stem}.png", encode_image(frame.rgb, "PNG"), "image/png")
-                state.results.put(f"{ident}/{stem}_alpha.png", _png_gray(frame.product_alpha), "image/png")
-                out.append({"scene": spec.scene, "variant": frame_stem(spec), "width": frame.size[0],
-                            "height": frame.size[1], "product_box": list(frame.product_box),
-                            "seed": spec.seed, "url": f"/v1/results/{ident}/{stem}.png",
-                            "alpha_url": f"/v1/results/{ident}/{stem}_alpha.png"})
-            return {"id": ident, "brief": parsed.name, "frames": out}
 
-        return await in_pool(work)
+def _add_check_route(router: APIRouter, ctx: _RouteContext) -> None:
+    """``POST /v1/check``."""
+    limits = ctx.limits
 
     @router.post("/check", summary="Check an image against a marketplace profile: every rule measured")
     async def check(image: UploadFile = File(...),
@@ -385,7 +430,12 @@ def build_router(state: ApiState) -> APIRouter:
                 raise ApiError(422, str(exc)) from None
             return json.loads(json.dumps(report.to_dict(), default=_plain))
 
-        return await in_pool(work)
+        return await ctx.in_pool(work)
+
+
+def _add_job_routes(router: APIRouter, ctx: _RouteContext) -> None:
+    """``POST /v1/jobs``, ``GET /v1/jobs/{job_id}`` and ``GET /v1/jobs/{job_id}/files/{path}``."""
+    state, limits = ctx.state, ctx.limits
 
     @router.post("/jobs", status_code=202, summary="Start a catalogue run: photos x brief -> frames (poll the job)")
     async def create_job(images: list[UploadFile] = File(..., description="Product photos, one SKU each"),
@@ -426,6 +476,11 @@ def build_router(state: ApiState) -> APIRouter:
                                                                         "application/octet-stream")
         return Response(target.read_bytes(), media_type=media)
 
+
+def _add_result_routes(router: APIRouter, ctx: _RouteContext) -> None:
+    """``GET /v1/results/{ident}/{name}``."""
+    state = ctx.state
+
     @router.get("/results/{ident}/{name}", summary="A result an earlier call handed out a URL for (kept a while)")
     async def get_result(ident: str, name: str):
         if not _ID.match(ident) or not _RESULT_NAME.match(name):
@@ -434,8 +489,6 @@ def build_router(state: ApiState) -> APIRouter:
         if item is None:
             raise ApiError(404, "no such result (results are kept for the most recent calls only)")
         return Response(item[0], media_type=item[1])
-
-    return router
 
 
 def _plain(value: Any) -> Any:
