@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .security import (CSRF_COOKIE, CSRF_FIELD, SecurityError, check_csrf, new_csrf_token, safe_path)
 from .store import DECISIONS, STORE_DIR, VERDICTS, index_folder, open_store
@@ -234,60 +235,161 @@ def _check_title(name: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- routes
+_PREVIEW_QUEUE = 4096
+"""Preview requests that may wait for a worker (a page of thumbnails asks for many at once)."""
+_FILE_MAX_AGE_S = 60
+"""Browser cache lifetime of run-folder files served as they are."""
+_IMAGE_MAX_AGE_S = 3600
+"""Browser cache lifetime of derived images (thumbnails, previews, layers)."""
+_MAX_REVIEWER_CHARS = 80
+"""Longest reviewer name recorded with a decision."""
+_MAX_NOTE_CHARS = 4000
+"""Longest comment, and longest brief change, recorded with a decision."""
+_SEED_LIMIT = 2 ** 32
+"""Seeds of a re-render request lie in 0.._SEED_LIMIT-1."""
+_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                           "style-src 'self'; script-src 'self'"}
+"""Headers of every HTML page: never cached, never framed, only this server's scripts, styles and images."""
+
+
 def build_review(app, settings) -> None:
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    from .workers import WorkerPool
+
     data = ReviewData(settings.review_dir, settings.store_path)
     app.state.review = data
-    limits = settings.limits
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")), autoescape=select_autoescape(["html"]))
     env.filters["words"] = reason_words
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
-    default_who = settings.reviewer or os.environ.get("USER") or "reviewer"
+    ctx = _ReviewContext(data, settings.limits, env, settings.reviewer or os.environ.get("USER") or "reviewer")
+    _add_page_routes(app, ctx)
+    # previews have their own pool: a page of 60 thumbnails must not be refused by the API's small queue
+    ctx.previews = WorkerPool(settings.workers, queue=_PREVIEW_QUEUE, name="packshot-preview")
+    app.state.review_pool = ctx.previews
+    _add_image_routes(app, ctx)
+    _add_decision_routes(app, ctx)
 
-    def page(request: Request, template: str, **context) -> HTMLResponse:
+
+class _ReviewContext:
+    """What the review routes share: the run folder's data, the limits, the page templates, the reviewer
+    name used when a person has not set theirs, and the preview worker pool."""
+
+    def __init__(self, data: ReviewData, limits, env, default_who: str):
+        self.data = data
+        self.limits = limits
+        self.env = env
+        self.default_who = default_who
+        self.previews = None
+
+    def page(self, request: Request, template: str, **context) -> HTMLResponse:
+        """A rendered page, with the CSRF cookie set when the browser does not hold it yet."""
         token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
-        body = env.get_template(template).render(csrf=token, default_who=default_who, **context)
-        response = HTMLResponse(body, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                               "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                                                          "style-src 'self'; script-src 'self'"})
+        body = self.env.get_template(template).render(csrf=token, default_who=self.default_who, **context)
+        response = HTMLResponse(body, headers=_PAGE_HEADERS)
         if request.cookies.get(CSRF_COOKIE) != token:
             response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="strict")
         return response
 
-    def filters_from(params) -> dict[str, str | None]:
-        f = {k: (params.get(k) or None) for k in ("verdict", "sku", "scene", "decision")}
-        if f["verdict"] not in (None, *VERDICTS):
-            raise SecurityError(400, f"verdict must be one of {', '.join(VERDICTS)}")
-        if f["decision"] not in (None, "undecided", *DECISIONS):
-            raise SecurityError(400, f"decision must be one of undecided, {', '.join(DECISIONS)}")
-        return f
+    async def in_pool(self, fn, *args):
+        """Run ``fn(*args)`` in the preview pool: 429 when full, 408 over the time limit, 422 unreadable."""
+        from ..errors import PackshotError
+        from .api import ApiError
+        from .workers import Busy, TooSlow
 
-    def query_string(f: dict[str, str | None], **extra) -> str:
-        from urllib.parse import urlencode
+        limits = self.limits
+        try:
+            return await self.previews.run(fn, *args, timeout=limits.max_seconds)
+        except Busy as exc:
+            raise ApiError(429, "busy; retry later", {"Retry-After": str(exc.retry_after)}) from None
+        except TooSlow:
+            raise ApiError(408, f"making the image took longer than {limits.max_seconds:g} s") from None
+        except (PackshotError, OSError, ValueError) as exc:
+            from .security import log_unexpected
 
-        items = {k: v for k, v in {**f, **extra}.items() if v not in (None, "")}
-        return ("?" + urlencode(items)) if items else ""
+            log_unexpected("preview", exc)
+            raise ApiError(422, "the image for this view cannot be read (the server log names the file)") from None
+
+    def who_of(self, form: dict[str, str], request: Request) -> str:
+        who = (form.get("who") or request.cookies.get("packshot_reviewer") or self.default_who).strip()
+        if len(who) > _MAX_REVIEWER_CHARS or not re.match(r"^[\w .@'-]+$", who):
+            raise SecurityError(400, "who: a reviewer name of letters, digits, spaces and . @ ' - "
+                                     f"({_MAX_REVIEWER_CHARS} at most)")
+        return who
+
+
+def _filters_from(params) -> dict[str, str | None]:
+    f = {k: (params.get(k) or None) for k in ("verdict", "sku", "scene", "decision")}
+    if f["verdict"] not in (None, *VERDICTS):
+        raise SecurityError(400, f"verdict must be one of {', '.join(VERDICTS)}")
+    if f["decision"] not in (None, "undecided", *DECISIONS):
+        raise SecurityError(400, f"decision must be one of undecided, {', '.join(DECISIONS)}")
+    return f
+
+
+def _query_string(f: dict[str, str | None], **extra) -> str:
+    from urllib.parse import urlencode
+
+    items = {k: v for k, v in {**f, **extra}.items() if v not in (None, "")}
+    return ("?" + urlencode(items)) if items else ""
+
+
+def _image_response(path: Path) -> Response:
+    media = "image/jpeg" if path.suffix == ".jpg" else "image/png"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": f"private, max-age={_IMAGE_MAX_AGE_S}"})
+
+
+async def _form_of(request: Request) -> dict[str, str]:
+    """The posted fields: a JSON object's values as text, or the text fields of a form."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise SecurityError(400, "body is not JSON") from None
+        if not isinstance(body, dict):
+            raise SecurityError(400, "body must be a JSON object")
+        return {k: "" if v is None else str(v) for k, v in body.items()}
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+async def _checked_form(request: Request) -> dict[str, str]:
+    """The posted fields, after the CSRF check (a token matching the cookie, and the request's own host)."""
+    form = await _form_of(request)
+    check_csrf(request.method, request.headers, request.cookies, form.get(CSRF_FIELD), request.headers.get("host"))
+    return form
+
+
+def _answer(request: Request, payload: dict, back: str):
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(payload)
+    return RedirectResponse(back, status_code=303)
+
+
+def _add_page_routes(app, ctx: _ReviewContext) -> None:
+    """``/`` (the queue), ``/frame/<fid>`` and ``/file/<path>`` (run-folder images as they are)."""
+    data = ctx.data
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def queue(request: Request):
-        f = filters_from(request.query_params)
+        f = _filters_from(request.query_params)
         try:
             page_no = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
             raise SecurityError(400, "page must be a whole number") from None
         rows, total = data.store.query(**f, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
-        return page(request, "queue.html", rows=rows, total=total, page=page_no, pages=pages, filters=f,
-                    counts=data.store.counts(), facets=data.store.facets(), verdicts=VERDICTS,
-                    decisions=("undecided", *DECISIONS), qs=lambda **kw: query_string(f, **kw),
-                    filter_qs=query_string(f))
+        return ctx.page(request, "queue.html", rows=rows, total=total, page=page_no, pages=pages, filters=f,
+                        counts=data.store.counts(), facets=data.store.facets(), verdicts=VERDICTS,
+                        decisions=("undecided", *DECISIONS), qs=lambda **kw: _query_string(f, **kw),
+                        filter_qs=_query_string(f))
 
     @app.get("/frame/{fid:path}", response_class=HTMLResponse, include_in_schema=False)
     async def frame_page(request: Request, fid: str):
-        f = filters_from(request.query_params)
+        f = _filters_from(request.query_params)
         row = data.store.frame(fid) if _FID.match(fid) else None
         if row is None:
             raise SecurityError(404, f"no frame {fid}")
@@ -300,14 +402,14 @@ def build_review(app, settings) -> None:
         overlay = sidecar.with_name(f"{stem}_qa_overlay.png")
         prev_fid, next_fid = data.store.neighbours(fid, **f)
         w, h = side.get("size", [0, 0])
-        return page(request, "frame.html", row=row, fid=fid, side=side, width=w, height=h,
-                    words=qa_words(report), verdict=row["verdict"], cutout=cut_rel,
-                    overlay=data.relative(overlay) if overlay.is_file() else None,
-                    has_photo=data.source_photo(fid) is not None,
-                    has_master=data.master(fid) is not None,
-                    ocr=ocr_boxes(data, fid, side), history=data.store.history(fid),
-                    prev_fid=prev_fid, next_fid=next_fid, filter_qs=query_string(f),
-                    seed=(side.get("spec") or {}).get("seed"))
+        return ctx.page(request, "frame.html", row=row, fid=fid, side=side, width=w, height=h,
+                        words=qa_words(report), verdict=row["verdict"], cutout=cut_rel,
+                        overlay=data.relative(overlay) if overlay.is_file() else None,
+                        has_photo=data.source_photo(fid) is not None,
+                        has_master=data.master(fid) is not None,
+                        ocr=ocr_boxes(data, fid, side), history=data.store.history(fid),
+                        prev_fid=prev_fid, next_fid=next_fid, filter_qs=_query_string(f),
+                        seed=(side.get("spec") or {}).get("seed"))
 
     @app.get("/file/{path:path}", include_in_schema=False)
     async def run_file(path: str):
@@ -315,48 +417,27 @@ def build_review(app, settings) -> None:
         rel = target.relative_to(data.run_dir)
         if target.suffix.lower() not in _SERVED_SUFFIXES or any(p.startswith(".") for p in rel.parts):
             raise SecurityError(404, "not found")
-        return FileResponse(target, headers={"Cache-Control": "private, max-age=60"})
+        return FileResponse(target, headers={"Cache-Control": f"private, max-age={_FILE_MAX_AGE_S}"})
 
-    # previews have their own pool: a page of 60 thumbnails must not be refused by the API's small queue
-    from .workers import WorkerPool
 
-    previews = WorkerPool(settings.workers, queue=4096, name="packshot-preview")
-    app.state.review_pool = previews
-
-    async def in_pool(fn, *args):
-        from ..errors import PackshotError
-        from .api import ApiError
-        from .workers import Busy, TooSlow
-
-        try:
-            return await previews.run(fn, *args, timeout=limits.max_seconds)
-        except Busy as exc:
-            raise ApiError(429, "busy; retry later", {"Retry-After": str(exc.retry_after)}) from None
-        except TooSlow:
-            raise ApiError(408, f"making the image took longer than {limits.max_seconds:g} s") from None
-        except (PackshotError, OSError, ValueError) as exc:
-            from .security import log_unexpected
-
-            log_unexpected("preview", exc)
-            raise ApiError(422, "the image for this view cannot be read (the server log names the file)") from None
-
-    def image_response(path: Path) -> Response:
-        media = "image/jpeg" if path.suffix == ".jpg" else "image/png"
-        return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+def _add_image_routes(app, ctx: _ReviewContext) -> None:
+    """The derived images, each made once into the cache: thumbnails, photo / cut-out / master previews, the
+    photo's pixel size, and the outline and heat-map layers."""
+    data, limits, in_pool = ctx.data, ctx.limits, ctx.in_pool
 
     @app.get("/thumb/{fid:path}", include_in_schema=False)
     async def thumb(fid: str):
         png = data.sidecar(fid).with_suffix(".png")
-        return image_response(await in_pool(data.cached, "thumbs", fid, _stamp(png),
-                                            lambda: _shrunk_jpeg(png, THUMB_SIDE, limits.max_pixels), ".jpg"))
+        return _image_response(await in_pool(data.cached, "thumbs", fid, _stamp(png),
+                                             lambda: _shrunk_jpeg(png, THUMB_SIDE, limits.max_pixels), ".jpg"))
 
     @app.get("/photo/{fid:path}", include_in_schema=False)
     async def photo(fid: str):
         src = data.source_photo(fid)
         if src is None:
             raise SecurityError(404, "the source photo named by this frame is not on this machine")
-        return image_response(await in_pool(data.cached, "photos", str(src), _stamp(src),
-                                            lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
+        return _image_response(await in_pool(data.cached, "photos", str(src), _stamp(src),
+                                             lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
 
     @app.get("/photo-size/{fid:path}", include_in_schema=False)
     async def photo_size(fid: str):
@@ -376,60 +457,62 @@ def build_review(app, settings) -> None:
         if rel is None:
             raise SecurityError(404, "no cut-out in the run folder for this frame")
         src = safe_path(data.run_dir, rel)
-        return image_response(await in_pool(data.cached, "cutouts", rel, _stamp(src),
-                                            lambda: _shrunk_cutout(src, PREVIEW_SIDE, limits.max_pixels), ".png"))
+        return _image_response(await in_pool(data.cached, "cutouts", rel, _stamp(src),
+                                             lambda: _shrunk_cutout(src, PREVIEW_SIDE, limits.max_pixels), ".png"))
 
     @app.get("/master/{fid:path}", include_in_schema=False)
     async def master(fid: str):
         src = data.master(fid)
         if src is None:
             raise SecurityError(404, "no master artwork for this frame")
-        return image_response(await in_pool(data.cached, "masters", str(src), _stamp(src),
-                                            lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
+        return _image_response(await in_pool(data.cached, "masters", str(src), _stamp(src),
+                                             lambda: _shrunk_jpeg(src, PREVIEW_SIDE, limits.max_pixels), ".jpg"))
 
     @app.get("/layer/{fid:path}/outline.png", include_in_schema=False)
     async def outline(fid: str):
         sidecar = data.sidecar(fid)
         alpha = safe_path(data.run_dir, (sidecar.parent.relative_to(data.run_dir) /
                                          data.sidecar_data(fid)["product_alpha"]).as_posix())
-        return image_response(await in_pool(data.cached, "layers", fid + "/outline", _stamp(alpha),
-                                            lambda: _outline_png(alpha), ".png"))
+        return _image_response(await in_pool(data.cached, "layers", fid + "/outline", _stamp(alpha),
+                                             lambda: _outline_png(alpha), ".png"))
 
     @app.get("/layer/{fid:path}/heat.png", include_in_schema=False)
     async def heat(fid: str):
         sidecar = data.sidecar(fid)
         png = sidecar.with_suffix(".png")
-        return image_response(await in_pool(data.cached, "layers", fid + "/heat", _stamp(png) + _stamp(sidecar),
-                                            lambda: _heat_png(sidecar), ".png"))
+        return _image_response(await in_pool(data.cached, "layers", fid + "/heat", _stamp(png) + _stamp(sidecar),
+                                             lambda: _heat_png(sidecar), ".png"))
 
-    async def form_of(request: Request) -> dict[str, str]:
-        ctype = request.headers.get("content-type", "")
-        if ctype.startswith("application/json"):
-            try:
-                body = await request.json()
-            except ValueError:
-                raise SecurityError(400, "body is not JSON") from None
-            if not isinstance(body, dict):
-                raise SecurityError(400, "body must be a JSON object")
-            return {k: "" if v is None else str(v) for k, v in body.items()}
-        form = await request.form()
-        return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
-    def who_of(form: dict[str, str], request: Request) -> str:
-        who = (form.get("who") or request.cookies.get("packshot_reviewer") or default_who).strip()
-        if len(who) > 80 or not re.match(r"^[\w .@'-]+$", who):
-            raise SecurityError(400, "who: a reviewer name of letters, digits, spaces and . @ ' - (80 at most)")
-        return who
+def _rerender_request(form: dict[str, str], comment: str) -> tuple[int | None, tuple[int, int, int, int] | None]:
+    """The (seed, box) of a re-render request; it must carry a note, a seed, a box or a brief change."""
+    seed = box = None
+    if form.get("seed", "").strip():
+        try:
+            seed = int(form["seed"])
+        except ValueError:
+            raise SecurityError(400, "seed must be a whole number") from None
+        if not 0 <= seed < _SEED_LIMIT:
+            raise SecurityError(400, "seed must be in 0..2^32-1")
+    if form.get("box", "").strip():
+        from .api import ApiError, parse_box
 
-    def answer(request: Request, payload: dict, back: str):
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse(payload)
-        return RedirectResponse(back, status_code=303)
+        try:
+            box = parse_box(form["box"])
+        except ApiError as exc:
+            raise SecurityError(400, exc.message) from None
+    if not (comment or seed is not None or box or form.get("brief_change", "").strip()):
+        raise SecurityError(400, "a re-render request needs a note, a new seed, a box or a brief change")
+    return seed, box
+
+
+def _add_decision_routes(app, ctx: _ReviewContext) -> None:
+    """``POST /decide/<fid>``, ``POST /bulk-approve`` and ``POST /rescan`` (each checks the CSRF token)."""
+    data = ctx.data
 
     @app.post("/decide/{fid:path}", include_in_schema=False)
     async def decide(request: Request, fid: str):
-        form = await form_of(request)
-        check_csrf(request.method, request.headers, request.cookies, form.get(CSRF_FIELD), request.headers.get("host"))
+        form = await _checked_form(request)
         if not _FID.match(fid) or data.store.frame(fid) is None:
             raise SecurityError(404, f"no frame {fid}")
         decision = {"approve": "approved", "reject": "rejected", "rerender": "rerender"}.get(
@@ -437,47 +520,28 @@ def build_review(app, settings) -> None:
         if decision not in DECISIONS:
             raise SecurityError(400, "decision must be approve, reject or rerender")
         comment = (form.get("comment") or "").strip()
-        if len(comment) > 4000 or len(form.get("brief_change", "")) > 4000:
-            raise SecurityError(413, "comment and brief change are limited to 4000 characters")
+        if len(comment) > _MAX_NOTE_CHARS or len(form.get("brief_change", "")) > _MAX_NOTE_CHARS:
+            raise SecurityError(413, f"comment and brief change are limited to {_MAX_NOTE_CHARS} characters")
         if decision == "rejected" and not comment:
             raise SecurityError(400, "comment: say why the frame is rejected")
-        seed = box = None
-        if decision == "rerender":
-            if form.get("seed", "").strip():
-                try:
-                    seed = int(form["seed"])
-                except ValueError:
-                    raise SecurityError(400, "seed must be a whole number") from None
-                if not 0 <= seed < 2 ** 32:
-                    raise SecurityError(400, "seed must be in 0..2^32-1")
-            if form.get("box", "").strip():
-                from .api import ApiError, parse_box
-
-                try:
-                    box = parse_box(form["box"])
-                except ApiError as exc:
-                    raise SecurityError(400, exc.message) from None
-            if not (comment or seed is not None or box or form.get("brief_change", "").strip()):
-                raise SecurityError(400, "a re-render request needs a note, a new seed, a box or a brief change")
-        made = data.store.decide(fid, decision, who_of(form, request), comment=comment, seed=seed, box=box,
+        seed, box = _rerender_request(form, comment) if decision == "rerender" else (None, None)
+        made = data.store.decide(fid, decision, ctx.who_of(form, request), comment=comment, seed=seed, box=box,
                                  brief_change=(form.get("brief_change") or "").strip())
         payload = {"frame": fid, "decision": made.decision, "who": made.who, "at": made.at, "seed": made.seed,
                    "box": list(made.box) if made.box else None, "comment": made.comment}
-        return answer(request, payload, f"/frame/{fid}")
+        return _answer(request, payload, f"/frame/{fid}")
 
     @app.post("/bulk-approve", include_in_schema=False)
     async def bulk_approve(request: Request):
-        form = await form_of(request)
-        check_csrf(request.method, request.headers, request.cookies, form.get(CSRF_FIELD), request.headers.get("host"))
-        f = filters_from(form)
+        form = await _checked_form(request)
+        f = _filters_from(form)
         if f["verdict"] not in (None, "pass"):
             raise SecurityError(400, "bulk approve takes frames that passed QA only")
         frames = data.store.frames_matching(**{**f, "verdict": "pass", "decision": "undecided"})
-        n = data.store.decide_many(frames, "approved", who_of(form, request), comment="bulk approve (QA passed)")
-        return answer(request, {"approved": n}, "/" + query_string(f))
+        n = data.store.decide_many(frames, "approved", ctx.who_of(form, request), comment="bulk approve (QA passed)")
+        return _answer(request, {"approved": n}, "/" + _query_string(f))
 
     @app.post("/rescan", include_in_schema=False)
     async def rescan(request: Request):
-        form = await form_of(request)
-        check_csrf(request.method, request.headers, request.cookies, form.get(CSRF_FIELD), request.headers.get("host"))
-        return answer(request, await in_pool(data.rescan), "/")
+        await _checked_form(request)
+        return _answer(request, await ctx.in_pool(data.rescan), "/")
