@@ -128,6 +128,123 @@ def _jitter(rng: np.random.Generator, half_width: float, active: bool) -> float:
     return float(rng.uniform(-half_width, half_width)) if active else 0.0
 
 
+FLOOR_LINE_OFFSET = 0.06
+"""The product stands this share of the plate's height below its strongest long edge."""
+FLOOR_LINE_MAX = 0.95
+"""An estimated floor line is never lower than this share of the plate's height."""
+PLATE_HORIZON_DEPTH = 0.35
+"""Without a horizon in the brief, the plate's horizon is this share of its height above the floor line."""
+PODIUM_WIDTH = 1.45
+"""Podium width as a multiple of the product's width (variant 0)."""
+PODIUM_WIDTH_JITTER = 0.12
+"""Half-range of the variants' podium width change."""
+SCALE_JITTER = 0.04
+"""Half-range of the variants' relative product scale change."""
+ANCHOR_JITTER = 0.02
+"""Half-range of the variants' horizontal anchor change, as a share of the canvas width."""
+MIN_SCALE_SHARE = 0.05
+"""Smallest share of the canvas the product may fill."""
+ELEVATION_RANGE = (5.0, 90.0)
+"""Key light elevation limits, degrees."""
+KELVIN_RANGE = (1800.0, 12000.0)
+"""Key light colour temperature limits, kelvin."""
+MIN_PERSPECTIVE_DEPTH = 0.05
+"""Smallest floor depth below the horizon (share of the height) the perspective scale divides by."""
+
+
+def _plate_geometry(scene: SceneBrief) -> tuple[float | None, float | None, str | None, dict[str, Any]]:
+    """A plate's floor line, horizon (shares of its height), where the floor line came from, and
+    its light (empty without a plate)."""
+    if scene.plate is None:
+        return None, None, None, {}
+    if scene.plate_floor_line is not None:
+        floor_line, floor_line_source = scene.plate_floor_line, "brief"
+    else:
+        edge, strength = estimate_floor_line(scene.plate.rgb)
+        # The strongest long edge is most often where the surface meets the wall behind it;
+        # the product stands a little in front of (below) that line.
+        floor_line, floor_line_source = min(edge + FLOOR_LINE_OFFSET, FLOOR_LINE_MAX), \
+            f"estimated (edge {edge:.3f}, strength {strength:.2f})"
+    horizon = scene.plate_horizon if scene.plate_horizon is not None \
+        else max(floor_line - PLATE_HORIZON_DEPTH, 0.0)
+    look = analyse_reference(scene.plate.rgb)
+    plate_look = {"azimuth": look.azimuth, "elevation": look.elevation, "kelvin": look.kelvin,
+                  "light_confidence": look.light_confidence}
+    return floor_line, horizon, floor_line_source, plate_look
+
+
+def _variant_backdrop(scene: SceneBrief, preset: Preset, ref_look: dict[str, Any], variant: int,
+                      rng: np.random.Generator) -> dict[str, Any]:
+    """The look of one variant: preset -> references -> brief overrides (draws from ``rng``)."""
+    vary = variant > 0
+    pick = variant % len(preset.wall)
+    lightness = 1.0 + _jitter(rng, preset.lightness_range, vary)
+    wall = ref_look.get("wall", preset.wall[pick])
+    floor = ref_look.get("floor", preset.floor[pick % len(preset.floor)])
+    podium_color = ref_look.get("podium_color", preset.podium_colors[variant % len(preset.podium_colors)])
+    wall = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("wall", wall))
+    floor = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("floor", floor))
+    podium_color = tuple(float(c) for c in scene.backdrop.get("podium_color", podium_color))
+    return {
+        "wall": wall, "floor": floor, "podium_color": podium_color,
+        "wall_texture": scene.backdrop.get("wall_texture", preset.wall_texture),
+        "floor_texture": scene.backdrop.get("floor_texture", preset.floor_texture),
+        "podium": scene.backdrop.get("podium", preset.podium),
+        "podium_texture": scene.backdrop.get("podium_texture", preset.podium_texture),
+        "texture_strength": float(scene.backdrop.get("texture_strength", preset.texture_strength)),
+        "texture_tint": tuple(scene.backdrop.get("texture_tint", preset.texture_tint)),
+        "sweep_falloff": float(scene.backdrop.get("sweep_falloff", preset.sweep_falloff)),
+        "texture_seed": int(rng.integers(0, 2**31 - 1)),
+        "podium_width": float(PODIUM_WIDTH + _jitter(rng, PODIUM_WIDTH_JITTER, vary)),
+    }
+
+
+def _variant_light(scene: SceneBrief, preset: Preset, ref_look: dict[str, Any], plate_look: dict[str, Any],
+                   rng: np.random.Generator, vary: bool) -> Light:
+    """The key light of one variant: preset (+ variant jitter) -> references / plate -> brief."""
+    nominal = preset.light
+    azimuth = plate_look.get("azimuth", ref_look.get("azimuth", nominal.azimuth))
+    elevation = plate_look.get("elevation", ref_look.get("elevation", nominal.elevation))
+    kelvin = plate_look.get("kelvin", ref_look.get("kelvin", nominal.kelvin))
+    azimuth += _jitter(rng, preset.azimuth_range, vary)
+    elevation += _jitter(rng, preset.elevation_range, vary)
+    kelvin += _jitter(rng, preset.kelvin_range, vary)
+    li = scene.lighting
+    return Light(
+        azimuth=float((li.azimuth if li.azimuth is not None else azimuth) % 360.0),
+        elevation=float(np.clip(li.elevation if li.elevation is not None else elevation, *ELEVATION_RANGE)),
+        softness=float(li.softness if li.softness is not None else nominal.softness),
+        kelvin=float(np.clip(li.kelvin if li.kelvin is not None else kelvin, *KELVIN_RANGE)),
+        intensity=float(li.intensity if li.intensity is not None else nominal.intensity),
+    )
+
+
+def _base_line(placement: Placement, source_box: tuple[int, int, int, int]) -> float:
+    """The product's base line in the canvas: the lowest corner of its placed box."""
+    m = placement.matrix(source_box)
+    x0, y0, x1, y1 = source_box
+    corners = m @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1], [1, 1, 1, 1]], np.float64)
+    return float(corners[1].max())
+
+
+def _condition_record(scene: SceneBrief, maps: ProductMaps | None, params: dict[str, Any], name: str,
+                      brief_name: str, brief_sha256: str, cutout_sha256: str) -> dict[str, Any]:
+    """The ``condition`` provenance record of one frame."""
+    return record(
+        "condition", "presets",
+        params=params,
+        inputs={"brief": brief_sha256, "cutout": cutout_sha256,
+                **{f"reference[{i}]": r.sha256 for i, r in enumerate(scene.references)},
+                **({"plate": scene.plate.sha256} if scene.plate is not None else {})},
+        brief=brief_name, variant_name=name, seed=scene.seed, render_backend=scene.backend,
+        **({"renderer": scene.renderer} if scene.renderer else {}),
+        **({"diffusion": dict(scene.diffusion)} if scene.diffusion else {}),
+        references=[dict(path=r.path, **r.look.to_dict()) for r in scene.references],
+        product_palette=[list(p.rgb) for p in (maps.palette if maps is not None else ())],
+        product_flags=[f.code for f in (maps.flags if maps is not None else ())],
+    )
+
+
 def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None, sku: str,
                     brief_name: str = "brief", brief_sha256: str = "", cutout_sha256: str = "") -> list[SceneSpec]:
     """SceneSpecs for one scene: every variant x size (variant-major order)."""
@@ -135,21 +252,7 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
         raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty)")
     preset = get_preset(scene.preset)
     ref_look = _look_from_references([r.look for r in scene.references])
-    plate_look: dict[str, Any] = {}
-    floor_line = horizon = None
-    floor_line_source = None
-    if scene.plate is not None:
-        if scene.plate_floor_line is not None:
-            floor_line, floor_line_source = scene.plate_floor_line, "brief"
-        else:
-            edge, strength = estimate_floor_line(scene.plate.rgb)
-            # The strongest long edge is most often where the surface meets the wall behind it;
-            # the product stands a little in front of (below) that line.
-            floor_line, floor_line_source = min(edge + 0.06, 0.95), f"estimated (edge {edge:.3f}, strength {strength:.2f})"
-        horizon = scene.plate_horizon if scene.plate_horizon is not None else max(floor_line - 0.35, 0.0)
-        look = analyse_reference(scene.plate.rgb)
-        plate_look = {"azimuth": look.azimuth, "elevation": look.elevation, "kelvin": look.kelvin,
-                      "light_confidence": look.light_confidence}
+    floor_line, horizon, floor_line_source, plate_look = _plate_geometry(scene)
 
     source_box = alpha_bbox(cutout.alpha)
     assert source_box is not None  # checked through cutout.bbox above
@@ -158,59 +261,24 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
     for variant in range(scene.variants):
         rng = _rng(scene.seed, scene.name, variant)
         vary = variant > 0
-        # --- look: preset -> references -> brief overrides
-        pick = variant % len(preset.wall)
-        lightness = 1.0 + _jitter(rng, preset.lightness_range, vary)
-        wall = ref_look.get("wall", preset.wall[pick])
-        floor = ref_look.get("floor", preset.floor[pick % len(preset.floor)])
-        podium_color = ref_look.get("podium_color", preset.podium_colors[variant % len(preset.podium_colors)])
-        wall = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("wall", wall))
-        floor = tuple(float(np.clip(c * lightness, 0, 1)) for c in scene.backdrop.get("floor", floor))
-        podium_color = tuple(float(c) for c in scene.backdrop.get("podium_color", podium_color))
-        backdrop = {
-            "wall": wall, "floor": floor, "podium_color": podium_color,
-            "wall_texture": scene.backdrop.get("wall_texture", preset.wall_texture),
-            "floor_texture": scene.backdrop.get("floor_texture", preset.floor_texture),
-            "podium": scene.backdrop.get("podium", preset.podium),
-            "podium_texture": scene.backdrop.get("podium_texture", preset.podium_texture),
-            "texture_strength": float(scene.backdrop.get("texture_strength", preset.texture_strength)),
-            "texture_tint": tuple(scene.backdrop.get("texture_tint", preset.texture_tint)),
-            "sweep_falloff": float(scene.backdrop.get("sweep_falloff", preset.sweep_falloff)),
-            "texture_seed": int(rng.integers(0, 2**31 - 1)),
-            "podium_width": float(1.45 + _jitter(rng, 0.12, vary)),
-        }
+        backdrop = _variant_backdrop(scene, preset, ref_look, variant, rng)
+        wall, floor, podium_color = backdrop["wall"], backdrop["floor"], backdrop["podium_color"]
         if scene.plate is not None:
             backdrop.update(floor_line=floor_line, horizon=horizon, floor_line_source=floor_line_source,
                             plate=scene.plate.path, plate_sha256=scene.plate.sha256)
-
-        # --- light: preset (+ variant jitter) -> references / plate -> brief
-        nominal = preset.light
-        azimuth = plate_look.get("azimuth", ref_look.get("azimuth", nominal.azimuth))
-        elevation = plate_look.get("elevation", ref_look.get("elevation", nominal.elevation))
-        kelvin = plate_look.get("kelvin", ref_look.get("kelvin", nominal.kelvin))
-        azimuth += _jitter(rng, preset.azimuth_range, vary)
-        elevation += _jitter(rng, preset.elevation_range, vary)
-        kelvin += _jitter(rng, preset.kelvin_range, vary)
-        li = scene.lighting
-        light = Light(
-            azimuth=float((li.azimuth if li.azimuth is not None else azimuth) % 360.0),
-            elevation=float(np.clip(li.elevation if li.elevation is not None else elevation, 5.0, 90.0)),
-            softness=float(li.softness if li.softness is not None else nominal.softness),
-            kelvin=float(np.clip(li.kelvin if li.kelvin is not None else kelvin, 1800.0, 12000.0)),
-            intensity=float(li.intensity if li.intensity is not None else nominal.intensity),
-        )
+        light = _variant_light(scene, preset, ref_look, plate_look, rng, vary)
         gloss = float(scene.floor if scene.floor is not None else (0.0 if scene.plate is not None else preset.floor_gloss))
 
         # --- placement
         pl = scene.placement
         scale_share = pl.scale if pl.scale is not None else preset.scale
-        scale_share = float(np.clip(scale_share * (1.0 + _jitter(rng, 0.04, vary)), 0.05, 1.0))
+        scale_share = float(np.clip(scale_share * (1.0 + _jitter(rng, SCALE_JITTER, vary)), MIN_SCALE_SHARE, 1.0))
         if isinstance(pl.anchor, tuple):
             ax, ay = pl.anchor
         else:
             ax = _ANCHOR_X[pl.anchor]
             ay = floor_line if floor_line is not None else preset.base_y
-        ax = float(ax + _jitter(rng, 0.02, vary))
+        ax = float(ax + _jitter(rng, ANCHOR_JITTER, vary))
         palette = tuple(tuple(float(v) for v in srgb_to_linear(np.array(c, np.float32)))
                         for c in (wall, floor, podium_color))
         for size in scene.sizes:
@@ -218,29 +286,16 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
             share = scale_share
             if floor_line is not None and horizon is not None and isinstance(pl.anchor, tuple):
                 # perspective: things nearer the camera (lower in the plate) look bigger
-                share = scale_share * max(ay - horizon, 0.05) / max(floor_line - horizon, 0.05)
+                share = scale_share * max(ay - horizon, MIN_PERSPECTIVE_DEPTH) \
+                    / max(floor_line - horizon, MIN_PERSPECTIVE_DEPTH)
             placement = placement_for(source_box, (W, H), (ax * W, ay * H), min(share, 1.0), pl.rotation)
             # the product's base line in this canvas (after any clamping into the frame)
-            m = placement.matrix(source_box)
-            x0, y0, x1, y1 = source_box
-            corners = m @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1], [1, 1, 1, 1]], np.float64)
-            floor_y = float(corners[1].max())
+            floor_y = _base_line(placement, source_box)
             name = variant_name(variant, size, several)
-            prov = record(
-                "condition", "presets",
-                params={"preset": preset.name, "variant": variant, "size": [W, H], "light": light.__dict__,
-                        "floor_gloss": gloss, "scale_share": share, "anchor": [ax, ay],
-                        "rotation": pl.rotation, "backdrop": {k: v for k, v in backdrop.items()}},
-                inputs={"brief": brief_sha256, "cutout": cutout_sha256,
-                        **{f"reference[{i}]": r.sha256 for i, r in enumerate(scene.references)},
-                        **({"plate": scene.plate.sha256} if scene.plate is not None else {})},
-                brief=brief_name, variant_name=name, seed=scene.seed, render_backend=scene.backend,
-                **({"renderer": scene.renderer} if scene.renderer else {}),
-                **({"diffusion": dict(scene.diffusion)} if scene.diffusion else {}),
-                references=[dict(path=r.path, **r.look.to_dict()) for r in scene.references],
-                product_palette=[list(p.rgb) for p in (maps.palette if maps is not None else ())],
-                product_flags=[f.code for f in (maps.flags if maps is not None else ())],
-            )
+            params = {"preset": preset.name, "variant": variant, "size": [W, H], "light": light.__dict__,
+                      "floor_gloss": gloss, "scale_share": share, "anchor": [ax, ay],
+                      "rotation": pl.rotation, "backdrop": {k: v for k, v in backdrop.items()}}
+            prov = _condition_record(scene, maps, params, name, brief_name, brief_sha256, cutout_sha256)
             specs.append(SceneSpec(
                 sku=sku, scene=scene.name, variant=variant, canvas=(W, H), placement=placement, light=light,
                 preset=preset.name, backdrop=backdrop, floor_y=floor_y, floor_gloss=gloss, palette=palette,

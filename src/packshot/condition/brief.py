@@ -225,6 +225,32 @@ class _Checker:
 
 
 # ------------------------------------------------------------------------------------- building
+def _plate_lines(ck: _Checker, scene: SceneModel, has_plate: bool, path: str
+                 ) -> tuple[float | None, float | None]:
+    """The scene's plate floor line and horizon, checked: only with a plate, the horizon above the line."""
+    floor_line, horizon = scene.plate_floor_line, scene.plate_horizon
+    if floor_line is not None and not has_plate:
+        raise ck.fail(f"{path}.plate_floor_line", "only applies to a scene with a 'plate'")
+    if horizon is not None and not has_plate:
+        raise ck.fail(f"{path}.plate_horizon", "only applies to a scene with a 'plate'")
+    if floor_line is not None and horizon is not None and horizon >= floor_line:
+        raise ck.fail(f"{path}.plate_horizon", f"must be above the floor line ({horizon:g} >= {floor_line:g})")
+    return floor_line, horizon
+
+
+def _scene_diffusion(ck: _Checker, raw: Mapping[str, Any], raw_defaults: Mapping[str, Any], path: str
+                     ) -> dict[str, Any]:
+    """The scene's diffusion options: the defaults' block refined key by key by the scene's own."""
+    from .render_options import parse_diffusion
+
+    diffusion: dict[str, Any] = {}
+    if "diffusion" in raw_defaults:
+        diffusion.update(parse_diffusion(ck, raw_defaults["diffusion"], "defaults.diffusion"))
+    if "diffusion" in raw:  # a scene's block refines the defaults key by key
+        diffusion.update(parse_diffusion(ck, raw["diffusion"], f"{path}.diffusion"))
+    return diffusion
+
+
 def _parse_scene(ck: _Checker, scene: SceneModel, raw: Mapping[str, Any], path: str, defaults: DefaultsModel,
                  raw_defaults: Mapping[str, Any], seen: set[str], index: int) -> SceneBrief:
     """Build one :class:`SceneBrief` from its validated model, the scene's keys over the defaults'."""
@@ -292,24 +318,11 @@ def _parse_scene(ck: _Checker, scene: SceneModel, raw: Mapping[str, Any], path: 
     variants = value("variants", 1)
     seed = value("seed", 0)
 
-    floor_line, horizon = scene.plate_floor_line, scene.plate_horizon
-    if floor_line is not None and plate is None:
-        raise ck.fail(f"{path}.plate_floor_line", "only applies to a scene with a 'plate'")
-    if horizon is not None and plate is None:
-        raise ck.fail(f"{path}.plate_horizon", "only applies to a scene with a 'plate'")
-    if floor_line is not None and horizon is not None and horizon >= floor_line:
-        raise ck.fail(f"{path}.plate_horizon", f"must be above the floor line ({horizon:g} >= {floor_line:g})")
-
-    from .render_options import parse_diffusion
-
+    floor_line, horizon = _plate_lines(ck, scene, plate is not None, path)
     renderer = value("renderer")
     if renderer is not None and plate is not None and renderer != "plate":
         raise ck.fail(where("renderer"), f"a scene with a 'plate' is painted by the plate renderer, not '{renderer}'")
-    diffusion: dict[str, Any] = {}
-    if "diffusion" in raw_defaults:
-        diffusion.update(parse_diffusion(ck, raw_defaults["diffusion"], "defaults.diffusion"))
-    if "diffusion" in raw:  # a scene's block refines the defaults key by key
-        diffusion.update(parse_diffusion(ck, raw["diffusion"], f"{path}.diffusion"))
+    diffusion = _scene_diffusion(ck, raw, raw_defaults, path)
     if renderer == "diffusion" and "model" not in diffusion:
         raise ck.fail(where("diffusion"), "renderer 'diffusion' needs diffusion.model (a hub id or a local folder)")
 

@@ -433,6 +433,118 @@ _SNAP_MIN_CONFIDENCE = 0.6
 # ---------------------------------------------------------------------------------------------
 # public
 # ---------------------------------------------------------------------------------------------
+MIN_READ_SIDE = 8
+"""A crop with a side shorter than this (px) is not read."""
+MASK_GREY = 0.2140
+"""Mid grey (sRGB 0.5 in linear light) that replaces pixels outside the product."""
+CROP_PAD_PX = 2
+"""Pixels added around the product's box beyond ``OcrConfig.margin``."""
+FLIPPED_SHARE = 0.5
+"""A pass whose lines the classifier flips more often than this was read the wrong way round."""
+VERTICAL_SHARE = 0.3
+"""A first pass with more than this share of vertical lines reads a sideways photo."""
+READING_ROWS = 40.0
+"""Lines are ordered in this many bands of the image height (top to bottom, then left to right)."""
+
+
+def _product_crop(rgb: np.ndarray, alpha: np.ndarray | None, config: OcrConfig
+                  ) -> tuple[np.ndarray, int, int] | None:
+    """The part of ``rgb`` that is read, and its top-left corner: the product's box plus a margin (the
+    backdrop outside the product greyed when ``config.mask_outside``); None for an empty alpha."""
+    h, w = rgb.shape[:2]
+    if alpha is None:
+        return rgb, 0, 0
+    a = np.asarray(alpha, np.float32)
+    if a.shape != (h, w):
+        raise InputError("alpha", f"alpha is {a.shape}, image is {(h, w)}")
+    m = a > 0.5
+    if not m.any():
+        return None
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    pad = int(round(config.margin * max(rows[-1] - rows[0], cols[-1] - cols[0]))) + CROP_PAD_PX
+    y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)
+    x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)
+    crop = rgb[y0:y1, x0:x1]
+    if config.mask_outside:
+        ac = a[y0:y1, x0:x1, None]
+        grey = np.float32(MASK_GREY)  # sRGB 0.5 in linear light
+        crop = crop * ac + grey * (1.0 - ac)
+    return crop, x0, y0
+
+
+def _ocr_images(crop: np.ndarray, config: OcrConfig) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """The crop as 8-bit BGR for the engine, resized into ``min_side``..``max_side``; also the crop at
+    its own resolution, the scale and the x / y factors from crop to engine pixels."""
+    import cv2
+
+    ch, cw = crop.shape[:2]
+    longest = max(ch, cw)
+    scale = 1.0
+    if longest > config.max_side:
+        scale = config.max_side / longest
+    elif longest < config.min_side:
+        scale = config.min_side / longest
+    srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
+    source = np.ascontiguousarray(srgb8[..., ::-1])  # the crop at the photo's own resolution (BGR)
+    sx = sy = 1.0
+    if scale != 1.0:
+        size = (max(int(round(cw * scale)), 1), max(int(round(ch * scale)), 1))
+        srgb8 = cv2.resize(srgb8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        sx, sy = size[0] / cw, size[1] / ch
+    bgr = np.ascontiguousarray(srgb8[..., ::-1])
+    return bgr, source, scale, sx, sy
+
+
+def _read_turns(bgr: np.ndarray, scale: float, config: OcrConfig) -> list[_Reading]:
+    """Read the image upright and, where the first pass says the photo is turned (or reads weakly), in
+    the turns that fix it; the readings merged, the preferred turn first."""
+    done: dict[int, tuple] = {}
+
+    def run(degrees, min_conf):
+        if degrees not in done:
+            done[degrees] = _run(bgr, degrees, min_conf)
+        return done[degrees]
+
+    first, detected, flipped = run(0, config.min_confidence)
+    passes = [first]
+    if not config.rotations:
+        pass
+    elif not detected:
+        # The detector misses small sideways print: one quarter turn, then as below. A textless
+        # image costs two passes.
+        quarter, found, flipped_quarter = run(90, config.min_confidence)
+        if found and flipped_quarter > FLIPPED_SHARE:
+            passes.append(run(270, config.min_confidence)[0])
+        passes.append(quarter)
+    elif flipped > FLIPPED_SHARE:
+        # upside down: read it the right way up, and prefer those readings (their polygons
+        # start at the text's own top-left; the detector also finds more upright lines)
+        passes.insert(0, run(180, config.min_confidence)[0])
+    elif _vertical_share(first) > VERTICAL_SHARE:
+        # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
+        # lines, the photo was turned the other way: read it a quarter anticlockwise too,
+        # and prefer that upright reading.
+        quarter, _, flipped_quarter = run(90, config.min_confidence)
+        if flipped_quarter > FLIPPED_SHARE:
+            passes.append(run(270, config.min_confidence)[0])
+        passes.append(quarter)
+    elif _looks_weak(first):
+        for degrees in (180, 90):
+            passes.append(run(degrees, config.min_confidence)[0])
+            if not _looks_weak(_merge(passes)):
+                break
+    if config.rotations and config.second_pass and scale > 1.0 and detected:
+        # A low-resolution product (cheap to read): every turn is read and the one that reads
+        # the most (confidence squared x length) leads; the heuristics above miss turned
+        # low-resolution labels whose lines come out as confident garble.
+        for degrees in (0, 90, 180, 270):
+            run(degrees, config.min_confidence)
+        best = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
+        if not any(p is done[best][0] for p in passes):
+            passes.insert(0, done[best][0])
+    return _merge(passes)
+
+
 def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
               config: OcrConfig = OcrConfig()) -> tuple[TextLine, ...]:
     """Read the text lines on a product (or a whole image).
@@ -457,94 +569,19 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         turned by itself starts at its top-left corner in the image. An image without text
         gives an empty tuple.
     """
-    import cv2
-
     rgb = np.asarray(rgb_linear)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InputError("rgb_linear", f"expected an H x W x 3 image, got shape {rgb.shape}")
     h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = 0, 0, w, h
-    if alpha is not None:
-        a = np.asarray(alpha, np.float32)
-        if a.shape != (h, w):
-            raise InputError("alpha", f"alpha is {a.shape}, image is {(h, w)}")
-        m = a > 0.5
-        if not m.any():
-            return ()
-        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-        pad = int(round(config.margin * max(rows[-1] - rows[0], cols[-1] - cols[0]))) + 2
-        y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)
-        x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)
-        crop = rgb[y0:y1, x0:x1]
-        if config.mask_outside:
-            ac = a[y0:y1, x0:x1, None]
-            grey = np.float32(0.2140)  # sRGB 0.5 in linear light
-            crop = crop * ac + grey * (1.0 - ac)
-    else:
-        crop = rgb
-    ch, cw = crop.shape[:2]
-    if min(ch, cw) < 8:
+    found = _product_crop(rgb, alpha, config)
+    if found is None:
         return ()
-    longest = max(ch, cw)
-    scale = 1.0
-    if longest > config.max_side:
-        scale = config.max_side / longest
-    elif longest < config.min_side:
-        scale = config.min_side / longest
-    srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
-    source = np.ascontiguousarray(srgb8[..., ::-1])  # the crop at the photo's own resolution (BGR)
-    sx = sy = 1.0
-    if scale != 1.0:
-        size = (max(int(round(cw * scale)), 1), max(int(round(ch * scale)), 1))
-        srgb8 = cv2.resize(srgb8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        sx, sy = size[0] / cw, size[1] / ch
-    bgr = np.ascontiguousarray(srgb8[..., ::-1])
-
-    done: dict[int, tuple] = {}
-
-    def run(degrees, min_conf):
-        if degrees not in done:
-            done[degrees] = _run(bgr, degrees, min_conf)
-        return done[degrees]
-
-    first, detected, flipped = run(0, config.min_confidence)
-    passes = [first]
-    if not config.rotations:
-        pass
-    elif not detected:
-        # The detector misses small sideways print: one quarter turn, then as below. A textless
-        # image costs two passes.
-        quarter, found, flipped_quarter = run(90, config.min_confidence)
-        if found and flipped_quarter > 0.5:
-            passes.append(run(270, config.min_confidence)[0])
-        passes.append(quarter)
-    elif flipped > 0.5:
-        # upside down: read it the right way up, and prefer those readings (their polygons
-        # start at the text's own top-left; the detector also finds more upright lines)
-        passes.insert(0, run(180, config.min_confidence)[0])
-    elif _vertical_share(first) > 0.3:
-        # Sideways photo: turn it a quarter clockwise. If the classifier then flips most
-        # lines, the photo was turned the other way: read it a quarter anticlockwise too,
-        # and prefer that upright reading.
-        quarter, _, flipped_quarter = run(90, config.min_confidence)
-        if flipped_quarter > 0.5:
-            passes.append(run(270, config.min_confidence)[0])
-        passes.append(quarter)
-    elif _looks_weak(first):
-        for degrees in (180, 90):
-            passes.append(run(degrees, config.min_confidence)[0])
-            if not _looks_weak(_merge(passes)):
-                break
-    if config.rotations and config.second_pass and scale > 1.0 and detected:
-        # A low-resolution product (cheap to read): every turn is read and the one that reads
-        # the most (confidence squared x length) leads; the heuristics above miss turned
-        # low-resolution labels whose lines come out as confident garble.
-        for degrees in (0, 90, 180, 270):
-            run(degrees, config.min_confidence)
-        best = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
-        if not any(p is done[best][0] for p in passes):
-            passes.insert(0, done[best][0])
-    readings = _merge(passes)
+    crop, x0, y0 = found
+    ch, cw = crop.shape[:2]
+    if min(ch, cw) < MIN_READ_SIDE:
+        return ()
+    bgr, source, scale, sx, sy = _ocr_images(crop, config)
+    readings = _read_turns(bgr, scale, config)
     if config.second_pass and readings:
         again = _second_pass(bgr, source, readings, config)
         if scale > 1.0:
@@ -562,5 +599,5 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         poly[:, 1] = np.clip(poly[:, 1], 0, h)
         lines.append(TextLine(text=text, polygon=tuple((round(float(px), 2), round(float(py), 2)) for px, py in poly),
                               confidence=round(r.confidence, 4)))
-    lines.sort(key=lambda t: (round(t.box[1] / max(h / 40.0, 1.0)), t.box[0]))
+    lines.sort(key=lambda t: (round(t.box[1] / max(h / READING_ROWS, 1.0)), t.box[0]))
     return tuple(lines)

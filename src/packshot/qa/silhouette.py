@@ -93,6 +93,119 @@ def _base(locked_alpha: np.ndarray, base_share: float) -> np.ndarray:
     return low
 
 
+MIN_RING_PIXELS = 8
+"""A sampling ring with fewer pixels than this is not used."""
+RING_SMOOTH_SIGMA = 1.5
+"""Sigma (px) a ring's colour is smoothed along it with."""
+RING_SPREAD_SIGMA = 3.0
+"""Sigma (px) over which the backdrop ring's local variation is measured."""
+INNER_RING_WIDTH = 2.0
+"""Width (px) of the ring just inside the sampling band where the relight gain is measured."""
+OUTER_RING_WIDTH = 2.5
+"""Width (px) of each backdrop ring beyond the outline."""
+SOFT_EDGE_ALPHA = 0.05
+"""A pixel with more cut-out alpha than this knows its own foreground colour."""
+GAIN_RANGE = (0.5, 2.0)
+"""Limits of the per-pixel relight gain (frame over cut-out colour)."""
+FARTHER_RING_CONTRAST = 1.6
+"""A farther backdrop ring replaces the nearest only where its contrast is this many times larger."""
+COVERAGE_RANGE = (-0.5, 1.5)
+"""Unmixed coverage is kept in this range (not 0..1) so that grain averages out instead of biasing sums."""
+MEASURED_STRETCH_SHARE = 0.5
+"""A stretch of outline counts only where at least this share of it was measured."""
+
+
+def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray,
+                    band_px: float) -> np.ndarray:
+    """Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
+    edge's shading), times the relight gain measured on a ring just inside the band (where light wrap
+    and edge mixing do not reach)."""
+    from scipy import ndimage
+
+    d_in = ndimage.distance_transform_edt(locked)
+    _, (ny, nx) = ndimage.distance_transform_edt(~locked, return_indices=True)
+    # a soft edge pixel knows its own foreground colour; beyond the cut-out, take the nearest outline pixel's
+    ref_ext = np.where((locked_alpha > SOFT_EDGE_ALPHA)[..., None], ref, ref[ny, nx])
+    inner_ring = locked & (d_in > band_px) & (d_in <= band_px + INNER_RING_WIDTH)
+    if inner_ring.sum() < MIN_RING_PIXELS:
+        inner_ring = locked & (d_in > 1.0)
+    ratio = np.clip((enc + 1e-3) / (ref + 1e-3), *GAIN_RANGE)
+    gain = _ring_colour(ratio, inner_ring, RING_SMOOTH_SIGMA)
+    return ref_ext * gain
+
+
+def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_px: float,
+           ring_gaps: tuple[float, ...], min_contrast: float, max_backdrop_spread: float,
+           unmeasurable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Product coverage of the band pixels, unmixed between the product colour ``F`` and the backdrop
+    sampled on rings beyond the outline; returns (coverage, contrast used, measured mask)."""
+    from scipy import ndimage
+
+    srgb = linear_to_srgb(enc).astype(np.float32)
+    d_out = ndimage.distance_transform_edt(~locked)
+    d_in = ndimage.distance_transform_edt(locked)
+    best_contrast = np.zeros(locked.shape, np.float32)
+    coverage = locked_alpha.astype(np.float32).copy()
+    measured = np.zeros(locked.shape, bool)
+    near_contrast = None
+    for gap in ring_gaps:
+        outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + OUTER_RING_WIDTH)
+        if outer_ring.sum() < MIN_RING_PIXELS:
+            continue
+        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA)
+        diff = F - B
+        est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
+        contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
+        # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
+        # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
+        uniform = _ring_spread(srgb, outer_ring, RING_SPREAD_SIGMA) <= max_backdrop_spread * contrast
+        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
+        if unmeasurable is not None:
+            band &= ~unmeasurable
+        if near_contrast is None:
+            near_contrast = contrast
+            better = band
+        else:
+            # A farther ring is used only where the nearer one lost its contrast: there the near "backdrop"
+            # is product-coloured, i.e. the product has grown past it. Picking the larger contrast
+            # everywhere would favour noise that pushes B away from F, and read as growth.
+            better = band & (contrast > FARTHER_RING_CONTRAST * near_contrast)
+        # unclipped below 0 and above 1 so that grain averages out instead of biasing the sums
+        coverage[better] = np.clip(est[better], *COVERAGE_RANGE)
+        best_contrast[better] = contrast[better]
+        measured |= band
+    return coverage, best_contrast, measured
+
+
+def _outline_offsets(locked: np.ndarray, locked_alpha: np.ndarray, excess: np.ndarray, measured: np.ndarray,
+                     best_contrast: np.ndarray, min_contrast: float, stretch_px: float, base_share: float):
+    """Outward and inward offsets (px) of the outline, averaged along stretches of it: every band pixel's
+    excess coverage is attributed to its nearest outline pixel (the column sums are offsets).
+    Returns (outline, measured outline, base, growth offsets, shrink offsets)."""
+    import cv2
+    from scipy import ndimage
+
+    outside = measured & ~locked
+    inside = measured & locked
+    outline = locked & ~ndimage.binary_erosion(locked)
+    _, (oy, ox) = ndimage.distance_transform_edt(~outline, return_indices=True)
+    outline_measured = outline & (best_contrast >= min_contrast)
+    # average along the outline: blur the sums and the count of measured outline pixels alike
+    den = cv2.GaussianBlur(outline_measured.astype(np.float32), (0, 0), stretch_px)
+    # a stretch counts only when most of it was measured
+    den_all = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), stretch_px)
+    base = _base(locked_alpha, base_share)
+    ok = outline & (den > MEASURED_STRETCH_SHARE * den_all) & (den > 1e-3) & ~base
+
+    def stretch_offsets(where: np.ndarray) -> np.ndarray:
+        per_outline = np.zeros(locked.shape, np.float64)
+        np.add.at(per_outline, (oy[where], ox[where]), excess[where])
+        num = cv2.GaussianBlur(per_outline.astype(np.float32) * outline_measured, (0, 0), stretch_px)
+        return np.where(ok, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
+
+    return outline, outline_measured, base, stretch_offsets(outside), stretch_offsets(inside)
+
+
 def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared_alpha: np.ndarray,
                        reference_rgb: np.ndarray,
                        band_px: float = 3.0, ring_gaps: tuple[float, ...] = (3.0, 8.0), min_contrast: float = 0.08,
@@ -119,83 +232,17 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     unmeasurable : bool H x W, optional: pixels never unmixed (see-through glass inside the outline shows
         the scene behind it, not the product's colour).
     """
-    import cv2
-    from scipy import ndimage
-
     locked = locked_alpha > 0.5
     # unmix in linear light, where the renderer composites; judge contrast in sRGB, where the eye does
     enc = np.asarray(frame_rgb, np.float32)
-    srgb = linear_to_srgb(enc).astype(np.float32)
-    d_out = ndimage.distance_transform_edt(~locked)
-    d_in = ndimage.distance_transform_edt(locked)
-    # Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
-    # edge's shading), times the relight gain measured on a ring just inside the band (where light wrap
-    # and edge mixing do not reach).
-    _, (ny, nx) = ndimage.distance_transform_edt(~locked, return_indices=True)
-    ref = np.asarray(reference_rgb, np.float32)
-    # a soft edge pixel knows its own foreground colour; beyond the cut-out, take the nearest outline pixel's
-    ref_ext = np.where((locked_alpha > 0.05)[..., None], ref, ref[ny, nx])
-    inner_ring = locked & (d_in > band_px) & (d_in <= band_px + 2.0)
-    if inner_ring.sum() < 8:
-        inner_ring = locked & (d_in > 1.0)
-    ratio = np.clip((enc + 1e-3) / (ref + 1e-3), 0.5, 2.0)
-    gain = _ring_colour(ratio, inner_ring, 1.5)
-    F = ref_ext * gain
-    best_contrast = np.zeros(locked.shape, np.float32)
-    coverage = locked_alpha.astype(np.float32).copy()
-    measured = np.zeros(locked.shape, bool)
-    near_contrast = None
-    for gap in ring_gaps:
-        outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + 2.5)
-        if outer_ring.sum() < 8:
-            continue
-        B = _ring_colour(enc, outer_ring, 1.5)
-        diff = F - B
-        est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
-        contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
-        # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
-        # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
-        uniform = _ring_spread(srgb, outer_ring, 3.0) <= max_backdrop_spread * contrast
-        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
-        if unmeasurable is not None:
-            band &= ~unmeasurable
-        if near_contrast is None:
-            near_contrast = contrast
-            better = band
-        else:
-            # A farther ring is used only where the nearer one lost its contrast: there the near "backdrop"
-            # is product-coloured, i.e. the product has grown past it. Picking the larger contrast
-            # everywhere would favour noise that pushes B away from F, and read as growth.
-            better = band & (contrast > 1.6 * near_contrast)
-        # unclipped below 0 and above 1 so that grain averages out instead of biasing the sums
-        coverage[better] = np.clip(est[better], -0.5, 1.5)
-        best_contrast[better] = contrast[better]
-        measured |= band
+    F = _product_colour(enc, np.asarray(reference_rgb, np.float32), locked, locked_alpha, band_px)
+    coverage, best_contrast, measured = _unmix(enc, F, locked, locked_alpha, band_px, ring_gaps, min_contrast,
+                                               max_backdrop_spread, unmeasurable)
     # Outside the locked outline any coverage is growth; inside it, missing coverage is shrinkage. They are
     # summed apart because shading that darkens toward a cylinder's edge reads as "more than full" inside.
     excess = np.where(measured, np.minimum(coverage, 1.0) - locked_alpha, 0.0).astype(np.float32)
-    outside = measured & ~locked
-    inside = measured & locked
-
-    # attribute every band pixel's excess to its nearest outline pixel: the column sums are offsets
-    outline = locked & ~ndimage.binary_erosion(locked)
-    _, (oy, ox) = ndimage.distance_transform_edt(~outline, return_indices=True)
-    outline_measured = outline & (best_contrast >= min_contrast)
-    # average along the outline: blur the sums and the count of measured outline pixels alike
-    den = cv2.GaussianBlur(outline_measured.astype(np.float32), (0, 0), stretch_px)
-    # a stretch counts only when most of it was measured
-    den_all = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), stretch_px)
-    base = _base(locked_alpha, base_share)
-    ok = outline & (den > 0.5 * den_all) & (den > 1e-3) & ~base
-
-    def stretch_offsets(where: np.ndarray) -> np.ndarray:
-        per_outline = np.zeros(locked.shape, np.float64)
-        np.add.at(per_outline, (oy[where], ox[where]), excess[where])
-        num = cv2.GaussianBlur(per_outline.astype(np.float32) * outline_measured, (0, 0), stretch_px)
-        return np.where(ok, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
-
-    grow_offset = stretch_offsets(outside)
-    shrink_offset = stretch_offsets(inside)
+    outline, outline_measured, base, grow_offset, shrink_offset = _outline_offsets(
+        locked, locked_alpha, excess, measured, best_contrast, min_contrast, stretch_px, base_share)
     offset = np.where(grow_offset >= -shrink_offset, grow_offset, shrink_offset)
 
     est_mask = np.where(measured, coverage > 0.5, locked)

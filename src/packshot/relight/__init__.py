@@ -140,6 +140,8 @@ SEARCH_TARGET = 0.97
 """The search aims at this share of ``max_delta_e`` (the full measurement and grain stay within it)."""
 SEARCH_STEPS = 6
 """Bisection steps of the strength search (strength to 1/64)."""
+MIN_MATCH_BLUR = 0.3
+"""A plate's softness (blur sigma, px) below this is not applied to the product (no visible change)."""
 GRAIN_SAMPLE_SIDE = 320
 """Side of the square from the middle of the product the product photo's grain is measured on."""
 BAND_ROWS = 256
@@ -502,14 +504,7 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
         if match is not None and match.gains:
             gain = gain * np.array(match.gains, np.float32)
     contrast = float(match.contrast) if match is not None else 1.0
-    extra_blur = float(match.blur) if match is not None else 0.0
-    if extra_blur > 0.3:
-        # blur the product within itself (premultiplied), never mixing in the background
-        pa = blur(product * a_c[..., None], extra_blur)
-        soft_product = pa / np.maximum(blur(a_c, extra_blur), 1e-4)[..., None]
-        soft_product = np.where(a_c[..., None] > 1e-4, soft_product, product)
-    else:
-        soft_product = product
+    soft_product = _softened(product, a_c, float(match.blur) if match is not None else 0.0)
     mean_lum = float(luminance(product.reshape(-1, 3)[idx]).mean()) if idx.size else 0.18
 
     def adjusted(t: float, sel: np.ndarray | None = None, last: bool = False) -> np.ndarray:
@@ -543,7 +538,28 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
         np.clip(out, 0.0, 1.0, out=out)
         return out
 
-    # the search for the strength runs on a smaller evenly spaced subset of the sample
+    strength = _search_strength(adjusted, product, idx, config.max_delta_e)
+    # the measurement at the end needs the cut-out's colour on the sampled pixels only (taken
+    # before the last step, which may reuse the crop's array)
+    product_samples = product.reshape(-1, 3)[idx]
+    relit = adjusted(strength, last=True)
+    return _Shading(relit, strength, idx, product_samples)
+
+
+def _softened(product: np.ndarray, a_c: np.ndarray, extra_blur: float) -> np.ndarray:
+    """The product crop blurred by a plate's softness, within itself (premultiplied), never mixing
+    in the background; the crop itself when the blur is too small to matter."""
+    if extra_blur > MIN_MATCH_BLUR:
+        pa = blur(product * a_c[..., None], extra_blur)
+        soft_product = pa / np.maximum(blur(a_c, extra_blur), 1e-4)[..., None]
+        return np.where(a_c[..., None] > 1e-4, soft_product, product)
+    return product
+
+
+def _search_strength(adjusted: Any, product: np.ndarray, idx: np.ndarray, max_delta_e: float) -> float:
+    """The largest shading strength (bisection on 0..1) whose mean deltaE2000 against the cut-out,
+    on an evenly spaced subset of the sampled pixels, stays a little under ``max_delta_e``.
+    ``adjusted(t, sel)`` gives the adjusted colour of the pixels ``sel`` at strength ``t``."""
     search_idx = idx[np.linspace(0, idx.size - 1, min(idx.size, SEARCH_SAMPLES)).astype(np.int64)] \
         if idx.size else idx
     search_ref_lab = linear_to_lab(np.clip(product.reshape(-1, 3)[search_idx], 0, 1))
@@ -555,7 +571,7 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
 
     strength = 1.0
     # aim a little under the bound so the full-sample measurement (and grain) stays within it
-    target = config.max_delta_e * SEARCH_TARGET
+    target = max_delta_e * SEARCH_TARGET
     if de_at(1.0) > target:
         lo, hi = 0.0, 1.0
         for _ in range(SEARCH_STEPS):
@@ -565,11 +581,7 @@ def _bounded_shading(frame: Frame, cutout: Cutout, maps: ProductMaps | None, pro
             else:
                 lo = mid_t
         strength = lo
-    # the measurement at the end needs the cut-out's colour on the sampled pixels only (taken
-    # before the last step, which may reuse the crop's array)
-    product_samples = product.reshape(-1, 3)[idx]
-    relit = adjusted(strength, last=True)
-    return _Shading(relit, strength, idx, product_samples)
+    return strength
 
 
 # ------------------------------------------------------------------------------------ light wrap
@@ -624,6 +636,113 @@ def _add_grain(out: np.ndarray, product: _Product, frame: Frame, background_grai
 
 
 # ------------------------------------------------------------------------------------ the stage
+def _floor_layers(background_part: np.ndarray, placed: _Product, frame: Frame, base_y: float, prod_h: float,
+                  support: np.ndarray | None, config: RelightConfig, shadow_scale: float,
+                  timings: dict[str, float]) -> tuple[RegionLayer | None, RegionLayer | None]:
+    """Draw the product's shadows and floor reflection into ``background_part`` (in place);
+    returns the (shadow, reflection) layers, None where not drawn."""
+    W, H = frame.size
+    box = frame.product_box
+    t0 = time.perf_counter()
+    shadow_layer = None
+    if config.shadows:
+        occlusion = _shadow_occlusion(placed, box, base_y, prod_h, frame.light, config, shadow_scale, (W, H))
+        shadow_layer = _draw_shadows(background_part, occlusion, support)
+        del occlusion
+    timings["shadows_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    gloss = float(frame.spec.floor_gloss)
+    reflection_layer = None
+    if config.reflection and gloss > MIN_GLOSS:
+        reflection_layer = _draw_reflection(background_part, placed, box, base_y, prod_h, gloss, support, config)
+    timings["reflection_s"] = time.perf_counter() - t0
+    return shadow_layer, reflection_layer
+
+
+def _shade_product(background_part: np.ndarray, placed: _Product, frame: Frame, cutout: Cutout,
+                   maps: ProductMaps | None, a_c: np.ndarray, ys_c: slice, xs_c: slice, shading_exponent: float,
+                   config: RelightConfig, timings: dict[str, float]) -> _Shading:
+    """Bounded shading and light wrap of the product crop, composited over ``background_part``
+    (in place); returns the shading's strength and samples (its ``relit`` array is released)."""
+    W, H = frame.size
+    t0 = time.perf_counter()
+    product = placed.straight(ys_c, xs_c)
+    wrap_sigma = max(1.0, WRAP_SIGMA * max(W, H))
+    shading = _bounded_shading(frame, cutout, maps, product, a_c, ys_c, xs_c, int(np.ceil(2 * wrap_sigma)) + 2,
+                               shading_exponent, frame.plate_match, config)
+    relit = shading.relit
+    del product
+    timings["shading_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    bg_c = background_part[ys_c, xs_c]
+    if config.light_wrap > 0:
+        _light_wrap(relit, bg_c, a_c, wrap_sigma, config.light_wrap)
+    timings["light_wrap_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    relit *= a_c[..., None]  # bg_c + relit * a_c, in place
+    relit += bg_c
+    background_part[ys_c, xs_c] = relit
+    del relit, shading.relit
+    timings["grain_s"] = time.perf_counter() - t0  # the composite is timed with the grain (added there)
+    return shading
+
+
+def _material_adaptation(maps: ProductMaps | None, config: RelightConfig) -> dict[str, Any]:
+    """How the product's material flags soften the relight: a transparent product casts a lighter
+    shadow and takes less shading, a reflective one takes less shading (JSON-ready, recorded)."""
+    transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
+    reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
+    shadow_scale = TRANSPARENT_SHADOW_SCALE if transparent else 1.0
+    shading_exponent = config.shading_strength * (TRANSPARENT_SHADING if transparent else 1.0) \
+        * (REFLECTIVE_SHADING if reflective else 1.0)
+    return {"transparent": transparent, "reflective": reflective,
+            "shading_exponent": shading_exponent, "shadow_scale": shadow_scale}
+
+
+def _grain_levels(frame: Frame, cutout: Cutout, config: RelightConfig) -> dict[str, float]:
+    """Grain levels (sRGB units): the cut-out's own noise at its placed scale, the background's
+    share (only on a scene without grain of its own) and the product's (a plate's match)."""
+    product_noise = _cutout_noise(cutout) * min(float(frame.spec.placement.scale), 1.0)
+    scene_noise = float(frame.grain)
+    background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
+    match = frame.plate_match
+    product_grain = float(match.noise) if match is not None else 0.0
+    return {"product_noise": product_noise, "background": background_grain, "product": product_grain}
+
+
+def _relight_record(frame: Frame, config: RelightConfig, base_y: float, adaptation: dict[str, Any],
+                    strength: float, delta_e: tuple[float, float], delta_e_pixels: int, grain: dict[str, float],
+                    reflection: bool, timings: dict[str, float]) -> dict[str, Any]:
+    """The ``relight`` provenance record: parameters, light, geometry and the measured bound."""
+    light = frame.light
+    assert light is not None
+    lx, ly, lz = (float(v) for v in light.direction())
+    match = frame.plate_match
+    de_mean, de_p95 = delta_e
+    return record(
+        "relight", "embedded",
+        params={k: v for k, v in asdict(config).items()},
+        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
+        light={"azimuth": light.azimuth, "elevation": light.elevation, "softness": light.softness,
+               "kelvin": light.kelvin, "intensity": light.intensity, "direction": [lx, ly, lz]},
+        shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],
+        base_y=base_y,
+        reflection=reflection,
+        material_adaptation=adaptation,
+        floor_gloss=float(frame.spec.floor_gloss),
+        shading_strength_applied=round(strength, 4),
+        product_delta_e2000_mean=round(de_mean, 4),
+        product_delta_e2000_p95=round(de_p95, 4),
+        delta_e_pixels=delta_e_pixels,
+        grain=grain,
+        plate_match=None if match is None else match.to_dict(),
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
+
+
 def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, config: RelightConfig = RelightConfig(),
             *, overwrite_input: bool = False) -> Frame:
     """Add shadows, reflection, bounded shading, light wrap and grain to a rendered frame.
@@ -655,76 +774,35 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
-    spec = frame.spec
     W, H = frame.size
     placed = _product_layer(frame)
     box = frame.product_box
     background_part = _background_share(frame, placed, overwrite_input)
-    light = frame.light
-    assert light is not None
-    lx, ly, lz = (float(v) for v in light.direction())
+    assert frame.light is not None
     base_y = float(box[3]) - 0.5
     prod_h = float(max(box[3] - box[1], 1))
     # a floor below a line varies by row only: held as one column, broadcast (no full-size array)
     support = None if frame.support.kind == "all" else support_mask(frame.support, (W, H), broadcast=True)
     timings["place_s"] = time.perf_counter() - t_start
-    transparent = bool(config.respect_material_flags and maps is not None and maps.has_flag("transparent"))
-    reflective = bool(config.respect_material_flags and maps is not None and maps.has_flag("reflective"))
-    shadow_scale = TRANSPARENT_SHADOW_SCALE if transparent else 1.0
-    shading_exponent = config.shading_strength * (TRANSPARENT_SHADING if transparent else 1.0) \
-        * (REFLECTIVE_SHADING if reflective else 1.0)
+    adaptation = _material_adaptation(maps, config)
+    shadow_scale, shading_exponent = adaptation["shadow_scale"], adaptation["shading_exponent"]
 
-    t0 = time.perf_counter()
-    shadow_layer = None
-    if config.shadows:
-        occlusion = _shadow_occlusion(placed, box, base_y, prod_h, light, config, shadow_scale, (W, H))
-        shadow_layer = _draw_shadows(background_part, occlusion, support)
-        del occlusion
-    timings["shadows_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    gloss = float(spec.floor_gloss)
-    reflection_layer = None
-    if config.reflection and gloss > MIN_GLOSS:
-        reflection_layer = _draw_reflection(background_part, placed, box, base_y, prod_h, gloss, support, config)
-    timings["reflection_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    shadow_layer, reflection_layer = _floor_layers(background_part, placed, frame, base_y, prod_h, support,
+                                                   config, shadow_scale, timings)
     ys_c, xs_c = _crop(box, SHADING_CROP_MARGIN, (W, H))
-    product = placed.straight(ys_c, xs_c)
     a_c = placed.alpha_window(ys_c, xs_c)
-    wrap_sigma = max(1.0, WRAP_SIGMA * max(W, H))
-    match = frame.plate_match
-    shading = _bounded_shading(frame, cutout, maps, product, a_c, ys_c, xs_c, int(np.ceil(2 * wrap_sigma)) + 2,
-                               shading_exponent, match, config)
-    relit = shading.relit
-    del product
-    timings["shading_s"] = time.perf_counter() - t0
+    shading = _shade_product(background_part, placed, frame, cutout, maps, a_c, ys_c, xs_c, shading_exponent,
+                             config, timings)
 
     t0 = time.perf_counter()
-    bg_c = background_part[ys_c, xs_c]
-    if config.light_wrap > 0:
-        _light_wrap(relit, bg_c, a_c, wrap_sigma, config.light_wrap)
-    timings["light_wrap_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    product_noise = 0.0
-    background_grain = 0.0
-    product_grain = 0.0
+    grain = {"product_noise": 0.0, "background": 0.0, "product": 0.0}
     out = background_part  # ours: no copy needed
-    relit *= a_c[..., None]  # bg_c + relit * a_c, in place
-    relit += bg_c
-    out[ys_c, xs_c] = relit
-    del relit, shading.relit
     if config.grain:
-        product_noise = _cutout_noise(cutout) * min(float(spec.placement.scale), 1.0)
-        scene_noise = float(frame.grain)
-        background_grain = max(product_noise - scene_noise, config.min_grain) if scene_noise <= 0 else 0.0
-        product_grain = float(match.noise) if match is not None else 0.0
-        if background_grain > 0 or product_grain > 0:
-            _add_grain(out, placed, frame, background_grain, product_grain)
+        grain = _grain_levels(frame, cutout, config)
+        if grain["background"] > 0 or grain["product"] > 0:
+            _add_grain(out, placed, frame, grain["background"], grain["product"])
     np.clip(out, 0.0, 1.0, out=out)
-    timings["grain_s"] = time.perf_counter() - t0
+    timings["grain_s"] += time.perf_counter() - t0
 
     # ------------------------------------------------------------------ measure the bound on the result
     t0 = time.perf_counter()
@@ -735,26 +813,8 @@ def relight(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, confi
     timings["measure_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 
-    rec = record(
-        "relight", "embedded",
-        params={k: v for k, v in asdict(config).items()},
-        inputs=dict(frame.spec.provenance.get("inputs", {})),  # the hashes render recorded, from the spec
-        light={"azimuth": light.azimuth, "elevation": light.elevation, "softness": light.softness,
-               "kelvin": light.kelvin, "intensity": light.intensity, "direction": [lx, ly, lz]},
-        shadow_matrix=[[float(v) for v in row] for row in shadow_matrix(base_y, light)],
-        base_y=base_y,
-        reflection=reflection_layer is not None,
-        material_adaptation={"transparent": transparent, "reflective": reflective,
-                             "shading_exponent": shading_exponent, "shadow_scale": shadow_scale},
-        floor_gloss=gloss,
-        shading_strength_applied=round(shading.strength, 4),
-        product_delta_e2000_mean=round(de_mean, 4),
-        product_delta_e2000_p95=round(de_p95, 4),
-        delta_e_pixels=int(idx.size),
-        grain={"product_noise": product_noise, "background": background_grain, "product": product_grain},
-        plate_match=None if match is None else match.to_dict(),
-        timings={k: round(v, 4) for k, v in timings.items()},
-    )
+    rec = _relight_record(frame, config, base_y, adaptation, shading.strength, (de_mean, de_p95), int(idx.size),
+                          grain, reflection_layer is not None, timings)
     provenance = dict(frame.provenance)
     provenance["relight"] = rec
     assert frame.layers is not None

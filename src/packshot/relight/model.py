@@ -187,6 +187,74 @@ def _product_layer_any(frame: Frame) -> "_Product":
     return _Product(frame.layers.product, frame.size)
 
 
+MIN_WORK_SIDE = 64
+"""The model's smallest working side (px)."""
+WORK_MULTIPLE = 8
+"""The model's working sides are multiples of this (the latent's downscale factor)."""
+NEUTRAL_GREY = 0.5
+"""sRGB grey the product is composited over for the model's foreground input."""
+INPAINT_RADIUS = 5
+"""Radius (px) of the inpainting that removes the product from the model's background input."""
+INTERIOR_ERODE_PX = 2
+"""Erosion (px) of the product's interior the deltaE bound is measured on."""
+STRENGTH_SEARCH_STEPS = 12
+"""Bisection steps of the search for the strength within the deltaE bound."""
+
+
+def _model_crop(box: tuple[int, int, int, int], size: tuple[int, int], crop_margin: float
+                ) -> tuple[int, int, int, int]:
+    """The crop (x0, y0, x1, y1) the model relights: the product's box plus a margin, within the canvas."""
+    x0, y0, x1, y1 = box
+    W, H = size
+    m = int(round(crop_margin * max(x1 - x0, y1 - y0)))
+    return max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, W), min(y1 + m, H)
+
+
+def _work_size(cw: int, ch: int, work_size: int) -> tuple[int, int]:
+    """The model works at ``work_size``, or at the crop's own size when that is smaller (never upscaled
+    beyond it: a small product gains nothing from a larger pass); sides are multiples of 8."""
+    q = WORK_MULTIPLE
+    s = min(work_size, max(MIN_WORK_SIDE, -(-max(cw, ch) // q) * q)) / max(cw, ch)
+    return max(q, int(round(cw * s / q)) * q), max(q, int(round(ch * s / q)) * q)
+
+
+def _model_inputs(product: np.ndarray, a: np.ndarray, scene: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's inputs: the product over neutral grey (linear) and the scene without the product
+    (sRGB, inpainted)."""
+    grey = float(srgb_to_linear(np.float32(NEUTRAL_GREY)))
+    fg = product * a[..., None] + grey * (1.0 - a[..., None])
+    hole = (a > 1.0 / 255.0).astype(np.uint8)
+    bg8 = np.clip(linear_to_srgb(scene) * 255 + 0.5, 0, 255).astype(np.uint8)
+    bg = cv2.inpaint(bg8, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    return fg, bg
+
+
+def _bounded_change(scene: np.ndarray, detailed: np.ndarray, product: np.ndarray, a: np.ndarray,
+                    idx: np.ndarray, max_delta_e: float) -> tuple[np.ndarray, float, float, float]:
+    """The bound: the change is scaled until the final interior's mean deltaE against the cut-out
+    is within ``max_delta_e`` (measured on the output pixels, whatever the frame had before).
+    Returns (final crop, strength, mean deltaE, p95 deltaE)."""
+    delta = (detailed - product) * a[..., None]  # only the product's own share of each pixel changes
+    touched = (a > 0)[..., None]
+
+    def final(k: float) -> np.ndarray:
+        return np.where(touched, np.clip(scene + k * delta, 0.0, 1.0), scene)
+
+    strength = 1.0
+    de, de95 = mean_delta_e(final(1.0), product, idx)
+    if de > max_delta_e:
+        lo, hi = 0.0, 1.0
+        for _ in range(STRENGTH_SEARCH_STEPS):
+            mid = (lo + hi) / 2
+            if mean_delta_e(final(mid), product, idx)[0] > max_delta_e:
+                hi = mid
+            else:
+                lo = mid
+        strength = lo
+        de, de95 = mean_delta_e(final(strength), product, idx)
+    return final(strength), strength, de, de95
+
+
 def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None, backend: str = "",
                   config: ModelRelightConfig = ModelRelightConfig()) -> Frame:
     """Relight the product of a rendered frame with an IC-Light-style model.
@@ -219,23 +287,15 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
                                   "(a frame read back from a file carries none)")
     placed = _product_layer_any(frame)
     x0, y0, x1, y1 = frame.product_box
-    m = int(round(config.crop_margin * max(x1 - x0, y1 - y0)))
-    cx0, cy0, cx1, cy1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, W), min(y1 + m, H)
+    cx0, cy0, cx1, cy1 = _model_crop(frame.product_box, (W, H), config.crop_margin)
     ys, xs = slice(cy0, cy1), slice(cx0, cx1)
     cw, ch = cx1 - cx0, cy1 - cy0
-    # the model works at work_size, or at the crop's own size when that is smaller (never upscaled
-    # beyond it: a small product gains nothing from a larger pass)
-    s = min(config.work_size, max(64, -(-max(cw, ch) // 8) * 8)) / max(cw, ch)
-    ww, wh = max(8, int(round(cw * s / 8)) * 8), max(8, int(round(ch * s / 8)) * 8)
+    ww, wh = _work_size(cw, ch, config.work_size)
 
     a = placed.alpha_window(ys, xs)
     product = placed.straight(ys, xs)
     scene = np.asarray(frame.rgb[ys, xs], np.float32)
-    grey = float(srgb_to_linear(np.float32(0.5)))
-    fg = product * a[..., None] + grey * (1.0 - a[..., None])
-    hole = (a > 1.0 / 255.0).astype(np.uint8)
-    bg8 = np.clip(linear_to_srgb(scene) * 255 + 0.5, 0, 255).astype(np.uint8)
-    bg = cv2.inpaint(bg8, hole, 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0  # the scene without the product
+    fg, bg = _model_inputs(product, a, scene)
 
     def work(img_srgb: np.ndarray) -> np.ndarray:
         return cv2.resize(img_srgb, (ww, wh), interpolation=cv2.INTER_AREA)
@@ -248,30 +308,11 @@ def relight_model(frame: Frame, cutout: Cutout, maps: ProductMaps | None = None,
     sigma = config.detail_sigma * max(x1 - x0, y1 - y0)
     detailed = detail_transfer(relit, product, sigma)
 
-    # the bound: the change is scaled until the final interior's mean deltaE against the cut-out
-    # is within max_delta_e (measured on the output pixels, whatever the frame had before)
-    idx = sample_indices(interior_mask(a, 2), config.delta_e_samples)
-    delta = (detailed - product) * a[..., None]  # only the product's own share of each pixel changes
-
-    touched = (a > 0)[..., None]
-
-    def final(k: float) -> np.ndarray:
-        return np.where(touched, np.clip(scene + k * delta, 0.0, 1.0), scene)
-
-    strength = 1.0
-    de, de95 = mean_delta_e(final(1.0), product, idx)
-    if de > config.max_delta_e:
-        lo, hi = 0.0, 1.0
-        for _ in range(12):
-            mid = (lo + hi) / 2
-            if mean_delta_e(final(mid), product, idx)[0] > config.max_delta_e:
-                hi = mid
-            else:
-                lo = mid
-        strength = lo
-        de, de95 = mean_delta_e(final(strength), product, idx)
+    # the bound: the change scaled until the interior's mean deltaE against the cut-out is within it
+    idx = sample_indices(interior_mask(a, INTERIOR_ERODE_PX), config.delta_e_samples)
+    final, strength, de, de95 = _bounded_change(scene, detailed, product, a, idx, config.max_delta_e)
     out = np.array(frame.rgb, np.float32, copy=True)
-    out[ys, xs] = final(strength)
+    out[ys, xs] = final
     rec = record(
         "relight", f"iclight-{model.variant}",
         params={k: v for k, v in asdict(config).items()},

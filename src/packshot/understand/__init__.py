@@ -104,6 +104,31 @@ def _check_cutout(cutout: Cutout) -> None:
         raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty); nothing to measure")
 
 
+def _understand_record(cutout: Cutout, config: UnderstandConfig, depth_params: dict, rgb: np.ndarray,
+                       alpha: np.ndarray, scale: float) -> dict:
+    """The ``understand`` provenance record: every step's parameters, the inputs' hashes, the depth scale."""
+    params = {
+        "depth_backend": config.depth_backend,
+        "depth": depth_params,
+        "ocr": config.ocr,
+        "ocr_config": asdict(config.ocr_config),
+        "palette_colors": config.palette_colors,
+        "canny_sigma": config.canny_sigma,
+        "materials": asdict(config.materials),
+        "flags": asdict(config.flags),
+    }
+    return record(
+        "understand",
+        config.depth_backend,
+        params=params,
+        inputs={"cutout_rgb": sha256_array(rgb), "cutout_alpha": sha256_array(alpha)},
+        seed=config.seed,
+        depth_scale_px=round(scale, 4),
+        ocr_engine=engine_info() if config.ocr else None,
+        cutout=dict(cutout.provenance) if cutout.provenance else {},
+    )
+
+
 def understand(cutout: Cutout, config: UnderstandConfig = UnderstandConfig()) -> ProductMaps:
     """Measure shape, surface, text and risks of the product in a cut-out.
 
@@ -164,26 +189,7 @@ def understand(cutout: Cutout, config: UnderstandConfig = UnderstandConfig()) ->
     timings["flags"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t_all
 
-    params = {
-        "depth_backend": config.depth_backend,
-        "depth": estimate.params,
-        "ocr": config.ocr,
-        "ocr_config": asdict(config.ocr_config),
-        "palette_colors": config.palette_colors,
-        "canny_sigma": config.canny_sigma,
-        "materials": asdict(config.materials),
-        "flags": asdict(config.flags),
-    }
-    provenance = record(
-        "understand",
-        config.depth_backend,
-        params=params,
-        inputs={"cutout_rgb": sha256_array(rgb), "cutout_alpha": sha256_array(alpha)},
-        seed=config.seed,
-        depth_scale_px=round(scale, 4),
-        ocr_engine=engine_info() if config.ocr else None,
-        cutout=dict(cutout.provenance) if cutout.provenance else {},
-    )
+    provenance = _understand_record(cutout, config, estimate.params, rgb, alpha, scale)
     return ProductMaps(depth=depth, normals=estimate.normals, edges=edges, materials=materials, palette=palette,
                        text=text, flags=flags, timings={k: round(v, 4) for k, v in timings.items()},
                        provenance=provenance)

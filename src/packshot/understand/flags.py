@@ -97,23 +97,8 @@ def product_pieces(alpha: np.ndarray) -> list[int]:
     return sorted((int(v) for v in stats[1:, cv2.CC_STAT_AREA]), reverse=True)
 
 
-def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
-               config: FlagConfig = FlagConfig()) -> tuple[RiskFlag, ...]:
-    """The risk flags of one product.
-
-    Parameters
-    ----------
-    cutout : Cutout
-    materials : Materials
-    text : tuple of TextLine
-    config : FlagConfig
-
-    Returns
-    -------
-    tuple of RiskFlag
-        In a fixed order: transparent, reflective, regulated-text, dense-text, low-resolution,
-        cluttered-backdrop, multiple-products (only those raised).
-    """
+def _material_flags(materials: Materials, config: FlagConfig) -> list[RiskFlag]:
+    """transparent, reflective (those raised)."""
     flags: list[RiskFlag] = []
     # A mirror shows the backdrop too (a steel spoon reflects the black sweep): when the mirror
     # cue is the stronger one, the backdrop-coloured pixels are reflections, not see-through.
@@ -134,6 +119,12 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
             "re-render the scene only and keep the product photo; at hero scale photograph it "
             "traditionally or route to human review",
             materials.reflective_score))
+    return flags
+
+
+def _text_flags(text: tuple[TextLine, ...], config: FlagConfig) -> list[RiskFlag]:
+    """regulated-text, dense-text (those raised)."""
+    flags: list[RiskFlag] = []
     matches = regulated_matches(text)
     if matches:
         shown = ", ".join(dict.fromkeys(matches[:8]))
@@ -150,6 +141,12 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
             f"dense label text ({len(text)} lines, {chars} characters)",
             "keep the product pixels locked; check the OCR text against the master artwork",
             min(1.0, len(text) / (2.0 * config.dense_text_lines))))
+    return flags
+
+
+def _photo_flags(cutout: Cutout, config: FlagConfig) -> list[RiskFlag]:
+    """low-resolution, cluttered-backdrop, multiple-products (those raised)."""
+    flags: list[RiskFlag] = []
     if cutout.bbox is not None:
         x0, y0, x1, y1 = cutout.bbox
         side = max(x1 - x0, y1 - y0)
@@ -177,5 +174,26 @@ def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
                 f"{1 + len(others)} separate products in one photo",
                 "cut one product per photo (give a box prompt) or confirm the set is sold together",
                 min(1.0, 0.5 + 0.1 * len(others))))
+    return flags
+
+
+def risk_flags(cutout: Cutout, materials: Materials, text: tuple[TextLine, ...],
+               config: FlagConfig = FlagConfig()) -> tuple[RiskFlag, ...]:
+    """The risk flags of one product.
+
+    Parameters
+    ----------
+    cutout : Cutout
+    materials : Materials
+    text : tuple of TextLine
+    config : FlagConfig
+
+    Returns
+    -------
+    tuple of RiskFlag
+        In a fixed order: transparent, reflective, regulated-text, dense-text, low-resolution,
+        cluttered-backdrop, multiple-products (only those raised).
+    """
+    flags = _material_flags(materials, config) + _text_flags(text, config) + _photo_flags(cutout, config)
     # scores rounded so that maps.json holds them exactly
     return tuple(RiskFlag(f.code, f.reason, f.recommendation, round(float(f.score), 4)) for f in flags)

@@ -97,70 +97,52 @@ def estimate_backdrop(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray 
     return srgb8_to_linear(filled), visible
 
 
-def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndarray | None = None,
-                       text_boxes: tuple[Box, ...] = (), config: MaterialsConfig = MaterialsConfig()) -> Materials:
-    """Specular, transparency and reflective maps and scores of the product.
+HIGHLIGHT_RATIO = 1.3
+"""A highlight is at least this many times brighter than its surround (full weight at +0.7)."""
+HIGHLIGHT_RAMP = 0.15
+"""Luminance above ``highlight_level`` at which a bright spot reaches full highlight weight."""
+HIGHLIGHT_MAX_CHROMA = 25.0
+"""Chroma (C*) at which a bright spot stops counting as a (white) highlight."""
+PARTIAL_ALPHA = (0.9, 0.8)
+"""Inside the product, alpha below the first value counts as partial (full weight at first - second)."""
+MIN_GREY_AREA_SHARE = 0.03
+"""The reflective score's grey area is at least this share of the product."""
 
-    Parameters
-    ----------
-    rgb_linear : ndarray
-        float32 H x W x 3 product colour (a cut-out's foreground), linear light.
-    alpha : ndarray
-        float32 H x W product alpha in [0, 1].
-    image : ndarray, optional
-        float32 H x W x 3 source photo; needed for the see-through cue (the backdrop must be
-        visible). Without it, transparency rests on partial alpha alone.
-    text_boxes : tuple of Box
-        Boxes of label text, excluded from the reflective cue (print is also black-and-white).
-    config : MaterialsConfig
 
-    Returns
-    -------
-    Materials
-    """
-    import cv2
-    from scipy import ndimage
-
-    a_full = np.asarray(alpha, np.float32)
-    h, w = a_full.shape
-    zeros = np.zeros((h, w), np.float32)
-    if not (a_full > 0.5).any():
-        return Materials(zeros, zeros.copy(), zeros.copy(), 0.0, 0.0, 0.0)
-    s = min(1.0, config.work_side / max(h, w))
-    size = (max(int(round(w * s)), 1), max(int(round(h * s)), 1))
-
-    def small(x: np.ndarray) -> np.ndarray:
-        return cv2.resize(np.ascontiguousarray(x, np.float32), size, interpolation=cv2.INTER_AREA) if s < 1 else np.asarray(x, np.float32)
-
-    a = small(a_full)
-    rgb = np.clip(small(rgb_linear), 0, 1)
-    solid = a > 0.5
-    n_solid = max(int(solid.sum()), 1)
-    lum = luminance(rgb)
-    lab = linear_to_lab(rgb)
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    scale_px = max(size) / 100.0  # 1 % of the image
-
-    # --- specular highlights ---
-    surround = cv2.GaussianBlur(lum, (0, 0), max(scale_px * 3, 1.0))
-    brighter = np.clip((lum / np.maximum(surround, 1e-3) - 1.3) / 0.7, 0, 1)
-    bright = np.clip((lum - config.highlight_level) / 0.15, 0, 1)
-    unsaturated = np.clip(1.0 - chroma / 25.0, 0, 1)
-    # printed white type on a dark label is bright and unsaturated too, but not a highlight
-    no_text = np.ones_like(a, bool)
+def _text_free(shape: tuple[int, int], text_boxes: tuple[Box, ...], s: float) -> np.ndarray:
+    """True away from the label text's boxes (scaled by ``s`` onto the work grid)."""
+    no_text = np.ones(shape, bool)
     for x0, y0, x1, y1 in text_boxes:
         no_text[int(y0 * s):int(np.ceil(y1 * s)), int(x0 * s):int(np.ceil(x1 * s))] = False
-    specular = brighter * bright * unsaturated * solid * no_text
-    specular_score = float(np.clip((specular > 0.5).sum() / n_solid / config.specular_full_share, 0, 1))
+    return no_text
 
-    # --- transparency: backdrop seen through, partial alpha inside ---
+
+def _specular_map(lum: np.ndarray, chroma: np.ndarray, solid: np.ndarray, no_text: np.ndarray, scale_px: float,
+                  config: MaterialsConfig) -> np.ndarray:
+    """Specular highlights: bright, brighter than their surround, unsaturated, not label text."""
+    import cv2
+
+    surround = cv2.GaussianBlur(lum, (0, 0), max(scale_px * 3, 1.0))
+    brighter = np.clip((lum / np.maximum(surround, 1e-3) - HIGHLIGHT_RATIO) / 0.7, 0, 1)
+    bright = np.clip((lum - config.highlight_level) / HIGHLIGHT_RAMP, 0, 1)
+    unsaturated = np.clip(1.0 - chroma / HIGHLIGHT_MAX_CHROMA, 0, 1)
+    # printed white type on a dark label is bright and unsaturated too, but not a highlight
+    return brighter * bright * unsaturated * solid * no_text
+
+
+def _transparency_map(a: np.ndarray, solid: np.ndarray, scale_px: float, image: np.ndarray | None, small,
+                      config: MaterialsConfig) -> tuple[np.ndarray, int]:
+    """Transparency: the backdrop seen through, and partial alpha, inside the product; also the
+    number of interior pixels the score is a share of."""
+    from scipy import ndimage
+
     # Holes are not product: only the solid part's interior counts (a scissors' handle shows the
     # backdrop because there is nothing there, not because it is glass).
     rim = max(int(round(scale_px)), 1)
     interior = ndimage.binary_erosion(solid, iterations=rim)
     # a matte that lets the backdrop through inside the product (not at its anti-aliased rim)
     body = ndimage.binary_erosion(a > 0.05, iterations=rim)
-    partial = np.where(body, np.clip((0.9 - a) / 0.8, 0, 1), 0.0)
+    partial = np.where(body, np.clip((PARTIAL_ALPHA[0] - a) / PARTIAL_ALPHA[1], 0, 1), 0.0)
     see_through = np.zeros_like(a)
     if image is not None:
         backdrop, visible = estimate_backdrop(small(image), a)
@@ -174,10 +156,15 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
             blown_out = (back_lab[..., 0] > config.blown_out_lightness) & (photo_lab[..., 0] > config.blown_out_lightness - 8)
             see_through = close * interior * ~blown_out
     transparency = np.clip(np.maximum(partial, see_through), 0, 1).astype(np.float32)
-    n_interior = max(int((interior | body).sum()), 1)
-    transparency_score = float(np.clip((transparency > 0.5).sum() / n_interior / config.transparency_full_share, 0, 1))
+    return transparency, max(int((interior | body).sum()), 1)
 
-    # --- reflective: dark and bright side by side in unsaturated areas ---
+
+def _reflective_map(lum: np.ndarray, chroma: np.ndarray, solid: np.ndarray, no_text: np.ndarray,
+                    specular: np.ndarray, config: MaterialsConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Reflective: dark and bright side by side in unsaturated areas (a mirror), or a grey surface
+    dotted with highlights (brushed metal); also the grey weight the score is a share of."""
+    import cv2
+
     # measured on the product only: a dark carton next to a white sweep is not a mirror
     ys, xs = np.nonzero(solid)
     product_px = max(int(ys.max() - ys.min()), int(xs.max() - xs.min()), 1)
@@ -206,10 +193,61 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     metal = (grey_strict * np.clip((highlight_density - 0.015) / 0.03, 0, 1)
              * np.clip((stops - 1.0) / 1.0, 0, 1))
     reflective = np.maximum(mirror, metal)
-    reflective = (reflective * solid * no_text).astype(np.float32)
+    return (reflective * solid * no_text).astype(np.float32), grey
+
+
+def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndarray | None = None,
+                       text_boxes: tuple[Box, ...] = (), config: MaterialsConfig = MaterialsConfig()) -> Materials:
+    """Specular, transparency and reflective maps and scores of the product.
+
+    Parameters
+    ----------
+    rgb_linear : ndarray
+        float32 H x W x 3 product colour (a cut-out's foreground), linear light.
+    alpha : ndarray
+        float32 H x W product alpha in [0, 1].
+    image : ndarray, optional
+        float32 H x W x 3 source photo; needed for the see-through cue (the backdrop must be
+        visible). Without it, transparency rests on partial alpha alone.
+    text_boxes : tuple of Box
+        Boxes of label text, excluded from the reflective cue (print is also black-and-white).
+    config : MaterialsConfig
+
+    Returns
+    -------
+    Materials
+    """
+    import cv2
+
+    a_full = np.asarray(alpha, np.float32)
+    h, w = a_full.shape
+    zeros = np.zeros((h, w), np.float32)
+    if not (a_full > 0.5).any():
+        return Materials(zeros, zeros.copy(), zeros.copy(), 0.0, 0.0, 0.0)
+    s = min(1.0, config.work_side / max(h, w))
+    size = (max(int(round(w * s)), 1), max(int(round(h * s)), 1))
+
+    def small(x: np.ndarray) -> np.ndarray:
+        return cv2.resize(np.ascontiguousarray(x, np.float32), size, interpolation=cv2.INTER_AREA) if s < 1 else np.asarray(x, np.float32)
+
+    a = small(a_full)
+    rgb = np.clip(small(rgb_linear), 0, 1)
+    solid = a > 0.5
+    n_solid = max(int(solid.sum()), 1)
+    lum = luminance(rgb)
+    lab = linear_to_lab(rgb)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    scale_px = max(size) / 100.0  # 1 % of the image
+
+    no_text = _text_free(a.shape, text_boxes, s)
+    specular = _specular_map(lum, chroma, solid, no_text, scale_px, config)
+    specular_score = float(np.clip((specular > 0.5).sum() / n_solid / config.specular_full_share, 0, 1))
+    transparency, n_interior = _transparency_map(a, solid, scale_px, image, small, config)
+    transparency_score = float(np.clip((transparency > 0.5).sum() / n_interior / config.transparency_full_share, 0, 1))
+    reflective, grey = _reflective_map(lum, chroma, solid, no_text, specular, config)
     # share of the product's grey surfaces that is mirror-like: a small chrome part on a printed
     # box is as much a problem as a whole steel spoon
-    grey_area = max(float((grey * solid * no_text > 0.5).sum()), 0.03 * n_solid, 1.0)
+    grey_area = max(float((grey * solid * no_text > 0.5).sum()), MIN_GREY_AREA_SHARE * n_solid, 1.0)
     reflective_score = float(np.clip((reflective > 0.5).sum() / grey_area / config.reflective_full_share, 0, 1))
 
     def big(x: np.ndarray) -> np.ndarray:
