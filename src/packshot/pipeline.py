@@ -229,15 +229,6 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         The photo cannot be read, or no product was found in it.
     """
     from .condition import condition
-    from .relight import relight_with
-    from .render import frame_at_photo_scale, render_many
-    from .render.io import alpha_path, save_frame
-    from .segment import segment
-    from .segment.fullres import save_cutout_full
-    from .segment.io import save_cutout
-    from .segment.review import load_prompt_file, require_passed, review_cutout, write_review
-    from .understand import understand
-    from .understand.io import save_maps
 
     photo = Path(photo)
     sku = sku or sku_from_path(photo)
@@ -252,28 +243,81 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     # up to date? decided from the recorded key and output hashes, before any decoding or model work
     digest = _photo_digest(photo)
     master_digest = _photo_digest(Path(master)) if master else None
-    key = sku_key(digest["sha256"], brief, config, master_digest["sha256"] if master_digest else None) \
-        if digest is not None else None
+    master_sha = master_digest["sha256"] if master_digest else None
+    key = sku_key(digest["sha256"], brief, config, master_sha) if digest is not None else None
     record = records.load(out, sku)
     if record is not None and record.get("photo") not in (None, str(photo)) and record.get("key") != key:
         result.replaced = str(record.get("photo"))
-    if config.resume and key is not None:
-        frames_ok = record is not None and isinstance(record.get("frames"), list) and \
-            all(isinstance(f, str) and f in (record.get("outputs") or {}) for f in record["frames"])
-        if frames_ok and is_up_to_date(record, key, sku_dir):
-            result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
-            result.flags = list(record.get("flags", []))
-            result.verdicts = {str(sku_dir / k): v for k, v in record.get("verdicts", {}).items()}
-            result.clips = [sku_dir / rel for rel in record.get("clips", []) if isinstance(rel, str)]
-            return result
+    if config.resume and key is not None and _resume_sku(result, record, key, sku_dir):
+        return result
+
+    prep = _cut_out_and_measure(photo, sku_dir, config, result)
+    if digest is None or prep.photo_sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
+        key = sku_key(prep.photo_sha256, brief, config, master_sha)
+    specs = condition(brief, prep.cutout, prep.maps, sku)
+    master_rgb = load_image(master).rgb if master else None
+    outputs: list[Path] = [result.cutout_path, *(p for n, p in sorted(prep.map_paths.items()) if n != "log")]
+    done, pending = _split_resumed(out, specs, prep.photo_sha256, config, result, master_rgb)
+    result.timings["render"] = _render_pending(out, pending, prep, config, result, master_rgb, done)
+    frames: list[Path] = [done[i] for i in sorted(done)]
+    outputs += _frame_outputs(frames, config)
+    if any(getattr(scene, "motion", None) for scene in brief.scenes):  # clips: see packshot.motion.io
+        outputs += _write_clips(out, brief, prep, sku, config, master_rgb, result)
+    if key is not None:
+        # the record last: its presence (with intact outputs) means the SKU is complete
+        records.save(out, sku, _sku_record(key, outputs, sku_dir, photo, frames, result))
+    _log_timings(sku_dir, photo, result.timings)
+    return result
+
+
+def _resume_sku(result: SkuResult, record: dict[str, Any] | None, key: Any, sku_dir: Path) -> bool:
+    """True (and ``result`` filled from the record) when the SKU's recorded key matches and every
+    recorded output, frames included, is intact: nothing needs doing."""
+    frames_ok = record is not None and isinstance(record.get("frames"), list) and \
+        all(isinstance(f, str) and f in (record.get("outputs") or {}) for f in record["frames"])
+    if not (frames_ok and is_up_to_date(record, key, sku_dir)):
+        return False
+    result.skipped = [sku_dir / rel for rel in record.get("frames", [])]
+    result.flags = list(record.get("flags", []))
+    result.verdicts = {str(sku_dir / k): v for k, v in record.get("verdicts", {}).items()}
+    result.clips = [sku_dir / rel for rel in record.get("clips", []) if isinstance(rel, str)]
+    return True
+
+
+@dataclass
+class _Prepared:
+    """What the frames of one photo are rendered from: the upright, settled cut-out and its maps."""
+
+    photo: Path
+    photo_sha256: str
+    factor: int
+    """Working-resolution scale factor of the photo (1 when analysed at full size)."""
+    cutout: Any
+    maps: Any
+    map_paths: dict[str, Path]
+    review: Any
+    pose: Any
+    see_through: dict | None
+    turned: bool
+    """The cut-out was turned, laid level or made see-through: frames are at the working resolution."""
+
+
+def _cut_out_and_measure(photo: Path, sku_dir: Path, config: RunConfig, result: SkuResult) -> _Prepared:
+    """Segment the photo, gate and turn the cut-out upright, settle its pose, measure its maps and
+    write ``cutout.png`` and the maps (timings and flags into ``result``)."""
+    from .render import settle_cutout
+    from .segment import segment
+    from .segment.fullres import save_cutout_full
+    from .segment.io import save_cutout
+    from .segment.review import load_prompt_file, require_passed, review_cutout, write_review
+    from .understand import understand
+    from .understand.io import save_maps
 
     t0 = time.perf_counter()
     # photos over imaging.WORKING_PIXELS are analysed at a working resolution; cutout.png is
     # still written at the photo's size (segment.fullres) and frames record full-size placement
     work = load_image_working(photo, max_pixels=config.max_pixels)
     image, factor = work.image, work.factor
-    if digest is None or image.sha256 != digest["sha256"]:  # replaced since it was hashed: key its bytes
-        key = sku_key(image.sha256, brief, config, master_digest["sha256"] if master_digest else None)
     prompt = _scaled_prompt(load_prompt_file(photo), factor)  # <photo stem>.prompt.json beside the photo, if any
     cutout = segment(image, backend=config.segment_backend, prompt=prompt)
     result.timings["segment"] = time.perf_counter() - t0
@@ -286,11 +330,8 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     result.timings["review"] = time.perf_counter() - t0
     require_passed(review, photo)
     turned = review.orientation.turn % 360 != 0
-    cutout = review.cutout
     # pose (render.pose): a product lying askew is laid level (or stood up) so it rests on the support
-    from .render import settle_cutout
-
-    cutout, pose = settle_cutout(cutout)
+    cutout, pose = settle_cutout(review.cutout)
     turned = turned or pose.changed
     t0 = time.perf_counter()
     maps = understand(cutout)
@@ -305,15 +346,19 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
     del work  # the full-resolution pixels are not needed past the cut-out
     map_paths = save_maps(result.maps_dir, maps, cutout)
     result.flags = [*review.flags, *(f.code for f in maps.flags)]
+    return _Prepared(photo=photo, photo_sha256=image.sha256, factor=factor, cutout=cutout, maps=maps,
+                     map_paths=map_paths, review=review, pose=pose, see_through=see_through, turned=turned)
 
-    specs = condition(brief, cutout, maps, sku)
-    master_rgb = load_image(master).rgb if master else None
-    t_render = 0.0
-    outputs: list[Path] = [result.cutout_path, *(p for n, p in sorted(map_paths.items()) if n != "log")]
+
+def _split_resumed(out: Path, specs: Any, source: str, config: RunConfig, result: SkuResult,
+                   master_rgb: Any) -> tuple[dict[int, Path], list[tuple[int, Any, str]]]:
+    """The frames already written with intact outputs (by spec index; listed in ``result.skipped``
+    and, with ``config.qa``, checked when a run without qa wrote them) and those still to render
+    as ``(index, spec, run key)``."""
     done: dict[int, Path] = {}
     pending: list[tuple[int, Any, str]] = []
     for i, spec in enumerate(specs):
-        fkey = _frame_key(image.sha256, spec, config)
+        fkey = _frame_key(source, spec, config)
         existing = _existing_frame(out, spec, fkey) if config.resume else None
         if existing is None:
             pending.append((i, spec, fkey))
@@ -322,31 +367,58 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
         done[i] = existing
         if config.qa and not existing.with_name(f"{existing.stem}_qa.json").exists():  # rendered by a run without qa
             result.verdicts[str(existing)] = _qa_frame(existing.with_suffix(".json"), master_rgb, config.max_pixels)
-    # the frames of one scene go to a batching renderer (diffusion) together, at most its batch at a
-    # time, so the variants of a scene are painted in one model call; other renderers get one
-    # frame at a time (a large canvas is never held several times over)
-    groups: list[list[tuple[int, Any, str]]] = []
+    return done, pending
+
+
+def _batch_groups(pending: list[tuple], config: RunConfig) -> list[list[tuple]]:
+    """Consecutive pending frames of one scene together, at most the renderer's batch per group
+    (each item holds its spec just before its run key, its last element)."""
+    groups: list[list[tuple]] = []
     for item in pending:
         last = groups[-1] if groups else None
-        if last and last[0][1].scene == item[1].scene and len(last) < _batch_size(item[1], config):
+        if last and last[0][-2].scene == item[-2].scene and len(last) < _batch_size(item[-2], config):
             last.append(item)
         else:
             groups.append([item])
-    for group in groups:
+    return groups
+
+
+def _relit(frame: Any, cutout: Any, maps: Any, config: RunConfig) -> Any:
+    """A rendered frame through the run's relight passes (the render itself is not kept)."""
+    from .relight import relight_with
+
+    if config.relight:
+        frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)  # the render is not kept
+    if config.relight_model:
+        frame = relight_with(config.relight_model, frame, cutout, maps)
+    return frame
+
+
+def _render_pending(out: Path, pending: list[tuple[int, Any, str]], prep: _Prepared, config: RunConfig,
+                    result: SkuResult, master_rgb: Any, done: dict[int, Path]) -> float:
+    """Render, relight, save (and with ``config.qa`` check) the pending frames; each PNG goes into
+    ``done`` by spec index and ``result.frames``. Returns the seconds spent rendering (qa not counted).
+
+    The frames of one scene go to a batching renderer (diffusion) together, at most its batch at a
+    time, so the variants of a scene are painted in one model call; other renderers get one frame
+    at a time (a large canvas is never held several times over)."""
+    from .render import frame_at_photo_scale, render_many
+    from .render.io import save_frame
+
+    t_render = 0.0
+    extra = {"transmission": prep.see_through} if prep.see_through is not None else {}
+    for group in _batch_groups(pending, config):
         t0 = time.perf_counter()
-        rendered = render_many([spec for _, spec, _ in group], cutout, maps, backend=config.render_backend)
+        rendered = render_many([spec for _, spec, _ in group], prep.cutout, prep.maps, backend=config.render_backend)
         rendered.reverse()
         for i, spec, fkey in group:
             frame = rendered.pop()  # the list lets go of each frame: a large one is not held through qa
-            if config.relight:
-                frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)  # the render is not kept
-            if config.relight_model:
-                frame = relight_with(config.relight_model, frame, cutout, maps)
+            frame = _relit(frame, prep.cutout, prep.maps, config)
             frame = frame.without_layers()  # only saved from here: its layers are not held through the save
-            frame = _with_provenance(frame_at_photo_scale(frame, 1 if turned else factor),
-                                     run_key=fkey, photo=str(photo), photo_sha256=image.sha256,
-                                     orientation=review.orientation.as_record(), pose=pose.as_record(),
-                                     **({"transmission": see_through} if see_through is not None else {}))
+            frame = _with_provenance(frame_at_photo_scale(frame, 1 if prep.turned else prep.factor),
+                                     run_key=fkey, photo=str(prep.photo), photo_sha256=prep.photo_sha256,
+                                     orientation=prep.review.orientation.as_record(), pose=prep.pose.as_record(),
+                                     **extra)
             sidecar = Path(save_frame(out, frame, result.cutout_path))
             png = sidecar.with_suffix(".png")
             del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
@@ -360,31 +432,49 @@ def process_photo(photo: str | Path, brief: Any, out_dir: str | Path, sku: str |
                 t0 = time.perf_counter()
         del rendered
         t_render += time.perf_counter() - t0
-    frames: list[Path] = [done[i] for i in sorted(done)]
+    return t_render
+
+
+def _frame_outputs(frames: list[Path], config: RunConfig) -> list[Path]:
+    """The files each frame wrote (PNG, sidecar, alpha and, with qa, its report and overlay when present)."""
+    from .render.io import alpha_path
+
+    outputs: list[Path] = []
     for png in frames:
         outputs += [png, png.with_suffix(".json"), alpha_path(png)]
         if config.qa:
             outputs += [p for p in (png.with_name(f"{png.stem}_qa.json"), png.with_name(f"{png.stem}_qa_overlay.png"))
                         if p.exists()]
-    result.timings["render"] = t_render
-    if any(getattr(scene, "motion", None) for scene in brief.scenes):  # clips: see packshot.motion.io
-        from .motion.io import write_scene_clips
+    return outputs
 
-        t0 = time.perf_counter()
-        for clip in write_scene_clips(out, brief, cutout, maps, sku, image.sha256, config.render_backend,
-                                      config.relight, config.qa, master_rgb, config.resume):
-            result.clips.append(clip.files[0])
-            outputs += [Path(f) for f in clip.files if Path(f).exists()]
-            result.verdicts[str(clip.files[0])] = clip.verdict
-        result.timings["motion"] = time.perf_counter() - t0
-    if key is not None:
-        # the record last: its presence (with intact outputs) means the SKU is complete
-        verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}
-        record = make_record(key, outputs, sku_dir, photo=str(photo), frames=[_rel(p, sku_dir) for p in frames],
-                             flags=result.flags, **({"clips": [_rel(c, sku_dir) for c in result.clips]} if result.clips else {}), **({"verdicts": verdicts} if verdicts else {}))
-        records.save(out, sku, record)
-    _log_timings(sku_dir, photo, result.timings)
-    return result
+
+def _write_clips(out: Path, brief: Any, prep: _Prepared, sku: str, config: RunConfig, master_rgb: Any,
+                 result: SkuResult) -> list[Path]:
+    """Write the brief's motion clips (:mod:`packshot.motion.io`); returns the files they wrote."""
+    from .motion.io import write_scene_clips
+
+    outputs: list[Path] = []
+    t0 = time.perf_counter()
+    for clip in write_scene_clips(out, brief, prep.cutout, prep.maps, sku, prep.photo_sha256, config.render_backend,
+                                  config.relight, config.qa, master_rgb, config.resume):
+        result.clips.append(clip.files[0])
+        outputs += [Path(f) for f in clip.files if Path(f).exists()]
+        result.verdicts[str(clip.files[0])] = clip.verdict
+    result.timings["motion"] = time.perf_counter() - t0
+    return outputs
+
+
+def _sku_record(key: Any, outputs: list[Path], sku_dir: Path, photo: Path, frames: list[Path],
+                result: SkuResult) -> dict[str, Any]:
+    """The SKU's run record: its key, the digests of its outputs, frames, flags, clips and verdicts."""
+    verdicts = {_rel(Path(k), sku_dir): v for k, v in sorted(result.verdicts.items())}
+    extra: dict[str, Any] = {}
+    if result.clips:
+        extra["clips"] = [_rel(c, sku_dir) for c in result.clips]
+    if verdicts:
+        extra["verdicts"] = verdicts
+    return make_record(key, outputs, sku_dir, photo=str(photo), frames=[_rel(p, sku_dir) for p in frames],
+                       flags=result.flags, **extra)
 
 
 def _see_through(cutout: Any, maps: Any) -> tuple[Any, dict | None]:
@@ -513,12 +603,8 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         The cut-out cannot be read (or has no alpha, or is empty), or the maps belong to another cut-out.
     """
     from .condition import condition
-    from .relight import relight_with
     from .render import render_many
     from .render.io import save_frame
-    from .segment.io import load_cutout
-    from .understand import understand
-    from .understand.io import load_maps
 
     cutout_path = Path(cutout_path)
     sku = sku or sku_from_path(cutout_path)
@@ -527,49 +613,19 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
     result = SkuResult(sku=sku, photo=cutout_path, cutout_path=cutout_path,
                        maps_dir=Path(maps_dir) if maps_dir is not None else None)
     t0 = time.perf_counter()
-    cutout = load_cutout(cutout_path)
-    if cutout.is_empty:
-        raise EmptyProductError(cutout_path, "the cut-out is empty (fully transparent): no product to render")
-    if maps_dir is not None:
-        maps = load_maps(maps_dir)
-        if maps.depth.shape != cutout.alpha.shape:
-            raise InputError(maps_dir, f"maps are {maps.depth.shape[1]}x{maps.depth.shape[0]} but the cut-out is "
-                                       f"{cutout.alpha.shape[1]}x{cutout.alpha.shape[0]}: they belong to another "
-                                       f"cut-out")
-        maps_key: Any = _folder_key(Path(maps_dir))
-    else:
-        maps = understand(cutout)
-        maps_key = "measured"
+    cutout, maps, maps_key = _load_cutout_and_maps(cutout_path, maps_dir)
     result.timings["understand"] = time.perf_counter() - t0
     result.flags = [f.code for f in maps.flags]
     source = input_key({"cutout": file_digest(cutout_path)["sha256"], "maps": maps_key})
     master_rgb = load_image(master, max_pixels=config.max_pixels).rgb if master else None
 
-    pending: list[tuple[Any, str]] = []
-    for spec in condition(brief, cutout, maps, sku):
-        fkey = _frame_key(source, spec, config)
-        existing = _existing_frame(out, spec, fkey) if config.resume else None
-        if existing is None:
-            pending.append((spec, fkey))
-            continue
-        result.skipped.append(existing)
-        if config.qa and not existing.with_name(f"{existing.stem}_qa.json").exists():
-            result.verdicts[str(existing)] = _qa_frame(existing.with_suffix(".json"), master_rgb, config.max_pixels)
-    groups: list[list[tuple[Any, str]]] = []  # a scene's frames together, up to the renderer's batch
-    for item in pending:
-        last = groups[-1] if groups else None
-        if last and last[0][0].scene == item[0].scene and len(last) < _batch_size(item[0], config):
-            last.append(item)
-        else:
-            groups.append([item])
+    _, indexed = _split_resumed(out, condition(brief, cutout, maps, sku), source, config, result, master_rgb)
+    pending = [(spec, fkey) for _, spec, fkey in indexed]
     t0 = time.perf_counter()
-    for group in groups:
+    for group in _batch_groups(pending, config):  # a scene's frames together, up to the renderer's batch
         rendered = render_many([spec for spec, _ in group], cutout, maps, backend=config.render_backend)
         for (spec, fkey), frame in zip(group, rendered):
-            if config.relight:
-                frame = relight_with("bounded", frame, cutout, maps, overwrite_input=True)
-            if config.relight_model:
-                frame = relight_with(config.relight_model, frame, cutout, maps)
+            frame = _relit(frame, cutout, maps, config)
             frame = _with_provenance(frame.without_layers(), run_key=fkey)
             sidecar = Path(save_frame(out, frame, cutout_path))
             del frame
@@ -579,6 +635,26 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         del rendered
     result.timings["render"] = time.perf_counter() - t0
     return result
+
+
+def _load_cutout_and_maps(cutout_path: Path, maps_dir: str | Path | None) -> tuple[Any, Any, Any]:
+    """The cut-out PNG, its maps (read from ``maps_dir``, else measured) and the maps' key part
+    (the folder's file digests, or ``"measured"``)."""
+    from .segment.io import load_cutout
+    from .understand import understand
+    from .understand.io import load_maps
+
+    cutout = load_cutout(cutout_path)
+    if cutout.is_empty:
+        raise EmptyProductError(cutout_path, "the cut-out is empty (fully transparent): no product to render")
+    if maps_dir is None:
+        return cutout, understand(cutout), "measured"
+    maps = load_maps(maps_dir)
+    if maps.depth.shape != cutout.alpha.shape:
+        raise InputError(maps_dir, f"maps are {maps.depth.shape[1]}x{maps.depth.shape[0]} but the cut-out is "
+                                   f"{cutout.alpha.shape[1]}x{cutout.alpha.shape[0]}: they belong to another "
+                                   f"cut-out")
+    return cutout, maps, _folder_key(Path(maps_dir))
 
 
 @dataclass

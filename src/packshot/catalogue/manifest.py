@@ -39,7 +39,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..errors import InputError
 from ..imaging import SUPPORTED_SUFFIXES
@@ -242,95 +242,26 @@ def _validate(records: list[tuple[int, dict]], p: Path, base: Path | None = None
     errors: list[RowError] = []
     seen: dict[str, int] = {}
 
-    def fail(i: int, fld: str, problem: str, sku: str | None = None) -> None:
-        errors.append(RowError(source, i, fld, problem, sku))
-
     def resolve(value: str) -> Path:
         q = Path(value).expanduser()
         return q if q.is_absolute() else base / q
 
     for i, rec in records:
-        if rec.get("__encoding__"):
-            fail(i, "*", "the row is not UTF-8 text (save the manifest as UTF-8)")
-            continue
-        if "__json__" in rec:
-            fail(i, "*", f"not a JSON object ({rec['__json__']})")
-            continue
-        bad = next((k for k, v in rec.items() if _has_surrogates(v)), None)
-        if bad is not None:
-            fail(i, bad, "not UTF-8 text (save the manifest as UTF-8)", rec.get("sku") if bad != "sku" else None)
-            continue
-        if "__extra__" in rec:
-            fail(i, "*", f"the row has {len(rec['__extra__'])} more value(s) than the header has columns "
-                         "(quote values that contain commas)", str(rec.get("sku") or "") or None)
-            continue
-        sku = str(rec.get("sku") or "").strip()
-        if not sku:
-            fail(i, "sku", "is empty")
-            continue
-        if not SKU_RE.match(sku):
-            fail(i, "sku", f"'{sku}' is not a valid SKU (letters, digits, '.', '_', '-'; it names folders)")
-            continue
-        if sku in seen:
-            fail(i, "sku", f"duplicate: '{sku}' is already on row {seen[sku]} (this row is skipped)", sku)
-            continue
-        photos = _as_list(rec.get("photo"))
-        if not photos:
-            fail(i, "photo", "is empty", sku)
-            continue
-        problem = None
-        paths = []
-        for ph in photos:
-            q = resolve(ph)
-            if not q.is_file():
-                problem = f"file not found: {q}" if not q.exists() else f"not a file: {q}"
-                break
-            if q.stat().st_size == 0:
-                problem = f"file is empty: {q}"
-                break
-            paths.append(q)
-        if problem:
-            fail(i, "photo", problem, sku)
-            continue
-        master = None
-        if rec.get("master"):
-            master = resolve(str(rec["master"]))
-            if not master.is_file():
-                fail(i, "master", f"file not found: {master}", sku)
-                continue
-        brief = None
-        if rec.get("brief"):
-            brief = resolve(str(rec["brief"]))
-            if not brief.is_file():
-                fail(i, "brief", f"file not found: {brief}", sku)
-                continue
-        profiles = tuple(_as_list(rec.get("profiles")))
-        if profiles:
-            from ..export import get_profile
-
-            try:
-                for name in profiles:
-                    get_profile(name if not name.endswith((".yaml", ".yml")) else str(resolve(name)))
-            except Exception as exc:  # unknown profile name or a bad profile file
-                fail(i, "profiles", str(exc), sku)
-                continue
-            profiles = tuple(n if not n.endswith((".yaml", ".yml")) else str(resolve(n)) for n in profiles)
         try:
-            prompt = parse_prompt(rec.get("prompt"))
-        except (ValueError, TypeError) as exc:
-            fail(i, "prompt", str(exc), sku)
-            continue
-        segment = str(rec.get("segment") or "").strip() or None
-        if segment is not None:
-            from ..segment import BACKENDS
-
-            names = BACKENDS.names() if hasattr(BACKENDS, "names") else list(BACKENDS)
-            if segment not in names and not segment.startswith(("onnx:", "sam:")):
-                fail(i, "segment", f"'{segment}' is not a segment backend ({', '.join(names)})", sku)
-                continue
-        review = str(rec.get("review") or "").strip().lower() or None
-        if review is not None and review not in ("required", "none"):
-            fail(i, "review", f"must be 'required' or 'none' (or empty: the brief decides), got {review!r}", sku)
+            _check_row_text(rec)
+            sku = _row_sku(rec, seen)
+            paths = _row_photos(rec, sku, resolve)
+            master = _row_file(rec, "master", sku, resolve)
+            brief = _row_file(rec, "brief", sku, resolve)
+            profiles = _row_profiles(rec, sku, resolve)
+            try:
+                prompt = parse_prompt(rec.get("prompt"))
+            except (ValueError, TypeError) as exc:
+                raise _RowProblem("prompt", str(exc), sku) from exc
+            segment = _row_segment(rec, sku)
+            review = _row_review(rec, sku)
+        except _RowProblem as bad:
+            errors.append(RowError(source, i, bad.field, bad.problem, bad.sku))
             continue
         seen[sku] = i
         rows.append(SkuRow(
@@ -340,6 +271,101 @@ def _validate(records: list[tuple[int, dict]], p: Path, base: Path | None = None
             data={k: v for k, v in rec.items() if not k.startswith("__")},
         ))
     return Manifest(source=source, rows=tuple(rows), errors=tuple(errors))
+
+
+class _RowProblem(Exception):
+    """One problem with a manifest row (the row is skipped and reported as a :class:`RowError`)."""
+
+    def __init__(self, fld: str, problem: str, sku: str | None = None) -> None:
+        super().__init__(problem)
+        self.field, self.problem, self.sku = fld, problem, sku
+
+
+def _check_row_text(rec: dict) -> None:
+    """A row that is not UTF-8 text, not a JSON object, or has more values than the header."""
+    if rec.get("__encoding__"):
+        raise _RowProblem("*", "the row is not UTF-8 text (save the manifest as UTF-8)")
+    if "__json__" in rec:
+        raise _RowProblem("*", f"not a JSON object ({rec['__json__']})")
+    bad = next((k for k, v in rec.items() if _has_surrogates(v)), None)
+    if bad is not None:
+        raise _RowProblem(bad, "not UTF-8 text (save the manifest as UTF-8)", rec.get("sku") if bad != "sku" else None)
+    if "__extra__" in rec:
+        raise _RowProblem("*", f"the row has {len(rec['__extra__'])} more value(s) than the header has columns "
+                               "(quote values that contain commas)", str(rec.get("sku") or "") or None)
+
+
+def _row_sku(rec: dict, seen: Mapping[str, int]) -> str:
+    """The row's SKU: present, valid and not on an earlier row."""
+    sku = str(rec.get("sku") or "").strip()
+    if not sku:
+        raise _RowProblem("sku", "is empty")
+    if not SKU_RE.match(sku):
+        raise _RowProblem("sku", f"'{sku}' is not a valid SKU (letters, digits, '.', '_', '-'; it names folders)")
+    if sku in seen:
+        raise _RowProblem("sku", f"duplicate: '{sku}' is already on row {seen[sku]} (this row is skipped)", sku)
+    return sku
+
+
+def _row_photos(rec: dict, sku: str, resolve: Callable[[str], Path]) -> list[Path]:
+    """The row's photo paths, each an existing, non-empty file."""
+    photos = _as_list(rec.get("photo"))
+    if not photos:
+        raise _RowProblem("photo", "is empty", sku)
+    paths = []
+    for ph in photos:
+        q = resolve(ph)
+        if not q.is_file():
+            raise _RowProblem("photo", f"file not found: {q}" if not q.exists() else f"not a file: {q}", sku)
+        if q.stat().st_size == 0:
+            raise _RowProblem("photo", f"file is empty: {q}", sku)
+        paths.append(q)
+    return paths
+
+
+def _row_file(rec: dict, fld: str, sku: str, resolve: Callable[[str], Path]) -> Path | None:
+    """An optional file column (``master``, ``brief``): None when empty, else an existing file."""
+    if not rec.get(fld):
+        return None
+    path = resolve(str(rec[fld]))
+    if not path.is_file():
+        raise _RowProblem(fld, f"file not found: {path}", sku)
+    return path
+
+
+def _row_profiles(rec: dict, sku: str, resolve: Callable[[str], Path]) -> tuple[str, ...]:
+    """The row's export profiles, each a known name or a readable profile file (paths resolved)."""
+    profiles = tuple(_as_list(rec.get("profiles")))
+    if not profiles:
+        return profiles
+    from ..export import get_profile
+
+    try:
+        for name in profiles:
+            get_profile(name if not name.endswith((".yaml", ".yml")) else str(resolve(name)))
+    except Exception as exc:  # unknown profile name or a bad profile file
+        raise _RowProblem("profiles", str(exc), sku) from exc
+    return tuple(n if not n.endswith((".yaml", ".yml")) else str(resolve(n)) for n in profiles)
+
+
+def _row_segment(rec: dict, sku: str) -> str | None:
+    """The row's segment backend, None when empty; a registered name or an ``onnx:``/``sam:`` model."""
+    segment = str(rec.get("segment") or "").strip() or None
+    if segment is not None:
+        from ..segment import BACKENDS
+
+        names = BACKENDS.names() if hasattr(BACKENDS, "names") else list(BACKENDS)
+        if segment not in names and not segment.startswith(("onnx:", "sam:")):
+            raise _RowProblem("segment", f"'{segment}' is not a segment backend ({', '.join(names)})", sku)
+    return segment
+
+
+def _row_review(rec: dict, sku: str) -> str | None:
+    """The row's review setting: ``required``, ``none`` or None (the brief decides)."""
+    review = str(rec.get("review") or "").strip().lower() or None
+    if review is not None and review not in ("required", "none"):
+        raise _RowProblem("review", f"must be 'required' or 'none' (or empty: the brief decides), got {review!r}", sku)
+    return review
 
 
 __all__ = ["KNOWN", "Manifest", "REQUIRED", "RowError", "SkuRow", "load_manifest", "load_structured",

@@ -237,27 +237,59 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
         for SKUs whose review is required (see :mod:`packshot.catalogue.review`).
     overrides : applied re-render requests: ``{(frame id, "seed"): int, (sku, "prompt"): {"box": ...}}``.
     """
-    from ..condition import variant_name
-    from ..export import get_profile
-    from .manifest import RowError, parse_prompt
-    from .review import hold_reason, review_required
-
-    decisions = decisions or {}
-    overrides = overrides or {}
-    plan = Plan()
-    profile_cache: dict[str, tuple[str, str]] = {}
-
-    def prof(name: str) -> tuple[str, str]:
-        if name not in profile_cache:
-            p = get_profile(name)
-            profile_cache[name] = (p.name, profile_digest(p))
-        return profile_cache[name]
-
-    def need(uid: str, key: str) -> bool:
-        return force or not up_to_date(current, out_dir, uid, key, verify)
-
+    planner = _Planner(settings, out_dir, current, force, verify, decisions or {}, overrides or {})
     for row in rows:
-        src = sources[row.sku]
+        planner.add_row(row, briefs, default_brief, default_profiles, sources[row.sku])
+    return planner.plan
+
+
+@dataclass
+class _Row:
+    """What the units of one SKU row share while it is planned."""
+
+    row: Any
+    src: dict
+    brief_path: str
+    cut_id: str
+    maps_id: str
+    maps_key: str
+    need_maps: bool
+    gated: bool
+    profiles: tuple[str, ...]
+    profile_keys: dict[str, tuple[str, str]]
+    """Resolved profile name -> (name as the row gave it, profile digest)."""
+
+
+class _Planner:
+    """Builds a :class:`Plan` row by row (the steps of :func:`build_plan`)."""
+
+    def __init__(self, settings: RunSettings, out_dir: Path, current: Mapping[str, tuple[str, str, str]],
+                 force: bool, verify: bool, decisions: Mapping[str, Mapping[str, Any]],
+                 overrides: Mapping[tuple[str, str], Any]) -> None:
+        self.settings, self.out_dir, self.current = settings, out_dir, current
+        self.force, self.verify = force, verify
+        self.decisions, self.overrides = decisions, overrides
+        self.plan = Plan()
+        self._profiles: dict[str, tuple[str, str]] = {}
+
+    def prof(self, name: str) -> tuple[str, str]:
+        """A profile's canonical name and digest (each profile resolved once)."""
+        from ..export import get_profile
+
+        if name not in self._profiles:
+            p = get_profile(name)
+            self._profiles[name] = (p.name, profile_digest(p))
+        return self._profiles[name]
+
+    def need(self, uid: str, key: str) -> bool:
+        return self.force or not up_to_date(self.current, self.out_dir, uid, key, self.verify)
+
+    def add_row(self, row: Any, briefs: Mapping[str, Any], default_brief: str, default_profiles: Sequence[str],
+                src: dict) -> None:
+        """The units and tasks of one SKU row (a row naming scenes its brief lacks is a row error)."""
+        from .manifest import RowError
+        from .review import review_required
+
         brief_path = str(row.brief) if row.brief else default_brief
         brief = briefs[brief_path]
         scenes = list(brief.scenes)
@@ -265,15 +297,28 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
             names = {s.name for s in scenes}
             unknown = [s for s in row.scenes if s not in names]
             if unknown:
-                plan.row_errors.append(RowError(str(row.data.get("__source__", "manifest")), row.row, "scenes",
-                                                f"not in the brief {brief_path}: {', '.join(unknown)}", row.sku))
-                continue
+                self.plan.row_errors.append(RowError(str(row.data.get("__source__", "manifest")), row.row, "scenes",
+                                                     f"not in the brief {brief_path}: {', '.join(unknown)}", row.sku))
+                return
             scenes = [s for s in scenes if s.name in row.scenes]
+        cut_id, maps_id, maps_key, need_maps = self._prep_units(row, src)
+        names_given = row.profiles or default_profiles
+        ctx = _Row(row, src, brief_path, cut_id, maps_id, maps_key, need_maps, review_required(row, brief),
+                   tuple(self.prof(p)[0] for p in names_given),
+                   {self.prof(p)[0]: (p, self.prof(p)[1]) for p in names_given})
+        for scene in map(self.settings.scene, scenes):
+            self._add_scene(ctx, scene)
+
+    def _prep_units(self, row: Any, src: dict) -> tuple[str, str, str, bool]:
+        """The cut-out and maps units of a row (and its prep task when either is to be made);
+        returns their ids, the maps key and whether the maps are made."""
+        from .manifest import parse_prompt
+
+        settings, plan = self.settings, self.plan
         seg = row.segment or settings.segment_backend
         prompt = row.prompt
-        if (row.sku, "prompt") in overrides:  # a box drawn in the review app wins over the manifest's
-            prompt = parse_prompt(overrides[(row.sku, "prompt")])
-        gated = review_required(row, brief)
+        if (row.sku, "prompt") in self.overrides:  # a box drawn in the review app wins over the manifest's
+            prompt = parse_prompt(self.overrides[(row.sku, "prompt")])
         # orientation and gate join the key only when not the defaults (existing keys stay valid)
         turn = (({"orientation": settings.orientation, "gate": settings.gate},)
                 if (settings.orientation, settings.gate) != ("auto", True) else ())
@@ -283,85 +328,105 @@ def build_plan(rows: Sequence[Any], briefs: Mapping[str, Any], default_brief: st
         cut_id, maps_id = unit_id("cutout", row.sku), unit_id("maps", row.sku)
         plan.units.append(Unit(cut_id, "cutout", row.sku, cut_key, (), input_hash=src["photo_sha256"],
                                config_hash=digest(seg, _default(prompt) if prompt else None, settings.max_pixels,
-                                                          *turn)))
+                                                  *turn)))
         plan.units.append(Unit(maps_id, "maps", row.sku, maps_key, (cut_id,), input_hash=cut_key,
                                config_hash=digest("maps")))
-        need_cut = need(cut_id, cut_key)
-        need_maps = need_cut or need(maps_id, maps_key)
+        need_cut = self.need(cut_id, cut_key)
+        need_maps = need_cut or self.need(maps_id, maps_key)
         if need_cut or need_maps:
-            plan.prep[row.sku] = PrepTask(row.sku, src["photo"], str(out_dir), seg, prompt, settings.max_pixels,
+            plan.prep[row.sku] = PrepTask(row.sku, src["photo"], str(self.out_dir), seg, prompt, settings.max_pixels,
                                           need_cut, need_maps, cut_id, maps_id, cut_key,
                                           settings.orientation, settings.gate)
             if need_cut:
                 plan.todo.add(cut_id)
             plan.todo.add(maps_id)
-        profiles = tuple(prof(p)[0] for p in (row.profiles or default_profiles))
-        profile_keys = {prof(p)[0]: (p, prof(p)[1]) for p in (row.profiles or default_profiles)}
-        for scene in map(settings.scene, scenes):
-            sdig = scene_digest(scene)
-            backend = "plate" if scene.plate is not None else settings.render_backend
-            jobs = []
-            ids: list[str] = []
-            several = len(scene.sizes) > 1
-            for v in range(scene.variants):
-                for size in scene.sizes:
-                    vname = variant_name(v, size, several)
-                    fid = f"{row.sku}/{scene.name}/{vname}"
-                    seed = overrides.get((fid, "seed"))
-                    seed = None if seed is None else int(seed)
-                    fparts: list[Any] = [maps_key, sdig, v, list(size), backend, settings.relight]
-                    if seed is not None:
-                        fparts.append({"seed": seed})
-                    if settings.relight_model:
-                        fparts.append({"relight_model": settings.relight_model})
-                    fkey = digest("frame", *fparts)
-                    frame_uid = unit_id("frame", row.sku, scene.name, vname)
-                    plan.units.append(Unit(frame_uid, "frame", row.sku, fkey, (cut_id, maps_id), scene.name, vname,
-                                           frame=fid, input_hash=maps_key,
-                                           config_hash=digest(*fparts[1:])))
-                    render = need_maps or need(frame_uid, fkey)
-                    qa = False
-                    if settings.qa:
-                        qkey = digest("qa", fkey, src.get("master_sha256"), settings.qa_overlay)
-                        qa_uid = unit_id("qa", row.sku, scene.name, vname)
-                        plan.units.append(Unit(qa_uid, "qa", row.sku, qkey, (frame_uid,), scene.name, vname,
-                                               frame=fid, input_hash=fkey,
-                                               config_hash=digest(src.get("master_sha256"), settings.qa_overlay)))
-                        qa = render or need(qa_uid, qkey)
-                        if qa:
-                            ids.append(qa_uid)
-                    todo_profiles = []
-                    held = hold_reason(decisions.get(fid), fkey, render) if gated else None
-                    for pname in profiles:
-                        spec, pdig = profile_keys[pname]
-                        # credentials join the key only when given: unsigned runs keep their keys
-                        # (signed exports embed the alt text, which names the title)
-                        signed = ((("credentials", settings.credentials, getattr(row, "title", "") or ""),)
-                                  if settings.credentials else ())
-                        ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest,
-                                      *signed)
-                        e_uid = unit_id("export", row.sku, scene.name, vname, pname)
-                        plan.units.append(Unit(e_uid, "export", row.sku, ekey, (frame_uid,), scene.name, vname,
-                                               pname, fid, input_hash=fkey,
-                                               config_hash=digest(pdig, settings.upscaler, settings.template,
-                                                                  settings.dest, *signed)))
-                        if held is not None:
-                            plan.held[e_uid] = held
-                        elif render or need(e_uid, ekey):
-                            todo_profiles.append(spec)
-                            ids.append(e_uid)
-                    if render:
-                        ids.append(frame_uid)
-                    if render or qa or todo_profiles:
-                        jobs.append(FrameJob(fid, vname, render, qa, tuple(todo_profiles), fkey, seed))
-            if jobs:
-                plan.todo.update(ids)
-                plan.scenes.append(SceneTask(
-                    sku=row.sku, scene=scene.name, brief=brief_path, out_dir=str(out_dir), master=src.get("master"),
-                    settings=settings, frames=tuple(jobs), profiles=profiles, unit_ids=tuple(sorted(ids)),
-                    after=row.sku if row.sku in plan.prep else None, title=getattr(row, "title", "") or "",
-                    photo=(row.data or {}).get("run_photo")))
-    return plan
+        return cut_id, maps_id, maps_key, need_maps
+
+    def _add_scene(self, ctx: _Row, scene: Any) -> None:
+        """The frame, qa and export units of one scene, and its task when any is to be done."""
+        from ..condition import variant_name
+
+        row, settings = ctx.row, self.settings
+        sdig = scene_digest(scene)
+        backend = "plate" if scene.plate is not None else settings.render_backend
+        jobs: list[FrameJob] = []
+        ids: list[str] = []
+        several = len(scene.sizes) > 1
+        for v in range(scene.variants):
+            for size in scene.sizes:
+                vname = variant_name(v, size, several)
+                fid = f"{row.sku}/{scene.name}/{vname}"
+                seed = self.overrides.get((fid, "seed"))
+                seed = None if seed is None else int(seed)
+                fparts: list[Any] = [ctx.maps_key, sdig, v, list(size), backend, settings.relight]
+                if seed is not None:
+                    fparts.append({"seed": seed})
+                if settings.relight_model:
+                    fparts.append({"relight_model": settings.relight_model})
+                job = self._add_frame(ctx, scene.name, vname, fid, seed, fparts, ids)
+                if job is not None:
+                    jobs.append(job)
+        if jobs:
+            self.plan.todo.update(ids)
+            self.plan.scenes.append(SceneTask(
+                sku=row.sku, scene=scene.name, brief=ctx.brief_path, out_dir=str(self.out_dir),
+                master=ctx.src.get("master"), settings=settings, frames=tuple(jobs), profiles=ctx.profiles,
+                unit_ids=tuple(sorted(ids)), after=row.sku if row.sku in self.plan.prep else None,
+                title=getattr(row, "title", "") or "", photo=(row.data or {}).get("run_photo")))
+
+    def _add_frame(self, ctx: _Row, scene: str, vname: str, fid: str, seed: int | None, fparts: list[Any],
+                   ids: list[str]) -> FrameJob | None:
+        """The units of one frame (frame, qa, one export per profile); the ids to do go into ``ids``.
+        Returns the frame's job, or None when nothing of it is to be done."""
+        from .review import hold_reason
+
+        row, settings, plan, src = ctx.row, self.settings, self.plan, ctx.src
+        fkey = digest("frame", *fparts)
+        frame_uid = unit_id("frame", row.sku, scene, vname)
+        plan.units.append(Unit(frame_uid, "frame", row.sku, fkey, (ctx.cut_id, ctx.maps_id), scene, vname,
+                               frame=fid, input_hash=ctx.maps_key, config_hash=digest(*fparts[1:])))
+        render = ctx.need_maps or self.need(frame_uid, fkey)
+        qa = False
+        if settings.qa:
+            qkey = digest("qa", fkey, src.get("master_sha256"), settings.qa_overlay)
+            qa_uid = unit_id("qa", row.sku, scene, vname)
+            plan.units.append(Unit(qa_uid, "qa", row.sku, qkey, (frame_uid,), scene, vname,
+                                   frame=fid, input_hash=fkey,
+                                   config_hash=digest(src.get("master_sha256"), settings.qa_overlay)))
+            qa = render or self.need(qa_uid, qkey)
+            if qa:
+                ids.append(qa_uid)
+        held = hold_reason(self.decisions.get(fid), fkey, render) if ctx.gated else None
+        todo_profiles = self._add_exports(ctx, scene, vname, fid, fkey, frame_uid, render, held, ids)
+        if render:
+            ids.append(frame_uid)
+        if render or qa or todo_profiles:
+            return FrameJob(fid, vname, render, qa, tuple(todo_profiles), fkey, seed)
+        return None
+
+    def _add_exports(self, ctx: _Row, scene: str, vname: str, fid: str, fkey: str, frame_uid: str, render: bool,
+                     held: Any, ids: list[str]) -> list[str]:
+        """One export unit per profile of a frame; returns the profiles (as the row named them) to export."""
+        row, settings = ctx.row, self.settings
+        # credentials join the key only when given: unsigned runs keep their keys
+        # (signed exports embed the alt text, which names the title)
+        signed = ((("credentials", settings.credentials, getattr(row, "title", "") or ""),)
+                  if settings.credentials else ())
+        todo_profiles = []
+        for pname in ctx.profiles:
+            spec, pdig = ctx.profile_keys[pname]
+            ekey = digest("export", fkey, pdig, settings.upscaler, settings.template, settings.dest, *signed)
+            e_uid = unit_id("export", row.sku, scene, vname, pname)
+            self.plan.units.append(Unit(e_uid, "export", row.sku, ekey, (frame_uid,), scene, vname, pname, fid,
+                                        input_hash=fkey, config_hash=digest(pdig, settings.upscaler,
+                                                                            settings.template, settings.dest,
+                                                                            *signed)))
+            if held is not None:
+                self.plan.held[e_uid] = held
+            elif render or self.need(e_uid, ekey):
+                todo_profiles.append(spec)
+                ids.append(e_uid)
+        return todo_profiles
 
 
 __all__ = ["FrameJob", "Plan", "PrepTask", "RunSettings", "SceneTask", "build_plan", "digest", "profile_digest",

@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from ..errors import EmptyProductError, ImageLoadError, InputError, PackshotError
 from .plan import PrepTask, SceneTask, unit_id
@@ -334,12 +334,7 @@ def _master(out: Path, rel: str | None) -> Any:
 
 
 def run_scene(task: SceneTask) -> list[UnitResult]:
-    import dataclasses
-
-    from ..condition import condition_scene, cutout_hash
-    from ..relight import relight
-    from ..render import frame_at_photo_scale, render_many
-    from ..render import save_frame
+    from ..render import render_many
 
     out = Path(task.out_dir)
     s = task.settings
@@ -351,44 +346,14 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
     if render_jobs:
         t0 = time.perf_counter()
         try:
-            brief = _brief(task.brief)
-            scene = s.scene(next(sc for sc in brief.scenes if sc.name == task.scene))
-            cutout, maps, factor = _product(out, task.sku)
-            from .plan import scene_digest
-
-            for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene),
-                                        cutout_hash(cutout)):
-                specs[str(spec.provenance.get("variant_name") or f"v{spec.variant}")] = spec
-            # frames with a seed from a re-render request: the scene conditioned again with that seed
-            for seed in sorted({j.seed for j in render_jobs if j.seed is not None}):
-                reseeded = dataclasses.replace(scene, seed=seed)
-                wanted = {j.variant for j in render_jobs if j.seed == seed}
-                for spec in condition_scene(reseeded, cutout, maps, task.sku, brief.name, scene_digest(reseeded),
-                                            cutout_hash(cutout)):
-                    name = str(spec.provenance.get("variant_name") or f"v{spec.variant}")
-                    if name in wanted:
-                        specs[f"{name}@{seed}"] = spec
+            brief, scene, cutout, maps, factor, specs = _scene_specs(task, out, render_jobs)
         except Exception as exc:
-            for j in render_jobs:
-                results.append(UnitResult(unit_id("frame", j.frame), False, time.perf_counter() - t0,
-                                          error=_message(exc), hint=hint_for(exc, "condition"),
-                                          info={"stage": "condition", "trace": _trace(exc)}))
-            render_jobs = []
+            results += _failed_frames(render_jobs, exc, time.perf_counter() - t0, "condition")
             failed = {j.frame for j in task.frames if j.render}
             return results + _scene_rest(task, out, failed, {})
     frames: dict[str, Any] = {}
     failed: set[str] = set()
-    # the frames of one scene go to a batching renderer (diffusion: its registered ``batch``
-    # trait) together, so its variants are painted in one model call; others one at a time
-    groups: list[list[Any]] = []
-    for job in render_jobs:
-        spec = specs.get(job.variant if job.seed is None else f"{job.variant}@{job.seed}")
-        last = groups[-1] if groups else None
-        if spec is not None and last and last[0][1] is not None and len(last) < _batch_size(spec, s):
-            last.append((job, spec))
-        else:
-            groups.append([(job, spec)])
-    for group in groups:
+    for group in _render_groups(render_jobs, specs, s):
         t0 = time.perf_counter()
         try:
             todo = [(j, sp) for j, sp in group if sp is not None]
@@ -397,54 +362,112 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
             backend = "plate" if todo[0][1].plate is not None else s.render_backend
             rendered = render_many([sp for _, sp in todo], cutout, maps, backend=backend)
         except Exception as exc:
-            dt = (time.perf_counter() - t0) / len(group)
-            for job, _ in group:
-                failed.add(job.frame)
-                results.append(UnitResult(unit_id("frame", job.frame), False, dt, error=_message(exc),
-                                          hint=hint_for(exc, "render"), info={"stage": "render",
-                                                                               "trace": _trace(exc)}))
+            failed.update(job.frame for job, _ in group)
+            results += _failed_frames([job for job, _ in group], exc,
+                                      (time.perf_counter() - t0) / len(group), "render")
             continue
         t_render = (time.perf_counter() - t0) / len(group)
         for (job, spec), frame in zip(todo, rendered):
             t0 = time.perf_counter()
             uid = unit_id("frame", job.frame)
             try:
-                if s.relight:
-                    frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
-                if s.relight_model:
-                    from ..relight import relight_with
-
-                    frame = relight_with(s.relight_model, frame, cutout, maps)
-                frame = frame_at_photo_scale(frame, factor)
-                prov = dict(frame.provenance)
-                prov.update(run_key=job.frame_key,
-                            photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
-                if task.photo:
-                    prov["photo"] = task.photo
-                glass, transmission = _glass(out, task.sku)
-                if transmission is not None:
-                    prov["transmission"] = transmission
-                frame = dataclasses.replace(frame, provenance=prov)
-                # QA checks the frame against the cut-out it was rendered from (the see-through one
-                # for glass at the photo's own size)
-                reference = glass if glass is not None and factor == 1 else out / task.sku / "cutout.png"
-                sidecar = Path(save_frame(out, frame, reference))
-                png = sidecar.with_suffix(".png")
+                png, sidecar, frame_info = _finish_frame(task, out, job, frame, cutout, maps, factor)
                 alpha = png.with_name(png.stem + "_alpha.png")
                 frames[job.frame] = None  # written: exports read the record back (nothing held in memory)
                 results.append(UnitResult(uid, True, t_render + time.perf_counter() - t0,
                                           {"png": _output(out, png), "record": _output(out, sidecar),
-                                           "alpha": _output(out, alpha)},
-                                          {"source_kind": frame.source_kind, "size": list(frame.size)}))
+                                           "alpha": _output(out, alpha)}, frame_info))
             except Exception as exc:
                 failed.add(job.frame)
-                results.append(UnitResult(uid, False, t_render + time.perf_counter() - t0, error=_message(exc),
-                                          hint=hint_for(exc, "render"), info={"stage": "render",
-                                                                               "trace": _trace(exc)}))
+                results += _failed_frames([job], exc, t_render + time.perf_counter() - t0, "render")
         del rendered
     if render_jobs and getattr(scene, "motion", None) is not None and not failed:
         results = _clips(task, out, brief, scene, cutout, maps, results)
     return results + _scene_rest(task, out, failed, frames)
+
+
+def _variant_key(spec: Any) -> str:
+    """A spec's variant name as frame jobs name it."""
+    return str(spec.provenance.get("variant_name") or f"v{spec.variant}")
+
+
+def _scene_specs(task: SceneTask, out: Path, render_jobs: list[Any]) -> tuple[Any, Any, Any, Any, int, dict[str, Any]]:
+    """The scene's brief, settled scene, the SKU's cut-out, maps and photo scale factor, and its
+    conditioned specs by variant name (``name@seed`` for frames re-rendered with a seed)."""
+    import dataclasses
+
+    from ..condition import condition_scene, cutout_hash
+    from .plan import scene_digest
+
+    brief = _brief(task.brief)
+    scene = task.settings.scene(next(sc for sc in brief.scenes if sc.name == task.scene))
+    cutout, maps, factor = _product(out, task.sku)
+    specs: dict[str, Any] = {}
+    for spec in condition_scene(scene, cutout, maps, task.sku, brief.name, scene_digest(scene), cutout_hash(cutout)):
+        specs[_variant_key(spec)] = spec
+    # frames with a seed from a re-render request: the scene conditioned again with that seed
+    for seed in sorted({j.seed for j in render_jobs if j.seed is not None}):
+        reseeded = dataclasses.replace(scene, seed=seed)
+        wanted = {j.variant for j in render_jobs if j.seed == seed}
+        for spec in condition_scene(reseeded, cutout, maps, task.sku, brief.name, scene_digest(reseeded),
+                                    cutout_hash(cutout)):
+            name = _variant_key(spec)
+            if name in wanted:
+                specs[f"{name}@{seed}"] = spec
+    return brief, scene, cutout, maps, factor, specs
+
+
+def _failed_frames(jobs: Sequence[Any], exc: BaseException, dt: float, stage: str) -> list[UnitResult]:
+    """A failed frame unit for each job, with the error, its hint and the stage it failed in."""
+    return [UnitResult(unit_id("frame", j.frame), False, dt, error=_message(exc), hint=hint_for(exc, stage),
+                       info={"stage": stage, "trace": _trace(exc)}) for j in jobs]
+
+
+def _render_groups(render_jobs: list[Any], specs: Mapping[str, Any], s: Any) -> list[list[Any]]:
+    """``(job, spec)`` pairs grouped for the renderer: the frames of one scene go to a batching
+    renderer (diffusion: its registered ``batch`` trait) together, so its variants are painted in
+    one model call; others one at a time. A job whose spec is missing is a group of its own."""
+    groups: list[list[Any]] = []
+    for job in render_jobs:
+        spec = specs.get(job.variant if job.seed is None else f"{job.variant}@{job.seed}")
+        last = groups[-1] if groups else None
+        if spec is not None and last and last[0][1] is not None and len(last) < _batch_size(spec, s):
+            last.append((job, spec))
+        else:
+            groups.append([(job, spec)])
+    return groups
+
+
+def _finish_frame(task: SceneTask, out: Path, job: Any, frame: Any, cutout: Any, maps: Any,
+                  factor: int) -> tuple[Path, Path, dict[str, Any]]:
+    """Relight a rendered frame, scale it to the photo, record its provenance and save it;
+    returns its PNG, its sidecar and the unit info (source kind, size)."""
+    import dataclasses
+
+    from ..relight import relight
+    from ..render import frame_at_photo_scale, save_frame
+
+    s = task.settings
+    if s.relight:
+        frame = relight(frame, cutout, maps, overwrite_input=True)  # the render is not kept
+    if s.relight_model:
+        from ..relight import relight_with
+
+        frame = relight_with(s.relight_model, frame, cutout, maps)
+    frame = frame_at_photo_scale(frame, factor)
+    prov = dict(frame.provenance)
+    prov.update(run_key=job.frame_key, photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
+    if task.photo:
+        prov["photo"] = task.photo
+    glass, transmission = _glass(out, task.sku)
+    if transmission is not None:
+        prov["transmission"] = transmission
+    frame = dataclasses.replace(frame, provenance=prov)
+    # QA checks the frame against the cut-out it was rendered from (the see-through one
+    # for glass at the photo's own size)
+    reference = glass if glass is not None and factor == 1 else out / task.sku / "cutout.png"
+    sidecar = Path(save_frame(out, frame, reference))
+    return sidecar.with_suffix(".png"), sidecar, {"source_kind": frame.source_kind, "size": list(frame.size)}
 
 
 def _clips(task: SceneTask, out: Path, brief: Any, scene: Any, cutout: Any, maps: Any,

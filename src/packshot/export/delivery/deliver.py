@@ -451,25 +451,15 @@ def export_frames(
     """
     t0 = time.perf_counter()
     profile_list = resolve_profiles(profiles)
-    feed_kinds = [feed] if isinstance(feed, str) else list(feed or [])
-    for kind in feed_kinds:
-        if kind not in feeds_mod.FEED_KINDS:
-            raise InputError("--feed", f"'{kind}' is not one of {', '.join(feeds_mod.FEED_KINDS)}")
-        feeds_mod.check_public_url(public_url, kind)
+    feed_kinds = _checked_feed_kinds(feed, public_url)
     namer = NameAllocator(template=template, on_collision=on_collision)
     from ...credentials.export_hook import ExportCredentials
 
     signing = ExportCredentials(credentials, product_text)  # bad credentials stop here, before any write
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
     destination.preflight()
-    # no export writes over one of its inputs (a frame, its sidecar, alpha or cut-out)
     frames = list(frames)
-    inputs = [f for item in frames if isinstance(item, (str, Path)) for f in input_files(item)]
-    destination.protect(inputs)
-    if local_manifest is not None:
-        from ...integrity import InputGuard
-
-        InputGuard(inputs).check(local_manifest)
+    _guard_inputs(frames, destination, local_manifest)
     fix = fixer or default_fixer()
     groups = plan_fixes(profile_list)
     order = {p.name: i for i, p in enumerate(profile_list)}
@@ -484,6 +474,38 @@ def export_frames(
             if on_progress is not None:
                 on_progress(source, frame_failures)
 
+    feed_urls = _write_feeds(feed_kinds, files, destination, public_url, failures)
+    manifest = build_manifest(destination, template, profile_list, files, failures, public_url, feed_urls)
+    manifest_url, local = _deliver_manifest(manifest, destination, manifest_name, local_manifest, failures)
+    return ExportResult(destination=destination.display, files=tuple(files), failures=tuple(failures),
+                        manifest_url=manifest_url, local_manifest=local, feed_urls=tuple(feed_urls),
+                        seconds=time.perf_counter() - t0)
+
+
+def _checked_feed_kinds(feed: str | Sequence[str] | None, public_url: str | None) -> list[str]:
+    """The feed kinds asked for, each known and with the public URL it needs (else InputError)."""
+    feed_kinds = [feed] if isinstance(feed, str) else list(feed or [])
+    for kind in feed_kinds:
+        if kind not in feeds_mod.FEED_KINDS:
+            raise InputError("--feed", f"'{kind}' is not one of {', '.join(feeds_mod.FEED_KINDS)}")
+        feeds_mod.check_public_url(public_url, kind)
+    return feed_kinds
+
+
+def _guard_inputs(frames: Sequence[Any], destination: Destination, local_manifest: str | Path | None) -> None:
+    """No export writes over one of its inputs (a frame, its sidecar, alpha or cut-out): the
+    destination is told them, and the local manifest path is checked against them."""
+    inputs = [f for item in frames if isinstance(item, (str, Path)) for f in input_files(item)]
+    destination.protect(inputs)
+    if local_manifest is not None:
+        from ...integrity import InputGuard
+
+        InputGuard(inputs).check(local_manifest)
+
+
+def _write_feeds(feed_kinds: Sequence[str], files: Sequence[ExportedFile], destination: Destination,
+                 public_url: str | None, failures: list[ExportFailure]) -> list[str]:
+    """Write each feed at the destination; returns their URLs (a feed that fails goes into ``failures``)."""
     feed_urls: list[str] = []
     for kind in feed_kinds:
         try:
@@ -493,18 +515,21 @@ def export_frames(
             feed_urls.append(destination.put_text(built.path, built.text, built.content_type).url)
         except PackshotError as exc:
             failures.append(ExportFailure(source=f"{kind} feed", profile=None, error=str(exc)))
+    return feed_urls
 
-    manifest = build_manifest(destination, template, profile_list, files, failures, public_url, feed_urls)
-    manifest_url, local = None, None
+
+def _deliver_manifest(manifest: Any, destination: Destination, manifest_name: str,
+                      local_manifest: str | Path | None,
+                      failures: list[ExportFailure]) -> tuple[str | None, Path | None]:
+    """Write the manifest at the destination (and locally); returns its URL and the local path
+    (None where not written: a failure goes into ``failures``)."""
     try:
         delivered, local = write_manifest(manifest, destination, manifest_name, local_manifest)
-        manifest_url = delivered.url
+        return delivered.url, local
     except (PackshotError, OSError) as exc:
         failures.append(ExportFailure(source=destination.display, profile=None, error=f"manifest: {exc}"))
         local = Path(local_manifest) if local_manifest is not None and Path(local_manifest).exists() else None
-    return ExportResult(destination=destination.display, files=tuple(files), failures=tuple(failures),
-                        manifest_url=manifest_url, local_manifest=local, feed_urls=tuple(feed_urls),
-                        seconds=time.perf_counter() - t0)
+        return None, local
 
 
 def export_frame_files(frame: Any, profiles: Iterable[Any], destination: str | Path | Destination,
