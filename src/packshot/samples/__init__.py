@@ -665,6 +665,65 @@ def _bottle_profile(height: float, radius: float):
     return profile
 
 
+MIN_PRIMITIVE_PX = 16
+"""Least side (px) of a primitive's image."""
+PRIMITIVE_AMBIENT = 0.18
+PRIMITIVE_LAMBERT = 0.82
+"""A primitive's shading: PRIMITIVE_AMBIENT + PRIMITIVE_LAMBERT x Lambert."""
+
+
+def _primitive_surface(kind: str, x: np.ndarray, y: np.ndarray, side: int, h: int, yaw_degrees: float,
+                       inside_only: bool = False):
+    """(inside, z, normal) at points (x, y) in centred pixel units, y up (broadcast together)."""
+    if kind == "box":
+        phi = np.deg2rad(yaw_degrees)
+        a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
+        s, c = np.sin(phi), np.cos(phi)
+        u_front = (x - b / 2 * s) / c  # on the face w = +b/2, normal (sin, 0, cos)
+        on_front = np.abs(u_front) <= a / 2
+        w_left = (x + a / 2 * c) / s  # on the face u = -a/2, normal (-cos, 0, sin)
+        on_left = (np.abs(w_left) <= b / 2) & ~on_front
+        z = np.where(on_front, -u_front * s + b / 2 * c, a / 2 * s + w_left * c)
+        n = np.where(on_front[..., None], np.array([s, 0.0, c]), np.array([-c, 0.0, s]))
+        inside = (on_front | on_left) & (np.abs(y) <= hh / 2)
+        return inside, z, n
+    if kind == "sphere":
+        radius = 0.38 * side
+        r = np.sqrt(np.clip(radius**2 - y**2, 0, None))
+        dr = -y / np.maximum(r, 1e-6)  # r r' = -y on a sphere
+        r = np.where(np.abs(y) < radius, r, -1.0)
+    elif kind == "cylinder":
+        radius, height = 0.26 * side, 0.80 * h
+        r = np.where(np.abs(y) <= height / 2, radius, -1.0)
+        dr = np.zeros_like(r)
+    else:
+        r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
+    inside = np.abs(x) < r
+    if inside_only:
+        return inside, None, None
+    z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
+    # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
+    n = np.stack(np.broadcast_arrays(x, -r * dr, z), axis=-1)
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    return inside, z, n
+
+
+def _shading_normals(normals: np.ndarray, valid: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The normals, edge pixels whose centre misses the shape taking the nearest valid normal."""
+    shading_normals = normals.copy()
+    if (~valid & (mask > 0)).any():
+        import cv2
+
+        _, labels = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        ys_valid, xs_valid = np.nonzero(valid)
+        lookup = np.zeros(labels.max() + 1, np.int64)
+        lookup[labels[ys_valid, xs_valid]] = np.arange(len(ys_valid))
+        nearest = lookup[labels]
+        shading_normals = normals[ys_valid[nearest], xs_valid[nearest]]
+    return shading_normals
+
+
 def make_primitive(
     kind: str = "sphere",
     size: int | tuple[int, int] = 256,
@@ -693,7 +752,7 @@ def make_primitive(
     if kind not in PRIMITIVE_KINDS:
         raise ValueError(f"kind must be one of {PRIMITIVE_KINDS}, got {kind!r}")
     w, h = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
-    if w < 16 or h < 16:
+    if w < MIN_PRIMITIVE_PX or h < MIN_PRIMITIVE_PX:
         raise ValueError(f"size must be at least 16, got {size}")
     if not 0 < yaw_degrees < 90:
         raise ValueError(f"yaw_degrees must be in (0, 90), got {yaw_degrees}")
@@ -701,51 +760,17 @@ def make_primitive(
     light_dir = light_dir / np.linalg.norm(light_dir)
     side = min(w, h)
 
-    def surface(x: np.ndarray, y: np.ndarray, inside_only: bool = False):
-        """(inside, z, normal) at points (x, y) in centred pixel units, y up (broadcast together)."""
-        if kind == "box":
-            phi = np.deg2rad(yaw_degrees)
-            a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
-            s, c = np.sin(phi), np.cos(phi)
-            u_front = (x - b / 2 * s) / c  # on the face w = +b/2, normal (sin, 0, cos)
-            on_front = np.abs(u_front) <= a / 2
-            w_left = (x + a / 2 * c) / s  # on the face u = -a/2, normal (-cos, 0, sin)
-            on_left = (np.abs(w_left) <= b / 2) & ~on_front
-            z = np.where(on_front, -u_front * s + b / 2 * c, a / 2 * s + w_left * c)
-            n = np.where(on_front[..., None], np.array([s, 0.0, c]), np.array([-c, 0.0, s]))
-            inside = (on_front | on_left) & (np.abs(y) <= hh / 2)
-            return inside, z, n
-        if kind == "sphere":
-            radius = 0.38 * side
-            r = np.sqrt(np.clip(radius**2 - y**2, 0, None))
-            dr = -y / np.maximum(r, 1e-6)  # r r' = -y on a sphere
-            r = np.where(np.abs(y) < radius, r, -1.0)
-        elif kind == "cylinder":
-            radius, height = 0.26 * side, 0.80 * h
-            r = np.where(np.abs(y) <= height / 2, radius, -1.0)
-            dr = np.zeros_like(r)
-        else:
-            r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
-        inside = np.abs(x) < r
-        if inside_only:
-            return inside, None, None
-        z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
-        # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
-        n = np.stack(np.broadcast_arrays(x, -r * dr, z), axis=-1)
-        n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
-        return inside, z, n
-
     # exact coverage from 4 x 4 subpixel centres
     S = SUPERSAMPLE
     sx = (np.arange(w * S, dtype=np.float64) + 0.5) / S - w / 2
     sy = h / 2 - (np.arange(h * S, dtype=np.float64) + 0.5) / S
-    inside_ss, _, _ = surface(sx[None, :], sy[:, None], inside_only=True)
+    inside_ss, _, _ = _primitive_surface(kind, sx[None, :], sy[:, None], side, h, yaw_degrees, inside_only=True)
     inside_ss = np.broadcast_to(inside_ss, (h * S, w * S))
     mask = inside_ss.reshape(h, S, w, S).mean(axis=(1, 3)).astype(np.float32)
 
     px = (np.arange(w, dtype=np.float64) + 0.5) - w / 2
     py = h / 2 - (np.arange(h, dtype=np.float64) + 0.5)
-    valid, z, normals = surface(px[None, :], py[:, None])
+    valid, z, normals = _primitive_surface(kind, px[None, :], py[:, None], side, h, yaw_degrees)
     valid = np.broadcast_to(valid, (h, w))
     z = np.broadcast_to(z, (h, w))
     normals = np.broadcast_to(normals, (h, w, 3))
@@ -754,19 +779,9 @@ def make_primitive(
     normals = np.where(valid[..., None], normals, 0.0).astype(np.float32)
 
     # shading: Lambert + ambient; edge pixels whose centre misses the shape take the nearest normal
-    shading_normals = normals.copy()
-    if (~valid & (mask > 0)).any():
-        import cv2
-
-        _, labels = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
-        ys_valid, xs_valid = np.nonzero(valid)
-        lookup = np.zeros(labels.max() + 1, np.int64)
-        lookup[labels[ys_valid, xs_valid]] = np.arange(len(ys_valid))
-        nearest = lookup[labels]
-        shading_normals = normals[ys_valid[nearest], xs_valid[nearest]]
+    shading_normals = _shading_normals(normals, valid, mask)
     lambert = np.clip(shading_normals @ light_dir.astype(np.float32), 0.0, 1.0)
-    fg = np.asarray(albedo, np.float32) * (0.18 + 0.82 * lambert)[..., None]
+    fg = np.asarray(albedo, np.float32) * (PRIMITIVE_AMBIENT + PRIMITIVE_LAMBERT * lambert)[..., None]
     a3 = mask[..., None]
     image = (fg * a3 + np.asarray(backdrop, np.float32) * (1 - a3)).astype(np.float32)
     return Primitive(image=image, mask=mask, depth=depth, normals=normals, valid=valid, kind=kind,
