@@ -468,6 +468,69 @@ def _backdrop_image(bg, background_lin, gradient: float, w: int, h: int) -> np.n
     return image
 
 
+def _product_crop(geom, top_y: float, base_y: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """The crop (x0, y0, x1, y1) around the product that its coverage is computed in."""
+    cx0 = int(np.clip(np.floor(geom.x_range[0]) - CROP_PAD_PX, 0, w))
+    cx1 = int(np.clip(np.ceil(geom.x_range[1]) + CROP_PAD_PX, 0, w))
+    cy0 = int(np.clip(np.floor(top_y) - CROP_PAD_PX, 0, h))
+    cy1 = int(np.clip(np.ceil(base_y) + CROP_PAD_PX, 0, h))
+    return cx0, cy0, cx1, cy1
+
+
+def _surface_grid(geom, alpha_crop, crop_box, cx: float, top_y: float, base_y: float, ph: float):
+    """Pixel centres ``ys``, ``xs`` of the crop, row centres, the horizontal surface coordinate
+    ``nx`` in [-1, 1], ``t`` (0 at the top, 1 at the floor) and the darkening near the floor."""
+    cx0, cy0, cx1, cy1 = crop_box
+    ys = (np.arange(cy0, cy1, dtype=np.float32) + 0.5)[:, None]
+    xs = (np.arange(cx0, cx1, dtype=np.float32) + 0.5)[None, :]
+    centre, half = _row_extents(alpha_crop, cx - cx0, geom.half_w)
+    nx = np.clip((xs - cx0 - centre[:, None]) / half[:, None], -1.0, 1.0)
+    t = np.clip((ys - top_y) / max(ph, 1.0), 0.0, 1.0)  # 0 at the top, 1 at the floor
+    floor_darkening = 1.0 - 0.06 * t - 0.22 * np.exp(-(base_y - ys) / max(0.015 * ph, 0.75))
+    return ys, xs, centre, nx, t, floor_darkening
+
+
+def _cap_box(geom) -> tuple[int, int, int, int] | None:
+    """The cap's box in image pixels (None for a kind without one)."""
+    if geom.cap_rect is None:
+        return None
+    return (int(np.floor(geom.x_range[0])), int(np.floor(geom.cap_rect[0])),
+            int(np.ceil(geom.x_range[1])), int(np.ceil(geom.cap_rect[1])))
+
+
+def _part_colours(kind, coverage, paper, accent, label_box, label_lin, origin, shape) -> dict:
+    """Base colour (linear) per part: a constant (3,) except the body, which carries the label."""
+    cx0, cy0 = origin
+    ch, cw = shape
+    lx0, ly0, lx1, ly1 = label_box
+    paper_lin = srgb_to_linear(np.array(paper, np.float32))
+    accent_lin = srgb_to_linear(np.array(accent, np.float32))
+    body_lin = accent_lin if kind in ("can", "pouch") else paper_lin
+    base = {part: body_lin for part in coverage}
+    if _BODY in base:
+        base[_BODY] = np.broadcast_to(body_lin, (ch, cw, 3)).copy()
+        base[_BODY][ly0 - cy0 : ly1 - cy0, lx0 - cx0 : lx1 - cx0] = label_lin
+    if _CAP in base:
+        cap_srgb = accent if kind == "jar" else CAP_SRGB.get(kind)
+        if cap_srgb is None:  # pouch seal: the body colour, a little darker
+            base[_CAP] = body_lin * POUCH_SEAL_SHADE
+        else:
+            base[_CAP] = srgb_to_linear(np.array(cap_srgb, np.float32))
+    if kind == "box" and _TOP in base:
+        base[_TOP] = paper_lin * 0.9 + 0.06
+    return base
+
+
+def _sensor(image: np.ndarray, noise: float, jpeg_quality: int | None, rng: np.random.Generator) -> np.ndarray:
+    """The photo with sensor noise (sRGB units) and a JPEG round trip, when asked for."""
+    if noise > 0:
+        s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
+        image = srgb_to_linear(np.clip(s, 0, 1))
+    if jpeg_quality is not None:
+        image = decode_image(encode_image(image, "JPEG", quality=int(jpeg_quality), icc=False), "<sample>").rgb
+    return image
+
+
 def make_product(
     kind: str = "bottle",
     seed: int = 0,
@@ -516,40 +579,16 @@ def make_product(
     geom, cx, top_y, base_y, ph = _place_product(kind, rng, w, h, scale)
 
     # --- exact coverage of every part, inside the product's crop only ---
-    cx0 = int(np.clip(np.floor(geom.x_range[0]) - CROP_PAD_PX, 0, w))
-    cx1 = int(np.clip(np.ceil(geom.x_range[1]) + CROP_PAD_PX, 0, w))
-    cy0 = int(np.clip(np.floor(top_y) - CROP_PAD_PX, 0, h))
-    cy1 = int(np.clip(np.ceil(base_y) + CROP_PAD_PX, 0, h))
+    cx0, cy0, cx1, cy1 = _product_crop(geom, top_y, base_y, w, h)
     coverage = _part_coverage(geom, (cx0, cy0, cx1, cy1))
     alpha_crop = sum(coverage.values()).astype(np.float32)
-    ch, cw = alpha_crop.shape
 
     # --- colour and shading, once per pixel, in linear light ---
-    ys = (np.arange(cy0, cy1, dtype=np.float32) + 0.5)[:, None]
-    xs = (np.arange(cx0, cx1, dtype=np.float32) + 0.5)[None, :]
-    centre, half = _row_extents(alpha_crop, cx - cx0, geom.half_w)
-    nx = np.clip((xs - cx0 - centre[:, None]) / half[:, None], -1.0, 1.0)
-    t = np.clip((ys - top_y) / max(ph, 1.0), 0.0, 1.0)  # 0 at the top, 1 at the floor
-    floor_darkening = 1.0 - 0.06 * t - 0.22 * np.exp(-(base_y - ys) / max(0.015 * ph, 0.75))
-
-    paper_lin = srgb_to_linear(np.array(paper, np.float32))
-    accent_lin = srgb_to_linear(np.array(accent, np.float32))
-    body_lin = accent_lin if kind in ("can", "pouch") else paper_lin
-    # base colour per part: a constant (3,) except the body, which carries the label
-    base = {part: body_lin for part in coverage}
-    (lx0, ly0, lx1, ly1), artwork, label_lin = _label_pixels(geom, label, paper, accent)
-    if _BODY in base:
-        base[_BODY] = np.broadcast_to(body_lin, (ch, cw, 3)).copy()
-        base[_BODY][ly0 - cy0 : ly1 - cy0, lx0 - cx0 : lx1 - cx0] = label_lin
+    ys, xs, centre, nx, t, floor_darkening = _surface_grid(geom, alpha_crop, (cx0, cy0, cx1, cy1), cx, top_y,
+                                                           base_y, ph)
+    label_box, artwork, label_lin = _label_pixels(geom, label, paper, accent)
+    base = _part_colours(kind, coverage, paper, accent, label_box, label_lin, (cx0, cy0), alpha_crop.shape)
     shade, glow = _part_shading(kind, geom, rng, nx, t, xs, ys, centre, cx0, top_y, base_y, ph, base)
-    if _CAP in base:
-        cap_srgb = accent if kind == "jar" else CAP_SRGB.get(kind)
-        if cap_srgb is None:  # pouch seal: the body colour, a little darker
-            base[_CAP] = body_lin * POUCH_SEAL_SHADE
-        else:
-            base[_CAP] = srgb_to_linear(np.array(cap_srgb, np.float32))
-    if kind == "box" and _TOP in base:
-        base[_TOP] = paper_lin * 0.9 + 0.06
     fg = _composite_parts(kind, coverage, base, shade, glow, floor_darkening, alpha_crop)
 
     # --- backdrop with light fall-off and a soft contact shadow ---
@@ -562,19 +601,11 @@ def make_product(
     image[cy0:cy1, cx0:cx1] = fg * a3 + region * (1 - a3)
     mask = np.zeros((h, w), np.float32)
     mask[cy0:cy1, cx0:cx1] = alpha_crop
-
-    if noise > 0:
-        s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
-        image = srgb_to_linear(np.clip(s, 0, 1))
-    if jpeg_quality is not None:
-        image = decode_image(encode_image(image, "JPEG", quality=int(jpeg_quality), icc=False), "<sample>").rgb
-    cap_box = None
-    if geom.cap_rect is not None:
-        cap_box = (int(np.floor(geom.x_range[0])), int(np.floor(geom.cap_rect[0])),
-                   int(np.ceil(geom.x_range[1])), int(np.ceil(geom.cap_rect[1])))
+    image = _sensor(image, noise, jpeg_quality, rng)
+    cap_box = _cap_box(geom)
     return SampleProduct(
         image=np.ascontiguousarray(image, dtype=np.float32), mask=mask, kind=kind, label_lines=tuple(label),
-        label_box=(lx0, ly0, lx1, ly1), artwork=artwork,
+        label_box=label_box, artwork=artwork,
         background=tuple(float(c) for c in background_lin), seed=seed,
         meta={"backdrop": backdrop, "noise": noise, "scale": scale, "jpeg_quality": jpeg_quality,
               "cap_box": cap_box},
