@@ -195,6 +195,53 @@ def _pipeline_frame(cut_rgb: np.ndarray, cut_alpha: np.ndarray, size: int, rng: 
     return frame.rgb, frame.product_alpha, np.asarray(frame.provenance["render"]["matrix"], np.float64), preset
 
 
+CAP_GROWTH = 1.05
+"""Scale of the cap region in a ``cap-growth`` defect."""
+COLOUR_SHIFT_DE = 4.0
+"""Target CIEDE2000 shift of the product's colour in a ``colour`` defect."""
+
+
+def _label_defect(label: tuple[str, ...], defect: str, drng: np.random.Generator) -> tuple[tuple[str, ...], str]:
+    """The frame's label lines with a text defect planted (``digit``, ``word-*``), and a note."""
+    if defect == "digit":
+        claim = label[2]
+        digits = [i for i, ch in enumerate(claim) if ch.isdigit()]
+        i = digits[int(drng.integers(len(digits)))]
+        old = int(claim[i])
+        new = (old + int(drng.integers(1, 9))) % 10
+        if i == digits[0] and new == 0:
+            new = (old + 1) % 10 or 1
+        changed = claim[:i] + str(new) + claim[i + 1:]
+        return (label[0], label[1], changed), f"{claim!r} -> {changed!r}"
+    if defect == "word-removed":
+        words = label[1].split()
+        j = int(drng.integers(len(words)))
+        kept = " ".join(w for k, w in enumerate(words) if k != j)
+        return (label[0], kept, label[2]), f"{label[1]!r} -> {kept!r}"
+    if defect == "word-invented":
+        word = _INVENTED_WORDS[int(drng.integers(len(_INVENTED_WORDS)))]
+        words = label[1].split()
+        j = int(drng.integers(len(words) + 1))
+        added = " ".join(words[:j] + [word] + words[j:])
+        return (label[0], added, label[2]), f"{label[1]!r} -> {added!r}"
+    return label, ""
+
+
+def _image_defect(frame: np.ndarray, defect: str, ref_alpha: np.ndarray, brand_box, cap_box: Box,
+                  drng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The frame with a pixel defect planted (``logo-bend``, ``cap-growth``, ``colour``), and a note.
+
+    ``brand_box`` is called for the brand line's box (only a ``logo-bend`` needs it).
+    """
+    if defect == "logo-bend":
+        return _bend_logo(frame, ref_alpha, brand_box(), drng)
+    if defect == "cap-growth":
+        return _grow_region(frame, ref_alpha, cap_box, CAP_GROWTH)
+    if defect == "colour":
+        return _shift_colour(frame, ref_alpha, COLOUR_SHIFT_DE, drng)
+    return frame, ""
+
+
 def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, relight: bool = True,
               engine: str = "stand-in") -> Case:
     """Build one frame of a generated product with ``defect`` planted (see :data:`DEFECTS`).
@@ -225,33 +272,8 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     backdrop = _backdrop((size, size), _BACKDROPS[int(rng.integers(len(_BACKDROPS)))], ref_alpha, rng)
     light_seed = int(rng.integers(1 << 30))
 
-    frame_label = label
-    notes = ""
     drng = np.random.default_rng([seed, 202, DEFECTS.index(defect)])
-    if defect == "digit":
-        claim = label[2]
-        digits = [i for i, ch in enumerate(claim) if ch.isdigit()]
-        i = digits[int(drng.integers(len(digits)))]
-        old = int(claim[i])
-        new = (old + int(drng.integers(1, 9))) % 10
-        if i == digits[0] and new == 0:
-            new = (old + 1) % 10 or 1
-        changed = claim[:i] + str(new) + claim[i + 1:]
-        frame_label = (label[0], label[1], changed)
-        notes = f"{claim!r} -> {changed!r}"
-    elif defect == "word-removed":
-        words = label[1].split()
-        j = int(drng.integers(len(words)))
-        kept = " ".join(w for k, w in enumerate(words) if k != j)
-        frame_label = (label[0], kept, label[2])
-        notes = f"{label[1]!r} -> {kept!r}"
-    elif defect == "word-invented":
-        word = _INVENTED_WORDS[int(drng.integers(len(_INVENTED_WORDS)))]
-        words = label[1].split()
-        j = int(drng.integers(len(words) + 1))
-        added = " ".join(words[:j] + [word] + words[j:])
-        frame_label = (label[0], added, label[2])
-        notes = f"{label[1]!r} -> {added!r}"
+    frame_label, notes = _label_defect(label, defect, drng)
 
     f_rgb, f_alpha = cut_rgb, cut_alpha
     if frame_label != label:
@@ -272,13 +294,8 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     cap_h = (box[3] - box[1]) * _CAP_SHARE[kind]
     cap_box = (box[0], box[1], box[2], int(np.ceil(box[1] + cap_h)))
 
-    planted = ""
-    if defect == "logo-bend":
-        frame, planted = _bend_logo(frame, ref_alpha, brand_text_box(sample, label, matrix), drng)
-    elif defect == "cap-growth":
-        frame, planted = _grow_region(frame, ref_alpha, cap_box, 1.05)
-    elif defect == "colour":
-        frame, planted = _shift_colour(frame, ref_alpha, 4.0, drng)
+    frame, planted = _image_defect(frame, defect, ref_alpha, lambda: brand_text_box(sample, label, matrix),
+                                   cap_box, drng)
     if planted:
         notes = f"{notes}; {planted}" if notes else planted
 

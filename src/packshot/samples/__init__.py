@@ -317,6 +317,220 @@ def _cylinder_shade(nx: np.ndarray, specular: float, rim: float) -> tuple[np.nda
     return diffuse.astype(np.float32), highlight.astype(np.float32)
 
 
+MIN_IMAGE_PX = 32
+"""Least width and height (px) of a generated photo."""
+MIN_PRODUCT_PX = 16
+"""Least height (px) of a generated product."""
+SCALE_RANGE = (0.05, 0.95)
+"""Allowed product height as a share of the image height."""
+CROP_PAD_PX = 2
+"""Pixels around the product's extent in the crop its coverage is computed in."""
+CYLINDER_SPECULAR = {"can": 0.55, "jar": 0.40, "bottle": 0.28}
+"""Specular strength of the cylindrical kinds."""
+CYLINDER_RIM = 0.12
+"""Rim darkening of the cylindrical kinds."""
+CAP_SRGB = {"bottle": (0.25, 0.25, 0.27), "can": (0.78, 0.78, 0.80)}
+"""sRGB colour of a cap (the jar's lid is the accent colour, the pouch's seal the body's, darker)."""
+POUCH_SEAL_SHADE = 0.85
+"""Share of the body colour a pouch's seal has."""
+JAR_TRANSMIT = (0.88, 0.04)
+"""Glass jar: its colour x JAR_TRANSMIT[0] + JAR_TRANSMIT[1] (a little of the backdrop's light comes through)."""
+GRADIENT_GRID = 4
+"""The backdrop's fall-off is evaluated on a grid this many times coarser than the image."""
+LABEL_INK = (0.1, 0.1, 0.12)
+"""sRGB colour of the label's text."""
+
+
+def _check_product_args(kind, size, scale, noise, jpeg_quality, backdrop) -> tuple[int, int]:
+    """The image's (width, height); a ValueError names any argument out of range."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    w, h = int(size[0]), int(size[1])
+    if w < MIN_IMAGE_PX or h < MIN_IMAGE_PX:
+        raise ValueError(f"size must be at least 32x32, got {size}")
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        raise ValueError(f"scale must be in [0.05, 0.95], got {scale}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    if jpeg_quality is not None and not 1 <= int(jpeg_quality) <= 100:
+        raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
+    if isinstance(backdrop, str) and backdrop not in BACKDROPS:
+        raise ValueError(f"backdrop must be one of {sorted(BACKDROPS)} or an sRGB triple, got {backdrop!r}")
+    return w, h
+
+
+def _place_product(kind: str, rng: np.random.Generator, w: int, h: int, scale: float):
+    """The product's geometry, centre x, top and base y and height (px), moved inside the image."""
+    ph = scale * h * float(rng.uniform(0.92, 1.05))
+    cx = w / 2 + float(rng.uniform(-0.05, 0.05)) * w
+    base_y = h * 0.5 + ph / 2 + float(rng.uniform(-0.02, 0.03)) * h
+    top_y = base_y - ph
+    if ph < MIN_PRODUCT_PX:
+        raise ValueError(f"the product would be {ph:.1f} px tall at scale {scale}: it needs at least 16 px "
+                         "(raise scale or the image height)")
+    state = rng.bit_generator.state
+    geom = _geometry(kind, rng, cx, top_y, base_y, ph)
+    # the random placement may push a large product over the edge: move it back in if it fits
+    dx = max(0.0, 1.0 - geom.x_range[0]) - max(0.0, geom.x_range[1] - (w - 1.0))
+    dy = max(0.0, 1.0 - top_y) - max(0.0, base_y - (h - 1.0))
+    if dx or dy:
+        cx, top_y, base_y = cx + dx, top_y + dy, base_y + dy
+        rng.bit_generator.state = state  # the same proportions, redrawn at the new place
+        geom = _geometry(kind, rng, cx, top_y, base_y, ph)
+    if geom.x_range[0] < 0 or geom.x_range[1] > w or top_y < 0 or base_y > h:
+        raise ValueError(f"a {kind} at scale {scale} does not fit in a {w}x{h} image "
+                         f"(it spans x {geom.x_range[0]:.0f}..{geom.x_range[1]:.0f}, y {top_y:.0f}..{base_y:.0f}): "
+                         "lower scale or widen the image")
+    return geom, cx, top_y, base_y, ph
+
+
+def _label_pixels(geom, label, paper, accent):
+    """The label's whole-pixel rectangle, its master artwork (linear) and the artwork at photo size.
+
+    The label is drawn at SUPERSAMPLE x its size (the master artwork) and area-averaged into the
+    photo; whole pixels inside the label's rectangle, so the label box lies wholly on the product.
+    """
+    import cv2
+
+    S = SUPERSAMPLE
+    lx0, ly0 = (int(np.ceil(v)) for v in geom.label_rect[:2])
+    lx1, ly1 = (int(np.floor(v)) for v in geom.label_rect[2:])
+    lw, lh = max(lx1 - lx0, 1), max(ly1 - ly0, 1)
+    lx1, ly1 = lx0 + lw, ly0 + lh
+    art = _label_artwork(tuple(label), lw * S, lh * S, LABEL_INK, paper, accent)
+    artwork = srgb8_to_linear(np.asarray(art))
+    label_lin = cv2.resize(artwork, (lw, lh), interpolation=cv2.INTER_AREA)  # exact S x S means
+    return (lx0, ly0, lx1, ly1), artwork, label_lin
+
+
+def _part_shading(kind, geom, rng, nx, t, xs, ys, centre, cx0, top_y, base_y, ph, parts):
+    """Diffuse ``shade`` and additive ``glow`` maps per part for the kind's shape."""
+    if geom.shaded == "cylinder":
+        diffuse, highlight = _cylinder_shade(nx, CYLINDER_SPECULAR[kind], rim=CYLINDER_RIM)
+        shade = {p: diffuse for p in parts}
+        glow = {p: highlight for p in parts}
+    elif geom.shaded == "box":
+        front = 0.90 - 0.05 * t - 0.06 * np.clip((xs - cx0 - centre[:, None]) / geom.half_w, -1, 1)
+        shade = {_BODY: front, _SIDE: np.full_like(front, 0.50), _TOP: np.full_like(front, 1.05)}
+        glow = {p: 0.0 for p in parts}
+    else:  # pouch: a soft pillow with faint creases
+        mid = (top_y + base_y) / 2
+        v = (ys - mid) / max(ph / 2, 1.0)
+        nz = np.sqrt(np.clip(1.0 - 0.75 * nx * nx - 0.35 * v * v, 0.05, 1.0))
+        phase = float(rng.uniform(0, 2 * np.pi))
+        crease = 1.0 + 0.025 * np.sin(ys * (9.0 / max(ph, 1.0)) * np.pi + phase) * np.cos(xs * 0.021 + phase)
+        lam = 0.5 + 0.5 * (nx * _KEY_LIGHT[0] + nz * _KEY_LIGHT[2] - v * _KEY_LIGHT[1] * 0.5)
+        shade = {p: (0.12 + 0.95 * lam**2) * crease for p in parts}
+        glow = {p: 0.10 * np.exp(-(((nx + 0.30) / 0.22) ** 2)) * nz for p in parts}
+    return shade, glow
+
+
+def _composite_parts(kind, coverage, base, shade, glow, floor_darkening, alpha_crop) -> np.ndarray:
+    """The product's straight (un-premultiplied) colour: every part lit and added by its coverage."""
+    ch, cw = alpha_crop.shape
+    fg_sum = np.zeros((ch, cw, 3), np.float32)
+    full = (ch, cw)
+    for part, cov in coverage.items():
+        # work on the part's own bounding box only (the box's faces, a cap: small regions)
+        rows, cols = np.flatnonzero(cov.any(axis=1)), np.flatnonzero(cov.any(axis=0))
+        win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+
+        def crop(a):
+            """The part's window of a map (H x W, H x 1, 1 x W, scalar), colour image or constant colour."""
+            a = np.asarray(a, np.float32)
+            if a.ndim == 3:
+                return a[win]
+            if a.ndim == 1:  # a constant colour
+                return a
+            return np.broadcast_to(a, full)[win]
+
+        light = crop(shade[part]) * crop(floor_darkening)
+        colour = crop(base[part]) * light[..., None] + crop(glow[part])[..., None]
+        if kind == "jar":  # glass: a little of the backdrop's light comes through
+            colour = colour * JAR_TRANSMIT[0] + JAR_TRANSMIT[1]
+        fg_sum[win] += np.clip(colour, 0.0, 1.0) * cov[win][..., None]
+    return fg_sum / np.maximum(alpha_crop, 1e-6)[..., None]
+
+
+def _backdrop_image(bg, background_lin, gradient: float, w: int, h: int) -> np.ndarray:
+    """The backdrop (linear) with its top-to-bottom light fall-off and side vignette."""
+    import cv2
+
+    if gradient:
+        # the fall-off is smooth: evaluate it on a coarse grid and interpolate (16x fewer powers)
+        gh, gw = max(2, h // GRADIENT_GRID), max(2, w // GRADIENT_GRID)
+        yy = np.linspace(0, 1, gh, dtype=np.float32)[:, None, None]
+        xx = np.linspace(-1, 1, gw, dtype=np.float32)[None, :, None]
+        bg_srgb = np.array(bg, np.float32) * (1 - gradient * yy) * (1 - gradient * 0.5 * xx**2)
+        return cv2.resize(srgb_to_linear(np.clip(bg_srgb, 0, 1)), (w, h), interpolation=cv2.INTER_LINEAR)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = background_lin
+    return image
+
+
+def _product_crop(geom, top_y: float, base_y: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """The crop (x0, y0, x1, y1) around the product that its coverage is computed in."""
+    cx0 = int(np.clip(np.floor(geom.x_range[0]) - CROP_PAD_PX, 0, w))
+    cx1 = int(np.clip(np.ceil(geom.x_range[1]) + CROP_PAD_PX, 0, w))
+    cy0 = int(np.clip(np.floor(top_y) - CROP_PAD_PX, 0, h))
+    cy1 = int(np.clip(np.ceil(base_y) + CROP_PAD_PX, 0, h))
+    return cx0, cy0, cx1, cy1
+
+
+def _surface_grid(geom, alpha_crop, crop_box, cx: float, top_y: float, base_y: float, ph: float):
+    """Pixel centres ``ys``, ``xs`` of the crop, row centres, the horizontal surface coordinate
+    ``nx`` in [-1, 1], ``t`` (0 at the top, 1 at the floor) and the darkening near the floor."""
+    cx0, cy0, cx1, cy1 = crop_box
+    ys = (np.arange(cy0, cy1, dtype=np.float32) + 0.5)[:, None]
+    xs = (np.arange(cx0, cx1, dtype=np.float32) + 0.5)[None, :]
+    centre, half = _row_extents(alpha_crop, cx - cx0, geom.half_w)
+    nx = np.clip((xs - cx0 - centre[:, None]) / half[:, None], -1.0, 1.0)
+    t = np.clip((ys - top_y) / max(ph, 1.0), 0.0, 1.0)  # 0 at the top, 1 at the floor
+    floor_darkening = 1.0 - 0.06 * t - 0.22 * np.exp(-(base_y - ys) / max(0.015 * ph, 0.75))
+    return ys, xs, centre, nx, t, floor_darkening
+
+
+def _cap_box(geom) -> tuple[int, int, int, int] | None:
+    """The cap's box in image pixels (None for a kind without one)."""
+    if geom.cap_rect is None:
+        return None
+    return (int(np.floor(geom.x_range[0])), int(np.floor(geom.cap_rect[0])),
+            int(np.ceil(geom.x_range[1])), int(np.ceil(geom.cap_rect[1])))
+
+
+def _part_colours(kind, coverage, paper, accent, label_box, label_lin, origin, shape) -> dict:
+    """Base colour (linear) per part: a constant (3,) except the body, which carries the label."""
+    cx0, cy0 = origin
+    ch, cw = shape
+    lx0, ly0, lx1, ly1 = label_box
+    paper_lin = srgb_to_linear(np.array(paper, np.float32))
+    accent_lin = srgb_to_linear(np.array(accent, np.float32))
+    body_lin = accent_lin if kind in ("can", "pouch") else paper_lin
+    base = {part: body_lin for part in coverage}
+    if _BODY in base:
+        base[_BODY] = np.broadcast_to(body_lin, (ch, cw, 3)).copy()
+        base[_BODY][ly0 - cy0 : ly1 - cy0, lx0 - cx0 : lx1 - cx0] = label_lin
+    if _CAP in base:
+        cap_srgb = accent if kind == "jar" else CAP_SRGB.get(kind)
+        if cap_srgb is None:  # pouch seal: the body colour, a little darker
+            base[_CAP] = body_lin * POUCH_SEAL_SHADE
+        else:
+            base[_CAP] = srgb_to_linear(np.array(cap_srgb, np.float32))
+    if kind == "box" and _TOP in base:
+        base[_TOP] = paper_lin * 0.9 + 0.06
+    return base
+
+
+def _sensor(image: np.ndarray, noise: float, jpeg_quality: int | None, rng: np.random.Generator) -> np.ndarray:
+    """The photo with sensor noise (sRGB units) and a JPEG round trip, when asked for."""
+    if noise > 0:
+        s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
+        image = srgb_to_linear(np.clip(s, 0, 1))
+    if jpeg_quality is not None:
+        image = decode_image(encode_image(image, "JPEG", quality=int(jpeg_quality), icc=False), "<sample>").rgb
+    return image
+
+
 def make_product(
     kind: str = "bottle",
     seed: int = 0,
@@ -352,21 +566,7 @@ def make_product(
     -------
     SampleProduct
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    w, h = int(size[0]), int(size[1])
-    if w < 32 or h < 32:
-        raise ValueError(f"size must be at least 32x32, got {size}")
-    if not 0.05 <= scale <= 0.95:
-        raise ValueError(f"scale must be in [0.05, 0.95], got {scale}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    if jpeg_quality is not None and not 1 <= int(jpeg_quality) <= 100:
-        raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
-    if isinstance(backdrop, str) and backdrop not in BACKDROPS:
-        raise ValueError(f"backdrop must be one of {sorted(BACKDROPS)} or an sRGB triple, got {backdrop!r}")
-    import cv2
-
+    w, h = _check_product_args(kind, size, scale, noise, jpeg_quality, backdrop)
     rng = np.random.default_rng(seed)
     bg = BACKDROPS[backdrop] if isinstance(backdrop, str) else tuple(float(c) for c in backdrop)
     accent, paper = _PALETTES[int(rng.integers(len(_PALETTES)))]
@@ -376,126 +576,24 @@ def make_product(
             _LINES[int(rng.integers(len(_LINES)))],
             _CLAIMS[int(rng.integers(len(_CLAIMS)))],
         )
-    ph = scale * h * float(rng.uniform(0.92, 1.05))
-    cx = w / 2 + float(rng.uniform(-0.05, 0.05)) * w
-    base_y = h * 0.5 + ph / 2 + float(rng.uniform(-0.02, 0.03)) * h
-    top_y = base_y - ph
-    if ph < 16:
-        raise ValueError(f"the product would be {ph:.1f} px tall at scale {scale}: it needs at least 16 px "
-                         "(raise scale or the image height)")
-    state = rng.bit_generator.state
-    geom = _geometry(kind, rng, cx, top_y, base_y, ph)
-    # the random placement may push a large product over the edge: move it back in if it fits
-    dx = max(0.0, 1.0 - geom.x_range[0]) - max(0.0, geom.x_range[1] - (w - 1.0))
-    dy = max(0.0, 1.0 - top_y) - max(0.0, base_y - (h - 1.0))
-    if dx or dy:
-        cx, top_y, base_y = cx + dx, top_y + dy, base_y + dy
-        rng.bit_generator.state = state  # the same proportions, redrawn at the new place
-        geom = _geometry(kind, rng, cx, top_y, base_y, ph)
-    if geom.x_range[0] < 0 or geom.x_range[1] > w or top_y < 0 or base_y > h:
-        raise ValueError(f"a {kind} at scale {scale} does not fit in a {w}x{h} image "
-                         f"(it spans x {geom.x_range[0]:.0f}..{geom.x_range[1]:.0f}, y {top_y:.0f}..{base_y:.0f}): "
-                         "lower scale or widen the image")
+    geom, cx, top_y, base_y, ph = _place_product(kind, rng, w, h, scale)
 
     # --- exact coverage of every part, inside the product's crop only ---
-    cx0 = int(np.clip(np.floor(geom.x_range[0]) - 2, 0, w))
-    cx1 = int(np.clip(np.ceil(geom.x_range[1]) + 2, 0, w))
-    cy0 = int(np.clip(np.floor(top_y) - 2, 0, h))
-    cy1 = int(np.clip(np.ceil(base_y) + 2, 0, h))
+    cx0, cy0, cx1, cy1 = _product_crop(geom, top_y, base_y, w, h)
     coverage = _part_coverage(geom, (cx0, cy0, cx1, cy1))
     alpha_crop = sum(coverage.values()).astype(np.float32)
-    ch, cw = alpha_crop.shape
 
     # --- colour and shading, once per pixel, in linear light ---
-    ys = (np.arange(cy0, cy1, dtype=np.float32) + 0.5)[:, None]
-    xs = (np.arange(cx0, cx1, dtype=np.float32) + 0.5)[None, :]
-    centre, half = _row_extents(alpha_crop, cx - cx0, geom.half_w)
-    nx = np.clip((xs - cx0 - centre[:, None]) / half[:, None], -1.0, 1.0)
-    t = np.clip((ys - top_y) / max(ph, 1.0), 0.0, 1.0)  # 0 at the top, 1 at the floor
-    floor_darkening = 1.0 - 0.06 * t - 0.22 * np.exp(-(base_y - ys) / max(0.015 * ph, 0.75))
-
-    paper_lin = srgb_to_linear(np.array(paper, np.float32))
-    accent_lin = srgb_to_linear(np.array(accent, np.float32))
-    body_lin = accent_lin if kind in ("can", "pouch") else paper_lin
-    # base colour per part: a constant (3,) except the body, which carries the label
-    base = {part: body_lin for part in coverage}
-
-    # the label: drawn at SUPERSAMPLE x its size (the master artwork), area-averaged into the photo
-    S = SUPERSAMPLE
-    # whole pixels inside the label's rectangle, so the label box lies wholly on the product
-    lx0, ly0 = (int(np.ceil(v)) for v in geom.label_rect[:2])
-    lx1, ly1 = (int(np.floor(v)) for v in geom.label_rect[2:])
-    lw, lh = max(lx1 - lx0, 1), max(ly1 - ly0, 1)
-    lx1, ly1 = lx0 + lw, ly0 + lh
-    art = _label_artwork(tuple(label), lw * S, lh * S, (0.1, 0.1, 0.12), paper, accent)
-    artwork = srgb8_to_linear(np.asarray(art))
-    label_lin = cv2.resize(artwork, (lw, lh), interpolation=cv2.INTER_AREA)  # exact S x S means
-    if _BODY in base:
-        base[_BODY] = np.broadcast_to(body_lin, (ch, cw, 3)).copy()
-        base[_BODY][ly0 - cy0 : ly1 - cy0, lx0 - cx0 : lx1 - cx0] = label_lin
-
-    if geom.shaded == "cylinder":
-        specular = {"can": 0.55, "jar": 0.40, "bottle": 0.28}[kind]
-        diffuse, highlight = _cylinder_shade(nx, specular, rim=0.12)
-        shade = {p: diffuse for p in base}
-        glow = {p: highlight for p in base}
-    elif geom.shaded == "box":
-        front = 0.90 - 0.05 * t - 0.06 * np.clip((xs - cx0 - centre[:, None]) / geom.half_w, -1, 1)
-        shade = {_BODY: front, _SIDE: np.full_like(front, 0.50), _TOP: np.full_like(front, 1.05)}
-        glow = {p: 0.0 for p in base}
-    else:  # pouch: a soft pillow with faint creases
-        mid = (top_y + base_y) / 2
-        v = (ys - mid) / max(ph / 2, 1.0)
-        nz = np.sqrt(np.clip(1.0 - 0.75 * nx * nx - 0.35 * v * v, 0.05, 1.0))
-        phase = float(rng.uniform(0, 2 * np.pi))
-        crease = 1.0 + 0.025 * np.sin(ys * (9.0 / max(ph, 1.0)) * np.pi + phase) * np.cos(xs * 0.021 + phase)
-        lam = 0.5 + 0.5 * (nx * _KEY_LIGHT[0] + nz * _KEY_LIGHT[2] - v * _KEY_LIGHT[1] * 0.5)
-        shade = {p: (0.12 + 0.95 * lam**2) * crease for p in base}
-        glow = {p: 0.10 * np.exp(-(((nx + 0.30) / 0.22) ** 2)) * nz for p in base}
-    if _CAP in base:
-        cap_srgb = {"bottle": (0.25, 0.25, 0.27), "can": (0.78, 0.78, 0.80), "jar": accent}.get(kind)
-        if cap_srgb is None:  # pouch seal: the body colour, a little darker
-            base[_CAP] = body_lin * 0.85
-        else:
-            base[_CAP] = srgb_to_linear(np.array(cap_srgb, np.float32))
-    if kind == "box" and _TOP in base:
-        base[_TOP] = paper_lin * 0.9 + 0.06
-
-    fg_sum = np.zeros((ch, cw, 3), np.float32)
-    full = (ch, cw)
-    for part, cov in coverage.items():
-        # work on the part's own bounding box only (the box's faces, a cap: small regions)
-        rows, cols = np.flatnonzero(cov.any(axis=1)), np.flatnonzero(cov.any(axis=0))
-        win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-
-        def crop(a):
-            """The part's window of a map (H x W, H x 1, 1 x W, scalar), colour image or constant colour."""
-            a = np.asarray(a, np.float32)
-            if a.ndim == 3:
-                return a[win]
-            if a.ndim == 1:  # a constant colour
-                return a
-            return np.broadcast_to(a, full)[win]
-
-        light = crop(shade[part]) * crop(floor_darkening)
-        colour = crop(base[part]) * light[..., None] + crop(glow[part])[..., None]
-        if kind == "jar":  # glass: a little of the backdrop's light comes through
-            colour = colour * 0.88 + 0.04
-        fg_sum[win] += np.clip(colour, 0.0, 1.0) * cov[win][..., None]
-    fg = fg_sum / np.maximum(alpha_crop, 1e-6)[..., None]
+    ys, xs, centre, nx, t, floor_darkening = _surface_grid(geom, alpha_crop, (cx0, cy0, cx1, cy1), cx, top_y,
+                                                           base_y, ph)
+    label_box, artwork, label_lin = _label_pixels(geom, label, paper, accent)
+    base = _part_colours(kind, coverage, paper, accent, label_box, label_lin, (cx0, cy0), alpha_crop.shape)
+    shade, glow = _part_shading(kind, geom, rng, nx, t, xs, ys, centre, cx0, top_y, base_y, ph, base)
+    fg = _composite_parts(kind, coverage, base, shade, glow, floor_darkening, alpha_crop)
 
     # --- backdrop with light fall-off and a soft contact shadow ---
     background_lin = srgb_to_linear(np.array(bg, np.float32))
-    if gradient:
-        # the fall-off is smooth: evaluate it on a coarse grid and interpolate (16x fewer powers)
-        gh, gw = max(2, h // 4), max(2, w // 4)
-        yy = np.linspace(0, 1, gh, dtype=np.float32)[:, None, None]
-        xx = np.linspace(-1, 1, gw, dtype=np.float32)[None, :, None]
-        bg_srgb = np.array(bg, np.float32) * (1 - gradient * yy) * (1 - gradient * 0.5 * xx**2)
-        image = cv2.resize(srgb_to_linear(np.clip(bg_srgb, 0, 1)), (w, h), interpolation=cv2.INTER_LINEAR)
-    else:
-        image = np.empty((h, w, 3), np.float32)
-        image[:] = background_lin
+    image = _backdrop_image(bg, background_lin, gradient, w, h)
     if shadow:
         _contact_shadow(image, (geom.x_range[0] + geom.x_range[1]) / 2, base_y, (geom.x_range[1] - geom.x_range[0]) / 2)
     region = image[cy0:cy1, cx0:cx1]
@@ -503,19 +601,11 @@ def make_product(
     image[cy0:cy1, cx0:cx1] = fg * a3 + region * (1 - a3)
     mask = np.zeros((h, w), np.float32)
     mask[cy0:cy1, cx0:cx1] = alpha_crop
-
-    if noise > 0:
-        s = linear_to_srgb(image) + rng.normal(0, noise, image.shape).astype(np.float32)
-        image = srgb_to_linear(np.clip(s, 0, 1))
-    if jpeg_quality is not None:
-        image = decode_image(encode_image(image, "JPEG", quality=int(jpeg_quality), icc=False), "<sample>").rgb
-    cap_box = None
-    if geom.cap_rect is not None:
-        cap_box = (int(np.floor(geom.x_range[0])), int(np.floor(geom.cap_rect[0])),
-                   int(np.ceil(geom.x_range[1])), int(np.ceil(geom.cap_rect[1])))
+    image = _sensor(image, noise, jpeg_quality, rng)
+    cap_box = _cap_box(geom)
     return SampleProduct(
         image=np.ascontiguousarray(image, dtype=np.float32), mask=mask, kind=kind, label_lines=tuple(label),
-        label_box=(lx0, ly0, lx1, ly1), artwork=artwork,
+        label_box=label_box, artwork=artwork,
         background=tuple(float(c) for c in background_lin), seed=seed,
         meta={"backdrop": backdrop, "noise": noise, "scale": scale, "jpeg_quality": jpeg_quality,
               "cap_box": cap_box},
@@ -606,6 +696,65 @@ def _bottle_profile(height: float, radius: float):
     return profile
 
 
+MIN_PRIMITIVE_PX = 16
+"""Least side (px) of a primitive's image."""
+PRIMITIVE_AMBIENT = 0.18
+PRIMITIVE_LAMBERT = 0.82
+"""A primitive's shading: PRIMITIVE_AMBIENT + PRIMITIVE_LAMBERT x Lambert."""
+
+
+def _primitive_surface(kind: str, x: np.ndarray, y: np.ndarray, side: int, h: int, yaw_degrees: float,
+                       inside_only: bool = False):
+    """(inside, z, normal) at points (x, y) in centred pixel units, y up (broadcast together)."""
+    if kind == "box":
+        phi = np.deg2rad(yaw_degrees)
+        a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
+        s, c = np.sin(phi), np.cos(phi)
+        u_front = (x - b / 2 * s) / c  # on the face w = +b/2, normal (sin, 0, cos)
+        on_front = np.abs(u_front) <= a / 2
+        w_left = (x + a / 2 * c) / s  # on the face u = -a/2, normal (-cos, 0, sin)
+        on_left = (np.abs(w_left) <= b / 2) & ~on_front
+        z = np.where(on_front, -u_front * s + b / 2 * c, a / 2 * s + w_left * c)
+        n = np.where(on_front[..., None], np.array([s, 0.0, c]), np.array([-c, 0.0, s]))
+        inside = (on_front | on_left) & (np.abs(y) <= hh / 2)
+        return inside, z, n
+    if kind == "sphere":
+        radius = 0.38 * side
+        r = np.sqrt(np.clip(radius**2 - y**2, 0, None))
+        dr = -y / np.maximum(r, 1e-6)  # r r' = -y on a sphere
+        r = np.where(np.abs(y) < radius, r, -1.0)
+    elif kind == "cylinder":
+        radius, height = 0.26 * side, 0.80 * h
+        r = np.where(np.abs(y) <= height / 2, radius, -1.0)
+        dr = np.zeros_like(r)
+    else:
+        r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
+    inside = np.abs(x) < r
+    if inside_only:
+        return inside, None, None
+    z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
+    # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
+    n = np.stack(np.broadcast_arrays(x, -r * dr, z), axis=-1)
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    return inside, z, n
+
+
+def _shading_normals(normals: np.ndarray, valid: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The normals, edge pixels whose centre misses the shape taking the nearest valid normal."""
+    shading_normals = normals.copy()
+    if (~valid & (mask > 0)).any():
+        import cv2
+
+        _, labels = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        ys_valid, xs_valid = np.nonzero(valid)
+        lookup = np.zeros(labels.max() + 1, np.int64)
+        lookup[labels[ys_valid, xs_valid]] = np.arange(len(ys_valid))
+        nearest = lookup[labels]
+        shading_normals = normals[ys_valid[nearest], xs_valid[nearest]]
+    return shading_normals
+
+
 def make_primitive(
     kind: str = "sphere",
     size: int | tuple[int, int] = 256,
@@ -634,7 +783,7 @@ def make_primitive(
     if kind not in PRIMITIVE_KINDS:
         raise ValueError(f"kind must be one of {PRIMITIVE_KINDS}, got {kind!r}")
     w, h = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
-    if w < 16 or h < 16:
+    if w < MIN_PRIMITIVE_PX or h < MIN_PRIMITIVE_PX:
         raise ValueError(f"size must be at least 16, got {size}")
     if not 0 < yaw_degrees < 90:
         raise ValueError(f"yaw_degrees must be in (0, 90), got {yaw_degrees}")
@@ -642,51 +791,17 @@ def make_primitive(
     light_dir = light_dir / np.linalg.norm(light_dir)
     side = min(w, h)
 
-    def surface(x: np.ndarray, y: np.ndarray, inside_only: bool = False):
-        """(inside, z, normal) at points (x, y) in centred pixel units, y up (broadcast together)."""
-        if kind == "box":
-            phi = np.deg2rad(yaw_degrees)
-            a, b, hh = 0.42 * side, 0.28 * side, 0.70 * side
-            s, c = np.sin(phi), np.cos(phi)
-            u_front = (x - b / 2 * s) / c  # on the face w = +b/2, normal (sin, 0, cos)
-            on_front = np.abs(u_front) <= a / 2
-            w_left = (x + a / 2 * c) / s  # on the face u = -a/2, normal (-cos, 0, sin)
-            on_left = (np.abs(w_left) <= b / 2) & ~on_front
-            z = np.where(on_front, -u_front * s + b / 2 * c, a / 2 * s + w_left * c)
-            n = np.where(on_front[..., None], np.array([s, 0.0, c]), np.array([-c, 0.0, s]))
-            inside = (on_front | on_left) & (np.abs(y) <= hh / 2)
-            return inside, z, n
-        if kind == "sphere":
-            radius = 0.38 * side
-            r = np.sqrt(np.clip(radius**2 - y**2, 0, None))
-            dr = -y / np.maximum(r, 1e-6)  # r r' = -y on a sphere
-            r = np.where(np.abs(y) < radius, r, -1.0)
-        elif kind == "cylinder":
-            radius, height = 0.26 * side, 0.80 * h
-            r = np.where(np.abs(y) <= height / 2, radius, -1.0)
-            dr = np.zeros_like(r)
-        else:
-            r, dr = _bottle_profile(0.84 * h, 0.22 * side)(y)
-        inside = np.abs(x) < r
-        if inside_only:
-            return inside, None, None
-        z = np.sqrt(np.clip(r**2 - x**2, 0.0, None))
-        # F(x, y, z) = x^2 + z^2 - r(y)^2 = 0  ->  grad F = (2x, -2 r r'(y), 2z)
-        n = np.stack(np.broadcast_arrays(x, -r * dr, z), axis=-1)
-        n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
-        return inside, z, n
-
     # exact coverage from 4 x 4 subpixel centres
     S = SUPERSAMPLE
     sx = (np.arange(w * S, dtype=np.float64) + 0.5) / S - w / 2
     sy = h / 2 - (np.arange(h * S, dtype=np.float64) + 0.5) / S
-    inside_ss, _, _ = surface(sx[None, :], sy[:, None], inside_only=True)
+    inside_ss, _, _ = _primitive_surface(kind, sx[None, :], sy[:, None], side, h, yaw_degrees, inside_only=True)
     inside_ss = np.broadcast_to(inside_ss, (h * S, w * S))
     mask = inside_ss.reshape(h, S, w, S).mean(axis=(1, 3)).astype(np.float32)
 
     px = (np.arange(w, dtype=np.float64) + 0.5) - w / 2
     py = h / 2 - (np.arange(h, dtype=np.float64) + 0.5)
-    valid, z, normals = surface(px[None, :], py[:, None])
+    valid, z, normals = _primitive_surface(kind, px[None, :], py[:, None], side, h, yaw_degrees)
     valid = np.broadcast_to(valid, (h, w))
     z = np.broadcast_to(z, (h, w))
     normals = np.broadcast_to(normals, (h, w, 3))
@@ -695,19 +810,9 @@ def make_primitive(
     normals = np.where(valid[..., None], normals, 0.0).astype(np.float32)
 
     # shading: Lambert + ambient; edge pixels whose centre misses the shape take the nearest normal
-    shading_normals = normals.copy()
-    if (~valid & (mask > 0)).any():
-        import cv2
-
-        _, labels = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
-        ys_valid, xs_valid = np.nonzero(valid)
-        lookup = np.zeros(labels.max() + 1, np.int64)
-        lookup[labels[ys_valid, xs_valid]] = np.arange(len(ys_valid))
-        nearest = lookup[labels]
-        shading_normals = normals[ys_valid[nearest], xs_valid[nearest]]
+    shading_normals = _shading_normals(normals, valid, mask)
     lambert = np.clip(shading_normals @ light_dir.astype(np.float32), 0.0, 1.0)
-    fg = np.asarray(albedo, np.float32) * (0.18 + 0.82 * lambert)[..., None]
+    fg = np.asarray(albedo, np.float32) * (PRIMITIVE_AMBIENT + PRIMITIVE_LAMBERT * lambert)[..., None]
     a3 = mask[..., None]
     image = (fg * a3 + np.asarray(backdrop, np.float32) * (1 - a3)).astype(np.float32)
     return Primitive(image=image, mask=mask, depth=depth, normals=normals, valid=valid, kind=kind,

@@ -198,6 +198,44 @@ def check_prompt(prompt: Prompt | None, size: tuple[int, int], name: str = "prom
     return Prompt(box=box, points=tuple(points))
 
 
+_EMPTY_DROPS_FLAGS = ("empty", "touches-frame", "saliency-disagrees")
+"""Flags dropped from an empty cut-out: notes about a product that is not there would only confuse."""
+
+
+def _run_backend(backend: str | SegmentBackend, rgb: np.ndarray, prompt: Prompt | None,
+                 config: SegmentConfig) -> tuple[Prediction, str]:
+    """The backend's prediction (a prompt it cannot take is applied around it) and its name."""
+    if isinstance(backend, str):
+        backend_obj = BACKENDS.create(backend)
+        backend_name = backend
+    else:
+        backend_obj = backend
+        backend_name = getattr(backend, "name", type(backend).__name__)
+
+    if prompt is not None and not backend_obj.handles_prompt:
+        from .prompt import predict_with_prompt
+
+        pred = predict_with_prompt(backend_obj, rgb, prompt, config)
+    else:
+        pred = backend_obj.predict(rgb, prompt, config)
+    return pred, backend_name
+
+
+def _checked_alpha(pred: Prediction, backend_name: str, shape: tuple[int, int],
+                   config: SegmentConfig) -> tuple[np.ndarray, list[str], bool]:
+    """The prediction's alpha in [0, 1] (zero when too little product is found), its flags, empty."""
+    alpha = np.clip(np.asarray(pred.alpha, np.float32), 0.0, 1.0)
+    if alpha.shape != shape:
+        raise RuntimeError(f"backend {backend_name} returned alpha of shape {alpha.shape}, expected {shape}")
+    flags = list(pred.flags)
+    empty = alpha_bbox(alpha) is None or float((alpha > 0.5).mean()) < config.min_product_area
+    if empty:
+        alpha = np.zeros_like(alpha)
+        # notes about a product that is not there would only confuse
+        flags = ["empty", *[f for f in flags if f not in _EMPTY_DROPS_FLAGS]]
+    return alpha, flags, empty
+
+
 def segment(
     image: LoadedImage | np.ndarray,
     config: SegmentConfig = SegmentConfig(),
@@ -235,29 +273,8 @@ def segment(
     rgb, name = _as_rgb(image)
     h, w = rgb.shape[:2]
     prompt = check_prompt(prompt, (w, h))
-    if isinstance(backend, str):
-        backend_obj = BACKENDS.create(backend)
-        backend_name = backend
-    else:
-        backend_obj = backend
-        backend_name = getattr(backend, "name", type(backend).__name__)
-
-    if prompt is not None and not backend_obj.handles_prompt:
-        from .prompt import predict_with_prompt
-
-        pred = predict_with_prompt(backend_obj, rgb, prompt, config)
-    else:
-        pred = backend_obj.predict(rgb, prompt, config)
-
-    alpha = np.clip(np.asarray(pred.alpha, np.float32), 0.0, 1.0)
-    if alpha.shape != (h, w):
-        raise RuntimeError(f"backend {backend_name} returned alpha of shape {alpha.shape}, expected {(h, w)}")
-    flags = list(pred.flags)
-    empty = alpha_bbox(alpha) is None or float((alpha > 0.5).mean()) < config.min_product_area
-    if empty:
-        alpha = np.zeros_like(alpha)
-        # notes about a product that is not there would only confuse
-        flags = ["empty", *[f for f in flags if f not in ("empty", "touches-frame", "saliency-disagrees")]]
+    pred, backend_name = _run_backend(backend, rgb, prompt, config)
+    alpha, flags, empty = _checked_alpha(pred, backend_name, (h, w), config)
 
     inputs = {"image": image.sha256 if isinstance(image, LoadedImage) else sha256_array(rgb)}
     params = {

@@ -22,6 +22,8 @@ saliency finds (almost) nothing in the box or when points must be honoured (flag
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -227,6 +229,179 @@ def _box_span(mask: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
             float(ys.max() - ys.min() + 1) / float(iy.max() - iy.min() + 1))
 
 
+PROMPT_MIN_MARGIN = 0.04
+"""Least margin (share of the box) around a box prompt of the region that is segmented."""
+PROMPT_MIN_PX = 6
+"""Least margin (px) around a box prompt."""
+WORK_MIN_PX = 8
+"""Least side (px) of the working image."""
+EVIDENCE_BLUR_SIGMA = 1.0
+"""Gaussian sigma (px) of the smoothing before colour evidence is read: sensor noise must not make
+specks of "product" on a plain backdrop (edges are placed at full resolution later anyway)."""
+BOX_FILLS_PHOTO = 0.02
+"""Below this share of the working image outside a box prompt, the box fills the photo: only the
+photo's border can tell the backdrop."""
+POINT_RADIUS = 0.01
+"""Radius (share of the working image's diagonal) of the disc a point prompt stamps."""
+SALIENCY_EMPTY = 0.05
+"""Below this share of a box's inside, saliency found (almost) nothing in it."""
+STUDIO_CONF_BASE = 0.55
+STUDIO_CONF_AGREEMENT = 0.45
+"""Studio confidence: backdrop inlier share x (STUDIO_CONF_BASE + STUDIO_CONF_AGREEMENT x agreement)."""
+SALIENCY_CONF_SCALE = 0.5
+SALIENCY_CONF_BASE = 0.6
+SALIENCY_CONF_AGREEMENT = 0.4
+"""Saliency confidence: SALIENCY_CONF_SCALE x decided x (SALIENCY_CONF_BASE + SALIENCY_CONF_AGREEMENT x agreement)."""
+UNDECIDED_LO = 0.2
+UNDECIDED_HI = 0.8
+"""Saliency strictly between these is undecided."""
+TOUCHES_FRAME_PENALTY = 0.8
+"""Confidence factor of a mask (without a box) touching the frame."""
+MIN_AGREEMENT = 0.6
+"""Below this IoU of saliency and the mask, the prediction is flagged ``saliency-disagrees``."""
+
+
+class _Work(NamedTuple):
+    """The region segmented (``roi`` of the photo, ``crop``) and its working-size copies."""
+
+    roi: tuple[int, int, int, int]
+    crop: np.ndarray
+    small: np.ndarray
+    srgb: np.ndarray
+    srgb_smooth: np.ndarray
+    fx: float
+    fy: float
+
+
+def _work_image(rgb: np.ndarray, box, config: SegmentConfig) -> _Work:
+    """The photo (or the box prompt's surroundings) at ``config.work_size``."""
+    h, w = rgb.shape[:2]
+    if box is not None:
+        roi = expand_box(box, max(config.prompt_margin, PROMPT_MIN_MARGIN), (w, h), min_px=PROMPT_MIN_PX)
+    else:
+        roi = (0, 0, w, h)
+    rx0, ry0, rx1, ry1 = roi
+    crop = rgb[ry0:ry1, rx0:rx1]
+    ch, cw = crop.shape[:2]
+    scale = min(1.0, config.work_size / max(ch, cw))
+    sw, sh = max(WORK_MIN_PX, int(round(cw * scale))), max(WORK_MIN_PX, int(round(ch * scale)))
+    small = resize_linear(crop, (sw, sh)) if (sw, sh) != (cw, ch) else crop
+    srgb = linear_to_srgb(small)
+    srgb_smooth = cv2.GaussianBlur(srgb, (0, 0), EVIDENCE_BLUR_SIGMA)
+    return _Work(roi, crop, small, srgb, srgb_smooth, sw / cw, sh / ch)
+
+
+def _known_background(box, work: _Work) -> np.ndarray:
+    """Pixels of the working image that are surely backdrop: outside the box, else the border."""
+    sh, sw = work.small.shape[:2]
+    if box is None:
+        return border_mask((sh, sw))
+    rx0, ry0 = work.roi[:2]
+    bx0, by0, bx1, by1 = box
+    inner_box = (int((bx0 - rx0) * work.fx), int((by0 - ry0) * work.fy), int(np.ceil((bx1 - rx0) * work.fx)),
+                 int(np.ceil((by1 - ry0) * work.fy)))
+    known_bg = ~box_mask(inner_box, (sh, sw), grow=1)
+    if known_bg.sum() < BOX_FILLS_PHOTO * sh * sw:
+        # the box fills the photo: only the photo's border can tell the backdrop
+        known_bg = border_mask((sh, sw))
+    return known_bg
+
+
+def _studio_mask(work: _Work, model: BackdropModel, saliency: np.ndarray, box_bg: np.ndarray | None,
+                 points_small: list, params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse and fine probability on a clean backdrop (``box_bg``: outside a box prompt)."""
+    sh, sw = work.small.shape[:2]
+    prob, stats = studio_probability(work.srgb_smooth, model, saliency)
+    params.update(stats)
+    if box_bg is not None:
+        prob = prob * ~box_bg
+    prob = clean_mask(prob)
+    # holes and thin parts, decided at up to 2 x the coarse resolution (segment/holes.py)
+    fine_prob, hole_stats = refine_holes(prob, work.crop, model, saliency=saliency)
+    params.update(hole_stats)
+    prob = cv2.resize(fine_prob, (sw, sh), interpolation=cv2.INTER_AREA) if fine_prob.shape != prob.shape else fine_prob
+    for x, y, lab in points_small:
+        r = max(1, int(POINT_RADIUS * np.hypot(sh, sw)))
+        cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
+    return prob, fine_prob
+
+
+def _saliency_mask(work: _Work, saliency: np.ndarray, box_bg: np.ndarray | None, points, points_small: list,
+                   flags: list[str], params: dict) -> tuple[np.ndarray, str]:
+    """Probability and mode without a clean backdrop: saliency, or GrabCut inside a box prompt."""
+    flags.append("not-studio-backdrop")
+    prob = saliency.copy()
+    mode = "saliency"
+    flags.append("fallback-u2netp")
+    if box_bg is None:
+        return prob, mode
+    prob *= ~box_bg
+    inside = float((~box_bg).sum())
+    spans = _box_span(prob >= 0.5, ~box_bg)
+    params["saliency_box_span"] = [round(v, 3) for v in spans]
+    # ... and the box is tight: little of its inside has the ring's colour (a loose
+    # box around a product on a plain backdrop has much of it)
+    ring_like = _ring_like_share(work.srgb_smooth, box_bg)
+    params["box_ring_like_share"] = round(ring_like, 3)
+    fills = min(spans) < BOX_MIN_SPAN and ring_like < BOX_MAX_RING_LIKE
+    if float((prob >= 0.5).sum()) < SALIENCY_EMPTY * inside or points or fills:
+        # saliency found (almost) nothing in the box, or only a part of what the box
+        # holds (a label's letters on a box that fills the photo), or points must be
+        # honoured: GrabCut with the box as the sure background and saliency (or,
+        # when it spans too little of the box, the whole box) as the start
+        prob = grabcut_probability(work.srgb, saliency, box_bg, points_small, fill=fills)
+        mode = "grabcut"
+        flags[-1] = "fallback-grabcut"
+    return prob, mode
+
+
+def _crop_alpha(rgb: np.ndarray, work: _Work, prob: np.ndarray, fine_prob: np.ndarray | None,
+                config: SegmentConfig, params: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """Alpha of the crop, the edge band refined at its full resolution, and the decontaminated
+    foreground (None unless asked for)."""
+    ch, cw = work.crop.shape[:2]
+    rx0, ry0 = work.roi[:2]
+    foreground = None
+    edge_prob, band_px = prob, config.band_px
+    if fine_prob is not None and fine_prob.shape != prob.shape:
+        edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
+    if config.refine_edges:
+        alpha_crop, band_fg, band_stats = refine_alpha_band(work.crop, edge_prob, band_px)
+        params["edge_band"] = band_stats
+        if config.decontaminate and band_fg is not None:
+            ys, xs, colours = band_fg
+            foreground = rgb.copy()
+            foreground[ys + ry0, xs + rx0] = colours
+    else:
+        alpha_crop = cv2.resize(edge_prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if edge_prob.shape != (ch, cw) else edge_prob
+    return alpha_crop, foreground
+
+
+def _confidence(alpha: np.ndarray, prob: np.ndarray, saliency: np.ndarray, model: BackdropModel, mode: str,
+                box, flags: list[str], params: dict) -> float:
+    """Confidence: the backdrop explained, saliency agreeing, the product inside the frame."""
+    hard = alpha > 0.5
+    sal_full = saliency >= 0.5
+    ours = prob >= 0.5
+    union = float((sal_full | ours).sum())
+    agreement = float((sal_full & ours).sum()) / union if union else 0.0
+    params["saliency_agreement"] = round(agreement, 4)
+    if mode == "studio":
+        confidence = model.inlier_share * (STUDIO_CONF_BASE + STUDIO_CONF_AGREEMENT * agreement)
+    else:
+        # without a backdrop model, only saliency's own decidedness speaks for the mask
+        fg = saliency >= 0.5
+        undecided = float(((saliency > UNDECIDED_LO) & (saliency < UNDECIDED_HI)).sum()) / max(float(fg.sum()), 1.0)
+        decided = float(np.clip(1.0 - undecided, 0.0, 1.0)) if fg.any() else 0.0
+        confidence = SALIENCY_CONF_SCALE * decided * (SALIENCY_CONF_BASE + SALIENCY_CONF_AGREEMENT * agreement)
+    if hard.any() and box is None and (hard[0].any() or hard[-1].any() or hard[:, 0].any() or hard[:, -1].any()):
+        flags.append("touches-frame")
+        confidence *= TOUCHES_FRAME_PENALTY
+    if agreement < MIN_AGREEMENT and hard.any():
+        flags.append("saliency-disagrees")
+    return float(np.clip(confidence, 0.0, 1.0))
+
+
 class AutoBackend:
     """Backdrop model + u2netp saliency + edge matting (see the module docstring)."""
 
@@ -240,123 +415,38 @@ class AutoBackend:
         flags: list[str] = []
         box = prompt.box if prompt is not None else None
         points = prompt.points if prompt is not None else ()
-        if box is not None:
-            roi = expand_box(box, max(config.prompt_margin, 0.04), (w, h), min_px=6)
-        else:
-            roi = (0, 0, w, h)
-        rx0, ry0, rx1, ry1 = roi
-        crop = rgb[ry0:ry1, rx0:rx1]
-        ch, cw = crop.shape[:2]
-        scale = min(1.0, config.work_size / max(ch, cw))
-        sw, sh = max(8, int(round(cw * scale))), max(8, int(round(ch * scale)))
-        small = resize_linear(crop, (sw, sh)) if (sw, sh) != (cw, ch) else crop
-        srgb = linear_to_srgb(small)
-        # Colour evidence is read on a lightly smoothed copy: sensor noise must not make specks
-        # of "product" on a plain backdrop (edges are placed at full resolution later anyway).
-        srgb_smooth = cv2.GaussianBlur(srgb, (0, 0), 1.0)
-        fx, fy = sw / cw, sh / ch
+        work = _work_image(rgb, box, config)
+        rx0, ry0, rx1, ry1 = work.roi
+        sh, sw = work.small.shape[:2]
+        known_bg = _known_background(box, work)
+        box_bg = known_bg if box is not None else None
+        model = fit_backdrop(work.srgb_smooth, known_bg, min_inliers=config.clean_backdrop_inliers)
+        saliency = u2netp_model(config).saliency(work.small, out_size=(sw, sh))
 
-        if box is not None:
-            bx0, by0, bx1, by1 = box
-            inner_box = (int((bx0 - rx0) * fx), int((by0 - ry0) * fy), int(np.ceil((bx1 - rx0) * fx)),
-                         int(np.ceil((by1 - ry0) * fy)))
-            known_bg = ~box_mask(inner_box, (sh, sw), grow=1)
-            if known_bg.sum() < 0.02 * sh * sw:
-                # the box fills the photo: only the photo's border can tell the backdrop
-                known_bg = border_mask((sh, sw))
-        else:
-            known_bg = border_mask((sh, sw))
-        model = fit_backdrop(srgb_smooth, known_bg, min_inliers=config.clean_backdrop_inliers)
-        saliency = u2netp_model(config).saliency(small, out_size=(sw, sh))
-
-        points_small = [((x - rx0) * fx, (y - ry0) * fy, lab) for x, y, lab in points]
-        params: dict = {"roi": list(roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
+        points_small = [((x - rx0) * work.fx, (y - ry0) * work.fy, lab) for x, y, lab in points]
+        params: dict = {"roi": list(work.roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
                         "backdrop_inliers": round(model.inlier_share, 4)}
+        fine_prob = None
         if model.clean:
-            prob, stats = studio_probability(srgb_smooth, model, saliency)
-            params.update(stats)
+            prob, fine_prob = _studio_mask(work, model, saliency, box_bg, points_small, params)
             mode = "studio"
             flags.append("studio-backdrop")
-            if box is not None:
-                prob = prob * ~known_bg
-            prob = clean_mask(prob)
-            # holes and thin parts, decided at up to 2 x the coarse resolution (segment/holes.py)
-            fine_prob, hole_stats = refine_holes(prob, crop, model, saliency=saliency)
-            params.update(hole_stats)
-            prob = cv2.resize(fine_prob, (sw, sh), interpolation=cv2.INTER_AREA) if fine_prob.shape != prob.shape else fine_prob
-            for x, y, lab in points_small:
-                r = max(1, int(0.01 * np.hypot(sh, sw)))
-                cv2.circle(prob, (int(round(x)), int(round(y))), r, 1.0 if lab == 1 else 0.0, -1)
         else:
-            flags.append("not-studio-backdrop")
-            prob = saliency.copy()
-            mode = "saliency"
-            flags.append("fallback-u2netp")
-            if box is not None:
-                prob *= ~known_bg
-                inside = float((~known_bg).sum())
-                spans = _box_span(prob >= 0.5, ~known_bg)
-                params["saliency_box_span"] = [round(v, 3) for v in spans]
-                # ... and the box is tight: little of its inside has the ring's colour (a loose
-                # box around a product on a plain backdrop has much of it)
-                ring_like = _ring_like_share(srgb_smooth, known_bg)
-                params["box_ring_like_share"] = round(ring_like, 3)
-                fills = min(spans) < BOX_MIN_SPAN and ring_like < BOX_MAX_RING_LIKE
-                if float((prob >= 0.5).sum()) < 0.05 * inside or points or fills:
-                    # saliency found (almost) nothing in the box, or only a part of what the box
-                    # holds (a label's letters on a box that fills the photo), or points must be
-                    # honoured: GrabCut with the box as the sure background and saliency (or,
-                    # when it spans too little of the box, the whole box) as the start
-                    prob = grabcut_probability(srgb, saliency, known_bg, points_small, fill=fills)
-                    mode = "grabcut"
-                    flags[-1] = "fallback-grabcut"
+            prob, mode = _saliency_mask(work, saliency, box_bg, points, points_small, flags, params)
         params["mode"] = mode
 
-        # refine the edge band at the crop's full resolution
-        foreground = None
-        edge_prob, band_px = prob, config.band_px
-        if mode == "studio" and fine_prob.shape != prob.shape:
-            edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
-        if config.refine_edges:
-            alpha_crop, band_fg, band_stats = refine_alpha_band(crop, edge_prob, band_px)
-            params["edge_band"] = band_stats
-            if config.decontaminate and band_fg is not None:
-                ys, xs, colours = band_fg
-                foreground = rgb.copy()
-                foreground[ys + ry0, xs + rx0] = colours
-        else:
-            alpha_crop = cv2.resize(edge_prob, (cw, ch), interpolation=cv2.INTER_LINEAR) if edge_prob.shape != (ch, cw) else edge_prob
+        alpha_crop, foreground = _crop_alpha(rgb, work, prob, fine_prob, config, params)
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:
             alpha *= box_mask(box, (h, w), grow=1)
         if points:
             alpha = apply_points(alpha, points, flags)
-
-        # confidence: the backdrop explained, saliency agreeing, the product inside the frame
-        hard = alpha > 0.5
-        sal_full = saliency >= 0.5
-        ours = prob >= 0.5
-        union = float((sal_full | ours).sum())
-        agreement = float((sal_full & ours).sum()) / union if union else 0.0
-        params["saliency_agreement"] = round(agreement, 4)
-        if mode == "studio":
-            confidence = model.inlier_share * (0.55 + 0.45 * agreement)
-        else:
-            # without a backdrop model, only saliency's own decidedness speaks for the mask
-            fg = saliency >= 0.5
-            undecided = float(((saliency > 0.2) & (saliency < 0.8)).sum()) / max(float(fg.sum()), 1.0)
-            decided = float(np.clip(1.0 - undecided, 0.0, 1.0)) if fg.any() else 0.0
-            confidence = 0.5 * decided * (0.6 + 0.4 * agreement)
-        if hard.any() and box is None and (hard[0].any() or hard[-1].any() or hard[:, 0].any() or hard[:, -1].any()):
-            flags.append("touches-frame")
-            confidence *= 0.8
-        if agreement < 0.6 and hard.any():
-            flags.append("saliency-disagrees")
+        confidence = _confidence(alpha, prob, saliency, model, mode, box, flags, params)
         background = None
         if mode == "studio":
             background = tuple(float(c) for c in srgb_to_linear(np.asarray(model.mean_colour, np.float32)))
-        return Prediction(alpha=alpha, confidence=float(np.clip(confidence, 0.0, 1.0)), background=background,
+        return Prediction(alpha=alpha, confidence=confidence, background=background,
                           flags=tuple(flags), params=params, foreground=foreground)
 
 

@@ -244,6 +244,81 @@ def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(
             "glyphs_outside_both": ignored}
 
 
+def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnings: list[str]) -> None:
+    """Reasons (and warnings) from the cut-out's shape: pieces, solidity, the photo's edges."""
+    if metrics["pieces"] > config.max_pieces and metrics["largest_share"] < config.min_largest_share:
+        reasons.append(f"the cut-out is in {metrics['pieces']} pieces, the largest only "
+                       f"{metrics['largest_share']:.0%} of it (fragments of the product)")
+    if metrics["solidity"] < config.min_solidity:
+        reasons.append(f"the cut-out is scattered (solidity {metrics['solidity']:.2f})")
+    if metrics["sides_touched"] > config.max_sides_touched:
+        reasons.append(f"the cut-out touches {metrics['sides_touched']} sides of the photo "
+                       "(the product fills the frame, or the backdrop was kept)")
+    runs, cuts = metrics["side_runs"], metrics["cut_shares"]
+    worst_side = max(runs, key=runs.get)
+    cut_sides = [k for k in runs if runs[k] > config.max_side_run
+                 or (runs[k] >= config.min_cut_side and cuts[k] >= config.max_cut_share)]
+    for side in cut_sides:
+        reasons.append(f"the product is cut by the {side} edge of the photo ({runs[side]:.0%} of that edge, "
+                       f"{cuts[side]:.0%} of the product's width there): a hand or the backdrop runs out of "
+                       "the frame, or the product does (reshoot, or render it anyway with --no-gate)")
+    if not cut_sides and runs[worst_side] > 0:
+        warnings.append(f"the product touches the {worst_side} edge of the photo")
+
+
+def _second_verdict(cutout: Cutout, config: GateConfig, prompted: bool, metrics: dict, reasons: list[str],
+                    warnings: list[str]) -> np.ndarray:
+    """The second estimate (GrabCut from the border) at the gate's size, measured against the cut-out."""
+    second = second_estimate(cutout.image, config)
+    ours = _small(cutout.alpha, config.work_size) > 0.5
+    if second.shape != ours.shape:
+        import cv2
+
+        second = cv2.resize(second.astype(np.uint8), (ours.shape[1], ours.shape[0]),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
+    union = float((second | ours).sum())
+    iou = float((second & ours).sum()) / union if union else 0.0
+    metrics["second_estimate_iou"] = round(iou, 4)
+    metrics["second_estimate_area_share"] = round(float(second.mean()), 4)
+    # a studio cut-out whose backdrop model explains the border and with which u2netp's saliency
+    # agrees (confidence >= studio_confidence) already has an independent second opinion:
+    # GrabCut, which takes in a textured table or soft shadows, then only warns
+    studio_sure = "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
+    if iou < config.min_agreement and not prompted:
+        text = f"the cut-out disagrees with a second estimate (GrabCut from the border; IoU {iou:.2f})"
+        if studio_sure:
+            warnings.append(text + f"; the backdrop model and saliency agree (confidence {cutout.confidence:.2f})")
+        else:
+            reasons.append(text)
+    return second
+
+
+def _text_verdict(cutout: Cutout, config: GateConfig, box_text: Any, second: np.ndarray, prompted: bool,
+                  metrics: dict, reasons: list[str]) -> Any:
+    """The box text (read here when None and ``config.read_text``); a reason when label text is left out."""
+    if config.read_text and box_text is None:
+        from .orientation import read_box_text
+
+        sy = cutout.alpha.shape[0] / second.shape[0]
+        sx = cutout.alpha.shape[1] / second.shape[1]
+        sb = alpha_bbox(second.astype(np.float32))
+        sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
+                                           int(np.ceil(sb[3] * sy)))
+        # a prompted cut-out is read in its own box: the GrabCut box, blind to the prompt, may
+        # reach the shelf labels around a product the user boxed
+        box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
+    if box_text is not None:
+        # unprompted: text that the second estimate also leaves out is around the product
+        tm = text_metrics(cutout, box_text, config, second=None if prompted else second)
+        metrics.update(tm)
+        if tm["glyphs_missing"] > config.max_missing_glyphs and \
+                tm["glyphs_missing"] >= config.max_missing_share * max(tm["glyphs_read"], 1):
+            shown = ", ".join(repr(t) for t in tm["missing_lines"][:4])
+            reasons.append(f"label text on the photo is missing from the cut-out: {shown} "
+                           f"({tm['glyphs_missing']} of {tm['glyphs_read']} glyphs read)")
+    return box_text
+
+
 def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any = None,
                 prompted: bool = False) -> tuple[GateReport, Any]:
     """Measure a cut-out and decide whether it may be rendered.
@@ -270,66 +345,7 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
                           {"area_share": 0.0}), None
     hard_small = _small(cutout.alpha, config.work_size) > 0.5
     metrics: dict[str, Any] = shape_metrics(hard_small, config)
-
-    if metrics["pieces"] > config.max_pieces and metrics["largest_share"] < config.min_largest_share:
-        reasons.append(f"the cut-out is in {metrics['pieces']} pieces, the largest only "
-                       f"{metrics['largest_share']:.0%} of it (fragments of the product)")
-    if metrics["solidity"] < config.min_solidity:
-        reasons.append(f"the cut-out is scattered (solidity {metrics['solidity']:.2f})")
-    if metrics["sides_touched"] > config.max_sides_touched:
-        reasons.append(f"the cut-out touches {metrics['sides_touched']} sides of the photo "
-                       "(the product fills the frame, or the backdrop was kept)")
-    runs, cuts = metrics["side_runs"], metrics["cut_shares"]
-    worst_side = max(runs, key=runs.get)
-    cut_sides = [k for k in runs if runs[k] > config.max_side_run
-                 or (runs[k] >= config.min_cut_side and cuts[k] >= config.max_cut_share)]
-    for side in cut_sides:
-        reasons.append(f"the product is cut by the {side} edge of the photo ({runs[side]:.0%} of that edge, "
-                       f"{cuts[side]:.0%} of the product's width there): a hand or the backdrop runs out of "
-                       "the frame, or the product does (reshoot, or render it anyway with --no-gate)")
-    if not cut_sides and runs[worst_side] > 0:
-        warnings.append(f"the product touches the {worst_side} edge of the photo")
-
-    second = second_estimate(cutout.image, config)
-    ours = _small(cutout.alpha, config.work_size) > 0.5
-    if second.shape != ours.shape:
-        import cv2
-
-        second = cv2.resize(second.astype(np.uint8), (ours.shape[1], ours.shape[0]),
-                            interpolation=cv2.INTER_NEAREST).astype(bool)
-    union = float((second | ours).sum())
-    iou = float((second & ours).sum()) / union if union else 0.0
-    metrics["second_estimate_iou"] = round(iou, 4)
-    metrics["second_estimate_area_share"] = round(float(second.mean()), 4)
-    # a studio cut-out whose backdrop model explains the border and with which u2netp's saliency
-    # agrees (confidence >= studio_confidence) already has an independent second opinion:
-    # GrabCut, which takes in a textured table or soft shadows, then only warns
-    studio_sure = "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
-    if iou < config.min_agreement and not prompted:
-        text = f"the cut-out disagrees with a second estimate (GrabCut from the border; IoU {iou:.2f})"
-        if studio_sure:
-            warnings.append(text + f"; the backdrop model and saliency agree (confidence {cutout.confidence:.2f})")
-        else:
-            reasons.append(text)
-
-    if config.read_text and box_text is None:
-        from .orientation import read_box_text
-
-        sy = cutout.alpha.shape[0] / second.shape[0]
-        sx = cutout.alpha.shape[1] / second.shape[1]
-        sb = alpha_bbox(second.astype(np.float32))
-        sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
-                                           int(np.ceil(sb[3] * sy)))
-        # a prompted cut-out is read in its own box: the GrabCut box, blind to the prompt, may
-        # reach the shelf labels around a product the user boxed
-        box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
-    if box_text is not None:
-        # unprompted: text that the second estimate also leaves out is around the product
-        tm = text_metrics(cutout, box_text, config, second=None if prompted else second)
-        metrics.update(tm)
-        if tm["glyphs_missing"] > config.max_missing_glyphs and \
-                tm["glyphs_missing"] >= config.max_missing_share * max(tm["glyphs_read"], 1):
-            shown = ", ".join(repr(t) for t in tm["missing_lines"][:4])
-            reasons.append(f"label text on the photo is missing from the cut-out: {shown} "
-                           f"({tm['glyphs_missing']} of {tm['glyphs_read']} glyphs read)")
+    _shape_verdict(metrics, config, reasons, warnings)
+    second = _second_verdict(cutout, config, prompted, metrics, reasons, warnings)
+    box_text = _text_verdict(cutout, config, box_text, second, prompted, metrics, reasons)
     return GateReport(not reasons, tuple(reasons), tuple(warnings), metrics), box_text

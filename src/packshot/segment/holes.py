@@ -124,6 +124,194 @@ def _paste(full: np.ndarray, part: np.ndarray, win) -> np.ndarray:
     return out
 
 
+TOL_NOISE = 3.0
+TOL_MIN = 0.025
+"""Backdrop tolerance: TOL_NOISE x its measured noise, never below TOL_MIN (sRGB units)."""
+WINDOW_PAD_PX = 8
+"""Pixels added to the window margin (beyond WINDOW_MARGIN of the long side)."""
+EVIDENCE_BLUR_SIGMA = 1.0
+"""Gaussian sigma (px at the holes resolution) of the smoothing before colour evidence is read."""
+SHARP_DARK_SIGMA = 2.0
+"""Gaussian sigma (px) of the surroundings a sharp local darkening is measured against."""
+THIN_REACH_PX = 13
+"""Diameter (px) of the neighbourhood of the coarse product that a thin part must reach."""
+SURE_RIM_PX = 5
+"""Diameter (px) of the neighbourhood of surely-product pixels counted as a confident rim (2 px)."""
+
+
+def _tolerance(noise: float) -> float:
+    return max(TOL_NOISE * noise, TOL_MIN)
+
+
+def _fine_inputs(prob: np.ndarray, crop: np.ndarray, model: BackdropModel, max_side: int,
+                 saliency: np.ndarray | None):
+    """The photo, backdrop field, probability and saliency at the holes resolution."""
+    from ..imaging import resize_linear
+
+    H, W = crop.shape[:2]
+    sh, sw = prob.shape
+    f = min(1.0, max_side / max(H, W))
+    mw, mh = max(sw, int(round(W * f))), max(sh, int(round(H * f)))
+    small = resize_linear(crop, (mw, mh)) if (mw, mh) != (W, H) else crop
+    field = cv2.resize(model.field, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else model.field
+    p_full = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
+    if saliency is not None and saliency.shape != (mh, mw):
+        saliency = cv2.resize(saliency, (mw, mh), interpolation=cv2.INTER_LINEAR)
+    return small, field, p_full, saliency
+
+
+def _product_window(small: np.ndarray, prob: np.ndarray, model: BackdropModel) -> tuple[slice, slice]:
+    """The part of the fine grid worth examining.
+
+    Only the product and a margin around it are examined (the rest is plain backdrop, < 0.5
+    already): a thin part lost in the coarse pass reaches at most WINDOW_MARGIN beyond it ... or
+    along a run of pixels unlike the backdrop that reaches the product (a cable lost in the
+    coarse pass), found cheaply at the coarse resolution.
+    """
+    mh, mw = small.shape[:2]
+    sh, sw = prob.shape
+    tol = _tolerance(model.noise)
+    coarse = linear_to_srgb(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)) if (mw, mh) != (sw, sh) else linear_to_srgb(small)
+    unlike = (np.linalg.norm(coarse - model.field, axis=2) > tol) | (prob >= 0.5)
+    n_u, lab_u = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
+    reach = np.zeros(n_u, bool)
+    reach[np.unique(lab_u[prob >= 0.5])] = True
+    reach[0] = False
+    ys, xs = np.nonzero(reach[lab_u])
+    ys, xs = (ys * mh) // sh, (xs * mw) // sw
+    if ys.size:
+        m = int(np.ceil(WINDOW_MARGIN * max(mw, mh))) + WINDOW_PAD_PX
+        k = max(1, -(-mw // sw))
+        wx0, wy0 = max(0, int(xs.min()) - m), max(0, int(ys.min()) - m)
+        wx1, wy1 = min(mw, int(xs.max()) + k + m), min(mh, int(ys.max()) + k + m)
+    else:
+        wx0, wy0, wx1, wy1 = 0, 0, mw, mh
+    return (slice(wy0, wy1), slice(wx0, wx1))
+
+
+def _evidence(srgb: np.ndarray, field: np.ndarray, noise: float):
+    """``same``, ``shadowed``, ``differs`` (:func:`backdrop_evidence`) and ``sure`` (surely product).
+
+    A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
+    (soft) it is a sharp local darkening: darker than its surroundings by SHARP_DARK.
+    """
+    same, shadowed, differs = backdrop_evidence(srgb, field, noise)
+    lin, lin_bg = _srgb_to_linear(srgb), _srgb_to_linear(field)
+    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    sharp_dark = (k < cv2.GaussianBlur(k, (0, 0), SHARP_DARK_SIGMA) - SHARP_DARK) & ~same
+    sure = (differs > THIN_SURE * _tolerance(noise)) | sharp_dark
+    return same, shadowed, differs, sure
+
+
+def _thin_parts(hard: np.ndarray, by_colour: np.ndarray) -> np.ndarray | None:
+    """Pixels to put back: surely-product runs (by colour) reaching the coarse product, thin ones only.
+
+    A wire lost in the coarse pass still reaches the part it hangs from; only colour evidence
+    puts a part back (a sharp darkening alone may be a contact shadow). None: no such run.
+    """
+    n, labels = cv2.connectedComponents(by_colour.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return None
+    touch = np.zeros(n, bool)
+    # within a few pixels: where a wire meets a dark part its darkening is not local
+    near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (THIN_REACH_PX, THIN_REACH_PX))).astype(bool)
+    touch[np.unique(labels[near & by_colour])] = True
+    touch[0] = False
+    add = touch[labels] & ~hard
+    # only thin runs: a wide one (a second object, the table beyond) is the coarse pass's call
+    na, alab = cv2.connectedComponents(add.astype(np.uint8), connectivity=8)
+    if na > 1:
+        width = cv2.distanceTransform(add.astype(np.uint8), cv2.DIST_L2, 3)
+        widest = np.zeros(na, np.float32)
+        np.maximum.at(widest, alab.ravel(), width.ravel())
+        add = add & (widest <= THIN_MAX_HALF_WIDTH)[alab]
+    return add
+
+
+def _outside(hard: np.ndarray) -> np.ndarray:
+    """The background reached from the frame's border (not a hole already open), grown by a pixel."""
+    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
+    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
+    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
+    return cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def _narrow_contact(labels: np.ndarray, n: int, cand: np.ndarray, outside: np.ndarray,
+                    sure: np.ndarray) -> np.ndarray:
+    """Per region: it meets the outside along a small part of its rim only (HOLE_MAX_CONTACT)...
+
+    ... and its rim, apart from that contact, is confident product (a wire or a rim of a colour
+    the backdrop cannot have, within 2 px): a soft-shaded face of the product in the backdrop's
+    colour that a weak edge separates from the outside is no hole.
+    """
+    rim = cv2.dilate((cand == 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (cand > 0)
+    rim_px = np.bincount(labels[rim], minlength=n).astype(np.float64)
+    contact = np.bincount(labels[rim & outside], minlength=n).astype(np.float64)
+    near_sure = cv2.dilate(sure.astype(np.uint8), np.ones((SURE_RIM_PX, SURE_RIM_PX), np.uint8)).astype(bool)
+    inner_rim = rim & ~outside
+    sure_rim = np.bincount(labels[inner_rim & near_sure], minlength=n) / np.maximum(
+        np.bincount(labels[inner_rim], minlength=n), 1.0)
+    return (contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)) & (sure_rim >= NARROW_MIN_SURE_RIM)
+
+
+def _holes(p: np.ndarray, hard: np.ndarray, srgb: np.ndarray, field: np.ndarray, evidence,
+           saliency: np.ndarray | None, noise: float, min_px: float, stats: dict) -> np.ndarray:
+    """``p`` with the holes opened (set to 0); ``stats`` gets the region counts.
+
+    Holes: the backdrop's colour (or its shadow) inside the outline, never a surely-product pixel.
+    A wire is a wall between holes: thickened by a pixel so that its gaps do not join them; so is
+    a sharp edge (the rim of a product face in the backdrop's colour), unlike a soft shadow's edge.
+    """
+    same, shadowed, differs, sure = evidence
+    lum = srgb.mean(axis=2)
+    grad = np.hypot(cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    edge = grad > max(EDGE_GRAD, EDGE_GRAD_NOISE * noise)
+    wall = cv2.dilate((sure | edge).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    cand = (hard & (same | shadowed) & ~wall).astype(np.uint8)
+    n, labels, cstats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
+    if n <= 1:
+        return p
+    area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
+
+    def mean_of(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(labels.ravel(), weights=mask.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
+
+    strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
+    # The backdrop seen through a hole is the backdrop within its own measured noise (lit or in
+    # shadow); seen through glass it is hazed, refracted or crossed by reflections: a region
+    # where too few pixels are that exact is glass (product), never a hole.
+    exact = mean_of(differs < max(STRICT_NOISE * noise, STRICT_MIN))
+    outside = _outside(hard)
+    open_to_outside = np.zeros(n, bool)
+    open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
+    share = strong / np.maximum(area, 1.0)
+    # A region open to the outside along much of its rim may be a face of the product in the
+    # backdrop's colour (a white box top on a white sweep, a grey can rim on grey): only a region
+    # the product encloses, or one mostly of the backdrop's colour that meets the outside along a
+    # small part of its rim only (a lens seen past a temple, the gap between keys), is opened; or
+    # one that fades into the outside with no edge and that saliency does not hold to be product
+    # (a soft drop shadow that the coarse pass kept).
+    narrow = _narrow_contact(labels, n, cand, outside, sure)
+    sal_mean = mean_of(saliency) if saliency is not None else np.ones(n)
+    faded = open_to_outside & (sal_mean < SHADOW_MAX_SALIENCY) & (share < SHADOW_MAX_SAME)
+    # The backdrop seen through a hole (or in shadow) is never brighter than the backdrop: a region
+    # of which more than HOLE_MAX_BRIGHT is brighter than the fitted field by BRIGHT_NOISE x its
+    # noise is a highlight on the product (the lit side of a white bottle on a white sweep).
+    bright = mean_of((lum - field.mean(axis=2)) > BRIGHT_NOISE * noise)
+    candidate = (np.arange(n) > 0) & (strong >= min_px)
+    keep = candidate & (exact >= HOLE_EXACT_SHARE) & (bright <= HOLE_MAX_BRIGHT) & (
+        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)) | faded)
+    stats["highlight_regions"] = int((candidate & (bright > HOLE_MAX_BRIGHT)).sum())
+    stats["glass_regions"] = int((candidate & (exact < HOLE_EXACT_SHARE)).sum())
+    if keep.any():
+        hole = keep[labels]
+        stats["holes"] = int(keep.sum())
+        stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
+        p = np.where(hole, 0.0, p)
+    return p
+
+
 def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
                  max_side: int = HOLES_MAX_SIDE, saliency: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Thin parts put back and holes opened, at up to ``max_side`` px (finer than the coarse pass).
@@ -140,139 +328,26 @@ def refine_holes(prob: np.ndarray, crop: np.ndarray, model: BackdropModel,
         below the coarse one): pass it to :func:`.matting.refine_alpha_band` like the coarse one.
     stats : ``holes``, ``hole_share``, ``thin_px`` (pixels put back) and ``holes_size``.
     """
-    from ..imaging import linear_to_srgb, resize_linear
-
-    H, W = crop.shape[:2]
+    small, field, p_full, saliency = _fine_inputs(prob, crop, model, max_side, saliency)
     sh, sw = prob.shape
-    f = min(1.0, max_side / max(H, W))
-    mw, mh = max(sw, int(round(W * f))), max(sh, int(round(H * f)))
-    small = resize_linear(crop, (mw, mh)) if (mw, mh) != (W, H) else crop
-    field = cv2.resize(model.field, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else model.field
-    p_full = cv2.resize(prob, (mw, mh), interpolation=cv2.INTER_LINEAR) if (mw, mh) != (sw, sh) else prob.copy()
-    if saliency is not None and saliency.shape != (mh, mw):
-        saliency = cv2.resize(saliency, (mw, mh), interpolation=cv2.INTER_LINEAR)
+    mh, mw = p_full.shape
     min_px = HOLE_MIN_PX * (mw * mh) / float(sw * sh)
-    # Only the product and a margin around it are examined (the rest is plain backdrop, < 0.5
-    # already): a thin part lost in the coarse pass reaches at most WINDOW_MARGIN beyond it.
-    # ... or along a run of pixels unlike the backdrop that reaches the product (a cable lost in
-    # the coarse pass), found cheaply at the coarse resolution
-    tol = max(3.0 * model.noise, 0.025)
-    coarse = linear_to_srgb(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)) if (mw, mh) != (sw, sh) else linear_to_srgb(small)
-    unlike = (np.linalg.norm(coarse - model.field, axis=2) > tol) | (prob >= 0.5)
-    n_u, lab_u = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
-    reach = np.zeros(n_u, bool)
-    reach[np.unique(lab_u[prob >= 0.5])] = True
-    reach[0] = False
-    ys, xs = np.nonzero(reach[lab_u])
-    ys, xs = (ys * mh) // sh, (xs * mw) // sw
-    if ys.size:
-        m = int(np.ceil(WINDOW_MARGIN * max(mw, mh))) + 8
-        k = max(1, -(-mw // sw))
-        wx0, wy0 = max(0, int(xs.min()) - m), max(0, int(ys.min()) - m)
-        wx1, wy1 = min(mw, int(xs.max()) + k + m), min(mh, int(ys.max()) + k + m)
-    else:
-        wx0, wy0, wx1, wy1 = 0, 0, mw, mh
-    win = (slice(wy0, wy1), slice(wx0, wx1))
+    win = _product_window(small, prob, model)
     p = p_full[win].copy()
-    srgb = cv2.GaussianBlur(linear_to_srgb(np.ascontiguousarray(small[win])), (0, 0), 1.0)
+    srgb = cv2.GaussianBlur(linear_to_srgb(np.ascontiguousarray(small[win])), (0, 0), EVIDENCE_BLUR_SIGMA)
     field = np.ascontiguousarray(field[win])
     if saliency is not None:
         saliency = saliency[win]
-    tol = max(3.0 * model.noise, 0.025)
-    same, shadowed, differs = backdrop_evidence(srgb, field, model.noise)
-    # A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
-    # (soft) it is a sharp local darkening: darker than its surroundings by SHARP_DARK.
-    lin, lin_bg = _srgb_to_linear(srgb), _srgb_to_linear(field)
-    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
-    sharp_dark = (k < cv2.GaussianBlur(k, (0, 0), 2.0) - SHARP_DARK) & ~same
-    sure = (differs > THIN_SURE * tol) | sharp_dark
+    evidence = _evidence(srgb, field, model.noise)
+    differs = evidence[2]
     stats = {"holes_size": [mw, mh], "thin_px": 0, "holes": 0, "hole_share": 0.0}
     hard = p >= 0.5
     if not hard.any():
         return _paste(p_full, p, win), stats
-    # thin parts: surely-product pixels connected to the coarse product (a wire lost in the
-    # coarse pass still reaches the part it hangs from)
-    # Only colour evidence puts a part back: a sharp darkening alone may be a contact shadow.
-    by_colour = differs > THIN_SURE * tol
-    n, labels = cv2.connectedComponents(by_colour.astype(np.uint8), connectivity=8)
-    if n > 1:
-        touch = np.zeros(n, bool)
-        # within a few pixels: where a wire meets a dark part its darkening is not local
-        near = cv2.dilate(hard.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))).astype(bool)
-        touch[np.unique(labels[near & by_colour])] = True
-        touch[0] = False
-        add = touch[labels] & ~hard
-        # only thin runs: a wide one (a second object, the table beyond) is the coarse pass's call
-        na, alab = cv2.connectedComponents(add.astype(np.uint8), connectivity=8)
-        if na > 1:
-            width = cv2.distanceTransform(add.astype(np.uint8), cv2.DIST_L2, 3)
-            widest = np.zeros(na, np.float32)
-            np.maximum.at(widest, alab.ravel(), width.ravel())
-            add = add & (widest <= THIN_MAX_HALF_WIDTH)[alab]
+    add = _thin_parts(hard, differs > THIN_SURE * _tolerance(model.noise))
+    if add is not None:
         stats["thin_px"] = int(add.sum())
         p = np.where(add, 1.0, p)
         hard = p >= 0.5
-    # holes: the backdrop's colour (or its shadow) inside the outline, never a surely-product pixel
-    # a wire is a wall between holes: thickened by a pixel so that its gaps do not join them; so is
-    # a sharp edge (the rim of a product face in the backdrop's colour), unlike a soft shadow's edge
-    lum = srgb.mean(axis=2)
-    grad = np.hypot(cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
-    edge = grad > max(EDGE_GRAD, EDGE_GRAD_NOISE * model.noise)
-    wall = cv2.dilate((sure | edge).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    cand = (hard & (same | shadowed) & ~wall).astype(np.uint8)
-    n, labels, cstats, _ = cv2.connectedComponentsWithStats(cand, connectivity=4)
-    if n <= 1:
-        return _paste(p_full, p, win), stats
-    strong = np.bincount(labels.ravel(), weights=(same & hard).ravel().astype(np.float64), minlength=n)
-    area = cstats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    # The backdrop seen through a hole is the backdrop within its own measured noise (lit or in
-    # shadow); seen through glass it is hazed, refracted or crossed by reflections: a region
-    # where too few pixels are that exact is glass (product), never a hole.
-    strict = differs < max(STRICT_NOISE * model.noise, STRICT_MIN)
-    exact = np.bincount(labels.ravel(), weights=strict.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
-    # the outside is the background reached from the frame's border (not a hole already open)
-    nb, blab = cv2.connectedComponents((~hard).astype(np.uint8), connectivity=4)
-    edge_labels = np.unique(np.concatenate([blab[0], blab[-1], blab[:, 0], blab[:, -1]]))
-    exterior = np.isin(blab, edge_labels[edge_labels > 0]) & ~hard
-    outside = cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    open_to_outside = np.zeros(n, bool)
-    open_to_outside[np.unique(labels[outside & (cand > 0)])] = True
-    share = strong / np.maximum(area, 1.0)
-    # A region open to the outside along much of its rim may be a face of the product in the
-    # backdrop's colour (a white box top on a white sweep, a grey can rim on grey): only a region
-    # the product encloses, or one mostly of the backdrop's colour that meets the outside along a
-    # small part of its rim only (a lens seen past a temple, the gap between keys), is opened; or
-    # one that fades into the outside with no edge and that saliency does not hold to be product
-    # (a soft drop shadow that the coarse pass kept).
-    rim = cv2.dilate((cand == 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (cand > 0)
-    rim_px = np.bincount(labels[rim], minlength=n).astype(np.float64)
-    contact = np.bincount(labels[rim & outside], minlength=n).astype(np.float64)
-    # ... and whose rim, apart from that contact, is confident product (a wire or a rim of a colour
-    # the backdrop cannot have, within 2 px): a soft-shaded face of the product in the backdrop's
-    # colour that a weak edge separates from the outside is no hole
-    near_sure = cv2.dilate(sure.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    inner_rim = rim & ~outside
-    sure_rim = np.bincount(labels[inner_rim & near_sure], minlength=n) / np.maximum(
-        np.bincount(labels[inner_rim], minlength=n), 1.0)
-    narrow = (contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)) & (sure_rim >= NARROW_MIN_SURE_RIM)
-    if saliency is not None:
-        sal = saliency
-        sal_mean = np.bincount(labels.ravel(), weights=sal.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
-    else:
-        sal_mean = np.ones(n)
-    faded = open_to_outside & (sal_mean < SHADOW_MAX_SALIENCY) & (share < SHADOW_MAX_SAME)
-    # The backdrop seen through a hole (or in shadow) is never brighter than the backdrop: a region
-    # of which more than HOLE_MAX_BRIGHT is brighter than the fitted field by BRIGHT_NOISE x its
-    # noise is a highlight on the product (the lit side of a white bottle on a white sweep).
-    brighter = (lum - field.mean(axis=2)) > BRIGHT_NOISE * model.noise
-    bright = np.bincount(labels.ravel(), weights=brighter.ravel().astype(np.float64), minlength=n) / np.maximum(area, 1.0)
-    keep = (np.arange(n) > 0) & (strong >= min_px) & (exact >= HOLE_EXACT_SHARE) & (bright <= HOLE_MAX_BRIGHT) & (
-        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)) | faded)
-    stats["highlight_regions"] = int(((np.arange(n) > 0) & (strong >= min_px) & (bright > HOLE_MAX_BRIGHT)).sum())
-    stats["glass_regions"] = int(((np.arange(n) > 0) & (strong >= min_px) & (exact < HOLE_EXACT_SHARE)).sum())
-    if keep.any():
-        hole = keep[labels]
-        stats["holes"] = int(keep.sum())
-        stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
-        p = np.where(hole, 0.0, p)
+    p = _holes(p, hard, srgb, field, evidence, saliency, model.noise, min_px, stats)
     return _paste(p_full, p, win), stats

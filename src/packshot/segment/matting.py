@@ -217,6 +217,59 @@ def _sample(field: np.ndarray, ys: np.ndarray, xs: np.ndarray, q: float, qy: flo
     return out[:, 0] if field.ndim == 2 else out
 
 
+BAND_PAD_PX = 8
+"""Pixels added to the crop around the band (beyond 2 x its half-width at full resolution)."""
+OFF_LINE_TRUST = (1.5, 2.0)
+"""Trust factor of a solved pixel: clip(OFF_LINE_TRUST[0] - OFF_LINE_TRUST[1] x off_line, 0, 1),
+``off_line`` being its distance from the F-B line in units of the F-B contrast."""
+OPAQUE_ALPHA = 0.98
+"""At or above this alpha a band pixel's foreground colour is the photo's own."""
+
+
+def _band_masks(coarse: np.ndarray, band_px: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """``inner`` (surely product), ``outer`` (product or band) at full ``size`` (w, h), and the
+    band's half-width ``r`` in coarse pixels."""
+    w, h = size
+    ch, cw = coarse.shape
+    hard = (coarse >= 0.5).astype(np.uint8)
+    r = max(1, int(np.ceil(band_px)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    # the band is found at the coarse resolution (cheap) and scaled up
+    inner = cv2.erode(hard, k)
+    outer = cv2.dilate(hard, k)
+    if (cw, ch) != (w, h):
+        inner = cv2.resize(inner, (w, h), interpolation=cv2.INTER_NEAREST)
+        outer = cv2.resize(outer, (w, h), interpolation=cv2.INTER_NEAREST)
+    else:
+        # At full resolution one more pixel each way: a soft edge is wider than the error of
+        # its 0.5 contour. (Scaled up, one coarse pixel already spans several.)
+        k3 = np.ones((3, 3), np.uint8)
+        inner = cv2.erode(inner, k3)
+        outer = cv2.dilate(outer, k3)
+    return inner.astype(bool), outer.astype(bool), r
+
+
+def _solve_band(pix: np.ndarray, f: np.ndarray, b: np.ndarray, a_coarse: np.ndarray, min_contrast: float,
+                full_contrast: float, max_shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha of the band's pixels (projection on the local F-B line, trusted by contrast) and the trust."""
+    d = f - b
+    den = (d * d).sum(axis=1)
+    contrast = np.sqrt(den)
+    trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
+    solved = np.clip(((pix - b) * d).sum(axis=1) / np.maximum(den, 1e-6), 0.0, 1.0)
+    # A pixel whose colour is far from the F-B line is no mix of the two (texture, a label
+    # edge, a highlight): the projection says nothing about it.
+    resid = pix - b - solved[:, None] * d
+    off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
+    trust = trust * np.clip(OFF_LINE_TRUST[0] - OFF_LINE_TRUST[1] * off_line, 0.0, 1.0)
+    refined = trust * solved + (1.0 - trust) * a_coarse
+    # The solve may not grow the product far past the coarse pass: a dark product on its own
+    # dark contact shadow is a perfect mix of "F" and "B" by colour, and only the coarse pass
+    # (saliency) can tell the shadow is not product. It may shrink it freely: the coarse pass
+    # is generous on soft edges (any colour change counts there).
+    return np.minimum(refined, a_coarse + max_shift), trust
+
+
 def refine_alpha_band(
     rgb: np.ndarray,
     coarse: np.ndarray,
@@ -257,28 +310,13 @@ def refine_alpha_band(
     """
     h, w = rgb.shape[:2]
     ch, cw = coarse.shape
-    hard = (coarse >= 0.5).astype(np.uint8)
-    r = max(1, int(np.ceil(band_px)))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    # the band is found at the coarse resolution (cheap) and scaled up
-    inner = cv2.erode(hard, k)
-    outer = cv2.dilate(hard, k)
-    if (cw, ch) != (w, h):
-        inner = cv2.resize(inner, (w, h), interpolation=cv2.INTER_NEAREST)
-        outer = cv2.resize(outer, (w, h), interpolation=cv2.INTER_NEAREST)
-    else:
-        # At full resolution one more pixel each way: a soft edge is wider than the error of
-        # its 0.5 contour. (Scaled up, one coarse pixel already spans several.)
-        k3 = np.ones((3, 3), np.uint8)
-        inner = cv2.erode(inner, k3)
-        outer = cv2.dilate(outer, k3)
-    inner, outer = inner.astype(bool), outer.astype(bool)
+    inner, outer, r = _band_masks(coarse, band_px, (w, h))
     band = outer & ~inner
     alpha = inner.astype(np.float32)
     stats = {"band_pixels": int(band.sum()), "trusted_share": 0.0}
     if not stats["band_pixels"]:
         return alpha, None, stats
-    pad = int(2 * r * max(w / cw, h / ch)) + 8
+    pad = int(2 * r * max(w / cw, h / ch)) + BAND_PAD_PX
     crop = _crop_box(band, pad)
     assert crop is not None
     cys, cxs = crop
@@ -297,26 +335,11 @@ def refine_alpha_band(
     pix = img[ys, xs]
     f = _sample(f_fill, ys, xs, q)
     b = _sample(b_fill, ys, xs, q)
-    d = f - b
-    den = (d * d).sum(axis=1)
-    contrast = np.sqrt(den)
-    trust = np.clip((contrast - min_contrast) / max(full_contrast - min_contrast, 1e-6), 0.0, 1.0)
-    solved = np.clip(((pix - b) * d).sum(axis=1) / np.maximum(den, 1e-6), 0.0, 1.0)
-    # A pixel whose colour is far from the F-B line is no mix of the two (texture, a label
-    # edge, a highlight): the projection says nothing about it.
-    resid = pix - b - solved[:, None] * d
-    off_line = np.sqrt((resid * resid).sum(axis=1)) / np.maximum(contrast, 1e-6)
-    trust = trust * np.clip(1.5 - 2.0 * off_line, 0.0, 1.0)
-    refined = trust * solved + (1.0 - trust) * a_coarse
-    # The solve may not grow the product far past the coarse pass: a dark product on its own
-    # dark contact shadow is a perfect mix of "F" and "B" by colour, and only the coarse pass
-    # (saliency) can tell the shadow is not product. It may shrink it freely: the coarse pass
-    # is generous on soft edges (any colour change counts there).
-    a_crop[ys, xs] = np.minimum(refined, a_coarse + max_shift)
+    a_crop[ys, xs], trust = _solve_band(pix, f, b, a_coarse, min_contrast, full_contrast, max_shift)
     alpha[cys, cxs] = _seal_thin_gaps(a_crop, bnd, b_known)
     stats["trusted_share"] = round(float((trust > 0.5).mean()), 4)
     # foreground colour of the band's pixels (edge decontamination)
     a = alpha[cys, cxs][ys, xs][:, None]
     fg = (a * (pix - (1.0 - a) * b) + prior_weight * f) / (a * a + prior_weight)
-    fg = np.clip(np.where(a >= 0.98, pix, fg), 0.0, 1.0).astype(np.float32)
+    fg = np.clip(np.where(a >= OPAQUE_ALPHA, pix, fg), 0.0, 1.0).astype(np.float32)
     return alpha, (ys + cys.start, xs + cxs.start, fg), stats

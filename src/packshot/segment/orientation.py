@@ -132,6 +132,67 @@ def _grow_box(box: Box, margin: float, size: tuple[int, int]) -> Box:
     return max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
 
 
+READ_MARGIN = 0.03
+"""Margin (share of the box) added around the box that is read."""
+MIN_READ_PX = 8
+"""Least side (px) of a crop worth reading."""
+MIN_LINE_ALNUM = 3
+"""Least number of letters and digits in a line that counts."""
+TALL_LINE_RATIO = 1.2
+"""A line whose box is this many times taller than wide is read turned by PP-OCR (ignored)."""
+CLEAR_UPRIGHT_MARGIN = 2
+CLEAR_RUNNER_UP = 0.1
+"""The upright reading is clear when the best weight is at least CLEAR_UPRIGHT_MARGIN x
+``min_weight`` and the second best at most CLEAR_RUNNER_UP x the best."""
+
+
+def _ocr_unclassified(eng, turned: np.ndarray):
+    """One OCR pass without the line classifier (restored afterwards)."""
+    from ..ops import ocr
+
+    with ocr._ENGINE_LOCK:
+        # rapidocr keeps a per-call option as the engine's new default: restore the line
+        # classifier afterwards, or every later reading in this process (understand, qa)
+        # would run without it
+        before = getattr(eng, "use_cls", True)
+        try:
+            return eng(turned, use_cls=False)
+        finally:
+            eng.update_params(use_cls=before) if hasattr(eng, "update_params") else None
+
+
+def _turn_lines(result, turn: int, config: OrientationConfig, read_size: tuple[int, int],
+                scale: tuple[float, float], origin: tuple[int, int]) -> tuple[list[TextRead], float, int]:
+    """Lines of one OCR result in image pixels, their total weight and the number of tall lines."""
+    from ..ops import ocr
+
+    sw, sh = read_size
+    sx, sy = scale
+    x0, y0 = origin
+    lines: list[TextRead] = []
+    tall = 0
+    boxes, txts, scores = (getattr(result, k, None) for k in ("boxes", "txts", "scores"))
+    total = 0.0
+    if boxes is not None and txts is not None and scores is not None:
+        for poly, text, score in zip(boxes, txts, scores):
+            text = str(text).strip()
+            score = float(score)
+            if score < config.min_line_confidence or sum(c.isalnum() for c in text) < MIN_LINE_ALNUM:
+                continue
+            p = np.asarray(poly, np.float64).reshape(-1, 2)[:4]
+            side_w = np.linalg.norm(p[1] - p[0])
+            side_h = np.linalg.norm(p[3] - p[0])
+            if side_h > TALL_LINE_RATIO * side_w:
+                tall += turn in (0, 180)
+                continue  # a tall line is read by PP-OCR turned: it says nothing about this turn
+            back = ocr._unrotate_points(p, turn, sw, sh)
+            poly_img = tuple((round(float(px / sx + x0), 2), round(float(py / sy + y0), 2)) for px, py in back)
+            read = TextRead(text=text, confidence=round(score, 4), turn=turn, polygon=poly_img)
+            lines.append(read)
+            total += read.weight
+    return lines, total, tall
+
+
 def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig = OrientationConfig(),
                   turns: tuple[int, ...] = (0, 180, 90, 270), early_stop: bool = True) -> BoxText:
     """Read the photo inside ``box`` (unmasked, as photographed) at each turn in ``turns``.
@@ -152,10 +213,10 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
     from ..ops import ocr
 
     h, w = image.shape[:2]
-    x0, y0, x1, y1 = (0, 0, w, h) if box is None else _grow_box(box, 0.03, (w, h))
+    x0, y0, x1, y1 = (0, 0, w, h) if box is None else _grow_box(box, READ_MARGIN, (w, h))
     crop = image[y0:y1, x0:x1]
     ch, cw = crop.shape[:2]
-    if min(ch, cw) < 8:
+    if min(ch, cw) < MIN_READ_PX:
         return BoxText(box=(x0, y0, x1, y1), weights={t: 0.0 for t in turns})
     longest = max(ch, cw)
     scale = 1.0
@@ -177,40 +238,15 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
     for turn in turns:
         if turn in (90, 270) and early_stop and tall == 0 and len(weights) >= 2:
             ranked = sorted(weights.values(), reverse=True)
-            if ranked[0] >= 2 * config.min_weight and ranked[1] <= 0.1 * ranked[0]:
+            if ranked[0] >= CLEAR_UPRIGHT_MARGIN * config.min_weight and ranked[1] <= CLEAR_RUNNER_UP * ranked[0]:
                 # the upright reading is clear and nothing was printed sideways: the quarter
                 # turns cannot win (saves two OCR passes)
                 weights[turn] = 0.0
                 continue
-        turned = ocr._rotate(bgr, turn)
-        with ocr._ENGINE_LOCK:
-            # rapidocr keeps a per-call option as the engine's new default: restore the line
-            # classifier afterwards, or every later reading in this process (understand, qa)
-            # would run without it
-            before = getattr(eng, "use_cls", True)
-            try:
-                result = eng(turned, use_cls=False)
-            finally:
-                eng.update_params(use_cls=before) if hasattr(eng, "update_params") else None
-        boxes, txts, scores = (getattr(result, k, None) for k in ("boxes", "txts", "scores"))
-        total = 0.0
-        if boxes is not None and txts is not None and scores is not None:
-            for poly, text, score in zip(boxes, txts, scores):
-                text = str(text).strip()
-                score = float(score)
-                if score < config.min_line_confidence or sum(c.isalnum() for c in text) < 3:
-                    continue
-                p = np.asarray(poly, np.float64).reshape(-1, 2)[:4]
-                side_w = np.linalg.norm(p[1] - p[0])
-                side_h = np.linalg.norm(p[3] - p[0])
-                if side_h > 1.2 * side_w:
-                    tall += turn in (0, 180)
-                    continue  # a tall line is read by PP-OCR turned: it says nothing about this turn
-                back = ocr._unrotate_points(p, turn, sw, sh)
-                poly_img = tuple((round(float(px / sx + x0), 2), round(float(py / sy + y0), 2)) for px, py in back)
-                read = TextRead(text=text, confidence=round(score, 4), turn=turn, polygon=poly_img)
-                lines.append(read)
-                total += read.weight
+        result = _ocr_unclassified(eng, ocr._rotate(bgr, turn))
+        turn_lines, total, turn_tall = _turn_lines(result, turn, config, (sw, sh), (sx, sy), (x0, y0))
+        lines.extend(turn_lines)
+        tall += turn_tall
         weights[turn] = round(total, 3)
     return BoxText(box=(x0, y0, x1, y1), lines=tuple(lines), weights=weights)
 
