@@ -104,6 +104,8 @@ for spec in [
     ("packshot.relight", "relight", "relight"),
     ("packshot.render.io", "save_frame", "save frame"),
     ("packshot.pipeline", "_qa_frame", "qa"),
+    ("packshot.imaging", "load_image_working", "load"),  # the catalogue's units import from the faces
+    ("packshot.qa", "check_frame_file", "qa"),
 ]:
     hook(*spec)
 from packshot.cli import main
@@ -137,7 +139,9 @@ def make_photo(path: Path, width: int, height: int, seed: int = 5) -> None:
 
 def run_case(src: Path, photo: Path, brief: Path, out: Path) -> dict:
     """Run `packshot run --qa --force` in a fresh child; its peak memory, wall time and stages."""
-    argv = ["run", str(photo), "--brief", str(brief), "--out", str(out), "--qa", "--force"]
+    # --workers 1: the catalogue engine runs in this process (`packshot run` is a catalogue over the
+    # job store; with worker processes the child's own peak would miss the work)
+    argv = ["run", str(photo), "--brief", str(brief), "--out", str(out), "--qa", "--force", "--workers", "1"]
     code = f"SRC = {str(src)!r}\nARGV = {argv!r}\n" + CHILD
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

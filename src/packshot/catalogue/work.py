@@ -367,11 +367,16 @@ def run_scene(task: SceneTask) -> list[UnitResult]:
                                       (time.perf_counter() - t0) / len(group), "render")
             continue
         t_render = (time.perf_counter() - t0) / len(group)
-        for (job, spec), frame in zip(todo, rendered):
+        rendered = list(rendered)
+        for k, (job, spec) in enumerate(todo):
+            # each rendered frame is released as soon as it is saved (a large frame and its
+            # layers must not stay alive through the next frame or the scene's QA)
+            frame, rendered[k] = rendered[k], None
             t0 = time.perf_counter()
             uid = unit_id("frame", job.frame)
             try:
                 png, sidecar, frame_info = _finish_frame(task, out, job, frame, cutout, maps, factor)
+                del frame
                 alpha = png.with_name(png.stem + "_alpha.png")
                 frames[job.frame] = None  # written: exports read the record back (nothing held in memory)
                 results.append(UnitResult(uid, True, t_render + time.perf_counter() - t0,
@@ -454,6 +459,7 @@ def _finish_frame(task: SceneTask, out: Path, job: Any, frame: Any, cutout: Any,
         from ..relight import relight_with
 
         frame = relight_with(s.relight_model, frame, cutout, maps)
+    frame = frame.without_layers()  # nothing after relight reads the layers (as in process_photo)
     frame = frame_at_photo_scale(frame, factor)
     prov = dict(frame.provenance)
     prov.update(run_key=job.frame_key, photo_sha256=(cutout.provenance or {}).get("inputs", {}).get("image"))
