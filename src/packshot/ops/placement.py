@@ -22,6 +22,15 @@ _PRESHRINK_BELOW = 0.75
 """Scales below this are first area-averaged to the target size (bilinear alone would alias)."""
 
 
+def unpremultiply(rgba: np.ndarray) -> np.ndarray:
+    """Straight linear colour (float32 H x W x 3) of a premultiplied RGBA window, 0 where alpha is 0."""
+    pre = rgba[..., :3]
+    a = rgba[..., 3:4]
+    out = np.zeros(pre.shape, np.float32)
+    np.divide(pre, a, out=out, where=a > 1e-4)
+    return out
+
+
 @dataclass(frozen=True)
 class PlacedProduct:
     """The product in frame coordinates.
@@ -106,12 +115,7 @@ class PlacedProduct:
 
     def straight(self, rows: slice, cols: slice) -> np.ndarray:
         """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
-        win = self.window(rows, cols)
-        pre = win[..., :3]
-        a = win[..., 3:4]
-        out = np.zeros(pre.shape, np.float32)
-        np.divide(pre, a, out=out, where=a > 1e-4)
-        return out
+        return unpremultiply(self.window(rows, cols))
 
     @functools.cached_property
     def rgb(self) -> np.ndarray:

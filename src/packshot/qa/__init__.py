@@ -544,9 +544,9 @@ def reference_of(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     x0, y0, x1, y1 = layer.box
     if y1 > y0 and x1 > x0:
         a = np.clip(layer.data[..., 3], 0.0, 1.0)
-        straight = np.zeros(a.shape + (3,), np.float32)
-        np.divide(layer.data[..., :3], layer.data[..., 3:4], out=straight, where=layer.data[..., 3:4] > 1e-4)
-        ref_rgb[y0:y1, x0:x1] = np.clip(straight, 0.0, 1.0)
+        from ..ops.placement import unpremultiply
+
+        ref_rgb[y0:y1, x0:x1] = np.clip(unpremultiply(layer.data), 0.0, 1.0)
         ref_alpha[y0:y1, x0:x1] = a
     return ref_rgb, ref_alpha
 

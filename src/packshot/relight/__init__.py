@@ -46,7 +46,7 @@ from ..ops.filters import blur, fast_blur
 from ..ops.geometry import FLOOR_FORESHORTENING, shadow_matrix, support_mask
 from ..ops.morphology import product_interior
 from ..ops.noise import estimate_noise
-from ..ops.placement import warp_layer
+from ..ops.placement import unpremultiply, warp_layer
 from ..provenance import record
 from ..registry import Registry
 from ..render import light_tint
@@ -262,12 +262,7 @@ class _Product:
 
     def straight(self, rows: slice, cols: slice) -> np.ndarray:
         """Straight (un-premultiplied) linear colour of a window, 0 where alpha is 0."""
-        win = self.window(rows, cols)
-        pre = win[..., :3]
-        a = win[..., 3:4]
-        out = np.zeros(pre.shape, np.float32)
-        np.divide(pre, a, out=out, where=a > 1e-4)
-        return out
+        return unpremultiply(self.window(rows, cols))
 
 
 def _product_layer(frame: Frame) -> _Product:
