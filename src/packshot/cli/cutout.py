@@ -8,8 +8,9 @@ no product found) is reported with its reason; the others still finish and the e
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 
@@ -17,6 +18,11 @@ from ..errors import EmptyProductError, InputError
 from ..imaging import DEFAULT_MAX_PIXELS
 from ._common import (Json, MaxPixels, Orientation, OrientationOption, Quiet, Segmenter, SegmenterAlias,
                       deprecated_alias, out_option, set_output)
+
+if TYPE_CHECKING:
+    from ..integrity import InputGuard
+    from ..segment import SegmentConfig
+    from ..types import Cutout, Prompt
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -53,88 +59,145 @@ def parse_point(text: str) -> tuple[float, float, int]:
     return x, y, label
 
 
+_CONFIDENCE_DECIMALS = 4
+"""Decimal places of the segmenter's confidence in the per-input JSON record."""
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("cutout")
-    def cutout_command(
-        inputs: Annotated[List[Path], typer.Argument(help="Photos, or folders of photos (searched recursively).")],
-        out: Annotated[Path, out_option("Folder for <stem>.png outputs.")],
-        segmenter: Segmenter = "auto",
-        backend: SegmenterAlias = None,
-        box: Optional[str] = typer.Option(None, "--box", help="Box prompt x0,y0,x1,y1 (pixels of the rotated input)."),
-        point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
-        mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
-        max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
-        orientation: OrientationOption = Orientation.keep,
-        gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
-        as_json: Json = False,
-        quiet: Quiet = False,
-        exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
-    ) -> None:
-        """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
+    app.command("cutout")(cutout_command)
 
-        --orientation keep (the default) keeps the input's geometry and size; auto turns the product upright (label text, then shape); 0, 90, 180, 270 turn it clockwise.
-        """
-        from ..imaging import check_output_name, load_image, save_gray
-        from ..integrity import InputGuard
-        from ..segment import BACKENDS, SegmentConfig, segment
+
+def cutout_command(
+    inputs: Annotated[List[Path], typer.Argument(help="Photos, or folders of photos (searched recursively).")],
+    out: Annotated[Path, out_option("Folder for <stem>.png outputs.")],
+    segmenter: Segmenter = "auto",
+    backend: SegmenterAlias = None,
+    box: Optional[str] = typer.Option(None, "--box", help="Box prompt x0,y0,x1,y1 (pixels of the rotated input)."),
+    point: Optional[List[str]] = typer.Option(None, "--point", help="Point prompt x,y[,1|0] (repeatable; 0 = not product)."),
+    mask_only: bool = typer.Option(False, "--mask-only", help="Write the alpha as an 8-bit grey PNG."),
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    orientation: OrientationOption = Orientation.keep,
+    gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
+    as_json: Json = False,
+    quiet: Quiet = False,
+    exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
+) -> None:
+    """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
+
+    --orientation keep (the default) keeps the input's geometry and size; auto turns the product upright (label text, then shape); 0, 90, 180, 270 turn it clockwise.
+    """
+    from ..integrity import InputGuard
+    from ..segment import SegmentConfig
+    from ._common import expand_inputs, print_error, print_info, run_batch
+
+    set_output(as_json, quiet)
+    segmenter = deprecated_alias(segmenter, backend)
+    prompt, backend_obj = _prompt_and_backend(box, point, segmenter)
+    files = expand_inputs(inputs, exclude=[out])
+    if not files:
+        print_error("error", "no input images given")
+        raise typer.Exit(2)
+    job = _CutoutJob(out=out, prompt=prompt, backend=backend_obj, config=SegmentConfig(),
+                     guard=InputGuard(files),  # no cut-out is written over one of the photos
+                     max_pixels=max_pixels, orientation=orientation.value, gate=gate, mask_only=mask_only,
+                     exclude_hands=exclude_hands)
+    result = run_batch(files, job, label="cutout")
+    if result.done:
+        print_info(f"wrote {len(result.done)} cut-out(s) to {out}")
+    raise typer.Exit(result.exit_code)
+
+
+def _prompt_and_backend(box: Optional[str], point: Optional[List[str]], segmenter: str) -> tuple[Prompt, object]:
+    """The prompt of ``--box``/``--point`` and the segment backend, built once (a bad onnx/sam path
+    fails here, not once per input); a bad one exits 2 with its reason."""
+    from ..segment import BACKENDS
+    from ..types import Prompt
+    from ._common import print_error
+
+    try:
+        prompt = Prompt(box=parse_box(box) if box else None, points=tuple(parse_point(p) for p in point or ()))
+        return prompt, BACKENDS.create(segmenter)
+    except (InputError, ValueError) as exc:
+        print_error("error", str(exc))
+        raise typer.Exit(2)
+
+
+@dataclass
+class _CutoutJob:
+    """Cut one photo out into ``out``: the batch's work function (``run_batch`` calls it per input).
+
+    ``stems`` remembers which input wrote each output name (case-folded), so a second photo with
+    the same stem is refused instead of overwriting the first one's cut-out.
+    """
+
+    out: Path
+    prompt: Prompt
+    backend: object
+    config: SegmentConfig
+    guard: InputGuard
+    max_pixels: int
+    orientation: str
+    gate: bool
+    mask_only: bool
+    exclude_hands: bool
+    stems: dict[str, Path] = field(default_factory=dict)
+
+    def __call__(self, path: Path) -> dict:
+        from ..imaging import load_image
+        from ..segment import segment
+
+        target = self.out / f"{Path(path).stem}.png"
+        self._check_target(path, target)  # every check before the (slow) segmentation
+        image = load_image(path, max_pixels=self.max_pixels)
+        prompt = None if self.prompt.empty else self.prompt
+        cut = segment(image, self.config, backend=self.backend, prompt=prompt)
+        if cut.is_empty:
+            raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
+        cut, flags = self._refine(path, cut)
+        self._write(target, cut)
+        self.stems[target.name.casefold()] = Path(path)  # a failed input does not reserve its name
+        return {"output": str(target), "size": list(cut.size), "bbox": list(cut.bbox) if cut.bbox else None,
+                "confidence": round(float(cut.confidence), _CONFIDENCE_DECIMALS),
+                "flags": list(dict.fromkeys([*cut.flags, *flags]))}
+
+    def _check_target(self, path: Path, target: Path) -> None:
+        """The output name is valid, is not an input, and no earlier input of this batch wrote it."""
+        from ..imaging import check_output_name
+
+        check_output_name(target)
+        self.guard.check(target)
+        owner = self.stems.get(target.name.casefold())
+        if owner is not None:
+            raise InputError(path, f"output {target} would overwrite the cut-out of {owner}")
+
+    def _refine(self, path: Path, cut: Cutout) -> tuple[Cutout, list[str]]:
+        """``--exclude-hands``, then ``--gate``/``--orientation`` review: (cut-out, review flags)."""
+        from ._common import print_info
+
+        flags: list[str] = []
+        if self.exclude_hands:
+            from ..segment.hands import exclude_hands as _exclude_hands
+
+            cut = _exclude_hands(cut)[0]
+        if self.gate or self.orientation != "keep":
+            from ..segment.review import require_passed, review_cutout
+
+            review = review_cutout(cut, orientation=self.orientation, gate=self.gate,
+                                   prompted=not self.prompt.empty)
+            require_passed(review, path)
+            cut = review.cutout
+            flags = list(review.flags)
+            if "orientation-uncertain" in review.flags:
+                print_info(f"{path}: orientation uncertain ({review.orientation.evidence.get('reason')}): kept as shot")
+        return cut, flags
+
+    def _write(self, target: Path, cut: Cutout) -> None:
+        """The RGBA cut-out, or with ``--mask-only`` its alpha as a grey PNG."""
+        from ..imaging import save_gray
         from ..segment.io import save_cutout
-        from ..types import Prompt
-        from ._common import expand_inputs, print_error, print_info, run_batch
 
-        set_output(as_json, quiet)
-        segmenter = deprecated_alias(segmenter, backend)
-        orientation_choice = orientation.value
-        try:
-            prompt = Prompt(box=parse_box(box) if box else None, points=tuple(parse_point(p) for p in point or ()))
-            # build the backend once: a bad onnx/sam path fails here, not once per input
-            backend_obj = BACKENDS.create(segmenter)
-        except (InputError, ValueError) as exc:
-            print_error("error", str(exc))
-            raise typer.Exit(2)
-        files = expand_inputs(inputs, exclude=[out])
-        if not files:
-            print_error("error", "no input images given")
-            raise typer.Exit(2)
-        config = SegmentConfig()
-        stems: dict[str, Path] = {}
-        guard = InputGuard(files)  # no cut-out is written over one of the photos
-
-        def work(path: Path) -> dict:
-            target = out / f"{Path(path).stem}.png"
-            # every check before the (slow) segmentation
-            check_output_name(target)
-            guard.check(target)
-            owner = stems.get(target.name.casefold())
-            if owner is not None:
-                raise InputError(path, f"output {target} would overwrite the cut-out of {owner}")
-            image = load_image(path, max_pixels=max_pixels)
-            cut = segment(image, config, backend=backend_obj, prompt=None if prompt.empty else prompt)
-            if cut.is_empty:
-                raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
-            flags: list[str] = []
-            if exclude_hands:
-                from ..segment.hands import exclude_hands as _exclude_hands
-
-                cut = _exclude_hands(cut)[0]
-            if gate or orientation_choice != "keep":
-                from ..segment.review import require_passed, review_cutout
-
-                review = review_cutout(cut, orientation=orientation_choice, gate=gate, prompted=not prompt.empty)
-                require_passed(review, path)
-                cut = review.cutout
-                flags = list(review.flags)
-                if "orientation-uncertain" in review.flags:
-                    print_info(f"{path}: orientation uncertain ({review.orientation.evidence.get('reason')}): kept as shot")
-            out.mkdir(parents=True, exist_ok=True)
-            if mask_only:
-                save_gray(target, cut.alpha)
-            else:
-                save_cutout(target, cut)
-            stems[target.name.casefold()] = Path(path)  # a failed input does not reserve its name
-            return {"output": str(target), "size": list(cut.size), "bbox": list(cut.bbox) if cut.bbox else None,
-                    "confidence": round(float(cut.confidence), 4), "flags": list(dict.fromkeys([*cut.flags, *flags]))}
-
-        result = run_batch(files, work, label="cutout")
-        if result.done:
-            print_info(f"wrote {len(result.done)} cut-out(s) to {out}")
-        raise typer.Exit(result.exit_code)
+        self.out.mkdir(parents=True, exist_ok=True)
+        if self.mask_only:
+            save_gray(target, cut.alpha)
+        else:
+            save_cutout(target, cut)
