@@ -140,7 +140,8 @@ def _print_summary(outcome, quiet: bool) -> None:
         print_outcome(outcome)
     elif outcome.failed or outcome.blocked or outcome.row_errors:
         print_error("failed", f"{outcome.failed} units failed, {outcome.blocked} blocked, "
-                              f"{len(outcome.row_errors)} manifest rows skipped: see {outcome.out_dir / 'failures.csv'}")
+                              f"{len(outcome.row_errors)} manifest rows skipped: "
+                              f"see {outcome.out_dir / 'failures.csv'}")
 
 
 def _print_units_json(outcome) -> None:
