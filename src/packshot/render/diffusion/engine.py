@@ -34,6 +34,18 @@ _SCHEDULERS = {
     "lms": ("LMSDiscreteScheduler", {}),
 }
 
+LATENT_SCALE = 8
+"""Pixels per latent cell when the pipeline does not say (its ``vae_scale_factor``)."""
+FLUX_PACK = 2
+"""Flux packs FLUX_PACK x FLUX_PACK latents into one token: its canvas is a multiple of that many cells."""
+CFG_ABOVE = 1.0
+"""Classifier-free guidance runs (negative branch and all) only for a guidance scale above this."""
+IP_OFF_SIDE, IP_OFF_GREY = 224, 128
+"""The stand-in reference (a flat grey square, side px, 8-bit grey) when the IP-Adapter is loaded but
+the scene has none: its scale is 0, so it changes nothing."""
+NEGATIVE_QUOTED = 60
+"""Characters of a refused negative prompt quoted in the error."""
+
 
 class ModelLoadError(InputError):
     """A model could not be loaded (missing folder, not cached offline, wrong layout)."""
@@ -368,6 +380,82 @@ class PaintJob:
     seed: int
 
 
+def _padded_size(loaded: Loaded, H: int, W: int) -> tuple[int, int]:
+    """(Hp, Wp): the canvas rounded up to the pipeline's latent grid (Flux packs 2 x 2 latents into one token)."""
+    multiple = int(getattr(loaded.pipe, "vae_scale_factor", LATENT_SCALE))
+    if loaded.family == "flux":
+        multiple *= FLUX_PACK
+    return -(-H // multiple) * multiple, -(-W // multiple) * multiple
+
+
+def _pad(a: np.ndarray, size: tuple[int, int], fill: float | None) -> np.ndarray:
+    """``a`` (H x W or H x W x C) padded at the bottom and right to ``size`` (Hp, Wp): edge pixels
+    repeated when ``fill`` is None, else that constant."""
+    (H, W), (Hp, Wp) = a.shape[:2], size
+    if (Hp, Wp) == (H, W):
+        return a
+    widths = ((0, Hp - H), (0, Wp - W)) + (((0, 0),) if a.ndim == 3 else ())
+    return np.pad(a, widths, mode="edge") if fill is None else np.pad(a, widths, constant_values=fill)
+
+
+def _pil(a: np.ndarray) -> Any:
+    """An 8-bit PIL image ("L" for H x W, "RGB" for H x W x 3) of float values in [0, 1]."""
+    from PIL import Image
+
+    u8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(u8, mode="L" if u8.ndim == 2 else "RGB")
+
+
+def _refuse_flux_negative(loaded: Loaded, negative: str, settings: DiffusionSettings) -> None:
+    """InputError when a Flux-class model is given a negative prompt (it has no use for one)."""
+    if loaded.family == "flux" and negative.strip():
+        raise InputError("negative_prompt", f"model '{settings.model}' is Flux-class: the Flux inpainting "
+                                            f"pipelines used here take no negative prompt (Flux guidance is distilled, "
+                                            f"not classifier-free); drop "
+                                            f"negative_prompt ('{negative[:NEGATIVE_QUOTED]}') from this scene")
+
+
+def _ip_adapter_embeds(loaded: Loaded, references: Sequence[tuple[str, np.ndarray]], cfg: bool, B: int,
+                       scale: float) -> list[Any]:
+    """The IP-Adapter's image embeddings for a batch of ``B`` (its scale set on the pipeline): the
+    references at ``scale``, or a grey stand-in at scale 0 when the scene has none."""
+    torch = _torch()
+    if references:
+        ip = image_embeddings(loaded, references, cfg)
+    else:  # the adapter is loaded but this scene has no reference: switch it off
+        ip = image_embeddings(loaded, [("grey", np.full((IP_OFF_SIDE, IP_OFF_SIDE, 3), IP_OFF_GREY, np.uint8))], cfg)
+        scale = 0.0
+    loaded.pipe.set_ip_adapter_scale(scale)
+    out_ip = []
+    for e in ip:
+        if cfg:
+            neg, pos = e.chunk(2)
+            out_ip.append(torch.cat([_repeat(neg, B), _repeat(pos, B)]))
+        else:
+            out_ip.append(_repeat(e, B))
+    return out_ip
+
+
+def _controlnet_kwargs(loaded: Loaded, jobs: Sequence[PaintJob], nets: Sequence[Any],
+                       size: tuple[int, int]) -> dict[str, Any]:
+    """The pipeline's ControlNet arguments: one (B, 3, H, W) tensor in [0, 1] per ControlNet (every
+    image of the batch has its own control: the product sits differently in each variant), with
+    each net's scale and guidance window."""
+    torch = _torch()
+    per_net = [torch.from_numpy(np.stack([_pad(j.controls[i], size, 0.0) for j in jobs]).astype(np.float32))
+               [:, None].repeat(1, 3, 1, 1) for i in range(len(nets))]
+    if len(nets) == 1:
+        return dict(control_image=per_net[0], controlnet_conditioning_scale=nets[0].scale,
+                    control_guidance_start=nets[0].start, control_guidance_end=nets[0].end)
+    kwargs = dict(control_image=per_net, controlnet_conditioning_scale=[c.scale for c in nets],
+                  control_guidance_start=[c.start for c in nets], control_guidance_end=[c.end for c in nets])
+    if loaded.family == "flux":
+        # FluxMultiControlNetModel zips its nets with one control mode each: without modes it
+        # runs none of them (None = not a ControlNet-Union mode)
+        kwargs["control_mode"] = [None] * len(nets)
+    return kwargs
+
+
 def paint(loaded: Loaded, jobs: Sequence[PaintJob], prompt: str, negative: str,
           references: Sequence[tuple[str, np.ndarray]], settings: DiffusionSettings) -> tuple[np.ndarray, dict]:
     """Run the inpainting pipeline once for a batch of jobs that share canvas and settings.
@@ -375,76 +463,29 @@ def paint(loaded: Loaded, jobs: Sequence[PaintJob], prompt: str, negative: str,
     Returns the decoded images (B x H x W x 3 float32 sRGB in [0, 1]) and timings.
     """
     torch = _torch()
-    from PIL import Image
-
     pipe = loaded.pipe
     B = len(jobs)
     H, W = jobs[0].mask.shape
-    # the pipeline's latent grid: Flux packs 2 x 2 latents into one token
-    multiple = int(getattr(pipe, "vae_scale_factor", 8)) * (2 if loaded.family == "flux" else 1)
-    Hp, Wp = -(-H // multiple) * multiple, -(-W // multiple) * multiple
-
-    def pad(a: np.ndarray, fill: float | None) -> np.ndarray:
-        if (Hp, Wp) == (H, W):
-            return a
-        widths = ((0, Hp - H), (0, Wp - W)) + (((0, 0),) if a.ndim == 3 else ())
-        return np.pad(a, widths, mode="edge") if fill is None else np.pad(a, widths, constant_values=fill)
-
-    def pil(a: np.ndarray, mode: str = "RGB") -> Any:
-        u8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(u8, mode="L" if u8.ndim == 2 else "RGB")
-
-    if loaded.family == "flux" and negative.strip():
-        raise InputError("negative_prompt", f"model '{settings.model}' is Flux-class: the Flux inpainting "
-                                            f"pipelines used here take no negative prompt (Flux guidance is distilled, "
-                                            f"not classifier-free); drop "
-                                            f"negative_prompt ('{negative[:60]}') from this scene")
+    size = _padded_size(loaded, H, W)
+    _refuse_flux_negative(loaded, negative, settings)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    cfg = settings.guidance > 1.0 and loaded.family != "flux"
+    cfg = settings.guidance > CFG_ABOVE and loaded.family != "flux"
     embeds = prompt_embeddings(loaded, prompt, negative, cfg)
     kwargs: dict[str, Any] = {k: _repeat(v, B) for k, v in embeds.items()}
     if settings.ip_adapter is not None:
-        if references:
-            ip = image_embeddings(loaded, references, cfg)
-            scale = settings.ip_adapter.scale
-        else:  # the adapter is loaded but this scene has no reference: switch it off
-            ip = image_embeddings(loaded, [("grey", np.full((224, 224, 3), 128, np.uint8))], cfg)
-            scale = 0.0
-        pipe.set_ip_adapter_scale(scale)
-        out_ip = []
-        for e in ip:
-            if cfg:
-                neg, pos = e.chunk(2)
-                out_ip.append(torch.cat([_repeat(neg, B), _repeat(pos, B)]))
-            else:
-                out_ip.append(_repeat(e, B))
-        kwargs["ip_adapter_image_embeds"] = out_ip
+        kwargs["ip_adapter_image_embeds"] = _ip_adapter_embeds(loaded, references, cfg, B, settings.ip_adapter.scale)
     timings["embed_s"] = time.perf_counter() - t0
     set_scheduler(loaded, settings.scheduler)
     kwargs.update(
-        image=[pil(pad(j.init_srgb, None)) for j in jobs],
-        mask_image=[pil(pad(j.mask, 1.0)) for j in jobs],
-        height=Hp, width=Wp, strength=settings.strength, num_inference_steps=settings.steps,
+        image=[_pil(_pad(j.init_srgb, size, None)) for j in jobs],
+        mask_image=[_pil(_pad(j.mask, size, 1.0)) for j in jobs],
+        height=size[0], width=size[1], strength=settings.strength, num_inference_steps=settings.steps,
         generator=[torch.Generator("cpu").manual_seed(int(j.seed)) for j in jobs], output_type="np",
     )
     kwargs["guidance_scale"] = settings.guidance  # flux: the distilled guidance embedding
-    nets = settings.controlnets
-    if nets:
-        # one (B, 3, H, W) tensor in [0, 1] per ControlNet: every image of the batch has its own
-        # control (the product sits differently in each variant)
-        per_net = [torch.from_numpy(np.stack([pad(j.controls[i], 0.0) for j in jobs]).astype(np.float32))
-                   [:, None].repeat(1, 3, 1, 1) for i in range(len(nets))]
-        if len(nets) == 1:
-            kwargs.update(control_image=per_net[0], controlnet_conditioning_scale=nets[0].scale,
-                          control_guidance_start=nets[0].start, control_guidance_end=nets[0].end)
-        else:
-            kwargs.update(control_image=per_net, controlnet_conditioning_scale=[c.scale for c in nets],
-                          control_guidance_start=[c.start for c in nets], control_guidance_end=[c.end for c in nets])
-            if loaded.family == "flux":
-                # FluxMultiControlNetModel zips its nets with one control mode each: without modes it
-                # runs none of them (None = not a ControlNet-Union mode)
-                kwargs["control_mode"] = [None] * len(nets)
+    if settings.controlnets:
+        kwargs.update(_controlnet_kwargs(loaded, jobs, settings.controlnets, size))
     t0 = time.perf_counter()
     with loaded.lock, torch.inference_mode():
         result = pipe(**kwargs)
