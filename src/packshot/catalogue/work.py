@@ -167,10 +167,12 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)
             cutout = review.cutout
+            review_flags, turn = review.flags, review.orientation.turn
+            del review  # its first cut-out (a full working-size copy when turned) is not needed past here
             from ..render import settle_cutout  # a product lying askew rests level (as in `packshot run`)
 
             cutout, pose = settle_cutout(cutout)
-            turned = review.orientation.turn % 360 != 0 or pose.changed
+            turned = turn % 360 != 0 or pose.changed
             outputs = {"cutout": None, "gate": None}
             if work.factor > 1 and not turned:
                 save_cutout_full(cut_path, cutout, work)
@@ -183,10 +185,11 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             del work
             outputs.update(cutout=_output(out, cut_path), gate=_output(out, gate_path))
             results.append(UnitResult(task.cutout_unit, True, time.perf_counter() - t0, outputs,
-                                      {"flags": list(dict.fromkeys([*review.flags,
+                                      {"flags": list(dict.fromkeys([*review_flags,
                                                                     *(getattr(cutout, "flags", ()) or ())]))}))
         # frames, maps and QA all use the cut-out as written (8-bit PNG), so a frame is the same
         # bytes whether its cut-out was made in this process or read back by a resumed run
+        cutout = None  # released before the cut-out is read back (two full-size cut-outs otherwise)
         cutout = _under(load_cutout(work_path if work_path.is_file() else cut_path), out)
     except Exception as exc:
         return [UnitResult(task.cutout_unit if task.cutout else task.maps_unit, False, time.perf_counter() - t0,
