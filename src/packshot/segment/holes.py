@@ -69,6 +69,11 @@ def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tupl
     differs : float32 distance from the backdrop and from its shadowed colour (sRGB units),
         the smaller of the two: large only where no lighting of the backdrop explains the pixel.
     """
+    return _evidence_terms(srgb, field, noise)[:3]
+
+
+def _evidence_terms(srgb: np.ndarray, field: np.ndarray, noise: float):
+    """:func:`backdrop_evidence` and ``k``, each pixel's light as a share of the backdrop's (linear)."""
     tol = max(3.0 * noise, 0.025)
     diff = np.linalg.norm(srgb - field, axis=2)
     lin = _srgb_to_linear(srgb)
@@ -80,7 +85,7 @@ def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tupl
     same = diff < 1.0 * tol
     shadowed = (chroma < 1.0 * tol) & (k > SHADOW_MIN_K) & (k < 1.05)
     differs = np.where((k > 0.3) & (k < 1.2), np.minimum(diff, chroma), diff).astype(np.float32)
-    return same, shadowed, differs
+    return same, shadowed, differs, k
 
 
 THIN_SURE = 2.5
@@ -195,9 +200,7 @@ def _evidence(srgb: np.ndarray, field: np.ndarray, noise: float):
     A thin grey wire on a white sweep has the colour of the sweep in shadow; unlike a shadow
     (soft) it is a sharp local darkening: darker than its surroundings by SHARP_DARK.
     """
-    same, shadowed, differs = backdrop_evidence(srgb, field, noise)
-    lin, lin_bg = _srgb_to_linear(srgb), _srgb_to_linear(field)
-    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    same, shadowed, differs, k = _evidence_terms(srgb, field, noise)
     sharp_dark = (k < cv2.GaussianBlur(k, (0, 0), SHARP_DARK_SIGMA) - SHARP_DARK) & ~same
     sure = (differs > THIN_SURE * _tolerance(noise)) | sharp_dark
     return same, shadowed, differs, sure
@@ -238,12 +241,13 @@ def _outside(hard: np.ndarray) -> np.ndarray:
 
 
 def _narrow_contact(labels: np.ndarray, n: int, cand: np.ndarray, outside: np.ndarray,
-                    sure: np.ndarray) -> np.ndarray:
+                    sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per region: it meets the outside along a small part of its rim only (HOLE_MAX_CONTACT)...
 
     ... and its rim, apart from that contact, is confident product (a wire or a rim of a colour
     the backdrop cannot have, within 2 px): a soft-shaded face of the product in the backdrop's
-    colour that a weak edge separates from the outside is no hole.
+    colour that a weak edge separates from the outside is no hole. Also returns each region's
+    contact: the share of its rim that meets the outside.
     """
     rim = cv2.dilate((cand == 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (cand > 0)
     rim_px = np.bincount(labels[rim], minlength=n).astype(np.float64)
@@ -252,7 +256,8 @@ def _narrow_contact(labels: np.ndarray, n: int, cand: np.ndarray, outside: np.nd
     inner_rim = rim & ~outside
     sure_rim = np.bincount(labels[inner_rim & near_sure], minlength=n) / np.maximum(
         np.bincount(labels[inner_rim], minlength=n), 1.0)
-    return (contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)) & (sure_rim >= NARROW_MIN_SURE_RIM)
+    narrow = (contact <= HOLE_MAX_CONTACT * np.maximum(rim_px, 1.0)) & (sure_rim >= NARROW_MIN_SURE_RIM)
+    return narrow, contact / np.maximum(rim_px, 1.0)
 
 
 def _holes(p: np.ndarray, hard: np.ndarray, srgb: np.ndarray, field: np.ndarray, evidence,
@@ -292,7 +297,7 @@ def _holes(p: np.ndarray, hard: np.ndarray, srgb: np.ndarray, field: np.ndarray,
     # small part of its rim only (a lens seen past a temple, the gap between keys), is opened; or
     # one that fades into the outside with no edge and that saliency does not hold to be product
     # (a soft drop shadow that the coarse pass kept).
-    narrow = _narrow_contact(labels, n, cand, outside, sure)
+    narrow, _ = _narrow_contact(labels, n, cand, outside, sure)
     sal_mean = mean_of(saliency) if saliency is not None else np.ones(n)
     faded = open_to_outside & (sal_mean < SHADOW_MAX_SALIENCY) & (share < SHADOW_MAX_SAME)
     # The backdrop seen through a hole (or in shadow) is never brighter than the backdrop: a region
