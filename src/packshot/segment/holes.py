@@ -111,6 +111,16 @@ SHADOW_MAX_SAME = 0.5
 """A region open to the outside with no edge between is opened when saliency's mean over it is
 below SHADOW_MAX_SALIENCY and less than SHADOW_MAX_SAME of it is the backdrop's own colour (it is
 mostly the backdrop in shadow: a face of the product in the backdrop's colour is not)."""
+SHADOW_MIN_CONTACT = 0.4
+"""Least share of its rim along which a region open to the outside meets it to be a strip fading
+into the backdrop (a shadow strip between a product's edge and the outside meets it along one of
+its two long sides, about half its rim; a face of the product meets it through a gap at most)."""
+BEYOND_MIN_SHARE = 0.5
+"""A region open to the outside, mostly (this share) outside the convex hull of the surely-product
+pixels of its piece of the mask, lies beyond the product's extent: a shadow, not a face of it."""
+BEYOND_MAX_PIECE_SHARE = 0.5
+"""... when it is a minor part of its piece (at most this share of its area): a region that is most
+of its piece is the product itself (a clear bottle's body, with few surely-product pixels)."""
 BRIGHT_NOISE = 3.0
 HOLE_MAX_BRIGHT = 0.1
 """Largest share of a hole's pixels brighter than the backdrop's field by more than BRIGHT_NOISE x
@@ -240,6 +250,36 @@ def _outside(hard: np.ndarray) -> np.ndarray:
     return cv2.dilate(exterior.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
+def _beyond_extent(hard: np.ndarray, sure: np.ndarray, labels: np.ndarray, n: int, regions: np.ndarray,
+                   area: np.ndarray) -> np.ndarray:
+    """Per region (of ``regions``, a boolean per label): it lies beyond its product's extent.
+
+    That is: mostly (BEYOND_MIN_SHARE) outside the convex hull of the surely-product pixels of its
+    piece of ``hard``, and a minor part of that piece (at most BEYOND_MAX_PIECE_SHARE of its area):
+    a shadow cast beside a product that other evidence holds there. A region that is most of its
+    piece (the body of a clear bottle, whose few sure pixels are its cap and a few edges) is the
+    product itself.
+    """
+    out = np.zeros(n, bool)
+    if not regions.any():
+        return out
+    npieces, pieces, pstats, _ = cv2.connectedComponentsWithStats(hard.astype(np.uint8), connectivity=8)
+    piece_of = np.zeros(n, np.int64)
+    piece_of[labels.ravel()] = pieces.ravel()
+    hull = np.zeros(hard.shape, np.uint8)
+    for piece in np.unique(piece_of[regions]):
+        if piece == 0:
+            continue
+        ys, xs = np.nonzero(sure & (pieces == piece))
+        if ys.size >= 3:
+            cv2.fillConvexPoly(hull, cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32)), 1)
+    outside_hull = np.bincount(labels.ravel(), weights=(hull == 0).ravel().astype(np.float64), minlength=n)
+    piece_area = pstats[piece_of, cv2.CC_STAT_AREA].astype(np.float64)
+    out = regions & (outside_hull >= BEYOND_MIN_SHARE * np.maximum(area, 1.0)) & (
+        area <= BEYOND_MAX_PIECE_SHARE * piece_area)
+    return out
+
+
 def _narrow_contact(labels: np.ndarray, n: int, cand: np.ndarray, outside: np.ndarray,
                     sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per region: it meets the outside along a small part of its rim only (HOLE_MAX_CONTACT)...
@@ -297,16 +337,31 @@ def _holes(p: np.ndarray, hard: np.ndarray, srgb: np.ndarray, field: np.ndarray,
     # small part of its rim only (a lens seen past a temple, the gap between keys), is opened; or
     # one that fades into the outside with no edge and that saliency does not hold to be product
     # (a soft drop shadow that the coarse pass kept).
-    narrow, _ = _narrow_contact(labels, n, cand, outside, sure)
+    narrow, contact = _narrow_contact(labels, n, cand, outside, sure)
     sal_mean = mean_of(saliency) if saliency is not None else np.ones(n)
-    faded = open_to_outside & (sal_mean < SHADOW_MAX_SALIENCY) & (share < SHADOW_MAX_SAME)
+    # A soft shadow reaches the lit backdrop with no edge between: it needs none of the backdrop's
+    # own colour inside it (the shadow of a temple, of a chain, on a coloured sweep has none).
+    # Saliency, blurred at 320 px, holds the shadow cast beside a wire frame to be product: a strip
+    # that meets the outside along much of its rim (SHADOW_MIN_CONTACT) and lies beyond the
+    # product's extent (outside the convex hull of its surely-product pixels, a minor part of its
+    # piece of the mask) is no face of it, whatever saliency says.
+    faded = open_to_outside & (share < SHADOW_MAX_SAME)
+    unsure = faded & (sal_mean >= SHADOW_MAX_SALIENCY) & (area >= min_px) & (contact >= SHADOW_MIN_CONTACT)
+    faded &= (sal_mean < SHADOW_MAX_SALIENCY) | _beyond_extent(hard, sure, labels, n, unsure, area)
+    # The backdrop in shadow through a hole of a neutral product on a neutral sweep (a pendant's
+    # eye) has none of the backdrop's lit colour either: enclosed and all shadow, it is a hole
+    # where saliency does not hold it to be product (as for a shadow open to the outside).
+    shaded_hole = ~open_to_outside & (share < HOLE_ENCLOSED_SHARE) & (sal_mean < SHADOW_MAX_SALIENCY)
     # The backdrop seen through a hole (or in shadow) is never brighter than the backdrop: a region
     # of which more than HOLE_MAX_BRIGHT is brighter than the fitted field by BRIGHT_NOISE x its
     # noise is a highlight on the product (the lit side of a white bottle on a white sweep).
     bright = mean_of((lum - field.mean(axis=2)) > BRIGHT_NOISE * noise)
-    candidate = (np.arange(n) > 0) & (strong >= min_px)
-    keep = candidate & (exact >= HOLE_EXACT_SHARE) & (bright <= HOLE_MAX_BRIGHT) & (
-        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)) | faded)
+    real = np.arange(n) > 0
+    candidate = real & (strong >= min_px)
+    shaded = real & (area >= min_px) & (faded | shaded_hole)
+    keep = (candidate | shaded) & (exact >= HOLE_EXACT_SHARE) & (bright <= HOLE_MAX_BRIGHT) & (
+        (~open_to_outside & (share >= HOLE_ENCLOSED_SHARE)) | (narrow & (share >= HOLE_MIN_SHARE)) | faded
+        | shaded_hole)
     stats["highlight_regions"] = int((candidate & (bright > HOLE_MAX_BRIGHT)).sum())
     stats["glass_regions"] = int((candidate & (exact < HOLE_EXACT_SHARE)).sum())
     if keep.any():
