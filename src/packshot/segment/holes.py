@@ -18,7 +18,14 @@ wire's edges are solved like the outer outline:
   bound the rest of its rim (``NARROW_MIN_SURE_RIM``). A sharp local darkening (a thin grey
   wire, which has the colour of the backdrop in shadow) is a wall between holes, never a hole.
   A region brighter than the backdrop (``HOLE_MAX_BRIGHT``) is a highlight, never a hole: the lit
-  side of a white bottle on a white sweep stays product.
+  side of a white bottle on a white sweep stays product;
+- **shadows the coarse pass kept**: a region open to the outside, mostly the backdrop in shadow,
+  that saliency doubts (a temple's or a chain's shadow, which needs no pixel of the lit backdrop
+  of its own), or a strip that meets the outside along much of its rim (``SHADOW_MIN_CONTACT``)
+  and lies beyond the product's extent (outside the convex hull of its surely-product pixels, a
+  minor part of its piece of the mask: the shadow beside a wire frame, which u2netp's hull holds
+  to be product) is opened; so is an enclosed region all in shadow that saliency doubts (a
+  pendant's eye on a neutral sweep).
 
 A face of the product in the backdrop's own colour, open to the outside along its rim (a white
 box top on a white sweep), stays product; a region of exactly the backdrop's colour that the
