@@ -32,7 +32,7 @@ from ..imaging import linear_to_srgb, resize_linear, srgb_to_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
-from .holes import refine_holes
+from .holes import norm3, refine_holes, sum3
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
 
@@ -51,14 +51,14 @@ def colour_evidence(srgb: np.ndarray, model: BackdropModel) -> tuple[np.ndarray,
     """
     bg = model.field
     tol = max(3.0 * model.noise, 0.025)
-    diff = np.linalg.norm(srgb - bg, axis=2)
+    diff = norm3(srgb - bg)
     # shadow test in linear light, where a shadow scales the backdrop colour
     lin = srgb_to_linear(srgb, clip=False)
     lin_bg = srgb_to_linear(bg, clip=False)
-    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    k = sum3(lin * lin_bg) / np.maximum(sum3(lin_bg * lin_bg), 1e-6)
     shadow_col = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
     # chroma residual measured in sRGB units so thresholds share the noise scale
-    chroma = np.linalg.norm(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb, axis=2)
+    chroma = norm3(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb)
     p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
     p_colour = _smoothstep(chroma, 0.8 * tol, 1.8 * tol)
     # Lighting is never quite even: only a much brighter or much darker pixel is surely not

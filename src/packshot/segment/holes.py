@@ -62,6 +62,16 @@ HOLE_MIN_PX = 12
 """Least number of backdrop-coloured coarse pixels in a hole (smaller ones are noise)."""
 
 
+def sum3(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=2)`` of an H x W x 3 array, as three adds (the same values, several times faster)."""
+    return a[..., 0] + a[..., 1] + a[..., 2]
+
+
+def norm3(d: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(d, axis=2)`` of an H x W x 3 array (the same values, several times faster)."""
+    return np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1] + d[..., 2] * d[..., 2])
+
+
 def _srgb_to_linear(s: np.ndarray) -> np.ndarray:
     return srgb_to_linear(np.asarray(s), clip=False).astype(np.float32, copy=False)
 
@@ -82,13 +92,13 @@ def backdrop_evidence(srgb: np.ndarray, field: np.ndarray, noise: float) -> tupl
 def _evidence_terms(srgb: np.ndarray, field: np.ndarray, noise: float):
     """:func:`backdrop_evidence` and ``k``, each pixel's light as a share of the backdrop's (linear)."""
     tol = max(3.0 * noise, 0.025)
-    diff = np.linalg.norm(srgb - field, axis=2)
+    diff = norm3(srgb - field)
     lin = _srgb_to_linear(srgb)
     lin_bg = _srgb_to_linear(field)
-    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
+    k = sum3(lin * lin_bg) / np.maximum(sum3(lin_bg * lin_bg), 1e-6)
     shade = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
     shade_srgb = linear_to_srgb(shade)
-    chroma = np.linalg.norm(shade_srgb - srgb, axis=2)
+    chroma = norm3(shade_srgb - srgb)
     same = diff < 1.0 * tol
     shadowed = (chroma < 1.0 * tol) & (k > SHADOW_MIN_K) & (k < 1.05)
     differs = np.where((k > 0.3) & (k < 1.2), np.minimum(diff, chroma), diff).astype(np.float32)
@@ -194,7 +204,7 @@ def _product_window(small: np.ndarray, prob: np.ndarray, model: BackdropModel) -
     sh, sw = prob.shape
     tol = _tolerance(model.noise)
     coarse = linear_to_srgb(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)) if (mw, mh) != (sw, sh) else linear_to_srgb(small)
-    unlike = (np.linalg.norm(coarse - model.field, axis=2) > tol) | (prob >= 0.5)
+    unlike = (norm3(coarse - model.field) > tol) | (prob >= 0.5)
     n_u, lab_u = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
     reach = np.zeros(n_u, bool)
     reach[np.unique(lab_u[prob >= 0.5])] = True
