@@ -302,6 +302,29 @@ def test_refine_holes_opens_a_shaded_eye_saliency_doubts():
         assert bool(fine[200, 200] < 0.5) is opened
 
 
+def test_matting_keeps_a_small_opened_hole_open():
+    # a chain link's eye, narrower than the edge band: the holes stage opened it (0, saliency
+    # doubting it), so the band's seal must not fill it back as a nick in the outline; one left
+    # at HOLE_HELD_P (saliency held it to be product: a white label's strip) may be sealed
+    from packshot.segment.holes import HOLE_HELD_P
+    from packshot.segment.matting import refine_alpha_band
+
+    h = w = 200
+    rgb = np.full((h, w, 3), 0.8, np.float32)
+    link = np.zeros((h, w), np.uint8)
+    cv2.ellipse(link, (100, 100), (30, 12), 0, 0, 360, 1, -1)
+    eye = np.zeros((h, w), np.uint8)
+    cv2.ellipse(eye, (100, 100), (18, 3), 0, 0, 360, 1, -1)
+    solid = (link > 0) & (eye == 0)
+    rgb[solid] = (0.1, 0.1, 0.12)
+    coarse = solid.astype(np.float32)
+    alpha, _, _ = refine_alpha_band(rgb, coarse, band_px=2.5)
+    assert alpha[100, 100] < 0.5 and float((alpha[eye > 0] < 0.5).mean()) > 0.8
+    assert float((alpha[cv2.erode(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] > 0.5).mean()) > 0.98
+    held, _, _ = refine_alpha_band(rgb, np.where(eye > 0, HOLE_HELD_P, coarse).astype(np.float32), band_px=2.5)
+    assert held[100, 100] >= 0.5
+
+
 # ------------------------------------------------------------------ product fills the frame (box prompt)
 @pytest.mark.slow
 @pytest.mark.parametrize("name,box", [("apc15_cheezit_box", (70, 40, 2300, 3230)),

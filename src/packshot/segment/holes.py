@@ -132,6 +132,9 @@ SHADOW_MIN_CONTACT = 0.4
 """Least share of its rim along which a region open to the outside meets it to be a strip fading
 into the backdrop (a shadow strip between a product's edge and the outside meets it along one of
 its two long sides, about half its rim; a face of the product meets it through a gap at most)."""
+HOLE_HELD_P = 0.05
+"""Probability given to an opened hole that saliency holds to be product (>= SHADOW_MAX_SALIENCY):
+a hole for the mask, but not surely backdrop for the edge band's seal (matting.SEAL_COARSE_BG)."""
 BEYOND_MIN_SHARE = 0.5
 """A region open to the outside, mostly (this share) outside the convex hull of the surely-product
 pixels of its piece of the mask, lies beyond the product's extent: a shadow, not a face of it."""
@@ -385,7 +388,12 @@ def _holes(p: np.ndarray, hard: np.ndarray, srgb: np.ndarray, field: np.ndarray,
         hole = keep[labels]
         stats["holes"] = int(keep.sum())
         stats["hole_share"] = round(float(hole.sum()) / float(hard.sum()), 4)
-        p = np.where(hole, 0.0, p)
+        # A hole saliency doubts is surely backdrop (0: the edge band may not seal it back, however
+        # narrow: a chain link's eye); one saliency holds to be product (a white label's strip
+        # beside a can's limb, the counter of a letter, on a white sweep) is left to the band's
+        # seal when it is narrower than the band (HOLE_HELD_P: below 0.5, above the seal's 0.02).
+        held = (sal_mean >= SHADOW_MAX_SALIENCY)[labels]
+        p = np.where(hole, np.where(held, HOLE_HELD_P, 0.0), p).astype(np.float32)
     return p
 
 
