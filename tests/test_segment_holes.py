@@ -219,6 +219,112 @@ def test_soft_shadow_kept_by_the_coarse_pass_is_opened():
     assert _iou(cut.alpha, s.mask) >= 0.9
 
 
+def _frame_with_shadow(lift: float = 0.0):
+    """A copper wire frame on a white sweep with its soft shadow cast down-right, beyond it, and
+    the coarse pass's blob over frame and shadow (saliency 0.95 over it: u2netp's hull)."""
+    h = w = 512
+    srgb = np.full((h, w, 3), 0.95, np.float32)
+    wire = np.zeros((h, w), np.float32)
+    cv2.rectangle(wire, (120, 120), (360, 360), 1.0, 4)
+    cv2.line(wire, (240, 120), (240, 360), 1.0, 4)
+    # as make_holey_product casts it: the silhouette shifted, blurred, darkening the sweep by 42 %
+    shadow = cv2.GaussianBlur(np.roll(np.roll(wire, 12, axis=0), 12, axis=1), (0, 0), 3.5)
+    lin = srgb_to_linear(srgb) * (1 - 0.42 * shadow)[..., None]
+    from packshot.imaging import linear_to_srgb
+
+    srgb = linear_to_srgb(lin)
+    srgb[wire > 0] = (0.55, 0.33, 0.20)
+    rng = np.random.default_rng(5)
+    srgb = np.clip(srgb + rng.normal(0, 0.004, srgb.shape).astype(np.float32), 0, 1)
+    model = fit_backdrop(cv2.GaussianBlur(srgb, (0, 0), 1.0), border_mask((h, w)))
+    prob = np.zeros((h, w), np.float32)
+    cv2.rectangle(prob, (118, 118), (380, 380), 1.0, -1)  # frame + shadow strip, cells filled
+    return srgb, wire, prob, model
+
+
+def test_refine_holes_opens_a_shadow_strip_beyond_a_wire_frame():
+    # saliency holds the strip (0.95) to be product; it lies beyond the frame's extent and meets the
+    # outside along about half its rim: a shadow (before: kept, the frame's IoU halved)
+    srgb, wire, prob, model = _frame_with_shadow()
+    sal = np.where(prob > 0, 0.95, 0.0).astype(np.float32)
+    fine, stats = refine_holes(prob, srgb_to_linear(srgb), model, saliency=sal)
+    strip = np.zeros_like(wire, bool)
+    strip[366:378, 140:370] = True  # below the frame's bottom wire, in its shadow
+    assert float((fine[strip] < 0.5).mean()) > 0.9
+    assert fine[240, 180] < 0.5 and fine[240, 300] < 0.5  # the cells
+    assert float((fine[wire > 0] >= 0.5).mean()) > 0.95  # the wires stay
+
+
+def test_refine_holes_keeps_a_clear_body_that_is_most_of_its_piece():
+    # the same soft, backdrop-coloured darkening as a shadow, but it is most of the piece of the
+    # mask (a clear bottle's body with a few sure pixels): product, whatever its contact
+    h = w = 400
+    srgb = np.full((h, w, 3), 0.95, np.float32)
+    body = np.zeros((h, w), np.float32)
+    cv2.ellipse(body, (200, 200), (150, 60), 0, 0, 360, 1.0, -1)
+    lin = srgb_to_linear(srgb) * (1 - 0.25 * cv2.GaussianBlur(body, (0, 0), 6.0))[..., None]
+    from packshot.imaging import linear_to_srgb
+
+    srgb = linear_to_srgb(lin)
+    srgb[190:210, 340:352] = (0.2, 0.2, 0.22)  # a dark cap: the only surely-product pixels
+    rng = np.random.default_rng(6)
+    srgb = np.clip(srgb + rng.normal(0, 0.004, srgb.shape).astype(np.float32), 0, 1)
+    model = fit_backdrop(cv2.GaussianBlur(srgb, (0, 0), 1.0), border_mask((h, w)))
+    prob = cv2.dilate(body, np.ones((5, 5), np.uint8))
+    prob[190:210, 340:352] = 1.0
+    fine, stats = refine_holes(prob, srgb_to_linear(srgb), model, saliency=np.where(prob > 0, 0.97, 0.0).astype(np.float32))
+    assert float((fine[body > 0] >= 0.5).mean()) > 0.9
+
+
+def test_refine_holes_opens_a_shaded_eye_saliency_doubts():
+    # a grey pendant on white with its eye all in shadow (no pixel of the lit backdrop): opened where
+    # saliency is unsure of it (0.5), kept where saliency holds it to be product (0.99)
+    h = w = 400
+    srgb = np.full((h, w, 3), 0.96, np.float32)
+    shade = np.zeros((h, w), np.float32)
+    cv2.ellipse(shade, (205, 205), (70, 90), 0, 0, 360, 1.0, -1)
+    lin = srgb_to_linear(srgb) * (1 - 0.4 * cv2.GaussianBlur(shade, (0, 0), 8.0))[..., None]
+    from packshot.imaging import linear_to_srgb
+
+    srgb = linear_to_srgb(lin)
+    ring = np.zeros((h, w), np.uint8)
+    cv2.ellipse(ring, (200, 200), (70, 90), 0, 0, 360, 1, 14)
+    srgb[ring > 0] = (0.55, 0.55, 0.56)
+    rng = np.random.default_rng(7)
+    srgb = np.clip(srgb + rng.normal(0, 0.004, srgb.shape).astype(np.float32), 0, 1)
+    model = fit_backdrop(cv2.GaussianBlur(srgb, (0, 0), 1.0), border_mask((h, w)))
+    prob = np.zeros((h, w), np.float32)
+    cv2.ellipse(prob, (200, 200), (78, 98), 0, 0, 360, 1.0, -1)
+    for sal_eye, opened in ((0.5, True), (0.99, False)):
+        sal = np.where(prob > 0, 0.99, 0.0).astype(np.float32)
+        cv2.ellipse(sal, (200, 200), (55, 75), 0, 0, 360, sal_eye, -1)
+        fine, _ = refine_holes(prob, srgb_to_linear(srgb), model, saliency=sal)
+        assert bool(fine[200, 200] < 0.5) is opened
+
+
+def test_matting_keeps_a_small_opened_hole_open():
+    # a chain link's eye, narrower than the edge band: the holes stage opened it (0, saliency
+    # doubting it), so the band's seal must not fill it back as a nick in the outline; one left
+    # at HOLE_HELD_P (saliency held it to be product: a white label's strip) may be sealed
+    from packshot.segment.holes import HOLE_HELD_P
+    from packshot.segment.matting import refine_alpha_band
+
+    h = w = 200
+    rgb = np.full((h, w, 3), 0.8, np.float32)
+    link = np.zeros((h, w), np.uint8)
+    cv2.ellipse(link, (100, 100), (30, 12), 0, 0, 360, 1, -1)
+    eye = np.zeros((h, w), np.uint8)
+    cv2.ellipse(eye, (100, 100), (18, 3), 0, 0, 360, 1, -1)
+    solid = (link > 0) & (eye == 0)
+    rgb[solid] = (0.1, 0.1, 0.12)
+    coarse = solid.astype(np.float32)
+    alpha, _, _ = refine_alpha_band(rgb, coarse, band_px=2.5)
+    assert alpha[100, 100] < 0.5 and float((alpha[eye > 0] < 0.5).mean()) > 0.8
+    assert float((alpha[cv2.erode(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] > 0.5).mean()) > 0.98
+    held, _, _ = refine_alpha_band(rgb, np.where(eye > 0, HOLE_HELD_P, coarse).astype(np.float32), band_px=2.5)
+    assert held[100, 100] >= 0.5
+
+
 # ------------------------------------------------------------------ product fills the frame (box prompt)
 @pytest.mark.slow
 @pytest.mark.parametrize("name,box", [("apc15_cheezit_box", (70, 40, 2300, 3230)),

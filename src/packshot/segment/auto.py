@@ -22,6 +22,7 @@ saliency finds (almost) nothing in the box or when points must be honoured (flag
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import cv2
@@ -31,7 +32,7 @@ from ..imaging import linear_to_srgb, resize_linear, srgb_to_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
-from .holes import refine_holes
+from .holes import norm3, refine_holes, sum3
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
 
@@ -41,7 +42,36 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
-def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndarray) -> tuple[np.ndarray, dict]:
+def colour_evidence(srgb: np.ndarray, model: BackdropModel) -> tuple[np.ndarray, np.ndarray]:
+    """What colour alone says of each pixel of a clean-backdrop photo (coarse pass).
+
+    Returns ``p_differs`` (the pixel is not the backdrop's colour) and ``unexplained`` (no
+    lighting of the backdrop, a shadow or a moderate change of brightness, explains it), both
+    float32 h x w in [0, 1]; :func:`studio_probability` fuses them with saliency.
+    """
+    bg = model.field
+    tol = max(3.0 * model.noise, 0.025)
+    diff = norm3(srgb - bg)
+    # shadow test in linear light, where a shadow scales the backdrop colour
+    lin = srgb_to_linear(srgb, clip=False)
+    lin_bg = srgb_to_linear(bg, clip=False)
+    k = sum3(lin * lin_bg) / np.maximum(sum3(lin_bg * lin_bg), 1e-6)
+    shadow_col = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
+    # chroma residual measured in sRGB units so thresholds share the noise scale
+    chroma = norm3(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb)
+    p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
+    p_colour = _smoothstep(chroma, 0.8 * tol, 1.8 * tol)
+    # Lighting is never quite even: only a much brighter or much darker pixel is surely not
+    # backdrop; a moderate change of brightness (a shadow, a lit wrinkle, a grey product) is
+    # left to saliency.
+    much_brighter = _smoothstep(k, 1.25, 1.45)
+    very_dark = 1.0 - _smoothstep(k, 0.02, 0.06)
+    unexplained = np.maximum.reduce([p_colour, much_brighter, very_dark])
+    return p_differs, unexplained
+
+
+def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndarray,
+                       evidence: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """Product probability of each pixel of a clean-backdrop photo (coarse pass).
 
     Parameters
@@ -52,6 +82,8 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
         The fitted backdrop.
     saliency : ndarray
         float32 h x w saliency in [0, 1].
+    evidence : tuple, optional
+        :func:`colour_evidence` of ``srgb`` and ``model``, when already computed.
 
     Returns
     -------
@@ -60,24 +92,7 @@ def studio_probability(srgb: np.ndarray, model: BackdropModel, saliency: np.ndar
     stats : dict
         Shares of the evidence kinds (for provenance).
     """
-    bg = model.field
-    tol = max(3.0 * model.noise, 0.025)
-    diff = np.linalg.norm(srgb - bg, axis=2)
-    # shadow test in linear light, where a shadow scales the backdrop colour
-    lin = srgb_to_linear(srgb, clip=False)
-    lin_bg = srgb_to_linear(bg, clip=False)
-    k = (lin * lin_bg).sum(axis=2) / np.maximum((lin_bg * lin_bg).sum(axis=2), 1e-6)
-    shadow_col = np.clip(k, 0.0, 1.5)[..., None] * np.maximum(lin_bg, 1e-4)
-    # chroma residual measured in sRGB units so thresholds share the noise scale
-    chroma = np.linalg.norm(linear_to_srgb(np.clip(shadow_col, 0, 1)) - srgb, axis=2)
-    p_differs = _smoothstep(diff, 0.6 * tol, 1.4 * tol)
-    p_colour = _smoothstep(chroma, 0.8 * tol, 1.8 * tol)
-    # Lighting is never quite even: only a much brighter or much darker pixel is surely not
-    # backdrop; a moderate change of brightness (a shadow, a lit wrinkle, a grey product) is
-    # left to saliency.
-    much_brighter = _smoothstep(k, 1.25, 1.45)
-    very_dark = 1.0 - _smoothstep(k, 0.02, 0.06)
-    unexplained = np.maximum.reduce([p_colour, much_brighter, very_dark])
+    p_differs, unexplained = colour_evidence(srgb, model) if evidence is None else evidence
     sal_vote = _smoothstep(saliency, 0.35, 0.65)
     # A pixel of backdrop colour is product only where saliency is sure of it (a white label on a
     # white sweep, a shaded edge passing through the backdrop's grey); elsewhere it is backdrop,
@@ -308,10 +323,11 @@ def _known_background(box, work: _Work) -> np.ndarray:
 
 
 def _studio_mask(work: _Work, model: BackdropModel, saliency: np.ndarray, box_bg: np.ndarray | None,
-                 points_small: list, params: dict) -> tuple[np.ndarray, np.ndarray]:
+                 points_small: list, params: dict,
+                 evidence: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coarse and fine probability on a clean backdrop (``box_bg``: outside a box prompt)."""
     sh, sw = work.small.shape[:2]
-    prob, stats = studio_probability(work.srgb_smooth, model, saliency)
+    prob, stats = studio_probability(work.srgb_smooth, model, saliency, evidence)
     params.update(stats)
     if box_bg is not None:
         prob = prob * ~box_bg
@@ -420,15 +436,21 @@ class AutoBackend:
         sh, sw = work.small.shape[:2]
         known_bg = _known_background(box, work)
         box_bg = known_bg if box is not None else None
-        model = fit_backdrop(work.srgb_smooth, known_bg, min_inliers=config.clean_backdrop_inliers)
-        saliency = u2netp_model(config).saliency(work.small, out_size=(sw, sh))
+        # saliency runs in a second thread (onnxruntime releases the GIL) while this one fits the
+        # backdrop and reads the colour evidence, which do not need it
+        net = u2netp_model(config)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(net.saliency, work.small, (sw, sh))
+            model = fit_backdrop(work.srgb_smooth, known_bg, min_inliers=config.clean_backdrop_inliers)
+            evidence = colour_evidence(work.srgb_smooth, model) if model.clean else None
+            saliency = pending.result()
 
         points_small = [((x - rx0) * work.fx, (y - ry0) * work.fy, lab) for x, y, lab in points]
         params: dict = {"roi": list(work.roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
                         "backdrop_inliers": round(model.inlier_share, 4)}
         fine_prob = None
         if model.clean:
-            prob, fine_prob = _studio_mask(work, model, saliency, box_bg, points_small, params)
+            prob, fine_prob = _studio_mask(work, model, saliency, box_bg, points_small, params, evidence)
             mode = "studio"
             flags.append("studio-backdrop")
         else:

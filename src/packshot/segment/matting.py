@@ -93,7 +93,8 @@ def _seal_thin_gaps(alpha: np.ndarray, band: np.ndarray, sure_bg: np.ndarray) ->
     dark outline; solved alone those pixels read as background and nick the outline. Pixels of
     the band that a 3 x 3 closing of the mask seals off from the sure background are product.
     Real holes (the backdrop through a handle) are wider than the band: their centre is sure
-    background, so they stay open.
+    background, so they stay open; so do narrower ones the coarse pass is sure of (a chain link's
+    eye, at most ``SEAL_COARSE_BG``).
     """
     hard = (alpha > 0.5).astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -222,6 +223,9 @@ BAND_PAD_PX = 8
 OFF_LINE_TRUST = (1.5, 2.0)
 """Trust factor of a solved pixel: clip(OFF_LINE_TRUST[0] - OFF_LINE_TRUST[1] x off_line, 0, 1),
 ``off_line`` being its distance from the F-B line in units of the F-B contrast."""
+SEAL_COARSE_BG = 0.02
+"""At or below this coarse alpha a band pixel is background for :func:`_seal_thin_gaps`: a region
+of the band reaching such a pixel is open (a chain link's eye), not enclosed by the outline."""
 OPAQUE_ALPHA = 0.98
 """At or above this alpha a band pixel's foreground colour is the photo's own."""
 
@@ -336,7 +340,11 @@ def refine_alpha_band(
     f = _sample(f_fill, ys, xs, q)
     b = _sample(b_fill, ys, xs, q)
     a_crop[ys, xs], trust = _solve_band(pix, f, b, a_coarse, min_contrast, full_contrast, max_shift)
-    alpha[cys, cxs] = _seal_thin_gaps(a_crop, bnd, b_known)
+    # pixels the coarse pass is sure are backdrop (the eye of a chain link the holes stage opened,
+    # narrower than the band) are background for the seal as much as those past the band
+    coarse_bg = np.zeros_like(bnd)
+    coarse_bg[ys, xs] = a_coarse <= SEAL_COARSE_BG
+    alpha[cys, cxs] = _seal_thin_gaps(a_crop, bnd, b_known | coarse_bg)
     stats["trusted_share"] = round(float((trust > 0.5).mean()), 4)
     # foreground colour of the band's pixels (edge decontamination)
     a = alpha[cys, cxs][ys, xs][:, None]

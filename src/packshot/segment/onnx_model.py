@@ -115,13 +115,9 @@ class SaliencyModel:
             float32 map in [0, 1].
         """
         sess = _session(str(Path(self.path)), int(self.threads))
-        s = int(self.input_size or 320)
-        srgb8 = linear_to_srgb8(rgb, dither=False)
-        small = np.asarray(Image.fromarray(srgb8, "RGB").resize((s, s), Image.LANCZOS), np.float32)
-        x = small / max(float(small.max()), 1.0) if self.rescale_by_max else small / 255.0
-        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32)
-        out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        x = self.prepare(rgb)
+        # only the first (fused) output is read: the side outputs' sigmoids are not computed
+        out = sess.run([sess.get_outputs()[0].name], {sess.get_inputs()[0].name: x})[0]
         pred = np.asarray(out, np.float32).reshape(out.shape[-2], out.shape[-1])
         act = self.activation
         if act == "sigmoid" or (act == "auto" and (pred.min() < -1e-3 or pred.max() > 1 + 1e-3)):
@@ -132,6 +128,15 @@ class SaliencyModel:
         # resize like rembg: the 8-bit map with Lanczos
         mask8 = Image.fromarray(float_to_uint8(pred), "L").resize((int(w), int(h)), Image.LANCZOS)
         return np.asarray(mask8, np.float32) / 255.0
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        """The model's input for a linear photo: float32 1 x 3 x S x S, resized and normalised."""
+        s = int(self.input_size or 320)
+        srgb8 = linear_to_srgb8(rgb, dither=False)
+        small = np.asarray(Image.fromarray(srgb8, "RGB").resize((s, s), Image.LANCZOS), np.float32)
+        x = small / max(float(small.max()), 1.0) if self.rescale_by_max else small / 255.0
+        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32)
 
     def describe(self) -> dict[str, Any]:
         return {"model": Path(self.path).name, "model_sha256": self.sha256, "input_size": self.input_size,
