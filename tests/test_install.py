@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = REPO.parent / "shared" / "photos" / "images"
+PHOTOS = Path(os.environ.get("PACKSHOT_SHARED_PHOTOS", REPO.parent / "shared" / "photos")) / "images"
 
 
 def test_u2netp_weights_ship_inside_packshot():
