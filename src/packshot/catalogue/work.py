@@ -114,14 +114,24 @@ def die_with_parent(parent: int | None = None) -> None:
 def init_worker(warm: bool = True, parent: int | None = None) -> None:
     die_with_parent(parent)
     # each worker is one process on one core: keep numeric libraries from spawning core-count threads
+    one_thread_each()
+    if warm:
+        warm_up()
+
+
+def one_thread_each() -> None:
+    """Numeric libraries of this process on one thread: OpenCV, and the OCR engine's onnxruntime
+    (whose waiting threads spin: with two workers on two cores, a second OCR thread roughly
+    doubled OCR's CPU time for the same readings)."""
     try:
         import cv2
 
         cv2.setNumThreads(1)
     except Exception:
         pass
-    if warm:
-        warm_up()
+    from ..ops.ocr import set_threads
+
+    set_threads(1)
 
 
 def run_task(task: Any) -> list[UnitResult]:
@@ -638,4 +648,4 @@ def _relative_paths(value: Any, root: Path) -> Any:
     return value
 
 
-__all__ = ["die_with_parent", "hint_for", "init_worker", "run_prep", "run_scene", "run_task", "warm_up"]
+__all__ = ["die_with_parent", "hint_for", "init_worker", "one_thread_each", "run_prep", "run_scene", "run_task", "warm_up"]
