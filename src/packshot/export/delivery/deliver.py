@@ -143,12 +143,17 @@ def input_files(path: str | Path) -> list[Path]:
     return files
 
 
-def load_export_frame(path: str | Path) -> ExportFrame:
+def load_export_frame(path: str | Path, pixels: tuple[np.ndarray, np.ndarray] | None = None) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
     A sidecar (the frame record :func:`packshot.render.io.save_frame` writes, see
     :mod:`packshot.framerecord`) gives the frame PNG beside it, its product alpha and its source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
+
+    ``pixels``: the sidecar's frame PNG and product alpha as already decoded by the caller (linear
+    RGB and alpha at the frame's size, as :func:`packshot.imaging.load_image` and
+    :func:`packshot.imaging.load_mask` read them: a catalogue's QA of the same frame), used
+    instead of decoding both again; the export frame is the same.
 
     Raises
     ------
@@ -156,6 +161,8 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         Missing files, a sidecar without the fields export needs, an unknown source kind.
     """
     p = Path(path)
+    if pixels is not None and p.suffix.lower() == ".json":
+        return _decoded_sidecar_frame(p, *pixels)
     if p.suffix.lower() != ".json":
         img = load_image(p)
         rgb, alpha = img.rgb, img.alpha
@@ -173,6 +180,25 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
     png = frame_png(p, read_record(p))
     return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
+
+
+def _decoded_sidecar_frame(p: Path, rgb: np.ndarray, alpha: np.ndarray) -> ExportFrame:
+    """The :class:`ExportFrame` :func:`load_export_frame` reads from sidecar ``p`` (through
+    :func:`packshot.render.load_frame` and :func:`frame_from_render`), with its pixels given."""
+    data = read_record(p)
+    png = frame_png(p, data)
+    h, w = rgb.shape[:2]
+    if [w, h] != [int(v) for v in data["size"]] or np.shape(alpha) != (h, w):
+        raise InputError(png, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
+    kind = data.get("source_kind", "embedded")
+    if kind not in SOURCE_KINDS:
+        raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
+    provenance = dict(data.get("provenance", {}))
+    cut = data.get("cutout")
+    provenance["sidecar"] = {"path": str(p), "cutout": str((p.parent / cut).resolve()) if cut else None}
+    variant = data["variant"] or f"v{int(data.get('variant_index', 0))}"
+    return ExportFrame(rgb=rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]), variant=str(variant),
+                       source_kind=kind, provenance=provenance, source=str(p), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
