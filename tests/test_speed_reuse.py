@@ -74,3 +74,22 @@ def test_qa_keeps_the_cutout_for_the_next_frame_and_reads_a_rewritten_one_again(
     third = frames.load_frame_inputs(sidecar)
     inside = third.reference_alpha > 0.99
     assert inside.any() and not np.allclose(third.reference_rgb[inside], second.reference_rgb[inside])
+
+
+def test_ocr_engine_on_one_thread_reads_the_same_lines():
+    """Catalogue workers run the OCR engine on one onnxruntime thread (ops.ocr.set_threads): the
+    readings must be those of the default engine, boxes and confidences included."""
+    from packshot.ops import ocr
+    from packshot.samples import make_product
+
+    label = make_product("box", seed=7, size=(384, 384)).image
+    before = ocr._THREADS[0]
+    try:
+        ocr.set_threads(0)
+        default = ocr.read_text(label, None, ocr.OcrConfig(max_side=640, min_side=400))
+        ocr.set_threads(1)
+        assert ocr._ENGINE is None  # an engine made with another count is not reused
+        one = ocr.read_text(label, None, ocr.OcrConfig(max_side=640, min_side=400))
+    finally:
+        ocr.set_threads(before)
+    assert default and one == default
