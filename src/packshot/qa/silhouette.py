@@ -149,6 +149,7 @@ def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.
     sampled on rings beyond the outline; returns (coverage, contrast used, measured mask). ``d_in`` and
     ``d_out``: distances to the outside and to the inside of ``locked``."""
     srgb = linear_to_srgb(enc).astype(np.float32)
+    srgb_F = linear_to_srgb(F)  # the product colour is the same for every ring
     best_contrast = np.zeros(locked.shape, np.float32)
     coverage = locked_alpha.astype(np.float32).copy()
     measured = np.zeros(locked.shape, bool)
@@ -161,7 +162,7 @@ def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.
         B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA, nearest)
         diff = F - B
         est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
-        contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
+        contrast = np.linalg.norm(srgb_F - linear_to_srgb(B), axis=2)
         # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
         # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
         uniform = _ring_spread(srgb, outer_ring, RING_SPREAD_SIGMA, nearest) <= max_backdrop_spread * contrast
