@@ -224,13 +224,17 @@ def test_frame_at_photo_scale_maps_photo_pixels_where_working_pixels_went():
 
 
 # ----------------------------------------------------------------------------- large frames
-def test_frame_png_in_bands_is_byte_identical_to_encode_image():
-    from packshot.imaging import encode_image
-    from packshot.render.io import _alpha_png, encode_frame_png
+def test_frame_png_in_bands_is_byte_identical_to_a_whole_image_pass():
+    from packshot.imaging import encode_image, encode_png, linear_to_srgb8
+    from packshot.render.io import FRAME_PNG_COMPRESS_LEVEL, _alpha_png, encode_frame_png
 
     rng = np.random.default_rng(3)
     rgb = rng.random((517, 333, 3), dtype=np.float32)  # bands of 256 rows + a remainder
-    assert encode_frame_png(rgb) == encode_image(rgb, "PNG")
+    whole = encode_png(linear_to_srgb8(rgb, dither=True), "RGB", icc=True, compress_level=FRAME_PNG_COMPRESS_LEVEL)
+    assert encode_frame_png(rgb) == whole
+    # the same pixels and profile as encode_image's PNG (only the zlib level differs)
+    a, b = Image.open(__import__("io").BytesIO(whole)), Image.open(__import__("io").BytesIO(encode_image(rgb, "PNG")))
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and a.info.get("icc_profile") == b.info.get("icc_profile")
     alpha = rng.random((517, 333), dtype=np.float32) * 1.2 - 0.1
     buf = __import__("io").BytesIO()
     Image.fromarray(imaging.float_to_uint8(np.clip(alpha, 0, 1)), "L").save(buf, "PNG")

@@ -123,6 +123,10 @@ class InlineEngine:
             cv2.setNumThreads(1)  # one core's worth of work, as in a worker process
         except Exception:
             self._threads = None
+        from ..ops.ocr import set_threads
+
+        # the OCR engine too (the same readings; left so afterwards: making it again costs ~0.3 s)
+        set_threads(1)
 
     @property
     def inflight(self) -> int:
@@ -184,15 +188,10 @@ class RayEngine:
         @ray.remote(num_cpus=1, num_gpus=num_gpus, max_restarts=max_retries, max_task_retries=max_retries)
         class Worker:
             def __init__(self, warm: bool) -> None:
-                try:
-                    import cv2
+                from packshot.catalogue.work import one_thread_each, warm_up
 
-                    cv2.setNumThreads(1)
-                except Exception:
-                    pass
+                one_thread_each()  # one CPU per actor: OpenCV and the OCR engine on one thread
                 if warm:
-                    from packshot.catalogue.work import warm_up
-
                     warm_up()
 
             def run(self, task: Any) -> list:

@@ -114,14 +114,24 @@ def die_with_parent(parent: int | None = None) -> None:
 def init_worker(warm: bool = True, parent: int | None = None) -> None:
     die_with_parent(parent)
     # each worker is one process on one core: keep numeric libraries from spawning core-count threads
+    one_thread_each()
+    if warm:
+        warm_up()
+
+
+def one_thread_each() -> None:
+    """Numeric libraries of this process on one thread: OpenCV, and the OCR engine's onnxruntime
+    (whose waiting threads spin: with two workers on two cores, a second OCR thread roughly
+    doubled OCR's CPU time for the same readings)."""
     try:
         import cv2
 
         cv2.setNumThreads(1)
     except Exception:
         pass
-    if warm:
-        warm_up()
+    from ..ops.ocr import set_threads
+
+    set_threads(1)
 
 
 def run_task(task: Any) -> list[UnitResult]:
@@ -503,109 +513,130 @@ def _clips(task: SceneTask, out: Path, brief: Any, scene: Any, cutout: Any, maps
 
 
 def _scene_rest(task: SceneTask, out: Path, failed: set[str], frames: dict[str, Any]) -> list[UnitResult]:
-    """QA and exports of the scene's frames (the ones whose frame did not fail)."""
-    results: list[UnitResult] = []
-    s = task.settings
-    qa_jobs = [j for j in task.frames if j.qa and j.frame not in failed]
-    if qa_jobs:
-        from ..qa import check_frame_file
+    """QA and exports of the scene's frames (the ones whose frame did not fail).
 
+    One frame at a time: its QA, then its exports, which take the frame's pixels as QA decoded
+    them (never from memory of the render: the same pixels a resumed run reads back), so a frame
+    is decoded once, and only one is held at a time. The results are the QA units, then the exports."""
+    s = task.settings
+    jobs = [j for j in task.frames if (j.qa or j.profiles) and j.frame not in failed]
+    qa_results: list[UnitResult] = []
+    export_results: list[UnitResult] = []
+    master, master_error = None, None
+    if any(j.qa for j in jobs):
         try:
             master = _master(out, task.master)
         except Exception as exc:
-            master = None
-            for j in qa_jobs:
-                results.append(UnitResult(unit_id("qa", j.frame), False, 0.0, error=_message(exc),
-                                          hint=hint_for(exc, "qa"), info={"stage": "qa"}))
-            qa_jobs = []
-        for j in qa_jobs:
-            t0 = time.perf_counter()
-            uid = unit_id("qa", j.frame)
-            try:
-                sidecar = out / f"{j.frame}.json"
-                report, _ = check_frame_file(sidecar, master, overlay=s.qa_overlay)
-                outputs = {"report": _output(out, sidecar.with_name(f"{j.variant}_qa.json"))}
-                overlay = sidecar.with_name(f"{j.variant}_qa_overlay.png")
-                if s.qa_overlay and overlay.exists():
-                    outputs["overlay"] = _output(out, overlay)
-                reasons = [str(getattr(r, "message", r)) for r in (getattr(report, "reasons", ()) or ())][:5]
-                results.append(UnitResult(uid, True, time.perf_counter() - t0, outputs,
-                                          {"verdict": report.verdict, "reasons": reasons}))
-            except Exception as exc:
-                results.append(UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc),
-                                          hint=hint_for(exc, "qa"), info={"stage": "qa", "trace": _trace(exc)}))
-    export_jobs = [j for j in task.frames if j.profiles and j.frame not in failed]
-    if export_jobs:
-        results.extend(_export(task, out, export_jobs, frames))
-    return results
-
-
-def _export(task: SceneTask, out: Path, jobs: list, frames: dict[str, Any]) -> list[UnitResult]:
-    """Export each frame for its profiles into ``DIR/export`` (and the run's ``--dest``).
-
-    The frame is always read back from its record, never taken from memory: the exported bytes
-    are then the same whether the frame was rendered in this task or in an earlier (killed) run.
-    """
-    import dataclasses
-
-    from ..export import Destination, export_frame_files, get_profile, load_export_frame
-
-    s = task.settings
-    results: list[UnitResult] = []
-    local = Destination(str(out / "export"))
-    remote = Destination(s.dest) if s.dest else None
+            master_error = exc
+    exporter = _Exporter(task, out) if any(j.profiles for j in jobs) else None
     for j in jobs:
+        pixels = None
+        if j.qa and master_error is not None:
+            qa_results.append(UnitResult(unit_id("qa", j.frame), False, 0.0, error=_message(master_error),
+                                         hint=hint_for(master_error, "qa"), info={"stage": "qa"}))
+        elif j.qa:
+            result, pixels = _qa_one(j, out, master, s.qa_overlay)
+            qa_results.append(result)
+        if j.profiles:
+            export_results.extend(exporter.export(j, pixels))
+        del pixels
+    return qa_results + export_results
+
+
+def _qa_one(j: Any, out: Path, master: Any, overlay: bool) -> tuple[UnitResult, Any]:
+    """The QA unit of one frame, and the frame's (rgb, alpha) as QA decoded them (None when QA
+    failed or checked the frame at a reduced working size)."""
+    from ..qa import check_frame_file
+
+    t0 = time.perf_counter()
+    uid = unit_id("qa", j.frame)
+    try:
+        sidecar = out / f"{j.frame}.json"
+        report, inputs = check_frame_file(sidecar, master, overlay=overlay)
+        outputs = {"report": _output(out, sidecar.with_name(f"{j.variant}_qa.json"))}
+        overlay_path = sidecar.with_name(f"{j.variant}_qa_overlay.png")
+        if overlay and overlay_path.exists():
+            outputs["overlay"] = _output(out, overlay_path)
+        reasons = [str(getattr(r, "message", r)) for r in (getattr(report, "reasons", ()) or ())][:5]
+        pixels = (inputs.frame_rgb, inputs.product_alpha) if inputs.scale == 1 else None
+        return UnitResult(uid, True, time.perf_counter() - t0, outputs,
+                          {"verdict": report.verdict, "reasons": reasons}), pixels
+    except Exception as exc:
+        return UnitResult(uid, False, time.perf_counter() - t0, error=_message(exc), hint=hint_for(exc, "qa"),
+                          info={"stage": "qa", "trace": _trace(exc)}), None
+
+
+class _Exporter:
+    """Exports frames for their profiles into ``DIR/export`` (and the run's ``--dest``).
+
+    The frame is always read from its record, never taken from the render in memory: the
+    exported bytes are then the same whether the frame was rendered in this task or in an
+    earlier (killed) run. Its pixels may come decoded (by its QA, from the same files)."""
+
+    def __init__(self, task: SceneTask, out: Path):
+        from ..export import Destination
+
+        self.task, self.out = task, out
+        s = task.settings
+        self.local = Destination(str(out / "export"))
+        self.remote = Destination(s.dest) if s.dest else None
+
+    def export(self, j: Any, pixels: Any = None) -> list[UnitResult]:
+        """The export units of one frame job (one per profile)."""
+        import dataclasses
+
+        from ..export import export_frame_files, get_profile, load_export_frame
+
+        task, out, s = self.task, self.out, self.task.settings
         t0 = time.perf_counter()
         names = [get_profile(spec).name for spec in j.profiles]
         try:
-            frame = load_export_frame(out / f"{j.frame}.json")
+            frame = load_export_frame(out / f"{j.frame}.json", pixels=pixels)
             # paths under DIR relative: the export's provenance (and so its bytes) must not
             # depend on where the output folder lies
             frame = dataclasses.replace(frame, provenance=_relative_paths(frame.provenance, out))
-            files, failures = export_frame_files(frame, list(j.profiles), local, template=s.template,
+            files, failures = export_frame_files(frame, list(j.profiles), self.local, template=s.template,
                                                  upscaler=s.upscaler,
                                                  credentials=_signing(s.credentials, task.sku, task.title))
         except Exception as exc:
-            for name in names:
-                results.append(UnitResult(unit_id("export", j.frame, name), False, time.perf_counter() - t0,
-                                          error=_message(exc), hint=hint_for(exc, "export"),
-                                          info={"stage": "export", "profile": name}))
-            continue
+            return [UnitResult(unit_id("export", j.frame, name), False, time.perf_counter() - t0,
+                               error=_message(exc), hint=hint_for(exc, "export"),
+                               info={"stage": "export", "profile": name}) for name in names]
         dt = (time.perf_counter() - t0) / max(len(names), 1)
         by_profile = {f.profile: f for f in files}
         errors = {f.profile: f.error for f in failures}
-        for name in names:
-            uid = unit_id("export", j.frame, name)
-            f = by_profile.get(name)
-            if f is None:
-                results.append(UnitResult(uid, False, dt, error=errors.get(name, "export wrote no file"),
-                                          hint="check the profile named in the reason, then run again",
-                                          info={"stage": "export", "profile": name}))
-                continue
-            path = out / "export" / f.path
-            info = {"file": f"export/{f.path}", "width": f.width, "height": f.height, "format": f.format,
-                    "upscaled": f.upscaled, "sha256": f.sha256, "provenance_digest": f.provenance_digest}
-            if not f.c2pa_sidecar:  # a sidecar from an earlier signed run no longer describes this file
-                from ..credentials.export_hook import sidecar_path
+        return [self._unit(j, name, by_profile.get(name), errors, dt) for name in names]
 
-                (out / "export" / sidecar_path(f.path)).unlink(missing_ok=True)
-            if f.signed:
-                info["signed"] = True
-                if f.c2pa_sidecar:
-                    info["c2pa_sidecar"] = f"export/{f.c2pa_sidecar}"
-            if remote is not None:
-                try:
-                    delivered = remote.put(f.path, path.read_bytes())
-                    info["url"] = delivered.url
-                    if f.c2pa_sidecar:  # the profile strips metadata: its manifest travels beside the file
-                        remote.put(f.c2pa_sidecar, (out / "export" / f.c2pa_sidecar).read_bytes())
-                except Exception as exc:
-                    results.append(UnitResult(uid, False, dt, error=f"{remote.display}: {_message(exc)}",
-                                              hint="check the destination (--dest) and its credentials, then run "
-                                                   "again", info={"stage": "export", "profile": name}))
-                    continue
-            results.append(UnitResult(uid, True, dt, {"file": _output(out, path)}, info))
-    return results
+    def _unit(self, j: Any, name: str, f: Any, errors: Mapping[str, str], dt: float) -> UnitResult:
+        """The unit of one profile's file: written (and delivered to ``--dest``), or why not."""
+        out, remote = self.out, self.remote
+        uid = unit_id("export", j.frame, name)
+        if f is None:
+            return UnitResult(uid, False, dt, error=errors.get(name, "export wrote no file"),
+                              hint="check the profile named in the reason, then run again",
+                              info={"stage": "export", "profile": name})
+        path = out / "export" / f.path
+        info = {"file": f"export/{f.path}", "width": f.width, "height": f.height, "format": f.format,
+                "upscaled": f.upscaled, "sha256": f.sha256, "provenance_digest": f.provenance_digest}
+        if not f.c2pa_sidecar:  # a sidecar from an earlier signed run no longer describes this file
+            from ..credentials.export_hook import sidecar_path
+
+            (out / "export" / sidecar_path(f.path)).unlink(missing_ok=True)
+        if f.signed:
+            info["signed"] = True
+            if f.c2pa_sidecar:
+                info["c2pa_sidecar"] = f"export/{f.c2pa_sidecar}"
+        if remote is not None:
+            try:
+                delivered = remote.put(f.path, path.read_bytes())
+                info["url"] = delivered.url
+                if f.c2pa_sidecar:  # the profile strips metadata: its manifest travels beside the file
+                    remote.put(f.c2pa_sidecar, (out / "export" / f.c2pa_sidecar).read_bytes())
+            except Exception as exc:
+                return UnitResult(uid, False, dt, error=f"{remote.display}: {_message(exc)}",
+                                  hint="check the destination (--dest) and its credentials, then run again",
+                                  info={"stage": "export", "profile": name})
+        return UnitResult(uid, True, dt, {"file": _output(out, path)}, info)
 
 
 _SIGNING: dict[str, Any] = {}
@@ -641,4 +672,4 @@ def _relative_paths(value: Any, root: Path) -> Any:
     return value
 
 
-__all__ = ["die_with_parent", "hint_for", "init_worker", "run_prep", "run_scene", "run_task", "warm_up"]
+__all__ = ["die_with_parent", "hint_for", "init_worker", "one_thread_each", "run_prep", "run_scene", "run_task", "warm_up"]

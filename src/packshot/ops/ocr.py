@@ -111,6 +111,24 @@ class _RecordingClassifier:
         return getattr(self.inner, name)
 
 
+_THREADS: list[int] = [0]  # onnxruntime intra-op threads of the engine (0: the library default)
+
+
+def set_threads(threads: int) -> None:
+    """onnxruntime intra-op threads of the process's OCR engine (0: the library default, one per
+    core). A catalogue worker is one process on one core and asks for 1: a second intra-op thread
+    there only competes with the other worker, and onnxruntime's waiting threads spin (about half
+    of OCR's CPU time on 2 cores). The readings are the same bytes with any count (the networks'
+    sums are split between threads by output, never within one). An engine made with another
+    count is dropped, so the next :func:`engine` call makes one with this count."""
+    global _ENGINE
+    threads = max(0, int(threads))
+    with _ENGINE_LOCK:
+        if threads != _THREADS[0]:
+            _THREADS[0] = threads
+            _ENGINE = None
+
+
 def engine():
     """The process-wide RapidOCR engine (created on first use)."""
     global _ENGINE
@@ -122,8 +140,10 @@ def engine():
 
                 # The detector sees the crop at the size read_text prepared (limit "max" only
                 # shrinks): the default "min 736" would upscale every small crop again.
-                eng = rapidocr.RapidOCR(params={"Global.log_level": "error", "Det.limit_type": "max",
-                                                "Det.limit_side_len": 1600})
+                params = {"Global.log_level": "error", "Det.limit_type": "max", "Det.limit_side_len": 1600}
+                if _THREADS[0]:
+                    params["EngineConfig.onnxruntime.intra_op_num_threads"] = _THREADS[0]
+                eng = rapidocr.RapidOCR(params=params)
                 logging.getLogger("RapidOCR").setLevel(logging.ERROR)
                 loader = getattr(eng, "_load_cls_model", None)
                 if loader is not None:  # rapidocr 3.x: record which lines the classifier flipped

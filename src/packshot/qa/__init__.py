@@ -254,11 +254,21 @@ class CheckContext:
     """The frame was rendered with see-through glass (:mod:`packshot.render.transmission`)."""
     see_share: float = 0.0
     """Share of the product that is see-through (0 unless ``see_through``)."""
+    _lum: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def glass(self) -> bool:
         """Whether the outline and colour checks treat the product as see-through glass."""
         return self.see_share > 0.01
+
+    def srgb_luminance(self) -> tuple[np.ndarray, np.ndarray]:
+        """sRGB-encoded luminance of the frame and the reference crops, computed once for the
+        checks that look at it (colour's SSIM, geometry's keypoints)."""
+        if self._lum is None:
+            from .colour import srgb_luminance
+
+            self._lum = (srgb_luminance(self.frame), srgb_luminance(self.reference))
+        return self._lum
 
     def interior(self) -> np.ndarray:
         """The product interior (the colour check's, or the same definition when it did not run)."""
@@ -307,7 +317,8 @@ def check_silhouette(ctx: CheckContext) -> None:
 def check_colour(ctx: CheckContext) -> None:
     """Mean and 95th-percentile deltaE2000 and masked SSIM on the product interior."""
     config = ctx.config
-    col = ctx.colour = measure_colour(ctx.frame, ctx.reference, ctx.reference_alpha, erode_px=config.interior_erode_px)
+    col = ctx.colour = measure_colour(ctx.frame, ctx.reference, ctx.reference_alpha, erode_px=config.interior_erode_px,
+                                      lum=ctx.srgb_luminance())
     if ctx.glass:  # glass shows the new scene: only its opaque parts can keep their colour
         ctx.warnings.append(f"{100 * ctx.see_share:.0f} % of the product is see-through (alpha <= 0.99, the scene "
                             f"shows through it): colour checked on the opaque parts only")
@@ -331,7 +342,7 @@ def check_geometry(ctx: CheckContext) -> None:
     config = ctx.config
     geo = ctx.geometry = measure_geometry(ctx.frame, ctx.reference, ctx.interior(), ratio=config.keypoint_ratio,
                                           agree_radius_px=config.warp_agree_radius_px,
-                                          min_agree=config.warp_min_agree)
+                                          min_agree=config.warp_min_agree, lum=ctx.srgb_luminance())
     if geo.matches < config.min_keypoints:
         ctx.checks.append(CheckResult("geometry.local_warp", "pass", None,
                                       [config.warp_review_px, config.warp_fail_px],

@@ -44,8 +44,14 @@ def interior_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
     return product_interior(alpha, erode_px, fallback=True)
 
 
+def srgb_luminance(rgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded luminance (float32 H x W) of linear RGB: what SSIM (and the geometry check's
+    keypoints) look at."""
+    return linear_to_srgb(luminance(rgb))
+
+
 def measure_colour(frame_rgb: np.ndarray, reference_rgb: np.ndarray, reference_alpha: np.ndarray,
-                   erode_px: int = 4) -> ColourResult:
+                   erode_px: int = 4, lum: tuple[np.ndarray, np.ndarray] | None = None) -> ColourResult:
     """Compare the product interior of ``frame_rgb`` with ``reference_rgb`` (both linear, same size).
 
     Parameters
@@ -53,6 +59,7 @@ def measure_colour(frame_rgb: np.ndarray, reference_rgb: np.ndarray, reference_a
     frame_rgb, reference_rgb : float32 H x W x 3 linear in [0, 1].
     reference_alpha : float32 H x W placed source alpha.
     erode_px : interior = alpha eroded by this many pixels.
+    lum : :func:`srgb_luminance` of the frame and the reference, when already computed.
     """
     from skimage.metrics import structural_similarity
 
@@ -65,8 +72,7 @@ def measure_colour(frame_rgb: np.ndarray, reference_rgb: np.ndarray, reference_a
     de = delta_e2000(lab_f, lab_r)
     de_map[interior] = de
     shift = (lab_f - lab_r).mean(axis=0)
-    lum_f = linear_to_srgb(luminance(frame_rgb))
-    lum_r = linear_to_srgb(luminance(reference_rgb))
+    lum_f, lum_r = lum if lum is not None else (srgb_luminance(frame_rgb), srgb_luminance(reference_rgb))
     _, ssim_map = structural_similarity(lum_f, lum_r, data_range=1.0, full=True, gaussian_weights=True, sigma=1.5,
                                         use_sample_covariance=False)
     return ColourResult(

@@ -128,16 +128,7 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     cut_path = Path(cut) if Path(cut).is_absolute() else (sidecar.parent / cut)
     if not cut_path.is_file():
         raise InputError(cut_path, f"cut-out named by {sidecar} does not exist")
-    cut = load_image_working(cut_path, max_pixels=max_pixels)
-    if cut.factor > 1:
-        # a cut-out at a large photo's size: reduced (premultiplied, cropped to the product)
-        # to the working resolution the frame was rendered from, never held as full-size floats
-        cut_rgb, cut_alpha, to_full = _reduced_cutout(cut_path, cut)
-        del cut
-    else:
-        cut_rgb, cut_alpha, to_full = cut.image.rgb, cut.image.alpha, None
-        if cut_alpha is None:
-            raise InputError(cut_path, "cut-out has no alpha channel")
+    cut_rgb, cut_alpha, to_full = _cutout_arrays(cut_path, max_pixels)
     placement = data.get("placement") or {}
     matrix = placement.get("matrix")
     if matrix is None:
@@ -167,6 +158,38 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
                        reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
+
+
+_CUTOUTS: dict[tuple, tuple] = {}  # the last cut-out read: a SKU's frames are checked one after another
+CUTOUT_CACHE_PIXELS = 4 * 1024 * 1024
+"""Cut-outs of at most this many pixels (64 MiB as float32 colour and alpha) are kept for the next frame."""
+
+
+def _cutout_arrays(cut_path: Path, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """(rgb, alpha, to_full) of the cut-out a frame is checked against: linear straight colour and
+    alpha, and for a cut-out at a large photo's size its reduction ``(factor, x offset, y offset)``
+    (else None). Every frame of a SKU names the same cut-out: the last one read is kept (keyed by
+    its path, size, mtime and inode, so a rewritten file is read again; the arrays are read-only)."""
+    st = cut_path.stat()
+    key = (str(cut_path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, max_pixels)
+    if key in _CUTOUTS:
+        return _CUTOUTS[key]
+    cut = load_image_working(cut_path, max_pixels=max_pixels)
+    if cut.factor > 1:
+        # a cut-out at a large photo's size: reduced (premultiplied, cropped to the product)
+        # to the working resolution the frame was rendered from, never held as full-size floats
+        arrays = _reduced_cutout(cut_path, cut)
+        del cut
+    else:
+        arrays = (cut.image.rgb, cut.image.alpha, None)
+        if arrays[1] is None:
+            raise InputError(cut_path, "cut-out has no alpha channel")
+    for a in arrays[:2]:
+        a.setflags(write=False)
+    _CUTOUTS.clear()
+    if arrays[1].size <= CUTOUT_CACHE_PIXELS:  # a larger one is not held between frames (memory)
+        _CUTOUTS[key] = arrays
+    return arrays
 
 
 def _reference_reduced(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int], k: int

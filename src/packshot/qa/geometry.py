@@ -48,11 +48,12 @@ class GeometryResult:
     point_residuals: np.ndarray
 
 
-def _normalised(rgb: np.ndarray, mask: np.ndarray, sigma: float = 6.0) -> np.ndarray:
-    """Luminance with local mean and contrast removed (relight shading cancels), as uint8."""
+def _normalised(rgb: np.ndarray, mask: np.ndarray, sigma: float = 6.0, lum: np.ndarray | None = None) -> np.ndarray:
+    """Luminance with local mean and contrast removed (relight shading cancels), as uint8.
+    ``lum``: the sRGB-encoded luminance of ``rgb`` when already computed."""
     import cv2
 
-    lum = linear_to_srgb(luminance(rgb)).astype(np.float32)
+    lum = (linear_to_srgb(luminance(rgb)) if lum is None else lum).astype(np.float32)
     m = mask.astype(np.float32)
     wsum = cv2.GaussianBlur(m, (0, 0), sigma) + 1e-4
     mean = cv2.GaussianBlur(lum * m, (0, 0), sigma) / wsum
@@ -79,7 +80,7 @@ def _agreed_residuals(points: np.ndarray, resid: np.ndarray, radius: float, min_
 
 def measure_geometry(frame_rgb: np.ndarray, reference_rgb: np.ndarray, interior: np.ndarray,
                      ratio: float = 0.7, agree_radius_px: float = 20.0, min_agree: int = 3,
-                     max_shift_px: float = 8.0) -> GeometryResult:
+                     max_shift_px: float = 8.0, lum: tuple[np.ndarray, np.ndarray] | None = None) -> GeometryResult:
     """Measure print displacement between ``reference_rgb`` and ``frame_rgb`` inside ``interior``.
 
     Parameters
@@ -90,12 +91,14 @@ def measure_geometry(frame_rgb: np.ndarray, reference_rgb: np.ndarray, interior:
     agree_radius_px : neighbourhood in which keypoints must agree on a residual.
     min_agree : how many neighbours must agree.
     max_shift_px : matches that moved farther than this are mismatches, not warps.
+    lum : sRGB-encoded luminance of the frame and the reference, when already computed.
     """
     import cv2
 
     h, w = interior.shape
-    a = _normalised(reference_rgb, interior)
-    b = _normalised(frame_rgb, interior)
+    lum_f, lum_r = lum if lum is not None else (None, None)
+    a = _normalised(reference_rgb, interior, lum=lum_r)
+    b = _normalised(frame_rgb, interior, lum=lum_f)
     mask8 = interior.astype(np.uint8) * 255
     empty = GeometryResult(0, 0, 0.0, 0.0, 0.0, np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
     sift = cv2.SIFT_create(nfeatures=1500, contrastThreshold=0.02)

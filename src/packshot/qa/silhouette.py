@@ -56,30 +56,39 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-def _ring_colour(enc: np.ndarray, ring: np.ndarray, sigma: float) -> np.ndarray:
-    """Colour of the ring, smoothed along it (normalised convolution), then spread to every pixel from
-    its nearest ring pixel."""
-    import cv2
+def _nearest(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every pixel's nearest ring pixel (one feature transform, shared by the
+    colour and the spread of a ring)."""
     from scipy import ndimage
+
+    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
+    return iy, ix
+
+
+def _ring_colour(enc: np.ndarray, ring: np.ndarray, sigma: float,
+                 nearest: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Colour of the ring, smoothed along it (normalised convolution), then spread to every pixel from
+    its nearest ring pixel (``nearest``: :func:`_nearest` of the ring, when already known)."""
+    import cv2
 
     weight = cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma)
     summed = cv2.GaussianBlur(enc * ring[..., None], (0, 0), sigma)
     smooth = summed / np.maximum(weight[..., None], 1e-6)
-    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
+    iy, ix = nearest if nearest is not None else _nearest(ring)
     return smooth[iy, ix]
 
 
-def _ring_spread(srgb: np.ndarray, ring: np.ndarray, sigma: float) -> np.ndarray:
+def _ring_spread(srgb: np.ndarray, ring: np.ndarray, sigma: float,
+                 nearest: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """How much the backdrop varies along the ring near each pixel (sRGB units, RMS over channels), spread
     from the nearest ring pixel: large where a podium edge, a horizon or a prop meets the product."""
     import cv2
-    from scipy import ndimage
 
     weight = np.maximum(cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma), 1e-6)[..., None]
     mean = cv2.GaussianBlur(srgb * ring[..., None], (0, 0), sigma) / weight
     mean_sq = cv2.GaussianBlur(srgb**2 * ring[..., None], (0, 0), sigma) / weight
     spread = np.sqrt(np.clip(mean_sq - mean**2, 0, None).sum(axis=2))
-    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
+    iy, ix = nearest if nearest is not None else _nearest(ring)
     return spread[iy, ix]
 
 
@@ -116,14 +125,12 @@ MEASURED_STRETCH_SHARE = 0.5
 
 
 def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray,
-                    band_px: float) -> np.ndarray:
+                    band_px: float, d_in: np.ndarray, nearest_locked: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
     edge's shading), times the relight gain measured on a ring just inside the band (where light wrap
-    and edge mixing do not reach)."""
-    from scipy import ndimage
-
-    d_in = ndimage.distance_transform_edt(locked)
-    _, (ny, nx) = ndimage.distance_transform_edt(~locked, return_indices=True)
+    and edge mixing do not reach). ``d_in``: distance to the outside of ``locked``; ``nearest_locked``:
+    (row, column) of the nearest ``locked`` pixel."""
+    ny, nx = nearest_locked
     # a soft edge pixel knows its own foreground colour; beyond the cut-out, take the nearest outline pixel's
     ref_ext = np.where((locked_alpha > SOFT_EDGE_ALPHA)[..., None], ref, ref[ny, nx])
     inner_ring = locked & (d_in > band_px) & (d_in <= band_px + INNER_RING_WIDTH)
@@ -136,14 +143,13 @@ def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked
 
 def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_px: float,
            ring_gaps: tuple[float, ...], min_contrast: float, max_backdrop_spread: float,
-           unmeasurable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           unmeasurable: np.ndarray | None, d_in: np.ndarray, d_out: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Product coverage of the band pixels, unmixed between the product colour ``F`` and the backdrop
-    sampled on rings beyond the outline; returns (coverage, contrast used, measured mask)."""
-    from scipy import ndimage
-
+    sampled on rings beyond the outline; returns (coverage, contrast used, measured mask). ``d_in`` and
+    ``d_out``: distances to the outside and to the inside of ``locked``."""
     srgb = linear_to_srgb(enc).astype(np.float32)
-    d_out = ndimage.distance_transform_edt(~locked)
-    d_in = ndimage.distance_transform_edt(locked)
+    srgb_F = linear_to_srgb(F)  # the product colour is the same for every ring
     best_contrast = np.zeros(locked.shape, np.float32)
     coverage = locked_alpha.astype(np.float32).copy()
     measured = np.zeros(locked.shape, bool)
@@ -152,13 +158,14 @@ def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.
         outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + OUTER_RING_WIDTH)
         if outer_ring.sum() < MIN_RING_PIXELS:
             continue
-        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA)
+        nearest = _nearest(outer_ring)
+        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA, nearest)
         diff = F - B
         est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
-        contrast = np.linalg.norm(linear_to_srgb(F) - linear_to_srgb(B), axis=2)
+        contrast = np.linalg.norm(srgb_F - linear_to_srgb(B), axis=2)
         # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
         # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
-        uniform = _ring_spread(srgb, outer_ring, RING_SPREAD_SIGMA) <= max_backdrop_spread * contrast
+        uniform = _ring_spread(srgb, outer_ring, RING_SPREAD_SIGMA, nearest) <= max_backdrop_spread * contrast
         band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
         if unmeasurable is not None:
             band &= ~unmeasurable
@@ -232,12 +239,20 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     unmeasurable : bool H x W, optional: pixels never unmixed (see-through glass inside the outline shows
         the scene behind it, not the product's colour).
     """
+    from scipy import ndimage
+
     locked = locked_alpha > 0.5
+    # one distance transform each way, shared by the product colour and the unmixing (the
+    # distances of a transform that also returns indices are the same numbers)
+    d_in = ndimage.distance_transform_edt(locked)
+    d_out, nearest_locked = ndimage.distance_transform_edt(~locked, return_indices=True)
     # unmix in linear light, where the renderer composites; judge contrast in sRGB, where the eye does
     enc = np.asarray(frame_rgb, np.float32)
-    F = _product_colour(enc, np.asarray(reference_rgb, np.float32), locked, locked_alpha, band_px)
+    F = _product_colour(enc, np.asarray(reference_rgb, np.float32), locked, locked_alpha, band_px, d_in,
+                        (nearest_locked[0], nearest_locked[1]))
+    del nearest_locked
     coverage, best_contrast, measured = _unmix(enc, F, locked, locked_alpha, band_px, ring_gaps, min_contrast,
-                                               max_backdrop_spread, unmeasurable)
+                                               max_backdrop_spread, unmeasurable, d_in, d_out)
     # Outside the locked outline any coverage is growth; inside it, missing coverage is shrinkage. They are
     # summed apart because shading that darkens toward a cylinder's edge reads as "more than full" inside.
     excess = np.where(measured, np.minimum(coverage, 1.0) - locked_alpha, 0.0).astype(np.float32)

@@ -90,10 +90,15 @@ def spec_to_dict(spec: SceneSpec) -> dict[str, Any]:
 
 
 _BAND_ROWS = 256  # a multiple of 4: the ordered-dither tile lines up with a whole-image pass
+FRAME_PNG_COMPRESS_LEVEL = 3
+"""zlib level of the frame PNG (a lossless working master; the delivered files are the exports).
+Level 6 (Pillow's default) took ~0.34 CPU s of a 1024 x 1024 frame's ~3 s in the catalogue;
+level 3 takes ~0.1 s for files ~8 % larger, with the same pixels."""
 
 
 def encode_frame_png(rgb: np.ndarray) -> bytes:
-    """The frame's PNG bytes: exactly :func:`packshot.imaging.encode_image` ``(rgb, "PNG")``, with
+    """The frame's PNG bytes: the pixels of :func:`packshot.imaging.encode_image` ``(rgb, "PNG")``
+    (dithered 8-bit sRGB with the sRGB profile) at zlib level :data:`FRAME_PNG_COMPRESS_LEVEL`, with
     the 8-bit conversion done in bands of rows (no full-size float temporaries: a large canvas
     would need several)."""
     rgb = np.asarray(rgb)
@@ -102,7 +107,7 @@ def encode_frame_png(rgb: np.ndarray) -> bytes:
     rgb8 = np.empty(rgb.shape, np.uint8)
     for r0 in range(0, rgb.shape[0], _BAND_ROWS):
         rgb8[r0:r0 + _BAND_ROWS] = linear_to_srgb8(rgb[r0:r0 + _BAND_ROWS], dither=True)
-    return encode_png(rgb8, "RGB", icc=True, compress_level=6)
+    return encode_png(rgb8, "RGB", icc=True, compress_level=FRAME_PNG_COMPRESS_LEVEL)
 
 
 def _alpha_png(alpha: np.ndarray) -> bytes:

@@ -143,12 +143,17 @@ def input_files(path: str | Path) -> list[Path]:
     return files
 
 
-def load_export_frame(path: str | Path) -> ExportFrame:
+def load_export_frame(path: str | Path, pixels: tuple[np.ndarray, np.ndarray] | None = None) -> ExportFrame:
     """Read a frame for export: a render sidecar JSON or a plain image (a cut-out on white).
 
     A sidecar (the frame record :func:`packshot.render.io.save_frame` writes, see
     :mod:`packshot.framerecord`) gives the frame PNG beside it, its product alpha and its source kind. A plain image is a "capture": its alpha channel (a cut-out) is composited onto
     white; its SKU is the file stem, scene "main", variant "1".
+
+    ``pixels``: the sidecar's frame PNG and product alpha as already decoded by the caller (linear
+    RGB and alpha at the frame's size, as :func:`packshot.imaging.load_image` and
+    :func:`packshot.imaging.load_mask` read them: a catalogue's QA of the same frame), used
+    instead of decoding both again; the export frame is the same.
 
     Raises
     ------
@@ -156,6 +161,8 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         Missing files, a sidecar without the fields export needs, an unknown source kind.
     """
     p = Path(path)
+    if pixels is not None and p.suffix.lower() == ".json":
+        return _decoded_sidecar_frame(p, *pixels)
     if p.suffix.lower() != ".json":
         img = load_image(p)
         rgb, alpha = img.rgb, img.alpha
@@ -173,6 +180,25 @@ def load_export_frame(path: str | Path) -> ExportFrame:
         raise InputError(p, f"field 'source_kind': '{frame.source_kind}' is not one of {', '.join(SOURCE_KINDS)}")
     png = frame_png(p, read_record(p))
     return dataclasses.replace(frame_from_render(frame, source=str(p)), pixels_sha256=sha256_file(png))
+
+
+def _decoded_sidecar_frame(p: Path, rgb: np.ndarray, alpha: np.ndarray) -> ExportFrame:
+    """The :class:`ExportFrame` :func:`load_export_frame` reads from sidecar ``p`` (through
+    :func:`packshot.render.load_frame` and :func:`frame_from_render`), with its pixels given."""
+    data = read_record(p)
+    png = frame_png(p, data)
+    h, w = rgb.shape[:2]
+    if [w, h] != [int(v) for v in data["size"]] or np.shape(alpha) != (h, w):
+        raise InputError(png, f"frame is {w}x{h} but its sidecar says {data['size'][0]}x{data['size'][1]}")
+    kind = data.get("source_kind", "embedded")
+    if kind not in SOURCE_KINDS:
+        raise InputError(p, f"field 'source_kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}")
+    provenance = dict(data.get("provenance", {}))
+    cut = data.get("cutout")
+    provenance["sidecar"] = {"path": str(p), "cutout": str((p.parent / cut).resolve()) if cut else None}
+    variant = data["variant"] or f"v{int(data.get('variant_index', 0))}"
+    return ExportFrame(rgb=rgb, alpha=alpha, sku=str(data["sku"]), scene=str(data["scene"]), variant=str(variant),
+                       source_kind=kind, provenance=provenance, source=str(p), pixels_sha256=sha256_file(png))
 
 
 def _read_sidecar_frame(p: Path) -> ExportFrame:
@@ -378,24 +404,14 @@ def resolve_profiles(profiles: Iterable[Any]) -> list[Any]:
     return out
 
 
-def export_frames(
-    frames: Iterable[Any],
-    profiles: Iterable[Any],
-    dest: str | Path | Destination,
-    template: str = DEFAULT_TEMPLATE,
-    feed: str | Sequence[str] | None = None,
-    public_url: str | None = None,
-    on_collision: str = "suffix",
-    retry: RetryPolicy = RetryPolicy(),
-    storage_options: Mapping[str, Any] | None = None,
-    local_manifest: str | Path | None = None,
-    manifest_name: str = MANIFEST_NAME,
-    workers: int = 2,
-    fixer: FixFunction | None = None,
-    on_progress: Callable[[str, Sequence[ExportFailure]], None] | None = None,
-    credentials: Any = None,
-    product_text: Mapping[str, Mapping[str, str]] | None = None,
-) -> ExportResult:
+def export_frames(frames: Iterable[Any], profiles: Iterable[Any], dest: str | Path | Destination,
+                  template: str = DEFAULT_TEMPLATE, feed: str | Sequence[str] | None = None,
+                  public_url: str | None = None, on_collision: str = "suffix", retry: RetryPolicy = RetryPolicy(),
+                  storage_options: Mapping[str, Any] | None = None, local_manifest: str | Path | None = None,
+                  manifest_name: str = MANIFEST_NAME, workers: int = 2, fixer: FixFunction | None = None,
+                  on_progress: Callable[[str, Sequence[ExportFailure]], None] | None = None,
+                  credentials: Any = None, product_text: Mapping[str, Mapping[str, str]] | None = None,
+                  ) -> ExportResult:
     """Export frames for marketplace profiles to a destination.
 
     Parameters
@@ -450,32 +466,70 @@ def export_frames(
         The destination cannot be written at all (checked before any frame is read).
     """
     t0 = time.perf_counter()
+    plan = _plan_export(frames, profiles, dest, template, feed, public_url, on_collision, retry, storage_options,
+                        local_manifest, fixer, credentials, product_text)
+    files, failures = _export_each(plan, public_url, workers, on_progress)
+    return _finish_export(plan, files, failures, template, public_url, manifest_name, local_manifest, t0)
+
+
+@dataclass(frozen=True)
+class _ExportPlan:
+    """What :func:`export_frames` checked and set up before any frame is read."""
+
+    profiles: list[Any]
+    feed_kinds: list[str]
+    namer: NameAllocator
+    signing: Any
+    destination: Destination
+    frames: list[Any]
+    fix: FixFunction
+    groups: list[tuple[Any, list[Any]]]
+    order: dict[str, int]
+
+
+def _plan_export(frames, profiles, dest, template, feed, public_url, on_collision, retry, storage_options,
+                 local_manifest, fixer, credentials, product_text) -> _ExportPlan:
+    """Step 1: profiles, feeds, naming and credentials checked, the destination preflighted and
+    told the inputs it must not overwrite; the fixer groups planned (nothing written yet)."""
+    from ...credentials.export_hook import ExportCredentials
+
     profile_list = resolve_profiles(profiles)
     feed_kinds = _checked_feed_kinds(feed, public_url)
     namer = NameAllocator(template=template, on_collision=on_collision)
-    from ...credentials.export_hook import ExportCredentials
-
     signing = ExportCredentials(credentials, product_text)  # bad credentials stop here, before any write
     destination = dest if isinstance(dest, Destination) else Destination(dest, storage_options, retry=retry)
     destination.preflight()
     frames = list(frames)
     _guard_inputs(frames, destination, local_manifest)
-    fix = fixer or default_fixer()
-    groups = plan_fixes(profile_list)
-    order = {p.name: i for i, p in enumerate(profile_list)}
+    return _ExportPlan(profile_list, feed_kinds, namer, signing, destination, frames, fixer or default_fixer(),
+                       plan_fixes(profile_list), {p.name: i for i, p in enumerate(profile_list)})
 
+
+def _export_each(plan: _ExportPlan, public_url: str | None, workers: int,
+                 on_progress: Callable[[str, Sequence[ExportFailure]], None] | None
+                 ) -> tuple[list[ExportedFile], list[ExportFailure]]:
+    """Step 2: every frame for every profile (:func:`_export_one`), one frame at a time; the
+    files that arrived and the failures."""
     files: list[ExportedFile] = []
     failures: list[ExportFailure] = []
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        for index, item in enumerate(frames, start=1):
+        for index, item in enumerate(plan.frames, start=1):
             source = _describe_source(item)
-            frame_failures = _export_one(item, index, source, groups, order, fix, namer, destination, public_url,
-                                         pool, files, failures, signing)
+            frame_failures = _export_one(item, index, source, plan.groups, plan.order, plan.fix, plan.namer,
+                                         plan.destination, public_url, pool, files, failures, plan.signing)
             if on_progress is not None:
                 on_progress(source, frame_failures)
+    return files, failures
 
-    feed_urls = _write_feeds(feed_kinds, files, destination, public_url, failures)
-    manifest = build_manifest(destination, template, profile_list, files, failures, public_url, feed_urls)
+
+def _finish_export(plan: _ExportPlan, files: list[ExportedFile], failures: list[ExportFailure], template: str,
+                   public_url: str | None, manifest_name: str, local_manifest: str | Path | None,
+                   t0: float) -> ExportResult:
+    """Step 3: the feeds and the manifest at the destination (failures of either recorded), and
+    the result."""
+    destination = plan.destination
+    feed_urls = _write_feeds(plan.feed_kinds, files, destination, public_url, failures)
+    manifest = build_manifest(destination, template, plan.profiles, files, failures, public_url, feed_urls)
     manifest_url, local = _deliver_manifest(manifest, destination, manifest_name, local_manifest, failures)
     return ExportResult(destination=destination.display, files=tuple(files), failures=tuple(failures),
                         manifest_url=manifest_url, local_manifest=local, feed_urls=tuple(feed_urls),
