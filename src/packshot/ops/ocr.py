@@ -492,7 +492,7 @@ def _product_crop(rgb: np.ndarray, alpha: np.ndarray | None, config: OcrConfig
     return crop, x0, y0
 
 
-def _ocr_images(crop: np.ndarray, config: OcrConfig) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+def ocr_images(crop: np.ndarray, config: OcrConfig) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     """The crop as 8-bit BGR for the engine, resized into ``min_side``..``max_side``; also the crop at
     its own resolution, the scale and the x / y factors from crop to engine pixels."""
     import cv2
@@ -600,7 +600,7 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
     ch, cw = crop.shape[:2]
     if min(ch, cw) < MIN_READ_SIDE:
         return ()
-    bgr, source, scale, sx, sy = _ocr_images(crop, config)
+    bgr, source, scale, sx, sy = ocr_images(crop, config)
     readings = _read_turns(bgr, scale, config)
     if config.second_pass and readings:
         again = _second_pass(bgr, source, readings, config)

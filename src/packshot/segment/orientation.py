@@ -207,9 +207,6 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
     BoxText
         Lines in image pixels, tagged with the turn they were read at; per-turn weights.
     """
-    import cv2
-
-    from ..imaging import linear_to_srgb8
     from ..ops import ocr
 
     h, w = image.shape[:2]
@@ -218,19 +215,9 @@ def read_box_text(image: np.ndarray, box: Box | None, config: OrientationConfig 
     ch, cw = crop.shape[:2]
     if min(ch, cw) < MIN_READ_PX:
         return BoxText(box=(x0, y0, x1, y1), weights={t: 0.0 for t in turns})
-    longest = max(ch, cw)
-    scale = 1.0
-    if longest > config.max_side:
-        scale = config.max_side / longest
-    elif longest < config.min_side:
-        scale = config.min_side / longest
-    srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
-    if scale != 1.0:
-        size = (max(int(round(cw * scale)), 1), max(int(round(ch * scale)), 1))
-        srgb8 = cv2.resize(srgb8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    sh, sw = srgb8.shape[:2]
-    sx, sy = sw / cw, sh / ch
-    bgr = np.ascontiguousarray(srgb8[..., ::-1])
+    # the crop as the engine reads it (the same scaling as ops.ocr.read_text)
+    bgr, _, _, sx, sy = ocr.ocr_images(crop, config)
+    sh, sw = bgr.shape[:2]
     eng = ocr.engine()
     lines: list[TextRead] = []
     weights: dict[int, float] = {}
