@@ -54,6 +54,8 @@ def scene_digest(scene: Any) -> str:
             value = None if value is None else {"path": value.path, "sha256": value.sha256}
         elif f.name == "references":
             value = [{"path": r.path, "sha256": r.sha256} for r in value]
+        elif f.name == "pose" and value == "auto":
+            continue  # the default joins no key (existing keys stay valid); "keep" changes the scene's frames
         fields[f.name] = value
     return digest("scene", fields)
 

@@ -25,6 +25,7 @@ With a cut-out and its maps, ``condition(brief, cutout, maps, sku="bottle-001")`
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from typing import Any
 
@@ -35,13 +36,13 @@ from ..imaging import srgb_to_linear
 from ..provenance import record, sha256_array
 from ..types import Cutout, Light, Placement, ProductMaps, SceneSpec, alpha_bbox
 from .brief import Brief, BriefError, SceneBrief, load_brief, parse_brief
-from .presets import PRESETS, Preset, get_preset
+from .presets import FLATLAY_COUNTERPART, PRESETS, Preset, flatlay_counterpart, get_preset
 from .reference import ReferenceLook, analyse_reference, estimate_floor_line, kelvin_to_rgb
 
 __all__ = [
     "condition", "condition_scene", "load_brief", "parse_brief", "Brief", "BriefError", "SceneBrief",
     "PRESETS", "Preset", "get_preset", "ReferenceLook", "analyse_reference", "kelvin_to_rgb",
-    "variant_name", "placement_for",
+    "variant_name", "placement_for", "scene_preset", "FLATLAY_COUNTERPART",
 ]
 
 _ANCHOR_X = {"center": 0.5, "left": 0.3, "right": 0.7, "left-third": 1 / 3, "right-third": 2 / 3}
@@ -245,12 +246,43 @@ def _condition_record(scene: SceneBrief, maps: ProductMaps | None, params: dict[
     )
 
 
+def scene_preset(scene: SceneBrief, cutout: Cutout) -> tuple[Preset, dict[str, Any] | None]:
+    """The preset a scene is rendered in for this cut-out, and why (None: the scene's own preset
+    for a product that is not a flat-lay).
+
+    A cut-out classed flat-lay (photographed from above lying on a surface:
+    ``provenance["params"]["pose"]["view"] == "top-down"``, see
+    :func:`packshot.render.pose.classify_view`) is rendered in the scene's flat-lay counterpart
+    (:data:`~packshot.condition.presets.FLATLAY_COUNTERPART`) unless the scene says ``pose: keep``
+    or is painted on a plate (a photo has its own floor); then it is rendered as written (a box
+    photographed face-up stands on its base, its front to the camera).
+    """
+    preset = get_preset(scene.preset)
+    pose = dict(cutout.provenance.get("params", {}).get("pose") or {})
+    if pose.get("view") != "top-down":
+        return preset, None
+    record = {"requested": preset.name, "product_pose": "flat-lay",
+              "evidence": list((pose.get("flatlay") or {}).get("reasons", []))}
+    if preset.view == "top-down":
+        return preset, {**record, "rendered": preset.name, "reason": "the scene is a flat-lay already"}
+    if scene.pose == "keep":
+        return preset, {**record, "rendered": preset.name, "reason": "pose: keep (the brief renders the scene as "
+                                                                      "written: the product stands)"}
+    if scene.plate is not None:
+        return preset, {**record, "rendered": preset.name, "reason": "a plate scene is kept (the photo sets the view)"}
+    routed = get_preset(flatlay_counterpart(preset.name))
+    return routed, {**record, "rendered": routed.name,
+                    "reason": f"the product was photographed from above: {preset.name}'s flat-lay counterpart"}
+
+
 def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None, sku: str,
                     brief_name: str = "brief", brief_sha256: str = "", cutout_sha256: str = "") -> list[SceneSpec]:
     """SceneSpecs for one scene: every variant x size (variant-major order)."""
     if cutout.bbox is None:
         raise EmptyProductError("cutout", "the cut-out has no product pixels (alpha is empty)")
-    preset = get_preset(scene.preset)
+    preset, routing = scene_preset(scene, cutout)
+    top_down = preset.view == "top-down"
+    routed = routing is not None and routing["rendered"] != routing["requested"]
     ref_look = _look_from_references([r.look for r in scene.references])
     floor_line, horizon, floor_line_source, plate_look = _plate_geometry(scene)
 
@@ -261,13 +293,19 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
     for variant in range(scene.variants):
         rng = _rng(scene.seed, scene.name, variant)
         vary = variant > 0
-        backdrop = _variant_backdrop(scene, preset, ref_look, variant, rng)
+        # a scene routed to its flat-lay counterpart takes none of the standing scene's backdrop overrides
+        backdrop = _variant_backdrop(dataclasses.replace(scene, backdrop={}) if routed else scene, preset, ref_look,
+                                     variant, rng)
+        if top_down:
+            backdrop.update(view="top-down", podium="none")
         wall, floor, podium_color = backdrop["wall"], backdrop["floor"], backdrop["podium_color"]
         if scene.plate is not None:
             backdrop.update(floor_line=floor_line, horizon=horizon, floor_line_source=floor_line_source,
                             plate=scene.plate.path, plate_sha256=scene.plate.sha256)
         light = _variant_light(scene, preset, ref_look, plate_look, rng, vary)
         gloss = float(scene.floor if scene.floor is not None else (0.0 if scene.plate is not None else preset.floor_gloss))
+        if top_down:
+            gloss = 0.0  # seen from above a surface shows no mirror image of the product
 
         # --- placement
         pl = scene.placement
@@ -289,12 +327,18 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
                 share = scale_share * max(ay - horizon, MIN_PERSPECTIVE_DEPTH) \
                     / max(floor_line - horizon, MIN_PERSPECTIVE_DEPTH)
             placement = placement_for(source_box, (W, H), (ax * W, ay * H), min(share, 1.0), pl.rotation)
+            if top_down and not isinstance(pl.anchor, tuple):
+                # seen from above there is no floor line: the product lies centred (its box fits
+                # inside the margins wherever placement_for put it, so centring keeps it inside)
+                placement = dataclasses.replace(placement, center=(placement.center[0], H / 2.0))
             # the product's base line in this canvas (after any clamping into the frame)
             floor_y = _base_line(placement, source_box)
             name = variant_name(variant, size, several)
             params = {"preset": preset.name, "variant": variant, "size": [W, H], "light": light.__dict__,
                       "floor_gloss": gloss, "scale_share": share, "anchor": [ax, ay],
                       "rotation": pl.rotation, "backdrop": {k: v for k, v in backdrop.items()}}
+            if routing is not None:
+                params["pose_routing"] = routing
             prov = _condition_record(scene, maps, params, name, brief_name, brief_sha256, cutout_sha256)
             specs.append(SceneSpec(
                 sku=sku, scene=scene.name, variant=variant, canvas=(W, H), placement=placement, light=light,

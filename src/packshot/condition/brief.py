@@ -133,6 +133,9 @@ class SceneBrief:
     """The renderer the brief names for this scene (``renderer:``); None = the run's choice."""
     diffusion: Mapping[str, Any] = field(default_factory=dict)
     """Validated ``diffusion:`` settings (see :mod:`packshot.condition.render_options`)."""
+    pose: str = "auto"
+    """``auto``: a product photographed from above (class flat-lay) is rendered in this scene's
+    flat-lay counterpart (:data:`packshot.condition.presets.FLATLAY_COUNTERPART`); ``keep``: as written."""
 
     @property
     def backend(self) -> str:
@@ -328,7 +331,7 @@ def _parse_scene(ck: _Checker, scene: SceneModel, raw: Mapping[str, Any], path: 
 
     motion = _parse_motion(ck, raw["motion"], f"{path}.motion", resolution) if "motion" in raw else None
     return SceneBrief(name, preset, backdrop, prompt, negative, tuple(refs), placement, lighting, floor, sizes,
-                      variants, seed, plate, floor_line, horizon, motion, renderer, diffusion)
+                      variants, seed, plate, floor_line, horizon, motion, renderer, diffusion, pose=value("pose", "auto"))
 
 
 _MOTION_KEYS = frozenset(MotionModel.model_fields)

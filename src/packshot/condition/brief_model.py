@@ -26,6 +26,10 @@ from pydantic import BeforeValidator, ConfigDict, Field
 from ..schemas import (Bad, Document, check_choice, check_flag, check_integer, check_number, check_text,
                        number_schema, typed)
 from .presets import PODIUMS, PRESETS, TEXTURES
+
+POSE_MODES = ("auto", "keep")
+"""A scene's ``pose``: "auto" routes a flat-lay product to the scene's flat-lay counterpart
+(:data:`packshot.condition.presets.FLATLAY_COUNTERPART`), "keep" renders the scene as written."""
 from .render_options import CONTROL_KINDS, DEVICES, DTYPES, RENDERER_NAMES, SCHEDULERS
 
 MAX_SIDE = 8192
@@ -364,6 +368,9 @@ class _SceneFields(Document):
     placement: PlacementModel = None
     lighting: LightingModel = None
     floor: Share = Field(None, description="0 matte .. 1 glossy")
+    pose: Choice("pose", POSE_MODES) = Field(
+        None, description="auto (default): a product photographed from above (flat-lay) gets this scene's flat-lay "
+                          "counterpart; keep: this scene as written for every product")
     sizes: Sizes = Field(None, description="'WxH', [w, h] or an aspect ratio 'W:H' (long side = resolution)")
     resolution: Integer(64, MAX_SIDE) = Field(None, description="long side of aspect-ratio sizes (default 1024)")
     variants: Integer(1, MAX_VARIANTS) = None

@@ -15,11 +15,15 @@ from typing import Any, Mapping
 
 from ..types import Light
 
-TEXTURES = ("none", "marble", "wood", "terrazzo", "concrete", "linen")
+TEXTURES = ("none", "marble", "wood", "terrazzo", "concrete", "linen", "paper", "stone")
 """Procedural surface textures the studio renderer draws from noise."""
 
 PODIUMS = ("none", "cylinder", "box", "arch")
 """Podium and plinth primitives: a cylinder or box the product stands on, or an arch panel behind it."""
+
+VIEWS = ("front", "top-down")
+"""Camera views: "front" (a sweep, table or podium seen from the front, a horizon) and
+"top-down" (a flat-lay: the camera looks straight down on a surface that fills the frame)."""
 
 RGB = tuple[float, float, float]
 
@@ -66,6 +70,10 @@ class Preset:
         Default share of the canvas the product's box fills along its limiting side.
     sweep_falloff : float
         0..1, how much darker the sweep gets away from the light's hot spot.
+    view : str
+        One of :data:`VIEWS`. A "top-down" preset is a flat-lay: ``floor`` is the surface that
+        fills the frame (no wall, horizon or podium), the product lies centred on it and relight
+        casts an offset soft shadow (light from one side above) and no reflection.
     """
 
     name: str
@@ -88,6 +96,7 @@ class Preset:
     base_y: float = 0.84
     scale: float = 0.62
     sweep_falloff: float = 0.35
+    view: str = "front"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (for provenance)."""
@@ -187,8 +196,71 @@ PRESETS: Mapping[str, Preset] = {
             floor_gloss=0.0, light=Light(azimuth=45, elevation=50, softness=0.45, kelvin=5400),
             base_y=0.7, scale=0.5,
         ),
+        # ---- flat-lays: the camera looks straight down; the light comes from the top left above
+        Preset(
+            "flatlay-white", "Top-down on pure white, a soft shadow offset from a key above the top left.",
+            wall=(_hex("ffffff"),), floor=(_hex("ffffff"),),
+            floor_gloss=0.0, light=Light(azimuth=225, elevation=55, softness=0.75, kelvin=5600),
+            azimuth_range=15, lightness_range=0.0, kelvin_range=0.0, sweep_falloff=0.0, scale=0.62,
+            view="top-down",
+        ),
+        Preset(
+            "flatlay-linen", "Top-down on natural linen, window light from the top left.",
+            wall=(_hex("e6ddcd"), _hex("dcd6cb")), floor=(_hex("e6ddcd"), _hex("dcd6cb")),
+            floor_texture="linen", texture_strength=0.32, texture_tint=_hex("a8977b"),
+            floor_gloss=0.0, light=Light(azimuth=220, elevation=50, softness=0.7, kelvin=5200),
+            sweep_falloff=0.18, scale=0.58, view="top-down",
+        ),
+        Preset(
+            "flatlay-paper", "Top-down on matte paper (warm white, then pastels), soft key from the top left.",
+            wall=(_hex("f3efe8"), _hex("f3dcdc"), _hex("d9e9e1"), _hex("e3def0")),
+            floor=(_hex("f3efe8"), _hex("f3dcdc"), _hex("d9e9e1"), _hex("e3def0")),
+            floor_texture="paper", texture_strength=0.18, texture_tint=_hex("b9b2a6"),
+            floor_gloss=0.0, light=Light(azimuth=225, elevation=55, softness=0.75, kelvin=5500),
+            sweep_falloff=0.15, scale=0.58, view="top-down",
+        ),
+        Preset(
+            "flatlay-wood", "Top-down on an oak table top, warm light from the top left.",
+            wall=(_hex("c39a6b"), _hex("b48b5e")), floor=(_hex("c39a6b"), _hex("b48b5e")),
+            floor_texture="wood", texture_strength=0.55, texture_tint=_hex("6b4528"),
+            floor_gloss=0.0, light=Light(azimuth=215, elevation=45, softness=0.6, kelvin=4700),
+            sweep_falloff=0.22, scale=0.58, view="top-down",
+        ),
+        Preset(
+            "flatlay-stone", "Top-down on honed pale limestone, cool soft light from the top left.",
+            wall=(_hex("dcd8d0"), _hex("cfccc6")), floor=(_hex("dcd8d0"), _hex("cfccc6")),
+            floor_texture="stone", texture_strength=0.4, texture_tint=_hex("8c8880"),
+            floor_gloss=0.0, light=Light(azimuth=230, elevation=50, softness=0.65, kelvin=5800),
+            sweep_falloff=0.2, scale=0.58, view="top-down",
+        ),
     )
 }
+
+FLATLAY_COUNTERPART: Mapping[str, str] = {
+    "studio-white": "flatlay-white",     # the catalogue hero stays pure white (Amazon's main image)
+    "studio-grey": "flatlay-paper",
+    "pastel-podium": "flatlay-paper",
+    "winter": "flatlay-paper",
+    "marble": "flatlay-stone",
+    "concrete": "flatlay-stone",
+    "terrazzo": "flatlay-stone",
+    "wood": "flatlay-wood",
+    "festive": "flatlay-wood",
+    "summer": "flatlay-linen",
+    "back-to-school": "flatlay-linen",
+}
+"""The flat-lay scene a standing scene becomes for a product photographed from above (a flat-lay,
+:func:`packshot.render.pose.classify_view`) when the brief leaves ``pose: auto``: the same mood
+seen from above (white stays white, stone-like surfaces become stone, wood stays wood, soft
+colours become paper, sand and fabric become linen)."""
+
+
+def flatlay_counterpart(name: str) -> str:
+    """The flat-lay preset for ``name`` (a flat-lay preset is its own counterpart)."""
+    preset = get_preset(name)
+    if preset.view == "top-down":
+        return preset.name
+    return FLATLAY_COUNTERPART[preset.name]
 
 
 def get_preset(name: str) -> Preset:

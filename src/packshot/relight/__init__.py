@@ -376,6 +376,51 @@ def _shadow_occlusion(product: _Product, box: tuple[int, int, int, int], base_y:
     return np.clip(occ, 0.0, MAX_OCCLUSION, out=occ if occ.dtype == np.float32 else None)
 
 
+FLATLAY_OFFSET = 0.07
+"""Flat-lay drop shadow: offset from the product, away from the light, as a share of the
+product's larger side at a key 45 degrees up (longer for a lower key, shorter for a higher one)."""
+FLATLAY_OFFSET_LIMITS = (0.35, 2.0)
+"""Limits of the elevation factor (cot of the key's elevation) on that offset."""
+FLATLAY_BLUR = (0.012, 0.03)
+"""Drop shadow blur sigma, product sizes: hard light, plus this much per unit of softness."""
+FLATLAY_OPACITY = 0.5
+"""Drop shadow opacity under hard light (soft light lightens it by ``FLATLAY_SOFT_LIGHTEN`` of that)."""
+FLATLAY_SOFT_LIGHTEN = 0.35
+FLATLAY_CONTACT_BLUR = 0.004
+"""Contact shadow blur sigma (product sizes, plus one pixel): a tight dark line hugging the outline."""
+FLATLAY_CONTACT_OPACITY = 0.35
+
+
+def flatlay_occlusion(product: _Product, box: tuple[int, int, int, int], light: Light, shadow_scale: float,
+                      canvas: tuple[int, int]) -> np.ndarray:
+    """The share of the background's light a product lying on a flat-lay surface takes away
+    (float32 H x W): its alpha blurred and offset away from the key (light from one side above,
+    seen top-down; :func:`packshot.render.flatlay.light_vector`) plus a tight contact shadow
+    along its outline. Computed on the same reduced grid as the standing shadows."""
+    from ..render.flatlay import light_vector
+
+    W, H = canvas
+    f = _shadow_grid(W, H)
+    ws, hs = max(1, W // f), max(1, H // f)
+    a_s = _grid_alpha(product, f)
+    size = max(box[2] - box[0], box[3] - box[1], 1) / f
+    soft = float(light.softness)
+    lx, ly = light_vector(light)
+    cot = 1.0 / max(np.tan(np.radians(float(light.elevation))), 1e-3)
+    offset = FLATLAY_OFFSET * size * float(np.clip(cot, *FLATLAY_OFFSET_LIMITS))
+    shifted = warp_layer(a_s, np.array([[1.0, 0.0, -lx * offset], [0.0, 1.0, -ly * offset]]), (ws, hs))
+    drop = fast_blur(shifted, (FLATLAY_BLUR[0] + FLATLAY_BLUR[1] * soft) * size)
+    contact = fast_blur(a_s, FLATLAY_CONTACT_BLUR * size + 1.0)
+    drop_opacity = FLATLAY_OPACITY * (1.0 - FLATLAY_SOFT_LIGHTEN * soft) \
+        * min(float(light.intensity), MAX_CAST_INTENSITY) * shadow_scale
+    occ = 1.0 - (1.0 - drop_opacity * np.clip(drop, 0, 1)) \
+        * (1.0 - FLATLAY_CONTACT_OPACITY * (0.5 + 0.5 * shadow_scale) * np.clip(contact, 0, 1))
+    occ = np.asarray(occ, np.float32)
+    if f > 1:
+        occ = cv2.resize(occ, (W, H), interpolation=cv2.INTER_LINEAR)
+    return np.clip(occ, 0.0, MAX_OCCLUSION, out=occ)
+
+
 def _draw_shadows(background_part: np.ndarray, occlusion: np.ndarray, support: np.ndarray | None
                   ) -> RegionLayer | None:
     """Darken the background by ``occlusion`` (limited to the support surface), in bands of rows;
@@ -640,8 +685,10 @@ def _floor_layers(background_part: np.ndarray, placed: _Product, frame: Frame, b
     box = frame.product_box
     t0 = time.perf_counter()
     shadow_layer = None
+    top_down = frame.spec.backdrop.get("view", "front") == "top-down"  # a flat-lay (render.flatlay)
     if config.shadows:
-        occlusion = _shadow_occlusion(placed, box, base_y, prod_h, frame.light, config, shadow_scale, (W, H))
+        occlusion = flatlay_occlusion(placed, box, frame.light, shadow_scale, (W, H)) if top_down else \
+            _shadow_occlusion(placed, box, base_y, prod_h, frame.light, config, shadow_scale, (W, H))
         shadow_layer = _draw_shadows(background_part, occlusion, support)
         del occlusion
     timings["shadows_s"] = time.perf_counter() - t0
@@ -649,7 +696,7 @@ def _floor_layers(background_part: np.ndarray, placed: _Product, frame: Frame, b
     t0 = time.perf_counter()
     gloss = float(frame.spec.floor_gloss)
     reflection_layer = None
-    if config.reflection and gloss > MIN_GLOSS:
+    if config.reflection and gloss > MIN_GLOSS and not top_down:
         reflection_layer = _draw_reflection(background_part, placed, box, base_y, prod_h, gloss, support, config)
     timings["reflection_s"] = time.perf_counter() - t0
     return shadow_layer, reflection_layer

@@ -31,6 +31,11 @@ import numpy as np
 from ..types import Cutout, alpha_bbox
 
 POSES = ("standing", "lying")
+"""How a product rests (``Pose.kind``)."""
+CLASSES = ("standing", "lying", "flat-lay")
+"""The pose class of a cut-out (``Pose.pose_class``): flat-lay when it was photographed from above
+lying on a surface (``Pose.view == "top-down"``), else how it rests."""
+VIEWS = ("front", "top-down")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,20 @@ class PoseConfig:
     """More separate parts than this are not products lying about (lines of print on flat artwork)."""
     contact_px: float = 2.0
     """Rows within this many pixels of the lowest product row form the contact line."""
+    desk_texture: float = 1.2
+    """Median absolute fine detail (L*, 0..100, high-pass at ``desk_detail_sigma`` px of the
+    backdrop read at most ``desk_side`` px) a backdrop needs to count as a textured surface (wood
+    grain, paper fibre, fabric); a studio sweep or a plain sheet reads below 0.3."""
+    desk_detail_sigma: float = 1.5
+    desk_side: int = 512
+    desk_max_colour_spread: float = 14.0
+    """The surface is one material: the backdrop's a*/b* spread (standard deviation, both axes
+    together) stays below this (a shop shelf behind a hand-held pack reads far above)."""
+    desk_max_step: float = 6.0
+    """A floor-wall or table edge: a row-to-row step of the backdrop's mean L* (rows 1 % of the
+    height apart, smoothed) larger than this means a horizon, so the photo was not shot from above."""
+    desk_min_share: float = 0.02
+    """Backdrop pixels (alpha < 0.02, off the product's edge) needed for the backdrop to say anything."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +88,23 @@ class Pose:
     kind: str
     rotation: float
     evidence: dict[str, Any] = field(default_factory=dict)
+    view: str = "front"
+    """"top-down": photographed from above lying on a surface (class flat-lay, see
+    :func:`classify_view`); "front": shot from the front (or not known otherwise)."""
 
     @property
     def changed(self) -> bool:
         """The cut-out's pixels were moved (turned, or several products lined up)."""
         return abs(self.rotation) > 1e-6 or bool(self.evidence.get("lined_up"))
 
+    @property
+    def pose_class(self) -> str:
+        """"flat-lay" for a top-down view, else the kind ("standing" or "lying")."""
+        return "flat-lay" if self.view == "top-down" else self.kind
+
     def as_record(self) -> dict[str, Any]:
-        return {"kind": self.kind, "rotation": round(float(self.rotation), 3), **self.evidence}
+        return {"kind": self.kind, "class": self.pose_class, "view": self.view,
+                "rotation": round(float(self.rotation), 3), **self.evidence}
 
 
 def _axis(mask: np.ndarray) -> tuple[float, float] | None:
@@ -208,9 +236,113 @@ def _components(alpha: np.ndarray, min_share: float) -> list[np.ndarray]:
     return [(nearest == k) & (alpha > 0.0) for k in keep]
 
 
-def settle_cutout(cutout: Cutout, pose: Pose | None = None, config: PoseConfig = PoseConfig()
-                  ) -> tuple[Cutout, Pose]:
+def backdrop_cue(image: np.ndarray | None, alpha: np.ndarray, config: PoseConfig = PoseConfig()) -> dict[str, Any]:
+    """What the photo's backdrop around the product says about the view (JSON-ready).
+
+    Read on the photo where alpha < 0.02, a few pixels off the product's edge, at most
+    ``config.desk_side`` px: ``texture`` (median absolute fine detail of L*), ``colour_spread``
+    (a*/b* standard deviation), ``step`` (the largest change of the mean L* between rows, or
+    between columns, 1 % of the side apart: a floor-wall line, a table edge) and ``surface``:
+    True when the backdrop is one textured material with no horizon (a desk or a table seen from
+    above), False when it is plain, mixed or has a horizon, None when too little of it shows.
+    """
+    import cv2
+
+    from ..imaging import linear_to_srgb
+
+    if image is None:
+        return {"surface": None, "reason": "no photo"}
+    a = np.asarray(alpha, np.float32)
+    h, w = a.shape
+    k = min(1.0, config.desk_side / max(h, w))
+    size = (max(8, int(round(w * k))), max(8, int(round(h * k))))
+    img = cv2.resize(np.asarray(image, np.float32), size, interpolation=cv2.INTER_AREA) if k < 1 else \
+        np.asarray(image, np.float32)
+    a_s = cv2.resize(a, size, interpolation=cv2.INTER_AREA) if k < 1 else a
+    product = (a_s >= 0.02).astype(np.uint8)
+    margin = max(2, int(round(3 * config.desk_detail_sigma)))
+    near = cv2.dilate(product, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) > 0
+    border = np.zeros_like(near)
+    border[:margin], border[-margin:], border[:, :margin], border[:, -margin:] = True, True, True, True
+    bg = ~near & ~border
+    share = float(bg.mean())
+    out: dict[str, Any] = {"share": round(share, 4)}
+    if share < config.desk_min_share:
+        return {**out, "surface": None, "reason": "too little backdrop shows"}
+    lab = cv2.cvtColor(np.clip(linear_to_srgb(np.clip(img, 0.0, 1.0)), 0.0, 1.0).astype(np.float32),
+                       cv2.COLOR_RGB2Lab)
+    L = lab[..., 0]
+    detail = np.abs(L - cv2.GaussianBlur(L, (0, 0), config.desk_detail_sigma))
+    texture = float(np.median(detail[bg]))
+    ab = lab[..., 1:][bg]
+    spread = float(np.sqrt(ab.var(axis=0).sum()))
+    step = 0.0
+    for axis in (1, 0):  # the mean of each row (axis 1), then of each column
+        count = bg.sum(axis=axis)
+        side = bg.shape[1 - axis]
+        valid = count >= 0.3 * side
+        if valid.sum() < 8:
+            continue
+        mean = np.where(valid, (L * bg).sum(axis=axis) / np.maximum(count, 1), 0.0)
+        d = max(2, int(round(0.01 * len(mean))))
+        pair = valid[d:] & valid[:-d]
+        if pair.any():
+            step = max(step, float(np.abs(mean[d:] - mean[:-d])[pair].max()))
+    out.update(texture=round(texture, 3), colour_spread=round(spread, 3), step=round(step, 3))
+    if texture < config.desk_texture:
+        return {**out, "surface": False, "reason": "plain backdrop (a studio sweep or sheet)"}
+    if spread > config.desk_max_colour_spread:
+        return {**out, "surface": False, "reason": "mixed colours around it (a scene, not one surface)"}
+    if step > config.desk_max_step:
+        return {**out, "surface": False, "reason": "a horizon or edge crosses the backdrop"}
+    return {**out, "surface": True, "reason": "one textured surface all around, no horizon"}
+
+
+def classify_view(cutout: Cutout, pose: Pose, config: PoseConfig = PoseConfig(), before: Cutout | None = None
+                  ) -> Pose:
+    """``pose`` with ``view="top-down"`` (class flat-lay) when the evidence says the product was
+    photographed from above, lying on a surface; else ``pose`` with its evidence of the view.
+
+    Evidence, any one of which is enough (each is recorded under ``flatlay``):
+
+    * the orientation stage turned it 90, 180 or 270 degrees (``provenance["params"]["orientation"]``):
+      its label read sideways or upside down, and nothing stands on its side or its head on a
+      floor in front of a camera: it lay on a surface under it;
+    * it lay askew and was laid level (a product standing in front of a camera stands level; a
+      hand-held tilt of a few degrees is below ``min_tilt``), or several products lay askew;
+    * the backdrop around it is one textured surface with no horizon (:func:`backdrop_cue`: a
+      desk or a table top seen from above).
+
+    A plain studio backdrop alone never makes a flat-lay, nor does a product stood up from a
+    tilt (a hand-held bottle), so a front-on studio packshot of a standing product keeps its class.
+    ``before`` is the cut-out before the pose turned it (its backdrop is read; default ``cutout``).
+    """
+    src = before if before is not None else cutout
+    reasons: list[str] = []
+    orient = dict(src.provenance.get("params", {}).get("orientation") or {})
+    turn = int(orient.get("turn", 0) or 0) % 360
+    if turn in (90, 180, 270) and orient.get("source") in ("text", "override"):
+        reasons.append(f"turned {turn} degrees upright ({orient.get('source')}): it lay on a surface, "
+                       f"photographed from above")
+    parts = pose.evidence.get("parts") or []
+    if pose.kind == "lying" and abs(pose.rotation) > 1e-6:
+        reasons.append("it lay askew (laid level)")
+    elif pose.evidence.get("lined_up") and any(abs(p.get("rotation", 0.0)) > 1e-6 for p in parts):
+        reasons.append("several products lay askew (lined up)")
+    cue = backdrop_cue(src.image, src.alpha, config)
+    if cue.get("surface"):
+        reasons.append("a textured surface all around it with no horizon (a desk seen from above)")
+    evidence = {**pose.evidence, "flatlay": {"reasons": reasons, "backdrop": cue}}
+    view = "top-down" if reasons else "front"
+    return dataclasses.replace(pose, view=view, evidence=evidence)
+
+
+def settle_cutout(cutout: Cutout, pose: Pose | None = None, config: PoseConfig = PoseConfig(),
+                  view: str = "auto") -> tuple[Cutout, Pose]:
     """The cut-out turned to rest, with the pose in ``provenance["params"]["pose"]``.
+
+    ``view``: "auto" classes the view (:func:`classify_view`: flat-lay when photographed from
+    above), "front" or "top-down" set it.
 
     One product: turned by its pose's rotation (a pose without a turn keeps the pixels). Several
     separate products of which some lie askew (bottles lying on a sheet, photographed from above):
@@ -218,8 +350,21 @@ def settle_cutout(cutout: Cutout, pose: Pose | None = None, config: PoseConfig =
     left to right in their photo order, bottoms on one line, so every one of them rests on the
     support surface instead of the back ones floating above it.
     """
-    import cv2
+    if view not in ("auto", *VIEWS):
+        raise ValueError(f"view must be auto, front or top-down, got {view!r}")
+    new, pose = _settle(cutout, pose, config)
+    if view == "auto":
+        pose = classify_view(new, pose, config, before=cutout)
+    else:
+        pose = dataclasses.replace(pose, view=view, evidence={**pose.evidence, "flatlay": {"reasons": [f"view {view}"]}})
+    prov = dict(new.provenance)
+    params = dict(prov.get("params", {}))
+    params["pose"] = {**pose.as_record(), **({"lined_up": True} if pose.evidence.get("lined_up") else {})}
+    prov["params"] = params
+    return dataclasses.replace(new, provenance=prov), pose
 
+
+def _settle(cutout: Cutout, pose: Pose | None, config: PoseConfig) -> tuple[Cutout, Pose]:
     a = np.asarray(cutout.alpha, np.float32)
     parts = _components(a, config.min_part_share) if pose is None else [a > 0.0]
     if len(parts) > 1:
@@ -331,4 +476,5 @@ def contact_line(alpha: np.ndarray, config: PoseConfig = PoseConfig()) -> dict[s
     return {"y": float(y), "x0": float(cols[0]), "x1": float(cols[-1])}
 
 
-__all__ = ["POSES", "Pose", "PoseConfig", "estimate_pose", "settle_cutout", "contact_line"]
+__all__ = ["POSES", "CLASSES", "VIEWS", "Pose", "PoseConfig", "estimate_pose", "settle_cutout", "contact_line",
+           "classify_view", "backdrop_cue"]

@@ -364,6 +364,10 @@ class StudioRenderer:
         """
         W, H = spec.canvas
         b = spec.backdrop
+        if b.get("view", "front") == "top-down":  # a flat-lay: the surface fills the frame (render.flatlay)
+            from .flatlay import flatlay_background
+
+            return flatlay_background(spec, product)
         box = product.box or (0, 0, W, H)
         podium = b.get("podium", "none")
         seed = int(b.get("texture_seed", spec.seed))

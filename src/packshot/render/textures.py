@@ -1,4 +1,4 @@
-"""Procedural surface textures from noise: marble, wood, terrazzo, concrete, linen.
+"""Procedural surface textures from noise: marble, wood, terrazzo, concrete, linen, paper, stone.
 
 Each texture is a seamless (periodic) tile, float32 ``size`` x ``size`` in [0, 1], where 0 is
 the surface's base colour and 1 its tint (veins, grain, chips, pits, threads). The studio
@@ -134,7 +134,39 @@ def linen(rng: np.random.Generator, size: int = TILE, threads: int = 128) -> np.
     return np.clip(0.55 * (1 - weave) + 0.3 * mottle + 0.15 * np.abs(slub_x), 0, 1).astype(np.float32)
 
 
-_MAKERS = {"marble": marble, "wood": wood, "terrazzo": terrazzo, "concrete": concrete, "linen": linen}
+def paper(rng: np.random.Generator, size: int = TILE, fibres: int = 900) -> np.ndarray:
+    """Heavy matte paper (watercolour / cotton stock): short random fibres over a soft cloud and a
+    fine tooth; low contrast, so the surface reads as paper and never competes with the product."""
+    tile = np.zeros((3 * size, 3 * size), np.float32)
+    for _ in range(fibres):
+        x, y = rng.uniform(0, size, 2)
+        length = float(rng.uniform(3.0, 14.0))
+        angle = float(rng.uniform(0, np.pi))
+        dx, dy = np.cos(angle) * length, np.sin(angle) * length
+        val = float(rng.uniform(0.3, 1.0))
+        for ox in (0, size, 2 * size):  # 3 x 3 so fibres wrap across the borders
+            for oy in (0, size, 2 * size):
+                p0 = (int(round(x + ox - dx / 2)), int(round(y + oy - dy / 2)))
+                p1 = (int(round(x + ox + dx / 2)), int(round(y + oy + dy / 2)))
+                cv2.line(tile, p0, p1, val, 1, cv2.LINE_AA)
+    fib = wrap_blur(tile[size:2 * size, size:2 * size], 0.6)
+    tooth = 0.5 + 0.5 * periodic_noise(rng, size, size // 4)
+    cloud = 0.5 + 0.5 * fbm(rng, size, 4, 5)
+    return np.clip(0.35 * fib + 0.3 * tooth + 0.45 * cloud, 0, 1).astype(np.float32)
+
+
+def stone(rng: np.random.Generator, size: int = TILE) -> np.ndarray:
+    """Honed limestone / slate: broad cloudy mottling, darker speckles and faint fossil-like flecks."""
+    mottle = 0.5 + 0.5 * fbm(rng, size, 3, 6, gain=0.6)
+    grain = 0.5 + 0.5 * periodic_noise(rng, size, size // 2)
+    specks = (rng.random((size, size)) > 0.996).astype(np.float32)
+    specks = np.clip(wrap_blur(specks, 0.9) * 6.0, 0, 1)
+    flecks = np.clip((0.5 + 0.5 * fbm(rng, size, 16, 3) - 0.72) * 4.0, 0, 1)
+    return np.clip(0.6 * mottle + 0.15 * grain + 0.5 * specks + 0.3 * flecks, 0, 1).astype(np.float32)
+
+
+_MAKERS = {"marble": marble, "wood": wood, "terrazzo": terrazzo, "concrete": concrete, "linen": linen,
+           "paper": paper, "stone": stone}
 
 
 def make_texture(kind: str, seed: int, size: int = TILE) -> np.ndarray | None:
