@@ -659,6 +659,7 @@ def _add_grain(out: np.ndarray, product: _Product, frame: Frame, background_grai
     spec = frame.spec
     W, H = frame.size
     rng = np.random.default_rng([int(spec.seed), zlib.crc32(spec.scene.encode()), int(spec.variant), W, H])
+    clipped_white = spec.backdrop.get("view", "front") == "top-down"
     # in bands of rows: the generator gives the same stream drawn in pieces, and every step is
     # per pixel, so the result is the same as one full-size pass
     for b0 in range(0, H, BAND_ROWS):
@@ -670,6 +671,9 @@ def _add_grain(out: np.ndarray, product: _Product, frame: Frame, background_grai
             sigma_map += a_b * product_grain
         lum = luminance(out[b0:b1])
         slope = dlinear_dsrgb(lum)  # sRGB-unit grain -> linear, at this pixel's level
+        if clipped_white:
+            # a pure-white surface is a clipped highlight: no grain shows there (it stays 255)
+            sigma_map *= (out[b0:b1].min(axis=2) < 1.0) | (a_b > 0)
         noise *= sigma_map
         noise *= slope
         out[b0:b1] += noise[..., None]

@@ -58,18 +58,24 @@ class PoseConfig:
     """More separate parts than this are not products lying about (lines of print on flat artwork)."""
     contact_px: float = 2.0
     """Rows within this many pixels of the lowest product row form the contact line."""
-    desk_texture: float = 1.2
+    desk_texture: float = 0.5
     """Median absolute fine detail (L*, 0..100, high-pass at ``desk_detail_sigma`` px of the
     backdrop read at most ``desk_side`` px) a backdrop needs to count as a textured surface (wood
-    grain, paper fibre, fabric); a studio sweep or a plain sheet reads below 0.3."""
+    grain, paper fibre, fabric): the desk photos of ../shared/photos read 0.7-0.85, studio sweeps
+    and plain sheets below 0.1."""
     desk_detail_sigma: float = 1.5
     desk_side: int = 512
     desk_max_colour_spread: float = 14.0
     """The surface is one material: the backdrop's a*/b* spread (standard deviation, both axes
     together) stays below this (a shop shelf behind a hand-held pack reads far above)."""
-    desk_max_step: float = 6.0
-    """A floor-wall or table edge: a row-to-row step of the backdrop's mean L* (rows 1 % of the
-    height apart, smoothed) larger than this means a horizon, so the photo was not shot from above."""
+    desk_max_step: float = 20.0
+    """A floor-wall or table edge: a step of the backdrop's mean L* between rows (or columns) 1 %
+    of the side apart larger than this means a horizon, so the photo was not shot from above (the
+    desk photos read 8-14 from grain and light fall-off; a sweep's or a table's edge 29-42)."""
+    desk_max_structure: float = 10.0
+    """Objects and edges around it (shelves behind a hand-held pack, clutter): the 90th percentile
+    of the backdrop's L* gradient (per pixel, at a 3 px scale) above this is not one bare surface
+    (the desk photos read 3.4-7.3; the in-store photos 22-33)."""
     desk_min_share: float = 0.02
     """Backdrop pixels (alpha < 0.02, off the product's edge) needed for the backdrop to say anything."""
 
@@ -241,7 +247,8 @@ def backdrop_cue(image: np.ndarray | None, alpha: np.ndarray, config: PoseConfig
 
     Read on the photo where alpha < 0.02, a few pixels off the product's edge, at most
     ``config.desk_side`` px: ``texture`` (median absolute fine detail of L*), ``colour_spread``
-    (a*/b* standard deviation), ``step`` (the largest change of the mean L* between rows, or
+    (a*/b* standard deviation), ``structure`` (objects and edges: the 90th percentile of the L*
+    gradient), ``step`` (the largest change of the mean L* between rows, or
     between columns, 1 % of the side apart: a floor-wall line, a table edge) and ``surface``:
     True when the backdrop is one textured material with no horizon (a desk or a table seen from
     above), False when it is plain, mixed or has a horizon, None when too little of it shows.
@@ -276,6 +283,9 @@ def backdrop_cue(image: np.ndarray | None, alpha: np.ndarray, config: PoseConfig
     texture = float(np.median(detail[bg]))
     ab = lab[..., 1:][bg]
     spread = float(np.sqrt(ab.var(axis=0).sum()))
+    Ls = cv2.GaussianBlur(L, (0, 0), 3.0)
+    grad = np.hypot(cv2.Sobel(Ls, cv2.CV_32F, 1, 0), cv2.Sobel(Ls, cv2.CV_32F, 0, 1))
+    structure = float(np.percentile(grad[bg], 90))
     step = 0.0
     for axis in (1, 0):  # the mean of each row (axis 1), then of each column
         count = bg.sum(axis=axis)
@@ -288,11 +298,14 @@ def backdrop_cue(image: np.ndarray | None, alpha: np.ndarray, config: PoseConfig
         pair = valid[d:] & valid[:-d]
         if pair.any():
             step = max(step, float(np.abs(mean[d:] - mean[:-d])[pair].max()))
-    out.update(texture=round(texture, 3), colour_spread=round(spread, 3), step=round(step, 3))
+    out.update(texture=round(texture, 3), colour_spread=round(spread, 3), structure=round(structure, 3),
+               step=round(step, 3))
     if texture < config.desk_texture:
         return {**out, "surface": False, "reason": "plain backdrop (a studio sweep or sheet)"}
     if spread > config.desk_max_colour_spread:
         return {**out, "surface": False, "reason": "mixed colours around it (a scene, not one surface)"}
+    if structure > config.desk_max_structure:
+        return {**out, "surface": False, "reason": "objects or edges around it (a scene, not one bare surface)"}
     if step > config.desk_max_step:
         return {**out, "surface": False, "reason": "a horizon or edge crosses the backdrop"}
     return {**out, "surface": True, "reason": "one textured surface all around, no horizon"}
