@@ -383,7 +383,7 @@ FLATLAY_OFFSET_LIMITS = (0.35, 2.0)
 """Limits of the elevation factor (cot of the key's elevation) on that offset."""
 FLATLAY_BLUR = (0.012, 0.03)
 """Drop shadow blur sigma, product sizes: hard light, plus this much per unit of softness."""
-FLATLAY_OPACITY = 0.5
+FLATLAY_OPACITY = 0.6
 """Drop shadow opacity under hard light (soft light lightens it by ``FLATLAY_SOFT_LIGHTEN`` of that)."""
 FLATLAY_SOFT_LIGHTEN = 0.35
 FLATLAY_CONTACT_BLUR = 0.004
