@@ -13,7 +13,7 @@ from packshot.condition.brief import BriefError
 from packshot.imaging import srgb_to_linear
 from packshot.relight import relight
 from packshot.render import render
-from packshot.render.pose import backdrop_cue, classify_view, settle_cutout
+from packshot.render.pose import backdrop_cue, settle_cutout
 from packshot.render.textures import make_texture
 from packshot.segment.orientation import Orientation, turn_cutout
 from packshot.types import Cutout, alpha_bbox

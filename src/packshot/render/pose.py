@@ -18,6 +18,14 @@ photo turned with it, its corners filled by replication) and records the pose in
 provenance. The condition stage then stands the product's box on the floor line or podium top,
 so its lowest alpha row is the support line and relight's contact shadow falls there.
 :func:`contact_line` reports where a cut-out touches the ground (its lowest rows).
+
+The **view** is classed too (:func:`classify_view`, run by :func:`settle_cutout`): a product
+photographed from above lying on a surface is class **flat-lay** (``Pose.view == "top-down"``,
+``Pose.pose_class == "flat-lay"``): its label had to be turned 90/180/270 degrees, it lay askew,
+or the backdrop around it is one textured surface with no horizon (:func:`backdrop_cue`). The
+condition stage then renders it in the scene's flat-lay counterpart
+(:data:`packshot.condition.presets.FLATLAY_COUNTERPART`) unless the brief says ``pose: keep``.
+The class, view and evidence are recorded with the pose (``provenance["params"]["pose"]``).
 """
 
 from __future__ import annotations
