@@ -275,6 +275,29 @@ def scene_preset(scene: SceneBrief, cutout: Cutout) -> tuple[Preset, dict[str, A
                     "reason": f"the product was photographed from above: {preset.name}'s flat-lay counterpart"}
 
 
+FLATLAY_PROMPT = "top-down flat lay photograph, seen from directly above, the product lying on the surface"
+"""What a top-down scene tells the diffusion renderer about its camera (the scene's own prompt
+follows it): a flat-lay's product was photographed from above, and a painted scene must agree."""
+
+
+def view_prompt(prompt: str, preset: Preset) -> str:
+    """The renderer's prompt for a scene in ``preset``: a top-down (flat-lay) preset's prompt
+    starts with :data:`FLATLAY_PROMPT` unless it already says "flat lay" or "top-down"; a front
+    view's prompt is the scene's own.
+
+    >>> view_prompt("on oak", get_preset("flatlay-wood"))
+    'top-down flat lay photograph, seen from directly above, the product lying on the surface, on oak'
+    >>> view_prompt("on oak", get_preset("wood"))
+    'on oak'
+    """
+    if preset.view != "top-down":
+        return prompt
+    said = prompt.lower().replace("-", " ").replace("  ", " ")
+    if "flat lay" in said or "flatlay" in said or "top down" in said:
+        return prompt
+    return f"{FLATLAY_PROMPT}, {prompt}" if prompt.strip() else FLATLAY_PROMPT
+
+
 def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None, sku: str,
                     brief_name: str = "brief", brief_sha256: str = "", cutout_sha256: str = "") -> list[SceneSpec]:
     """SceneSpecs for one scene: every variant x size (variant-major order)."""
@@ -343,7 +366,7 @@ def condition_scene(scene: SceneBrief, cutout: Cutout, maps: ProductMaps | None,
             specs.append(SceneSpec(
                 sku=sku, scene=scene.name, variant=variant, canvas=(W, H), placement=placement, light=light,
                 preset=preset.name, backdrop=backdrop, floor_y=floor_y, floor_gloss=gloss, palette=palette,
-                prompt=scene.prompt, negative_prompt=scene.negative_prompt, seed=scene.seed,
+                prompt=view_prompt(scene.prompt, preset), negative_prompt=scene.negative_prompt, seed=scene.seed,
                 plate=scene.plate.rgb if scene.plate is not None else None,
                 references=tuple(r.path for r in scene.references), provenance=prov,
             ))
