@@ -14,6 +14,11 @@ Two modes, chosen by the profile's background rule:
        (``max(box_w / W, box_h / H)``, as the check measures it), centred in the frame (or in its
        safe area).
 
+    A frame that already passes (white studio frames with a known alpha: the renderer made them
+    compliant) is not recomposed: it is only resized, after the profile's layout rules are
+    measured on exactly the 8-bit pixels export will encode (:attr:`FixerConfig.keep_compliant`;
+    provenance ``params.mode`` is ``kept``).
+
 ``any`` (lifestyle slots): the scene is kept. A window of the profile's aspect is cut around the
     product so that the product sits inside the safe area with a margin; where the window runs
     past the frame it is padded with the backdrop's colour (clean backdrops) or a blurred
@@ -68,6 +73,12 @@ class FixerConfig:
     uniform_border_levels: int = 3
     """When most of the border is within this many 8-bit levels of its median colour, the frame
     has a clean backdrop and scene padding uses that colour (else a blurred cover of the frame)."""
+    keep_compliant: bool = True
+    """White mode: a frame with a given alpha that already has the profile's aspect and, shrunk
+    to the profile's size, passes every rule the fixer makes pass (:data:`LAYOUT_RULES
+    <packshot.export.compliance.check.LAYOUT_RULES>`: white background, fill, edge clearance,
+    safe zone, sides) is kept as it is (only resized) instead of being recomposed: a white studio
+    frame the renderer already made compliant keeps its composition. False: always recompose."""
 
 
 @dataclass(frozen=True)
@@ -469,6 +480,12 @@ def fix_for_profile(
     """
     prof = get_profile(profile)
     prep = _prepare(rgb_linear, alpha, foreground, config)
+    kept = _keep_if_compliant(prep, prof, config) if prof.background == "white" else None
+    if kept is not None:
+        out_rgb, out_alpha, params = kept
+        params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
+        prov = record("export.fix", backend="none", params=params, inputs=dict(prep.inputs))
+        return FixedImage(out_rgb, out_alpha, prov, False, prof.name)
     up = get_upscaler(upscaler) if upscaler is not None else None
     if prof.background == "white":
         out_rgb, out_alpha, params, used = _fix_white(prep.white_layout(), prof, up, config, share=prep.shared)
@@ -478,6 +495,33 @@ def fix_for_profile(
     params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
     prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=dict(prep.inputs))
     return FixedImage(out_rgb, out_alpha, prov, used, prof.name)
+
+
+def _keep_if_compliant(prep: _Prepared, prof: Profile, config: FixerConfig) -> tuple | None:
+    """(rgb, alpha, params) of the frame only resized to ``prof``'s size when it already passes the
+    profile's layout rules there, else None (the frame is recomposed).
+
+    Kept only with a given alpha (a segmented one is a guess), the profile's exact aspect, no
+    enlargement and no super-resolution wanted; the rules are measured on the 8-bit pixels that
+    export encodes (:func:`packshot.imaging.linear_to_srgb8_fast` of the resized frame) with the
+    resized alpha, so a kept frame passes them by measurement, not by assumption."""
+    if not config.keep_compliant or prep.seg_info.get("method") != "given":
+        return None
+    from ...imaging import linear_to_srgb8_fast
+    from .check import LAYOUT_RULES, check_image
+
+    h0, w0 = prep.rgb.shape[:2]
+    W, H = prof.size
+    if w0 * H != h0 * W or W > w0 or _needs_upscale(W / w0, max(w0, h0), prof, config):
+        return None
+    rgb, alpha = prep.shared(("kept", W, H), lambda: (np.clip(_resize(prep.rgb, (W, H)), 0.0, 1.0),
+                                                       np.clip(_resize(prep.alpha, (W, H)), 0.0, 1.0)))
+    report = check_image(linear_to_srgb8_fast(rgb), prof, alpha, rules=LAYOUT_RULES)
+    if not report.passed:
+        return None
+    return rgb, alpha, {"mode": "kept", "reason": f"already passes {prof.name}'s layout rules "
+                                                  f"({', '.join(LAYOUT_RULES)}) at its size",
+                        "scale": round(W / w0, 6), **_upscale_params(None, "", False)}
 
 
 def _upscale_params(up: Upscaler | None, reason: str, used: bool) -> dict:
