@@ -137,8 +137,15 @@ def _check_inputs(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray
 
 
 def _finite_unit(a: np.ndarray) -> np.ndarray:
-    """A float32 copy of ``a`` with NaN -> 0 and everything clipped to [0, 1] (one copy, clipped in place)."""
-    out = np.nan_to_num(a.astype(np.float32, copy=False), copy=True)
+    """``a`` as float32 with NaN -> 0 and everything clipped to [0, 1]. An array that already is
+    (a decoded frame always is: two reductions tell, a NaN fails both) comes back as a read-only
+    view, not a copy; otherwise a copy, clipped in place."""
+    a32 = a.astype(np.float32, copy=False)
+    if a32.size and a32.min() >= 0.0 and a32.max() <= 1.0:
+        view = a32.view()
+        view.setflags(write=False)  # the caller's pixels: the fixer never writes into its input
+        return view
+    out = np.nan_to_num(a32, copy=True)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -514,8 +521,11 @@ def _keep_if_compliant(prep: _Prepared, prof: Profile, config: FixerConfig) -> t
     W, H = prof.size
     if w0 * H != h0 * W or W > w0 or _needs_upscale(W / w0, max(w0, h0), prof, config):
         return None
-    rgb, alpha = prep.shared(("kept", W, H), lambda: (np.clip(_resize(prep.rgb, (W, H)), 0.0, 1.0),
-                                                       np.clip(_resize(prep.alpha, (W, H)), 0.0, 1.0)))
+    # the whole frame at the profile's size: the same key and pixels as a scene-mode profile of
+    # this size whose window is the whole frame (computed once for both)
+    whole = (0.0, 0.0, float(w0), float(h0))
+    rgb, alpha, _ = prep.shared(("scene", W, H, *whole, None),
+                                lambda: _crop_scene(prep.rgb, prep.alpha, (W, H), whole, None, config))
     report = check_image(linear_to_srgb8_fast(rgb), prof, alpha, rules=LAYOUT_RULES)
     if not report.passed:
         return None
