@@ -720,19 +720,21 @@ def _rule_background(c: _RuleContext) -> RuleResult:
     if not outside.any():
         return RuleResult("background", "fail", None, f"<= {prof.background_tolerance:.2%} not RGB 255",
                           "no background left to measure: the product covers the whole frame")
-    px = facts.srgb8[outside]
-    darkest = channel_min(px)
-    not_white = darkest < 255
-    share = float(not_white.mean())
+    # measured on the whole frame and masked (no gather of the background pixels first): the
+    # same counts, the same share
+    darkest = channel_min(facts.srgb8)
+    not_white = (darkest < 255) & outside
+    n_bad = int(np.count_nonzero(not_white))
+    share = n_bad / int(np.count_nonzero(outside))
     c.details["background_margin_px"] = margin
     bad = share > prof.background_tolerance
     msg = ""
     if bad:
-        near_white = int((not_white & (darkest >= NEAR_WHITE_LEVEL)).sum())
-        darker = int(not_white.sum()) - near_white
+        near_white = int(np.count_nonzero(not_white & (darkest >= NEAR_WHITE_LEVEL)))
+        darker = n_bad - near_white
         msg = (f"{share:.2%} of the background is not pure white RGB 255 ({near_white:,} near-white "
                f"residue pixels, {darker:,} darker); mean colour of those "
-               f"{tuple(int(v) for v in px[not_white].mean(axis=0).round())}")
+               f"{tuple(int(v) for v in facts.srgb8[not_white].mean(axis=0).round())}")
     return _result("background", bad, round(share, 6), f"<= {prof.background_tolerance:.2%}", msg)
 
 
