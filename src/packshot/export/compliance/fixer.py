@@ -178,21 +178,40 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.
     ndarray
         float32 H x W x 3 linear foreground colour (meaningful where alpha > 0).
     """
+
+    out = np.array(rgb, dtype=np.float32)  # solid pixels (alpha >= 0.999) keep their colour
+    soft = alpha < 0.999
+    if not soft.any():
+        return out
+    # the blurs need the whole image; every per-pixel step after them only the soft pixels
+    a = alpha[soft]
     bg_w = (alpha < 0.02).astype(np.float32)
     if bg_w.sum() > 0:
-        backdrop, bw = _blur_normalised(rgb, bg_w, sigma * 2)
+        wb, vb = _blurs(rgb, bg_w, sigma * 2)
+        bw = wb[soft]
+        backdrop = vb[soft] / np.maximum(bw, 1e-6)[:, None]
         fallback = np.median(rgb[bg_w > 0], axis=0)
-        backdrop = np.where((bw > 1e-3)[..., None], backdrop, fallback).astype(np.float32)
+        backdrop = np.where((bw > 1e-3)[:, None], backdrop, fallback).astype(np.float32)
     else:
-        backdrop = np.ones_like(rgb)
-    solved = (rgb - (1.0 - alpha[..., None]) * backdrop) / np.maximum(alpha, 1e-3)[..., None]
+        backdrop = np.ones((a.size, 3), np.float32)
+    solved = (out[soft] - (1.0 - a[:, None]) * backdrop) / np.maximum(a, 1e-3)[:, None]
     solved = np.clip(solved, 0.0, 1.0)
-    interior_w = (alpha > 0.95).astype(np.float32)
-    interior, iw = _blur_normalised(rgb, interior_w, sigma)
-    has_interior = (iw > 1e-3)[..., None]
-    trust = np.clip((alpha - 0.15) / 0.5, 0.0, 1.0)[..., None]
-    edge = np.where(has_interior, trust * solved + (1 - trust) * interior, solved)
-    return np.where((alpha >= 0.999)[..., None], rgb, edge).astype(np.float32)
+    iw_full, ivb = _blurs(rgb, (alpha > 0.95).astype(np.float32), sigma)
+    iw = iw_full[soft]
+    interior = ivb[soft] / np.maximum(iw, 1e-6)[:, None]
+    has_interior = (iw > 1e-3)[:, None]
+    trust = np.clip((a - 0.15) / 0.5, 0.0, 1.0)[:, None]
+    out[soft] = np.where(has_interior, trust * solved + (1 - trust) * interior, solved)
+    return out
+
+
+def _blurs(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian blurs of ``weight`` and of ``values * weight`` (those of :func:`_blur_normalised`)."""
+    import cv2
+
+    k = int(2 * round(3 * sigma) + 1)
+    return (cv2.GaussianBlur(weight.astype(np.float32), (k, k), sigma),
+            cv2.GaussianBlur((values * weight[..., None]).astype(np.float32), (k, k), sigma))
 
 
 def clean_backdrop_colour(rgb: np.ndarray, min_level: int = 230, max_spread: int = 12) -> np.ndarray | None:
