@@ -303,8 +303,17 @@ def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     w, h = max(1, int(size[0])), max(1, int(size[1]))
     shrink = w <= a.shape[1] and h <= a.shape[0]
-    return cv2.resize(np.ascontiguousarray(a, np.float32), (w, h),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return cv2.resize(_rows_of_pixels(a), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+def _rows_of_pixels(a: np.ndarray) -> np.ndarray:
+    """``a`` as float32 OpenCV reads without a copy: a window cut from a frame (rows apart in
+    memory, each row's pixels packed) is passed as it is, with its row stride (the same result
+    as a contiguous copy); anything else is made contiguous first."""
+    item = a.itemsize
+    packed = (a.dtype == np.float32 and a.strides[1] == item * (a.shape[2] if a.ndim == 3 else 1)
+              and (a.ndim == 2 or a.strides[2] == item) and a.strides[0] >= a.strides[1] * a.shape[1])
+    return a if packed else np.ascontiguousarray(a, np.float32)
 
 
 def _paste(canvas: np.ndarray, tile: np.ndarray, x0: int, y0: int) -> None:
