@@ -797,7 +797,8 @@ def _crop_scene(rgb, alpha, size: tuple[int, int], window: tuple[float, float, f
     alpha_c = np.zeros((H, W), np.float32)
     _paste(canvas, part_s, ox, oy)
     _paste(alpha_c, part_as, ox, oy)
-    return np.clip(canvas, 0.0, 1.0).astype(np.float32), alpha_c, pad_mode
+    canvas = canvas.astype(np.float32, copy=False)  # (it is: zeros, a filled colour or a fresh blurred cover)
+    return np.clip(canvas, 0.0, 1.0, out=canvas), alpha_c, pad_mode  # a new canvas: clipped in place
 
 
 def _blurred_cover(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
