@@ -75,3 +75,27 @@ def test_cli_qa_bad_input(tmp_path):
     result = runner.invoke(app, ["qa", str(tmp_path / "frames")])
     assert result.exit_code == 1 and "gone.png" in result.output and "does not exist" in result.output
     assert not sidecar.with_name("v0_qa.json").exists()
+
+
+def test_cli_qa_ocr_threads_default_one_like_a_catalogue_worker(tmp_path, monkeypatch):
+    """``packshot qa`` runs OCR on one onnxruntime thread by default (as each catalogue worker
+    does), ``--ocr-threads N`` on N; the verdicts and readings are the same."""
+    import packshot.ops.ocr as ocr
+
+    monkeypatch.setattr(ocr, "_THREADS", [0])  # the engine made here is dropped afterwards
+    monkeypatch.setattr(ocr, "_ENGINE", None)
+    made = []
+    real_set = ocr.set_threads
+    monkeypatch.setattr(ocr, "set_threads", lambda n: (made.append(n), real_set(n)))
+    sidecar = write_frame(tmp_path, make_case("bottle", 8, "untouched"), "vitc", 0)
+    reports = []
+    for args in ([], ["--ocr-threads", "2"]):
+        result = runner.invoke(app, ["qa", str(sidecar), "--no-overlay", *args])
+        assert result.exit_code == 0, result.output
+        data = json.loads(sidecar.with_name("v0_qa.json").read_text())
+        reports.append((data["verdict"], data["metrics"]["text"]))
+        assert ocr._THREADS[0] == made[-1]
+    assert made == [1, 2]
+    assert reports[0] == reports[1]
+    bad = runner.invoke(app, ["qa", str(sidecar), "--ocr-threads", "-1"])
+    assert bad.exit_code == 2

@@ -23,7 +23,7 @@ def resize_linear(rgb: np.ndarray, size: tuple[int, int], clip: bool = True) -> 
         return np.array(rgb, dtype=np.float32)
     interp = cv2.INTER_AREA if (w <= src_w and h <= src_h) else cv2.INTER_CUBIC
     out = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), (w, h), interpolation=interp)
-    return np.clip(out, 0.0, 1.0).astype(np.float32) if clip else out
+    return np.clip(out, 0.0, 1.0, out=out) if clip else out  # cv2 keeps float32: clipped in place, no copy
 
 
 def block_mean_linear(values: np.ndarray, factor: int, band_rows: int = 64, srgb: bool = True) -> np.ndarray:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -151,6 +151,12 @@ RULES = ("format", "longest-side", "shortest-side", "recommended-size", "pixels"
          "colour-space", "transparency", "jpeg-quality", "background", "fill", "edge-clearance", "safe-zone",
          "text")
 """Every rule, in report order."""
+
+LAYOUT_RULES = ("longest-side", "shortest-side", "pixels", "aspect", "background", "fill", "edge-clearance",
+                "safe-zone")
+"""The rules the compliance fixer makes pass (sides, aspect, white background, fill, edge
+clearance, safe zone): what export measures on a frame it keeps as it is instead of fixing it
+(:func:`packshot.export.compliance.fixer.fix_for_profile`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,8 +518,9 @@ def check_image(
     config: CheckConfig = CheckConfig(),
     name: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    rules: Sequence[str] = RULES,
 ) -> ComplianceReport:
-    """Measure every rule of ``profile`` on one image.
+    """Measure every rule of ``profile`` on one image (or the ``rules`` asked for).
 
     Parameters
     ----------
@@ -530,11 +537,19 @@ def check_image(
         Name of the source in the report (defaults to the path).
     max_pixels : int, optional
         Decompression-bomb guard for an encoded image (see :func:`packshot.imaging.decode_image`).
+    rules : sequence of str
+        The rules to measure (default: all of :data:`RULES`); the others are reported as
+        skipped ("not measured"). :data:`LAYOUT_RULES` are the ones the fixer makes pass.
 
     Returns
     -------
     ComplianceReport
         One result per rule in :data:`RULES`; ``report.passed`` is False when any failed.
+
+    Raises
+    ------
+    InputError
+        A rule name that is not in :data:`RULES`.
 
     Examples
     --------
@@ -542,13 +557,16 @@ def check_image(
     >>> [r.rule for r in report.failures]                   # doctest: +SKIP
     ['fill']
     """
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise InputError("rules", f"unknown rule(s) {', '.join(map(repr, unknown))}; rules: {', '.join(RULES)}")
     prof = get_profile(profile)
     facts = read_facts(image, name, max_pixels)
     box_mask, support, how = _product_masks(facts, product_alpha, config)
     box = _bbox(box_mask)
     ctx = _RuleContext(prof, facts, config, box_mask, support, how, box,
                        details={"product_box": list(box) if box else None})
-    results = {rule: _RULE_CHECKS[rule](ctx) for rule in RULES}
+    results = {rule: _RULE_CHECKS[rule](ctx) if rule in rules else _skip(rule, "not measured") for rule in RULES}
     return ComplianceReport(prof.name, facts.name, facts.size, tuple(results[r] for r in RULES), how, ctx.details)
 
 
@@ -702,19 +720,21 @@ def _rule_background(c: _RuleContext) -> RuleResult:
     if not outside.any():
         return RuleResult("background", "fail", None, f"<= {prof.background_tolerance:.2%} not RGB 255",
                           "no background left to measure: the product covers the whole frame")
-    px = facts.srgb8[outside]
-    darkest = channel_min(px)
-    not_white = darkest < 255
-    share = float(not_white.mean())
+    # measured on the whole frame and masked (no gather of the background pixels first): the
+    # same counts, the same share
+    darkest = channel_min(facts.srgb8)
+    not_white = (darkest < 255) & outside
+    n_bad = int(np.count_nonzero(not_white))
+    share = n_bad / int(np.count_nonzero(outside))
     c.details["background_margin_px"] = margin
     bad = share > prof.background_tolerance
     msg = ""
     if bad:
-        near_white = int((not_white & (darkest >= NEAR_WHITE_LEVEL)).sum())
-        darker = int(not_white.sum()) - near_white
+        near_white = int(np.count_nonzero(not_white & (darkest >= NEAR_WHITE_LEVEL)))
+        darker = n_bad - near_white
         msg = (f"{share:.2%} of the background is not pure white RGB 255 ({near_white:,} near-white "
                f"residue pixels, {darker:,} darker); mean colour of those "
-               f"{tuple(int(v) for v in px[not_white].mean(axis=0).round())}")
+               f"{tuple(int(v) for v in facts.srgb8[not_white].mean(axis=0).round())}")
     return _result("background", bad, round(share, 6), f"<= {prof.background_tolerance:.2%}", msg)
 
 
@@ -777,6 +797,6 @@ _RULE_CHECKS = {
 }
 assert tuple(_RULE_CHECKS) == RULES
 
-__all__ = ["RULES", "STATUSES", "CheckConfig", "ComplianceReport", "ImageFacts", "RuleResult", "check_image",
+__all__ = ["LAYOUT_RULES", "RULES", "STATUSES", "CheckConfig", "ComplianceReport", "ImageFacts", "RuleResult", "check_image",
            "codec_margin", "estimate_jpeg_quality", "estimate_product_region", "product_fill", "read_facts",
            "read_frame_text"]

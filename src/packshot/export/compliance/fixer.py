@@ -14,6 +14,11 @@ Two modes, chosen by the profile's background rule:
        (``max(box_w / W, box_h / H)``, as the check measures it), centred in the frame (or in its
        safe area).
 
+    A frame that already passes (white studio frames with a known alpha: the renderer made them
+    compliant) is not recomposed: it is only resized, after the profile's layout rules are
+    measured on exactly the 8-bit pixels export will encode (:attr:`FixerConfig.keep_compliant`;
+    provenance ``params.mode`` is ``kept``).
+
 ``any`` (lifestyle slots): the scene is kept. A window of the profile's aspect is cut around the
     product so that the product sits inside the safe area with a margin; where the window runs
     past the frame it is padded with the backdrop's colour (clean backdrops) or a blurred
@@ -68,6 +73,12 @@ class FixerConfig:
     uniform_border_levels: int = 3
     """When most of the border is within this many 8-bit levels of its median colour, the frame
     has a clean backdrop and scene padding uses that colour (else a blurred cover of the frame)."""
+    keep_compliant: bool = True
+    """White mode: a frame with a given alpha that already has the profile's aspect and, shrunk
+    to the profile's size, passes every rule the fixer makes pass (:data:`LAYOUT_RULES
+    <packshot.export.compliance.check.LAYOUT_RULES>`: white background, fill, edge clearance,
+    safe zone, sides) is kept as it is (only resized) instead of being recomposed: a white studio
+    frame the renderer already made compliant keeps its composition. False: always recompose."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,15 @@ def _check_inputs(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray
 
 
 def _finite_unit(a: np.ndarray) -> np.ndarray:
-    """A float32 copy of ``a`` with NaN -> 0 and everything clipped to [0, 1] (one copy, clipped in place)."""
-    out = np.nan_to_num(a.astype(np.float32, copy=False), copy=True)
+    """``a`` as float32 with NaN -> 0 and everything clipped to [0, 1]. An array that already is
+    (a decoded frame always is: two reductions tell, a NaN fails both) comes back as a read-only
+    view, not a copy; otherwise a copy, clipped in place."""
+    a32 = a.astype(np.float32, copy=False)
+    if a32.size and a32.min() >= 0.0 and a32.max() <= 1.0:
+        view = a32.view()
+        view.setflags(write=False)  # the caller's pixels: the fixer never writes into its input
+        return view
+    out = np.nan_to_num(a32, copy=True)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -160,21 +178,40 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.
     ndarray
         float32 H x W x 3 linear foreground colour (meaningful where alpha > 0).
     """
+
+    out = np.array(rgb, dtype=np.float32)  # solid pixels (alpha >= 0.999) keep their colour
+    soft = alpha < 0.999
+    if not soft.any():
+        return out
+    # the blurs need the whole image; every per-pixel step after them only the soft pixels
+    a = alpha[soft]
     bg_w = (alpha < 0.02).astype(np.float32)
     if bg_w.sum() > 0:
-        backdrop, bw = _blur_normalised(rgb, bg_w, sigma * 2)
+        wb, vb = _blurs(rgb, bg_w, sigma * 2)
+        bw = wb[soft]
+        backdrop = vb[soft] / np.maximum(bw, 1e-6)[:, None]
         fallback = np.median(rgb[bg_w > 0], axis=0)
-        backdrop = np.where((bw > 1e-3)[..., None], backdrop, fallback).astype(np.float32)
+        backdrop = np.where((bw > 1e-3)[:, None], backdrop, fallback).astype(np.float32)
     else:
-        backdrop = np.ones_like(rgb)
-    solved = (rgb - (1.0 - alpha[..., None]) * backdrop) / np.maximum(alpha, 1e-3)[..., None]
+        backdrop = np.ones((a.size, 3), np.float32)
+    solved = (out[soft] - (1.0 - a[:, None]) * backdrop) / np.maximum(a, 1e-3)[:, None]
     solved = np.clip(solved, 0.0, 1.0)
-    interior_w = (alpha > 0.95).astype(np.float32)
-    interior, iw = _blur_normalised(rgb, interior_w, sigma)
-    has_interior = (iw > 1e-3)[..., None]
-    trust = np.clip((alpha - 0.15) / 0.5, 0.0, 1.0)[..., None]
-    edge = np.where(has_interior, trust * solved + (1 - trust) * interior, solved)
-    return np.where((alpha >= 0.999)[..., None], rgb, edge).astype(np.float32)
+    iw_full, ivb = _blurs(rgb, (alpha > 0.95).astype(np.float32), sigma)
+    iw = iw_full[soft]
+    interior = ivb[soft] / np.maximum(iw, 1e-6)[:, None]
+    has_interior = (iw > 1e-3)[:, None]
+    trust = np.clip((a - 0.15) / 0.5, 0.0, 1.0)[:, None]
+    out[soft] = np.where(has_interior, trust * solved + (1 - trust) * interior, solved)
+    return out
+
+
+def _blurs(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian blurs of ``weight`` and of ``values * weight`` (those of :func:`_blur_normalised`)."""
+    import cv2
+
+    k = int(2 * round(3 * sigma) + 1)
+    return (cv2.GaussianBlur(weight.astype(np.float32), (k, k), sigma),
+            cv2.GaussianBlur((values * weight[..., None]).astype(np.float32), (k, k), sigma))
 
 
 def clean_backdrop_colour(rgb: np.ndarray, min_level: int = 230, max_spread: int = 12) -> np.ndarray | None:
@@ -266,8 +303,17 @@ def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     w, h = max(1, int(size[0])), max(1, int(size[1]))
     shrink = w <= a.shape[1] and h <= a.shape[0]
-    return cv2.resize(np.ascontiguousarray(a, np.float32), (w, h),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return cv2.resize(_rows_of_pixels(a), (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+def _rows_of_pixels(a: np.ndarray) -> np.ndarray:
+    """``a`` as float32 OpenCV reads without a copy: a window cut from a frame (rows apart in
+    memory, each row's pixels packed) is passed as it is, with its row stride (the same result
+    as a contiguous copy); anything else is made contiguous first."""
+    item = a.itemsize
+    packed = (a.dtype == np.float32 and a.strides[1] == item * (a.shape[2] if a.ndim == 3 else 1)
+              and (a.ndim == 2 or a.strides[2] == item) and a.strides[0] >= a.strides[1] * a.shape[1])
+    return a if packed else np.ascontiguousarray(a, np.float32)
 
 
 def _paste(canvas: np.ndarray, tile: np.ndarray, x0: int, y0: int) -> None:
@@ -469,6 +515,12 @@ def fix_for_profile(
     """
     prof = get_profile(profile)
     prep = _prepare(rgb_linear, alpha, foreground, config)
+    kept = _keep_if_compliant(prep, prof, config) if prof.background == "white" else None
+    if kept is not None:
+        out_rgb, out_alpha, params = kept
+        params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
+        prov = record("export.fix", backend="none", params=params, inputs=dict(prep.inputs))
+        return FixedImage(out_rgb, out_alpha, prov, False, prof.name)
     up = get_upscaler(upscaler) if upscaler is not None else None
     if prof.background == "white":
         out_rgb, out_alpha, params, used = _fix_white(prep.white_layout(), prof, up, config, share=prep.shared)
@@ -478,6 +530,63 @@ def fix_for_profile(
     params.update(profile=prof.name, size=list(prof.size), segmentation=prep.seg_info)
     prov = record("export.fix", backend=(up.name if used else "none"), params=params, inputs=dict(prep.inputs))
     return FixedImage(out_rgb, out_alpha, prov, used, prof.name)
+
+
+def _keep_if_compliant(prep: _Prepared, prof: Profile, config: FixerConfig) -> tuple | None:
+    """(rgb, alpha, params) of the frame only resized to ``prof``'s size when it already passes the
+    profile's layout rules there, else None (the frame is recomposed).
+
+    Kept only with a given alpha (a segmented one is a guess), the profile's exact aspect, no
+    enlargement and no super-resolution wanted; the rules are measured on the 8-bit pixels that
+    export encodes (:func:`packshot.imaging.linear_to_srgb8_fast` of the resized frame) with the
+    resized alpha, so a kept frame passes them by measurement, not by assumption."""
+    if not config.keep_compliant or prep.seg_info.get("method") != "given":
+        return None
+    from ...imaging import linear_to_srgb8_fast
+    from .check import LAYOUT_RULES, check_image
+
+    h0, w0 = prep.rgb.shape[:2]
+    W, H = prof.size
+    if w0 * H != h0 * W or W > w0 or _needs_upscale(W / w0, max(w0, h0), prof, config):
+        return None
+    if not _may_be_compliant(prep.rgb, prep.alpha, prof):
+        return None
+    # the whole frame at the profile's size: the same key and pixels as a scene-mode profile of
+    # this size whose window is the whole frame (computed once for both)
+    whole = (0.0, 0.0, float(w0), float(h0))
+    rgb, alpha, _ = prep.shared(("scene", W, H, *whole, None),
+                                lambda: _crop_scene(prep.rgb, prep.alpha, (W, H), whole, None, config))
+    report = check_image(linear_to_srgb8_fast(rgb), prof, alpha, rules=LAYOUT_RULES)
+    if not report.passed:
+        return None
+    return rgb, alpha, {"mode": "kept", "reason": f"already passes {prof.name}'s layout rules "
+                                                  f"({', '.join(LAYOUT_RULES)}) at its size",
+                        "scale": round(W / w0, 6), **_upscale_params(None, "", False)}
+
+
+_VISIBLY_OFF_WHITE = 0.995
+"""Linear level below which a backdrop pixel is visibly not white (sRGB ~254: 1.0 is 255)."""
+
+
+def _may_be_compliant(rgb: np.ndarray, alpha: np.ndarray, prof: Profile) -> bool:
+    """A quick look before the rules are measured: False when the frame plainly cannot pass, so
+    that a frame with a shadow or a tinted backdrop (most renders) is fixed at once. Only ever
+    sends a frame to the fixer (never keeps one): on a sample of ~65k pixels, more than 1 % of the
+    pixels outside the product (alpha 0) visibly off white (ten times the background rule's
+    0.1 %), or the product's box well below the profile's minimum fill."""
+    h0, w0 = alpha.shape
+    step = max(1, int(np.sqrt(h0 * w0 / 65536.0)))
+    outside = alpha[::step, ::step] <= 0.0
+    if outside.any():
+        px = rgb[::step, ::step][outside]
+        darkest = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
+        if float((darkest < _VISIBLY_OFF_WHITE).mean()) > 0.01:
+            return False
+    box = alpha_bbox(alpha, 0.5)
+    if box is None:
+        return False
+    fill = max((box[2] - box[0]) / w0, (box[3] - box[1]) / h0)
+    return not (prof.fill_min and fill < prof.fill_min - 0.01)
 
 
 def _upscale_params(up: Upscaler | None, reason: str, used: bool) -> dict:
@@ -688,7 +797,8 @@ def _crop_scene(rgb, alpha, size: tuple[int, int], window: tuple[float, float, f
     alpha_c = np.zeros((H, W), np.float32)
     _paste(canvas, part_s, ox, oy)
     _paste(alpha_c, part_as, ox, oy)
-    return np.clip(canvas, 0.0, 1.0).astype(np.float32), alpha_c, pad_mode
+    canvas = canvas.astype(np.float32, copy=False)  # (it is: zeros, a filled colour or a fresh blurred cover)
+    return np.clip(canvas, 0.0, 1.0, out=canvas), alpha_c, pad_mode  # a new canvas: clipped in place
 
 
 def _blurred_cover(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -10,8 +10,12 @@ file the destination refuses, is reported and the rest of the batch goes on.
 
 Hot path, per frame: the frame is decoded once; profiles that ask the fixer for the same thing
 apart from the output size (same aspect, fill, background and edge rules) share one fixer call at
-the largest of their sizes, and the smaller sizes are area-resampled from it in linear light;
-encodes run in a thread pool (Pillow and OpenCV release the GIL).
+the largest of their sizes, and the smaller sizes are area-resampled from it in linear light
+(except where the fixer kept an already compliant frame as it is: each other size is then
+checked, and kept or fixed, on its own); encodes run in a thread pool (Pillow and OpenCV release
+the GIL). Each size is resampled from the fixed image directly, not from a smaller size already
+made: a chain of area resamplings (2000 -> 1600 -> ... -> 400 px) would save ~0.09 CPU s of 12
+profiles but moves sharp edges by up to 91 levels (PSNR 40-50 dB against the direct resize).
 """
 
 from __future__ import annotations
@@ -657,6 +661,11 @@ def _fix_and_encode(frame: ExportFrame, frame_hash: str, extras: Any, groups, fi
                 outcomes[profile.name] = exc
             continue
         for profile in members:
+            if profile is not largest and _kept(fixed) and tuple(profile.size) != tuple(largest.size):
+                # the frame was kept as it is (already compliant) after a check at the largest size:
+                # each other size is kept only after its own check (else fixed), never assumed
+                encode_futures[profile.name] = pool.submit(_fix_then_encode, fix, frame, profile, frame_hash, extras)
+                continue
             encode_futures[profile.name] = pool.submit(encode_fixed, frame, profile, fixed, largest.name, frame_hash,
                                                        extras)
     for name, future in encode_futures.items():
@@ -665,6 +674,17 @@ def _fix_and_encode(frame: ExportFrame, frame_hash: str, extras: Any, groups, fi
         except Exception as exc:
             outcomes[name] = exc
     return outcomes
+
+
+def _kept(fixed: Fixed) -> bool:
+    """Whether the fixer kept the frame as it was (``params.mode == "kept"``: already compliant)."""
+    params = fixed.provenance.get("params")
+    return isinstance(params, Mapping) and params.get("mode") == "kept"
+
+
+def _fix_then_encode(fix: FixFunction, frame: ExportFrame, profile: Any, frame_hash: str, extras: Any) -> Encoded:
+    """One profile fixed on its own (at its own size) and encoded."""
+    return encode_fixed(frame, profile, _fix(fix, frame, profile), profile.name, frame_hash, extras)
 
 
 def _name_outputs(frame: ExportFrame, index: int, source: str, outcomes: Mapping[str, Any], order, namer,
