@@ -22,6 +22,12 @@ so print the shrink to ``max_side`` made illegible gets its pixels back, and enl
 line is about 40 px high (at most 4x). A low-resolution crop (enlarged to ``min_side``) is also
 read whole at twice that size. The new readings compete with the first ones by weight.
 
+Contrast pass (``OcrConfig.contrast_pass``, the understand stage's only: QA's reading cost is
+unchanged): a crop read with fewer than ``contrast_min_glyphs`` confident Latin letters or digits
+is read again with its local contrast raised (CLAHE on the luminance), in the turns the rules above
+pick plus the leading turn's opposite; faint print (light grey on white) the detector missed at the
+photo's own contrast. A clearly read label never pays for it.
+
 Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is given): a read word
 one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
 is added, numbers are never touched. QA does not use it: QA must see a changed word.
