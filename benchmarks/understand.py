@@ -122,11 +122,11 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
     if quick:
         ids = ids[:4]
     rotations = (0, 90, 180)
-    before_cfg = replace(STAGE_OCR, second_pass=False)
+    before_cfg = replace(STAGE_OCR, second_pass=False, contrast_pass=False)
     all_quoted = {w for i in ids for q in quoted_texts(notes[i]["notes"]) for w in lexicon_words(q)}
     # counts[(half, variant, degrees)] = [found, expected]
     counts: dict = {}
-    rows, times = [], {"before": [], "after": []}
+    rows, times, cpus = [], {"before": [], "after": []}, {"before": [], "after": []}
     snaps, false_snaps, fixed_by_lexicon = [], [], 0
     for pid in ids:
         half = "tune" if pid in tune else "held-out"
@@ -141,9 +141,10 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
             im, al = turn(rgb, d), (None if alpha is None else turn(alpha, d))
             got = {}
             for variant, cfg in (("before", before_cfg), ("after", STAGE_OCR)):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), cpu_seconds()
                 got[variant] = read_text(im, al, cfg)
                 times[variant].append(time.perf_counter() - t)
+                cpus[variant].append(cpu_seconds() - c)
             # the lexicon rule applied to the stage's lines exactly as read_text(config.lexicon=...) does
             snapped = []
             for line in got["after"]:
@@ -204,6 +205,7 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
             table.append(f"| {half or 'all'} ({len([i for i in ids if (half is None or (i in tune) == (half == 'tune'))])} photos) "
                          f"| {name} | **{r:.1%}** ({f}/{e}) | {per} |")
     med_before, med_after = statistics.median(times["before"]), statistics.median(times["after"])
+    cpu_before, cpu_after = statistics.median(cpus["before"]), statistics.median(cpus["after"])
     fr = {v: false[v][0] / max(false[v][1], 1) for v in false}
     md = (f"Label text on the {len(ids)} real photos whose notes quote their label (quoted words parsed from "
           "SOURCES.csv notes; a word counts when it is an OCR token or, for 2+ characters, part of the OCR text "
@@ -211,10 +213,13 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
           "`read_text(rgb, alpha)` as the stage calls it (the product's box, unmasked) on the photo turned by "
           "0 / 90 / 180 degrees. **Split:** the photos sorted by id, every other one (1st, 3rd, ...) is the "
           "*tune* half the second pass and the snapping rule were developed on; the *held-out* half was not "
-          "looked at while tuning. *before* = the first-pass reader (`OcrConfig(second_pass=False)`, the "
-          "reader of the previous landing); *after* = the stage's reader (second pass on small or uncertain "
-          "regions, cut at the photo's own resolution where the crop was shrunk, at up to 4x; a "
-          "low-resolution crop read in all four turns and once at 2x); *after + lexicon* = the same lines with "
+          "looked at while tuning. *before* = the first-pass reader (`OcrConfig(second_pass=False, "
+          "contrast_pass=False)`, the reader of the landing before the second pass); *after* = the stage's "
+          "reader (second pass on small or uncertain regions, cut at the photo's own resolution where the crop "
+          "was shrunk, at up to 4x; a low-resolution crop read in all four turns and once at 2x; a crop read "
+          "with fewer than 12 confident Latin glyphs read again with its local contrast raised, CLAHE, its "
+          "leading turn also the opposite way round: `contrast_pass`, the stage's only, QA leaves it off); "
+          "*after + lexicon* = the same lines with "
           "`snap_to_lexicon` and a lexicon of the photo's quoted words **plus every other photo's quoted "
           f"words as distractors** ({len(all_quoted)} words of 4+ letters).\n\n" + "\n".join(table) + "\n\n"
           f"- Target >= 90 %: {'**met**' if rate(None, 'after')[0] >= 0.9 else '**not met**'} without a lexicon "
@@ -229,8 +234,9 @@ def bench_ocr(notes: dict, quick: bool) -> tuple[str, dict]:
           f"{false['after'][0]}/{false['after'][1]} ({fr['after']:.1%}), after + lexicon "
           f"{false['lexicon'][0]}/{false['lexicon'][1]} ({fr['lexicon']:.1%})"
           + (f" ({', '.join(sorted(false_examples))})" if false_examples else "") + ".\n"
-          f"- Time per `read_text` call on these photos (median): before {med_before:.2f} s, after "
-          f"{med_after:.2f} s ({med_after / max(med_before, 1e-9):.2f} x); the machine was shared "
+          f"- Time per `read_text` call on these photos (median): before {med_before:.2f} s wall / "
+          f"{cpu_before:.2f} CPU s, after {med_after:.2f} s wall / {cpu_after:.2f} CPU s "
+          f"({cpu_after / max(cpu_before, 1e-9):.2f} x in CPU); the machine was shared "
           f"(1-minute load average {os.getloadavg()[0]:.1f} on 2 cores at the end), so wall times are inflated.\n\n"
           "| photo | half | quoted words | 0 deg before / after / +lex | 90 deg | 180 deg | missed after |\n"
           "|---|---|---|---|---|---|---|\n" + "\n".join(rows))

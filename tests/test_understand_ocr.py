@@ -212,3 +212,52 @@ def test_real_windex_sideways(photos_dir):
     text = " ".join(line.text for line in lines).lower()
     # the W is a stylised logo glyph; the rest of the brand and the variant line read
     assert "index" in text and "original" in text, text
+
+
+# ------------------------------------------------------------------------------------ contrast pass
+FAINT_WORD = "amberley"
+
+
+@pytest.fixture(scope="module")
+def faint_print():
+    """Light grey print on white (sRGB 240 on 250, 14 px): the detector misses it at its own contrast."""
+    img = Image.new("RGB", (600, 300), (250, 250, 250))
+    d = ImageDraw.Draw(img)
+    for x, y in ((40, 60), (330, 60), (40, 200), (330, 200)):
+        d.text((x, y), FAINT_WORD, font=font(14, bold=False), fill=(240, 240, 240))
+    return srgb_to_linear(np.asarray(img, np.float32) / 255.0)
+
+
+def _count_contrast_calls(monkeypatch):
+    from packshot.ops import ocr as ops_ocr
+
+    calls = []
+    inner = ops_ocr._local_contrast
+    monkeypatch.setattr(ops_ocr, "_local_contrast", lambda bgr: calls.append(bgr.shape) or inner(bgr))
+    return calls
+
+
+@pytest.mark.parametrize("degrees", [0, 180])
+def test_contrast_pass_reads_faint_print(faint_print, monkeypatch, degrees):
+    calls = _count_contrast_calls(monkeypatch)
+    rgb = turn(faint_print, degrees)
+    plain = read_text(rgb, None, OcrConfig(mask_outside=False))
+    assert not found_words([FAINT_WORD], plain) and not calls  # the case is hard; QA's reader never raises contrast
+    lines = read_text(rgb, None, OcrConfig(mask_outside=False, contrast_pass=True))
+    assert len(calls) == 1
+    read = words(" ".join(line.text for line in lines))
+    assert read.count(FAINT_WORD) >= 3 and set(read) == {FAINT_WORD}, [line.text for line in lines]
+
+
+def test_contrast_pass_is_the_stages_only_and_skips_a_strong_reading(label_sample, monkeypatch):
+    """QA's reader (OcrConfig's defaults) never runs the contrast pass; the stage's runs it only on
+    a weak reading: a clearly printed label costs what it did."""
+    from packshot.understand import UnderstandConfig
+
+    assert OcrConfig().contrast_pass is False
+    assert UnderstandConfig().ocr_config.contrast_pass is True
+    calls = _count_contrast_calls(monkeypatch)
+    s = label_sample
+    lines = read_text(s.image, s.mask, UnderstandConfig().ocr_config)
+    assert found_words(words(" ".join(LABEL)), lines) == words(" ".join(LABEL))
+    assert calls == []

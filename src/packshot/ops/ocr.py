@@ -22,6 +22,12 @@ so print the shrink to ``max_side`` made illegible gets its pixels back, and enl
 line is about 40 px high (at most 4x). A low-resolution crop (enlarged to ``min_side``) is also
 read whole at twice that size. The new readings compete with the first ones by weight.
 
+Contrast pass (``OcrConfig.contrast_pass``, the understand stage's only: QA's reading cost is
+unchanged): a crop read with fewer than ``contrast_min_glyphs`` confident Latin letters or digits
+is read again with its local contrast raised (CLAHE on the luminance), in the turns the rules above
+pick plus the leading turn's opposite; faint print (light grey on white) the detector missed at the
+photo's own contrast. A clearly read label never pays for it.
+
 Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is given): a read word
 one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
 is added, numbers are never touched. QA does not use it: QA must see a changed word.
@@ -77,6 +83,14 @@ class OcrConfig:
         Words known to be on the product (the master artwork's words, when a master is given).
         A read word one edit away from exactly one lexicon word is snapped to it under the strict
         rule of :func:`snap_to_lexicon`; nothing is ever added.
+    contrast_pass : bool
+        When the reading is weak (fewer than ``contrast_min_glyphs`` Latin letters or digits read
+        with confidence >= 0.8), read the crop again with its local contrast raised (CLAHE on
+        the luminance): faint print (light grey on white, embossed, glare) that the detector
+        misses at the photo's own contrast. Off by default, so QA's reading costs what it did;
+        the understand stage turns it on.
+    contrast_min_glyphs : int
+        See ``contrast_pass``.
     """
 
     max_side: int = 1280
@@ -89,6 +103,8 @@ class OcrConfig:
     small_text_px: float = 30.0
     max_regions: int = 6
     lexicon: tuple[str, ...] = ()
+    contrast_pass: bool = False
+    contrast_min_glyphs: int = 12
 
 
 class _RecordingClassifier:
@@ -378,6 +394,20 @@ def _enlarged_pass(bgr: np.ndarray, readings: list[_Reading], config: OcrConfig)
             for r in _run(up, degrees, config.min_confidence)[0]]
 
 
+def _confident_glyphs(readings: list[_Reading]) -> int:
+    """Latin letters and digits read with confidence >= 0.8 (CJK look-alikes of blurred print do
+    not count)."""
+    return sum(sum(1 for c in r.text if c.isascii() and c.isalnum()) for r in readings if r.confidence >= 0.8)
+
+
+def _local_contrast(bgr: np.ndarray) -> np.ndarray:
+    """The crop's luminance with its local contrast raised (CLAHE, clip 2, 8 x 8 tiles), as BGR."""
+    import cv2
+
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    return np.ascontiguousarray(cv2.cvtColor(cv2.createCLAHE(2.0, (8, 8)).apply(grey), cv2.COLOR_GRAY2BGR))
+
+
 # ---------------------------------------------------------------------------------------------
 # lexicon (the master artwork's words)
 # ---------------------------------------------------------------------------------------------
@@ -515,9 +545,12 @@ def ocr_images(crop: np.ndarray, config: OcrConfig) -> tuple[np.ndarray, np.ndar
     return bgr, source, scale, sx, sy
 
 
-def _read_turns(bgr: np.ndarray, scale: float, config: OcrConfig) -> list[_Reading]:
+def _read_turns(bgr: np.ndarray, scale: float, config: OcrConfig, faint: bool = False) -> list[_Reading]:
     """Read the image upright and, where the first pass says the photo is turned (or reads weakly), in
-    the turns that fix it; the readings merged, the preferred turn first."""
+    the turns that fix it; the readings merged, the preferred turn first. ``faint``: the image is
+    faint print raised in contrast, whose line turns the classifier guesses: the turn that reads
+    the most is also read the opposite way round, and the heavier reading of each line stays."""
+
     done: dict[int, tuple] = {}
 
     def run(degrees, min_conf):
@@ -562,6 +595,10 @@ def _read_turns(bgr: np.ndarray, scale: float, config: OcrConfig) -> list[_Readi
         best = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
         if not any(p is done[best][0] for p in passes):
             passes.insert(0, done[best][0])
+    if faint and config.rotations and detected:
+        lead = max(done, key=lambda d: (sum(r.weight for r in done[d][0]), -d))
+        if (lead + 180) % 360 not in done:
+            passes.append(run((lead + 180) % 360, config.min_confidence)[0])
     return _merge(passes)
 
 
@@ -602,6 +639,12 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         return ()
     bgr, source, scale, sx, sy = ocr_images(crop, config)
     readings = _read_turns(bgr, scale, config)
+    if config.contrast_pass and _confident_glyphs(readings) < config.contrast_min_glyphs:
+        # little read with confidence: faint print (light grey on white) the detector missed at
+        # the photo's own contrast; read once more with local contrast raised, in the turns the
+        # same rules pick for that image, and the leading turn also the opposite way round
+        # (the line classifier guesses the turn of small faint print)
+        readings = _merge([readings, _read_turns(_local_contrast(bgr), scale, config, faint=True)])
     if config.second_pass and readings:
         again = _second_pass(bgr, source, readings, config)
         if scale > 1.0:

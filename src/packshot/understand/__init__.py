@@ -64,7 +64,9 @@ class UnderstandConfig:
         How the text is read (crop size, rotations, confidence). The stage reads the product's
         box in the source photo unmasked: a cut-out that clips the label must not hide its text.
         When a master artwork is given, ``replace(ocr_config, lexicon=lexicon_words(master text))``
-        lets near-miss words snap to the master's words (see ``ocr.snap_to_lexicon``).
+        lets near-miss words snap to the master's words (see ``ocr.snap_to_lexicon``). The stage
+        also reads a weakly read crop again with its local contrast raised (``contrast_pass``;
+        QA's reader leaves it off).
     palette_colors : int
         Number of k-means clusters for the palette before near-identical ones merge.
     canny_sigma : float
@@ -79,7 +81,7 @@ class UnderstandConfig:
 
     depth_backend: str = "inflate"
     ocr: bool = True
-    ocr_config: OcrConfig = field(default_factory=lambda: OcrConfig(mask_outside=False))
+    ocr_config: OcrConfig = field(default_factory=lambda: OcrConfig(mask_outside=False, contrast_pass=True))
     palette_colors: int = 5
     canny_sigma: float = 0.33
     materials: MaterialsConfig = field(default_factory=MaterialsConfig)
