@@ -374,6 +374,10 @@ def _saliency_mask(work: _Work, saliency: np.ndarray, box_bg: np.ndarray | None,
 SURFACE_NOISE_TOLERANCE = 3.0
 """A pixel within this many times the surface model's noise of its colour is the surface's colour
 (the model's own inlier rule, :func:`~.backdrop.fit_backdrop`)."""
+SURFACE_MAX_NOISE = 0.12
+"""Largest border noise (sRGB) of a surface whose colour still tells it from the product: a desk's
+grain is 0.04-0.10 on the real photos; a shop shelf or a net bag's folds, 0.15-0.44, where 3 x
+noise covers nearly every colour. Set by looking at those photos' border models (not held out)."""
 SPLIT_PIECE_SHARE = 0.05
 """A piece the surface opening cuts off the product, smaller than this share of the largest piece, goes."""
 
@@ -501,7 +505,8 @@ class AutoBackend:
             flags.append("studio-backdrop")
         else:
             prob, mode = _saliency_mask(work, saliency, box_bg, points, points_small, flags, params)
-            if mode == "saliency" and model.inlier_share >= config.clean_backdrop_inliers:
+            if (mode == "saliency" and model.inlier_share >= config.clean_backdrop_inliers
+                    and model.noise <= SURFACE_MAX_NOISE):
                 prob = open_surface_through(prob, saliency, work.srgb_smooth, model, known_bg, params)
         params["mode"] = mode
 
