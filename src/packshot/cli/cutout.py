@@ -80,7 +80,7 @@ def cutout_command(
     gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
     as_json: Json = False,
     quiet: Quiet = False,
-    exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
+    exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove a hand holding the product (a skin-coloured region reaching the photo's edge) and re-decide the product around it; on a cluttered photo, give --box too."),
 ) -> None:
     """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
 

@@ -22,7 +22,12 @@
    the gap between two parts) stays open.
 4. Edges are matted at full resolution (:func:`~.matting.refine_alpha_band`).
 
-For a hand the colour misses, a negative point (``--point x,y,0``) is the fix.
+Limits (measured in ``benchmarks/fidelity.py`` on generated held cartons): a skin-coloured part of
+the product that touches the hand (a tan band under the fingers) goes with the hand; the darkest
+skin tones in shade fall outside the fixed locus, and then the cut-out comes back unchanged (the
+gate judges it). On a cluttered photo without a box, clutter next to the product stays with it
+and the gate asks for a prompt: ``--box`` with ``--exclude-hands`` is the path. For a hand the
+colour misses, a negative point (``--point x,y,0``) is the fix.
 """
 
 from __future__ import annotations
