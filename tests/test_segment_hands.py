@@ -138,3 +138,19 @@ def test_cli_cutout_exclude_hands_with_and_without_a_box(tmp_path):
         assert res.exit_code == 0, res.output
         alpha = load_image(tmp_path / name / "held.png").rgb[..., 0]
         assert _iou(alpha, s.mask) >= 0.94, name
+
+
+def test_a_cut_out_that_is_only_a_hand_comes_back_unchanged():
+    from packshot.imaging import srgb_to_linear
+    from packshot.samples.held import SKIN_TONES
+    from packshot.segment import cutout_from_mask
+
+    h = w = 160
+    srgb = np.full((h, w, 3), 0.72, np.float32)
+    srgb[60:110, 0:120] = SKIN_TONES[1]                    # an arm from the left edge, holding nothing
+    img = srgb_to_linear(srgb)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[60:110, 0:120] = 1
+    cut = cutout_from_mask(img, alpha, decontaminate=False)
+    out, rec = exclude_hands(cut, img)
+    assert rec["regions"] == 1 and rec.get("product_left") is False and out is cut

@@ -216,6 +216,9 @@ def exclude_hands(cutout: Cutout, photo: np.ndarray | None = None, box: Box | No
         return cutout, {"hand_share": 0.0, "regions": 0}
     regions = cv2.connectedComponents(hand.astype(np.uint8), connectivity=8)[0] - 1
     product = _held(_grabcut(linear_to_srgb(np.clip(small, 0, 1)), hand, base, box_in), hand)
+    if not product.any():
+        # nothing but the hand: leave the cut-out as it was for the gate to judge
+        return cutout, {"hand_share": round(float(hand.mean()), 4), "regions": int(regions), "product_left": False}
     alpha, band_fg, _ = refine_alpha_band(rgb, product.astype(np.float32), EDGE_BAND_PX)
     if box is not None:
         x0, y0, x1, y1 = box
