@@ -80,7 +80,7 @@ def cutout_command(
     gate: bool = typer.Option(False, "--gate", help="Check the cut-out's plausibility; a failing one is not written (needs a prompt)."),
     as_json: Json = False,
     quiet: Quiet = False,
-    exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove skin-coloured regions reaching the photo's edge (a hand holding the product)."),
+    exclude_hands: bool = typer.Option(False, "--exclude-hands", help="Remove a hand holding the product (a skin-coloured region reaching the photo's edge) and re-decide the product around it; on a cluttered photo, give --box too."),
 ) -> None:
     """Cut the product out of each photo: OUT/<stem>.png (RGBA, or grey alpha with --mask-only).
 
@@ -153,7 +153,7 @@ class _CutoutJob:
         cut = segment(image, self.config, backend=self.backend, prompt=prompt)
         if cut.is_empty:
             raise EmptyProductError(path, "no product found (empty cut-out: the photo looks like plain backdrop)")
-        cut, flags = self._refine(path, cut)
+        cut, flags = self._refine(path, cut, image.rgb)
         self._write(target, cut)
         self.stems[target.name.casefold()] = Path(path)  # a failed input does not reserve its name
         return {"output": str(target), "size": list(cut.size), "bbox": list(cut.bbox) if cut.bbox else None,
@@ -170,7 +170,7 @@ class _CutoutJob:
         if owner is not None:
             raise InputError(path, f"output {target} would overwrite the cut-out of {owner}")
 
-    def _refine(self, path: Path, cut: Cutout) -> tuple[Cutout, list[str]]:
+    def _refine(self, path: Path, cut: Cutout, photo) -> tuple[Cutout, list[str]]:
         """``--exclude-hands``, then ``--gate``/``--orientation`` review: (cut-out, review flags)."""
         from ._common import print_info
 
@@ -178,7 +178,7 @@ class _CutoutJob:
         if self.exclude_hands:
             from ..segment.hands import exclude_hands as _exclude_hands
 
-            cut = _exclude_hands(cut)[0]
+            cut = _exclude_hands(cut, photo, box=self.prompt.box)[0]
         if self.gate or self.orientation != "keep":
             from ..segment.review import require_passed, review_cutout
 
