@@ -154,8 +154,10 @@ def _label_box_in_frame(sample, matrix: np.ndarray) -> Box:
             int(np.ceil(pts[:, 0].max())), int(np.ceil(pts[:, 1].max())))
 
 
-PIPELINE_PRESETS = ("studio-white", "studio-grey", "marble", "wood", "concrete", "festive", "winter", "summer")
-"""Scene presets the ``pipeline`` engine draws from (several have glossy floors: reflections)."""
+PIPELINE_PRESETS = ("studio-white", "studio-grey", "marble", "wood", "concrete", "festive", "winter", "summer",
+                    "flatlay-white", "flatlay-paper", "flatlay-linen", "flatlay-wood", "flatlay-stone")
+"""Scene presets the ``pipeline`` engine draws from (several have glossy floors: reflections; the
+``flatlay-*`` ones are top-down, with an offset drop shadow and a soft contact shadow all round)."""
 
 
 def _maps_from_alpha(alpha: np.ndarray):

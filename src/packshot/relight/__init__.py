@@ -386,17 +386,21 @@ FLATLAY_BLUR = (0.012, 0.03)
 FLATLAY_OPACITY = 0.6
 """Drop shadow opacity under hard light (soft light lightens it by ``FLATLAY_SOFT_LIGHTEN`` of that)."""
 FLATLAY_SOFT_LIGHTEN = 0.35
-FLATLAY_CONTACT_BLUR = 0.004
-"""Contact shadow blur sigma (product sizes, plus one pixel): a tight dark line hugging the outline."""
-FLATLAY_CONTACT_OPACITY = 0.35
+FLATLAY_CONTACT_BLUR = 0.05
+"""Contact shadow (ambient occlusion of the surface around the product) blur sigma, product sizes.
+Seen from above, the key's own contact shadow lies under the product; what shows that it rests
+is the drop shadow attached to its far side plus a faint, soft occlusion all round. A tight dark
+line hugging the whole outline (the first flat-lay renderer) is not what a lying product shows,
+and it reads as the outline grown outward (qa.silhouette measured 0.6-2.6 px on untouched frames)."""
+FLATLAY_CONTACT_OPACITY = 0.12
 
 
 def flatlay_occlusion(product: _Product, box: tuple[int, int, int, int], light: Light, shadow_scale: float,
                       canvas: tuple[int, int]) -> np.ndarray:
     """The share of the background's light a product lying on a flat-lay surface takes away
     (float32 H x W): its alpha blurred and offset away from the key (light from one side above,
-    seen top-down; :func:`packshot.render.flatlay.light_vector`) plus a tight contact shadow
-    along its outline. Computed on the same reduced grid as the standing shadows."""
+    seen top-down; :func:`packshot.render.flatlay.light_vector`) plus a faint, soft contact
+    shadow (ambient occlusion) around it. Computed on the same reduced grid as the standing shadows."""
     from ..render.flatlay import light_vector
 
     W, H = canvas
