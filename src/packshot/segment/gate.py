@@ -7,7 +7,9 @@
 * **touching the frame**: the longest run of any image side the product covers (a product cut
   by the frame edge, or a "product" that is the whole photo);
 * **a second estimate**: GrabCut started from the photo's border (colour models only: it shares
-  nothing with the u2netp saliency or the backdrop model), and its IoU with the cut-out;
+  nothing with the u2netp saliency or the backdrop model), and its IoU with the cut-out (not
+  computed where it cannot vote: a prompted cut-out, and a sure studio cut-out whose shape passed
+  and whose label text, read in its own box, all lies on it; see :func:`gate_cutout`);
 * **label text missing from the cut-out**: the photo is read inside the box of both estimates
   (unmasked, as photographed), and the confident lines that the cut-out does not cover are
   counted (the Cheez-It case: the cut-out keeps "BIG" and one cracker, the box's "CHEEZ-IT" is
