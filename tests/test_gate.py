@@ -183,3 +183,43 @@ def test_needs_prompt_error_names_the_photo():
     review = review_cutout(_cut(s.image, np.zeros((128, 128))), gate_config=NO_TEXT)
     with pytest.raises(NeedsPromptError, match="shot.jpg.*needs-prompt.*no product"):
         require_passed(review, "shot.jpg")
+
+
+def _studio_sure(cut):
+    import dataclasses
+
+    return dataclasses.replace(cut, flags=("studio-backdrop",), confidence=0.97)
+
+
+def test_a_sure_studio_cut_out_with_its_label_on_it_skips_grabcut(labelled, monkeypatch):
+    import packshot.segment.gate as gate
+
+    def no_grabcut(*a, **k):
+        raise AssertionError("GrabCut ran")
+
+    monkeypatch.setattr(gate, "second_estimate", no_grabcut)
+    report, text = gate_cutout(_studio_sure(_cut(labelled.image, labelled.mask)))
+    assert report.passed, report.reasons
+    assert report.metrics["second_estimate"].startswith("skipped: studio backdrop")
+    assert report.metrics["glyphs_read"] >= 10 and report.metrics["glyphs_missing"] == 0
+    assert text is not None and text.best_turn() == 0
+    # a prompted cut-out: GrabCut neither votes nor bounds the text read, so it is not run either
+    prompted, _ = gate_cutout(_cut(labelled.image, labelled.mask), prompted=True)
+    assert prompted.passed and prompted.metrics["second_estimate"].startswith("skipped: prompted")
+
+
+def test_a_sure_studio_cut_out_missing_its_label_is_judged_with_grabcut_as_before(labelled, monkeypatch):
+    import packshot.segment.gate as gate
+
+    x0, y0, x1, y1 = labelled.label_box
+    mask = labelled.mask.copy()
+    mask[y0 - 2:y1 + 2] = 0
+    calls = []
+    real = gate.second_estimate
+    monkeypatch.setattr(gate, "second_estimate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cut = _studio_sure(_cut(labelled.image, mask))
+    report, _ = gate_cutout(cut)
+    always, _ = gate_cutout(cut, GateConfig(skip_second_when_sure=False))
+    assert calls == [1, 1]  # label text off the cut-out: GrabCut runs, and the verdict is the full gate's
+    assert not report.passed and any("label text" in r and "AURORA" in r for r in report.reasons), report.reasons
+    assert report.reasons == always.reasons and report.metrics == always.metrics

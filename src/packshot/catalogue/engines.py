@@ -124,9 +124,11 @@ class InlineEngine:
         except Exception:
             self._threads = None
         from ..ops.ocr import set_threads
+        from .work import blas_threads
 
         # the OCR engine too (the same readings; left so afterwards: making it again costs ~0.3 s)
         set_threads(1)
+        self._blas = blas_threads(1)  # OpenBLAS: restored on close
 
     @property
     def inflight(self) -> int:
@@ -140,6 +142,9 @@ class InlineEngine:
         return out
 
     def close(self, kill: bool = False) -> None:
+        from .work import restore_blas_threads
+
+        restore_blas_threads(self._blas)
         if self._threads is not None:
             try:
                 import cv2

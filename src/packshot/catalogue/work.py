@@ -120,9 +120,11 @@ def init_worker(warm: bool = True, parent: int | None = None) -> None:
 
 
 def one_thread_each() -> None:
-    """Numeric libraries of this process on one thread: OpenCV, and the OCR engine's onnxruntime
+    """Numeric libraries of this process on one thread: OpenCV, the OCR engine's onnxruntime
     (whose waiting threads spin: with two workers on two cores, a second OCR thread roughly
-    doubled OCR's CPU time for the same readings)."""
+    doubled OCR's CPU time for the same readings), and OpenBLAS (numpy's and scipy's: its threads
+    spin after every product, and the small ones the stages make, N x 3 colours by a 3 x 3 matrix,
+    gain nothing from a second thread; QA's colour check took 2.3x the CPU with them)."""
     try:
         import cv2
 
@@ -132,6 +134,66 @@ def one_thread_each() -> None:
     from ..ops.ocr import set_threads
 
     set_threads(1)
+    blas_threads(1)
+
+
+_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
+                 "openblas_set_num_threads")
+_BLAS_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads64_",
+                 "openblas_get_num_threads")
+
+
+def _openblas_libraries() -> list[Any]:
+    """The OpenBLAS libraries loaded in this process (numpy's and scipy's wheels each bundle one),
+    as ctypes handles; none where /proc/self/maps is not readable (not Linux) or none is loaded."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS)
+
+    try:
+        import scipy.linalg  # noqa: F401  (loads scipy's)
+    except Exception:
+        pass
+    paths: dict[str, None] = {}
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1] if line.strip() else ""
+                if "openblas" in os.path.basename(path).lower():
+                    paths[path] = None
+    except OSError:
+        return []
+    libs = []
+    for path in paths:
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError:
+            pass
+    return libs
+
+
+def blas_threads(n: int | None = None) -> list[int]:
+    """Set the threads of every loaded OpenBLAS to ``n`` (None: leave them); returns the counts they
+    had (one per library found, so a caller can restore them with :func:`restore_blas_threads`).
+    Without OpenBLAS (another BLAS, another OS) it does nothing and returns []."""
+    before = []
+    for lib in _openblas_libraries():
+        get = next((getattr(lib, g) for g in _BLAS_GETTERS if hasattr(lib, g)), None)
+        setter = next((getattr(lib, s) for s in _BLAS_SETTERS if hasattr(lib, s)), None)
+        if get is None or setter is None:
+            continue
+        before.append(int(get()))
+        if n is not None:
+            setter(int(n))
+    return before
+
+
+def restore_blas_threads(counts: list[int]) -> None:
+    """Undo :func:`blas_threads` (the libraries are found in the same order)."""
+    libs = [lib for lib in _openblas_libraries()
+            if any(hasattr(lib, g) for g in _BLAS_GETTERS) and any(hasattr(lib, s) for s in _BLAS_SETTERS)]
+    for lib, count in zip(libs, counts):
+        next(getattr(lib, s) for s in _BLAS_SETTERS if hasattr(lib, s))(int(count))
 
 
 def run_task(task: Any) -> list[UnitResult]:
@@ -341,8 +403,15 @@ def _master(out: Path, rel: str | None) -> Any:
     if rel not in _MASTER:
         from ..imaging import load_image
 
+        import numpy as np
+
         _MASTER.clear()
-        _MASTER[rel] = load_image(out / rel).rgb
+        master = np.ascontiguousarray(load_image(out / rel).rgb, np.float32)
+        if master.base is not None:
+            master = master.copy()
+        # read-only and its own: QA hashes it once per SKU, not twice per frame (qa.frozen_digest)
+        master.setflags(write=False)
+        _MASTER[rel] = master
     return _MASTER[rel]
 
 
@@ -672,4 +741,4 @@ def _relative_paths(value: Any, root: Path) -> Any:
     return value
 
 
-__all__ = ["die_with_parent", "hint_for", "init_worker", "one_thread_each", "run_prep", "run_scene", "run_task", "warm_up"]
+__all__ = ["blas_threads", "die_with_parent", "hint_for", "init_worker", "one_thread_each", "restore_blas_threads", "run_prep", "run_scene", "run_task", "warm_up"]

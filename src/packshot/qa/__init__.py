@@ -458,7 +458,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     inputs = {"frame": sha256_array(frame_rgb), "product_alpha": sha256_array(product_alpha),
               "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
     if master is not None:
-        inputs["master"] = sha256_array(np.asarray(master, np.float32))
+        inputs["master"] = frozen_digest(np.asarray(master, np.float32))
     from ..ops.ocr import engine_info
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
@@ -467,11 +467,30 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
 
 
 _MASTER_OCR: dict[tuple[str, int, int], tuple[TextLine, ...]] = {}
+_DIGESTS: dict[int, tuple[Callable[[], object], str]] = {}
+
+
+def frozen_digest(a: np.ndarray) -> str:
+    """:func:`packshot.provenance.sha256_array` of ``a``, memoised by identity for an array that
+    cannot change under us (read-only and owning its data: a worker's master artwork, which every
+    frame of a SKU is checked against); any other array is hashed each time."""
+    import weakref
+
+    if a.flags.writeable or a.base is not None:
+        return sha256_array(a)
+    hit = _DIGESTS.get(id(a))
+    if hit is not None and hit[0]() is a:
+        return hit[1]
+    digest = sha256_array(a)
+    if len(_DIGESTS) >= 8:
+        _DIGESTS.clear()
+    _DIGESTS[id(a)] = (weakref.ref(a), digest)
+    return digest
 
 
 def _master_lines(master: np.ndarray, max_side: int, min_side: int) -> tuple[TextLine, ...]:
     """OCR of a master artwork, memoised by its hash: a SKU's frames share one master."""
-    key = (sha256_array(master), max_side, min_side)
+    key = (frozen_digest(master), max_side, min_side)
     if key not in _MASTER_OCR:
         if len(_MASTER_OCR) >= 16:
             _MASTER_OCR.pop(next(iter(_MASTER_OCR)))

@@ -304,6 +304,6 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     atomic_write_text(inputs.sidecar.with_name(f"{stem}_qa.json"), text)
     if overlay:
         img = make_overlay(inputs.frame_rgb, report, details, config.warp_review_px, config.warp_fail_px)
-        # compress level 3: 3x faster than 6 for +9 % size, the same pixels (issue 12)
-        atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), encode_png(img, "RGB", compress_level=3))
+        # compress level 1: ~4x faster than 6 (~1.3x faster than 3) for ~+20 % size, the same pixels (issue 12)
+        atomic_write_bytes(inputs.sidecar.with_name(f"{stem}_qa_overlay.png"), encode_png(img, "RGB", compress_level=1))
     return report, inputs

@@ -15,6 +15,7 @@ distances catch both thin and wide growth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -66,30 +67,45 @@ def _nearest(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ring_colour(enc: np.ndarray, ring: np.ndarray, sigma: float,
-                 nearest: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                 nearest: tuple[np.ndarray, np.ndarray] | None = None,
+                 at: tuple[np.ndarray, np.ndarray] | None = None, masked: bool = False) -> np.ndarray:
     """Colour of the ring, smoothed along it (normalised convolution), then spread to every pixel from
-    its nearest ring pixel (``nearest``: :func:`_nearest` of the ring, when already known)."""
+    its nearest ring pixel (``nearest``: :func:`_nearest` of the ring, when already known).
+
+    ``at``: (rows, columns) of the pixels wanted: their colours only (N x 3), the same numbers as the
+    full map's there. ``masked``: ``enc`` is already zero off the ring."""
     import cv2
 
     weight = cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma)
-    summed = cv2.GaussianBlur(enc * ring[..., None], (0, 0), sigma)
-    smooth = summed / np.maximum(weight[..., None], 1e-6)
+    summed = cv2.GaussianBlur(enc if masked else enc * ring[..., None], (0, 0), sigma)
     iy, ix = nearest if nearest is not None else _nearest(ring)
+    if at is not None:
+        ny, nx = iy[at], ix[at]
+        return summed[ny, nx] / np.maximum(weight[ny, nx][..., None], 1e-6)
+    smooth = summed / np.maximum(weight[..., None], 1e-6)
     return smooth[iy, ix]
 
 
 def _ring_spread(srgb: np.ndarray, ring: np.ndarray, sigma: float,
-                 nearest: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                 nearest: tuple[np.ndarray, np.ndarray] | None = None,
+                 at: tuple[np.ndarray, np.ndarray] | None = None, masked: bool = False) -> np.ndarray:
     """How much the backdrop varies along the ring near each pixel (sRGB units, RMS over channels), spread
-    from the nearest ring pixel: large where a podium edge, a horizon or a prop meets the product."""
+    from the nearest ring pixel: large where a podium edge, a horizon or a prop meets the product.
+    ``at`` and ``masked`` as in :func:`_ring_colour`."""
     import cv2
 
+    on_ring = srgb if masked else srgb * ring[..., None]
     weight = np.maximum(cv2.GaussianBlur(ring.astype(np.float32), (0, 0), sigma), 1e-6)[..., None]
-    mean = cv2.GaussianBlur(srgb * ring[..., None], (0, 0), sigma) / weight
-    mean_sq = cv2.GaussianBlur(srgb**2 * ring[..., None], (0, 0), sigma) / weight
-    spread = np.sqrt(np.clip(mean_sq - mean**2, 0, None).sum(axis=2))
+    mean = cv2.GaussianBlur(on_ring, (0, 0), sigma)
+    mean_sq = cv2.GaussianBlur((srgb**2 if masked else srgb**2 * ring[..., None]), (0, 0), sigma)
     iy, ix = nearest if nearest is not None else _nearest(ring)
-    return spread[iy, ix]
+    if at is not None:
+        ny, nx = iy[at], ix[at]
+        weight, mean, mean_sq = weight[ny, nx], mean[ny, nx], mean_sq[ny, nx]
+    mean = mean / weight
+    mean_sq = mean_sq / weight
+    spread = np.sqrt(np.clip(mean_sq - mean**2, 0, None).sum(axis=-1))
+    return spread if at is not None else spread[iy, ix]
 
 
 def _base(locked_alpha: np.ndarray, base_share: float) -> np.ndarray:
@@ -125,50 +141,66 @@ MEASURED_STRETCH_SHARE = 0.5
 
 
 def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray,
-                    band_px: float, d_in: np.ndarray, nearest_locked: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Product colour at each pixel: the cut-out's own colour at the nearest outline pixel (it carries the
-    edge's shading), times the relight gain measured on a ring just inside the band (where light wrap
-    and edge mixing do not reach). ``d_in``: distance to the outside of ``locked``; ``nearest_locked``:
-    (row, column) of the nearest ``locked`` pixel."""
+                    band_px: float, d_in: np.ndarray, nearest_locked: tuple[np.ndarray, np.ndarray],
+                    at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Product colour at the pixels ``at`` (rows, columns; N x 3): the cut-out's own colour at the nearest
+    outline pixel (it carries the edge's shading), times the relight gain measured on a ring just inside
+    the band (where light wrap and edge mixing do not reach). ``d_in``: distance to the outside of
+    ``locked``; ``nearest_locked``: (row, column) of the nearest ``locked`` pixel."""
     ny, nx = nearest_locked
     # a soft edge pixel knows its own foreground colour; beyond the cut-out, take the nearest outline pixel's
-    ref_ext = np.where((locked_alpha > SOFT_EDGE_ALPHA)[..., None], ref, ref[ny, nx])
+    ref_ext = np.where((locked_alpha[at] > SOFT_EDGE_ALPHA)[..., None], ref[at], ref[ny[at], nx[at]])
     inner_ring = locked & (d_in > band_px) & (d_in <= band_px + INNER_RING_WIDTH)
     if inner_ring.sum() < MIN_RING_PIXELS:
         inner_ring = locked & (d_in > 1.0)
-    ratio = np.clip((enc + 1e-3) / (ref + 1e-3), *GAIN_RANGE)
-    gain = _ring_colour(ratio, inner_ring, RING_SMOOTH_SIGMA)
+    # the gain (frame over cut-out colour) is only ever read on the ring: computed there, zero elsewhere
+    ratio = np.zeros(enc.shape, np.float32)
+    ratio[inner_ring] = np.clip((enc[inner_ring] + 1e-3) / (ref[inner_ring] + 1e-3), *GAIN_RANGE)
+    gain = _ring_colour(ratio, inner_ring, RING_SMOOTH_SIGMA, at=at, masked=True)
     return ref_ext * gain
 
 
-def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_px: float,
+def _unmix(enc: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_px: float,
            ring_gaps: tuple[float, ...], min_contrast: float, max_backdrop_spread: float,
-           unmeasurable: np.ndarray | None, d_in: np.ndarray, d_out: np.ndarray
+           unmeasurable: np.ndarray | None, d_in: np.ndarray, d_out: np.ndarray,
+           product_colour: Callable[[tuple[np.ndarray, np.ndarray]], np.ndarray]
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Product coverage of the band pixels, unmixed between the product colour ``F`` and the backdrop
     sampled on rings beyond the outline; returns (coverage, contrast used, measured mask). ``d_in`` and
-    ``d_out``: distances to the outside and to the inside of ``locked``."""
-    srgb = linear_to_srgb(enc).astype(np.float32)
-    srgb_F = linear_to_srgb(F)  # the product colour is the same for every ring
-    best_contrast = np.zeros(locked.shape, np.float32)
+    ``d_out``: distances to the outside and to the inside of ``locked``; ``product_colour(at)``: ``F``
+    at the pixels ``at``.
+
+    Only the pixels that can be in a band (``band_px`` inside the outline, the farthest gap outside it)
+    are unmixed: every other pixel keeps the locked alpha, unmeasured."""
     coverage = locked_alpha.astype(np.float32).copy()
+    best_contrast = np.zeros(locked.shape, np.float32)
     measured = np.zeros(locked.shape, bool)
+    if not ring_gaps:
+        return coverage, best_contrast, measured
+    at = np.nonzero((d_in <= band_px) & (d_out <= max(ring_gaps)))
+    enc_at, d_out_at = enc[at], d_out[at]
+    F = product_colour(at)
+    srgb_F = linear_to_srgb(F)  # the product colour is the same for every ring
+    unmeasurable_at = None if unmeasurable is None else unmeasurable[at]
     near_contrast = None
     for gap in ring_gaps:
         outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + OUTER_RING_WIDTH)
         if outer_ring.sum() < MIN_RING_PIXELS:
             continue
         nearest = _nearest(outer_ring)
-        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA, nearest)
+        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA, nearest, at=at)
         diff = F - B
-        est = np.einsum("hwc,hwc->hw", enc - B, diff) / np.maximum(np.einsum("hwc,hwc->hw", diff, diff), 1e-8)
-        contrast = np.linalg.norm(srgb_F - linear_to_srgb(B), axis=2)
+        est = np.einsum("nc,nc->n", enc_at - B, diff) / np.maximum(np.einsum("nc,nc->n", diff, diff), 1e-8)
+        contrast = np.linalg.norm(srgb_F - linear_to_srgb(B), axis=1)
         # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
         # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
-        uniform = _ring_spread(srgb, outer_ring, RING_SPREAD_SIGMA, nearest) <= max_backdrop_spread * contrast
-        band = (d_out <= gap) & (d_in <= band_px) & (contrast >= min_contrast) & uniform
-        if unmeasurable is not None:
-            band &= ~unmeasurable
+        srgb_ring = np.zeros(enc.shape, np.float32)
+        srgb_ring[outer_ring] = linear_to_srgb(enc[outer_ring])
+        spread = _ring_spread(srgb_ring, outer_ring, RING_SPREAD_SIGMA, nearest, at=at, masked=True)
+        uniform = spread <= max_backdrop_spread * contrast
+        band = (d_out_at <= gap) & (contrast >= min_contrast) & uniform
+        if unmeasurable_at is not None:
+            band &= ~unmeasurable_at
         if near_contrast is None:
             near_contrast = contrast
             better = band
@@ -178,9 +210,10 @@ def _unmix(enc: np.ndarray, F: np.ndarray, locked: np.ndarray, locked_alpha: np.
             # everywhere would favour noise that pushes B away from F, and read as growth.
             better = band & (contrast > FARTHER_RING_CONTRAST * near_contrast)
         # unclipped below 0 and above 1 so that grain averages out instead of biasing the sums
-        coverage[better] = np.clip(est[better], *COVERAGE_RANGE)
-        best_contrast[better] = contrast[better]
-        measured |= band
+        where = (at[0][better], at[1][better])
+        coverage[where] = np.clip(est[better], *COVERAGE_RANGE)
+        best_contrast[where] = contrast[better]
+        measured[at[0][band], at[1][band]] = True
     return coverage, best_contrast, measured
 
 
@@ -205,8 +238,10 @@ def _outline_offsets(locked: np.ndarray, locked_alpha: np.ndarray, excess: np.nd
     ok = outline & (den > MEASURED_STRETCH_SHARE * den_all) & (den > 1e-3) & ~base
 
     def stretch_offsets(where: np.ndarray) -> np.ndarray:
-        per_outline = np.zeros(locked.shape, np.float64)
-        np.add.at(per_outline, (oy[where], ox[where]), excess[where])
+        # each band pixel's excess summed onto its nearest outline pixel (bincount adds in the same
+        # order, in float64, as np.add.at would, and much faster)
+        flat = np.ravel_multi_index((oy[where], ox[where]), locked.shape)
+        per_outline = np.bincount(flat, weights=excess[where], minlength=locked.size).reshape(locked.shape)
         num = cv2.GaussianBlur(per_outline.astype(np.float32) * outline_measured, (0, 0), stretch_px)
         return np.where(ok, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
 
@@ -248,11 +283,12 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     d_out, nearest_locked = ndimage.distance_transform_edt(~locked, return_indices=True)
     # unmix in linear light, where the renderer composites; judge contrast in sRGB, where the eye does
     enc = np.asarray(frame_rgb, np.float32)
-    F = _product_colour(enc, np.asarray(reference_rgb, np.float32), locked, locked_alpha, band_px, d_in,
-                        (nearest_locked[0], nearest_locked[1]))
+    ref = np.asarray(reference_rgb, np.float32)
+    coverage, best_contrast, measured = _unmix(
+        enc, locked, locked_alpha, band_px, ring_gaps, min_contrast, max_backdrop_spread, unmeasurable, d_in, d_out,
+        lambda at: _product_colour(enc, ref, locked, locked_alpha, band_px, d_in,
+                                   (nearest_locked[0], nearest_locked[1]), at))
     del nearest_locked
-    coverage, best_contrast, measured = _unmix(enc, F, locked, locked_alpha, band_px, ring_gaps, min_contrast,
-                                               max_backdrop_spread, unmeasurable, d_in, d_out)
     # Outside the locked outline any coverage is growth; inside it, missing coverage is shrinkage. They are
     # summed apart because shading that darkens toward a cylinder's edge reads as "more than full" inside.
     excess = np.where(measured, np.minimum(coverage, 1.0) - locked_alpha, 0.0).astype(np.float32)

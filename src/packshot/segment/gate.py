@@ -7,7 +7,9 @@
 * **touching the frame**: the longest run of any image side the product covers (a product cut
   by the frame edge, or a "product" that is the whole photo);
 * **a second estimate**: GrabCut started from the photo's border (colour models only: it shares
-  nothing with the u2netp saliency or the backdrop model), and its IoU with the cut-out;
+  nothing with the u2netp saliency or the backdrop model), and its IoU with the cut-out (not
+  computed where it cannot vote: a prompted cut-out, and a sure studio cut-out whose shape passed
+  and whose label text, read in its own box, all lies on it; see :func:`gate_cutout`);
 * **label text missing from the cut-out**: the photo is read inside the box of both estimates
   (unmasked, as photographed), and the confident lines that the cut-out does not cover are
   counted (the Cheez-It case: the cut-out keeps "BIG" and one cracker, the box's "CHEEZ-IT" is
@@ -66,6 +68,11 @@ class GateConfig:
     studio_confidence: float = 0.9
     """A "studio-backdrop" cut-out at or above this confidence (backdrop explained, saliency agreeing)
     is not stopped by disagreeing with the second estimate (a warning instead)."""
+    skip_second_when_sure: bool = True
+    """Do not compute the second estimate where it cannot vote: a prompted cut-out, and a studio
+    cut-out at ``studio_confidence`` whose shape passed and whose label text, read in its own box,
+    all lies on it (see :func:`gate_cutout`; GrabCut is most of the gate's time, seconds on a pale
+    box on a pale backdrop). False: always computed (its IoU and warning recorded)."""
     max_missing_glyphs: int = 6
     """Confident label glyphs read on the photo but outside the cut-out, above which it fails..."""
     max_missing_share: float = 0.3
@@ -266,6 +273,12 @@ def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnin
         warnings.append(f"the product touches the {worst_side} edge of the photo")
 
 
+def _studio_sure(cutout: Cutout, config: GateConfig) -> bool:
+    """A studio cut-out whose backdrop model explains the border and with which u2netp's saliency
+    agrees (confidence >= ``config.studio_confidence``): it has an independent second opinion already."""
+    return "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
+
+
 def _second_verdict(cutout: Cutout, config: GateConfig, prompted: bool, metrics: dict, reasons: list[str],
                     warnings: list[str]) -> np.ndarray:
     """The second estimate (GrabCut from the border) at the gate's size, measured against the cut-out."""
@@ -283,7 +296,7 @@ def _second_verdict(cutout: Cutout, config: GateConfig, prompted: bool, metrics:
     # a studio cut-out whose backdrop model explains the border and with which u2netp's saliency
     # agrees (confidence >= studio_confidence) already has an independent second opinion:
     # GrabCut, which takes in a textured table or soft shadows, then only warns
-    studio_sure = "studio-backdrop" in cutout.flags and cutout.confidence >= config.studio_confidence
+    studio_sure = _studio_sure(cutout, config)
     if iou < config.min_agreement and not prompted:
         text = f"the cut-out disagrees with a second estimate (GrabCut from the border; IoU {iou:.2f})"
         if studio_sure:
@@ -293,17 +306,20 @@ def _second_verdict(cutout: Cutout, config: GateConfig, prompted: bool, metrics:
     return second
 
 
-def _text_verdict(cutout: Cutout, config: GateConfig, box_text: Any, second: np.ndarray, prompted: bool,
+def _text_verdict(cutout: Cutout, config: GateConfig, box_text: Any, second: np.ndarray | None, prompted: bool,
                   metrics: dict, reasons: list[str]) -> Any:
-    """The box text (read here when None and ``config.read_text``); a reason when label text is left out."""
+    """The box text (read here when None and ``config.read_text``); a reason when label text is left out.
+    ``second`` None (not computed): read in the cut-out's own box, every line counted."""
     if config.read_text and box_text is None:
         from .orientation import read_box_text
 
-        sy = cutout.alpha.shape[0] / second.shape[0]
-        sx = cutout.alpha.shape[1] / second.shape[1]
-        sb = alpha_bbox(second.astype(np.float32))
-        sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
-                                           int(np.ceil(sb[3] * sy)))
+        sb_full = None
+        if second is not None:
+            sy = cutout.alpha.shape[0] / second.shape[0]
+            sx = cutout.alpha.shape[1] / second.shape[1]
+            sb = alpha_bbox(second.astype(np.float32))
+            sb_full = None if sb is None else (int(sb[0] * sx), int(sb[1] * sy), int(np.ceil(sb[2] * sx)),
+                                               int(np.ceil(sb[3] * sy)))
         # a prompted cut-out is read in its own box: the GrabCut box, blind to the prompt, may
         # reach the shelf labels around a product the user boxed
         box_text = read_box_text(cutout.image, cutout.bbox if prompted else _union_box(cutout.bbox, sb_full))
@@ -346,6 +362,27 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
     hard_small = _small(cutout.alpha, config.work_size) > 0.5
     metrics: dict[str, Any] = shape_metrics(hard_small, config)
     _shape_verdict(metrics, config, reasons, warnings)
-    second = _second_verdict(cutout, config, prompted, metrics, reasons, warnings)
-    box_text = _text_verdict(cutout, config, box_text, second, prompted, metrics, reasons)
+    if config.skip_second_when_sure and prompted:
+        # the second estimate, blind to the prompt, neither votes nor bounds the text read
+        metrics["second_estimate"] = "skipped: prompted (it would not vote)"
+        box_text = _text_verdict(cutout, config, box_text, None, prompted, metrics, reasons)
+    elif config.skip_second_when_sure and not reasons and _studio_sure(cutout, config):
+        # A sure studio cut-out is never stopped by GrabCut (a warning at most): its only say is
+        # in the text check (the box read, and lines outside both estimates not counted). The
+        # text is read in the cut-out's own box with every line counted; only when that finds
+        # label text off the cut-out is GrabCut run and the text judged as before.
+        text_reasons: list[str] = []
+        text_metrics_: dict[str, Any] = {}
+        read = _text_verdict(cutout, config, box_text, None, False, text_metrics_, text_reasons)
+        if text_metrics_.get("glyphs_missing", 0) == 0:
+            metrics.update(text_metrics_)
+            metrics["second_estimate"] = (f"skipped: studio backdrop and saliency agree (confidence "
+                                          f"{cutout.confidence:.2f}); the label text read lies on the cut-out")
+            box_text = read
+        else:
+            second = _second_verdict(cutout, config, prompted, metrics, reasons, warnings)
+            box_text = _text_verdict(cutout, config, box_text, second, prompted, metrics, reasons)
+    else:
+        second = _second_verdict(cutout, config, prompted, metrics, reasons, warnings)
+        box_text = _text_verdict(cutout, config, box_text, second, prompted, metrics, reasons)
     return GateReport(not reasons, tuple(reasons), tuple(warnings), metrics), box_text
