@@ -122,7 +122,7 @@ def pipeline_cutout(rgb):
     if cut.is_empty:
         return cut, "segment"
     review = review_cutout(cut, orientation="keep")
-    if review.gate.passed and "fill-frame" in review.flags:
+    if review.gate.passed and review.gate.metrics.get("fill_frame"):
         return review.cutout, "fill-frame"
     return cut, "segment" if review.gate.passed else "segment (gate stops it)"
 
