@@ -306,8 +306,8 @@ def _cut_out_and_measure(photo: Path, sku_dir: Path, config: RunConfig, result: 
     """Segment the photo, gate and turn the cut-out upright, settle its pose, measure its maps and
     write ``cutout.png`` and the maps (timings and flags into ``result``)."""
     from .render import settle_cutout
-    from .segment import segment
     from .segment.fullres import save_cutout_full
+    from .segment.hands import prompted, segment_prompted
     from .segment.io import save_cutout
     from .segment.review import load_prompt_file, require_passed, review_cutout, write_review
     from .understand import understand
@@ -319,13 +319,13 @@ def _cut_out_and_measure(photo: Path, sku_dir: Path, config: RunConfig, result: 
     work = load_image_working(photo, max_pixels=config.max_pixels)
     image, factor = work.image, work.factor
     prompt = _scaled_prompt(load_prompt_file(photo), factor)  # <photo stem>.prompt.json beside the photo, if any
-    cutout = segment(image, backend=config.segment_backend, prompt=prompt)
+    cutout = segment_prompted(image, prompt, backend=config.segment_backend)  # + its exclude_hands
     result.timings["segment"] = time.perf_counter() - t0
     if cutout.is_empty:
         raise EmptyProductError(photo, "no product found in the photo (the cut-out is empty)")
     # the gate (a failing cut-out is not rendered: "needs a prompt"), then the upright turn
     t0 = time.perf_counter()
-    review = review_cutout(cutout, orientation=config.orientation, gate=config.gate, prompted=prompt is not None)
+    review = review_cutout(cutout, orientation=config.orientation, gate=config.gate, prompted=prompted(prompt))
     write_review(sku_dir, review, photo)
     result.timings["review"] = time.perf_counter() - t0
     require_passed(review, photo)

@@ -34,17 +34,34 @@ def alpha_bbox(alpha: np.ndarray, threshold: float = 0.5) -> Box | None:
 # ------------------------------------------------------------------------------------ segment
 @dataclass(frozen=True)
 class Prompt:
-    """A SAM-style prompt: an optional box and labelled points (1 = product, 0 = not product).
+    """A SAM-style prompt: an optional box and labelled points (1 = product, 0 = not product),
+    and whether a hand holding the product is to be cut away (``exclude_hands``,
+    :func:`packshot.segment.hands.exclude_hands`).
 
     Coordinates are in pixels of the EXIF-rotated input.
     """
 
     box: Box | None = None
     points: tuple[tuple[float, float, int], ...] = ()
+    exclude_hands: bool = False
 
     @property
     def empty(self) -> bool:
+        """No box and no points (``exclude_hands`` alone draws nothing for the segmenter)."""
         return self.box is None and not self.points
+
+    @property
+    def nothing(self) -> bool:
+        """Neither geometry nor a request: the same as no prompt at all."""
+        return self.empty and not self.exclude_hands
+
+    def key(self) -> dict:
+        """The prompt for a cache key (``exclude_hands`` joins it only when set, so keys made
+        before the field existed stay valid)."""
+        out: dict = {"box": self.box, "points": self.points}
+        if self.exclude_hands:
+            out["exclude_hands"] = True
+        return out
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,8 @@ def _as_list(value: Any) -> list[str]:
 
 
 def parse_prompt(value: Any) -> Prompt | None:
-    """A prompt from ``x0,y0,x1,y1`` or ``{"box": [...], "points": [[x, y, label], ...]}``."""
+    """A prompt from ``x0,y0,x1,y1`` or ``{"box": [...], "points": [[x, y, label], ...], "exclude_hands": true}``
+    (each key optional)."""
     if value in (None, "", {}):
         return None
     data = value
@@ -232,7 +233,11 @@ def parse_prompt(value: Any) -> Prompt | None:
     points = tuple((float(x), float(y), int(lab)) for x, y, lab in data.get("points", ()))
     if any(lab not in (0, 1) for _, _, lab in points):
         raise ValueError("point labels are 1 (product) or 0 (not product)")
-    return Prompt(box=box, points=points)
+    hands = data.get("exclude_hands", False)
+    if not isinstance(hands, bool):
+        raise ValueError(f"exclude_hands must be true or false, not {hands!r}")
+    prompt = Prompt(box=box, points=points, exclude_hands=hands)
+    return None if prompt.nothing else prompt
 
 
 def _validate(records: list[tuple[int, dict]], p: Path, base: Path | None = None) -> Manifest:

@@ -324,12 +324,12 @@ class _Planner:
         # orientation and gate join the key only when not the defaults (existing keys stay valid)
         turn = (({"orientation": settings.orientation, "gate": settings.gate},)
                 if (settings.orientation, settings.gate) != ("auto", True) else ())
-        cut_key = digest("cutout", src["photo_sha256"], seg, _default(prompt) if prompt else None, settings.max_pixels,
+        cut_key = digest("cutout", src["photo_sha256"], seg, prompt.key() if prompt else None, settings.max_pixels,
                          *turn)
         maps_key = digest("maps", cut_key)
         cut_id, maps_id = unit_id("cutout", row.sku), unit_id("maps", row.sku)
         plan.units.append(Unit(cut_id, "cutout", row.sku, cut_key, (), input_hash=src["photo_sha256"],
-                               config_hash=digest(seg, _default(prompt) if prompt else None, settings.max_pixels,
+                               config_hash=digest(seg, prompt.key() if prompt else None, settings.max_pixels,
                                                   *turn)))
         plan.units.append(Unit(maps_id, "maps", row.sku, maps_key, (cut_id,), input_hash=cut_key,
                                config_hash=digest("maps")))

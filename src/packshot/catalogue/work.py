@@ -209,7 +209,7 @@ def run_task(task: Any) -> list[UnitResult]:
 # ------------------------------------------------------------------------------------------- prep
 def run_prep(task: PrepTask) -> list[UnitResult]:
     from ..imaging import load_image_working
-    from ..segment import segment
+    from ..segment import prompted, segment_prompted
     from ..segment import save_cutout_full
     from ..segment import load_cutout, save_cutout
     from ..segment import require_passed, review_cutout, write_review
@@ -228,13 +228,13 @@ def run_prep(task: PrepTask) -> list[UnitResult]:
             # pipeline.process_photo); cutout.png is still written at the photo's size
             work = load_image_working(out / task.photo, max_pixels=task.max_pixels)
             prompt = _scaled_prompt(task.prompt, work.factor)
-            cutout = segment(work.image, backend=task.segment_backend, prompt=prompt)
+            cutout = segment_prompted(work.image, prompt, backend=task.segment_backend)  # + its exclude_hands
             if cutout.is_empty:
                 raise EmptyProductError(task.photo, "no product found in the photo (the cut-out is empty)")
             # the gate and upright turn: a failing cut-out is never rendered (the SKU "needs a
             # prompt": a `prompt` box/points in its manifest row fixes it)
             review = review_cutout(cutout, orientation=task.orientation, gate=task.gate,
-                                   prompted=task.prompt is not None)
+                                   prompted=prompted(task.prompt))
             # the photo named as it lies under DIR, so the record is the same wherever DIR is
             gate_path = write_review(sku_dir, review, task.photo)
             require_passed(review, task.photo)

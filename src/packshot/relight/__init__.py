@@ -407,7 +407,7 @@ def flatlay_occlusion(product: _Product, box: tuple[int, int, int, int], light: 
     (float32 H x W): its alpha blurred and offset away from the key (light from one side above,
     seen top-down; :func:`packshot.render.flatlay.light_vector`) plus a faint, soft contact
     shadow (ambient occlusion) around it. Computed on the same reduced grid as the standing shadows."""
-    from ..render.flatlay import light_vector
+    from ..render import light_vector
 
     W, H = canvas
     f = _shadow_grid(W, H)

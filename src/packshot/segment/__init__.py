@@ -394,7 +394,9 @@ from .orientation import Orientation, OrientationConfig, estimate_orientation, t
 from .review import NeedsPromptError, Review, require_passed, review_cutout, write_review  # noqa: E402
 from .io import encode_cutout, load_cutout, save_cutout  # noqa: E402
 from .fullres import save_cutout_full  # noqa: E402
+from .hands import exclude_hands, prompted, segment_prompted  # noqa: E402
 
 __all__ += ["GateConfig", "GateReport", "gate_cutout", "Orientation", "OrientationConfig", "estimate_orientation",
             "turn_cutout", "NeedsPromptError", "Review", "review_cutout", "require_passed", "write_review",
-            "encode_cutout", "load_cutout", "save_cutout", "save_cutout_full"]
+            "encode_cutout", "load_cutout", "save_cutout", "save_cutout_full", "exclude_hands", "prompted",
+            "segment_prompted"]

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..types import Box, Cutout
 
-__all__ = ["skin_mask", "hand_mask", "exclude_hands"]
+__all__ = ["skin_mask", "hand_mask", "exclude_hands", "segment_prompted", "prompted"]
 
 CR_RANGE = (146, 175)
 """Skin locus on Cr (8-bit YCrCb of the sRGB photo)."""
@@ -236,3 +236,23 @@ def exclude_hands(cutout: Cutout, photo: np.ndarray | None = None, box: Box | No
     new = cutout_from_mask(rgb, alpha, background=cutout.background, confidence=cutout.confidence,
                            flags=(*cutout.flags, "hands-excluded"), provenance=prov, foreground=foreground)
     return new, record
+
+
+def segment_prompted(image, prompt, backend: str = "auto") -> Cutout:
+    """:func:`packshot.segment.segment` with a prompt file's or manifest row's prompt: its box
+    and points go to the segmenter, and its ``exclude_hands`` then cuts a holding hand away
+    (:func:`exclude_hands`, with the box). ``prompt`` None or empty: the plain cut-out."""
+    from . import segment
+
+    geometric = None if prompt is None or prompt.empty else prompt
+    cut = segment(image, backend=backend, prompt=geometric)
+    if prompt is not None and prompt.exclude_hands and not cut.is_empty:
+        rgb = getattr(image, "rgb", image)
+        cut = exclude_hands(cut, rgb, box=prompt.box)[0]
+    return cut
+
+
+def prompted(prompt) -> bool:
+    """Did the user draw the product (a box or points)? Then the gate's second estimate, blind to
+    the drawing, does not vote. A prompt that only asks for hands to be cut away draws nothing."""
+    return prompt is not None and not prompt.empty

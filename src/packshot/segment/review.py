@@ -6,7 +6,9 @@ after :func:`write_review` has written ``<sku>/cutout_gate.json`` (verdict ``nee
 the reasons, the measures) and the rejected cut-out as ``<sku>/cutout_rejected.png`` for a look.
 The fix is a prompt: ``packshot cutout PHOTO --box x0,y0,x1,y1`` / ``--point x,y[,0]`` to check
 it, and the same prompt in a file beside the photo, ``<photo stem>.prompt.json``
-(``{"box": [x0, y0, x1, y1], "points": [[x, y, 1], ...]}``), which ``packshot run`` reads.
+(``{"box": [x0, y0, x1, y1], "points": [[x, y, 1], ...], "exclude_hands": true}``, each key
+optional), which ``packshot run`` reads; ``exclude_hands`` cuts away a hand holding the product
+(:func:`packshot.segment.hands.segment_prompted`).
 """
 
 from __future__ import annotations
@@ -158,7 +160,12 @@ def load_prompt_file(photo: str | Path) -> Prompt | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         box = data.get("box")
         points = tuple(tuple(p) if len(p) == 3 else (p[0], p[1], 1) for p in data.get("points", []))
-        prompt = Prompt(box=None if box is None else tuple(int(round(float(v))) for v in box), points=points)
+        hands = data.get("exclude_hands", False)
+        if not isinstance(hands, bool):
+            raise ValueError(f"exclude_hands must be true or false, not {hands!r}")
+        prompt = Prompt(box=None if box is None else tuple(int(round(float(v))) for v in box), points=points,
+                        exclude_hands=hands)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise InputError(path, f"not a prompt file ({{\"box\": [x0, y0, x1, y1], \"points\": [[x, y, 1]]}}): {exc}")
-    return None if prompt.empty else prompt
+        raise InputError(path, f"not a prompt file ({{\"box\": [x0, y0, x1, y1], \"points\": [[x, y, 1]], "
+                               f"\"exclude_hands\": true}}): {exc}")
+    return None if prompt.nothing else prompt
