@@ -65,6 +65,34 @@ def _down(m: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
 
 
+def _draw_hand(rng: np.random.Generator, side: str, carton: tuple, size: tuple[int, int]):
+    """The hand (supersampled coverage): an arm from the frame edge to a palm on the carton's near
+    side, fingers across its front; returns (coverage, grip centre, palm radius)."""
+    cx, cy, cw, ch, ang = carton
+    w, h = size
+    c, s = np.cos(ang), np.sin(ang)
+    ux, vy = np.array([c, -s]), np.array([s, c])          # the carton's across and down axes
+    hand = np.zeros((h * SUPERSAMPLE, w * SUPERSAMPLE), np.float32)
+    palm_r = rng.uniform(0.075, 0.095) * min(w, h)
+    finger_r = palm_r * rng.uniform(0.22, 0.28)
+    if side == "bottom":
+        grip = np.array((cx, cy)) + vy * ch * rng.uniform(0.15, 0.3) - ux * cw * 0.5
+        start = np.array((grip[0] - 0.1 * w, h + palm_r))
+        across = ux
+    else:
+        sgn = -1.0 if side == "left" else 1.0
+        grip = np.array((cx, cy)) + ux * sgn * cw * 0.5 + vy * ch * rng.uniform(-0.05, 0.25)
+        start = np.array((-palm_r if side == "left" else w + palm_r, grip[1] + rng.uniform(0.05, 0.2) * h))
+        across = -ux * sgn
+    _capsule(hand, start, grip, palm_r)
+    cv2.ellipse(hand, tuple(int(round(v * SUPERSAMPLE)) for v in grip),
+                (int(palm_r * 1.2 * SUPERSAMPLE), int(palm_r * SUPERSAMPLE)), float(np.rad2deg(ang)), 0, 360, 1.0, -1)
+    for k in range(int(rng.integers(2, 5))):
+        base = grip + vy * (k - 1) * finger_r * 2.3
+        _capsule(hand, base, base + across * cw * rng.uniform(0.45, 0.7), finger_r)
+    return hand, grip, palm_r
+
+
 def make_held_product(seed: int, size: tuple[int, int] = (320, 320), backdrop: str = "grey",
                       clutter: bool = False, tan_band: bool | None = None, tone: int | None = None) -> HeldProduct:
     """A carton held by a hand entering from the left, right or bottom edge, on a plain backdrop.
@@ -97,25 +125,7 @@ def make_held_product(seed: int, size: tuple[int, int] = (320, 320), backdrop: s
         away = -1.0 if side == "right" else 1.0
         tc = np.array((cx, cy)) + ux * away * cw * 0.4
         _poly(tan, _rotated_rect(tc[0], tc[1], cw * 0.2, ch * 0.6, ang))
-    # the hand: an arm from the frame edge to a palm on the carton's near side, fingers across its front
-    hand = np.zeros((H, W), np.float32)
-    palm_r = rng.uniform(0.075, 0.095) * min(w, h)
-    finger_r = palm_r * rng.uniform(0.22, 0.28)
-    if side == "bottom":
-        grip = np.array((cx, cy)) + vy * ch * rng.uniform(0.15, 0.3) - ux * cw * 0.5
-        start = np.array((grip[0] - 0.1 * w, h + palm_r))
-        across = ux
-    else:
-        sgn = -1.0 if side == "left" else 1.0
-        grip = np.array((cx, cy)) + ux * sgn * cw * 0.5 + vy * ch * rng.uniform(-0.05, 0.25)
-        start = np.array((-palm_r if side == "left" else w + palm_r, grip[1] + rng.uniform(0.05, 0.2) * h))
-        across = -ux * sgn
-    _capsule(hand, start, grip, palm_r)
-    cv2.ellipse(hand, tuple(int(round(v * SUPERSAMPLE)) for v in grip),
-                (int(palm_r * 1.2 * SUPERSAMPLE), int(palm_r * SUPERSAMPLE)), float(np.rad2deg(ang)), 0, 360, 1.0, -1)
-    for k in range(int(rng.integers(2, 5))):
-        base = grip + vy * (k - 1) * finger_r * 2.3
-        _capsule(hand, base, base + across * cw * rng.uniform(0.45, 0.7), finger_r)
+    hand, grip, palm_r = _draw_hand(rng, side, (cx, cy, cw, ch, ang), (w, h))
     other = np.zeros((H, W), np.float32)
     if clutter:
         ox = 0.86 * w if side != "right" else 0.14 * w
