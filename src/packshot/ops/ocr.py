@@ -400,6 +400,13 @@ def _confident_glyphs(readings: list[_Reading]) -> int:
     return sum(sum(1 for c in r.text if c.isascii() and c.isalnum()) for r in readings if r.confidence >= 0.8)
 
 
+CONTRAST_MIN_LINE_GLYPHS = 2
+"""Least Latin letters and digits a line read by the contrast pass must have to be kept. Raised
+local contrast also turns shapes into glyphs: the stem and bowl of a wine glass on black read as
+one "1" at confidence 0.95 with its box over the whole glass, which then locked the glass opaque
+(label text is kept opaque by the see-through stage). Faint print comes in words."""
+
+
 def _local_contrast(bgr: np.ndarray) -> np.ndarray:
     """The crop's luminance with its local contrast raised (CLAHE, clip 2, 8 x 8 tiles), as BGR."""
     import cv2
@@ -644,7 +651,9 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         # the photo's own contrast; read once more with local contrast raised, in the turns the
         # same rules pick for that image, and the leading turn also the opposite way round
         # (the line classifier guesses the turn of small faint print)
-        readings = _merge([readings, _read_turns(_local_contrast(bgr), scale, config, faint=True)])
+        faint = [r for r in _read_turns(_local_contrast(bgr), scale, config, faint=True)
+                 if sum(1 for c in r.text if c.isascii() and c.isalnum()) >= CONTRAST_MIN_LINE_GLYPHS]
+        readings = _merge([readings, faint])
     if config.second_pass and readings:
         again = _second_pass(bgr, source, readings, config)
         if scale > 1.0:
