@@ -32,6 +32,7 @@ from ..imaging import linear_to_srgb, resize_linear, srgb_to_linear
 from ..types import Prompt
 from . import BACKENDS, Prediction, SegmentConfig
 from .backdrop import BackdropModel, border_mask, fit_backdrop
+from .grabcut import grabcut
 from .holes import norm3, refine_holes, sum3
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
@@ -184,14 +185,10 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     if not (fg_any and bg_any):
         return saliency.astype(np.float32)
     img8 = np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8)[..., ::-1].copy()
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
-    try:
-        cv2.setRNGSeed(0)  # GrabCut's GMM initialisation uses OpenCV's RNG: fix it for repeatability
-        cv2.grabCut(img8, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
+    cut = grabcut(img8, mask, iterations)
+    if cut is None:
         return saliency.astype(np.float32)
-    gc = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    gc = cut.astype(np.float32)
     if fill and known_bg is not None:
         # a product that fills its box is taken as solid: a white panel or a letter's counter
         # that GrabCut gave to the (white-flecked) backdrop's colour model, enclosed by the

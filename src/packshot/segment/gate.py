@@ -164,6 +164,7 @@ def second_estimate(image: np.ndarray, config: GateConfig = GateConfig()) -> np.
     import cv2
 
     from ..imaging import linear_to_srgb8
+    from .grabcut import grabcut
 
     small = _small(np.asarray(image, np.float32), config.work_size)
     h, w = small.shape[:2]
@@ -171,14 +172,9 @@ def second_estimate(image: np.ndarray, config: GateConfig = GateConfig()) -> np.
     mask = np.full((h, w), cv2.GC_PR_FGD, np.uint8)
     bx, by = max(2, int(0.04 * w)), max(2, int(0.04 * h))
     mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
-    try:
-        cv2.setRNGSeed(0)
-        cv2.grabCut(img8, mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
+    out = grabcut(img8, mask, 4)
+    if out is None:
         return np.zeros((h, w), bool)
-    out = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
     # keep the pieces that matter (GrabCut leaves specks of texture)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
     if n > 1:

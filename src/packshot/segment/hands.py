@@ -35,7 +35,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..ops.morphology import disc as _disc
 from ..types import Box, Cutout
+from .grabcut import grabcut
 
 __all__ = ["skin_mask", "hand_mask", "exclude_hands", "segment_prompted", "prompted"]
 
@@ -81,10 +83,6 @@ def skin_mask(rgb_linear: np.ndarray) -> np.ndarray:
     m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     return m.astype(bool)
-
-
-def _disc(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def hand_mask(rgb_linear: np.ndarray, support: np.ndarray | None = None, entry: np.ndarray | None = None) -> np.ndarray:
@@ -138,14 +136,10 @@ def _grabcut(srgb: np.ndarray, hand: np.ndarray, base: np.ndarray, box_in: np.nd
     if not (np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and np.isin(mask, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()):
         return product
     img8 = np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8)[..., ::-1].copy()
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
-    try:
-        cv2.setRNGSeed(0)  # GrabCut's GMM initialisation uses OpenCV's RNG: fix it for repeatability
-        cv2.grabCut(img8, mask, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
+    cut = grabcut(img8, mask, GRABCUT_ITERATIONS)
+    if cut is None:
         return product
-    product = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    product = cut.astype(np.uint8)
     # a thin strip of clutter GrabCut let through along the product's side breaks off
     return cv2.morphologyEx(product, cv2.MORPH_OPEN, _disc(max(1, int(STRIP_OPEN * max(h, w))))).astype(bool)
 
