@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d
 export NUMBA_CACHE_DIR ?= $(CURDIR)/$(VENV)/numba-cache
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: demo test bench install clean browser
+.PHONY: demo test bench install clean browser tesseract
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,10 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) tesseract
 	$(PY) -m packshot.demo --out out
 
-test: $(STAMP) browser
+test: $(STAMP) browser tesseract
 	$(PY) -m pytest -n 2 -q
 
 # the review app's browser tests drive Debian's Chromium (headless); installed through apt when missing
@@ -32,7 +32,14 @@ browser:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	    echo "warning: could not install chromium through apt; the browser tests will fail" >&2; }
 
-bench: $(STAMP)
+# label OCR's second (Latin) reader is Debian's tesseract with its English data; installed through apt when missing
+# (without it the understand stage reads with rapidocr alone and says so once)
+tesseract:
+	@command -v tesseract >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) || \
+	    echo "warning: could not install tesseract-ocr through apt; label OCR will use rapidocr alone" >&2; }
+
+bench: $(STAMP) tesseract
 	for b in cutout understand render qa export demo memory motion fidelity relight_bound numba_srgb catalogue review serve; do \
 	  $(PY) benchmarks/$$b.py || exit 1; done
 	# the diffusion figures need a GPU: full-size run where CUDA is present, else the tiny CPU check
