@@ -116,3 +116,27 @@ def test_orientation_leaves_the_shared_ocr_engine_as_it_found_it(labelled):
     before = ocr.engine().use_cls
     estimate_orientation(_turned(labelled, 90))
     assert ocr.engine().use_cls == before
+
+
+def test_a_steep_line_says_nothing_about_its_turn():
+    """PP-OCR warps a steep box level before reading it: a line 74 degrees off level in the turned
+    image was not read at that turn's way up (it turned an upright toy net sideways); a slanted
+    line within 45 degrees of level still votes."""
+    from types import SimpleNamespace
+
+    from packshot.segment.orientation import OrientationConfig, _turn_lines
+
+    def line(angle_deg, length=200.0, height=30.0, x=300.0, y=300.0):
+        a = np.radians(angle_deg)
+        d = np.array([np.cos(a), np.sin(a)]) * length
+        n = np.array([-np.sin(a), np.cos(a)]) * height
+        p0 = np.array([x, y])
+        return [p0, p0 + d, p0 + d + n, p0 + n]
+
+    result = SimpleNamespace(boxes=[line(-74.0), line(25.0)], txts=["KIN' EGGS", "SQUEAKIN"], scores=[0.95, 0.95])
+    lines, total, tall = _turn_lines(result, 90, OrientationConfig(), (800, 800), (1.0, 1.0), (0, 0))
+    assert [r.text for r in lines] == ["SQUEAKIN"]
+    assert total == pytest.approx(lines[0].weight)
+    # at turn 0 a steep line means print at a quarter turn: the quarter turns must be read
+    _, _, tall0 = _turn_lines(result, 0, OrientationConfig(), (800, 800), (1.0, 1.0), (0, 0))
+    assert tall0 == 1

@@ -140,6 +140,12 @@ MIN_LINE_ALNUM = 3
 """Least number of letters and digits in a line that counts."""
 TALL_LINE_RATIO = 1.2
 """A line whose box is this many times taller than wide is read turned by PP-OCR (ignored)."""
+MAX_LINE_SLANT = 45.0
+"""A line whose reading direction, in the turned image, runs more than this many degrees off the
+horizontal was warped level by PP-OCR's own crop: it was not read at this turn's way up, and it
+says nothing about it (ignored, like a tall line). Print at a slant reads within 45 degrees of
+level at exactly one of the four turns. Seen: the slanted tag of a toy net read at 0.95 from a
+box 74 degrees off level, at the quarter turn, which turned an upright photo sideways."""
 CLEAR_UPRIGHT_MARGIN = 2
 CLEAR_RUNNER_UP = 0.1
 """The upright reading is clear when the best weight is at least CLEAR_UPRIGHT_MARGIN x
@@ -182,9 +188,10 @@ def _turn_lines(result, turn: int, config: OrientationConfig, read_size: tuple[i
             p = np.asarray(poly, np.float64).reshape(-1, 2)[:4]
             side_w = np.linalg.norm(p[1] - p[0])
             side_h = np.linalg.norm(p[3] - p[0])
-            if side_h > TALL_LINE_RATIO * side_w:
+            slant = abs(float(np.degrees(np.arctan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0]))))
+            if side_h > TALL_LINE_RATIO * side_w or slant > MAX_LINE_SLANT:
                 tall += turn in (0, 180)
-                continue  # a tall line is read by PP-OCR turned: it says nothing about this turn
+                continue  # a tall or steep line is read by PP-OCR turned: it says nothing about this turn
             back = ocr._unrotate_points(p, turn, sw, sh)
             poly_img = tuple((round(float(px / sx + x0), 2), round(float(py / sy + y0), 2)) for px, py in back)
             read = TextRead(text=text, confidence=round(score, 4), turn=turn, polygon=poly_img)
