@@ -129,6 +129,9 @@ def test_summary_failures_and_report(catalogue):
     assert "SKU-0/studio/v0.png" in html and "export/SKU-0_studio_v0_meta-square.jpg" in html
     assert "badge pass" in html or "badge review" in html or "badge fail" in html
     assert "cut-out failed" in html
+    # the contact sheet's failures table: one row for the stopped SKU, its blocked units folded in
+    table = html.split("<h2>failures</h2>", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 1 + 1 and "and 7 later units blocked by it" in table
     manifest = json.loads((out / "export" / "packshot-manifest.json").read_text())
     assert len(manifest["files"]) == 4
 

@@ -114,6 +114,29 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;background:#f4f4f4;co
         "td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}.exports a{margin-right:6px}")
 
 
+def _failure_rows(failures: list[dict]) -> list[tuple[dict, int]]:
+    """The failures table of the contact sheet: each failure that is not a blocked unit, with the
+    number of its SKU's blocked units folded into it (a SKU whose cut-out stopped blocks every later
+    unit of it: one row says why, not one row per frame and export). A SKU with only blocked units
+    keeps its first one. ``failures.csv`` still lists every unit."""
+    roots: list[dict] = []
+    blocked: dict[str, list[dict]] = {}
+    for f in failures:
+        (blocked.setdefault(f["sku"], []) if f["stage"].endswith("(blocked)") else roots).append(f)
+    rows: list[tuple[dict, int]] = []
+    folded: set[str] = set()
+    for f in roots:
+        n = 0
+        if f["sku"] and f["sku"] not in folded:
+            n = len(blocked.get(f["sku"], ()))
+            folded.add(f["sku"])
+        rows.append((f, n))
+    for sku, units in blocked.items():
+        if sku not in folded:
+            rows.append((units[0], len(units) - 1))
+    return rows
+
+
 def render_html(store: JobStore, data: dict[str, Any]) -> str:
     e = html.escape
     last = store.last_run() or {}
@@ -139,9 +162,11 @@ def render_html(store: JobStore, data: dict[str, Any]) -> str:
     if data["failures"]:
         parts.append("<h2>failures</h2><table><tr><th>row</th><th>sku</th><th>stage</th><th>reason</th>"
                      "<th>what to do</th></tr>")
-        for f in data["failures"]:
+        for f, blocked in _failure_rows(data["failures"]):
+            more = (f" <span class='meta'>(and {blocked} later units blocked by it: see failures.csv)</span>"
+                    if blocked else "")
             parts.append(f"<tr><td>{e(str(f['row']))}</td><td>{e(f['sku'])}</td><td>{e(f['stage'])}</td>"
-                         f"<td>{e(f['reason'])}</td><td>{e(f['what_to_do'])}</td></tr>")
+                         f"<td>{e(f['reason'])}{more}</td><td>{e(f['what_to_do'])}</td></tr>")
         parts.append("</table>")
     for sku in data["skus"]:
         name = sku["sku"]
