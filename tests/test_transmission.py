@@ -426,3 +426,18 @@ def test_packshot_run_renders_real_glass_see_through(photos_dir, tmp_path):
     record = json.loads(sidecar.read_text())
     assert record["provenance"]["transmission"]["applied"], record["provenance"].get("transmission")
     assert record["cutout"].endswith("cutout_glass.png")
+
+
+def test_soft_matte_band_around_glass_on_a_light_backdrop_loses_its_halo():
+    """A segmenter's soft outer band around clear glass on a light sheet carries the sheet's colour
+    (a milky halo in a dark scene): where it looks like the backdrop it becomes see-through; the
+    body's rim (alpha > 0.5) keeps the matte's alpha."""
+    cut, T, F, B, label = _glass((0.8, 0.8, 0.8))
+    soft = cv2.GaussianBlur(cut.alpha, (0, 0), 1.5)
+    band = (soft > 0.02) & (soft <= 0.5) & (cut.alpha == 0)
+    cut = dataclasses.replace(cut, alpha=soft.astype(np.float32))
+    new, info = see_through_cutout(cut, text_boxes=LABEL_BOX)
+    assert info["applied"]
+    assert float(new.alpha[band].mean()) < 0.5 * float(soft[band].mean())
+    rim = (soft > 0.5) & ~(cv2.erode((soft > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    np.testing.assert_array_equal(new.alpha[rim], cut.alpha[rim])

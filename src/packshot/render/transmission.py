@@ -66,6 +66,9 @@ class TransmissionConfig:
     neutral_chroma: float = 8.0
     """Backdrop chroma (CIELAB C*) up to which the backdrop is neutral: a product pixel must match the
     backdrop itself, not a dimmed copy of it (a white bottle on a white sweep is not glass)."""
+    glass_min_ratio: float = 0.75
+    """Known glass on a light neutral backdrop: a body pixel passing at least this share of the
+    backdrop's light is compared with the backdrop dimmed by that share (see :func:`estimate_transmission`)."""
     dark_backdrop: float = 0.04
     """Backdrop luminance below which the light ratio says nothing (a black backdrop): closeness alone."""
     highlight_excess: float = 0.15
@@ -148,6 +151,13 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     chroma = np.hypot(back_lab[..., 1], back_lab[..., 2])
     w_dim = np.clip((chroma - config.neutral_chroma) / 10.0, 0.0, 1.0)[..., None]
     reference = back * (1.0 - w_dim + w_dim * ratio[..., None])
+    if glass:
+        # known glass on a light neutral backdrop: its body passes most of the backdrop's light, a
+        # little dimmed (cg_153's clear bottles: 0.77 of it, median); compared with the backdrop so
+        # dimmed (down to ``glass_min_ratio``) the body reads as see-through with no milky veil of
+        # left-over light, while darker parts (refraction lines, caps, grey print) stay far from it
+        dim = np.clip(ratio, config.glass_min_ratio, 1.0)[..., None]
+        reference = back * ((1.0 - w_dim) * dim + w_dim * ratio[..., None])
     rgb_lab = linear_to_lab(rgb)
     delta = np.linalg.norm(rgb_lab - linear_to_lab(reference), axis=-1)
     close = np.clip((config.far_delta_e - delta) / (config.far_delta_e - config.near_delta_e), 0.0, 1.0)
@@ -162,9 +172,16 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     body = a > 0.5
     if config.rim_px > 0:
         body = cv2.erode(body.astype(np.uint8), np.ones((2 * config.rim_px + 1,) * 2, np.uint8)) > 0
-    t = np.where(body, t, 0.0).astype(np.float32)
+    band = np.zeros_like(body)
+    if glass:
+        # the matte's soft outer band (alpha <= 0.5): around glass on a light backdrop its colour is
+        # the backdrop's (the glass and the sweep are one colour there), a milky halo in a dark
+        # scene; where it looks like the backdrop it is see-through too (a dark refracted edge is not)
+        band = (a > 0.0) & (a <= 0.5)
+    region = body | band
+    t = np.where(region, t, 0.0).astype(np.float32)
     if config.smooth_px > 0:
-        t = cv2.GaussianBlur(t, (0, 0), config.smooth_px) * body
+        t = cv2.GaussianBlur(t, (0, 0), config.smooth_px) * region
     h, w = a.shape
     for x0, y0, x1, y1 in text_boxes:
         t[max(int(y0), 0):min(int(np.ceil(y1)), h), max(int(x0), 0):min(int(np.ceil(x1)), w)] = 0.0
