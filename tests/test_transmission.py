@@ -441,3 +441,24 @@ def test_soft_matte_band_around_glass_on_a_light_backdrop_loses_its_halo():
     assert float(new.alpha[band].mean()) < 0.5 * float(soft[band].mean())
     rim = (soft > 0.5) & ~(cv2.erode((soft > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     np.testing.assert_array_equal(new.alpha[rim], cut.alpha[rim])
+
+
+def test_a_label_or_leaflet_on_a_light_backdrop_is_not_glass_when_its_text_is_read():
+    """White paper with thin lines of print, a little darker than a light grey sweep, matches the
+    sweep between its lines just as glass would; with the OCR boxes covering most of it (as the
+    pipeline passes them) it is kept as photographed."""
+    h = w = 200
+    back = srgb_to_linear(np.array([0.82, 0.82, 0.82], np.float32))
+    photo = np.empty((h, w, 3), np.float32)
+    photo[:] = back
+    alpha = np.zeros((h, w), np.float32)
+    alpha[30:170, 50:150] = 1.0
+    photo[30:170, 50:150] = srgb_to_linear(np.array([0.78, 0.78, 0.78], np.float32))   # the paper
+    boxes = []
+    for y in range(40, 160, 12):                                                      # 10 lines of print
+        photo[y + 3:y + 5, 58:142] = 0.02
+        boxes.append((56.0, float(y), 144.0, float(y + 9)))
+    cut = Cutout(rgb=photo.copy(), alpha=alpha, image=photo, bbox=alpha_bbox(alpha), confidence=1.0)
+    new, info = see_through_cutout(cut, text_boxes=tuple(boxes))
+    assert new is cut and not info["applied"] and "label text" in info["reason"], info
+    assert info["light_neutral"]["text_share"] > 0.5

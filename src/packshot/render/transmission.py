@@ -264,8 +264,13 @@ def see_through_cutout(cutout: Cutout, text_boxes: tuple[Box, ...] = (),
         # measured on the work grid (the shares are of the whole body: the grid changes them little)
         rgb_w, a_w, back_w, boxed_w = _work_grid((cutout.rgb, a, back, boxed), config.work_side)
         evidence = light_neutral_glass(rgb_w, a_w, back_w, exclude=boxed_w)
-        info["light_neutral"] = {k: evidence[k] for k in ("blown_share", "bulk_share", "brighter_share", "glass")
-                                 if k in evidence}
+        info["light_neutral"] = {k: evidence[k] for k in ("text_share", "blown_share", "bulk_share", "brighter_share",
+                                                          "glass") if k in evidence}
+        if not evidence["glass"] and "blown_share" not in evidence:
+            info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}) and "
+                              f"{100 * evidence.get('text_share', 0.0):.0f} % of the product is label text: a label's "
+                              f"paper matches the backdrop as glass would, kept as photographed")
+            return cutout, info
         if not evidence["glass"] and "bulk_share" not in evidence:
             info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}) clipped white behind "
                               f"{100 * evidence.get('blown_share', 1.0):.0f} % of the product, which is as white: a "

@@ -137,6 +137,9 @@ adds its own. Measured: clear bottles 0.00-0.016; generated white products on L*
 
 BLOWN_OUT_LIGHTNESS = 95.0
 """Backdrop L* above which the backdrop is clipped white (as ``MaterialsConfig.blown_out_lightness``)."""
+GLASS_MAX_TEXT = 0.5
+"""Largest share of the body inside label text boxes for clear glass: more is a label or leaflet
+(the paper between its lines matches a white sweep just as glass does)."""
 GLASS_MAX_BLOWN = 0.5
 """Largest share of the body that may be paper white on a clipped backdrop (no evidence either way)
 for the rest to decide."""
@@ -165,8 +168,9 @@ def light_neutral_glass(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray
     Returns
     -------
     dict with ``light_neutral`` (the backdrop behind is light and neutral), ``glass`` (it is, and
-    the product passes both tests), ``backdrop_lightness``, ``backdrop_chroma``, ``bulk_share`` and
-    ``brighter_share`` (absent when the product has no body).
+    the product passes both tests), ``backdrop_lightness``, ``backdrop_chroma``, ``text_share``
+    (with ``exclude``), ``blown_share``, ``bulk_share`` and ``brighter_share`` (each absent when the
+    decision was made before it: no body, not light neutral, mostly text, mostly clipped white).
     """
     import cv2
 
@@ -181,8 +185,6 @@ def light_neutral_glass(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray
     body = cv2.erode(solid.astype(np.uint8), np.ones((2 * rim + 1,) * 2, np.uint8)) > 0
     if not body.any():
         body = solid
-    if exclude is not None and (body & ~exclude).any():
-        body = body & ~exclude
     back_lab = linear_to_lab(np.clip(np.asarray(backdrop, np.float32), 0, 1))
     behind = back_lab[body]
     light = float(np.median(behind[:, 0]))
@@ -190,6 +192,15 @@ def light_neutral_glass(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray
     record.update(backdrop_lightness=round(light, 2), backdrop_chroma=round(chroma, 2))
     if not (light > LIGHT_NEUTRAL_LIGHTNESS and chroma < LIGHT_NEUTRAL_CHROMA):
         return record
+    record["light_neutral"] = True
+    if exclude is not None and exclude.any():
+        text_share = float((body & exclude).sum()) / float(body.sum())
+        record["text_share"] = round(text_share, 4)
+        if text_share > GLASS_MAX_TEXT or not (body & ~exclude).any():
+            # mostly print (a label, a leaflet): the paper between its lines matches a white sweep
+            # as glass would; a product that is mostly text is not clear glass
+            return record
+        body = body & ~exclude
     lab = linear_to_lab(np.clip(np.asarray(rgb, np.float32), 0, 1))
     smooth = cv2.GaussianBlur(lab, (0, 0), max(0.01 * size, 1.0))   # refraction lines are thin
     # on a clipped white backdrop a white product and clear glass both read as paper white: those
@@ -198,7 +209,7 @@ def light_neutral_glass(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray
     blown = (back_lab[..., 0] > BLOWN_OUT_LIGHTNESS) & (lab[..., 0] > BLOWN_OUT_LIGHTNESS - 8.0)
     measured = body & ~blown
     blown_share = 1.0 - float(measured.sum()) / float(body.sum())
-    record.update(light_neutral=True, blown_share=round(blown_share, 4))
+    record["blown_share"] = round(blown_share, 4)
     if blown_share > GLASS_MAX_BLOWN:
         return record
     delta = np.linalg.norm(smooth - back_lab, axis=-1)[measured]
