@@ -22,7 +22,12 @@ so ``composite`` (and relight, which re-places the same cut-out) gives ``F + T *
 scene through the glass, the product's own highlights, edges and tint kept, the old backdrop's
 colour removed. Opaque pixels (``T == 0``) are bit-for-bit the input. On a light neutral backdrop
 (a white or light grey sweep, a white sheet) a white product shaded a little darker than the sweep
-gives the same evidence as clear glass, so nothing is changed there (the reason is recorded). The pipeline applies it to
+matches the backdrop in places just as clear glass does, so there the product must first look like
+glass as a whole (:func:`packshot.understand.materials.light_neutral_glass`: the backdrop seen
+through the bulk of its body, no part lit brighter than it); a product that does not is kept as
+photographed, with the reason recorded. Glass that does is estimated as on any backdrop, except
+that a body pixel as bright as a clipped white backdrop is the backdrop seen through, not a white
+product (the blown-out lock is lifted there). The pipeline applies it to
 products flagged ``transparent`` and saves the result as the cut-out it rendered from, so qa
 compares each frame with what was rendered: the colour interior (``alpha > 0.99``) then holds the
 opaque parts only, and qa records the see-through share it left out
@@ -55,10 +60,15 @@ class TransmissionConfig:
     """Backdrop L* above which the backdrop is clipped white: product pixels above this minus 8 stay opaque."""
     light_neutral_lightness: float = 80.0
     """A backdrop behind the product lighter than this (median L*) and neutral (C* below
-    ``neutral_chroma``) cannot tell glass from a white product: nothing is changed there."""
+    ``neutral_chroma``) cannot tell glass from a white product pixel by pixel: the product must pass
+    :func:`packshot.understand.materials.light_neutral_glass` as a whole first (that function
+    applies its own bounds, the same numbers)."""
     neutral_chroma: float = 8.0
     """Backdrop chroma (CIELAB C*) up to which the backdrop is neutral: a product pixel must match the
     backdrop itself, not a dimmed copy of it (a white bottle on a white sweep is not glass)."""
+    glass_min_ratio: float = 0.75
+    """Known glass on a light neutral backdrop: a body pixel passing at least this share of the
+    backdrop's light is compared with the backdrop dimmed by that share (see :func:`estimate_transmission`)."""
     dark_backdrop: float = 0.04
     """Backdrop luminance below which the light ratio says nothing (a black backdrop): closeness alone."""
     highlight_excess: float = 0.15
@@ -108,8 +118,8 @@ def backdrop_behind(image: np.ndarray, alpha: np.ndarray, work_side: int = 384) 
 
 
 def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
-                          text_boxes: tuple[Box, ...] = (), config: TransmissionConfig = TransmissionConfig()
-                          ) -> np.ndarray:
+                          text_boxes: tuple[Box, ...] = (), config: TransmissionConfig = TransmissionConfig(),
+                          glass: bool = False) -> np.ndarray:
     """float32 H x W transmission ``T`` in [0, max_transmission]: how much of the backdrop behind each
     product pixel shows through it (0 outside the product, on its rim and in label text boxes).
 
@@ -119,6 +129,9 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     alpha : float32 H x W product alpha.
     backdrop : float32 H x W x 3 linear backdrop behind the product (:func:`backdrop_behind`).
     text_boxes : label text boxes (cut-out pixels): locked opaque.
+    glass : the product is known to be clear glass on a light neutral backdrop
+        (:func:`packshot.understand.materials.light_neutral_glass`): pixels as bright as a clipped
+        white backdrop are see-through, not locked.
     """
     import cv2
 
@@ -138,6 +151,13 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     chroma = np.hypot(back_lab[..., 1], back_lab[..., 2])
     w_dim = np.clip((chroma - config.neutral_chroma) / 10.0, 0.0, 1.0)[..., None]
     reference = back * (1.0 - w_dim + w_dim * ratio[..., None])
+    if glass:
+        # known glass on a light neutral backdrop: its body passes most of the backdrop's light, a
+        # little dimmed (cg_153's clear bottles: 0.77 of it, median); compared with the backdrop so
+        # dimmed (down to ``glass_min_ratio``) the body reads as see-through with no milky veil of
+        # left-over light, while darker parts (refraction lines, caps, grey print) stay far from it
+        dim = np.clip(ratio, config.glass_min_ratio, 1.0)[..., None]
+        reference = back * ((1.0 - w_dim) * dim + w_dim * ratio[..., None])
     rgb_lab = linear_to_lab(rgb)
     delta = np.linalg.norm(rgb_lab - linear_to_lab(reference), axis=-1)
     close = np.clip((config.far_delta_e - delta) / (config.far_delta_e - config.near_delta_e), 0.0, 1.0)
@@ -146,14 +166,22 @@ def estimate_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarr
     t = close * np.clip(1.0 - excess, 0.0, 1.0) * ratio
     # on a blown-out white sweep a white product and a clear one both read as paper white: nothing
     # tells them apart, so the pixel stays as photographed (understand.materials makes the same call)
-    blown = (back_lab[..., 0] > config.blown_out_lightness) & (rgb_lab[..., 0] > config.blown_out_lightness - 8.0)
-    t[blown] = 0.0
+    if not glass:
+        blown = (back_lab[..., 0] > config.blown_out_lightness) & (rgb_lab[..., 0] > config.blown_out_lightness - 8.0)
+        t[blown] = 0.0
     body = a > 0.5
     if config.rim_px > 0:
         body = cv2.erode(body.astype(np.uint8), np.ones((2 * config.rim_px + 1,) * 2, np.uint8)) > 0
-    t = np.where(body, t, 0.0).astype(np.float32)
+    band = np.zeros_like(body)
+    if glass:
+        # the matte's soft outer band (alpha <= 0.5): around glass on a light backdrop its colour is
+        # the backdrop's (the glass and the sweep are one colour there), a milky halo in a dark
+        # scene; where it looks like the backdrop it is see-through too (a dark refracted edge is not)
+        band = (a > 0.0) & (a <= 0.5)
+    region = body | band
+    t = np.where(region, t, 0.0).astype(np.float32)
     if config.smooth_px > 0:
-        t = cv2.GaussianBlur(t, (0, 0), config.smooth_px) * body
+        t = cv2.GaussianBlur(t, (0, 0), config.smooth_px) * region
     h, w = a.shape
     for x0, y0, x1, y1 in text_boxes:
         t[max(int(y0), 0):min(int(np.ceil(y1)), h), max(int(x0), 0):min(int(np.ceil(x1)), w)] = 0.0
@@ -183,6 +211,20 @@ def apply_transmission(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
     return out_rgb, out_alpha
 
 
+def _work_grid(maps: tuple[np.ndarray, ...], work_side: int) -> tuple[np.ndarray, ...]:
+    """The maps on a grid of long side ``work_side`` (area-averaged; a bool map: any of its pixels)."""
+    import cv2
+
+    h, w = maps[0].shape[:2]
+    s = min(1.0, work_side / max(h, w))
+    if s >= 1:
+        return maps
+    size = (max(int(round(w * s)), 1), max(int(round(h * s)), 1))
+    return tuple(cv2.resize(np.ascontiguousarray(m, np.float32), size, interpolation=cv2.INTER_AREA) > 0
+                 if m.dtype == bool else cv2.resize(np.ascontiguousarray(m, np.float32), size, interpolation=cv2.INTER_AREA)
+                 for m in maps)
+
+
 def see_through_cutout(cutout: Cutout, text_boxes: tuple[Box, ...] = (),
                        config: TransmissionConfig = TransmissionConfig()) -> tuple[Cutout, dict[str, Any]]:
     """The cut-out with the old backdrop taken out of its see-through pixels (see module doc).
@@ -205,18 +247,43 @@ def see_through_cutout(cutout: Cutout, text_boxes: tuple[Box, ...] = (),
     if back is None:
         info["reason"] = "almost no backdrop visible: the backdrop behind the product is unknown"
         return cutout, info
+    from ..understand.materials import light_neutral_glass
+
     behind = linear_to_lab(back[solid])
     light = float(np.median(behind[:, 0]))
     chroma = float(np.median(np.hypot(behind[:, 1], behind[:, 2])))
     info.update(backdrop_lightness=round(light, 2), backdrop_chroma=round(chroma, 2))
+    glass = False
     if light > config.light_neutral_lightness and chroma < config.neutral_chroma:
-        # a white or grey product shaded a little darker than a light grey sweep looks exactly like
-        # clear glass over it (the generated white bottle of the demo and the clear bottles of
-        # cg_153 give the same evidence): the photo cannot say, so the product stays as photographed
-        info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}): a white product and clear "
-                          f"glass look alike on it, kept as photographed")
-        return cutout, info
-    t = estimate_transmission(cutout.rgb, a, back, text_boxes, config)
+        # a white product shaded a little darker than a light sweep matches it in places just as
+        # clear glass does: the product must look like glass as a whole (the backdrop seen through
+        # the bulk of its body, nothing lit brighter than it) before any pixel is made see-through
+        boxed = np.zeros(a.shape, bool)
+        for x0, y0, x1, y1 in text_boxes:
+            boxed[max(int(y0), 0):max(int(np.ceil(y1)), 0), max(int(x0), 0):max(int(np.ceil(x1)), 0)] = True
+        # measured on the work grid (the shares are of the whole body: the grid changes them little)
+        rgb_w, a_w, back_w, boxed_w = _work_grid((cutout.rgb, a, back, boxed), config.work_side)
+        evidence = light_neutral_glass(rgb_w, a_w, back_w, exclude=boxed_w)
+        info["light_neutral"] = {k: evidence[k] for k in ("text_share", "blown_share", "bulk_share", "brighter_share",
+                                                          "glass") if k in evidence}
+        if not evidence["glass"] and "blown_share" not in evidence:
+            info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}) and "
+                              f"{100 * evidence.get('text_share', 0.0):.0f} % of the product is label text: a label's "
+                              f"paper matches the backdrop as glass would, kept as photographed")
+            return cutout, info
+        if not evidence["glass"] and "bulk_share" not in evidence:
+            info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}) clipped white behind "
+                              f"{100 * evidence.get('blown_share', 1.0):.0f} % of the product, which is as white: a "
+                              f"white product and clear glass look alike there, kept as photographed")
+            return cutout, info
+        if not evidence["glass"]:
+            info["reason"] = (f"light neutral backdrop (L* {light:.0f}, C* {chroma:.1f}) and the product is shaded like "
+                              f"an opaque one ({100 * evidence.get('bulk_share', 0.0):.0f} % of its body matches the "
+                              f"backdrop, {100 * evidence.get('brighter_share', 0.0):.0f} % is lit brighter than it): "
+                              f"kept as photographed")
+            return cutout, info
+        glass = True
+    t = estimate_transmission(cutout.rgb, a, back, text_boxes, config, glass=glass)
     see = t > 0.05
     info.update(applied=bool(see.any()), see_through_share=round(float((see & solid).sum()) / n, 4),
                 mean_transmission=round(float(t[see].mean()), 4) if see.any() else 0.0,

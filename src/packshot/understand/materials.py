@@ -18,7 +18,14 @@ The thresholds in :class:`MaterialsConfig` were set by looking at the real photo
 ``../shared/photos`` (the same ones the flag tests and the benchmark use), so the flag results
 there are not an independent validation. Known confusions: glossy printed boxes with white type
 (a soap box, an eraser box) can score as reflective; a white product on a blown-out white sweep
-cannot be told from a clear one (only partial alpha can flag it there).
+cannot be told from a clear one (only partial alpha can flag it there). On a light neutral
+backdrop (a white or light grey sweep, a white sheet) a white product shaded a little darker than
+the backdrop matches it in places too: there the see-through cue counts only when the product
+passes :func:`light_neutral_glass` (clear glass shows the backdrop through the bulk of its body and
+is nowhere lit brighter than it; a white product's shading and print put much of it far from the
+backdrop, and its lit side is brighter than a grey sweep). A plain white product lit to the
+backdrop's exact level over nearly all of its body would still read as glass: one photo cannot
+tell them apart.
 """
 
 from __future__ import annotations
@@ -109,6 +116,111 @@ MIN_GREY_AREA_SHARE = 0.03
 """The reflective score's grey area is at least this share of the product."""
 
 
+LIGHT_NEUTRAL_LIGHTNESS = 80.0
+"""Median L* of the backdrop behind a product above which (and chroma below
+:data:`LIGHT_NEUTRAL_CHROMA`) the backdrop is light neutral: see :func:`light_neutral_glass`."""
+LIGHT_NEUTRAL_CHROMA = 8.0
+"""Median C* of the backdrop behind a product up to which a light backdrop is neutral."""
+GLASS_BULK_DELTA_E = 15.0
+"""A body pixel (colour smoothed over 1 % of the product) within this CIE76 distance of the backdrop
+behind it shows the backdrop (glass) or matches it by chance (a white product's shading)."""
+GLASS_BULK_SHARE = 0.8
+"""Share of the product's body that must match the backdrop behind it for clear glass on a light
+neutral backdrop. Measured: ClearGrasp's clear bottles 0.95-0.97 (ground-truth mask and segment
+stage); generated white bottles, jars, boxes, cans and pouches with and without labels on white,
+L* 85 and L* 76 sweeps (90 photos, ``samples.make_product``) 0.00-0.67."""
+GLASS_MAX_BRIGHTER = 0.08
+"""Largest share of the body lit brighter than the backdrop behind it (by 3 L*, below L* 97: not a
+clipped highlight) for clear glass: glass only passes on the backdrop's light, a lit white surface
+adds its own. Measured: clear bottles 0.00-0.016; generated white products on L* 85 / 76 sweeps
+0.10-0.64 (on a white sweep 0.005-0.19: there the bulk share decides)."""
+
+BLOWN_OUT_LIGHTNESS = 95.0
+"""Backdrop L* above which the backdrop is clipped white (as ``MaterialsConfig.blown_out_lightness``)."""
+GLASS_MAX_TEXT = 0.5
+"""Largest share of the body inside label text boxes for clear glass: more is a label or leaflet
+(the paper between its lines matches a white sweep just as glass does)."""
+GLASS_MAX_BLOWN = 0.5
+"""Largest share of the body that may be paper white on a clipped backdrop (no evidence either way)
+for the rest to decide."""
+
+
+def light_neutral_glass(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
+                        exclude: np.ndarray | None = None) -> dict:
+    """Whether a product on a light neutral backdrop looks like clear glass (JSON-ready record).
+
+    On a white or light grey backdrop clear glass and a white product both come out close to the
+    backdrop's colour in places, so "the pixel looks like the backdrop" is no evidence by itself.
+    Clear glass shows the backdrop through the bulk of its body (only edges, caps, labels,
+    refraction lines and highlights differ) and adds no light of its own; a white product is shaded
+    (its sides, its print and cap are far from the backdrop) and its lit side is brighter than a
+    grey sweep. Both shares are over the product's body (``alpha > 0.5``, 1 % of its size in from
+    the outline).
+
+    Parameters
+    ----------
+    rgb : float32 H x W x 3 linear photo (or the product's foreground) over the product.
+    alpha : float32 H x W product alpha.
+    backdrop : float32 H x W x 3 linear backdrop behind the product (inpainted).
+    exclude : bool H x W, optional: pixels left out of both shares (label text boxes: print and
+        its paper are opaque whatever the product is).
+
+    Returns
+    -------
+    dict with ``light_neutral`` (the backdrop behind is light and neutral), ``glass`` (it is, and
+    the product passes both tests), ``backdrop_lightness``, ``backdrop_chroma``, ``text_share``
+    (with ``exclude``), ``blown_share``, ``bulk_share`` and ``brighter_share`` (each absent when the
+    decision was made before it: no body, not light neutral, mostly text, mostly clipped white).
+    """
+    import cv2
+
+    a = np.asarray(alpha, np.float32)
+    solid = a > 0.5
+    record: dict = {"light_neutral": False, "glass": False}
+    if not solid.any():
+        return record
+    ys, xs = np.nonzero(solid)
+    size = max(int(ys.max() - ys.min()), int(xs.max() - xs.min()), 1)
+    rim = max(int(round(0.01 * size)), 1)
+    body = cv2.erode(solid.astype(np.uint8), np.ones((2 * rim + 1,) * 2, np.uint8)) > 0
+    if not body.any():
+        body = solid
+    back_lab = linear_to_lab(np.clip(np.asarray(backdrop, np.float32), 0, 1))
+    behind = back_lab[body]
+    light = float(np.median(behind[:, 0]))
+    chroma = float(np.median(np.hypot(behind[:, 1], behind[:, 2])))
+    record.update(backdrop_lightness=round(light, 2), backdrop_chroma=round(chroma, 2))
+    if not (light > LIGHT_NEUTRAL_LIGHTNESS and chroma < LIGHT_NEUTRAL_CHROMA):
+        return record
+    record["light_neutral"] = True
+    if exclude is not None and exclude.any():
+        text_share = float((body & exclude).sum()) / float(body.sum())
+        record["text_share"] = round(text_share, 4)
+        if text_share > GLASS_MAX_TEXT or not (body & ~exclude).any():
+            # mostly print (a label, a leaflet): the paper between its lines matches a white sweep
+            # as glass would; a product that is mostly text is not clear glass
+            return record
+        body = body & ~exclude
+    lab = linear_to_lab(np.clip(np.asarray(rgb, np.float32), 0, 1))
+    smooth = cv2.GaussianBlur(lab, (0, 0), max(0.01 * size, 1.0))   # refraction lines are thin
+    # on a clipped white backdrop a white product and clear glass both read as paper white: those
+    # pixels are no evidence either way; the decision rests on the rest of the body, and a body
+    # that is mostly paper white on a clipped backdrop is not called glass
+    blown = (back_lab[..., 0] > BLOWN_OUT_LIGHTNESS) & (lab[..., 0] > BLOWN_OUT_LIGHTNESS - 8.0)
+    measured = body & ~blown
+    blown_share = 1.0 - float(measured.sum()) / float(body.sum())
+    record["blown_share"] = round(blown_share, 4)
+    if blown_share > GLASS_MAX_BLOWN:
+        return record
+    delta = np.linalg.norm(smooth - back_lab, axis=-1)[measured]
+    brighter = ((smooth[..., 0] - back_lab[..., 0]) > 3.0) & (lab[..., 0] < 97.0)
+    bulk = float((delta < GLASS_BULK_DELTA_E).mean())
+    bright = float(brighter[measured].mean())
+    record.update(bulk_share=round(bulk, 4), brighter_share=round(bright, 4),
+                  glass=bool(bulk >= GLASS_BULK_SHARE and bright <= GLASS_MAX_BRIGHTER))
+    return record
+
+
 def _text_free(shape: tuple[int, int], text_boxes: tuple[Box, ...], s: float) -> np.ndarray:
     """True away from the label text's boxes (scaled by ``s`` onto the work grid)."""
     no_text = np.ones(shape, bool)
@@ -131,7 +243,7 @@ def _specular_map(lum: np.ndarray, chroma: np.ndarray, solid: np.ndarray, no_tex
 
 
 def _transparency_map(a: np.ndarray, solid: np.ndarray, scale_px: float, image: np.ndarray | None, small,
-                      config: MaterialsConfig) -> tuple[np.ndarray, int]:
+                      config: MaterialsConfig, no_text: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Transparency: the backdrop seen through, and partial alpha, inside the product; also the
     number of interior pixels the score is a share of."""
     from scipy import ndimage
@@ -155,6 +267,11 @@ def _transparency_map(a: np.ndarray, solid: np.ndarray, scale_px: float, image: 
             # white: there the colour says nothing, so only partial alpha can tell.
             blown_out = (back_lab[..., 0] > config.blown_out_lightness) & (photo_lab[..., 0] > config.blown_out_lightness - 8)
             see_through = close * interior * ~blown_out
+            # on a light neutral backdrop a white product matches the backdrop in places too: the
+            # cue counts only for a product that looks like glass as a whole
+            neutral = light_neutral_glass(small(image), a, backdrop, exclude=None if no_text is None else ~no_text)
+            if neutral["light_neutral"] and not neutral["glass"]:
+                see_through = np.zeros_like(see_through)
     transparency = np.clip(np.maximum(partial, see_through), 0, 1).astype(np.float32)
     return transparency, max(int((interior | body).sum()), 1)
 
@@ -242,7 +359,7 @@ def estimate_materials(rgb_linear: np.ndarray, alpha: np.ndarray, image: np.ndar
     no_text = _text_free(a.shape, text_boxes, s)
     specular = _specular_map(lum, chroma, solid, no_text, scale_px, config)
     specular_score = float(np.clip((specular > 0.5).sum() / n_solid / config.specular_full_share, 0, 1))
-    transparency, n_interior = _transparency_map(a, solid, scale_px, image, small, config)
+    transparency, n_interior = _transparency_map(a, solid, scale_px, image, small, config, no_text)
     transparency_score = float(np.clip((transparency > 0.5).sum() / n_interior / config.transparency_full_share, 0, 1))
     reflective, grey = _reflective_map(lum, chroma, solid, no_text, specular, config)
     # share of the product's grey surfaces that is mirror-like: a small chrome part on a printed
