@@ -119,3 +119,33 @@ def test_config_rejects_thresholds_out_of_order():
         QAConfig(growth_review_px=3.0, growth_fail_px=2.0)
     with pytest.raises(ValueError, match="iou_review"):
         QAConfig(iou_review=0.8, iou_fail=0.9)
+
+
+def _glass_frame(opaque_side: int):
+    """A see-through disc (alpha 0.3) with one opaque square of ``opaque_side`` px whose colour the
+    frame shifts by far more than deltaE 4."""
+    h = w = 160
+    yy, xx = np.mgrid[:h, :w]
+    alpha = np.where((yy - 80) ** 2 + (xx - 80) ** 2 < 60 ** 2, 0.3, 0.0).astype(np.float32)
+    alpha[70:70 + opaque_side, 70:70 + opaque_side] = 1.0
+    ref = np.full((h, w, 3), 0.2, np.float32)
+    ref[..., 0] = 0.5
+    frame = ref.copy()
+    frame[70:70 + opaque_side, 70:70 + opaque_side] = (0.1, 0.3, 0.5)  # the opaque part recoloured
+    return frame, alpha, ref
+
+
+def test_colour_is_not_measured_on_a_few_opaque_pixels_of_glass():
+    """A clear bottle's opaque parts can be a few rim pixels: the colour checks say they could not
+    measure (a warning), not fail; a recoloured opaque part big enough to measure still fails."""
+    from packshot.qa import QAConfig, qa
+
+    frame, alpha, ref = _glass_frame(3)
+    report = qa(frame, alpha, ref, alpha, see_through=True, config=QAConfig(checks=("silhouette", "colour")))
+    colour = {c.name: c for c in report.checks if c.name.startswith("colour.")}
+    assert set(colour) == {"colour.mean_de", "colour.p95_de", "colour.ssim"}
+    assert all(c.status == "pass" and c.value is None and "skipped" in c.message for c in colour.values())
+    assert any("colour not measured" in w for w in report.metrics["warnings"])
+    frame, alpha, ref = _glass_frame(40)
+    report = qa(frame, alpha, ref, alpha, see_through=True, config=QAConfig(checks=("silhouette", "colour")))
+    assert {c.name: c.status for c in report.checks}["colour.mean_de"] == "fail"
