@@ -179,6 +179,22 @@ def test_a_product_that_would_stand_on_a_point_is_laid_level():
     assert line["x1"] - line["x0"] > 0.3 * (new.bbox[2] - new.bbox[0])
 
 
+def test_an_uneven_outline_shot_straight_is_not_askew():
+    """Scissors shot straight, one big and one small handle: the outline's rectangle leans by more
+    than min_tilt, the mass of the product does not: kept as shot (they were laid on a diagonal)."""
+    from packshot.render.pose import PoseConfig, _axis
+
+    a = np.zeros((460, 300), np.float32)
+    cv2.rectangle(a, (138, 190), (162, 450), 1.0, -1)                     # the blades, upright
+    cv2.ellipse(a, (105, 100), (60, 90), 0, 0, 360, 1.0, 22)              # the big handle, left
+    cv2.ellipse(a, (200, 120), (35, 60), 0, 0, 360, 1.0, 16)              # the small handle, right
+    cv2.rectangle(a, (128, 170), (172, 210), 1.0, -1)                     # the pivot
+    elongation, angle = _axis(a > 0.5)
+    assert elongation >= PoseConfig.min_elongation and min(abs(angle), 90 - abs(angle)) >= PoseConfig.min_tilt
+    pose = estimate_pose(a)
+    assert pose.kind == "standing" and not pose.changed and "mass axis" in pose.evidence["reason"], pose
+
+
 @pytest.mark.slow
 def test_real_lying_bottles_rest_on_one_line(photos_dir):
     """cg_153: bottles lying on a sheet, photographed from above: settled, each rests on the base line."""
@@ -195,7 +211,7 @@ def test_real_lying_bottles_rest_on_one_line(photos_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("photo_id", ["gs_oatly_iconic", "abo_vitamin_bottle", "arc17_wine_glass"])
+@pytest.mark.parametrize("photo_id", ["gs_oatly_iconic", "abo_vitamin_bottle", "arc17_wine_glass", "arc17_scissors"])
 def test_real_upright_products_are_not_turned(photos_dir, photo_id):
     from packshot.imaging import load_image_working
     from packshot.segment import segment

@@ -10,7 +10,10 @@ their box and look as if they float. :func:`estimate_pose` classes a cut-out fro
   by the smaller turn that makes its long axis horizontal (class **lying**: it lies on its side)
   or vertical (class **standing**: stood up, its label already upright from the orientation
   stage); its lowest points, the contact line, then rest on the support surface;
-* otherwise it is kept as shot: **lying** when elongated and level, else **standing**.
+* otherwise it is kept as shot: **lying** when elongated and level, else **standing**. The
+  rectangle's tilt must be borne out by the mass of the product (the principal axis of its
+  pixels): scissors shot straight, with one big and one small handle, have a leaning rectangle
+  and an upright mass, and are kept as shot.
 
 :func:`settle_cutout` applies the turn to a :class:`~packshot.types.Cutout` (colour resampled
 premultiplied, like the placement warp, so the backdrop colour never bleeds into the edge; the
@@ -144,6 +147,21 @@ def _axis(mask: np.ndarray) -> tuple[float, float] | None:
     return float(max(w, h) / min(w, h)), float(long_ccw)
 
 
+def _mass_axis(mask: np.ndarray) -> float | None:
+    """Angle (degrees counter-clockwise from horizontal, in (-90, 90]) of the mask's principal axis
+    (second moments of its pixels); None when it has no direction."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 8:
+        return None
+    x = xs - xs.mean()
+    y = -(ys - ys.mean())  # y up
+    cxx, cyy, cxy = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
+    if abs(cxx - cyy) < 1e-9 and abs(cxy) < 1e-9:
+        return None
+    angle = 0.5 * float(np.degrees(np.arctan2(2.0 * cxy, cxx - cyy)))
+    return angle + 180.0 if angle <= -90.0 else angle
+
+
 def estimate_pose(alpha: np.ndarray, config: PoseConfig = PoseConfig()) -> Pose:
     """Class a silhouette standing or lying and the turn that lays a lying one level."""
     mask = np.asarray(alpha, np.float32) > 0.5
@@ -160,6 +178,15 @@ def estimate_pose(alpha: np.ndarray, config: PoseConfig = PoseConfig()) -> Pose:
     if tilt < config.min_tilt:
         kind = "lying" if from_horizontal < from_vertical else "standing"
         return Pose(kind, 0.0, {**evidence, "reason": "level as shot"})
+    mass = _mass_axis(mask)
+    mass_tilt = 0.0 if mass is None else min(abs(mass), 90.0 - abs(mass))
+    evidence["mass_axis_deg"] = None if mass is None else round(mass, 2)
+    if mass_tilt < config.min_tilt:
+        # the rectangle leans only because the outline is uneven (scissors with one big and one
+        # small handle shot straight): the mass of the product lies level or upright, as shot
+        kind = "lying" if mass is not None and abs(mass) < 45.0 else "standing"
+        return Pose(kind, 0.0, {**evidence, "reason": "level as shot (its mass axis is level; the outline's "
+                                                      "rectangle leans from an uneven outline)"})
     # askew: turn the long axis to the nearer of horizontal (laid level on its side) and vertical
     # (stood up: the orientation stage has already put its label upright), the smaller turn
     if from_horizontal <= from_vertical:
