@@ -652,6 +652,8 @@ def second_reading(rgb_linear: np.ndarray, alpha: np.ndarray | None, lines: tupl
     if tesseract.available() is None:
         return tuple(lines)
     rgb = np.asarray(rgb_linear)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("rgb_linear", f"expected an H x W x 3 image, got shape {rgb.shape}")
     h, w = rgb.shape[:2]
     found = _product_crop(rgb, alpha, config)
     if found is None or min(found[0].shape[:2]) < MIN_READ_SIDE:
