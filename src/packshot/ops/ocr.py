@@ -32,6 +32,11 @@ Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is give
 one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
 is added, numbers are never touched. QA does not use it: QA must see a changed word.
 
+Second reader (``OcrConfig.second_reader="tesseract"``, the understand stage's only: QA reads with
+PP-OCR alone): Debian's Tesseract reads the same box and its words join the reading only under the
+strict rules of :mod:`packshot.ops.tesseract` (:func:`second_reading`, the last step of
+:func:`read_text`).
+
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
 """

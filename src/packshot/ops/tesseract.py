@@ -22,10 +22,16 @@ Digits are never taken from the second reader: a changed number must stay visibl
 added as its own :class:`~packshot.types.TextLine` (polygon clockwise from the word's own
 top-left, mapped back to the image), with Tesseract's confidence / 100.
 
-Tesseract reads the product's box turned the way PP-OCR found the text upright (the heaviest lines'
-reading direction), page segmentation mode 11 (sparse text), one thread. It is a binary called
-through :mod:`subprocess`; when it (or its English data) is missing, one warning says what to
-install and PP-OCR reads alone, with the same results as without the second reader.
+Tesseract reads the product's box (at most :data:`MAX_SIDE` px) turned the way PP-OCR found the
+text upright (the heaviest lines' reading direction; PP-OCR turns upside-down lines by itself, so
+a turn that gives fewer than :data:`WEAK_WORDS` confident words is read the opposite way round too),
+page segmentation mode 11 (sparse text), one thread. It is a binary called through
+:mod:`subprocess`; when it (or its English data) is missing, one warning says what to install and
+PP-OCR reads alone, with the same results as without the second reader. A read that runs past
+:data:`TIMEOUT_S` (never seen at 960 px; a netted texture at 1600 px on a loaded machine did) is
+dropped with a warning.
+
+Cost: 0.2-1.4 CPU s per product on the benchmark photos (see BENCHMARKS.md, understand-ocr).
 """
 
 from __future__ import annotations
