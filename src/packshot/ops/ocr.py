@@ -32,6 +32,11 @@ Lexicon (``OcrConfig.lexicon``, the master artwork's words when a master is give
 one edit away from exactly one lexicon word is snapped to it (:func:`snap_to_lexicon`): nothing
 is added, numbers are never touched. QA does not use it: QA must see a changed word.
 
+Second reader (``OcrConfig.second_reader="tesseract"``, the understand stage's only: QA reads with
+PP-OCR alone): Debian's Tesseract reads the same box and its words join the reading only under the
+strict rules of :mod:`packshot.ops.tesseract` (:func:`second_reading`, the last step of
+:func:`read_text`).
+
 One OCR engine is created lazily per process (loading the networks takes ~0.3 s) and reused;
 calls are serialised by a lock because the engine keeps per-call state.
 """
@@ -91,6 +96,14 @@ class OcrConfig:
         the understand stage turns it on.
     contrast_min_glyphs : int
         See ``contrast_pass``.
+    second_reader : str or None
+        ``"tesseract"``: after PP-OCR, Tesseract (Debian ``tesseract-ocr`` + ``tesseract-ocr-eng``)
+        reads the product's box in the orientation PP-OCR found, and its words join the reading
+        only under the rules of :mod:`packshot.ops.tesseract` (confident, word-like, on a line
+        PP-OCR read and close to its reading, or a lexicon word; never digits). None (the
+        default, QA's reader): PP-OCR alone. A missing binary gives one warning and PP-OCR alone.
+    second_min_confidence : float
+        Least Tesseract word confidence (0-100) a second-reader word needs.
     """
 
     max_side: int = 1280
@@ -105,6 +118,8 @@ class OcrConfig:
     lexicon: tuple[str, ...] = ()
     contrast_pass: bool = False
     contrast_min_glyphs: int = 12
+    second_reader: str | None = None
+    second_min_confidence: float = 85.0
 
 
 class _RecordingClassifier:
@@ -166,6 +181,18 @@ def engine():
                     eng.text_cls = _RecordingClassifier(loader())
                 _ENGINE = eng
     return _ENGINE
+
+
+def second_reader_info(config: OcrConfig) -> dict | None:
+    """Provenance of ``config.second_reader``: None when there is none; else its name and, when it
+    can run, its binary, version and language data (``available: False`` when it cannot)."""
+    if config.second_reader is None:
+        return None
+    from . import tesseract
+
+    info = tesseract.available() if config.second_reader == "tesseract" else None
+    return {"reader": config.second_reader, "available": info is not None, **(info or {}),
+            "min_confidence": config.second_min_confidence}
 
 
 def engine_info() -> dict:
@@ -609,6 +636,64 @@ def _read_turns(bgr: np.ndarray, scale: float, config: OcrConfig, faint: bool = 
     return _merge(passes)
 
 
+SECOND_READERS = ("tesseract",)
+
+
+def second_reading(rgb_linear: np.ndarray, alpha: np.ndarray | None, lines: tuple[TextLine, ...],
+                   config: OcrConfig) -> tuple[TextLine, ...]:
+    """``lines`` (PP-OCR's reading of this image, as :func:`read_text` returns it without a second
+    reader) plus the words ``config.second_reader`` reads that pass its merge rules, in reading
+    order. The lines themselves are unchanged. Without a second reader, or when it is not
+    installed, or when PP-OCR read nothing and there is no lexicon: ``lines`` as given."""
+    if config.second_reader is None:
+        return tuple(lines)
+    if config.second_reader not in SECOND_READERS:
+        raise InputError("second_reader", f"unknown second OCR reader {config.second_reader!r}; "
+                         f"one of {SECOND_READERS} or None")
+    if not lines and not config.lexicon:
+        return tuple(lines)
+    from . import tesseract
+
+    if tesseract.available() is None:
+        return tuple(lines)
+    rgb = np.asarray(rgb_linear)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("rgb_linear", f"expected an H x W x 3 image, got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    found = _product_crop(rgb, alpha, config)
+    if found is None or min(found[0].shape[:2]) < MIN_READ_SIDE:
+        return tuple(lines)
+    crop, x0, y0 = found
+    import cv2
+
+    srgb8 = linear_to_srgb8(np.clip(crop, 0.0, 1.0), dither=False)
+    ch, cw = srgb8.shape[:2]
+    s = min(1.0, tesseract.MAX_SIDE / max(ch, cw))
+    if s < 1.0:
+        srgb8 = cv2.resize(srgb8, (max(int(round(cw * s)), 1), max(int(round(ch * s)), 1)),
+                           interpolation=cv2.INTER_AREA)
+    sx, sy = srgb8.shape[1] / cw, srgb8.shape[0] / ch
+    bgr = np.ascontiguousarray(srgb8[..., ::-1])
+    degrees = tesseract.reading_degrees(lines)
+    words = tesseract.read_words(bgr, degrees)
+    if tesseract.confident_words(words, config.second_min_confidence) < tesseract.WEAK_WORDS:
+        # PP-OCR's line classifier turns upside-down lines by itself, and their corners then
+        # say "upright": a weak reading is read again the opposite way round
+        words += tesseract.read_words(bgr, (degrees + 180) % 360)
+    words = [tesseract.Word(wd.text, wd.confidence,
+                            np.stack([np.clip(wd.polygon[:, 0] / sx + x0, 0, w), np.clip(wd.polygon[:, 1] / sy + y0, 0, h)],
+                                     axis=1)) for wd in words]
+    # Tesseract's word list is unpacked (once per process) only when a word could use it
+    dictionary = (tesseract.dictionary() if tesseract.confident_words(words, config.second_min_confidence)
+                  else None)
+    merged, _ = tesseract.merge_words(tuple(lines), words, config.lexicon, config.second_min_confidence, dictionary)
+    return _reading_order(merged, h)
+
+
+def _reading_order(lines, h: int) -> tuple[TextLine, ...]:
+    return tuple(sorted(lines, key=lambda t: (round(t.box[1] / max(h / READING_ROWS, 1.0)), t.box[0])))
+
+
 def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
               config: OcrConfig = OcrConfig()) -> tuple[TextLine, ...]:
     """Read the text lines on a product (or a whole image).
@@ -672,4 +757,6 @@ def read_text(rgb_linear: np.ndarray, alpha: np.ndarray | None = None,
         lines.append(TextLine(text=text, polygon=tuple((round(float(px), 2), round(float(py), 2)) for px, py in poly),
                               confidence=round(r.confidence, 4)))
     lines.sort(key=lambda t: (round(t.box[1] / max(h / READING_ROWS, 1.0)), t.box[0]))
+    if config.second_reader is not None:
+        return second_reading(rgb, alpha, tuple(lines), config)
     return tuple(lines)

@@ -37,7 +37,7 @@ from .edges import product_edges
 from .flags import FlagConfig, risk_flags
 from .materials import MaterialsConfig, estimate_materials
 from ..ops import ocr
-from ..ops.ocr import OcrConfig, engine_info, read_text
+from ..ops.ocr import OcrConfig, engine_info, read_text, second_reader_info
 from .palette import extract_palette
 from .io import load_maps, maps_to_json, save_maps
 
@@ -66,7 +66,9 @@ class UnderstandConfig:
         When a master artwork is given, ``replace(ocr_config, lexicon=lexicon_words(master text))``
         lets near-miss words snap to the master's words (see ``ocr.snap_to_lexicon``). The stage
         also reads a weakly read crop again with its local contrast raised (``contrast_pass``;
-        QA's reader leaves it off).
+        QA's reader leaves it off), and lets Tesseract add words under strict rules
+        (``second_reader="tesseract"``, when the Debian ``tesseract-ocr`` + ``tesseract-ocr-eng``
+        packages are installed; else a one-time warning and PP-OCR alone).
     palette_colors : int
         Number of k-means clusters for the palette before near-identical ones merge.
     canny_sigma : float
@@ -81,7 +83,8 @@ class UnderstandConfig:
 
     depth_backend: str = "inflate"
     ocr: bool = True
-    ocr_config: OcrConfig = field(default_factory=lambda: OcrConfig(mask_outside=False, contrast_pass=True))
+    ocr_config: OcrConfig = field(default_factory=lambda: OcrConfig(mask_outside=False, contrast_pass=True,
+                                                                    second_reader="tesseract"))
     palette_colors: int = 5
     canny_sigma: float = 0.33
     materials: MaterialsConfig = field(default_factory=MaterialsConfig)
@@ -127,6 +130,7 @@ def _understand_record(cutout: Cutout, config: UnderstandConfig, depth_params: d
         seed=config.seed,
         depth_scale_px=round(scale, 4),
         ocr_engine=engine_info() if config.ocr else None,
+        ocr_second_reader=second_reader_info(config.ocr_config) if config.ocr else None,
         cutout=dict(cutout.provenance) if cutout.provenance else {},
     )
 
