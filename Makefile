@@ -35,7 +35,7 @@ browser:
 # label OCR's second (Latin) reader is Debian's tesseract with its English data; installed through apt when missing
 # (without it the understand stage reads with rapidocr alone and says so once)
 tesseract:
-	@command -v tesseract >/dev/null 2>&1 || \
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx eng; } || \
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) || \
 	    echo "warning: could not install tesseract-ocr through apt; label OCR will use rapidocr alone" >&2; }
 
