@@ -120,3 +120,22 @@ def test_bad_shadow_arguments_are_refused():
         qa(*args, shadow=np.zeros((10, 10), np.float32))
     with pytest.raises(InputError, match="shadow"):
         qa(*args, shadow=np.full(case.product_alpha.shape, 2.0, np.float32))
+
+
+@pytest.mark.slow  # the whole render_cutout (understand, two scenes, QA with OCR): ~20-60 s
+def test_pipeline_writes_a_flatlay_frames_shadow_and_qa_models_it(tmp_path):
+    """render_cutout (like process_photo and the catalogue) lets go of the frame's layers before
+    saving: the declared shadow is taken first and written with the frame; its QA report says so."""
+    from packshot.pipeline import RunConfig, render_cutout
+
+    cut_rgb, cut_alpha, _ = cutout_of("jar", 4, base_label(4), 256)
+    cut_path = tmp_path / "jar.png"
+    save_image(cut_path, cut_rgb, alpha=cut_alpha)
+    brief = parse_brief({"scenes": [{"name": "flat", "preset": "flatlay-stone", "sizes": ["256x256"]},
+                                    {"name": "front", "preset": "studio-grey", "sizes": ["256x256"]}]})
+    result = render_cutout(cut_path, brief, tmp_path / "out", sku="jar", config=RunConfig(qa=True))
+    records = {p.parent.name: json.loads(p.with_suffix(".json").read_text()) for p in result.frames}
+    assert "shadow" in records["flat"] and "shadow" not in records["front"]
+    for png in result.frames:
+        report = json.loads(png.with_name(f"{png.stem}_qa.json").read_text())
+        assert report["metrics"]["silhouette"]["shadow_modelled"] == (png.parent.name == "flat")

@@ -88,9 +88,13 @@ def declared_shadow(frame) -> RegionLayer | None:
     the product's outline, in the band qa's silhouette check unmixes, so a flat-lay frame declares them
     (in memory, and written beside the frame by :func:`packshot.render.io.save_frame`): qa models them
     instead of reading a dark shadow as the outline grown. A front view's shadows lie under its base,
-    which that check does not judge: they are not declared (nothing changes for those frames)."""
+    which that check does not judge: they are not declared (nothing changes for those frames). Nor is
+    the shadow of a frame a relight model repainted after it was drawn (its provenance keeps the
+    bounded relight as ``relight_embedded``): the pixels need no longer show that shadow."""
     layers = getattr(frame, "layers", None)
     if layers is None or layers.shadow is None or not is_top_down(frame.spec):
+        return None
+    if "relight_embedded" in (frame.provenance or {}):
         return None
     return layers.shadow
 

@@ -36,7 +36,7 @@ from ..framerecord import (NOT_FRAME_JSON, RECORD_VERSION, REQUIRED_KEYS, classi
                            read_record, write_record)
 from ..imaging import atomic_write_bytes, encode_png, float_to_uint8, linear_to_srgb8, load_image, load_mask
 from ..integrity import record_outputs
-from ..types import Frame, Light, Placement, SceneSpec
+from ..types import Frame, Light, Placement, RegionLayer, SceneSpec
 
 SIDECAR_VERSION = RECORD_VERSION  # the frame record's schema: packshot.framerecord
 
@@ -132,7 +132,8 @@ def _alpha_png(alpha: np.ndarray) -> bytes:
     return encode_png(a8, "L")
 
 
-def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None) -> Path:
+def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None,
+               shadow: RegionLayer | None = None) -> Path:
     """Write a frame, its product alpha and its sidecar; returns the sidecar's path.
 
     Parameters
@@ -143,6 +144,9 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     cutout_path : path, optional
         The cut-out RGBA PNG the frame was built from (recorded relative to the sidecar when
         it lies under the same root, else absolute).
+    shadow : RegionLayer, optional
+        The shadow the frame declares (:func:`packshot.render.declared_shadow`), taken before its layers
+        were let go; default: the frame's own declared shadow (None for a frame without layers).
     """
     png, sidecar_path = frame_paths(out_dir, frame)
     paths = {"png": png, "json": sidecar_path, "alpha": alpha_path(png)}
@@ -153,7 +157,8 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     shadow_entry = None
     from .flatlay import declared_shadow
 
-    shadow = declared_shadow(frame)
+    if shadow is None:
+        shadow = declared_shadow(frame)
     if shadow is not None:
         spath = shadow_path(png)
         atomic_write_bytes(spath, _alpha_png(shadow.data))
