@@ -23,7 +23,8 @@ geometry are also reported per frame in ``metrics``):
 
 * the product's base (lowest 12 % of its height), where contact shadows and floor reflections touch
   it, is not judged for growth (unless the frame declares its shadow: a flat-lay's shadows are
-  modelled and it has no reflection, so its whole outline is judged); nor is outline where the backdrop changes along it (a podium edge)
+  modelled and it has no reflection, so its whole outline is judged);
+  nor is outline where the backdrop changes along it (a podium edge)
   or where product and backdrop are too alike to unmix (``reliable_share`` says how much was measured);
 * OCR disagreements over print that did not change from the cut-out are OCR noise (a warning);
   tokens on lines under ``small_print_px`` can send a frame to review, never fail it;

@@ -2,8 +2,9 @@
 
 The sidecar names the product alpha, the cut-out and the placement matrix (cut-out px -> frame px);
 the cut-out is warped into the frame with premultiplied alpha to give the reference (the locked
-product as it should look). A flat-lay frame's sidecar also names the shadow layer the renderer drew
-(``"shadow": {"file", "box"}``, :func:`packshot.render.declared_shadow`), which the silhouette check models. Master artwork is found per SKU in a folder.
+product as it should look). A flat-lay frame's sidecar also names the shadow layer the renderer
+drew (``"shadow": {"file", "box"}``, :func:`packshot.render.declared_shadow`): the silhouette check
+models it. Master artwork is found per SKU in a folder.
 """
 
 from __future__ import annotations

@@ -479,5 +479,6 @@ def with_defect(case: Case, defect: str, engine: str = "stand-in") -> Case:
     return make_case(case.kind, case.seed, defect, size=case.frame_rgb.shape[0], engine=engine)
 
 
-__all__ = ["DEFECTS", "FLATLAY_DEFECTS", "Case", "make_case", "base_label", "cutout_of", "warp_premultiplied", "brand_text_box",
+__all__ = ["DEFECTS", "FLATLAY_DEFECTS", "Case",
+           "make_case", "base_label", "cutout_of", "warp_premultiplied", "brand_text_box",
            "stand_in_relight", "with_defect"]
