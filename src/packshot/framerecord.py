@@ -9,6 +9,7 @@ Layout of a frame folder::
     <out>/<sku>/<scene>/<variant>.png          the frame (8-bit sRGB, ICC profile)
     <out>/<sku>/<scene>/<variant>_alpha.png    the product alpha (8-bit grey)
     <out>/<sku>/<scene>/<variant>.json         the frame record (this schema)
+    <out>/<sku>/<scene>/<variant>_shadow.png   flat-lays only: the shadow it declares for QA (8-bit grey)
 
 Versions
 --------
@@ -81,6 +82,9 @@ class FrameRecord(_RequiredFields, total=False):
     """Every stage's record and input hashes; ``run_key`` for resume."""
     outputs: dict[str, dict[str, Any]]
     """What was written, ``{"<variant>.png": {"sha256", "size"}, ...}`` (:mod:`packshot.integrity`)."""
+    shadow: dict[str, Any]
+    """Flat-lay frames: the shadow layer they declare, ``{"file": "<variant>_shadow.png", "box": [x0, y0,
+    x1, y1]}`` (share of the backdrop's light taken away over ``box``; :func:`packshot.render.declared_shadow`)."""
 
 
 class FrameRecordError(InputError):

@@ -402,7 +402,7 @@ def _render_pending(out: Path, pending: list[tuple[int, Any, str]], prep: _Prepa
     The frames of one scene go to a batching renderer (diffusion) together, at most its batch at a
     time, so the variants of a scene are painted in one model call; other renderers get one frame
     at a time (a large canvas is never held several times over)."""
-    from .render import frame_at_photo_scale, render_many
+    from .render import declared_shadow, frame_at_photo_scale, render_many
     from .render.io import save_frame
 
     t_render = 0.0
@@ -414,14 +414,15 @@ def _render_pending(out: Path, pending: list[tuple[int, Any, str]], prep: _Prepa
         for i, spec, fkey in group:
             frame = rendered.pop()  # the list lets go of each frame: a large one is not held through qa
             frame = _relit(frame, prep.cutout, prep.maps, config)
+            shadow = declared_shadow(frame)  # a flat-lay's shadow layer is written with it, for qa
             frame = frame.without_layers()  # only saved from here: its layers are not held through the save
             frame = _with_provenance(frame_at_photo_scale(frame, 1 if prep.turned else prep.factor),
                                      run_key=fkey, photo=str(prep.photo), photo_sha256=prep.photo_sha256,
                                      orientation=prep.review.orientation.as_record(), pose=prep.pose.as_record(),
                                      **extra)
-            sidecar = Path(save_frame(out, frame, result.cutout_path))
+            sidecar = Path(save_frame(out, frame, result.cutout_path, shadow=shadow))
             png = sidecar.with_suffix(".png")
-            del frame  # written: qa reads the files (a large canvas would otherwise be held twice)
+            del frame, shadow  # written: qa reads the files (a large canvas would otherwise be held twice)
             done[i] = png
             result.frames.append(png)
             if config.qa:
@@ -603,7 +604,7 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         The cut-out cannot be read (or has no alpha, or is empty), or the maps belong to another cut-out.
     """
     from .condition import condition
-    from .render import render_many
+    from .render import declared_shadow, render_many
     from .render.io import save_frame
 
     cutout_path = Path(cutout_path)
@@ -626,8 +627,9 @@ def render_cutout(cutout_path: str | Path, brief: Any, out_dir: str | Path, sku:
         rendered = render_many([spec for spec, _ in group], cutout, maps, backend=config.render_backend)
         for (spec, fkey), frame in zip(group, rendered):
             frame = _relit(frame, cutout, maps, config)
+            shadow = declared_shadow(frame)  # a flat-lay's shadow layer is written with it, for qa
             frame = _with_provenance(frame.without_layers(), run_key=fkey)
-            sidecar = Path(save_frame(out, frame, cutout_path))
+            sidecar = Path(save_frame(out, frame, cutout_path, shadow=shadow))
             del frame
             result.frames.append(sidecar.with_suffix(".png"))
             if config.qa:

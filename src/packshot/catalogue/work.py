@@ -532,7 +532,7 @@ def _finish_frame(task: SceneTask, out: Path, job: Any, frame: Any, cutout: Any,
     import dataclasses
 
     from ..relight import relight
-    from ..render import frame_at_photo_scale, save_frame
+    from ..render import declared_shadow, frame_at_photo_scale, save_frame
 
     s = task.settings
     if s.relight:
@@ -541,6 +541,7 @@ def _finish_frame(task: SceneTask, out: Path, job: Any, frame: Any, cutout: Any,
         from ..relight import relight_with
 
         frame = relight_with(s.relight_model, frame, cutout, maps)
+    shadow = declared_shadow(frame)  # a flat-lay's shadow layer is written with it, for qa
     frame = frame.without_layers()  # nothing after relight reads the layers (as in process_photo)
     frame = frame_at_photo_scale(frame, factor)
     prov = dict(frame.provenance)
@@ -554,7 +555,7 @@ def _finish_frame(task: SceneTask, out: Path, job: Any, frame: Any, cutout: Any,
     # QA checks the frame against the cut-out it was rendered from (the see-through one
     # for glass at the photo's own size)
     reference = glass if glass is not None and factor == 1 else out / task.sku / "cutout.png"
-    sidecar = Path(save_frame(out, frame, reference))
+    sidecar = Path(save_frame(out, frame, reference, shadow=shadow))
     return sidecar.with_suffix(".png"), sidecar, {"source_kind": frame.source_kind, "size": list(frame.size)}
 
 

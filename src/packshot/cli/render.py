@@ -52,7 +52,7 @@ def expand_cutouts(inputs: list[Path], exclude: list[Path]) -> list[Path]:
             continue
         pngs = expand_inputs([p], suffixes=(".png",), exclude=exclude)
         own = [q for q in pngs if q.name == "cutout.png"]
-        out.extend(own or [q for q in pngs if not q.stem.endswith(("_alpha", "_qa_overlay"))])
+        out.extend(own or [q for q in pngs if not q.stem.endswith(("_alpha", "_qa_overlay", "_shadow"))])
     return list(dict.fromkeys(out))
 
 

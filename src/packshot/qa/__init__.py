@@ -22,7 +22,9 @@ What the checks do not judge, by design (the unmeasured share of the outline, OC
 geometry are also reported per frame in ``metrics``):
 
 * the product's base (lowest 12 % of its height), where contact shadows and floor reflections touch
-  it, is not judged for growth; nor is outline where the backdrop changes along it (a podium edge)
+  it, is not judged for growth (unless the frame declares its shadow: a flat-lay's shadows are
+  modelled and it has no reflection, so its whole outline is judged);
+  nor is outline where the backdrop changes along it (a podium edge)
   or where product and backdrop are too alike to unmix (``reliable_share`` says how much was measured);
 * OCR disagreements over print that did not change from the cut-out are OCR noise (a warning);
   tokens on lines under ``small_print_px`` can send a frame to review, never fail it;
@@ -54,8 +56,8 @@ import numpy as np
 from ..errors import EmptyProductError, InputError
 from ..provenance import record, sha256_array
 from ..registry import Registry
-from ..types import Box, CheckResult, Frame, QAReport, TextLine, alpha_bbox
-from ..render import outline_alpha, see_through_mask, see_through_share
+from ..types import Box, CheckResult, Frame, QAReport, RegionLayer, TextLine, alpha_bbox
+from ..render import declared_shadow, outline_alpha, see_through_mask, see_through_share
 from .colour import ColourResult, interior_mask, measure_colour
 from .frames import FrameInputs, check_frame_file, find_master, load_frame_inputs
 from .geometry import GeometryResult, measure_geometry
@@ -94,7 +96,8 @@ class QAConfig:
     outline_stretch_px: float = 6.0
     """Gaussian sigma (px along the outline) over which outline offsets are averaged."""
     base_share: float = 0.12
-    """Lowest share of the product's height treated as its base (contact shadow, reflection): not judged."""
+    """Lowest share of the product's height treated as its base (contact shadow, reflection): not judged
+    (on a frame that declares its shadow, a flat-lay, the base is judged too: see :func:`qa`)."""
     max_backdrop_spread: float = 0.2
     """Backdrop variation along the outline (share of product/backdrop contrast) above which it is not judged."""
     growth_review_px: float = 0.5
@@ -223,6 +226,25 @@ def _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, mast
             raise InputError("master", f"expected an H x W x 3 artwork of at least 8 x 8 px, got shape {m.shape}")
 
 
+def _shadow_crop(shadow, shape: tuple[int, int], sl: tuple[slice, slice]) -> np.ndarray | None:
+    """The crop ``sl`` of a declared shadow (an H x W array or a :class:`RegionLayer` over the frame)."""
+    if shadow is None:
+        return None
+    h, w = int(shape[0]), int(shape[1])
+    if isinstance(shadow, RegionLayer):
+        if shadow.channels != 1:
+            raise InputError("shadow", f"a shadow layer has 1 channel, got {shadow.channels}")
+        crop = shadow.window(sl[0], sl[1], (w, h))
+    else:
+        a = np.asarray(shadow, np.float32)
+        if a.shape != (h, w):
+            raise InputError("shadow", f"is {a.shape}, the frame is {(h, w)}")
+        crop = a[sl]
+    if not np.isfinite(crop).all() or crop.min(initial=0.0) < 0 or crop.max(initial=0.0) > 1:
+        raise InputError("shadow", "must be finite shares of light in [0, 1]")
+    return np.ascontiguousarray(crop, np.float32)
+
+
 def _crop_box(alpha: np.ndarray, margin: float) -> Box:
     box = alpha_bbox(alpha)
     if box is None:
@@ -258,6 +280,8 @@ class CheckContext:
     """The frame was rendered with see-through glass (:mod:`packshot.render.transmission`)."""
     see_share: float = 0.0
     """Share of the product that is see-through (0 unless ``see_through``)."""
+    shadow: np.ndarray | None = None
+    """Crop of the shadow the renderer declared (share of the backdrop's light taken away), or None."""
     _lum: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -291,9 +315,12 @@ def check_silhouette(ctx: CheckContext) -> None:
     ra, pa = ctx.reference_alpha, ctx.product_alpha
     sil = ctx.silhouette = measure_silhouette(
         ctx.frame, outline_alpha(ra) if glass else ra, outline_alpha(pa) if glass else pa, ctx.reference,
-        unmeasurable=see_through_mask(ra) if glass else None, band_px=config.edge_band_px,
+        unmeasurable=see_through_mask(ra) if glass else None, shadow=ctx.shadow, band_px=config.edge_band_px,
         ring_gaps=config.backdrop_gaps_px, min_contrast=config.min_edge_contrast,
-        stretch_px=config.outline_stretch_px, base_share=config.base_share,
+        stretch_px=config.outline_stretch_px,
+        # a declared shadow is the frame's whole ground effect (a flat-lay's: no floor reflection, its
+        # contact shadow modelled), so nothing unmodelled touches the base: it is judged like the rest
+        base_share=0.0 if ctx.shadow is not None else config.base_share,
         max_backdrop_spread=config.max_backdrop_spread)
     ctx.checks.append(CheckResult(
         "silhouette.growth", _grade(sil.max_growth_px, config.growth_review_px, config.growth_fail_px),
@@ -428,7 +455,8 @@ CHECKS.register("text", doc="PP-OCR of the master (or the cut-out) and of the fr
 
 def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray,
                     reference_alpha: np.ndarray, master: np.ndarray | None = None,
-                    config: QAConfig = QAConfig(), see_through: bool = False) -> tuple[QAReport, QADetails]:
+                    config: QAConfig = QAConfig(), see_through: bool = False,
+                    shadow: np.ndarray | RegionLayer | None = None) -> tuple[QAReport, QADetails]:
     """:func:`qa`, also returning the maps and per-token results the overlay draws. The checks run
     are those named in ``config.checks`` (names in :data:`CHECKS`), in that order."""
     _check_inputs(frame_rgb, product_alpha, reference_rgb, reference_alpha, master)
@@ -439,7 +467,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
     cx0, cy0, cx1, cy1 = crop = _crop_box(reference_alpha, config.crop_margin)
     sl = (slice(cy0, cy1), slice(cx0, cx1))
     ctx = CheckContext(frame_rgb[sl], reference_rgb[sl], reference_alpha[sl], product_alpha[sl], master, config,
-                       see_through=see_through)
+                       see_through=see_through, shadow=_shadow_crop(shadow, frame_rgb.shape[:2], sl))
     ctx.see_share = see_through_share(ctx.reference_alpha) if see_through else 0.0
     for name in config.checks:
         CHECKS.create(name)(ctx)
@@ -452,7 +480,7 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
         "silhouette": None if sil is None else {
             "iou": sil.iou, "declared_iou": sil.declared_iou, "expansion_share": sil.expansion_share,
             "max_growth_px": sil.max_growth_px, "max_shrink_px": sil.max_shrink_px,
-            "reliable_share": sil.reliable_share},
+            "reliable_share": sil.reliable_share, "shadow_modelled": ctx.shadow is not None},
         "colour": None if col is None else {
             "mean_de": col.mean_de, "p95_de": col.p95_de, "mean_shift_lab": list(col.mean_shift_lab),
             "ssim": col.ssim, "interior_px": col.interior_px,
@@ -471,6 +499,8 @@ def qa_with_details(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_
               "reference_rgb": sha256_array(reference_rgb), "reference_alpha": sha256_array(reference_alpha)}
     if master is not None:
         inputs["master"] = frozen_digest(np.asarray(master, np.float32))
+    if ctx.shadow is not None:
+        inputs["shadow"] = sha256_array(ctx.shadow)
     from ..ops.ocr import engine_info
 
     provenance = record("qa", "embedded", params=_params(config), inputs=inputs, ocr=engine_info())
@@ -531,7 +561,8 @@ def _describe(d) -> str:
 
 
 def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarray, reference_alpha: np.ndarray,
-       master: np.ndarray | None = None, config: QAConfig = QAConfig(), see_through: bool = False) -> QAReport:
+       master: np.ndarray | None = None, config: QAConfig = QAConfig(), see_through: bool = False,
+       shadow: np.ndarray | RegionLayer | None = None) -> QAReport:
     """Check one frame against its locked product (and master artwork).
 
     Parameters
@@ -551,6 +582,13 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
         The frame was rendered with see-through glass (:mod:`packshot.render.transmission`; its
         sidecar's ``provenance.transmission``): the outline is measured from outside where the glass
         shows the scene, colour on the opaque parts only, and the see-through share is recorded.
+    shadow : ndarray or RegionLayer, optional
+        The shadow the renderer drew on the backdrop around the product (the frame's declared shadow
+        layer, :func:`packshot.render.declared_shadow`; H x W, the share of the backdrop's light it
+        takes away, 0..0.95): the silhouette check unmixes the outline against the backdrop darkened
+        by it, so the shadow is not read as the product grown into it (flat-lay drop shadows). It must
+        be everything drawn on the backdrop around the product (no floor reflection): with it the base
+        is judged too.
 
     Returns
     -------
@@ -563,7 +601,8 @@ def qa(frame_rgb: np.ndarray, product_alpha: np.ndarray, reference_rgb: np.ndarr
     InputError
         Arrays of the wrong shape or size, NaNs; EmptyProductError when the reference has no product.
     """
-    return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config, see_through)[0]
+    return qa_with_details(frame_rgb, product_alpha, reference_rgb, reference_alpha, master, config, see_through,
+                           shadow)[0]
 
 
 def reference_of(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
@@ -597,4 +636,4 @@ def qa_frame(frame: Frame, master: np.ndarray | None = None, config: QAConfig = 
     """:func:`qa` of a frame in memory: its pixels and declared alpha against its own product layer
     (:func:`reference_of`), read from the frame's typed fields, never from another stage's provenance."""
     ref_rgb, ref_alpha = reference_of(frame)
-    return qa(frame.rgb, frame.product_alpha, ref_rgb, ref_alpha, master, config)
+    return qa(frame.rgb, frame.product_alpha, ref_rgb, ref_alpha, master, config, shadow=declared_shadow(frame))

@@ -2,7 +2,9 @@
 
 The sidecar names the product alpha, the cut-out and the placement matrix (cut-out px -> frame px);
 the cut-out is warped into the frame with premultiplied alpha to give the reference (the locked
-product as it should look). Master artwork is found per SKU in a folder.
+product as it should look). A flat-lay frame's sidecar also names the shadow layer the renderer
+drew (``"shadow": {"file", "box"}``, :func:`packshot.render.declared_shadow`): the silhouette check
+models it. Master artwork is found per SKU in a folder.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class FrameInputs:
     scale: int = 1
     """Frame pixels per pixel of these arrays: 1, or an integer factor for frames over
     :data:`QA_WORKING_PIXELS` (checked at a working resolution, see :func:`load_frame_inputs`)."""
+    shadow: np.ndarray | None = None
+    """The shadow the frame declares (H x W share of the backdrop's light taken away), or None."""
 
 
 QA_WORKING_PIXELS = 4096 * 4096
@@ -155,9 +159,42 @@ def load_frame_inputs(sidecar: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
         ref_rgb, ref_alpha = _reference_reduced(cut_rgb, cut_alpha, matrix, (w, h), scale)
     else:
         ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (w, h))
+    shadow = _declared_shadow(sidecar, data.get("shadow"), (w, h), scale)
     return FrameInputs(sidecar=sidecar, image=image, sku=str(data["sku"]), scene=str(data.get("scene", "")),
                        variant=str(data["variant"]), frame_rgb=frame.rgb, product_alpha=alpha,
-                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale)
+                       reference_rgb=ref_rgb, reference_alpha=ref_alpha, cutout=cut_path, scale=scale, shadow=shadow)
+
+
+def _declared_shadow(sidecar: Path, entry, size: tuple[int, int], scale: int) -> np.ndarray | None:
+    """The shadow layer a frame record declares (``"shadow": {"file", "box"}``, written by
+    :func:`packshot.render.io.save_frame`) as an H x W map at the arrays' size (block-averaged at a
+    working ``scale``), or None when it declares none."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or "file" not in entry or "box" not in entry:
+        raise InputError(sidecar, f"'shadow' must be {{'file': ..., 'box': [x0, y0, x1, y1]}}, got {entry!r}")
+    w, h = size
+    try:
+        x0, y0, x1, y1 = (int(v) for v in entry["box"])
+    except (TypeError, ValueError):
+        raise InputError(sidecar, f"shadow box must be 4 integers, got {entry['box']!r}") from None
+    if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+        raise InputError(sidecar, f"shadow box {[x0, y0, x1, y1]} is not inside the {w}x{h} frame")
+    path = sidecar.parent / str(entry["file"])
+    if not path.is_file():
+        raise InputError(path, f"shadow layer named by {sidecar} does not exist")
+    layer = load_mask(path, size=(x1 - x0, y1 - y0))
+    k = int(scale)
+    out = np.zeros((h // k, w // k), np.float32)
+    # the box on the working grid (whole k x k blocks), block-averaged like the frame
+    gx0, gy0 = (x0 // k) * k, (y0 // k) * k
+    gx1, gy1 = min(-(-x1 // k) * k, (w // k) * k), min(-(-y1 // k) * k, (h // k) * k)
+    if gx1 > gx0 and gy1 > gy0:
+        region = np.zeros((gy1 - gy0, gx1 - gx0), np.float32)
+        ry1, rx1 = min(y1, gy1), min(x1, gx1)
+        region[y0 - gy0:ry1 - gy0, x0 - gx0:rx1 - gx0] = layer[:ry1 - y0, :rx1 - x0]
+        out[gy0 // k:gy1 // k, gx0 // k:gx1 // k] = region if k == 1 else block_mean_linear(region, k)
+    return out
 
 
 _CUTOUTS: dict[tuple, tuple] = {}  # the last cut-out read: a SKU's frames are checked one after another
@@ -290,7 +327,8 @@ def check_frame_file(sidecar: Path, master_rgb: np.ndarray | None = None, config
     prov = read_record(inputs.sidecar).get("provenance") or {}
     see_through = bool((prov.get("transmission") or {}).get("applied")) if isinstance(prov, dict) else False
     report, details = qa_with_details(inputs.frame_rgb, inputs.product_alpha, inputs.reference_rgb,
-                                      inputs.reference_alpha, master_rgb, config, see_through=see_through)
+                                      inputs.reference_alpha, master_rgb, config, see_through=see_through,
+                                      shadow=inputs.shadow)
     if inputs.scale > 1:
         import dataclasses
 

@@ -16,6 +16,11 @@ stage is allowed. Then one defect is planted in the finished frame:
 ``colour``
     the product's colours shifted in CIELAB so that the mean deltaE2000 against the untouched frame is 4.
 
+``shadow-growth`` (flat-lay frames, :data:`FLATLAY_DEFECTS`)
+    the side of the product its drop shadow falls beyond (a band 15 % deep across the product, like
+    the cap's, on the side away from the key, seen from above) grown by 5 % about its centre, drawn
+    over the shadow: the growth qa must still see while it models the shadow the renderer declared.
+
 ``untouched`` plants nothing: a correct qa stage passes it.
 
 Everything is deterministic in (kind, seed, defect).
@@ -36,6 +41,11 @@ from .frames import warp_premultiplied
 
 DEFECTS = ("untouched", "digit", "word-removed", "word-invented", "logo-bend", "cap-growth", "colour")
 """Every planted defect, ``untouched`` first."""
+FLATLAY_DEFECTS = DEFECTS + ("shadow-growth",)
+"""The defects planted on flat-lay frames: every one above, and growth on the shadow side."""
+SHADOW_SIDE_SHARE = 0.15
+"""Depth of the shadow-side band grown by ``shadow-growth``, as a share of the product's extent
+across that side (the cap's share is 0.10-0.16)."""
 
 _INVENTED_WORDS = ("Plus", "Extra", "Organic", "Max", "Fresh", "Forte")
 # Share of the product height that is the cap (lid, can rim); capless kinds use their top region.
@@ -76,6 +86,9 @@ class Case:
     cutout_alpha: np.ndarray
     matrix: np.ndarray
     notes: str = ""
+    shadow: np.ndarray | None = None
+    """The shadow the frame declares (H x W share of the backdrop's light taken away; flat-lay
+    frames of the ``pipeline`` engine, :func:`packshot.render.declared_shadow`), else None."""
 
 
 def base_label(seed: int) -> tuple[str, str, str]:
@@ -178,23 +191,48 @@ def _maps_from_alpha(alpha: np.ndarray):
                        palette=(), text=(), flags=())
 
 
-def _pipeline_frame(cut_rgb: np.ndarray, cut_alpha: np.ndarray, size: int, rng: np.random.Generator
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Render and relight the cut-out with the real stages: (frame, product alpha, matrix, preset)."""
+@dataclass(frozen=True)
+class PipelineFrame:
+    """A frame rendered and relit by the real stages (see :func:`_pipeline_frame`)."""
+
+    rgb: np.ndarray
+    product_alpha: np.ndarray
+    matrix: np.ndarray
+    preset: str
+    shadow: np.ndarray | None
+    """The declared shadow (frame-sized), None for a front view."""
+    shadow_direction: tuple[float, float] | None
+    """Unit (x, y) image direction the drop shadow falls in, away from the key (flat-lays), else None."""
+
+
+def _pipeline_frame(cut_rgb: np.ndarray, cut_alpha: np.ndarray, size: int, rng: np.random.Generator,
+                    preset: str | None = None, preset_light: bool = False) -> PipelineFrame:
+    """Render and relight the cut-out with the real stages on a random preset and light (``preset``:
+    that preset; ``preset_light``: the preset's own key, not one drawn from ``rng``)."""
     from ..condition import condition, parse_brief
     from ..relight import relight
-    from ..render import render
+    from ..render import declared_shadow, light_vector, render
     from ..types import Cutout
 
-    preset = PIPELINE_PRESETS[int(rng.integers(len(PIPELINE_PRESETS)))]
+    drawn = PIPELINE_PRESETS[int(rng.integers(len(PIPELINE_PRESETS)))]
+    preset = preset or drawn
     lighting = {"azimuth": float(rng.uniform(0, 180)), "elevation": float(rng.uniform(15, 60)),
                 "kelvin": float(rng.uniform(3200, 7500))}
-    brief = parse_brief({"scenes": [{"name": "s", "preset": preset, "sizes": [f"{size}x{size}"],
-                                     "lighting": lighting}]})
+    scene = {"name": "s", "preset": preset, "sizes": [f"{size}x{size}"]}
+    if not preset_light:
+        scene["lighting"] = lighting
+    brief = parse_brief({"scenes": [scene]})
     cutout = Cutout(rgb=cut_rgb, alpha=cut_alpha, image=cut_rgb, bbox=alpha_bbox(cut_alpha), confidence=1.0)
     (spec,) = condition(brief, cutout, None, "sku")
     frame = relight(render(spec, cutout), cutout, _maps_from_alpha(cut_alpha))
-    return frame.rgb, frame.product_alpha, np.asarray(frame.provenance["render"]["matrix"], np.float64), preset
+    layer = declared_shadow(frame)
+    shadow = direction = None
+    if layer is not None:
+        shadow = layer.window(slice(0, size), slice(0, size), (size, size))
+        lx, ly = light_vector(frame.light)
+        direction = (-lx, -ly)
+    return PipelineFrame(frame.rgb, frame.product_alpha, np.asarray(frame.provenance["render"]["matrix"], np.float64),
+                         preset, shadow, direction)
 
 
 CAP_GROWTH = 1.05
@@ -245,7 +283,7 @@ def _image_defect(frame: np.ndarray, defect: str, ref_alpha: np.ndarray, brand_b
 
 
 def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, relight: bool = True,
-              engine: str = "stand-in") -> Case:
+              engine: str = "stand-in", preset: str | None = None, preset_light: bool = False) -> Case:
     """Build one frame of a generated product with ``defect`` planted (see :data:`DEFECTS`).
 
     Parameters
@@ -258,11 +296,17 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     engine : "stand-in" (a flat studio sweep and the stand-in relight, fast) or "pipeline" (the real
         condition -> render -> relight stages on a random preset and light: shadows, reflections,
         bounded shading, light wrap, grain).
+    preset : the ``pipeline`` engine's preset (default: drawn from :data:`PIPELINE_PRESETS` by the seed).
+        ``shadow-growth`` needs a flat-lay one.
+    preset_light : light the ``pipeline`` frame with the preset's own key (a flat-lay's: from the top left)
+        instead of one drawn by the seed.
     """
-    if defect not in DEFECTS:
-        raise ValueError(f"defect must be one of {DEFECTS}, got {defect!r}")
+    if defect not in FLATLAY_DEFECTS:
+        raise ValueError(f"defect must be one of {FLATLAY_DEFECTS}, got {defect!r}")
     if engine not in ("stand-in", "pipeline"):
         raise ValueError(f"engine must be 'stand-in' or 'pipeline', got {engine!r}")
+    if preset is not None and engine != "pipeline":
+        raise ValueError("a preset is drawn by the 'pipeline' engine only")
     rng = np.random.default_rng([seed, 101])
     label = base_label(seed)
     cut_rgb, cut_alpha, sample = cutout_of(kind, seed, label, size)
@@ -274,16 +318,19 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     backdrop = _backdrop((size, size), _BACKDROPS[int(rng.integers(len(_BACKDROPS)))], ref_alpha, rng)
     light_seed = int(rng.integers(1 << 30))
 
-    drng = np.random.default_rng([seed, 202, DEFECTS.index(defect)])
+    drng = np.random.default_rng([seed, 202, FLATLAY_DEFECTS.index(defect)])
     frame_label, notes = _label_defect(label, defect, drng)
 
     f_rgb, f_alpha = cut_rgb, cut_alpha
     if frame_label != label:
         f_rgb, f_alpha, _ = cutout_of(kind, seed, frame_label, size)
+    shadow = shadow_direction = None
     if engine == "pipeline":
-        frame, prod_alpha, matrix, preset = _pipeline_frame(f_rgb, f_alpha, size, np.random.default_rng([seed, 303]))
+        pf = _pipeline_frame(f_rgb, f_alpha, size, np.random.default_rng([seed, 303]), preset, preset_light)
+        frame, prod_alpha, matrix, shadow, shadow_direction = (pf.rgb, pf.product_alpha, pf.matrix, pf.shadow,
+                                                               pf.shadow_direction)
         ref_rgb, ref_alpha = warp_premultiplied(cut_rgb, cut_alpha, matrix, (size, size))
-        notes = f"{preset}; {notes}" if notes else preset
+        notes = f"{pf.preset}; {notes}" if notes else pf.preset
     else:
         prod_rgb, prod_alpha = warp_premultiplied(f_rgb, f_alpha, matrix, (size, size))
         frame = prod_rgb * prod_alpha[..., None] + backdrop * (1 - prod_alpha[..., None])
@@ -296,15 +343,20 @@ def make_case(kind: str, seed: int, defect: str = "untouched", size: int = 512, 
     cap_h = (box[3] - box[1]) * _CAP_SHARE[kind]
     cap_box = (box[0], box[1], box[2], int(np.ceil(box[1] + cap_h)))
 
-    frame, planted = _image_defect(frame, defect, ref_alpha, lambda: brand_text_box(sample, label, matrix),
-                                   cap_box, drng)
+    if defect == "shadow-growth":
+        if shadow_direction is None:
+            raise ValueError("shadow-growth is planted on flat-lay frames (engine 'pipeline', a flatlay-* preset)")
+        frame, planted = _grow_shadow_side(frame, ref_alpha, shadow_direction)
+    else:
+        frame, planted = _image_defect(frame, defect, ref_alpha, lambda: brand_text_box(sample, label, matrix),
+                                       cap_box, drng)
     if planted:
         notes = f"{notes}; {planted}" if notes else planted
 
     return Case(frame_rgb=frame.astype(np.float32), product_alpha=prod_alpha, reference_rgb=ref_rgb,
                 reference_alpha=ref_alpha, master=sample.artwork, kind=kind, seed=seed, defect=defect,
                 label_lines=label, label_box=label_box, cap_box=cap_box, cutout_rgb=cut_rgb,
-                cutout_alpha=cut_alpha, matrix=matrix, notes=notes)
+                cutout_alpha=cut_alpha, matrix=matrix, notes=notes, shadow=shadow)
 
 
 def brand_text_box(sample, label: tuple[str, ...], matrix: np.ndarray) -> Box:
@@ -350,14 +402,39 @@ def _bend_logo(frame: np.ndarray, alpha: np.ndarray, brand_box: Box, rng: np.ran
     return np.clip(bent, 0, 1), f"brand text {width}px wide bent by {amp:+.2f}px"
 
 
+def _grow_shadow_side(frame: np.ndarray, alpha: np.ndarray, direction: tuple[float, float]
+                      ) -> tuple[np.ndarray, str]:
+    """Grow the product's shadow side (the :data:`SHADOW_SIDE_SHARE` of it farthest along ``direction``,
+    the way its drop shadow falls) by :data:`CAP_GROWTH` about its centre, drawn over the shadow."""
+    dx, dy = float(direction[0]), float(direction[1])
+    x0, y0, x1, y1 = alpha_bbox(alpha)
+    # the side the shadow mostly falls beyond (its direction snapped to the nearer axis), a band
+    # across the whole product like the cap's
+    if abs(dx) >= abs(dy):
+        depth = int(np.ceil(SHADOW_SIDE_SHARE * (x1 - x0)))
+        band, side = ((x1 - depth, y0, x1, y1), "right") if dx > 0 else ((x0, y0, x0 + depth, y1), "left")
+    else:
+        depth = int(np.ceil(SHADOW_SIDE_SHARE * (y1 - y0)))
+        band, side = ((x0, y1 - depth, x1, y1), "bottom") if dy > 0 else ((x0, y0, x1, y0 + depth), "top")
+    out, note = _grow_region(frame, alpha, band, CAP_GROWTH)
+    return out, f"shadow side {side} (shadow direction {dx:+.2f}, {dy:+.2f}): {note}"
+
+
 def _grow_region(frame: np.ndarray, alpha: np.ndarray, region: Box, factor: float) -> tuple[np.ndarray, str]:
     """Scale the product pixels inside ``region`` by ``factor`` about their centroid and paint them over the frame."""
+    x0, y0, x1, y1 = region
+    box = np.zeros(alpha.shape, bool)
+    box[y0:y1, x0:x1] = True
+    out, note = _grow_mask(frame, alpha, box, factor)
+    return out, f"region {region} {note}"
+
+
+def _grow_mask(frame: np.ndarray, alpha: np.ndarray, mask: np.ndarray, factor: float) -> tuple[np.ndarray, str]:
+    """Scale the product pixels inside ``mask`` by ``factor`` about their centroid and paint them over the frame."""
     import cv2
 
     h, w = alpha.shape
-    x0, y0, x1, y1 = region
-    layer_a = np.zeros_like(alpha)
-    layer_a[y0:y1, x0:x1] = alpha[y0:y1, x0:x1]
+    layer_a = np.where(mask, alpha, 0.0).astype(alpha.dtype)
     ys, xs = np.nonzero(layer_a > 0.5)
     cx, cy = float(xs.mean()), float(ys.mean())
     m = np.array([[factor, 0, cx * (1 - factor)], [0, factor, cy * (1 - factor)]], np.float64)
@@ -365,7 +442,7 @@ def _grow_region(frame: np.ndarray, alpha: np.ndarray, region: Box, factor: floa
     grown = cv2.warpAffine(pre, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     ga = np.clip(grown[..., 3:4], 0, 1)
     out = grown[..., :3] + frame * (1 - ga)
-    return np.clip(out, 0, 1), f"region {region} scaled x{factor} about ({cx:.0f}, {cy:.0f})"
+    return np.clip(out, 0, 1), f"scaled x{factor} about ({cx:.0f}, {cy:.0f})"
 
 
 def _shift_colour(frame: np.ndarray, alpha: np.ndarray, target: float, rng: np.random.Generator
@@ -402,5 +479,6 @@ def with_defect(case: Case, defect: str, engine: str = "stand-in") -> Case:
     return make_case(case.kind, case.seed, defect, size=case.frame_rgb.shape[0], engine=engine)
 
 
-__all__ = ["DEFECTS", "Case", "make_case", "base_label", "cutout_of", "warp_premultiplied", "brand_text_box",
+__all__ = ["DEFECTS", "FLATLAY_DEFECTS", "Case",
+           "make_case", "base_label", "cutout_of", "warp_premultiplied", "brand_text_box",
            "stand_in_relight", "with_defect"]

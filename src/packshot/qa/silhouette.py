@@ -10,6 +10,15 @@ The coverage in excess of the locked alpha, summed across the band along each ou
 the local outward offset of the outline in pixels: a cap grown by 5 % moves its outline ~1-3 px
 outward along its whole length, while grain and light wrap average out. Backdrop rings at two
 distances catch both thin and wide growth.
+
+A shadow the renderer declares (``shadow``: the share of the backdrop's light it takes away, the
+frame's shadow layer) is modelled, not guessed: the backdrop is sampled on the rings with the shadow
+divided out, and each band pixel is unmixed against that backdrop darkened by the shadow *at that
+pixel* (``B(p) = B_ring / T_ring * T(p)``, ``T = 1 - shadow``). A drop shadow that deepens toward the
+product's edge (a flat-lay's) is then background, as it is, where before it read as the product grown
+into it; a product pixel drawn over the shadow still differs from the shadowed backdrop and counts.
+Where the shadowed backdrop is as dark as the product's edge the pixel has no contrast and is not
+measured (it shows in ``reliable_share``), never guessed to be either.
 """
 
 from __future__ import annotations
@@ -138,6 +147,9 @@ COVERAGE_RANGE = (-0.5, 1.5)
 """Unmixed coverage is kept in this range (not 0..1) so that grain averages out instead of biasing sums."""
 MEASURED_STRETCH_SHARE = 0.5
 """A stretch of outline counts only where at least this share of it was measured."""
+MIN_TRANSMITTANCE = 0.05
+"""A declared shadow is taken to leave at least this share of the backdrop's light (relight's
+``MAX_OCCLUSION`` 0.95), so dividing it out never divides by zero."""
 
 
 def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray,
@@ -163,12 +175,13 @@ def _product_colour(enc: np.ndarray, ref: np.ndarray, locked: np.ndarray, locked
 def _unmix(enc: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_px: float,
            ring_gaps: tuple[float, ...], min_contrast: float, max_backdrop_spread: float,
            unmeasurable: np.ndarray | None, d_in: np.ndarray, d_out: np.ndarray,
-           product_colour: Callable[[tuple[np.ndarray, np.ndarray]], np.ndarray]
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           product_colour: Callable[[tuple[np.ndarray, np.ndarray]], np.ndarray],
+           transmittance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Product coverage of the band pixels, unmixed between the product colour ``F`` and the backdrop
     sampled on rings beyond the outline; returns (coverage, contrast used, measured mask). ``d_in`` and
     ``d_out``: distances to the outside and to the inside of ``locked``; ``product_colour(at)``: ``F``
-    at the pixels ``at``.
+    at the pixels ``at``; ``transmittance``: the share of the backdrop's light a declared shadow leaves
+    (None: no shadow declared), divided out on the rings and applied again at each pixel.
 
     Only the pixels that can be in a band (``band_px`` inside the outline, the farthest gap outside it)
     are unmixed: every other pixel keeps the locked alpha, unmeasured."""
@@ -182,20 +195,29 @@ def _unmix(enc: np.ndarray, locked: np.ndarray, locked_alpha: np.ndarray, band_p
     F = product_colour(at)
     srgb_F = linear_to_srgb(F)  # the product colour is the same for every ring
     unmeasurable_at = None if unmeasurable is None else unmeasurable[at]
+    # the backdrop as it would be without the declared shadow (sampled there), and the shadow at each band pixel
+    if transmittance is None:
+        backdrop, t_at = enc, None
+    else:
+        t = np.clip(np.asarray(transmittance, np.float32), MIN_TRANSMITTANCE, 1.0)
+        backdrop, t_at = enc / t[..., None], t[at][:, None]
     near_contrast = None
     for gap in ring_gaps:
         outer_ring = (~locked) & (d_out > gap) & (d_out <= gap + OUTER_RING_WIDTH)
         if outer_ring.sum() < MIN_RING_PIXELS:
             continue
         nearest = _nearest(outer_ring)
-        B = _ring_colour(enc, outer_ring, RING_SMOOTH_SIGMA, nearest, at=at)
+        B = _ring_colour(backdrop, outer_ring, RING_SMOOTH_SIGMA, nearest, at=at)
+        if t_at is not None:
+            B = B * t_at
         diff = F - B
         est = np.einsum("nc,nc->n", enc_at - B, diff) / np.maximum(np.einsum("nc,nc->n", diff, diff), 1e-8)
         contrast = np.linalg.norm(srgb_F - linear_to_srgb(B), axis=1)
         # unmixing needs one backdrop colour: where the backdrop changes along the ring (a podium's edge
         # behind the product, a horizon) the nearest ring colour may be the wrong one, so do not judge there
         srgb_ring = np.zeros(enc.shape, np.float32)
-        srgb_ring[outer_ring] = linear_to_srgb(enc[outer_ring])
+        srgb_ring[outer_ring] = linear_to_srgb(enc[outer_ring] if t_at is None
+                                               else np.clip(backdrop[outer_ring], 0.0, 1.0))
         spread = _ring_spread(srgb_ring, outer_ring, RING_SPREAD_SIGMA, nearest, at=at, masked=True)
         uniform = spread <= max_backdrop_spread * contrast
         band = (d_out_at <= gap) & (contrast >= min_contrast) & uniform
@@ -252,7 +274,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
                        reference_rgb: np.ndarray,
                        band_px: float = 3.0, ring_gaps: tuple[float, ...] = (3.0, 8.0), min_contrast: float = 0.08,
                        stretch_px: float = 6.0, base_share: float = 0.12,
-                       max_backdrop_spread: float = 0.2, unmeasurable: np.ndarray | None = None) -> SilhouetteResult:
+                       max_backdrop_spread: float = 0.2, unmeasurable: np.ndarray | None = None,
+                       shadow: np.ndarray | None = None) -> SilhouetteResult:
     """Measure the product's outline in ``frame_rgb`` against ``locked_alpha``.
 
     Parameters
@@ -273,6 +296,9 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
         product/backdrop contrast for a pixel to be unmixed (one backdrop colour is assumed).
     unmeasurable : bool H x W, optional: pixels never unmixed (see-through glass inside the outline shows
         the scene behind it, not the product's colour).
+    shadow : float32 H x W, optional: the shadow the renderer drew on the backdrop around the product, as
+        the share of the backdrop's light it takes away (0..0.95; the frame's shadow layer): modelled when
+        unmixing (see the module's notes). None: the backdrop is taken as it is sampled on the rings.
     """
     from scipy import ndimage
 
@@ -287,7 +313,8 @@ def measure_silhouette(frame_rgb: np.ndarray, locked_alpha: np.ndarray, declared
     coverage, best_contrast, measured = _unmix(
         enc, locked, locked_alpha, band_px, ring_gaps, min_contrast, max_backdrop_spread, unmeasurable, d_in, d_out,
         lambda at: _product_colour(enc, ref, locked, locked_alpha, band_px, d_in,
-                                   (nearest_locked[0], nearest_locked[1]), at))
+                                   (nearest_locked[0], nearest_locked[1]), at),
+        None if shadow is None else 1.0 - np.asarray(shadow, np.float32))
     del nearest_locked
     # Outside the locked outline any coverage is growth; inside it, missing coverage is shrinkage. They are
     # summed apart because shading that darkens toward a cylinder's edge reads as "more than full" inside.

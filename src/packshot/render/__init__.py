@@ -43,7 +43,7 @@ from ..types import Cutout, Frame, FrameLayers, PlateMatch, ProductMaps, RegionL
 from .compose import PlacedProduct, composite, place_product
 from .geometry import NEUTRAL_KELVIN, light_tint
 from .pose import settle_cutout
-from .flatlay import light_vector
+from .flatlay import declared_shadow, light_vector
 from .transmission import outline_alpha, see_through_cutout, see_through_mask, see_through_share
 from .io import (alpha_path, find_sidecars, frame_paths, frame_stem, is_byproduct_image, load_frame, read_sidecar,
                  save_frame)
@@ -254,4 +254,5 @@ __all__ = ["frame_at_photo_scale", "render", "render_many", "RENDERERS", "BACKEN
            "place_product", "PlacedProduct", "NEUTRAL_KELVIN", "light_tint", "alpha_path", "find_sidecars",
            "frame_paths", "frame_stem", "is_byproduct_image", "load_frame", "read_sidecar", "save_frame",
            "DiffusionSettings", "ModelLoadError", "pick_device", "folder_digest", "settle_cutout", "outline_alpha",
-           "see_through_cutout", "see_through_mask", "see_through_share", "light_vector"]
+           "see_through_cutout", "see_through_mask", "see_through_share", "light_vector",
+           "declared_shadow"]

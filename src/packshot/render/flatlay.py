@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..imaging import srgb_to_linear
-from ..types import Light, SceneSpec
+from ..types import Light, RegionLayer, SceneSpec
 from .compose import PlacedProduct
 from .geometry import light_tint
 from .textures import TILE, make_texture
@@ -75,4 +75,28 @@ def flatlay_background(spec: SceneSpec, product: PlacedProduct) -> tuple[np.ndar
     return background, info
 
 
-__all__ = ["flatlay_background", "light_vector", "TILE_SPAN"]
+def is_top_down(spec: SceneSpec) -> bool:
+    """Whether ``spec`` is a flat-lay (top-down) scene."""
+    return spec.backdrop.get("view", "front") == "top-down"
+
+
+def declared_shadow(frame) -> RegionLayer | None:
+    """The shadow a frame declares for qa (its :class:`~packshot.types.FrameLayers` ``shadow``: the share
+    of the backdrop's light taken away), or None.
+
+    A flat-lay's shadows (relight's offset drop shadow and contact occlusion all round) lie right beside
+    the product's outline, in the band qa's silhouette check unmixes, so a flat-lay frame declares them
+    (in memory, and written beside the frame by :func:`packshot.render.io.save_frame`): qa models them
+    instead of reading a dark shadow as the outline grown. A front view's shadows lie under its base,
+    which that check does not judge: they are not declared (nothing changes for those frames). Nor is
+    the shadow of a frame a relight model repainted after it was drawn (its provenance keeps the
+    bounded relight as ``relight_embedded``): the pixels need no longer show that shadow."""
+    layers = getattr(frame, "layers", None)
+    if layers is None or layers.shadow is None or not is_top_down(frame.spec):
+        return None
+    if "relight_embedded" in (frame.provenance or {}):
+        return None
+    return layers.shadow
+
+
+__all__ = ["flatlay_background", "light_vector", "TILE_SPAN", "declared_shadow", "is_top_down"]

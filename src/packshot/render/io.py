@@ -14,6 +14,11 @@ The sidecar JSON (the frame record: schema, versions, read / write / detect in
      "outputs": {"<variant>.png": {"sha256", "size"},   # what was written (packshot.integrity):
                  "<variant>_alpha.png": {...}}}         # a resumed run trusts a frame only if these match
 
+A flat-lay frame also declares its shadow layer (:func:`packshot.render.declared_shadow`), which qa
+models when it finds the product's outline: ``"shadow": {"file": "<variant>_shadow.png", "box": [x0, y0,
+x1, y1]}``, an 8-bit grey PNG over ``box`` of the share of the backdrop's light the shadow takes away
+(0..255 = 0..1; 0 outside the box), listed in ``outputs`` too.
+
 PNG bytes depend only on the pixels (no timestamps), so the same inputs and seed give the same
 files. Writes are atomic.
 """
@@ -31,7 +36,7 @@ from ..framerecord import (NOT_FRAME_JSON, RECORD_VERSION, REQUIRED_KEYS, classi
                            read_record, write_record)
 from ..imaging import atomic_write_bytes, encode_png, float_to_uint8, linear_to_srgb8, load_image, load_mask
 from ..integrity import record_outputs
-from ..types import Frame, Light, Placement, SceneSpec
+from ..types import Frame, Light, Placement, RegionLayer, SceneSpec
 
 SIDECAR_VERSION = RECORD_VERSION  # the frame record's schema: packshot.framerecord
 
@@ -50,6 +55,12 @@ def frame_paths(out_dir: str | Path, frame_or_spec: Frame | SceneSpec) -> tuple[
     folder = Path(out_dir) / spec.sku / spec.scene
     stem = frame_stem(spec)
     return folder / f"{stem}.png", folder / f"{stem}.json"
+
+
+def shadow_path(png_path: str | Path) -> Path:
+    """The declared-shadow PNG written beside a flat-lay frame's PNG."""
+    p = Path(png_path)
+    return p.with_name(f"{p.stem}_shadow.png")
 
 
 def alpha_path(png_path: str | Path) -> Path:
@@ -121,7 +132,8 @@ def _alpha_png(alpha: np.ndarray) -> bytes:
     return encode_png(a8, "L")
 
 
-def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None) -> Path:
+def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None = None,
+               shadow: RegionLayer | None = None) -> Path:
     """Write a frame, its product alpha and its sidecar; returns the sidecar's path.
 
     Parameters
@@ -132,13 +144,27 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
     cutout_path : path, optional
         The cut-out RGBA PNG the frame was built from (recorded relative to the sidecar when
         it lies under the same root, else absolute).
+    shadow : RegionLayer, optional
+        The shadow the frame declares (:func:`packshot.render.declared_shadow`), taken before its layers
+        were let go; default: the frame's own declared shadow (None for a frame without layers).
     """
     png, sidecar_path = frame_paths(out_dir, frame)
     paths = {"png": png, "json": sidecar_path, "alpha": alpha_path(png)}
     png.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(png, encode_frame_png(frame.rgb))
     atomic_write_bytes(paths["alpha"], _alpha_png(frame.product_alpha))
-    outputs = record_outputs([png, paths["alpha"]], png.parent)
+    written = [png, paths["alpha"]]
+    shadow_entry = None
+    from .flatlay import declared_shadow
+
+    if shadow is None:
+        shadow = declared_shadow(frame)
+    if shadow is not None:
+        spath = shadow_path(png)
+        atomic_write_bytes(spath, _alpha_png(shadow.data))
+        written.append(spath)
+        shadow_entry = {"file": spath.name, "box": [int(v) for v in shadow.box]}
+    outputs = record_outputs(written, png.parent)
     cut = None
     if cutout_path is not None:
         cp = Path(cutout_path).resolve()
@@ -166,6 +192,8 @@ def save_frame(out_dir: str | Path, frame: Frame, cutout_path: str | Path | None
         "provenance": _jsonable(dict(frame.provenance)),
         "outputs": outputs,
     }
+    if shadow_entry is not None:
+        sidecar["shadow"] = shadow_entry
     write_record(paths["json"], sidecar)
     return paths["json"]
 
@@ -176,7 +204,7 @@ def read_sidecar(json_path: str | Path) -> dict[str, Any]:
 
 
 SIDECAR_KEYS = REQUIRED_KEYS
-BYPRODUCT_SUFFIXES = ("_alpha", "_mask", "_qa_overlay", "_matte")
+BYPRODUCT_SUFFIXES = ("_alpha", "_mask", "_qa_overlay", "_matte", "_shadow")
 """Stems ending so are masks and overlays, never product images."""
 classify_json = classify
 """What a ``.json`` file in a frame folder is (see :func:`packshot.framerecord.classify`)."""
