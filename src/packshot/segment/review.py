@@ -85,7 +85,8 @@ def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, 
     prompted : the cut-out came from a user's prompt: the second estimate (GrabCut from the
         photo's border, blind to the prompt) does not vote.
     fill_frame : when an unprompted cut-out of a photo without a studio backdrop fails the gate
-        (for another reason than the product being cut by the photo's edge),
+        (for another reason than the product being cut by the photo's edge, or separate objects
+        spread over the photo),
         try :func:`fill_frame_candidate` (the product fills the frame, the border is a band of
         desk): it replaces the cut-out only when it passes the gate's checks (fragments, sides,
         label text; not the second estimate, which is the same method from a wider border), is
@@ -99,8 +100,11 @@ def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, 
         # not when the gate found the product cut by the photo's edge: it runs on out of the
         # frame (a reshoot), and a candidate inset from the edge could not show it
         cut_by_edge = any("cut by the" in r for r in report.reasons)
+        # nor when it found separate objects spread over the photo: they are not one product
+        # filling the frame, and GrabCut from the whole photo takes in the desk they lie on
+        apart = any("separate objects" in r for r in report.reasons)
         if (not report.passed and fill_frame and not prompted and not cutout.is_empty
-                and "studio-backdrop" not in cutout.flags and not cut_by_edge):
+                and "studio-backdrop" not in cutout.flags and not cut_by_edge and not apart):
             cand = fill_frame_candidate(cutout)
             if cand is not None:
                 # The gate's second estimate is GrabCut from a wider (4 %) border: the same method,
