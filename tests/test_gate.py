@@ -290,3 +290,75 @@ def test_real_scattered_desk_objects_stop_and_a_real_bottle_set_passes(photos_di
     review = review_cutout(segment(load_image(photos_dir / "images" / "cg_153_opaque_bottles.jpg")))
     assert review.gate.passed, review.gate.reasons
     assert 0 < review.gate.metrics["apart"] <= 0.5
+
+
+# ------------------------------------------------------------------ a strip of desk at the photo's edge
+def _desk_scene(gap_rows, seed=0):
+    """A yellow card on a grained wood desk ending ``gap_rows`` above the photo's bottom (0: cut by
+    it); the desk under the card's end is lit brighter than beside it. Returns (image, card mask)."""
+    from packshot.imaging import srgb_to_linear
+
+    rng = np.random.default_rng(seed)
+    h, w = 300, 240
+    grain = 0.04 * np.sin(np.linspace(0, 40, w))[None, :] + 0.02 * rng.standard_normal((h, w))
+    desk = np.stack([0.63 + grain, 0.50 + grain, 0.38 + grain], -1)
+    desk[:, 60:180] += 0.05  # a lighter patch of desk under the card
+    card = np.zeros((h, w), bool)
+    card[20:h - gap_rows, 60:180] = True
+    img = np.where(card[..., None], np.array([0.87, 0.89, 0.19]) + 0.01 * rng.standard_normal((h, w, 3)), desk)
+    return srgb_to_linear(np.clip(img, 0, 1).astype(np.float32)), card
+
+
+def test_a_strip_of_desk_below_the_product_is_taken_out_and_the_cut_out_passes():
+    from packshot.segment.review import trim_edge_strip
+
+    image, card = _desk_scene(gap_rows=4)
+    taken = card.copy()
+    taken[-4:, 60:180] = True  # the first cut-out took in the desk strip below the card
+    first = _cut(image, taken)
+    report, _ = gate_cutout(first, NO_TEXT)
+    assert any("cut by the bottom edge" in r for r in report.reasons), report.reasons
+    trimmed = trim_edge_strip(first, ("bottom",))
+    assert trimmed is not None
+    assert np.array_equal(trimmed.alpha > 0.5, card)
+    report, _ = gate_cutout(trimmed, NO_TEXT)
+    assert report.passed, report.reasons
+
+
+def test_a_product_really_cut_by_the_edge_is_not_trimmed():
+    from packshot.segment.review import trim_edge_strip
+
+    image, card = _desk_scene(gap_rows=0)
+    assert trim_edge_strip(_cut(image, card), ("bottom",)) is None
+    # a strip deeper than EDGE_STRIP_DEPTH (2 % of the photo) is not a thin strip
+    image, card = _desk_scene(gap_rows=30)
+    taken = card.copy()
+    taken[-30:, 60:180] = True
+    assert trim_edge_strip(_cut(image, taken), ("bottom",)) is None
+
+
+def _reduced(photos_dir, photo_id, crop_top=0.0, long_side=1000):
+    from packshot.imaging import shrink_to_long_side
+
+    image = load_image(photos_dir / "images" / f"{photo_id}.jpg").rgb
+    image = image[int(round(crop_top * image.shape[0])):]
+    return shrink_to_long_side(np.ascontiguousarray(image), long_side)
+
+
+@pytest.mark.slow
+def test_real_card_ending_above_the_bottom_edge_is_rendered_upright(photos_dir):
+    # apc15_stanley_screwdrivers: the card ends a few pixels above the photo's bottom; the first
+    # cut-out took in the desk strip below it ("cut by the bottom edge")
+    review = review_cutout(segment(_reduced(photos_dir, "apc15_stanley_screwdrivers")))
+    assert review.gate.passed, review.gate.reasons
+    assert review.gate.metrics["edge_strip"] == ["bottom"]
+    assert "cut by the bottom edge" in review.gate.metrics["first_attempt"]["reasons"][0]
+    assert review.orientation.turn == 180
+
+
+@pytest.mark.slow
+def test_real_product_cropped_by_the_top_edge_still_stops(photos_dir):
+    # apc15_elmers_glue with the top 4 % of the photo cropped off: the bottle runs out of the frame
+    review = review_cutout(segment(_reduced(photos_dir, "apc15_elmers_glue", crop_top=0.04)))
+    assert not review.gate.passed
+    assert any("cut by the top edge" in r for r in review.gate.reasons), review.gate.reasons
