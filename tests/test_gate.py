@@ -362,3 +362,52 @@ def test_real_product_cropped_by_the_top_edge_still_stops(photos_dir):
     review = review_cutout(segment(_reduced(photos_dir, "apc15_elmers_glue", crop_top=0.04)))
     assert not review.gate.passed
     assert any("cut by the top edge" in r for r in review.gate.reasons), review.gate.reasons
+
+
+# ------------------------------------------------------------------ part of the product left out
+def _bag_on_white(shadow=False):
+    """A grey bag with a black lining on a white paper backdrop (sRGB values), optionally with a
+    soft grey shadow beside it. Returns (linear image, bag mask, lining mask)."""
+    import cv2
+
+    from packshot.imaging import srgb_to_linear
+
+    h, w = 240, 320
+    img = np.full((h, w, 3), 0.99, np.float32)
+    bag = np.zeros((h, w), np.uint8)
+    cv2.ellipse(bag, (160, 120), (110, 80), 0, 0, 360, 1, -1)
+    lining = np.zeros((h, w), np.uint8)
+    cv2.ellipse(lining, (160, 110), (55, 45), 0, 0, 360, 1, -1)
+    if shadow:  # a soft shadow on the paper, darkening by up to 0.18 a channel
+        sh = np.zeros((h, w), np.float32)
+        cv2.ellipse(sh, (175, 190), (120, 35), 0, 0, 360, 1.0, -1)
+        img -= 0.18 * cv2.GaussianBlur(sh, (0, 0), 8)[..., None]
+    rng = np.random.default_rng(1)
+    img[bag > 0] = 0.62 + 0.03 * rng.standard_normal((int(bag.sum()), 1))
+    img[lining > 0] = 0.08
+    return srgb_to_linear(np.clip(img, 0, 1)), bag.astype(bool), lining.astype(bool)
+
+
+def test_a_cut_out_that_drops_the_grey_outside_of_a_bag_on_white_fails():
+    image, bag, lining = _bag_on_white()
+    report, _ = gate_cutout(_cut(image, lining), NO_TEXT)
+    assert any("left out" in r for r in report.reasons), report.reasons
+    assert report.metrics["left_out_share"] > 1.0
+    report, _ = gate_cutout(_cut(image, bag), NO_TEXT)
+    assert not any("left out" in r for r in report.reasons), report.reasons
+    assert report.metrics["left_out_share"] == 0.0
+
+
+def test_a_soft_shadow_left_out_is_not_part_of_the_product():
+    image, bag, _ = _bag_on_white(shadow=True)
+    report, _ = gate_cutout(_cut(image, bag), NO_TEXT)
+    assert not any("left out" in r for r in report.reasons), report.reasons
+    assert report.metrics["left_out_share"] < 0.05
+
+
+@pytest.mark.slow
+def test_real_open_bag_missing_its_outside_stops(photos_dir):
+    # abo_duffel_open: the cut-out keeps the black lining, drops the grey outside (GrabCut agrees)
+    review = review_cutout(segment(_reduced(photos_dir, "abo_duffel_open")))
+    assert not review.gate.passed
+    assert any("left out" in r for r in review.gate.reasons), review.gate.reasons

@@ -89,6 +89,18 @@ class GateConfig:
     """A text line is in the cut-out when alpha > 0.5 covers this share of its box."""
     read_text: bool = True
     """Run the text check (OCR; about a second)."""
+    left_out_noise: float = 0.02
+    """The border's backdrop (:func:`~.backdrop.fit_backdrop`) must be this plain (robust spread,
+    sRGB units) for the left-out check: a seamless paper or sweep, not a desk."""
+    left_out_min_border: float = 0.3
+    """... and explain at least this share of the border (the rest may be the product running out)."""
+    left_out_diff: float = 0.45
+    """A pixel this far from the backdrop's colour (sRGB distance; 0.26 a channel on a neutral
+    backdrop) is clearly not the backdrop, nor a soft shadow on it."""
+    max_left_out: float = 0.25
+    """Pixels clearly not the backdrop, touching the cut-out but left out of it, above this share
+    of the cut-out's area: part of the product is missing (a grey bag's outside dropped, its black
+    lining kept)."""
 
 
 @dataclass(frozen=True)
@@ -302,6 +314,35 @@ def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnin
         warnings.append(f"the product touches the {worst_side} edge of the photo")
 
 
+def left_out_metrics(cutout: Cutout, config: GateConfig = GateConfig()) -> dict[str, Any]:
+    """The photo's pixels clearly not the plain backdrop seen on its border, touching the cut-out
+    but left out of it: their area over the cut-out's, and whether they reach the photo's edge.
+    Empty when the border is not a plain backdrop (a desk, a shelf: nothing is known of it)."""
+    import cv2
+
+    from ..imaging import linear_to_srgb
+    from .backdrop import border_mask, fit_backdrop
+
+    srgb = linear_to_srgb(np.clip(_small(np.asarray(cutout.image, np.float32), config.work_size), 0, 1))
+    hard = _small(cutout.alpha, config.work_size) > 0.5
+    if srgb.shape[:2] != hard.shape or not hard.any():
+        return {}
+    border = border_mask(hard.shape)
+    model = fit_backdrop(srgb, border & ~hard)
+    if model.noise > config.left_out_noise or model.inlier_share * (border & ~hard).mean() / border.mean() \
+            < config.left_out_min_border:
+        return {}
+    differs = np.linalg.norm(srgb - model.field, axis=2) > config.left_out_diff
+    left = (differs & ~hard).astype(np.uint8)
+    n, labels = cv2.connectedComponents(left, connectivity=8)
+    near = cv2.dilate(hard.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    ids = np.unique(labels[near & (left > 0)])
+    region = np.isin(labels, ids[ids > 0])
+    edge = region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any()
+    return {"left_out_share": round(float(region.sum()) / float(hard.sum()), 4),
+            "left_out_reaches_frame": bool(edge), "left_out_backdrop_noise": round(model.noise, 4)}
+
+
 def _studio_sure(cutout: Cutout, config: GateConfig) -> bool:
     """A studio cut-out whose backdrop model explains the border and with which u2netp's saliency
     agrees (confidence >= ``config.studio_confidence``): it has an independent second opinion already."""
@@ -391,6 +432,12 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
     hard_small = _small(cutout.alpha, config.work_size) > 0.5
     metrics: dict[str, Any] = shape_metrics(hard_small, config)
     _shape_verdict(metrics, config, reasons, warnings, prompted)
+    if not prompted:
+        lo = left_out_metrics(cutout, config)
+        metrics.update(lo)
+        if lo.get("left_out_share", 0.0) > config.max_left_out:
+            reasons.append(f"a region clearly not the backdrop, {lo['left_out_share']:.0%} of the cut-out's size, "
+                           "touches the cut-out but is left out of it (part of the product missing)")
     if config.skip_second_when_sure and prompted:
         # the second estimate, blind to the prompt, neither votes nor bounds the text read
         metrics["second_estimate"] = "skipped: prompted (it would not vote)"
