@@ -4,6 +4,13 @@
 
 * **fragmentation**: how many sizeable pieces the mask falls into, the largest piece's share of
   the mask, and solidity (mask area over its convex hull's);
+* **separate objects**: an object-sized piece (>= 10 % of the mask) farther from every other
+  than its own size is one of several objects spread over the photo (a desk with a mug, a cup
+  and a toy): which one is the product? (not asked of a prompted cut-out);
+* **part of the product left out**: on a plain backdrop (seamless paper, a sweep, read on the
+  photo's border), pixels clearly not the backdrop that touch the cut-out but are left out of
+  it (a grey bag whose black lining alone was kept: GrabCut makes the same mistake, so the
+  second estimate cannot catch it);
 * **touching the frame**: the longest run of any image side the product covers (a product cut
   by the frame edge, or a "product" that is the whole photo);
 * **a second estimate**: GrabCut started from the photo's border (colour models only: it shares
