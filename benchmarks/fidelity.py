@@ -173,6 +173,10 @@ def _short(reasons) -> str:
             out.append("disagrees with GrabCut")
         elif "cut by the" in r:
             out.append(r.split(" of the photo")[0].replace("the product is ", ""))
+        elif "separate objects" in r:
+            out.append("separate objects")
+        elif "left out of it" in r:
+            out.append("part left out")
         elif "pieces" in r:
             out.append("fragments")
         elif "scattered" in r:
