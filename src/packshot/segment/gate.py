@@ -4,6 +4,13 @@
 
 * **fragmentation**: how many sizeable pieces the mask falls into, the largest piece's share of
   the mask, and solidity (mask area over its convex hull's);
+* **separate objects**: an object-sized piece (>= 10 % of the mask) farther from every other
+  than its own size is one of several objects spread over the photo (a desk with a mug, a cup
+  and a toy): which one is the product? (not asked of a prompted cut-out);
+* **part of the product left out**: on a plain backdrop (seamless paper, a sweep, read on the
+  photo's border), pixels clearly not the backdrop that touch the cut-out but are left out of
+  it (a grey bag whose black lining alone was kept: GrabCut makes the same mistake, so the
+  second estimate cannot catch it);
 * **touching the frame**: the longest run of any image side the product covers (a product cut
   by the frame edge, or a "product" that is the whole photo);
 * **a second estimate**: GrabCut started from the photo's border (colour models only: it shares
@@ -53,6 +60,14 @@ class GateConfig:
     """The largest piece's share of the mask below which several pieces count as fragments."""
     min_solidity: float = 0.25
     """Mask area over convex-hull area below which the mask is scattered."""
+    min_apart_piece: float = 0.1
+    """A piece at least this share of the mask is an object in its own right for ``max_apart``."""
+    max_apart: float = 1.0
+    """An object piece (``min_apart_piece``) farther than this many times its own size (the square
+    root of its area) from every other object piece is a separate object: several objects spread
+    over the photo, not one product (a desk with a mug, a cup and a toy; set on generated scenes:
+    product sets lined up touching or up to half a bottle apart measure <= 0.5, scattered objects
+    1.5 of their size apart and more measure >= 1.5)."""
     max_side_run: float = 0.6
     """Longest covered run of one image side, as a share of that side, above which the product is cut by the frame."""
     max_cut_share: float = 0.5
@@ -81,6 +96,18 @@ class GateConfig:
     """A text line is in the cut-out when alpha > 0.5 covers this share of its box."""
     read_text: bool = True
     """Run the text check (OCR; about a second)."""
+    left_out_noise: float = 0.02
+    """The border's backdrop (:func:`~.backdrop.fit_backdrop`) must be this plain (robust spread,
+    sRGB units) for the left-out check: a seamless paper or sweep, not a desk."""
+    left_out_min_border: float = 0.3
+    """... and explain at least this share of the border (the rest may be the product running out)."""
+    left_out_diff: float = 0.45
+    """A pixel this far from the backdrop's colour (sRGB distance; 0.26 a channel on a neutral
+    backdrop) is clearly not the backdrop, nor a soft shadow on it."""
+    max_left_out: float = 0.25
+    """Pixels clearly not the backdrop, touching the cut-out but left out of it, above this share
+    of the cut-out's area: part of the product is missing (a grey bag's outside dropped, its black
+    lining kept)."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +148,11 @@ def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[s
     area = float(m.sum())
     h, w = m.shape
     if area == 0:
-        return {"area_share": 0.0, "pieces": 0, "largest_share": 0.0, "solidity": 0.0,
+        return {"area_share": 0.0, "pieces": 0, "largest_share": 0.0, "solidity": 0.0, "apart": 0.0,
                 "side_runs": {}, "cut_shares": {}, "sides_touched": 0}
-    n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     areas = np.sort(stats[1:, cv2.CC_STAT_AREA].astype(np.float64))[::-1]
+    apart = _apart(labels, stats[1:, cv2.CC_STAT_AREA], area, config.min_apart_piece)
     pieces = int((areas >= config.min_piece * area).sum())
     pts = cv2.findNonZero(m)
     hull = cv2.convexHull(pts)
@@ -141,10 +169,29 @@ def shape_metrics(mask: np.ndarray, config: GateConfig = GateConfig()) -> dict[s
         "pieces": pieces,
         "largest_share": round(float(areas[0] / area), 4),
         "solidity": round(min(area / hull_area, 1.0), 4),
+        "apart": round(apart, 4),
         "side_runs": runs,
         "cut_shares": cut,
         "sides_touched": int(sum(1 for s in shares.values() if s >= config.touch_share)),
     }
+
+
+def _apart(labels: np.ndarray, piece_areas: np.ndarray, area: float, min_share: float) -> float:
+    """The largest gap, over the object pieces (each at least ``min_share`` of the mask), from a
+    piece to the nearest other object piece, in units of the piece's own size (the square root of
+    its area); 0 with fewer than two object pieces."""
+    import cv2
+
+    ids = np.flatnonzero(piece_areas >= min_share * area) + 1
+    if ids.size < 2:
+        return 0.0
+    worst = 0.0
+    for i in ids:
+        others = np.isin(labels, ids[ids != i])
+        dist = cv2.distanceTransform((~others).astype(np.uint8), cv2.DIST_L2, 3)
+        gap = float(dist[labels == i].min())
+        worst = max(worst, gap / float(np.sqrt(piece_areas[i - 1])))
+    return worst
 
 
 def _longest_run(v: np.ndarray) -> int:
@@ -247,11 +294,16 @@ def text_metrics(cutout: Cutout, box_text: Any, config: GateConfig = GateConfig(
             "glyphs_outside_both": ignored}
 
 
-def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnings: list[str]) -> None:
-    """Reasons (and warnings) from the cut-out's shape: pieces, solidity, the photo's edges."""
+def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnings: list[str],
+                   prompted: bool = False) -> None:
+    """Reasons (and warnings) from the cut-out's shape: pieces, solidity, objects apart, the
+    photo's edges. ``prompted``: the user chose what is in the cut-out, separate objects included."""
     if metrics["pieces"] > config.max_pieces and metrics["largest_share"] < config.min_largest_share:
         reasons.append(f"the cut-out is in {metrics['pieces']} pieces, the largest only "
                        f"{metrics['largest_share']:.0%} of it (fragments of the product)")
+    if not prompted and metrics.get("apart", 0.0) > config.max_apart:
+        reasons.append(f"the cut-out is separate objects spread over the photo (a piece {metrics['apart']:.1f} "
+                       "times its own size away from the others): which one is the product?")
     if metrics["solidity"] < config.min_solidity:
         reasons.append(f"the cut-out is scattered (solidity {metrics['solidity']:.2f})")
     if metrics["sides_touched"] > config.max_sides_touched:
@@ -267,6 +319,35 @@ def _shape_verdict(metrics: dict, config: GateConfig, reasons: list[str], warnin
                        "the frame, or the product does (reshoot, or render it anyway with --no-gate)")
     if not cut_sides and runs[worst_side] > 0:
         warnings.append(f"the product touches the {worst_side} edge of the photo")
+
+
+def left_out_metrics(cutout: Cutout, config: GateConfig = GateConfig()) -> dict[str, Any]:
+    """The photo's pixels clearly not the plain backdrop seen on its border, touching the cut-out
+    but left out of it: their area over the cut-out's, and whether they reach the photo's edge.
+    Empty when the border is not a plain backdrop (a desk, a shelf: nothing is known of it)."""
+    import cv2
+
+    from ..imaging import linear_to_srgb
+    from .backdrop import border_mask, fit_backdrop
+
+    srgb = linear_to_srgb(np.clip(_small(np.asarray(cutout.image, np.float32), config.work_size), 0, 1))
+    hard = _small(cutout.alpha, config.work_size) > 0.5
+    if srgb.shape[:2] != hard.shape or not hard.any():
+        return {}
+    border = border_mask(hard.shape)
+    model = fit_backdrop(srgb, border & ~hard)
+    if model.noise > config.left_out_noise or model.inlier_share * (border & ~hard).mean() / border.mean() \
+            < config.left_out_min_border:
+        return {}
+    differs = np.linalg.norm(srgb - model.field, axis=2) > config.left_out_diff
+    left = (differs & ~hard).astype(np.uint8)
+    n, labels = cv2.connectedComponents(left, connectivity=8)
+    near = cv2.dilate(hard.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    ids = np.unique(labels[near & (left > 0)])
+    region = np.isin(labels, ids[ids > 0])
+    edge = region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any()
+    return {"left_out_share": round(float(region.sum()) / float(hard.sum()), 4),
+            "left_out_reaches_frame": bool(edge), "left_out_backdrop_noise": round(model.noise, 4)}
 
 
 def _studio_sure(cutout: Cutout, config: GateConfig) -> bool:
@@ -357,7 +438,13 @@ def gate_cutout(cutout: Cutout, config: GateConfig = GateConfig(), box_text: Any
                           {"area_share": 0.0}), None
     hard_small = _small(cutout.alpha, config.work_size) > 0.5
     metrics: dict[str, Any] = shape_metrics(hard_small, config)
-    _shape_verdict(metrics, config, reasons, warnings)
+    _shape_verdict(metrics, config, reasons, warnings, prompted)
+    if not prompted:
+        lo = left_out_metrics(cutout, config)
+        metrics.update(lo)
+        if lo.get("left_out_share", 0.0) > config.max_left_out:
+            reasons.append(f"a region clearly not the backdrop, {lo['left_out_share']:.0%} of the cut-out's size, "
+                           "touches the cut-out but is left out of it (part of the product missing)")
     if config.skip_second_when_sure and prompted:
         # the second estimate, blind to the prompt, neither votes nor bounds the text read
         metrics["second_estimate"] = "skipped: prompted (it would not vote)"

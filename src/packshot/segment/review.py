@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import InputError
 from ..types import Cutout, Prompt
 from .gate import NEEDS_PROMPT, GateConfig, GateReport, gate_cutout
@@ -72,6 +74,99 @@ def fill_frame_candidate(cutout: Cutout) -> Cutout | None:
     return cand
 
 
+EDGE_STRIP_DEPTH = 0.02
+"""Deepest strip (share of the photo's height or width) at a side of the photo that
+:func:`trim_edge_strip` takes for desk or backdrop the first cut-out took in."""
+EDGE_STRIP_MATCH = 0.8
+"""Share of a row (column) of the cut-out's run along the side that must match the uncovered
+border's colours for that row to count as desk, not product."""
+EDGE_STRIP_EDGE_END = 0.05
+"""The strip ends where a line of the run is at most this share desk (the product's own edge)."""
+EDGE_STRIP_MIN_OUTSIDE = 0.1
+"""Least share of the side the cut-out leaves uncovered: the colours of the desk are read there."""
+
+
+def _side_band(a: np.ndarray, side: str, depth: int) -> np.ndarray:
+    """The ``depth`` rows (columns) of ``a`` at ``side``, the side's own line first, as rows."""
+    if side == "top":
+        return a[:depth]
+    if side == "bottom":
+        return a[::-1][:depth]
+    if side == "left":
+        return np.swapaxes(a[:, :depth], 0, 1)
+    return np.swapaxes(a[:, ::-1][:, :depth], 0, 1)
+
+
+def trim_edge_strip(cutout: Cutout, sides: tuple[str, ...]) -> Cutout | None:
+    """The cut-out with a thin strip of desk (or backdrop) at ``sides`` of the photo taken out, or
+    None when there is none to take out.
+
+    A product "cut by the bottom edge" may end a few pixels above it, the first cut-out having
+    taken in the strip of desk below. The desk's colours are read on the side's own line where the
+    cut-out leaves it uncovered (at least :data:`EDGE_STRIP_MIN_OUTSIDE` of it); going in from the
+    side, each line of the cut-out's run whose pixels (at least :data:`EDGE_STRIP_MATCH` of them)
+    match those colours is desk. The strip is taken out only when it ends (a line that is not
+    desk) within :data:`EDGE_STRIP_DEPTH` of the photo: a product really cut by the frame has its
+    own colours on the side's line, and nothing is taken out."""
+    from ..imaging import linear_to_srgb
+
+    srgb = linear_to_srgb(np.clip(np.asarray(cutout.image, np.float32), 0, 1))
+    alpha = np.array(cutout.alpha, np.float32, copy=True)
+    hard = alpha > 0.5
+    h, w = hard.shape
+    changed = False
+    for side in sides:
+        length = w if side in ("top", "bottom") else h
+        depth = max(2, int(round(EDGE_STRIP_DEPTH * (h if side in ("top", "bottom") else w))))
+        band_px = _side_band(srgb, side, depth + 1)
+        band_in = _side_band(hard, side, depth + 1)
+        outside = band_px[0][~band_in[0]]
+        if outside.shape[0] < EDGE_STRIP_MIN_OUTSIDE * length:
+            continue
+        # the desk's colours: a small palette of the uncovered border line (a wood grain has
+        # several); the product's: the cut-out's run just inside the strip the desk may reach.
+        # A pixel is desk when it is nearer the desk's colours than the product's (the desk under
+        # a product is often lit differently from the desk beside it: no fixed tolerance holds)
+        run = band_in[0]
+        inner = band_px[depth][band_in[depth] & run]
+        if inner.shape[0] == 0:
+            continue
+        desk_pal = outside[:: max(1, outside.shape[0] // 300)]
+        prod_pal = inner[:: max(1, inner.shape[0] // 300)]
+        masks = []
+        for k in range(depth + 1):
+            px = band_px[k][run]
+            d_desk = np.min(np.linalg.norm(px[:, None, :] - desk_pal[None], axis=2), axis=1)
+            d_prod = np.min(np.linalg.norm(px[:, None, :] - prod_pal[None], axis=2), axis=1)
+            masks.append(d_desk < d_prod)
+        shares = [float(m.mean()) for m in masks]
+        strip = 0
+        while strip <= depth and shares[strip] >= EDGE_STRIP_MATCH:
+            strip += 1
+        # the strip must end within the depth (a line of product after it)
+        if strip == 0 or strip > depth or min(shares[strip:], default=1.0) > EDGE_STRIP_EDGE_END:
+            continue
+        cols = np.flatnonzero(run)
+        view = _side_band(alpha, side, depth + 1)  # a view: writes reach ``alpha``
+        view[:strip] = 0.0
+        # past the full lines, the desk pixels still under a slanted or rounded product edge
+        for k in range(strip, depth + 1):
+            if shares[k] < 1.0 - EDGE_STRIP_MATCH:
+                break
+            view[k, cols[masks[k]]] = 0.0
+        changed = True
+    if not changed:
+        return None
+    from ..types import alpha_bbox
+
+    bbox = alpha_bbox(alpha)
+    if bbox is None:
+        return None
+    return Cutout(rgb=cutout.rgb, alpha=alpha, image=cutout.image, bbox=bbox, confidence=cutout.confidence,
+                  background=cutout.background, flags=(*cutout.flags, "edge-strip-trimmed"),
+                  provenance=cutout.provenance)
+
+
 def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, prompted: bool = False,
                   gate_config: GateConfig = GateConfig(),
                   orientation_config: OrientationConfig = OrientationConfig(),
@@ -85,7 +180,8 @@ def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, 
     prompted : the cut-out came from a user's prompt: the second estimate (GrabCut from the
         photo's border, blind to the prompt) does not vote.
     fill_frame : when an unprompted cut-out of a photo without a studio backdrop fails the gate
-        (for another reason than the product being cut by the photo's edge),
+        (for another reason than the product being cut by the photo's edge, or separate objects
+        spread over the photo),
         try :func:`fill_frame_candidate` (the product fills the frame, the border is a band of
         desk): it replaces the cut-out only when it passes the gate's checks (fragments, sides,
         label text; not the second estimate, which is the same method from a wider border), is
@@ -99,8 +195,26 @@ def review_cutout(cutout: Cutout, orientation: str = "auto", gate: bool = True, 
         # not when the gate found the product cut by the photo's edge: it runs on out of the
         # frame (a reshoot), and a candidate inset from the edge could not show it
         cut_by_edge = any("cut by the" in r for r in report.reasons)
+        if cut_by_edge and not cutout.is_empty:
+            # a product that ends a few pixels from the side, the first cut-out having taken in the
+            # strip of desk beyond it: the cut-out without that strip is gated again, in full
+            sides = tuple(s for s in ("top", "bottom", "left", "right")
+                          if any(f"cut by the {s} edge" in r for r in report.reasons))
+            trimmed = trim_edge_strip(cutout, sides)
+            if trimmed is not None:
+                t_report, t_text = gate_cutout(trimmed, gate_config, prompted=prompted)
+                if t_report.passed:
+                    note = ("a strip of desk at the " + ", ".join(sides) + " edge of the photo was taken out of the "
+                            "cut-out; the first cut-out failed the gate: " + "; ".join(report.reasons))
+                    report = GateReport(True, (), (*t_report.warnings, note),
+                                        {**t_report.metrics, "edge_strip": list(sides),
+                                         "first_attempt": {"reasons": list(report.reasons)}})
+                    cutout, box_text, cut_by_edge = trimmed, t_text, False
+        # nor when it found separate objects spread over the photo: they are not one product
+        # filling the frame, and GrabCut from the whole photo takes in the desk they lie on
+        apart = any("separate objects" in r for r in report.reasons)
         if (not report.passed and fill_frame and not prompted and not cutout.is_empty
-                and "studio-backdrop" not in cutout.flags and not cut_by_edge):
+                and "studio-backdrop" not in cutout.flags and not cut_by_edge and not apart):
             cand = fill_frame_candidate(cutout)
             if cand is not None:
                 # The gate's second estimate is GrabCut from a wider (4 %) border: the same method,
