@@ -418,6 +418,25 @@ def open_surface_through(prob: np.ndarray, saliency: np.ndarray, srgb: np.ndarra
     return prob.astype(np.float32)
 
 
+NATIVE_BAND_MIN_PX = 1.0
+"""Least half-width (coarse px) of the edge band of a photo smaller than the work size."""
+
+
+def native_band_px(config: SegmentConfig, crop_shape: tuple[int, int]) -> float:
+    """Half-width of the edge band, in coarse pixels, for a crop of ``crop_shape`` (h, w).
+
+    ``config.band_px`` is set for a photo scaled down to ``config.work_size``; a smaller photo is
+    not scaled up, so the same band in its pixels reaches further into the product, and the
+    matting's foreground colour is sampled past a white label's margin (the print next to it):
+    the white-on-white margin then solves as backdrop (a 198 px milk carton lost the margin right
+    of its text). The band keeps its share of the long side, never below NATIVE_BAND_MIN_PX.
+    """
+    long_side = max(crop_shape)
+    if long_side >= config.work_size:
+        return config.band_px
+    return max(min(NATIVE_BAND_MIN_PX, config.band_px), config.band_px * long_side / config.work_size)
+
+
 def _crop_alpha(rgb: np.ndarray, work: _Work, prob: np.ndarray, fine_prob: np.ndarray | None,
                 config: SegmentConfig, params: dict) -> tuple[np.ndarray, np.ndarray | None]:
     """Alpha of the crop, the edge band refined at its full resolution, and the decontaminated
@@ -425,7 +444,7 @@ def _crop_alpha(rgb: np.ndarray, work: _Work, prob: np.ndarray, fine_prob: np.nd
     ch, cw = work.crop.shape[:2]
     rx0, ry0 = work.roi[:2]
     foreground = None
-    edge_prob, band_px = prob, config.band_px
+    edge_prob, band_px = prob, native_band_px(config, work.crop.shape[:2])
     if fine_prob is not None and fine_prob.shape != prob.shape:
         edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
     if config.refine_edges:
