@@ -418,8 +418,10 @@ def open_surface_through(prob: np.ndarray, saliency: np.ndarray, srgb: np.ndarra
     return prob.astype(np.float32)
 
 
-NATIVE_BAND_MIN_PX = 1.0
-"""Least half-width (coarse px) of the edge band of a photo smaller than the work size."""
+NATIVE_BAND_MIN_PX = 1.5
+"""Least half-width (coarse px) of the edge band of a photo smaller than the work size (the band is
+ceil(half-width) px, + 1 at full resolution: 3 px each side, enough for a 4 px soft edge; 1.0 would
+keep all of a white carton's margin and lose the soft edge's decontamination)."""
 
 
 def native_band_px(config: SegmentConfig, crop_shape: tuple[int, int]) -> float:
