@@ -36,6 +36,7 @@ from .grabcut import grabcut
 from .holes import norm3, refine_holes, sum3
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
+from .surface import unmix_mesh
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -517,6 +518,7 @@ class AutoBackend:
         params: dict = {"roi": list(work.roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
                         "backdrop_inliers": round(model.inlier_share, 4)}
         fine_prob = None
+        desk = False
         if model.clean:
             prob, fine_prob = _studio_mask(work, model, saliency, box_bg, points_small, params, evidence)
             mode = "studio"
@@ -528,9 +530,21 @@ class AutoBackend:
                 # (not inside a box prompt: the ring around a box is too thin a sample of the
                 # surface; on the masked real photos it cost 0.002 IoU there)
                 prob = open_surface_through(prob, saliency, work.srgb_smooth, model, known_bg, params)
+                desk = True
         params["mode"] = mode
 
         alpha_crop, foreground = _crop_alpha(rgb, work, prob, fine_prob, config, params)
+        if desk:
+            # a mesh on the desk: the desk seen through its gaps is unmixed (segment/surface.py)
+            fg_crop = None
+            if config.decontaminate:
+                fg_crop = work.crop.copy() if foreground is None else foreground[ry0:ry1, rx0:rx1]
+            alpha_crop, fg_crop = unmix_mesh(work.crop, alpha_crop, fg_crop, model,
+                                             max(SURFACE_NOISE_TOLERANCE * model.noise, 0.025), params)
+            if fg_crop is not None:
+                if foreground is None:
+                    foreground = rgb.copy()
+                foreground[ry0:ry1, rx0:rx1] = fg_crop
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:
