@@ -55,7 +55,7 @@ def test_the_desk_is_unmixed_from_a_mesh():
     photo, truth, inner, solid = _mesh_scene()
     model = _model(photo)
     params: dict = {}
-    alpha, fg = unmix_mesh(photo, solid, photo.copy(), model, max(3.0 * model.noise, 0.025), params)
+    alpha, fg = unmix_mesh(photo, solid.copy(), photo.copy(), model, max(3.0 * model.noise, 0.025), params)
     assert params["mesh_gaps"] >= 40 and params["mesh_share"] > 0.5
     before = float(np.abs(solid - truth)[inner].mean())
     after = float(np.abs(alpha - truth)[inner].mean())
@@ -83,6 +83,6 @@ def test_a_solid_product_with_a_desk_coloured_print_is_untouched():
     solid[60:240, 80:320] = 1.0
     model = _model(photo)
     params: dict = {}
-    alpha, _ = unmix_mesh(photo, solid, photo.copy(), model, max(3.0 * model.noise, 0.025), params)
+    alpha, _ = unmix_mesh(photo, solid.copy(), photo.copy(), model, max(3.0 * model.noise, 0.025), params)
     assert params["mesh_share"] == 0.0
     np.testing.assert_array_equal(alpha, solid)

@@ -56,15 +56,14 @@ SHADE_RANGE = (0.35, 1.25)
 the far side of a mesh cup): it joins the mesh region found by the lit gaps."""
 
 
-def _desk_coloured(linear: np.ndarray, field_srgb: np.ndarray, tol: float,
-                   shade_range: tuple[float, float]) -> np.ndarray:
-    """Pixels of the desk's colour: the desk colour scaled within ``shade_range`` matches them
-    within ``tol`` (sRGB)."""
+def _desk_shade(linear: np.ndarray, field_srgb: np.ndarray, tol: float) -> np.ndarray:
+    """Brightness of each pixel as a share of the desk's (linear), NaN where no scaling of the desk
+    colour within SHADE_RANGE matches it within ``tol`` (sRGB)."""
     b = srgb_to_linear(np.clip(field_srgb, 0, 1))
     k = (linear * b).sum(axis=2) / np.maximum((b * b).sum(axis=2), 1e-8)
-    shaded = np.clip(k, *shade_range)[..., None] * b
-    return (norm3(linear_to_srgb(np.clip(shaded, 0, 1)) - linear_to_srgb(linear)) < tol) & \
-        (k >= shade_range[0]) & (k <= shade_range[1])
+    shaded = np.clip(k, *SHADE_RANGE)[..., None] * b
+    match = norm3(linear_to_srgb(np.clip(shaded, 0, 1)) - linear_to_srgb(linear)) < tol
+    return np.where(match & (k >= SHADE_RANGE[0]) & (k <= SHADE_RANGE[1]), k, np.nan).astype(np.float32)
 
 
 def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None, model: BackdropModel,
@@ -82,7 +81,8 @@ def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | Non
 
     Returns
     -------
-    The new alpha (never above the old) and foreground (None when ``foreground`` is None).
+    The new alpha (never above the old) and foreground (None when ``foreground`` is None): the
+    arrays given, changed in place.
     """
     h, w = alpha.shape
     params["mesh_gaps"] = 0
@@ -95,7 +95,9 @@ def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | Non
     small = cv2.resize(crop, (fw, fh), interpolation=cv2.INTER_AREA) if f < 1.0 else crop
     field = cv2.resize(model.field, (fw, fh), interpolation=cv2.INTER_LINEAR)
     hard_f = cv2.resize(hard.astype(np.uint8), (fw, fh), interpolation=cv2.INTER_NEAREST).astype(bool)
-    desk_like = hard_f & _desk_coloured(small, field, tol, LIT_RANGE)
+    shade = _desk_shade(small, field, tol)
+    with np.errstate(invalid="ignore"):
+        desk_like = hard_f & (shade >= LIT_RANGE[0]) & (shade <= LIT_RANGE[1])
     n, labels, stats, _ = cv2.connectedComponentsWithStats(desk_like.astype(np.uint8), connectivity=4)
     if n <= 1:
         return alpha, foreground
@@ -110,7 +112,7 @@ def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | Non
     k = max(3, int(MESH_WINDOW * max(fw, fh)) | 1)
     # the region: where the desk's colour is dense inside the product (gaps of any size: a mesh's
     # gaps merge where its wire is thinner than a pixel), in pieces that hold a mesh's many gaps
-    shaded = hard_f & _desk_coloured(small, field, tol, SHADE_RANGE)
+    shaded = hard_f & ~np.isnan(shade)
     density = cv2.boxFilter(shaded.astype(np.float32), -1, (k, k))
     dense = ((density >= MESH_MIN_DENSITY) & hard_f).astype(np.uint8)
     m, pieces = cv2.connectedComponents(dense, connectivity=8)
@@ -130,11 +132,12 @@ def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | Non
     ys, xs = np.nonzero(region)
     pix = crop[ys, xs]
     # the desk's colour at each pixel: its smooth border field, scaled up (linear light)
-    b_full = srgb_to_linear(np.clip(cv2.resize(model.field, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1))
-    b = b_full[ys, xs]
+    # (linearised at the working size, then scaled up: the field is smooth)
+    field_lin = srgb_to_linear(np.clip(model.field, 0, 1)).astype(np.float32)
+    b = cv2.resize(field_lin, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs]
     lum = pix.mean(axis=1)
     dark = lum <= np.quantile(lum, WIRE_DARK_SHARE)
-    wire = np.median(pix[dark], axis=0)
+    wire = np.median(pix[dark], axis=0).astype(np.float32)
     d = wire[None, :] - b
     den = (d * d).sum(axis=1)
     contrast = np.sqrt(den)
@@ -144,11 +147,9 @@ def unmix_mesh(crop: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | Non
     trust = np.clip(OFF_LINE_TRUST[0] - OFF_LINE_TRUST[1] * off_line, 0.0, 1.0) * (contrast >= MIN_CONTRAST)
     old = alpha[ys, xs]
     new = np.minimum(old, trust * solved + (1.0 - trust) * old).astype(np.float32)
-    alpha = alpha.copy()
     alpha[ys, xs] = new
     if foreground is not None:
         a = new[:, None]
         fg = (a * (pix - (1.0 - a) * b) + PRIOR_WEIGHT * wire[None, :]) / (a * a + PRIOR_WEIGHT)
-        foreground = foreground.copy()
         foreground[ys, xs] = np.clip(np.where(a >= 0.98, pix, fg), 0.0, 1.0)
     return alpha, foreground
