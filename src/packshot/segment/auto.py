@@ -541,9 +541,9 @@ class AutoBackend:
                 fg_crop = work.crop.copy() if foreground is None else foreground[ry0:ry1, rx0:rx1]
             alpha_crop, fg_crop = unmix_mesh(work.crop, alpha_crop, fg_crop, model,
                                              max(SURFACE_NOISE_TOLERANCE * model.noise, 0.025), params)
-            if fg_crop is not None:
-                if foreground is None:
-                    foreground = rgb.copy()
+            if fg_crop is not None and foreground is None and params.get("mesh_share", 0.0) > 0:
+                # (a view of ``foreground`` otherwise, changed in place)
+                foreground = rgb.copy()
                 foreground[ry0:ry1, rx0:rx1] = fg_crop
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
