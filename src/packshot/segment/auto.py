@@ -36,6 +36,7 @@ from .grabcut import grabcut
 from .holes import norm3, refine_holes, sum3
 from .matting import refine_alpha_band
 from .prompt import apply_points, box_mask, expand_box
+from .surface import unmix_mesh
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -418,6 +419,27 @@ def open_surface_through(prob: np.ndarray, saliency: np.ndarray, srgb: np.ndarra
     return prob.astype(np.float32)
 
 
+NATIVE_BAND_MIN_PX = 1.5
+"""Least half-width (coarse px) of the edge band of a photo smaller than the work size (the band is
+ceil(half-width) px, + 1 at full resolution: 3 px each side, enough for a 4 px soft edge; 1.0 would
+keep all of a white carton's margin and lose the soft edge's decontamination)."""
+
+
+def native_band_px(config: SegmentConfig, crop_shape: tuple[int, int]) -> float:
+    """Half-width of the edge band, in coarse pixels, for a crop of ``crop_shape`` (h, w).
+
+    ``config.band_px`` is set for a photo scaled down to ``config.work_size``; a smaller photo is
+    not scaled up, so the same band in its pixels reaches further into the product, and the
+    matting's foreground colour is sampled past a white label's margin (the print next to it):
+    the white-on-white margin then solves as backdrop (a 198 px milk carton lost the margin right
+    of its text). The band keeps its share of the long side, never below NATIVE_BAND_MIN_PX.
+    """
+    long_side = max(crop_shape)
+    if long_side >= config.work_size:
+        return config.band_px
+    return max(min(NATIVE_BAND_MIN_PX, config.band_px), config.band_px * long_side / config.work_size)
+
+
 def _crop_alpha(rgb: np.ndarray, work: _Work, prob: np.ndarray, fine_prob: np.ndarray | None,
                 config: SegmentConfig, params: dict) -> tuple[np.ndarray, np.ndarray | None]:
     """Alpha of the crop, the edge band refined at its full resolution, and the decontaminated
@@ -425,7 +447,7 @@ def _crop_alpha(rgb: np.ndarray, work: _Work, prob: np.ndarray, fine_prob: np.nd
     ch, cw = work.crop.shape[:2]
     rx0, ry0 = work.roi[:2]
     foreground = None
-    edge_prob, band_px = prob, config.band_px
+    edge_prob, band_px = prob, native_band_px(config, work.crop.shape[:2])
     if fine_prob is not None and fine_prob.shape != prob.shape:
         edge_prob, band_px = fine_prob, config.band_px * fine_prob.shape[1] / prob.shape[1]
     if config.refine_edges:
@@ -496,6 +518,7 @@ class AutoBackend:
         params: dict = {"roi": list(work.roi), "work_size": [sw, sh], "backdrop_noise": round(model.noise, 5),
                         "backdrop_inliers": round(model.inlier_share, 4)}
         fine_prob = None
+        desk = False
         if model.clean:
             prob, fine_prob = _studio_mask(work, model, saliency, box_bg, points_small, params, evidence)
             mode = "studio"
@@ -507,9 +530,21 @@ class AutoBackend:
                 # (not inside a box prompt: the ring around a box is too thin a sample of the
                 # surface; on the masked real photos it cost 0.002 IoU there)
                 prob = open_surface_through(prob, saliency, work.srgb_smooth, model, known_bg, params)
+                desk = True
         params["mode"] = mode
 
         alpha_crop, foreground = _crop_alpha(rgb, work, prob, fine_prob, config, params)
+        if desk:
+            # a mesh on the desk: the desk seen through its gaps is unmixed (segment/surface.py)
+            fg_crop = None
+            if config.decontaminate:
+                fg_crop = work.crop.copy() if foreground is None else foreground[ry0:ry1, rx0:rx1]
+            alpha_crop, fg_crop = unmix_mesh(work.crop, alpha_crop, fg_crop, model,
+                                             max(SURFACE_NOISE_TOLERANCE * model.noise, 0.025), params)
+            if fg_crop is not None and foreground is None and params.get("mesh_share", 0.0) > 0:
+                # (a view of ``foreground`` otherwise, changed in place)
+                foreground = rgb.copy()
+                foreground[ry0:ry1, rx0:rx1] = fg_crop
         alpha = np.zeros((h, w), np.float32)
         alpha[ry0:ry1, rx0:rx1] = alpha_crop
         if box is not None:
