@@ -69,6 +69,9 @@ class TokenDiff:
     (1 = unchanged); None when not measured."""
     confirmed: bool = True
     """False when OCR disagrees but the print under the token is unchanged from the cut-out (OCR noise)."""
+    reread: tuple[str, str] | None = None
+    """The token's line read again, enlarged, on the frame and on the cut-out (:func:`with_reread`);
+    None when it was not read again."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,99 @@ def with_print_similarity(diffs: list[TokenDiff] | tuple[TokenDiff, ...], frame_
     return out
 
 
+REREAD_GLYPH_PX = 48.0
+"""Line thickness (px) a disagreeing line is enlarged to when it is read again (PP-OCR's recogniser reads
+lines at 48 px; print read at a third of that is where its readings of two copies of the same print
+start to differ)."""
+
+
+def _line_of(box, lines: tuple[TextLine, ...], offset: tuple[float, float]):
+    """The box (offset) of the line among ``lines`` that holds the centre of ``box``, or None."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for line in lines:
+        x0, y0, x1, y1 = line.box
+        x0, x1, y0, y1 = x0 + offset[0], x1 + offset[0], y0 + offset[1], y1 + offset[1]
+        if x0 <= cx <= x1 and y0 <= cy <= y1:
+            return (x0, y0, x1, y1)
+    return None
+
+
+def _read_region(rgb: np.ndarray, alpha: np.ndarray, region: tuple[int, int, int, int], thickness: float
+                 ) -> tuple[TextLine, ...]:
+    """OCR of ``region`` of ``rgb`` (product pixels only), enlarged so its lines are about
+    :data:`REREAD_GLYPH_PX` thick (at most 4x)."""
+    from ..ops.ocr import OcrConfig, read_text
+
+    x0, y0, x1, y1 = region
+    longest = max(x1 - x0, y1 - y0)
+    target = int(round(longest * min(max(REREAD_GLYPH_PX / max(thickness, 1.0), 1.0), 4.0)))
+    return read_text(rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1],
+                     OcrConfig(max_side=max(target, 64), min_side=max(target, 64), second_pass=False))
+
+
+def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLine, ...],
+                frame_offset: tuple[float, float], frame_rgb: np.ndarray, reference_rgb: np.ndarray,
+                reference_alpha: np.ndarray, approved_in_frame: bool, fuzzy_ratio: float = 0.75
+                ) -> list[TokenDiff]:
+    """Read every line OCR still disagrees on again, enlarged, on the frame and on the cut-out, and keep
+    only the disagreements that are stable.
+
+    Two readings of the same print at the small size a product has in a frame differ now and then
+    (a ``g`` at the product's edge read or not, ``331`` read as ``3310``, a grip's ridges read as
+    ``111`` once): each reading alone is unreliable. The line holding a disagreeing token is cut
+    (padded) from the frame and from the placed cut-out -- the same pixels -- and both are read again
+    enlarged to :data:`REREAD_GLYPH_PX`. When the two new readings agree token for token (words as
+    fuzzy as :func:`align` allows), the print is the same and the first disagreement was jitter: it is
+    marked unconfirmed. When they still disagree (a changed digit reads as another digit on the
+    frame, a removed word is not there), it stays. Nothing is read again without a place in the frame
+    (a token missing from the frame against a master).
+    """
+    from dataclasses import replace
+
+    h, w = frame_rgb.shape[:2]
+    cache: dict[tuple[int, int, int, int], tuple[str, str, bool]] = {}
+    out = []
+    for d in diffs:
+        if d.status not in ("missing", "changed", "invented") or not d.confirmed or d.print_similarity is None:
+            out.append(d)
+            continue
+        box = d.frame_box if d.frame_box is not None else (d.approved_box if approved_in_frame else None)
+        if box is None:
+            out.append(d)
+            continue
+        line = _line_of(box, frame_lines, frame_offset) if d.frame_box is not None else None
+        if line is None and approved_in_frame:
+            line = _line_of(box, approved_lines, (0.0, 0.0))
+        line = line or tuple(box)
+        thickness = max(min(line[2] - line[0], line[3] - line[1]), 1.0)
+        pad = 0.5 * thickness + 2
+        region = (max(int(np.floor(line[0] - pad)), 0), max(int(np.floor(line[1] - pad)), 0),
+                  min(int(np.ceil(line[2] + pad)), w), min(int(np.ceil(line[3] + pad)), h))
+        if region not in cache:
+            fl = _read_region(frame_rgb, reference_alpha, region, thickness)
+            rl = _read_region(reference_rgb, reference_alpha, region, thickness)
+            again = [x for x in align(tokenize(rl), tokenize(fl), fuzzy_ratio) if x.status not in ("ok", "fuzzy")]
+            cache[region] = (" / ".join(x.text for x in fl), " / ".join(x.text for x in rl), again)
+        ftxt, rtxt, again = cache[region]
+        stable = any(_same_disagreement(d, x, fuzzy_ratio) for x in again)
+        out.append(replace(d, reread=(ftxt, rtxt), confirmed=stable))
+    return out
+
+
+def _same_disagreement(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
+    """Whether a disagreement of the second reading is about the same token as ``first``: the same
+    approved token or the same frame token (a word also when only as different as OCR noise)."""
+    def alike(a: str | None, b: str | None) -> bool:
+        if a is None or b is None:
+            return False
+        if a == b:
+            return True
+        return (not is_critical(a) and not is_critical(b)
+                and difflib.SequenceMatcher(a=a, b=b).ratio() >= fuzzy_ratio)
+
+    return alike(first.approved, again.approved) or alike(first.frame, again.frame)
+
+
 def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, min_side: int
                ) -> tuple[TextLine, ...]:
     """PP-OCR through :func:`packshot.understand.ocr.read_text` (one engine per process)."""
@@ -214,11 +310,13 @@ def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, 
 def compare_text(approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLine, ...], source: str,
                  fuzzy_ratio: float = 0.75, frame_offset: tuple[float, float] = (0.0, 0.0),
                  frame_rgb: np.ndarray | None = None, reference_rgb: np.ndarray | None = None,
-                 reference_alpha: np.ndarray | None = None, unchanged_ncc: float = 0.97) -> TextResult:
+                 reference_alpha: np.ndarray | None = None, unchanged_ncc: float = 0.97,
+                 reread: bool = True) -> TextResult:
     """Tokenise and align already-read lines (see the module docstring for the statuses); with
     ``frame_rgb`` and ``reference_rgb`` (same pixels as the frame lines' boxes), also measure whether the
     print under each disagreement changed (:func:`with_print_similarity`): a disagreement over print whose
-    lowest per-character correlation is at least ``unchanged_ncc`` is OCR noise, not a change."""
+    lowest per-character correlation is at least ``unchanged_ncc`` is OCR noise, not a change. With
+    ``reread`` (and the pixels), every disagreement left is read again (:func:`with_reread`)."""
     approved = tokenize(approved_lines)
     frame = tokenize(frame_lines, frame_offset)
     diffs = align(approved, frame, fuzzy_ratio)
@@ -229,6 +327,9 @@ def compare_text(approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLi
 
         diffs = [replace(d, confirmed=False) if d.print_similarity is not None and d.print_similarity >= unchanged_ncc
                  else d for d in diffs]
+        if reread:
+            diffs = with_reread(diffs, approved_lines, frame_lines, frame_offset, frame_rgb, reference_rgb,
+                                reference_alpha, approved_in_frame=(source == "cutout"), fuzzy_ratio=fuzzy_ratio)
     bad = [d for d in diffs if d.status in ("missing", "changed", "invented") and d.confirmed]
     return TextResult(
         source=source,
