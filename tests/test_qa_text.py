@@ -96,3 +96,13 @@ def test_ocr_disagreement_over_unchanged_print_is_unconfirmed():
     assert real.critical == 1 and real.unconfirmed == 0
     (d,) = [d for d in real.diffs if d.status == "changed"]
     assert d.print_similarity is not None and d.print_similarity < 0.97
+
+
+def test_a_second_reading_confirms_only_the_same_disagreement():
+    from packshot.qa.text import TokenDiff, _same_disagreement
+
+    first = TokenDiff("changed", "331", "3310", True)
+    assert not _same_disagreement(first, TokenDiff("changed", "g", "c", True), 0.75)  # jitter moved elsewhere
+    assert _same_disagreement(TokenDiff("changed", "500", "600", True), TokenDiff("changed", "500", "6o0", True), 0.75)
+    assert _same_disagreement(TokenDiff("missing", "cream", None, False), TokenDiff("missing", "crean", None, False), 0.75)
+    assert not _same_disagreement(TokenDiff("invented", None, "13", True), TokenDiff("invented", None, "18", True), 0.75)

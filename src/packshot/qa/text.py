@@ -259,7 +259,7 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
     cache: dict[tuple[int, int, int, int], tuple[str, str, bool]] = {}
     out = []
     for d in diffs:
-        if d.status not in ("missing", "changed", "invented") or not d.confirmed or d.print_similarity is None:
+        if d.status not in ("missing", "changed", "invented") or not d.confirmed:
             out.append(d)
             continue
         box = d.frame_box if d.frame_box is not None else (d.approved_box if approved_in_frame else None)
@@ -274,6 +274,14 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
         pad = 0.5 * thickness + 2
         region = (max(int(np.floor(line[0] - pad)), 0), max(int(np.floor(line[1] - pad)), 0),
                   min(int(np.ceil(line[2] + pad)), w), min(int(np.ceil(line[3] + pad)), h))
+        if d.print_similarity is None:
+            # a token too narrow for its own character cells (a sliver of a sideways line): the print
+            # of its whole line, one glyph-sized cell after another, stands for it
+            cells = max(int(round(max(line[2] - line[0], line[3] - line[1]) / thickness)), 1)
+            d = replace(d, print_similarity=print_similarity(frame_rgb, reference_rgb, reference_alpha, line, cells))
+            if d.print_similarity is None:  # nothing to compare: the disagreement stands
+                out.append(d)
+                continue
         if region not in cache:
             fl = _read_region(frame_rgb, reference_alpha, region, thickness)
             rl = _read_region(reference_rgb, reference_alpha, region, thickness)
