@@ -285,26 +285,62 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
         if region not in cache:
             fl = _read_region(frame_rgb, reference_alpha, region, thickness)
             rl = _read_region(reference_rgb, reference_alpha, region, thickness)
-            again = [x for x in align(tokenize(rl), tokenize(fl), fuzzy_ratio) if x.status not in ("ok", "fuzzy")]
+            at = (float(region[0]), float(region[1]))
+            again = [x for x in align(tokenize(rl, at), tokenize(fl, at), fuzzy_ratio) if x.status not in ("ok", "fuzzy")]
             cache[region] = (" / ".join(x.text for x in fl), " / ".join(x.text for x in rl), again)
         ftxt, rtxt, again = cache[region]
-        stable = any(_same_disagreement(d, x, fuzzy_ratio) for x in again)
-        out.append(replace(d, reread=(ftxt, rtxt), confirmed=stable))
+        same = any(_same_disagreement(d, x, fuzzy_ratio) for x in again)
+        place = [x for x in again if _same_place(box, x)]
+        if not same and any(_mirrored(d, x, fuzzy_ratio) for x in again):
+            # read on the cut-out only, then on the frame only (or the other way round): both show it
+            d = replace(d, confirmed=False)
+        elif same or (place and (not d.critical or any(x.critical for x in place))):
+            pass  # the same disagreement again: it stands
+        elif place:
+            # a number read once, and something else but no number read there again: not a
+            # reliable reading of a number, so it can send the frame to review but not fail it
+            d = replace(d, critical=False)
+        else:
+            d = replace(d, confirmed=False)
+        out.append(replace(d, reread=(ftxt, rtxt)))
     return out
+
+
+def _mirrored(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
+    """Whether the second reading found on the frame what the first found only on the cut-out, or on the
+    cut-out what the first found only on the frame: then both images show that print."""
+    return (_alike(first.approved, again.frame, fuzzy_ratio) and not _alike(first.approved, again.approved, fuzzy_ratio)
+            ) or (_alike(first.frame, again.approved, fuzzy_ratio) and not _alike(first.frame, again.frame, fuzzy_ratio))
+
+
+def _alike(a: str | None, b: str | None, fuzzy_ratio: float) -> bool:
+    """Equal tokens, or two words as different as OCR noise makes them (never a number or unit)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return not is_critical(a) and not is_critical(b) and difflib.SequenceMatcher(a=a, b=b).ratio() >= fuzzy_ratio
+
+
+def _same_place(box, again: TokenDiff, share: float = 0.5) -> bool:
+    """Whether a disagreement of the second reading lies where ``box`` is: its box (the frame's, else the
+    cut-out's, both in the frame's pixels) covers at least ``share`` of the smaller of the two. A changed
+    digit read as another digit each time (``84`` once, ``8.4`` again) is the same disagreement."""
+    other = again.frame_box if again.frame_box is not None else again.approved_box
+    if other is None:
+        return False
+    iw = min(box[2], other[2]) - max(box[0], other[0])
+    ih = min(box[3], other[3]) - max(box[1], other[1])
+    if iw <= 0 or ih <= 0:
+        return False
+    smaller = min((box[2] - box[0]) * (box[3] - box[1]), (other[2] - other[0]) * (other[3] - other[1]))
+    return iw * ih >= share * max(smaller, 1e-6)
 
 
 def _same_disagreement(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
     """Whether a disagreement of the second reading is about the same token as ``first``: the same
     approved token or the same frame token (a word also when only as different as OCR noise)."""
-    def alike(a: str | None, b: str | None) -> bool:
-        if a is None or b is None:
-            return False
-        if a == b:
-            return True
-        return (not is_critical(a) and not is_critical(b)
-                and difflib.SequenceMatcher(a=a, b=b).ratio() >= fuzzy_ratio)
-
-    return alike(first.approved, again.approved) or alike(first.frame, again.frame)
+    return _alike(first.approved, again.approved, fuzzy_ratio) or _alike(first.frame, again.frame, fuzzy_ratio)
 
 
 def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, min_side: int
