@@ -103,9 +103,12 @@ def test_a_second_reading_confirms_only_the_same_disagreement():
 
     first = TokenDiff("changed", "331", "3310", True)
     assert not _same_disagreement(first, TokenDiff("changed", "g", "c", True), 0.75)  # jitter moved elsewhere
-    assert _same_disagreement(TokenDiff("changed", "500", "600", True), TokenDiff("changed", "500", "6o0", True), 0.75)
-    assert _same_disagreement(TokenDiff("missing", "cream", None, False), TokenDiff("missing", "crean", None, False), 0.75)
-    assert not _same_disagreement(TokenDiff("invented", None, "13", True), TokenDiff("invented", None, "18", True), 0.75)
+    assert _same_disagreement(TokenDiff("changed", "500", "600", True), TokenDiff("changed", "500", "6o0", True),
+                              0.75)
+    assert _same_disagreement(TokenDiff("missing", "cream", None, False), TokenDiff("missing", "crean", None, False),
+                              0.75)
+    assert not _same_disagreement(TokenDiff("invented", None, "13", True), TokenDiff("invented", None, "18", True),
+                                  0.75)
 
 
 def test_a_token_read_on_each_image_in_turn_is_jitter():

@@ -39,7 +39,8 @@ def _photo(pid: str, side: int) -> np.ndarray:
 
 
 def real_frame(pid: str):
-    """(frame, product alpha, reference, reference alpha) of a real photo rendered at 768 px (the catalogue's frame size).
+    """(frame, product alpha, reference, reference alpha) of a real photo rendered at 768 px (the
+    catalogue's frame size).
 
     The Cheez-It and Crayola boxes fill their photos, shot upside down: they are turned upright (as the
     pipeline does) and cut out as the box's rectangle; the flashlight is cut out by ``segment``."""

@@ -22,6 +22,12 @@ the disagreement is reported as unconfirmed OCR noise, not as a defect. A change
 own cell to ~0.6-0.94; unchanged print stays above ~0.98 after relighting. A token missing from the
 frame with the approved text read from a master has no place in the frame to look at, so it always
 counts.
+
+Print at a product's size in a frame also correlates below that threshold without any change (a
+glyph at the product's edge, 1 px strokes resampled), so every disagreement left is read a second
+time: its line, cut from the frame and from the cut-out, enlarged to ~48 px (:func:`with_reread`).
+Only a disagreement the second reading repeats (the same token, or a disagreement at the same place)
+stands; a number the second reading does not read as a number there can only send the frame to review.
 """
 
 from __future__ import annotations
@@ -245,18 +251,25 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
 
     Two readings of the same print at the small size a product has in a frame differ now and then
     (a ``g`` at the product's edge read or not, ``331`` read as ``3310``, a grip's ridges read as
-    ``111`` once): each reading alone is unreliable. The line holding a disagreeing token is cut
+    ``111`` once): one reading alone is unreliable. The line holding a disagreeing token is cut
     (padded) from the frame and from the placed cut-out -- the same pixels -- and both are read again
-    enlarged to :data:`REREAD_GLYPH_PX`. When the two new readings agree token for token (words as
-    fuzzy as :func:`align` allows), the print is the same and the first disagreement was jitter: it is
-    marked unconfirmed. When they still disagree (a changed digit reads as another digit on the
-    frame, a removed word is not there), it stays. Nothing is read again without a place in the frame
-    (a token missing from the frame against a master).
+    enlarged to :data:`REREAD_GLYPH_PX`. Then the first disagreement
+
+    * stands when the second reading disagrees on the same token (``64`` -> ``84`` both times) or at the
+      same place (a changed digit read ``295`` once and ``25`` again; a line the frame lost);
+    * is jitter (unconfirmed) when the second reading agrees there, or finds on the frame what the first
+      found only on the cut-out (or the other way round): both images show that print;
+    * is no longer critical when a number was read once and the second reading disagrees at its place
+      without a number: it can send the frame to review, not fail it.
+
+    Nothing is read again without a place in the frame (a token missing from the frame against a
+    master), nor when no print can be compared under it (:func:`print_similarity` is None even over its
+    whole line): those disagreements stand.
     """
     from dataclasses import replace
 
     h, w = frame_rgb.shape[:2]
-    cache: dict[tuple[int, int, int, int], tuple[str, str, bool]] = {}
+    cache: dict[tuple[int, int, int, int], tuple[str, str, list[TokenDiff]]] = {}
     out = []
     for d in diffs:
         if d.status not in ("missing", "changed", "invented") or not d.confirmed:
@@ -286,7 +299,8 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
             fl = _read_region(frame_rgb, reference_alpha, region, thickness)
             rl = _read_region(reference_rgb, reference_alpha, region, thickness)
             at = (float(region[0]), float(region[1]))
-            again = [x for x in align(tokenize(rl, at), tokenize(fl, at), fuzzy_ratio) if x.status not in ("ok", "fuzzy")]
+            again = [x for x in align(tokenize(rl, at), tokenize(fl, at), fuzzy_ratio)
+                     if x.status not in ("ok", "fuzzy")]
             cache[region] = (" / ".join(x.text for x in fl), " / ".join(x.text for x in rl), again)
         ftxt, rtxt, again = cache[region]
         same = any(_same_disagreement(d, x, fuzzy_ratio) for x in again)
@@ -309,8 +323,9 @@ def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], fr
 def _mirrored(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
     """Whether the second reading found on the frame what the first found only on the cut-out, or on the
     cut-out what the first found only on the frame: then both images show that print."""
-    return (_alike(first.approved, again.frame, fuzzy_ratio) and not _alike(first.approved, again.approved, fuzzy_ratio)
-            ) or (_alike(first.frame, again.approved, fuzzy_ratio) and not _alike(first.frame, again.frame, fuzzy_ratio))
+    a, f = first.approved, first.frame
+    return ((_alike(a, again.frame, fuzzy_ratio) and not _alike(a, again.approved, fuzzy_ratio))
+            or (_alike(f, again.approved, fuzzy_ratio) and not _alike(f, again.frame, fuzzy_ratio)))
 
 
 def _alike(a: str | None, b: str | None, fuzzy_ratio: float) -> bool:
