@@ -96,3 +96,27 @@ def test_ocr_disagreement_over_unchanged_print_is_unconfirmed():
     assert real.critical == 1 and real.unconfirmed == 0
     (d,) = [d for d in real.diffs if d.status == "changed"]
     assert d.print_similarity is not None and d.print_similarity < 0.97
+
+
+def test_a_second_reading_confirms_only_the_same_disagreement():
+    from packshot.qa.text import TokenDiff, _same_disagreement
+
+    first = TokenDiff("changed", "331", "3310", True)
+    assert not _same_disagreement(first, TokenDiff("changed", "g", "c", True), 0.75)  # jitter moved elsewhere
+    assert _same_disagreement(TokenDiff("changed", "500", "600", True), TokenDiff("changed", "500", "6o0", True),
+                              0.75)
+    assert _same_disagreement(TokenDiff("missing", "cream", None, False), TokenDiff("missing", "crean", None, False),
+                              0.75)
+    assert not _same_disagreement(TokenDiff("invented", None, "13", True), TokenDiff("invented", None, "18", True),
+                                  0.75)
+
+
+def test_a_token_read_on_each_image_in_turn_is_jitter():
+    from packshot.qa.text import TokenDiff, _mirrored
+
+    # read on the cut-out only, then on the frame only: both show it
+    assert _mirrored(TokenDiff("missing", "seudad", None, False), TokenDiff("invented", None, "seudad", False), 0.75)
+    assert _mirrored(TokenDiff("invented", None, "eeu", False), TokenDiff("missing", "eeu", None, False), 0.75)
+    # a word removed from the frame is missing from it both times
+    assert not _mirrored(TokenDiff("missing", "cream", None, False), TokenDiff("missing", "cream", None, False), 0.75)
+    assert not _mirrored(TokenDiff("changed", "64", "84", True), TokenDiff("changed", "64", "84", True), 0.75)

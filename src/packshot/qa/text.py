@@ -22,6 +22,12 @@ the disagreement is reported as unconfirmed OCR noise, not as a defect. A change
 own cell to ~0.6-0.94; unchanged print stays above ~0.98 after relighting. A token missing from the
 frame with the approved text read from a master has no place in the frame to look at, so it always
 counts.
+
+Print at a product's size in a frame also correlates below that threshold without any change (a
+glyph at the product's edge, 1 px strokes resampled), so every disagreement left is read a second
+time: its line, cut from the frame and from the cut-out, enlarged to ~48 px (:func:`with_reread`).
+Only a disagreement the second reading repeats (the same token, or a disagreement at the same place)
+stands; a number the second reading does not read as a number there can only send the frame to review.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ class TokenDiff:
     (1 = unchanged); None when not measured."""
     confirmed: bool = True
     """False when OCR disagrees but the print under the token is unchanged from the cut-out (OCR noise)."""
+    reread: tuple[str, str] | None = None
+    """The token's line read again, enlarged, on the frame and on the cut-out (:func:`with_reread`);
+    None when it was not read again."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,152 @@ def with_print_similarity(diffs: list[TokenDiff] | tuple[TokenDiff, ...], frame_
     return out
 
 
+REREAD_GLYPH_PX = 48.0
+"""Line thickness (px) a disagreeing line is enlarged to when it is read again (PP-OCR's recogniser reads
+lines at 48 px; print read at a third of that is where its readings of two copies of the same print
+start to differ)."""
+
+
+def _line_of(box, lines: tuple[TextLine, ...], offset: tuple[float, float]):
+    """The box (offset) of the line among ``lines`` that holds the centre of ``box``, or None."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for line in lines:
+        x0, y0, x1, y1 = line.box
+        x0, x1, y0, y1 = x0 + offset[0], x1 + offset[0], y0 + offset[1], y1 + offset[1]
+        if x0 <= cx <= x1 and y0 <= cy <= y1:
+            return (x0, y0, x1, y1)
+    return None
+
+
+def _read_region(rgb: np.ndarray, alpha: np.ndarray, region: tuple[int, int, int, int], thickness: float
+                 ) -> tuple[TextLine, ...]:
+    """OCR of ``region`` of ``rgb`` (product pixels only), enlarged so its lines are about
+    :data:`REREAD_GLYPH_PX` thick (at most 4x)."""
+    from ..ops.ocr import OcrConfig, read_text
+
+    x0, y0, x1, y1 = region
+    longest = max(x1 - x0, y1 - y0)
+    target = int(round(longest * min(max(REREAD_GLYPH_PX / max(thickness, 1.0), 1.0), 4.0)))
+    return read_text(rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1],
+                     OcrConfig(max_side=max(target, 64), min_side=max(target, 64), second_pass=False))
+
+
+def with_reread(diffs: list[TokenDiff], approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLine, ...],
+                frame_offset: tuple[float, float], frame_rgb: np.ndarray, reference_rgb: np.ndarray,
+                reference_alpha: np.ndarray, approved_in_frame: bool, fuzzy_ratio: float = 0.75
+                ) -> list[TokenDiff]:
+    """Read every line OCR still disagrees on again, enlarged, on the frame and on the cut-out, and keep
+    only the disagreements that are stable.
+
+    Two readings of the same print at the small size a product has in a frame differ now and then
+    (a ``g`` at the product's edge read or not, ``331`` read as ``3310``, a grip's ridges read as
+    ``111`` once): one reading alone is unreliable. The line holding a disagreeing token is cut
+    (padded) from the frame and from the placed cut-out -- the same pixels -- and both are read again
+    enlarged to :data:`REREAD_GLYPH_PX`. Then the first disagreement
+
+    * stands when the second reading disagrees on the same token (``64`` -> ``84`` both times) or at the
+      same place (a changed digit read ``295`` once and ``25`` again; a line the frame lost);
+    * is jitter (unconfirmed) when the second reading agrees there, or finds on the frame what the first
+      found only on the cut-out (or the other way round): both images show that print;
+    * is no longer critical when a number was read once and the second reading disagrees at its place
+      without a number: it can send the frame to review, not fail it.
+
+    Nothing is read again without a place in the frame (a token missing from the frame against a
+    master), nor when no print can be compared under it (:func:`print_similarity` is None even over its
+    whole line): those disagreements stand.
+    """
+    from dataclasses import replace
+
+    h, w = frame_rgb.shape[:2]
+    cache: dict[tuple[int, int, int, int], tuple[str, str, list[TokenDiff]]] = {}
+    out = []
+    for d in diffs:
+        if d.status not in ("missing", "changed", "invented") or not d.confirmed:
+            out.append(d)
+            continue
+        box = d.frame_box if d.frame_box is not None else (d.approved_box if approved_in_frame else None)
+        if box is None:
+            out.append(d)
+            continue
+        line = _line_of(box, frame_lines, frame_offset) if d.frame_box is not None else None
+        if line is None and approved_in_frame:
+            line = _line_of(box, approved_lines, (0.0, 0.0))
+        line = line or tuple(box)
+        thickness = max(min(line[2] - line[0], line[3] - line[1]), 1.0)
+        pad = 0.5 * thickness + 2
+        region = (max(int(np.floor(line[0] - pad)), 0), max(int(np.floor(line[1] - pad)), 0),
+                  min(int(np.ceil(line[2] + pad)), w), min(int(np.ceil(line[3] + pad)), h))
+        if d.print_similarity is None:
+            # a token too narrow for its own character cells (a sliver of a sideways line): the print
+            # of its whole line, one glyph-sized cell after another, stands for it
+            cells = max(int(round(max(line[2] - line[0], line[3] - line[1]) / thickness)), 1)
+            d = replace(d, print_similarity=print_similarity(frame_rgb, reference_rgb, reference_alpha, line, cells))
+            if d.print_similarity is None:  # nothing to compare: the disagreement stands
+                out.append(d)
+                continue
+        if region not in cache:
+            fl = _read_region(frame_rgb, reference_alpha, region, thickness)
+            rl = _read_region(reference_rgb, reference_alpha, region, thickness)
+            at = (float(region[0]), float(region[1]))
+            again = [x for x in align(tokenize(rl, at), tokenize(fl, at), fuzzy_ratio)
+                     if x.status not in ("ok", "fuzzy")]
+            cache[region] = (" / ".join(x.text for x in fl), " / ".join(x.text for x in rl), again)
+        ftxt, rtxt, again = cache[region]
+        same = any(_same_disagreement(d, x, fuzzy_ratio) for x in again)
+        place = [x for x in again if _same_place(box, x)]
+        if not same and any(_mirrored(d, x, fuzzy_ratio) for x in again):
+            # read on the cut-out only, then on the frame only (or the other way round): both show it
+            d = replace(d, confirmed=False)
+        elif same or (place and (not d.critical or any(x.critical for x in place))):
+            pass  # the same disagreement again: it stands
+        elif place:
+            # a number read once, and something else but no number read there again: not a
+            # reliable reading of a number, so it can send the frame to review but not fail it
+            d = replace(d, critical=False)
+        else:
+            d = replace(d, confirmed=False)
+        out.append(replace(d, reread=(ftxt, rtxt)))
+    return out
+
+
+def _mirrored(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
+    """Whether the second reading found on the frame what the first found only on the cut-out, or on the
+    cut-out what the first found only on the frame: then both images show that print."""
+    a, f = first.approved, first.frame
+    return ((_alike(a, again.frame, fuzzy_ratio) and not _alike(a, again.approved, fuzzy_ratio))
+            or (_alike(f, again.approved, fuzzy_ratio) and not _alike(f, again.frame, fuzzy_ratio)))
+
+
+def _alike(a: str | None, b: str | None, fuzzy_ratio: float) -> bool:
+    """Equal tokens, or two words as different as OCR noise makes them (never a number or unit)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return not is_critical(a) and not is_critical(b) and difflib.SequenceMatcher(a=a, b=b).ratio() >= fuzzy_ratio
+
+
+def _same_place(box, again: TokenDiff, share: float = 0.5) -> bool:
+    """Whether a disagreement of the second reading lies where ``box`` is: its box (the frame's, else the
+    cut-out's, both in the frame's pixels) covers at least ``share`` of the smaller of the two. A changed
+    digit read as another digit each time (``84`` once, ``8.4`` again) is the same disagreement."""
+    other = again.frame_box if again.frame_box is not None else again.approved_box
+    if other is None:
+        return False
+    iw = min(box[2], other[2]) - max(box[0], other[0])
+    ih = min(box[3], other[3]) - max(box[1], other[1])
+    if iw <= 0 or ih <= 0:
+        return False
+    smaller = min((box[2] - box[0]) * (box[3] - box[1]), (other[2] - other[0]) * (other[3] - other[1]))
+    return iw * ih >= share * max(smaller, 1e-6)
+
+
+def _same_disagreement(first: TokenDiff, again: TokenDiff, fuzzy_ratio: float) -> bool:
+    """Whether a disagreement of the second reading is about the same token as ``first``: the same
+    approved token or the same frame token (a word also when only as different as OCR noise)."""
+    return _alike(first.approved, again.approved, fuzzy_ratio) or _alike(first.frame, again.frame, fuzzy_ratio)
+
+
 def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, min_side: int
                ) -> tuple[TextLine, ...]:
     """PP-OCR through :func:`packshot.understand.ocr.read_text` (one engine per process)."""
@@ -214,11 +369,13 @@ def read_lines(rgb_linear: np.ndarray, alpha: np.ndarray | None, max_side: int, 
 def compare_text(approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLine, ...], source: str,
                  fuzzy_ratio: float = 0.75, frame_offset: tuple[float, float] = (0.0, 0.0),
                  frame_rgb: np.ndarray | None = None, reference_rgb: np.ndarray | None = None,
-                 reference_alpha: np.ndarray | None = None, unchanged_ncc: float = 0.97) -> TextResult:
+                 reference_alpha: np.ndarray | None = None, unchanged_ncc: float = 0.97,
+                 reread: bool = True) -> TextResult:
     """Tokenise and align already-read lines (see the module docstring for the statuses); with
     ``frame_rgb`` and ``reference_rgb`` (same pixels as the frame lines' boxes), also measure whether the
     print under each disagreement changed (:func:`with_print_similarity`): a disagreement over print whose
-    lowest per-character correlation is at least ``unchanged_ncc`` is OCR noise, not a change."""
+    lowest per-character correlation is at least ``unchanged_ncc`` is OCR noise, not a change. With
+    ``reread`` (and the pixels), every disagreement left is read again (:func:`with_reread`)."""
     approved = tokenize(approved_lines)
     frame = tokenize(frame_lines, frame_offset)
     diffs = align(approved, frame, fuzzy_ratio)
@@ -229,6 +386,9 @@ def compare_text(approved_lines: tuple[TextLine, ...], frame_lines: tuple[TextLi
 
         diffs = [replace(d, confirmed=False) if d.print_similarity is not None and d.print_similarity >= unchanged_ncc
                  else d for d in diffs]
+        if reread:
+            diffs = with_reread(diffs, approved_lines, frame_lines, frame_offset, frame_rgb, reference_rgb,
+                                reference_alpha, approved_in_frame=(source == "cutout"), fuzzy_ratio=fuzzy_ratio)
     bad = [d for d in diffs if d.status in ("missing", "changed", "invented") and d.confirmed]
     return TextResult(
         source=source,
