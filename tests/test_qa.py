@@ -149,3 +149,36 @@ def test_colour_is_not_measured_on_a_few_opaque_pixels_of_glass():
     frame, alpha, ref = _glass_frame(40)
     report = qa(frame, alpha, ref, alpha, see_through=True, config=QAConfig(checks=("silhouette", "colour")))
     assert {c.name: c.status for c in report.checks}["colour.mean_de"] == "fail"
+
+
+
+@pytest.mark.slow
+def test_a_cutout_that_is_itself_see_through_is_checked_as_see_through(photos_dir):
+    """apc15_rolodex_mesh_cup: the desk in the mesh's gaps is unmixed (segment.surface), so the locked
+    cut-out is itself partly see-through and the new scene shows through the mesh. Its frames went to
+    review (outline IoU 0.94, the scene read as missing product) though no glass was declared; checked
+    as see-through they pass. Opaque cut-outs (soft rims only) stay far under the share."""
+    from packshot.imaging import load_image, resize_linear
+    from packshot.qa import QAConfig, qa
+    from packshot.qa.frames import warp_premultiplied
+    from packshot.qa.planted import _pipeline_frame
+    from packshot.render.transmission import see_through_share
+    from packshot.segment import segment
+
+    yy, xx = np.mgrid[:200, :200]
+    disc = np.clip(70.5 - np.sqrt((yy - 100.0) ** 2 + (xx - 100.0) ** 2), 0, 1).astype(np.float32)
+    assert see_through_share(disc) < QAConfig.see_through_cutout_share
+    rgb = load_image(photos_dir / "images" / "apc15_rolodex_mesh_cup.jpg").rgb
+    h, w = rgb.shape[:2]
+    s = 1600 / max(h, w)
+    cut = segment(resize_linear(rgb, (int(round(w * s)), int(round(h * s)))))
+    assert see_through_share(cut.alpha) >= QAConfig.see_through_cutout_share
+    pf = _pipeline_frame(cut.rgb, cut.alpha, 768, np.random.default_rng([3, 11]), preset="pastel-podium")
+    frame, product_alpha = pf.rgb, pf.product_alpha
+    ref, ref_alpha = warp_premultiplied(cut.rgb, cut.alpha, pf.matrix, (768, 768))
+    checks = ("silhouette", "colour")
+    report = qa(frame, product_alpha, ref, ref_alpha, config=QAConfig(checks=checks))
+    assert report.verdict == "pass", report.reasons
+    assert any("partly see-through" in w for w in report.metrics["warnings"])
+    off = qa(frame, product_alpha, ref, ref_alpha, config=QAConfig(checks=checks, see_through_cutout_share=1.01))
+    assert off.verdict != "pass"

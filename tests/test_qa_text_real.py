@@ -61,8 +61,9 @@ def real_frame(pid: str):
 
         cut = segment(rgb)
         rgb, alpha = cut.rgb, cut.alpha
-    frame, product_alpha, matrix, _ = _pipeline_frame(rgb, alpha, 768, np.random.default_rng([3, 10]))
-    ref, ref_alpha = warp_premultiplied(rgb, alpha, matrix, (768, 768))
+    pf = _pipeline_frame(rgb, alpha, 768, np.random.default_rng([3, 10]))
+    frame, product_alpha = pf.rgb, pf.product_alpha
+    ref, ref_alpha = warp_premultiplied(rgb, alpha, pf.matrix, (768, 768))
     _FRAMES[pid] = (frame, product_alpha, ref, ref_alpha)
     return _FRAMES[pid]
 
