@@ -125,8 +125,7 @@ def _env() -> dict:
 def read_words(bgr8: np.ndarray, degrees: int = 0) -> list[Word]:
     """Words Tesseract reads on an 8-bit BGR image turned clockwise by ``degrees`` (so its text is
     upright); polygons map back to ``bgr8``'s pixels. Empty when Tesseract is unavailable."""
-    import cv2
-
+    from ..imaging import encode_png
     from .ocr import _rotate, _unrotate_points
 
     info = available()
@@ -134,12 +133,10 @@ def read_words(bgr8: np.ndarray, degrees: int = 0) -> list[Word]:
         return []
     h, w = bgr8.shape[:2]
     turned = _rotate(bgr8, degrees)
-    ok, png = cv2.imencode(".png", turned)
-    if not ok:  # pragma: no cover
-        return []
+    png = encode_png(np.ascontiguousarray(turned[..., ::-1]), compress_level=1)  # BGR -> RGB
     try:
         done = subprocess.run([info["binary"], "stdin", "stdout", "-l", LANGUAGE, "--psm", str(PSM), "tsv"],
-                              input=png.tobytes(), capture_output=True, timeout=TIMEOUT_S, env=_env())
+                              input=png, capture_output=True, timeout=TIMEOUT_S, env=_env())
     except (OSError, subprocess.SubprocessError) as exc:
         warnings.warn(f"tesseract failed ({exc}); this image is read by PP-OCR alone", RuntimeWarning, stacklevel=2)
         return []

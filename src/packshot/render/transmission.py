@@ -247,7 +247,7 @@ def see_through_cutout(cutout: Cutout, text_boxes: tuple[Box, ...] = (),
     if back is None:
         info["reason"] = "almost no backdrop visible: the backdrop behind the product is unknown"
         return cutout, info
-    from ..understand.materials import light_neutral_glass
+    from ..understand import light_neutral_glass
 
     behind = linear_to_lab(back[solid])
     light = float(np.median(behind[:, 0]))

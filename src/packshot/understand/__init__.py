@@ -35,7 +35,7 @@ from ..types import Cutout, ProductMaps
 from .depth import BACKENDS as DEPTH_BACKENDS
 from .edges import product_edges
 from .flags import FlagConfig, risk_flags
-from .materials import MaterialsConfig, estimate_materials
+from .materials import MaterialsConfig, estimate_materials, light_neutral_glass
 from ..ops import ocr
 from ..ops.ocr import OcrConfig, engine_info, read_text, second_reader_info
 from .palette import extract_palette
@@ -47,7 +47,7 @@ from .io import load_maps, maps_to_json, save_maps
 sys.modules.setdefault(__name__ + ".ocr", ocr)
 
 __all__ = ["understand", "UnderstandConfig", "DEPTH_BACKENDS", "read_text", "OcrConfig", "load_maps", "maps_to_json",
-           "save_maps"]
+           "save_maps", "light_neutral_glass"]
 
 
 @dataclass(frozen=True)
