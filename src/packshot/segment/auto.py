@@ -153,6 +153,7 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     """
     h, w = saliency.shape
     mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    far = None
     if fill and known_bg is not None:
         mask[~known_bg] = cv2.GC_PR_FGD
         # The ring around a box that fills the photo is a thin band: where the product reaches
@@ -165,9 +166,16 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
             dist = np.linalg.norm(srgb - med, axis=2)
             mad = float(np.median(dist[known_bg]))
             far = known_bg & (dist > max(3.0 * 1.4826 * mad, RING_MIN_DISTANCE))
+            # ... and, locally, ring pixels unlike the photo's own edge beside them: a desk and a
+            # notebook make the ring's spread large, while the box's glare reaching into the
+            # ring at one side stays unlike the desk on the edge right next to it
+            local = np.linalg.norm(srgb - _edge_reference(srgb, known_bg), axis=2)
+            far |= known_bg & (local > RING_MIN_DISTANCE)
             mask[far] = cv2.GC_PR_BGD
     if known_bg is not None:
-        mask[known_bg] = cv2.GC_BGD
+        # (the ring's far pixels stay probable background: a sure-background ring would teach
+        # GrabCut's backdrop model the product's own colours where it reaches into the ring)
+        mask[known_bg if far is None else known_bg & ~far] = cv2.GC_BGD
         inside = ~known_bg
         if not (mask == cv2.GC_PR_FGD).any():
             # saliency saw nothing in the box: start from its central ellipse
@@ -206,10 +214,46 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
                     outer[labels[yi, xi]] = True
             outer[0] = True
             gc[~outer[labels]] = 1.0
+        # ... and what GrabCut gave to the backdrop inside the box, beside the product, in colours
+        # unlike the photo's own edge next to it is product too: a box's glare reaching the ring
+        # (a desk strip thinner than the ring) taught the backdrop's model its colour and a notch
+        # was bitten out of the box's edge; desk seen inside the box stays the desk's colour
+        unlike = (gc < 0.5) & ~known_bg & (np.linalg.norm(srgb - _edge_reference(srgb, known_bg), axis=2)
+                                           > RING_UNLIKE_EDGE)
+        if unlike.any():
+            n, labels = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
+            beside = cv2.dilate((gc >= 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            touching = np.zeros(n, bool)
+            touching[np.unique(labels[beside & unlike])] = True
+            touching[0] = False
+            gc[touching[labels]] = 1.0
     # soften the hard GrabCut edge by one pixel so the upsampled outline is not stair-stepped
     return cv2.GaussianBlur(gc, (3, 3), 0.7)
 
 
+def _edge_reference(srgb: np.ndarray, ring: np.ndarray, edge_px: int = 2, along: float = 0.03) -> np.ndarray:
+    """For every pixel, the colour of the photo's nearest edge beside it: the mean of the outermost
+    ``edge_px`` lines of that side, smoothed over ``along`` of the side's length (h x w x 3)."""
+    h, w = srgb.shape[:2]
+    k = max(3, int(round(along * max(h, w))) | 1)
+    top = cv2.blur(np.ascontiguousarray(srgb[:edge_px].mean(axis=0, keepdims=True)), (k, 1))
+    bottom = cv2.blur(np.ascontiguousarray(srgb[-edge_px:].mean(axis=0, keepdims=True)), (k, 1))
+    left = cv2.blur(np.ascontiguousarray(srgb[:, :edge_px].mean(axis=1, keepdims=True)), (1, k))
+    right = cv2.blur(np.ascontiguousarray(srgb[:, -edge_px:].mean(axis=1, keepdims=True)), (1, k))
+    yy, xx = np.mgrid[0:h, 0:w]
+    side = np.argmin(np.stack([yy, h - 1 - yy, xx, w - 1 - xx]), axis=0)
+    ref = np.empty_like(srgb)
+    for i, field in enumerate((np.broadcast_to(top, srgb.shape), np.broadcast_to(bottom, srgb.shape),
+                               np.broadcast_to(left, srgb.shape), np.broadcast_to(right, srgb.shape))):
+        sel = side == i
+        ref[sel] = field[sel]
+    return ref
+
+
+RING_UNLIKE_EDGE = 0.25
+"""sRGB distance from the photo's edge beside it beyond which a pixel GrabCut gave to the backdrop,
+inside a box that fills the photo and touching the product, is product (a box's glare; a desk in
+the product's shadow reads closer)."""
 RING_MIN_DISTANCE = 0.12
 """sRGB distance from the ring's median colour beyond which a ring pixel is only probable background."""
 BOX_MIN_SPAN = 0.8
