@@ -154,6 +154,8 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     h, w = saliency.shape
     mask = np.where(saliency > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     far = None
+    # the photo's own edge beside every pixel (a box that fills the photo): read once, used twice
+    edge_ref = _edge_reference(srgb) if fill and known_bg is not None else None
     if fill and known_bg is not None:
         mask[~known_bg] = cv2.GC_PR_FGD
         # The ring around a box that fills the photo is a thin band: where the product reaches
@@ -169,7 +171,7 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
             # ... and, locally, ring pixels unlike the photo's own edge beside them: a desk and a
             # notebook make the ring's spread large, while the box's glare reaching into the
             # ring at one side stays unlike the desk on the edge right next to it
-            local = np.linalg.norm(srgb - _edge_reference(srgb, known_bg), axis=2)
+            local = np.linalg.norm(srgb - edge_ref, axis=2)
             far |= known_bg & (local > RING_MIN_DISTANCE)
             mask[far] = cv2.GC_PR_BGD
     if known_bg is not None:
@@ -218,7 +220,7 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
         # unlike the photo's own edge next to it is product too: a box's glare reaching the ring
         # (a desk strip thinner than the ring) taught the backdrop's model its colour and a notch
         # was bitten out of the box's edge; desk seen inside the box stays the desk's colour
-        unlike = (gc < 0.5) & ~known_bg & (np.linalg.norm(srgb - _edge_reference(srgb, known_bg), axis=2)
+        unlike = (gc < 0.5) & ~known_bg & (np.linalg.norm(srgb - edge_ref, axis=2)
                                            > RING_UNLIKE_EDGE)
         if unlike.any():
             n, labels = cv2.connectedComponents(unlike.astype(np.uint8), connectivity=8)
@@ -231,7 +233,7 @@ def grabcut_probability(srgb: np.ndarray, saliency: np.ndarray, known_bg: np.nda
     return cv2.GaussianBlur(gc, (3, 3), 0.7)
 
 
-def _edge_reference(srgb: np.ndarray, ring: np.ndarray, edge_px: int = 2, along: float = 0.03) -> np.ndarray:
+def _edge_reference(srgb: np.ndarray, edge_px: int = 2, along: float = 0.03) -> np.ndarray:
     """For every pixel, the colour of the photo's nearest edge beside it: the mean of the outermost
     ``edge_px`` lines of that side, smoothed over ``along`` of the side's length (h x w x 3)."""
     h, w = srgb.shape[:2]
